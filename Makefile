@@ -1,0 +1,63 @@
+# linkpaper: two commands after cloning.
+#   make book   set up .venv, execute every notebook with papermill on the embedded default
+#               (SynthLLP + the LLP annotations), and build the Jupyter Book into _build/html
+#   make test   set up .venv, run the unit tests, nbval on the executed notebooks, and the
+#               headless-browser check of the built book
+#
+# Data: LINKPAPER_DATA names a folder holding llp/ and leap/ (the LLP annotation CSVs and the
+# GloVe table). If unset, a sibling ../shared/data is used when present, else the files are
+# downloaded (sha256-verified) into ~/.cache/linkpaper/data.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.linkpaper-installed
+
+ifeq ($(strip $(LINKPAPER_DATA)),)
+  ifneq ($(wildcard ../shared/data/llp/AVVP_train.csv),)
+    LINKPAPER_DATA := $(abspath ../shared/data)
+  endif
+endif
+export LINKPAPER_DATA
+export HF_HUB_OFFLINE := 1
+unexport MPLBACKEND
+
+.PHONY: setup data book notebooks test unit nbval browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[book,dev]"
+	touch $(STAMP)
+
+data: setup
+	$(PY) -m linkpaper download annotations
+
+notebooks: data
+	$(PY) scripts/run_notebooks.py
+
+book: notebooks
+	$(PY) scripts/build_book.py
+
+unit: data
+	$(PY) -m pytest tests -q
+
+nbval: data
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with scripts/nbval-sanitize.cfg notebooks -q
+
+browser: data
+	$(PY) scripts/build_book.py
+	$(PY) -m pytest tests/browser -q -m browser
+
+test: data
+	$(PY) -m pytest tests -q
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with scripts/nbval-sanitize.cfg notebooks -q
+	$(PY) scripts/build_book.py
+	$(PY) -m pytest tests/browser -q -m browser
+
+clean:
+	rm -rf _build runs

@@ -1,0 +1,3 @@
+from linkpaper.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""``python -m linkpaper COMMAND``: the command-line entry point.
+
+Commands live in ``linkpaper/commands/<name>.py`` and are imported lazily. Errors a user can
+fix (``linkpaper.errors.UserError``) are printed as one message and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, str] = {
+    "download": "fetch the LLP annotation CSVs and the GloVe class table (sha256-verified)",
+    "evaluate": "score a predictions .npz with the official AVVP metric",
+    "synth": "generate SynthLLP and write it in the released VALOR feature layout",
+    "train": "train VALOR++, LINK or an ablation variant",
+    "test": "score a finished run's best checkpoint on the test split",
+    "grid": "train the ablation grid over variants and seeds, and summarise it",
+    "extract": "extract CLIP/CLAP features and pseudo labels from frames and audio (extra)",
+}
+
+
+def _command_module(name: str):
+    return importlib.import_module(f"linkpaper.commands.{name}")
+
+
+def build_parser(names=None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m linkpaper",
+        description="linkpaper: LINK / VALOR++ for audio-visual video parsing (AVVP).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if names is None or name in names:
+            _command_module(name).add_arguments(command_parser)
+    return parser
+
+
+def main(argv=None) -> int:
+    from linkpaper.errors import UserError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((a for a in argv if a in COMMANDS), None)
+    parser = build_parser(names={wanted} if wanted else set())
+    args = parser.parse_args(argv)
+    try:
+        return int(_command_module(args.command).run(args) or 0)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
