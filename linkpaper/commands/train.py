@@ -1,0 +1,77 @@
+"""``python -m linkpaper train --model valor++ --data synth:small --out runs/NAME [...]``."""
+
+from __future__ import annotations
+
+HELP = "train VALOR++, LINK or an ablation variant"
+
+
+def add_config_arguments(parser, single_run: bool = True) -> None:
+    """Options shared by ``train`` and ``grid`` (everything in TrainConfig)."""
+    from linkpaper.engine import PLSIM_MODES, TrainConfig
+
+    defaults = TrainConfig()
+    if single_run:
+        parser.add_argument("--model", default=defaults.model, help="variant name: valor++, +T, +S, +P, +T+S, +S+P, +T+P, link")
+        parser.add_argument("--seed", type=int, default=defaults.seed, help="training seed (default %(default)s)")
+    parser.add_argument("--data", default=defaults.data, help="synth:PRESET[:SEED] or llp:DIR (default %(default)s)")
+    parser.add_argument("--data-dir", default=None, help="LLP annotation folder (default $LINKPAPER_DATA)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="default %(default)s")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default %(default)s")
+    parser.add_argument("--device", default=defaults.device, help="cpu or cuda (default %(default)s)")
+    parser.add_argument("--plsim-labels", choices=PLSIM_MODES, default=defaults.plsim_labels,
+                        help="labels PLSIM reads (link-spec 5.1; default %(default)s)")
+    parser.add_argument("--allow-label-leakage", action="store_true",
+                        help="permit --plsim-labels gated (results are marked as using ground-truth video labels)")
+    parser.add_argument("--text-table", default=None, help="(25, D) .npy/.pt class text table for PLSIM")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--model-override", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a ModelConfig field, e.g. hidden_dim=64 (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parse_overrides(items) -> dict:
+    """``["hidden_dim=64", "dropout=0.0"]`` -> ``{"hidden_dim": 64, "dropout": 0.0}`` (JSON values)."""
+    import json
+
+    from linkpaper.errors import ConfigError
+
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--model-override {item!r}: expected KEY=VALUE, e.g. hidden_dim=64")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def config_from_args(args, **extra):
+    from linkpaper.engine import TrainConfig
+
+    return TrainConfig(
+        data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+        device=args.device, plsim_labels=args.plsim_labels, allow_label_leakage=args.allow_label_leakage,
+        text_table=args.text_table, num_threads=args.threads,
+        model_overrides=parse_overrides(args.model_override), **extra,
+    ).validate()
+
+
+def add_arguments(parser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--out", required=True, help="run folder, e.g. runs/valorpp_seed87")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+
+
+def run(args) -> int:
+    from linkpaper.engine import caption, train
+    from linkpaper.grid import COLUMN_LABELS
+
+    config = config_from_args(args, model=args.model, seed=args.seed)
+    record = train(config, args.out, resume=args.resume, progress=not args.quiet)
+    print(f"best epoch {record['best_epoch']} (val segment Type@AV "
+          f"{record['best_val']['segment']['type']:.2f}); run folder {args.out}")
+    print(caption(record))
+    print(" | ".join(f"{label} {value:.2f}" for label, value in zip(COLUMN_LABELS, record["test_row"])))
+    return 0

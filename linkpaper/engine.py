@@ -1,0 +1,635 @@
+"""The training engine: VALOR++'s recipe (``avvp-reference.md`` 3.1, ``link-spec.md`` 7).
+
+Recipe, unchanged for every variant:
+
+* loss: ``linkpaper.losses.compute_losses(model, output, batch)["total"]``;
+* AdamW over all parameters, lr 3e-4, betas (0.5, 0.999), eps 1e-8, weight decay 1e-3;
+* lr set once per epoch *before* epoch e = 1..E: ``e/10 * 3e-4`` while e < 10, then cosine from
+  3e-4 (epoch 10) to 3e-6 (epoch E) (:func:`lr_at_epoch`);
+* ``clip_grad_norm_`` at 1.0 before each step; batch 64, reshuffled every epoch, last batch kept;
+* best epoch by validation segment-level Type@AV, strictly greater; inference gating
+  (frame >= 0.5 AND video >= 0.5) inside ``linkpaper.metrics.evaluate_probs``.
+
+Speed: the whole split lives as tensors on the device (no per-video file reads); batches are
+gathered with a permutation; validation runs in a few large ``no_grad`` batches and uses the
+vectorised metric. Reproducibility: every epoch writes ``checkpoint_last.pt`` (model, optimiser,
+epoch, RNG states of torch / CUDA / numpy / python and of the shuffling generator, best score,
+history); ``resume=True`` continues an interrupted run to exactly the metrics an uninterrupted one
+gets. The same seed on the CPU gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from linkpaper.data.split import AVVPData, AVVPSplit
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.records import (
+    LEAKAGE_CAPTION,
+    RESULTS_FILE,
+    atomic_torch_save,
+    atomic_write_json,
+    git_commit,
+    hardware,
+    read_results,
+)
+
+PLSIM_MODES = ("ungated", "self", "gated")
+CHECKPOINT_LAST = "checkpoint_last.pt"
+CHECKPOINT_BEST = "checkpoint_best.pt"
+PREDICTIONS_FILE = "test_predictions.npz"
+SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the best epoch
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. Defaults are VALOR++'s recipe (``avvp-reference.md`` 3.1).
+
+    ``plsim_labels`` picks the labels PLSIM reads (``link-spec.md`` 5.1): ``ungated`` (the
+    split's teacher labels over all classes), ``self`` (the model's own first pass) or
+    ``gated`` (the released weak-label-gated files; needs ``allow_label_leakage``).
+    ``eval_batch_size`` only changes speed, never a number.
+    """
+
+    model: str = "valor++"
+    model_overrides: dict = field(default_factory=dict)
+    data: str = "synth:small"
+    data_dir: str | None = None
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 3e-4
+    lr_min: float = 3e-6
+    warmup_epochs: int = 10
+    betas: tuple = (0.5, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 1e-3
+    clip_norm: float = 1.0
+    seed: int = 87
+    device: str = "cpu"
+    plsim_labels: str = "ungated"
+    allow_label_leakage: bool = False
+    text_table: str | None = None
+    num_threads: int | None = None
+    eval_batch_size: int = 1024
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError naming the option for any value the engine cannot run with."""
+        from linkpaper.models import list_models
+
+        def positive_int(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"--{name.replace('_', '-')}: expected a positive integer, got {value!r}")
+
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            positive_int(name)
+        if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
+            raise ConfigError(f"warmup_epochs: expected an integer >= 0, got {self.warmup_epochs!r}")
+        if self.num_threads is not None:
+            positive_int("num_threads")
+        for name in ("lr", "lr_min", "eps", "clip_norm"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f"{name}: expected a positive number, got {value!r}")
+        if self.lr_min > self.lr:
+            raise ConfigError(f"lr_min ({self.lr_min}) is larger than lr ({self.lr})")
+        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise ConfigError(f"weight_decay: expected a number >= 0, got {self.weight_decay!r}")
+        if len(tuple(self.betas)) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas: expected two numbers in [0, 1), got {self.betas!r}")
+        models = list_models()
+        if self.model not in models:
+            raise ConfigError(f"--model: unknown model {self.model!r}; choose one of {', '.join(models)}")
+        if self.plsim_labels not in PLSIM_MODES:
+            raise ConfigError(
+                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_MODES)} "
+                "(see link-spec.md 5.1)"
+            )
+        try:
+            device = torch.device(self.device)
+        except RuntimeError:
+            raise ConfigError(f"--device: {self.device!r} is not a torch device (try 'cpu' or 'cuda')") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"--device {self.device}: CUDA is not available in this torch build/machine; use --device cpu")
+        if device.type not in ("cpu", "cuda"):
+            raise ConfigError(f"--device: {self.device!r} is not supported; use 'cpu' or 'cuda'")
+        if not isinstance(self.model_overrides, dict):
+            raise ConfigError(f"model_overrides: expected a dict, got {type(self.model_overrides).__name__}")
+        return self
+
+    def to_dict(self) -> dict:
+        record = asdict(self)
+        record["betas"] = list(self.betas)
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(record) - known)
+        if unknown:
+            raise ConfigError(f"unknown configuration keys {unknown}; known: {sorted(known)}")
+        values = dict(record)
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values)
+
+
+# Keys whose change does not change a single number, so a run may resume with them changed.
+_RESUMABLE_CHANGES = {"device", "num_threads", "eval_batch_size", "data_dir"}
+
+
+def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6, warmup_epochs: int = 10) -> float:
+    """The learning rate of epoch ``epoch`` (1-based), set before the epoch starts.
+
+    VALOR's "warm_up_cos_anneal": ``epoch / warmup * lr`` while ``epoch < warmup``, else
+    ``lr_min + 0.5 (lr - lr_min)(1 + cos(pi (epoch - warmup) / (epochs - warmup)))``.
+    With the defaults: epoch 1 -> 3e-5, 9 -> 2.7e-4, 10 -> 3e-4, 60 -> 3e-6.
+    """
+    if epoch < warmup_epochs:
+        return epoch / warmup_epochs * lr
+    span = epochs - warmup_epochs
+    progress = (epoch - warmup_epochs) / span if span > 0 else 0.0
+    return lr_min + 0.5 * (lr - lr_min) * (1.0 + math.cos(math.pi * progress))
+
+
+# --------------------------------------------------------------------------------------------
+# PLSIM labels and text tables
+# --------------------------------------------------------------------------------------------
+
+
+def model_uses_plsim(model: torch.nn.Module) -> bool:
+    """Whether ``model`` has the PLSIM module (variants +P, +S+P, +T+P, link)."""
+    config = getattr(model, "config", None)
+    for name in ("use_plsim", "plsim"):
+        value = getattr(config, name, None)
+        if isinstance(value, bool):
+            return value
+    return False
+
+
+def plsim_inputs(split: AVVPSplit, mode: str, allow_label_leakage: bool = False) -> tuple:
+    """The (audio, visual) PLSIM labels of ``split`` under ``mode``, each (N, T, C) or None.
+
+    ``self`` returns (None, None): the model runs its own first pass. ``gated`` reads the
+    weak-label-gated pseudo labels, which for val/test are AND-ed with ground-truth video
+    labels, so it is refused unless ``allow_label_leakage`` is set.
+    """
+    if mode == "self":
+        return None, None
+    if mode == "ungated":
+        if split.pseudo_audio_ungated is None or split.pseudo_visual_ungated is None:
+            raise ConfigError(
+                f"--plsim-labels ungated: the {split.name} split has no ungated pseudo labels "
+                "(CLAP/segment_pseudo_labels_ungated, CLIP/segment_pseudo_labels_ungated). Produce them "
+                "with 'python -m linkpaper extract', or use --plsim-labels self (the model's own first "
+                "pass, no leakage), or --plsim-labels gated --allow-label-leakage (leaks ground-truth "
+                "video labels into val/test scores)."
+            )
+        return split.pseudo_audio_ungated, split.pseudo_visual_ungated
+    if mode == "gated":
+        if not allow_label_leakage:
+            raise ConfigError(
+                "--plsim-labels gated: the released pseudo labels are AND-ed with the ground-truth "
+                "video labels, for val and test too, so a model that reads them at evaluation time sees "
+                "the answers (link-spec.md 5.1). Use --plsim-labels ungated or self, or pass "
+                "--allow-label-leakage to run it anyway; the results are then marked as having used "
+                "ground-truth video labels."
+            )
+        return split.pseudo_audio, split.pseudo_visual
+    raise ConfigError(f"--plsim-labels: unknown mode {mode!r}; choose one of {', '.join(PLSIM_MODES)}")
+
+
+def resolve_text_tables(data: AVVPData, text_table: str | None) -> tuple:
+    """(text_audio (C, Da), text_visual (C, Dv), source string) for PLSIM.
+
+    ``text_table`` (a .npy/.pt (C, D) file) overrides the data's own tables and serves both
+    modalities; otherwise the data's tables (SynthLLP's teacher tables, GloVe for LLP).
+    """
+    if text_table:
+        from linkpaper.data.text_tables import load_text_table
+
+        table = torch.as_tensor(load_text_table(text_table), dtype=torch.float32)
+        return table, table, f"file:{Path(text_table).resolve()}"
+    if data.text_audio is None or data.text_visual is None:
+        raise ConfigError(
+            f"this model has PLSIM but the data ({data.describe()}) has no class text tables; "
+            "pass --text-table PATH (a (25, D) .npy or .pt file)"
+        )
+    return data.text_audio, data.text_visual, data.text_source
+
+
+# --------------------------------------------------------------------------------------------
+# Forward passes
+# --------------------------------------------------------------------------------------------
+
+
+def _forward(model, tensors: dict, plsim: tuple):
+    return model(tensors["audio"], tensors["visual"], tensors["visual_3d"], plsim_audio=plsim[0], plsim_visual=plsim[1])
+
+
+@torch.no_grad()
+def predict(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: int = 1024) -> tuple:
+    """Probabilities for every video of ``split`` (already on the model's device).
+
+    Returns (frame_prob (N, 10, 2, 25), video_prob (N, 25)) as float32 numpy arrays, computed
+    in ``batch_size`` chunks with ``model.eval()`` and ``no_grad``. Restores the training mode.
+    """
+    was_training = model.training
+    model.eval()
+    frames, videos = [], []
+    n = len(split)
+    tensors = {"audio": split.audio, "visual": split.visual, "visual_3d": split.visual_3d}
+    for start in range(0, n, batch_size):
+        chunk = slice(start, min(start + batch_size, n))
+        output = _forward(
+            model,
+            {k: v[chunk] for k, v in tensors.items()},
+            tuple(None if p is None else p[chunk] for p in plsim),
+        )
+        frames.append(output.frame_prob.float())
+        videos.append(output.global_prob.float())
+    model.train(was_training)
+    return torch.cat(frames).cpu().numpy(), torch.cat(videos).cpu().numpy()
+
+
+def evaluate_split(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: int = 1024):
+    """(AVVPScores, frame_prob, video_prob) of ``model`` on a split with dense ground truth."""
+    from linkpaper.metrics import evaluate_probs
+
+    if split.gt_audio is None or split.gt_visual is None:
+        raise UserError(f"the {split.name} split has no dense ground truth to evaluate against")
+    frame_prob, video_prob = predict(model, split, plsim, batch_size)
+    return evaluate_probs(frame_prob, video_prob, split.gt_audio, split.gt_visual), frame_prob, video_prob
+
+
+def _scalar_diagnostics(diagnostics) -> dict:
+    """The diagnostics dict as {name: detached scalar tensor} (non-scalars are averaged)."""
+    result = {}
+    for name, value in (diagnostics or {}).items():
+        if isinstance(value, torch.Tensor):
+            result[name] = value.detach().float().mean()
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            result[name] = torch.tensor(float(value))
+    return result
+
+
+def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_size: int,
+                    clip_norm: float, generator: torch.Generator, progress=None) -> dict:
+    """One pass over the training tensors in a fresh random order. Returns train means.
+
+    tensors: {field: (N, ...)} on the device (AVVPSplit field names, what compute_losses
+    reads). plsim_keys: the two field names PLSIM reads, or (None, None). The permutation is
+    drawn on the CPU from ``generator`` so its state can be checkpointed.
+    """
+    from linkpaper.losses import compute_losses
+
+    model.train()
+    n = next(iter(tensors.values())).shape[0]
+    device = next(iter(tensors.values())).device
+    order = torch.randperm(n, generator=generator).to(device)
+    sums: dict[str, torch.Tensor] = {}
+    diag_sums: dict[str, torch.Tensor] = {}
+    batches = 0
+    for start in range(0, n, batch_size):
+        index = order[start:start + batch_size]
+        batch = {name: t[index] for name, t in tensors.items()}
+        plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
+        output = _forward(model, batch, plsim)
+        losses = compute_losses(model, output, batch)
+        optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        optimizer.step()
+        for name, value in losses.items():
+            sums[name] = sums.get(name, 0.0) + value.detach().float()
+        for name, value in _scalar_diagnostics(getattr(output, "diagnostics", None)).items():
+            diag_sums[name] = diag_sums.get(name, 0.0) + value.to(device)
+        batches += 1
+        if progress is not None:
+            progress.update(1)
+            if batches % 20 == 0:
+                progress.set_postfix(loss=f"{float(sums['total']) / batches:.4f}", refresh=False)
+    train_losses = {name: float(value) / batches for name, value in sums.items()}
+    diagnostics = {name: float(value) / batches for name, value in diag_sums.items()}
+    return {"losses": train_losses, "diagnostics": diagnostics}
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+def _rng_states(generator: torch.Generator) -> dict:
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+        "shuffle": generator.get_state(),
+    }
+
+
+def _restore_rng_states(states: dict, generator: torch.Generator) -> None:
+    torch.set_rng_state(states["torch"])
+    if states.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+    generator.set_state(states["shuffle"])
+
+
+def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """A checkpoint dict, or a UserError naming the file when it is missing or damaged."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as err:  # torch raises many types for a truncated zip/pickle
+        raise UserError(
+            f"{path}: cannot read this checkpoint ({type(err).__name__}: {err}); it is truncated or "
+            "corrupt (an interrupted write?). Delete it and train the run again."
+        ) from None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def _config_differences(old: dict, new: dict) -> list[str]:
+    diffs = []
+    for key in sorted(set(old) | set(new)):
+        if key in _RESUMABLE_CHANGES:
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            a, b = list(a), list(b)
+        if a != b:
+            diffs.append(f"{key}: {a!r} -> {b!r}")
+    return diffs
+
+
+def is_complete(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds a finished run (results.json with test scores)."""
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        return False
+    try:
+        return bool(read_results(run_dir).get("complete"))
+    except UserError:
+        return False
+
+
+def score_row(scores) -> list[float]:
+    """The ten F-scores (percent) of an AVVPScores in SCORE_COLUMNS order."""
+    return [float(x) for x in scores.row()]
+
+
+def _scores_record(scores) -> dict:
+    return {level: {k: float(v) for k, v in table.items()} for level, table in scores.table.items()}
+
+
+def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
+    """(model on device, uses_plsim, text_source) built from the config, seeded by the caller."""
+    from linkpaper.models import build_model
+
+    try:
+        model = build_model(config.model, **config.model_overrides)
+    except TypeError as err:
+        raise ConfigError(f"--model-override: {err}") from None
+    uses_plsim = model_uses_plsim(model)
+    text_source = "unused"
+    if uses_plsim:
+        text_audio, text_visual, text_source = resolve_text_tables(data, config.text_table)
+        model.set_text_tables(text_audio, text_visual)
+    return model.to(device), uses_plsim, text_source
+
+
+def _plsim_keys(mode: str) -> tuple:
+    if mode == "ungated":
+        return ("pseudo_audio_ungated", "pseudo_visual_ungated")
+    if mode == "gated":
+        return ("pseudo_audio", "pseudo_visual")
+    return (None, None)
+
+
+def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None,
+          resume: bool = False, stop_after: int | None = None, progress: bool = True) -> dict:
+    """Train one run; return its record (what ``results.json`` holds).
+
+    config: the run. out_dir: the run folder (None keeps nothing on disk: no checkpoints, no
+    resume). data: an AVVPData to use instead of resolving ``config.data``. resume: continue
+    from ``out_dir/checkpoint_last.pt`` (a finished run is returned as is). stop_after: stop
+    after this epoch as if interrupted (the record stays incomplete; for tests and time-boxed
+    sessions).
+    """
+    from tqdm.auto import tqdm
+
+    config.validate()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    device = torch.device(config.device)
+    run_dir = Path(out_dir) if out_dir is not None else None
+    if run_dir is not None:
+        _check_run_dir(run_dir, config, resume)
+        if resume and is_complete(run_dir):
+            return read_results(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    if data is None:
+        from linkpaper.data.sources import load_data
+
+        data = load_data(config.data, data_dir=config.data_dir)
+
+    seed_everything(config.seed)
+    model, uses_plsim, text_source = prepare_model(config, data, device)
+    mode = config.plsim_labels if uses_plsim else "none"
+    if uses_plsim:  # fail before training if the labels are missing or forbidden
+        for split in (data.train, data.val, data.test):
+            plsim_inputs(split, mode, config.allow_label_leakage)
+    leakage = uses_plsim and mode == "gated"
+
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, betas=tuple(config.betas), eps=config.eps,
+        weight_decay=config.weight_decay,
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    train_split, val_split = data.train.to(device), data.val.to(device)
+    tensors = train_split.tensor_fields()
+    plsim_keys = _plsim_keys(mode) if uses_plsim else (None, None)
+    val_plsim = plsim_inputs(val_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
+
+    record = {
+        "config": config.to_dict(),
+        "data": {"spec": config.data, "source": data.source, "description": data.describe(),
+                 "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
+                 "audio_form": data.train.audio_form},
+        "seed": config.seed,
+        "plsim": {"used": uses_plsim, "labels": mode, "text_source": text_source},
+        "label_leakage": leakage,
+        "code": git_commit(),
+        "hardware": hardware(device),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "epochs": [],
+        "best_epoch": None,
+        "best_val": None,
+        "complete": False,
+    }
+    if leakage:
+        record["caption"] = LEAKAGE_CAPTION
+    best_score = -math.inf
+    start_epoch = 1
+
+    if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
+        state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
+        diffs = _config_differences(state["config"], config.to_dict())
+        if diffs:
+            raise ConfigError(
+                f"--resume: {run_dir / CHECKPOINT_LAST} was written with a different configuration "
+                f"({'; '.join(diffs)}); resume with the original options or use a new --out"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        _restore_rng_states(state["rng"], generator)
+        best_score = state["best_score"]
+        record["epochs"] = state["history"]
+        record["best_epoch"] = state["best_epoch"]
+        record["best_val"] = state["best_val"]
+        start_epoch = state["epoch"] + 1
+
+    steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
+    last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
+    bar = tqdm(total=steps_per_epoch * (last_epoch - start_epoch + 1), disable=not progress,
+               desc=f"{config.model} seed {config.seed}", unit="batch", leave=False)
+    for epoch in range(start_epoch, last_epoch + 1):
+        lr = lr_at_epoch(epoch, config.epochs, config.lr, config.lr_min, config.warmup_epochs)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        tic = time.perf_counter()
+        epoch_train = train_one_epoch(model, optimizer, tensors, plsim_keys, config.batch_size,
+                                      config.clip_norm, generator, bar)
+        train_seconds = time.perf_counter() - tic
+        tic = time.perf_counter()
+        val_scores, _, _ = evaluate_split(model, val_split, val_plsim, config.eval_batch_size)
+        val_seconds = time.perf_counter() - tic
+        selection = val_scores.table[SELECTION_SCORE[0]][SELECTION_SCORE[1]]
+        improved = selection > best_score  # strictly greater, as VALOR
+        if improved:
+            best_score = selection
+            record["best_epoch"] = epoch
+            record["best_val"] = _scores_record(val_scores)
+        record["epochs"].append({
+            "epoch": epoch, "lr": lr, "train_loss": epoch_train["losses"], "val": _scores_record(val_scores),
+            "val_type_av": selection, "diagnostics": epoch_train["diagnostics"],
+            "seconds": {"train": train_seconds, "val": val_seconds},
+        })
+        bar.set_postfix(loss=f"{epoch_train['losses']['total']:.4f}", val_type_av=f"{selection:.2f}",
+                        epoch=epoch)
+        if run_dir is not None:
+            if improved:
+                atomic_torch_save({"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()},
+                                  run_dir / CHECKPOINT_BEST)
+            atomic_torch_save({
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                "rng": _rng_states(generator), "best_score": best_score, "best_epoch": record["best_epoch"],
+                "best_val": record["best_val"], "history": record["epochs"], "config": config.to_dict(),
+            }, run_dir / CHECKPOINT_LAST)
+            atomic_write_json(run_dir / RESULTS_FILE, record)
+        if improved and run_dir is None:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    bar.close()
+    if last_epoch < config.epochs:
+        return record
+
+    # Final test scores from the best checkpoint.
+    if run_dir is not None:
+        model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=device)["model"])
+    else:
+        model.load_state_dict(best_state)
+    test_split = data.test.to(device)
+    test_plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
+    test_scores, frame_prob, video_prob = evaluate_split(model, test_split, test_plsim, config.eval_batch_size)
+    record["test"] = _scores_record(test_scores)
+    record["test_row"] = score_row(test_scores)
+    record["complete"] = True
+    if run_dir is not None:
+        from linkpaper.metrics import save_predictions
+
+        save_predictions(run_dir / PREDICTIONS_FILE, frame_prob=frame_prob, video_prob=video_prob,
+                         filenames=list(data.test.filenames))
+        record["predictions"] = PREDICTIONS_FILE
+        atomic_write_json(run_dir / RESULTS_FILE, record)
+    return record
+
+
+def _check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
+    if resume or not run_dir.exists():
+        return
+    if is_complete(run_dir):
+        raise UserError(
+            f"--out {run_dir}: a finished run is already there; pass --resume to keep it, or choose a new --out name"
+        )
+    if (run_dir / CHECKPOINT_LAST).exists() or (run_dir / RESULTS_FILE).exists():
+        raise UserError(
+            f"--out {run_dir}: an unfinished run is already there; pass --resume to continue it, or choose a new --out name"
+        )
+
+
+def load_run(run_dir: str | Path, device: str | None = None, data: AVVPData | None = None) -> tuple:
+    """(record, config, model with the best weights, data) of a finished run folder."""
+    run_dir = Path(run_dir)
+    record = read_results(run_dir)
+    config = TrainConfig.from_dict(record["config"])
+    if device is not None:
+        config.device = device
+    config.validate()
+    if data is None:
+        from linkpaper.data.sources import load_data
+
+        data = load_data(config.data, data_dir=config.data_dir)
+    model, _, _ = prepare_model(config, data, torch.device(config.device))
+    model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=config.device)["model"])
+    return record, config, model, data
+
+
+def test_run(run_dir: str | Path, device: str | None = None, data: AVVPData | None = None) -> tuple:
+    """Re-score a finished run's best checkpoint on test: (AVVPScores, record)."""
+    record, config, model, data = load_run(run_dir, device, data)
+    test_split = data.test.to(config.device)
+    mode = record["plsim"]["labels"]
+    plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if record["plsim"]["used"] else (None, None)
+    scores, _, _ = evaluate_split(model, test_split, plsim, config.eval_batch_size)
+    return scores, record
+
+
+def caption(record: dict) -> str:
+    """A table caption naming the data source, seed and model (and any label leakage)."""
+    text = f"{record['config']['model']} seed {record['seed']} on {record['data']['description']}"
+    if record.get("label_leakage"):
+        text += "\n" + LEAKAGE_CAPTION
+    return text
+
+
+# Silence pytest: ``test_run`` is not a test.
+test_run.__test__ = False
