@@ -286,16 +286,34 @@ def _scalar_diagnostics(diagnostics) -> dict:
     return result
 
 
+def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None), clip_norm: float = 1.0):
+    """One optimiser step on ``batch`` ({field: (B, ...)}): loss, backward, clip, step.
+
+    Returns (losses {name: scalar tensor, incl. "total"}, output). The gradient norm is
+    clipped to ``clip_norm`` (L2 over all parameters) before ``optimizer.step()``.
+    """
+    from linkpaper.losses import compute_losses
+
+    plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
+    output = _forward(model, batch, plsim)
+    losses = compute_losses(model, output, batch)
+    optimizer.zero_grad(set_to_none=True)
+    losses["total"].backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    return losses, output
+
+
 def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_size: int,
                     clip_norm: float, generator: torch.Generator, progress=None) -> dict:
     """One pass over the training tensors in a fresh random order. Returns train means.
 
     tensors: {field: (N, ...)} on the device (AVVPSplit field names, what compute_losses
     reads). plsim_keys: the two field names PLSIM reads, or (None, None). The permutation is
-    drawn on the CPU from ``generator`` so its state can be checkpointed.
+    drawn on the CPU from ``generator`` so its state can be checkpointed; the last, smaller
+    batch is kept (no drop_last). Losses and diagnostics are summed on the device so no batch
+    waits for a device-to-host copy.
     """
-    from linkpaper.losses import compute_losses
-
     model.train()
     n = next(iter(tensors.values())).shape[0]
     device = next(iter(tensors.values())).device
@@ -306,13 +324,7 @@ def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_si
     for start in range(0, n, batch_size):
         index = order[start:start + batch_size]
         batch = {name: t[index] for name, t in tensors.items()}
-        plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
-        output = _forward(model, batch, plsim)
-        losses = compute_losses(model, output, batch)
-        optimizer.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        optimizer.step()
+        losses, output = training_step(model, optimizer, batch, plsim_keys, clip_norm)
         for name, value in losses.items():
             sums[name] = sums.get(name, 0.0) + value.detach().float()
         for name, value in _scalar_diagnostics(getattr(output, "diagnostics", None)).items():
@@ -390,6 +402,15 @@ def _config_differences(old: dict, new: dict) -> list[str]:
     return diffs
 
 
+def _refuse_config_change(old: dict, config: TrainConfig, path: Path) -> None:
+    diffs = _config_differences(old, config.to_dict())
+    if diffs:
+        raise ConfigError(
+            f"--resume: {path} was written with a different configuration ({'; '.join(diffs)}); "
+            "resume with the original options or use a new --out"
+        )
+
+
 def is_complete(run_dir: str | Path) -> bool:
     """Whether ``run_dir`` holds a finished run (results.json with test scores)."""
     path = Path(run_dir) / RESULTS_FILE
@@ -454,7 +475,9 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
     if run_dir is not None:
         _check_run_dir(run_dir, config, resume)
         if resume and is_complete(run_dir):
-            return read_results(run_dir)
+            finished = read_results(run_dir)
+            _refuse_config_change(finished["config"], config, run_dir / RESULTS_FILE)
+            return finished
         run_dir.mkdir(parents=True, exist_ok=True)
 
     if data is None:
@@ -503,12 +526,7 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
 
     if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
         state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
-        diffs = _config_differences(state["config"], config.to_dict())
-        if diffs:
-            raise ConfigError(
-                f"--resume: {run_dir / CHECKPOINT_LAST} was written with a different configuration "
-                f"({'; '.join(diffs)}); resume with the original options or use a new --out"
-            )
+        _refuse_config_change(state["config"], config, run_dir / CHECKPOINT_LAST)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _restore_rng_states(state["rng"], generator)

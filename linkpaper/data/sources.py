@@ -56,9 +56,15 @@ def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0) -> A
                     raise
                 raise ConfigError(f"--data {spec!r}: {err}; examples: {EXAMPLES}") from None
         return _SYNTH_CACHE[key]
+    root = parsed["root"]
+    if not root.is_dir():
+        raise ConfigError(
+            f"--data {spec!r}: the folder {root} does not exist; point llp: at the released VALOR "
+            "feature layout (see 'python -m linkpaper synth' for a synthetic one in the same layout)"
+        )
     from linkpaper.data.features import load_llp
 
-    return load_llp(parsed["root"], data_dir=data_dir)
+    return load_llp(root, data_dir=data_dir)
 
 
 def clear_cache() -> None:

@@ -1,0 +1,180 @@
+"""The training engine: recipe, checkpoints, resume, determinism, run records, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from linkpaper.data.sources import load_data
+from linkpaper.engine import (
+    CHECKPOINT_BEST,
+    CHECKPOINT_LAST,
+    PREDICTIONS_FILE,
+    TrainConfig,
+    lr_at_epoch,
+    plsim_inputs,
+    test_run,
+    train,
+    training_step,
+)
+from linkpaper.errors import ConfigError, UserError
+
+# A small network keeps every run in this file to a few seconds on 2 shared cores.
+SMALL = {"hidden_dim": 32, "num_layers": 1, "ff_dim": 64}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_data("synth:tiny")
+
+
+def config(**changes) -> TrainConfig:
+    base = TrainConfig(model="valor++", model_overrides=dict(SMALL), data="synth:tiny", epochs=3,
+                       batch_size=16, seed=5, eval_batch_size=64)
+    return dataclasses.replace(base, **changes)
+
+
+def test_schedule_matches_valor_warmup_cosine():
+    assert lr_at_epoch(1, 60) == pytest.approx(3e-5, rel=1e-12)
+    assert lr_at_epoch(9, 60) == pytest.approx(2.7e-4, rel=1e-12)
+    assert lr_at_epoch(10, 60) == pytest.approx(3e-4, rel=1e-12)
+    assert lr_at_epoch(60, 60) == pytest.approx(3e-6, rel=1e-12)
+    # Half-way through the cosine the rate is the midpoint of lr and lr_min.
+    assert lr_at_epoch(35, 60) == pytest.approx(0.5 * (3e-4 + 3e-6), rel=1e-12)
+    rates = [lr_at_epoch(e, 60) for e in range(10, 61)]
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+
+
+def test_training_step_clips_the_gradient_norm(tiny):
+    from linkpaper.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("valor++", **SMALL)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.0)
+    batch = {k: v[:16] for k, v in tiny.train.tensor_fields().items()}
+    limit = 1e-4
+    training_step(model, optimizer, batch, clip_norm=limit)
+    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
+    assert norm <= limit * (1 + 1e-4)
+    training_step(model, optimizer, batch, clip_norm=1e6)  # no clipping: the raw norm is larger
+    raw = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
+    assert raw > 10 * limit
+
+
+def test_record_shapes_and_files(tmp_path, tiny):
+    from linkpaper.metrics import load_predictions
+
+    run = tmp_path / "run"
+    record = train(config(epochs=2), run, data=tiny, progress=False)
+    assert record["complete"] and record["best_epoch"] in (1, 2)
+    saved = json.loads((run / "results.json").read_text())
+    assert saved["test_row"] == record["test_row"] and len(saved["test_row"]) == 10
+    assert [e["epoch"] for e in saved["epochs"]] == [1, 2]
+    first = saved["epochs"][0]
+    assert first["lr"] == pytest.approx(lr_at_epoch(1, 2))
+    assert "total" in first["train_loss"] and math.isfinite(first["train_loss"]["total"])
+    assert set(first["val"]) == {"segment", "event"} and len(first["val"]["segment"]) == 5
+    assert saved["data"]["source"] == tiny.source and saved["seed"] == 5
+    assert saved["config"]["model_overrides"] == SMALL
+    assert set(saved["hardware"]) >= {"cpu", "torch", "threads", "device"}
+    assert "commit" in saved["code"] and saved["label_leakage"] is False
+    for name in (CHECKPOINT_LAST, CHECKPOINT_BEST, PREDICTIONS_FILE):
+        assert (run / name).is_file()
+    predictions = load_predictions(run / PREDICTIONS_FILE)
+    frame_prob = predictions["frame_prob"] if isinstance(predictions, dict) else predictions.frame_prob
+    assert frame_prob.shape == (len(tiny.test), 10, 2, 25)
+    scores, _ = test_run(run, data=tiny)
+    np.testing.assert_allclose(scores.row(), record["test_row"], rtol=1e-6)
+
+
+def _weights(run_dir):
+    return torch.load(run_dir / CHECKPOINT_LAST, weights_only=False)["model"]
+
+
+def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, tiny):
+    whole = train(config(), tmp_path / "whole", data=tiny, progress=False)
+    partial = train(config(), tmp_path / "split", data=tiny, stop_after=1, progress=False)
+    assert not partial["complete"] and len(partial["epochs"]) == 1
+    with pytest.raises(UserError, match="--resume"):
+        train(config(), tmp_path / "split", data=tiny, progress=False)
+    resumed = train(config(), tmp_path / "split", data=tiny, resume=True, progress=False)
+    assert resumed["test_row"] == whole["test_row"]
+    assert [e["val"] for e in resumed["epochs"]] == [e["val"] for e in whole["epochs"]]
+    assert [e["train_loss"] for e in resumed["epochs"]] == [e["train_loss"] for e in whole["epochs"]]
+    a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # Same seed, no run folder: the same numbers again; another seed: different ones.
+    again = train(config(), None, data=tiny, progress=False)
+    assert again["test_row"] == whole["test_row"]
+    other = train(config(seed=6, epochs=1), None, data=tiny, progress=False)
+    assert other["epochs"][0]["train_loss"] != whole["epochs"][0]["train_loss"]
+
+
+def test_finished_run_is_not_overwritten(tmp_path, tiny):
+    run = tmp_path / "done"
+    first = train(config(epochs=1), run, data=tiny, progress=False)
+    with pytest.raises(UserError, match="finished run.*--resume.*new --out"):
+        train(config(epochs=1), run, data=tiny, progress=False)
+    assert train(config(epochs=1), run, data=tiny, resume=True, progress=False) == first
+    with pytest.raises(ConfigError, match="epochs: 1 -> 2"):
+        train(config(epochs=2), run, data=tiny, resume=True, progress=False)
+
+
+def test_truncated_checkpoint_gives_a_clear_error(tmp_path, tiny):
+    run = tmp_path / "cut"
+    train(config(), run, data=tiny, stop_after=1, progress=False)
+    path = run / CHECKPOINT_LAST
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(UserError, match=r"checkpoint_last\.pt.*truncated or corrupt"):
+        train(config(), run, data=tiny, resume=True, progress=False)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"epochs": 0}, "--epochs"),
+        ({"batch_size": -4}, "--batch-size"),
+        ({"model": "resnet"}, "unknown model 'resnet'"),
+        ({"plsim_labels": "oracle"}, "--plsim-labels: unknown mode 'oracle'"),
+        ({"device": "tpu"}, "--device"),
+        ({"lr_min": 1.0}, "lr_min"),
+    ],
+)
+def test_bad_configurations_are_named(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        config(**changes).validate()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_cuda_without_cuda_is_refused():
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        config(device="cuda").validate()
+
+
+def test_gated_plsim_labels_need_the_leakage_flag(tmp_path, tiny):
+    with pytest.raises(ConfigError, match="ground-truth.*--allow-label-leakage"):
+        train(config(model="+P", plsim_labels="gated", epochs=1), tmp_path / "g", data=tiny, progress=False)
+    assert not (tmp_path / "g" / CHECKPOINT_LAST).exists()
+    record = train(config(model="+P", plsim_labels="gated", allow_label_leakage=True, epochs=1),
+                   tmp_path / "g2", data=tiny, progress=False)
+    saved = json.loads((tmp_path / "g2" / "results.json").read_text())
+    assert saved["label_leakage"] is True and record["label_leakage"] is True
+    assert "ground-truth video labels" in saved["caption"]
+    assert saved["plsim"] == {"used": True, "labels": "gated", "text_source": tiny.text_source}
+    # Without PLSIM the mode does not matter and nothing leaks.
+    plain = train(config(plsim_labels="gated", epochs=1), None, data=tiny, progress=False)
+    assert plain["label_leakage"] is False and plain["plsim"]["used"] is False
+
+
+def test_missing_ungated_labels_explain_the_alternatives(tiny):
+    split = dataclasses.replace(tiny.val, pseudo_audio_ungated=None)
+    with pytest.raises(ConfigError, match="--plsim-labels self"):
+        plsim_inputs(split, "ungated")
+    assert plsim_inputs(split, "self") == (None, None)
+    audio, visual = plsim_inputs(tiny.val, "ungated")
+    assert audio is tiny.val.pseudo_audio_ungated and visual is tiny.val.pseudo_visual_ungated
