@@ -1,0 +1,607 @@
+"""SynthLLP: an LLP-structured synthetic benchmark that runs the whole pipeline offline.
+
+What is real and what is simulated
+----------------------------------
+* **Labels are LLP's.** Val and test use LLP's real weak labels and real dense audio and
+  visual timelines, so SynthLLP's ground truth *is* LLP's ground truth and scores are computed
+  on the same 649 / 1,200 videos. Train uses LLP's real weak labels. For every train
+  (video, class) it copies the audio row and the visual row of that class from a randomly
+  chosen **val** video that has the class among its weak labels ("donor sampling"), so the
+  per-class modality split, durations, onsets and audio-visual misalignment follow LLP. Test
+  timelines never influence training data.
+* **Features are simulated** (``SynthConfig`` documents every knob). Each class has an audio
+  prototype (768-d, like pooled CLAP), a visual prototype (768-d, like CLIP) and a 3-D visual
+  prototype (512-d, like R(2+1)D), correlated across classes through the LEAP 25 x 300 GloVe
+  table when it is present. A segment's audio feature is the amplitude-weighted sum of the
+  prototypes of its *audible* classes, its visual features those of its *visible* classes,
+  plus a per-video background (partly made of faint distractor classes) and per-segment noise.
+  A class that is only visible therefore leaves no trace in the audio, as in LLP.
+* **Teachers are simulated.** A CLAP-like audio teacher and a CLIP-like visual teacher score
+  every segment against their own class text tables (``text_audio`` (25, 512),
+  ``text_visual`` (25, 768)): evidence = clean signal x text similarity, plus per-(video, class)
+  and per-segment teacher noise, thresholded per class. Ungated labels cover all 25 classes;
+  gated labels are AND-ed with the weak labels, exactly like the released VALOR files (also
+  for val and test).
+
+Entry points: ``make_synth(preset, seed, data_dir, **knobs) -> AVVPData`` and
+``write_valor_layout(data, out_dir)`` (the released VALOR on-disk layout, read back by
+``linkpaper.data.features.load_llp``). ``generate`` returns everything, including the train
+donor timelines used for the statistics report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.annotations import load_annotations, video_id
+from linkpaper.data.download import MissingDataError, annotation_path
+from linkpaper.data.split import AVVPData, AVVPSplit
+from linkpaper.errors import ConfigError
+
+SPLITS = ("train", "val", "test")
+AUDIO_DIM, VISUAL_DIM, VISUAL3D_DIM = 768, 768, 512
+TEXT_DIM_AUDIO, TEXT_DIM_VISUAL = 512, 768  # CLAP joint space, CLIP ViT-L/14 joint space
+
+
+@dataclass
+class SynthConfig:
+    """Every SynthLLP knob, with its meaning. Defaults are the calibrated ``full`` settings.
+
+    Sizes (None = every video of the real split):
+      n_train, n_val, n_test: videos per split, drawn without replacement from the real split
+        lists with ``subset_seed`` (independent of the generation seed, so two seeds of one
+        preset share their video lists).
+
+    Prototypes (one per class and stream, unit norm):
+      glove_weight: share of a prototype's variance that comes from the class's GloVe vector
+        (projected by a random Gaussian map), the rest is independent noise. 0 = unrelated
+        classes; with 0.6 Cello/Violin prototypes have cosine ~0.5, unrelated classes ~0.1.
+        Without the GloVe file the prototypes are purely random (recorded in ``source``).
+
+    Features (segment = sum over active classes of amplitude x prototype, + background + noise):
+      amplitude_jitter: log-normal sigma of the per-(video, class, modality) event amplitude
+        (mean 1): some events are faint.
+      segment_jitter: log-normal sigma of the per-segment amplitude of an active event.
+      distractor_prob / distractor_level: each (video, class, modality) is, with probability
+        distractor_prob, a faint distractor of amplitude distractor_level x |N(0, 1)| present in
+        every segment (an unlabelled object in view, a background sound). The teachers see it
+        too, so it drives correlated, whole-clip teacher false positives.
+      class_noise: std of per-segment coefficients on the 25 prototypes (confusable noise that a
+        classifier cannot average away).
+      audio_noise / visual_noise / visual3d_noise: norm of the isotropic per-segment noise.
+      background: norm of the per-video isotropic background vector (recording conditions).
+      visual3d_scale: signal amplitude of the 3-D stream relative to the 2-D one (R(2+1)D is a
+        weaker class signal than CLIP).
+      normalize_visual: L2-normalise the 2-D visual features per segment, as the released CLIP
+        features are.
+
+    Teachers (evidence z[n,t,c] = sum_k signal[n,t,k] S[k,c] + noise; label = z > threshold[c]):
+      text_noise: how far the teacher's text embedding of a class is from the class's signal
+        direction (the image-text / audio-text gap); sets the off-diagonal confusions S[k, c].
+      teacher_threshold: base threshold on z (a fully visible class with amplitude 1 gives z ~
+        1 - text_noise^2 / 2).
+      threshold_jitter: std of a per-class offset of the threshold (some classes are over- or
+        under-labelled, like the hand-set CLIP/CLAP thresholds).
+      audio_teacher_video_noise / visual_teacher_video_noise: std of a per-(video, class) error
+        shared by all segments of a video (a whole event missed, a whole-clip hallucination).
+      audio_teacher_segment_noise / visual_teacher_segment_noise: std of the per-segment error.
+      teacher_cross_modal: share of the *other* modality's signal a teacher perceives (CLIP
+        "sees" a talking person when speech is only heard; CLAP "hears" an on-screen dog). It
+        puts the modality confusions of the real teachers into the gated labels.
+
+    Donors:
+      donor_fallback: rule for a train (video, class) whose class no val video carries:
+        "full_av" (present in both modalities for all 10 s) or "audio" (audio only, 10 s).
+        Never triggered with the real LLP files (every class has >= 8 val videos).
+
+    Calibration (done once, against LLP; never tuned for LINK): the teacher knobs were set so
+    that the gated pseudo labels score roughly like the released CLIP/CLAP labels (cell-level
+    F about 0.7-0.8 against GT), and the feature knobs so that a VALOR++-like proxy (per-segment
+    MLP trained on the gated pseudo labels + MIL video head, gated by predicted video labels;
+    ``benchmarks/bench_synth.py --proxy``) scores segment Type@AV in LLP's 55-70 range on val
+    (published VALOR++ on real LLP: 66.2; GT-weak-label-full-length cheat: 63.0). The figures
+    measured at calibration time are recorded in the synth report of the project.
+    """
+
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    subset_seed: int = 2024
+
+    glove_weight: float = 0.6
+
+    amplitude_jitter: float = 0.35
+    segment_jitter: float = 0.25
+    distractor_prob: float = 0.06
+    distractor_level: float = 0.35
+    class_noise: float = 0.25
+    audio_noise: float = 1.0
+    visual_noise: float = 1.0
+    visual3d_noise: float = 1.0
+    background: float = 0.5
+    visual3d_scale: float = 0.6
+    normalize_visual: bool = True
+
+    text_noise: float = 0.5
+    teacher_threshold: float = 0.6
+    threshold_jitter: float = 0.06
+    audio_teacher_video_noise: float = 0.2
+    audio_teacher_segment_noise: float = 0.2
+    visual_teacher_video_noise: float = 0.2
+    visual_teacher_segment_noise: float = 0.2
+    teacher_cross_modal: float = 0.5
+
+    donor_fallback: str = "full_av"
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and value < 0 and f.name != "teacher_threshold":
+                raise ConfigError(f"SynthConfig.{f.name} must be >= 0, got {value}")
+        for name in ("n_train", "n_val", "n_test"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"SynthConfig.{name} must be >= 1 or None, got {value}")
+        if not 0.0 <= self.glove_weight <= 1.0:
+            raise ConfigError(f"SynthConfig.glove_weight must be in [0, 1], got {self.glove_weight}")
+        if self.donor_fallback not in ("full_av", "audio"):
+            raise ConfigError(
+                f"SynthConfig.donor_fallback must be 'full_av' or 'audio', got {self.donor_fallback!r}"
+            )
+
+
+PRESETS: dict[str, dict] = {
+    "full": {},
+    "small": {"n_train": 2000},
+    "tiny": {"n_train": 64, "n_val": 32, "n_test": 32},
+}
+"""Preset name -> SynthConfig size overrides.
+
+* ``full``: LLP sizes, 10,000 / 649 / 1,200.
+* ``small``: 2,000 train videos (a fixed subset of the real train list) / 649 / 1,200; val and
+  test stay LLP's real splits so metrics are comparable with ``full``. For CPU work.
+* ``tiny``: 64 / 32 / 32, for unit tests only: val and test are *subsets* of the real splits,
+  so its metrics are not comparable with the other presets.
+"""
+
+
+@dataclass
+class SynthLLP:
+    """Everything one generation produced.
+
+    data: the AVVPData the trainer consumes. train_audio / train_visual: (N_train, T, C) bool
+    donor timelines of the train split (the simulated ground truth that LLP does not have; used
+    only for statistics). train_donors: (N_train, C) int, the val row each train (video, class)
+    was copied from (-1 where the class is not a weak label, -2 where the fallback rule applied).
+    """
+
+    data: AVVPData
+    train_audio: np.ndarray
+    train_visual: np.ndarray
+    train_donors: np.ndarray
+    config: SynthConfig
+    timings: dict = field(default_factory=dict)
+
+
+def _rng(seed: int, part: str) -> np.random.Generator:
+    """An independent, named random stream: same (seed, part) -> same numbers, on any machine."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, zlib.crc32(part.encode())])))
+
+
+def _load_glove(data_dir) -> np.ndarray | None:
+    """The LEAP (25, 300) GloVe class table, or None when the file is not there."""
+    try:
+        path = annotation_path("glove", data_dir)
+    except MissingDataError:
+        return None
+    table = torch.load(path, map_location="cpu", weights_only=True)
+    return np.stack([np.asarray(v, dtype=np.float64) for v in table.values()])  # position order
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def class_prototypes(rng: np.random.Generator, dim: int, glove: np.ndarray | None, weight: float) -> np.ndarray:
+    """(C, dim) unit prototypes whose cosines follow GloVe's (scaled by ``weight``) if present."""
+    noise = _unit_rows(rng.standard_normal((NUM_CLASSES, dim)))
+    if glove is None or weight == 0.0:
+        return noise
+    projection = rng.standard_normal((glove.shape[1], dim))
+    semantic = _unit_rows(_unit_rows(glove) @ projection)
+    return _unit_rows(np.sqrt(weight) * semantic + np.sqrt(1.0 - weight) * noise)
+
+
+def _subset(n_total: int, n_wanted: int | None, seed: int, split: str) -> np.ndarray:
+    if n_wanted is None or n_wanted >= n_total:
+        return np.arange(n_total)
+    return np.sort(_rng(seed, f"subset/{split}").choice(n_total, size=n_wanted, replace=False))
+
+
+def sample_donor_timelines(
+    weak: np.ndarray, donor_weak: np.ndarray, donor_audio: np.ndarray, donor_visual: np.ndarray,
+    rng: np.random.Generator, fallback: str = "full_av",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train timelines by donor sampling (issue item 1).
+
+    weak: (N, C) train weak labels; donor_*: the val split's weak labels (M, C) and dense GT
+    (M, T, C). For every weak (n, c), a donor m is drawn uniformly among the val videos with c
+    in their weak labels, and rows ``audio[n, :, c] = donor_audio[m, :, c]`` (same for visual)
+    are copied. A donor's weak class may be in neither dense modality (1.1% in LLP): it is
+    copied as is. Returns audio, visual (N, T, C) bool and donors (N, C) int.
+    """
+    n = weak.shape[0]
+    audio = np.zeros((n, NUM_SEGMENTS, NUM_CLASSES), dtype=bool)
+    visual = np.zeros_like(audio)
+    donors = np.full((n, NUM_CLASSES), -1, dtype=np.int64)
+    for c in range(NUM_CLASSES):
+        rows = np.flatnonzero(weak[:, c] > 0)
+        if rows.size == 0:
+            continue
+        pool = np.flatnonzero(donor_weak[:, c] > 0)
+        if pool.size == 0:
+            donors[rows, c] = -2
+            audio[rows, :, c] = True
+            visual[rows, :, c] = fallback == "full_av"
+            continue
+        chosen = pool[rng.integers(pool.size, size=rows.size)]
+        donors[rows, c] = chosen
+        audio[rows, :, c] = donor_audio[chosen, :, c]
+        visual[rows, :, c] = donor_visual[chosen, :, c]
+    return audio, visual, donors
+
+
+@dataclass
+class _World:
+    """The per-generation constants shared by all splits: prototypes and teacher tables."""
+
+    proto_audio: np.ndarray  # (C, 768)
+    proto_visual: np.ndarray  # (C, 768)
+    proto_visual3d: np.ndarray  # (C, 512)
+    text_audio: np.ndarray  # (C, 512) CLAP-like teacher text table
+    text_visual: np.ndarray  # (C, 768) CLIP-like teacher text table
+    sim_audio: np.ndarray  # (C, C) evidence a class-k signal gives text row c
+    sim_visual: np.ndarray
+    thr_audio: np.ndarray  # (C,)
+    thr_visual: np.ndarray
+
+
+def _make_world(cfg: SynthConfig, seed: int, glove: np.ndarray | None) -> _World:
+    rng = _rng(seed, "prototypes")
+    proto_audio = class_prototypes(rng, AUDIO_DIM, glove, cfg.glove_weight)
+    proto_visual = class_prototypes(rng, VISUAL_DIM, glove, cfg.glove_weight)
+    proto_visual3d = class_prototypes(rng, VISUAL3D_DIM, glove, cfg.glove_weight)
+    rng = _rng(seed, "teachers")
+    # CLAP's text space is not the 768-d feature space: a fixed random map takes the audio
+    # prototypes there; CLIP's text space is the visual feature space itself.
+    audio_key = _unit_rows(proto_audio @ rng.standard_normal((AUDIO_DIM, TEXT_DIM_AUDIO)))
+    visual_key = proto_visual
+
+    def text_table(key):
+        gap = _unit_rows(rng.standard_normal(key.shape))
+        return _unit_rows(np.sqrt(1 - cfg.text_noise**2 / 2) * key + cfg.text_noise / np.sqrt(2) * gap)
+
+    text_audio, text_visual = text_table(audio_key), text_table(visual_key)
+    thr_audio = cfg.teacher_threshold + cfg.threshold_jitter * rng.standard_normal(NUM_CLASSES)
+    thr_visual = cfg.teacher_threshold + cfg.threshold_jitter * rng.standard_normal(NUM_CLASSES)
+    return _World(
+        proto_audio, proto_visual, proto_visual3d, text_audio, text_visual,
+        audio_key @ text_audio.T, visual_key @ text_visual.T, thr_audio, thr_visual,
+    )  # fmt: skip
+
+
+def _amplitudes(rng, timeline: np.ndarray, cfg: SynthConfig) -> np.ndarray:
+    """(N, T, C) float32 event amplitudes: timeline x per-(video, class) x per-segment log-normal."""
+    n = timeline.shape[0]
+    video = np.exp(cfg.amplitude_jitter * rng.standard_normal((n, 1, NUM_CLASSES), dtype=np.float32)
+                   - cfg.amplitude_jitter**2 / 2)  # fmt: skip
+    segment = np.exp(cfg.segment_jitter * rng.standard_normal(timeline.shape, dtype=np.float32)
+                     - cfg.segment_jitter**2 / 2)  # fmt: skip
+    return timeline * video * segment
+
+
+def _stream(rng, coeff: np.ndarray, proto: np.ndarray, noise: float, background: float,
+            cfg: SynthConfig) -> np.ndarray:
+    """(N, T, D) float32 features: class coefficients (N, T, C) @ prototypes + background + noise."""
+    n, t, _ = coeff.shape
+    d = proto.shape[1]
+    coeff = coeff + cfg.class_noise * rng.standard_normal(coeff.shape, dtype=np.float32)
+    x = (coeff.reshape(n * t, NUM_CLASSES) @ proto.astype(np.float32)).reshape(n, t, d)
+    x += (background / np.sqrt(d)) * rng.standard_normal((n, 1, d), dtype=np.float32)
+    x += (noise / np.sqrt(d)) * rng.standard_normal((n, t, d), dtype=np.float32)
+    return x
+
+
+def _teacher(rng, signal: np.ndarray, sim: np.ndarray, thr: np.ndarray, video_noise: float,
+             segment_noise: float) -> np.ndarray:
+    """Ungated (N, T, C) bool teacher labels: evidence signal @ sim + noise > threshold."""
+    n, t, c = signal.shape
+    z = (signal.reshape(n * t, c) @ sim.astype(np.float32)).reshape(n, t, c)
+    z += video_noise * rng.standard_normal((n, 1, c), dtype=np.float32)
+    z += segment_noise * rng.standard_normal((n, t, c), dtype=np.float32)
+    return z > thr.astype(np.float32)
+
+
+def _make_split(name: str, filenames, weak, audio_tl, visual_tl, world: _World, cfg: SynthConfig,
+                seed: int, gt: bool) -> AVVPSplit:
+    rng = _rng(seed, f"features/{name}")
+    n = len(filenames)
+    amp_a = _amplitudes(rng, audio_tl, cfg)
+    amp_v = _amplitudes(rng, visual_tl, cfg)
+    distract_a, distract_v = (
+        (rng.random((n, 1, NUM_CLASSES)) < cfg.distractor_prob)
+        * (cfg.distractor_level * np.abs(rng.standard_normal((n, 1, NUM_CLASSES), dtype=np.float32)))
+        for _ in range(2)
+    )
+    sig_a, sig_v = amp_a + distract_a, amp_v + distract_v  # what is really there, per class
+    audio = _stream(rng, sig_a, world.proto_audio, cfg.audio_noise, cfg.background, cfg)
+    visual = _stream(rng, sig_v, world.proto_visual, cfg.visual_noise, cfg.background, cfg)
+    if cfg.normalize_visual:
+        visual /= np.linalg.norm(visual, axis=2, keepdims=True)
+    visual3d = _stream(rng, cfg.visual3d_scale * sig_v, world.proto_visual3d, cfg.visual3d_noise,
+                       cfg.background, cfg)  # fmt: skip
+
+    rng = _rng(seed, f"teachers/{name}")
+    cross = cfg.teacher_cross_modal
+    ung_a = _teacher(rng, sig_a + cross * sig_v, world.sim_audio, world.thr_audio, cfg.audio_teacher_video_noise,
+                     cfg.audio_teacher_segment_noise)  # fmt: skip
+    ung_v = _teacher(rng, sig_v + cross * sig_a, world.sim_visual, world.thr_visual, cfg.visual_teacher_video_noise,
+                     cfg.visual_teacher_segment_noise)  # fmt: skip
+    weak_b = (weak > 0)[:, None, :]
+    as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
+    return AVVPSplit(
+        name=name,
+        filenames=list(filenames),
+        audio=torch.from_numpy(audio),
+        visual=torch.from_numpy(visual),
+        visual_3d=torch.from_numpy(visual3d),
+        weak=as_tensor(weak),
+        pseudo_audio=as_tensor(ung_a & weak_b),
+        pseudo_visual=as_tensor(ung_v & weak_b),
+        pseudo_audio_ungated=as_tensor(ung_a),
+        pseudo_visual_ungated=as_tensor(ung_v),
+        gt_audio=audio_tl.copy() if gt else None,
+        gt_visual=visual_tl.copy() if gt else None,
+    )
+
+
+def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -> SynthLLP:
+    """Generate SynthLLP from the LLP annotation files; see ``make_synth``."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown SynthLLP preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    known = {f.name for f in dataclasses.fields(SynthConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown SynthLLP knob(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    cfg = SynthConfig(**{**PRESETS[preset], **overrides})
+    cfg.validate()
+    timings = {}
+    start = time.perf_counter()
+    ann = {split: load_annotations(split, data_dir) for split in SPLITS}
+    glove = _load_glove(data_dir)
+    timings["annotations_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    val_full = ann["val"]
+    pick = {
+        split: _subset(len(ann[split].filenames), getattr(cfg, f"n_{split}"), cfg.subset_seed, split)
+        for split in SPLITS
+    }
+    train_weak = ann["train"].weak[pick["train"]]
+    train_audio, train_visual, donors = sample_donor_timelines(
+        train_weak, val_full.weak, val_full.gt_audio, val_full.gt_visual, _rng(seed, "donors"),
+        cfg.donor_fallback,
+    )  # fmt: skip
+    world = _make_world(cfg, seed, glove)
+    splits = {}
+    for split in SPLITS:
+        idx = pick[split]
+        names = [ann[split].filenames[i] for i in idx]
+        if split == "train":
+            tl_a, tl_v = train_audio, train_visual
+        else:
+            tl_a, tl_v = ann[split].gt_audio[idx], ann[split].gt_visual[idx]
+        splits[split] = _make_split(split, names, ann[split].weak[idx], tl_a, tl_v, world, cfg, seed,
+                                    gt=split != "train")  # fmt: skip
+    timings["generate_s"] = time.perf_counter() - start
+
+    data = AVVPData(
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+        text_audio=torch.from_numpy(world.text_audio.astype(np.float32)),
+        text_visual=torch.from_numpy(world.text_visual.astype(np.float32)),
+        text_source="synthllp-teacher",
+        source={
+            "kind": "synth",
+            "preset": preset,
+            "seed": int(seed),
+            "glove": glove is not None,
+            "sizes": {split: len(splits[split]) for split in SPLITS},
+            "config": dataclasses.asdict(cfg),
+        },
+    )
+    return SynthLLP(data, train_audio, train_visual, donors, cfg, timings)
+
+
+def make_synth(preset: str = "small", seed: int = 0, data_dir=None, *, return_timelines: bool = False,
+               **overrides):
+    """SynthLLP as an ``AVVPData`` the trainer consumes directly.
+
+    preset: "full" (10,000 / 649 / 1,200), "small" (2,000 / 649 / 1,200) or "tiny"
+    (64 / 32 / 32, val/test subsampled; unit tests only). seed: generation seed; the same seed
+    gives bit-identical arrays. data_dir: where the LLP annotation files are (default
+    ``$LINKPAPER_DATA``); missing files raise ``MissingDataError`` saying how to fetch them.
+    overrides: any ``SynthConfig`` knob. Shapes: audio (N, 10, 768) pooled, visual (N, 10, 768),
+    visual_3d (N, 10, 512), pseudo labels (N, 10, 25); val/test carry the real dense GT.
+    With ``return_timelines=True`` returns the full ``SynthLLP`` (data + train donor timelines).
+    """
+    result = generate(preset, seed, data_dir, **overrides)
+    return result if return_timelines else result.data
+
+
+# --------------------------------------------------------------------------------------------
+# Reports
+
+
+def train_statistics(result: SynthLLP) -> dict:
+    """``label_statistics`` of the generated train split (donor timelines + real weak labels)."""
+    from linkpaper.data.stats import label_statistics
+
+    return label_statistics(result.train_audio, result.train_visual, result.data.train.weak.numpy())
+
+
+def real_statistics(data_dir=None) -> dict:
+    """``label_statistics`` of the real LLP val+test dense ground truth (llp-stats.md section 5)."""
+    from linkpaper.data.stats import label_statistics
+
+    val, test = load_annotations("val", data_dir), load_annotations("test", data_dir)
+    return label_statistics(
+        np.concatenate([val.gt_audio, test.gt_audio]),
+        np.concatenate([val.gt_visual, test.gt_visual]),
+        np.concatenate([val.weak, test.weak]),
+    )
+
+
+def _prf(pred: np.ndarray, gt: np.ndarray) -> dict:
+    tp = float((pred & gt).sum())
+    fp, fn = float((pred & ~gt).sum()), float((~pred & gt).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f": f}
+
+
+def teacher_quality(data: AVVPData, splits=("val", "test")) -> dict:
+    """Segment-level (cell) precision / recall / F of each teacher against the dense GT.
+
+    Returns ``{"audio": {"gated": {...}, "ungated": {...}}, "visual": {...}}`` pooled over the
+    (video, segment, class) cells of ``splits`` (those with GT). Audio labels are compared with
+    the audio GT, visual labels with the visual GT.
+    """
+    result = {}
+    for modality in ("audio", "visual"):
+        gt = np.concatenate([getattr(getattr(data, s), f"gt_{modality}") for s in splits])
+        result[modality] = {}
+        for kind, suffix in (("gated", ""), ("ungated", "_ungated")):
+            parts = [getattr(getattr(data, s), f"pseudo_{modality}{suffix}") for s in splits]
+            if any(p is None for p in parts):
+                continue
+            pred = np.concatenate([p.numpy() > 0.5 for p in parts])
+            result[modality][kind] = _prf(pred, gt)
+    return result
+
+
+def format_teacher_quality(quality: dict) -> str:
+    lines = [f"{'teacher':<18} {'labels':<9} {'P':>6} {'R':>6} {'F':>6}"]
+    for modality, name in (("audio", "audio (CLAP-like)"), ("visual", "visual (CLIP-like)")):
+        for kind, prf in quality[modality].items():
+            lines.append(f"{name:<18} {kind:<9} {prf['precision']:>6.3f} {prf['recall']:>6.3f} {prf['f']:>6.3f}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The released VALOR layout on disk
+
+STREAMS = {
+    "audio": ("CLAP/features", np.float32),
+    "visual": ("CLIP/features", np.float32),
+    "visual_3d": ("feats/r2plus1d_18", np.float32),
+    "pseudo_audio": ("CLAP/segment_pseudo_labels", np.int64),
+    "pseudo_visual": ("CLIP/segment_pseudo_labels", np.int64),
+    "pseudo_audio_ungated": ("CLAP/segment_pseudo_labels_ungated", np.int64),
+    "pseudo_visual_ungated": ("CLIP/segment_pseudo_labels_ungated", np.int64),
+}
+"""AVVPSplit field -> (folder under the output root, dtype of the per-video .npy)."""
+SPLIT_CSV = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv", "test": "AVVP_test_pd.csv"}
+PROVENANCE_FILE = "synthllp.json"
+
+
+def _npy_size(shape, dtype) -> int:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(shape, dtype=dtype))
+    return buffer.tell()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_valor_layout(data: AVVPData, out_dir, progress: bool = True) -> dict:
+    """Write ``data`` in the released VALOR on-disk layout (``avvp-reference.md`` 1.4).
+
+    Per video ``<id11>.npy``: CLAP/features (10, 768) f32 (pooled), CLIP/features (10, 768) f32,
+    feats/r2plus1d_18 (10, 512) f32, CLAP|CLIP/segment_pseudo_labels (10, 25) int64 (gated),
+    CLAP|CLIP/segment_pseudo_labels_ungated (10, 25) int64; plus text_tables/clap_text.npy,
+    text_tables/clip_text.npy, splits/AVVP_{train,val_pd,test_pd}.csv (TAB, ``filename<TAB>
+    event_labels``) and ``synthllp.json`` (provenance, written last: its presence marks a
+    complete dataset). Resumable: a file already present with the exact expected size is kept,
+    so an interrupted write continues where it stopped; each file is written to a temporary
+    name and renamed. Returns {"written": files, "skipped": files, "seconds": s}.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out_dir)
+    start = time.perf_counter()
+    for folder, _ in STREAMS.values():
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    (out / "text_tables").mkdir(parents=True, exist_ok=True)
+    (out / "splits").mkdir(parents=True, exist_ok=True)
+    marker = out / PROVENANCE_FILE
+    if marker.exists():
+        marker.unlink()  # incomplete until rewritten at the end
+    written = skipped = 0
+    total = sum(len(getattr(data, s)) for s in SPLITS)
+    bar = tqdm(total=total, desc=f"writing {out}", unit="video", disable=not progress)
+    for split_name in SPLITS:
+        split = getattr(data, split_name)
+        arrays = {}
+        for field_name, (folder, dtype) in STREAMS.items():
+            tensor = getattr(split, field_name)
+            if tensor is not None:
+                arrays[field_name] = (folder, tensor.numpy().astype(dtype, copy=False))
+        sizes = {k: _npy_size(a.shape[1:], a.dtype) for k, (_, a) in arrays.items()}
+        for i, filename in enumerate(split.filenames):
+            vid = video_id(filename)
+            for key, (folder, array) in arrays.items():
+                path = out / folder / f"{vid}.npy"
+                try:
+                    if path.stat().st_size == sizes[key]:
+                        skipped += 1
+                        continue
+                except FileNotFoundError:
+                    pass
+                tmp = path.with_name(f"{vid}.tmp.npy")
+                np.save(tmp, array[i])
+                os.replace(tmp, path)
+                written += 1
+            bar.update(1)
+        weak = split.weak.numpy() > 0
+        rows = ["filename\tevent_labels"]
+        for filename, labels in zip(split.filenames, weak):
+            rows.append(filename + "\t" + ",".join(CLASSES[c] for c in np.flatnonzero(labels)))
+        _atomic_write_text(out / "splits" / SPLIT_CSV[split_name], "\n".join(rows) + "\n")
+    bar.close()
+    for name, table in (("clap_text.npy", data.text_audio), ("clip_text.npy", data.text_visual)):
+        if table is not None:
+            tmp = out / "text_tables" / f"{name}.tmp.npy"
+            np.save(tmp, table.numpy().astype(np.float32))
+            os.replace(tmp, out / "text_tables" / name)
+    seconds = time.perf_counter() - start
+    provenance = {**data.source, "text_source": data.text_source, "layout": "valor",
+                  "audio_form": "pooled"}  # fmt: skip
+    _atomic_write_text(marker, json.dumps(provenance, indent=1, sort_keys=True) + "\n")
+    return {"written": written, "skipped": skipped, "seconds": seconds}
