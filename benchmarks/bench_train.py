@@ -1,0 +1,148 @@
+"""Training speed on LLP-sized random data: seconds per epoch, per validation pass, per run.
+
+    python benchmarks/bench_train.py                      # CPU: both audio forms, VALOR++
+    python benchmarks/bench_train.py --model link --max-batches 30
+
+Prints, for 10,000 training and 649 validation videos (random tensors, LLP shapes):
+* CPU: seconds per training epoch (batch 64, the engine's own ``train_one_epoch``) and per
+  validation pass (``predict`` + the vectorised metric), for pooled (10, 768) audio and the
+  released (64, 768) maps;
+* CUDA, when present: the seconds of a full 60-epoch ``linkpaper.engine.train`` run
+  (validation every epoch and the final test pass included), for both audio forms.
+
+``--max-batches K`` times K batches and scales to a whole epoch (ceil(N / 64) batches), which
+keeps the maps measurement short on a slow machine; it is printed when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
+from linkpaper.data.split import AVVPData, AVVPSplit  # noqa: E402
+from linkpaper.engine import TrainConfig, evaluate_split, train, train_one_epoch  # noqa: E402
+from linkpaper.records import hardware  # noqa: E402
+
+AUDIO_TOKENS = {"pooled": NUM_SEGMENTS, "maps": 64}
+
+
+def random_split(name: str, n: int, audio_form: str, generator: torch.Generator) -> AVVPSplit:
+    """An AVVPSplit of ``n`` random videos with LLP shapes (labels ~3 classes per video)."""
+    def labels(*shape):
+        return (torch.rand(*shape, generator=generator) < 0.12).float()
+
+    weak = labels(n, NUM_CLASSES)
+    pseudo_audio = labels(n, NUM_SEGMENTS, NUM_CLASSES) * weak[:, None]
+    pseudo_visual = labels(n, NUM_SEGMENTS, NUM_CLASSES) * weak[:, None]
+    return AVVPSplit(
+        name=name,
+        filenames=[f"{i:011d}_0_10.mp4" for i in range(n)],
+        audio=torch.randn(n, AUDIO_TOKENS[audio_form], 768, generator=generator),
+        visual=torch.randn(n, NUM_SEGMENTS, 768, generator=generator),
+        visual_3d=torch.randn(n, NUM_SEGMENTS, 512, generator=generator),
+        weak=weak, pseudo_audio=pseudo_audio, pseudo_visual=pseudo_visual,
+        pseudo_audio_ungated=labels(n, NUM_SEGMENTS, NUM_CLASSES),
+        pseudo_visual_ungated=labels(n, NUM_SEGMENTS, NUM_CLASSES),
+        gt_audio=pseudo_audio.numpy() > 0, gt_visual=pseudo_visual.numpy() > 0,
+    )
+
+
+def random_data(audio_form: str, n_train: int, n_val: int, n_test: int, seed: int = 0) -> AVVPData:
+    g = torch.Generator().manual_seed(seed)
+    return AVVPData(
+        train=random_split("train", n_train, audio_form, g), val=random_split("val", n_val, audio_form, g),
+        test=random_split("test", n_test, audio_form, g),
+        text_audio=torch.randn(NUM_CLASSES, 512, generator=g), text_visual=torch.randn(NUM_CLASSES, 768, generator=g),
+        text_source="random", source={"kind": "benchmark", "audio_form": audio_form},
+    )
+
+
+def time_cpu(model_name: str, audio_form: str, args) -> tuple[float, float, str]:
+    """(seconds per training epoch, seconds per validation pass, note) on the CPU."""
+    from linkpaper.engine import model_uses_plsim, plsim_inputs, prepare_model, _plsim_keys
+
+    data = random_data(audio_form, args.train_videos, args.val_videos, 8)
+    config = TrainConfig(model=model_name, device="cpu", batch_size=64).validate()
+    torch.manual_seed(0)
+    model, uses_plsim, _ = prepare_model(config, data, "cpu")
+    mode = "ungated" if uses_plsim else "none"
+    keys = _plsim_keys(mode) if uses_plsim else (None, None)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.5, 0.999), eps=1e-8, weight_decay=1e-3)
+    generator = torch.Generator().manual_seed(0)
+    tensors = data.train.tensor_fields()
+    batches = math.ceil(args.train_videos / 64)
+    timed = batches if not args.max_batches else min(args.max_batches, batches)
+    warm = {k: v[:64 * 2] for k, v in tensors.items()}
+    train_one_epoch(model, optimizer, warm, keys, 64, 1.0, generator)  # warm-up (allocator, kernels)
+    subset = {k: v[:64 * timed] for k, v in tensors.items()}
+    tic = time.perf_counter()
+    train_one_epoch(model, optimizer, subset, keys, 64, 1.0, generator)
+    epoch_seconds = (time.perf_counter() - tic) * batches / timed
+    val_plsim = plsim_inputs(data.val, "ungated") if uses_plsim else (None, None)
+    evaluate_split(model, data.val, val_plsim, 1024)
+    runs = []
+    for _ in range(args.val_repeats):
+        tic = time.perf_counter()
+        evaluate_split(model, data.val, val_plsim, 1024)
+        runs.append(time.perf_counter() - tic)
+    note = "" if timed == batches else f" (timed {timed} of {batches} batches, scaled)"
+    return epoch_seconds, statistics.median(runs), note
+
+
+def time_cuda_run(model_name: str, audio_form: str, args) -> float:
+    """Seconds of a full ``args.cuda_epochs``-epoch run on CUDA (validation and test included)."""
+    data = random_data(audio_form, args.train_videos, args.val_videos, 1200)
+    config = TrainConfig(model=model_name, device="cuda", epochs=args.cuda_epochs, data="benchmark")
+    train(TrainConfig(model=model_name, device="cuda", epochs=1, data="benchmark"), None, data=data, progress=False)
+    torch.cuda.synchronize()
+    tic = time.perf_counter()
+    train(config, None, data=data, progress=False)
+    torch.cuda.synchronize()
+    return time.perf_counter() - tic
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="valor++")
+    parser.add_argument("--forms", default="pooled,maps", help="audio forms to time")
+    parser.add_argument("--train-videos", type=int, default=10000)
+    parser.add_argument("--val-videos", type=int, default=649)
+    parser.add_argument("--max-batches", type=int, default=0, help="time this many batches and scale (0: whole epoch)")
+    parser.add_argument("--val-repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--cuda-epochs", type=int, default=60)
+    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU timings")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+    info = hardware("cpu")
+    print(f"CPU: {info['cpu']} ({info['cpu_count']} cores), torch {info['torch']}, {torch.get_num_threads()} threads")
+    print(f"data: {args.train_videos} train / {args.val_videos} val videos (random), model {args.model}, batch 64")
+    if not args.no_cpu:
+        for form in forms:
+            epoch, val, note = time_cpu(args.model, form, args)
+            print(f"cpu  {form:6s}  train epoch {epoch:8.2f} s{note}   validation pass {val:6.3f} s   "
+                  f"epoch incl. validation {epoch + val:8.2f} s")
+    if torch.cuda.is_available():
+        print(f"CUDA: {torch.cuda.get_device_name(0)}")
+        for form in forms:
+            seconds = time_cuda_run(args.model, form, args)
+            print(f"cuda {form:6s}  full {args.cuda_epochs}-epoch run {seconds:8.2f} s "
+                  f"({seconds / args.cuda_epochs:.3f} s/epoch incl. validation)")
+    else:
+        print("CUDA: not available here (the full-run timing needs a GPU)")
+
+
+if __name__ == "__main__":
+    main()
