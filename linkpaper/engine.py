@@ -221,8 +221,9 @@ def resolve_text_tables(data: AVVPData, text_table: str | None) -> tuple:
     if text_table:
         from linkpaper.data.text_tables import load_text_table
 
-        table = torch.as_tensor(load_text_table(text_table), dtype=torch.float32)
-        return table, table, f"file:{Path(text_table).resolve()}"
+        array, source = load_text_table(text_table)
+        table = torch.as_tensor(array, dtype=torch.float32)
+        return table, table, f"--text-table {Path(text_table).resolve()}: {source} (both modalities)"
     if data.text_audio is None or data.text_visual is None:
         raise ConfigError(
             f"this model has PLSIM but the data ({data.describe()}) has no class text tables; "
