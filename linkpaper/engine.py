@@ -508,7 +508,7 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
         "config": config.to_dict(),
         "data": {"spec": config.data, "source": data.source, "description": data.describe(),
                  "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
-                 "audio_form": data.train.audio_form},
+                 "audio_form": data.train.audio_form, "text_source": data.text_source},
         "seed": config.seed,
         "plsim": {"used": uses_plsim, "labels": mode, "text_source": text_source},
         "label_leakage": leakage,

@@ -178,3 +178,26 @@ def test_missing_ungated_labels_explain_the_alternatives(tiny):
     assert plsim_inputs(split, "self") == (None, None)
     audio, visual = plsim_inputs(tiny.val, "ungated")
     assert audio is tiny.val.pseudo_audio_ungated and visual is tiny.val.pseudo_visual_ungated
+
+
+def test_train_and_test_commands(tmp_path, capsys):
+    from linkpaper.cli import main
+
+    out = tmp_path / "cli_run"
+    argv = ["train", "--model", "valor++", "--data", "synth:tiny", "--epochs", "1", "--batch-size", "32",
+            "--seed", "3", "--out", str(out), "--quiet"]
+    for key, value in SMALL.items():
+        argv += ["--model-override", f"{key}={value}"]
+    assert main(argv) == 0
+    record = json.loads((out / "results.json").read_text())
+    assert record["config"]["seed"] == 3 and record["complete"]
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["test", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "SynthLLP" in printed and "seed 3" in printed
+    assert main(["test", str(tmp_path / "nowhere")]) == 2
+    assert "no run record" in capsys.readouterr().err
+    assert main(["train", "--data", "synth:tiny", "--out", str(tmp_path / "x"), "--model-override", "hidden_dim"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

@@ -65,11 +65,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    import sys
+
     from linkpaper.engine import caption, train
     from linkpaper.grid import COLUMN_LABELS
 
     config = config_from_args(args, model=args.model, seed=args.seed)
-    record = train(config, args.out, resume=args.resume, progress=not args.quiet)
+    try:
+        record = train(config, args.out, resume=args.resume, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"\nthe last finished epoch is saved; continue with the same command plus --resume", file=sys.stderr)
+        raise
+    if not record.get("complete"):
+        return 1
     print(f"best epoch {record['best_epoch']} (val segment Type@AV "
           f"{record['best_val']['segment']['type']:.2f}); run folder {args.out}")
     print(caption(record))
