@@ -35,6 +35,7 @@ import torch
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import (
     DENSE_SPLITS,
+    AnnotationError,
     dense_ground_truth,
     read_dense_events,
     read_weak_labels,
@@ -93,7 +94,8 @@ class Problems:
         return sum(len(v) for kinds in self.by_stream.values() for v in kinds.values())
 
     def message(self, root: Path, split: str, total: int) -> str:
-        lines = [f"{root}: {self.count()} problems in the {split} features ({total} videos):"]
+        count = self.count()
+        lines = [f"{root}: {count} problem{'s' if count != 1 else ''} in the {split} features ({total} videos):"]
         for stream, kinds in self.by_stream.items():
             parts = []
             for kind, details in kinds.items():
@@ -379,7 +381,13 @@ def load_split(
     if not root.is_dir():
         raise FeatureError(f"{root}: the features folder does not exist (expected the VALOR layout: "
                            f"{', '.join(VALOR_LAYOUT[s] for s in VALOR_LAYOUT if s not in OPTIONAL_STREAMS)})")
-    weak = read_weak_labels(split_csv_path(root, split, data_dir))
+    csv_path = split_csv_path(root, split, data_dir)
+    try:
+        weak = read_weak_labels(csv_path)
+    except ValueError as err:  # an unknown class name surfaces as a plain ValueError
+        if isinstance(err, UserError):
+            raise
+        raise AnnotationError(str(err)) from None
     ids = [video_id(name) for name in weak.filenames]
     stacked = _stacked_streams(root, split, ids, audio_form, cache, cache_dir, progress)
     tensors = {name: torch.from_numpy(array) for name, array in stacked.arrays.items()}
