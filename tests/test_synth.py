@@ -1,0 +1,236 @@
+"""SynthLLP: determinism, label structure, statistics agreement, teacher quality, round trip, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.download import MissingDataError, resolve_data_dir
+from linkpaper.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def llp_data_dir():
+    root = resolve_data_dir()
+    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
+        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny(llp_data_dir):
+    from linkpaper.data.synth import make_synth
+
+    return make_synth("tiny", seed=0, data_dir=llp_data_dir, return_timelines=True)
+
+
+@pytest.fixture(scope="module")
+def small(llp_data_dir):
+    """The small preset (2,000 / 649 / 1,200), generated once for the module (~3 s)."""
+    from linkpaper.data.synth import make_synth
+
+    return make_synth("small", seed=0, data_dir=llp_data_dir, return_timelines=True)
+
+
+def test_tiny_shapes_dtypes_and_provenance(tiny):
+    data = tiny.data
+    assert [len(data.train), len(data.val), len(data.test)] == [64, 32, 32]
+    for split in (data.train, data.val, data.test):
+        n = len(split)
+        assert split.audio.shape == (n, NUM_SEGMENTS, 768) and split.audio.dtype == torch.float32
+        assert split.visual.shape == (n, NUM_SEGMENTS, 768)
+        assert split.visual_3d.shape == (n, NUM_SEGMENTS, 512)
+        assert split.pseudo_audio.shape == (n, NUM_SEGMENTS, NUM_CLASSES)
+        assert split.audio_form == "pooled"
+        assert torch.allclose(split.visual.norm(dim=-1), torch.ones(n, NUM_SEGMENTS), atol=1e-5)
+    assert data.train.gt_audio is None and data.train.gt_visual is None
+    assert data.val.gt_audio.dtype == bool and data.test.gt_visual.shape == (32, NUM_SEGMENTS, NUM_CLASSES)
+    assert data.text_audio.shape == (NUM_CLASSES, 512) and data.text_visual.shape == (NUM_CLASSES, 768)
+    assert data.text_source == "synthllp-teacher"
+    src = data.source
+    assert src["kind"] == "synth" and src["preset"] == "tiny" and src["seed"] == 0
+    assert src["config"]["n_train"] == 64 and "teacher_threshold" in src["config"]
+    json.dumps(src)  # JSON-serialisable
+
+
+def test_val_test_ground_truth_is_llp_ground_truth(tiny, llp_data_dir):
+    from linkpaper.data.annotations import load_annotations
+
+    for name in ("val", "test"):
+        split = getattr(tiny.data, name)
+        real = load_annotations(name, llp_data_dir)
+        rows = [real.filenames.index(f) for f in split.filenames]
+        assert np.array_equal(split.gt_audio, real.gt_audio[rows])
+        assert np.array_equal(split.gt_visual, real.gt_visual[rows])
+        assert np.array_equal(split.weak.numpy(), real.weak[rows])
+
+
+def test_train_uses_real_weak_labels_and_val_donor_rows(tiny, llp_data_dir):
+    from linkpaper.data.annotations import load_annotations
+
+    train = load_annotations("train", llp_data_dir)
+    val = load_annotations("val", llp_data_dir)
+    rows = [train.filenames.index(f) for f in tiny.data.train.filenames]
+    assert np.array_equal(tiny.data.train.weak.numpy(), train.weak[rows])
+    weak = tiny.data.train.weak.numpy() > 0
+    assert ((tiny.train_donors >= 0) == weak).all()  # a donor for every weak label, none elsewhere
+    n, c = np.nonzero(weak)
+    donors = tiny.train_donors[n, c]
+    assert (val.weak[donors, c] > 0).all()  # donors carry the class
+    assert np.array_equal(tiny.train_audio[n, :, c], val.gt_audio[donors, :, c])
+    assert np.array_equal(tiny.train_visual[n, :, c], val.gt_visual[donors, :, c])
+    assert not tiny.train_audio[~weak[:, None, :].repeat(NUM_SEGMENTS, 1)].any()
+
+
+def test_donor_fallback_rule():
+    from linkpaper.data.synth import sample_donor_timelines
+
+    weak = np.zeros((2, NUM_CLASSES), np.float32)
+    weak[:, 5] = 1
+    donor_weak = np.zeros((3, NUM_CLASSES), np.float32)
+    empty = np.zeros((3, NUM_SEGMENTS, NUM_CLASSES), bool)
+    rng = np.random.default_rng(0)
+    audio, visual, donors = sample_donor_timelines(weak, donor_weak, empty, empty, rng, "full_av")
+    assert (donors[:, 5] == -2).all() and audio[:, :, 5].all() and visual[:, :, 5].all()
+    audio, visual, _ = sample_donor_timelines(weak, donor_weak, empty, empty, rng, "audio")
+    assert audio[:, :, 5].all() and not visual.any()
+
+
+def test_same_seed_is_bit_identical_other_seed_differs(tiny, llp_data_dir):
+    from linkpaper.data.synth import make_synth
+
+    again = make_synth("tiny", seed=0, data_dir=llp_data_dir, return_timelines=True)
+    other = make_synth("tiny", seed=1, data_dir=llp_data_dir)
+    for name in ("train", "val", "test"):
+        a, b, c = (getattr(d, name).tensor_fields() for d in (tiny.data, again.data, other))
+        for key in a:
+            assert torch.equal(a[key], b[key]), (name, key)
+        assert not torch.equal(a["audio"], c["audio"])
+        assert not torch.equal(a["pseudo_visual_ungated"], c["pseudo_visual_ungated"])
+        assert getattr(tiny.data, name).filenames == getattr(other, name).filenames  # same videos
+    assert np.array_equal(tiny.train_audio, again.train_audio)
+    assert torch.equal(tiny.data.text_visual, again.data.text_visual)
+
+
+def test_gated_labels_are_teacher_and_weak(tiny):
+    for split in (tiny.data.train, tiny.data.val):
+        weak = split.weak[:, None, :]
+        for m in ("audio", "visual"):
+            gated, ungated = getattr(split, f"pseudo_{m}"), getattr(split, f"pseudo_{m}_ungated")
+            assert torch.equal(gated, ungated * weak)
+            assert set(torch.unique(ungated).tolist()) <= {0.0, 1.0}
+        assert (split.pseudo_audio_ungated * (1 - weak)).sum() > 0  # ungated covers all 25 classes
+
+
+def test_modality_specific_features(tiny):
+    """The audio stream carries audible classes only: a silent, visible class leaves no trace."""
+    from linkpaper.data.synth import PRESETS  # noqa: F401  (import check)
+
+    val = tiny.data.val
+    text = tiny.data.text_visual  # CLIP-like: visual features live in its space
+    score = torch.einsum("ntd,cd->ntc", val.visual, text).numpy()
+    gt = val.gt_visual
+    assert score[gt].mean() > score[~gt].mean() + 0.2
+
+
+def test_bad_knobs_and_preset_raise_config_errors(llp_data_dir):
+    from linkpaper.data.synth import make_synth
+
+    with pytest.raises(ConfigError, match="unknown SynthLLP preset 'huge'"):
+        make_synth("huge", data_dir=llp_data_dir)
+    with pytest.raises(ConfigError, match="unknown SynthLLP knob"):
+        make_synth("tiny", data_dir=llp_data_dir, noize=1.0)
+    with pytest.raises(ConfigError, match="audio_noise must be >= 0"):
+        make_synth("tiny", data_dir=llp_data_dir, audio_noise=-1.0)
+
+
+def test_missing_annotations_raise_missing_data_error(tmp_path):
+    from linkpaper.data.synth import make_synth
+
+    with pytest.raises(MissingDataError, match="download annotations"):
+        make_synth("tiny", data_dir=tmp_path)
+
+
+# Tolerances for the train statistics (donor sampling reproduces LLP's per-class structure; the
+# train label mix differs from val+test: fewer labels per video, less Clapping, so the shares
+# move by a few points; llp-stats.md section 4.1).
+STAT_TOLERANCES = {
+    "mismatch_all": 0.03,
+    "seg_cell_shares.0": 0.03,
+    "seg_cell_shares.1": 0.03,
+    "seg_cell_shares.2": 0.03,
+    "weak_label_shares.0": 0.03,
+    "weak_label_shares.1": 0.03,
+    "weak_label_shares.2": 0.015,
+    "weak_label_shares.3": 0.01,
+    "videos_ge1_single_modality": 0.06,
+    "mean_duration.audio": 0.4,
+    "mean_duration.visual": 0.4,
+}
+
+
+def test_train_statistics_agree_with_real_llp(small, llp_data_dir):
+    from linkpaper.data.stats import stat_value
+    from linkpaper.data.synth import real_statistics, train_statistics
+
+    synth, real = train_statistics(small), real_statistics(llp_data_dir)
+    assert synth["n_videos"] == 2000
+    for key, tol in STAT_TOLERANCES.items():
+        assert abs(stat_value(synth, key) - stat_value(real, key)) <= tol, (key, stat_value(synth, key))
+
+
+def test_teacher_quality_is_imperfect_but_useful(small):
+    from linkpaper.data.synth import teacher_quality
+
+    q = teacher_quality(small.data)
+    for m in ("audio", "visual"):
+        gated, ungated = q[m]["gated"], q[m]["ungated"]
+        assert 0.6 < gated["f"] < 0.97, (m, gated)
+        assert gated["precision"] > ungated["precision"]  # the weak-label AND removes false positives
+        assert ungated["recall"] >= gated["recall"]
+        assert 0.1 < ungated["precision"] < 0.9
+
+
+def test_small_preset_keeps_real_val_and_test(small):
+    assert [len(small.data.train), len(small.data.val), len(small.data.test)] == [2000, 649, 1200]
+
+
+def test_round_trip_through_the_llp_loader(tiny, tmp_path, llp_data_dir):
+    from linkpaper.data.features import load_llp
+    from linkpaper.data.synth import PROVENANCE_FILE, write_valor_layout
+
+    summary = write_valor_layout(tiny.data, tmp_path, progress=False)
+    assert summary["written"] == 7 * 128
+    loaded = load_llp(tmp_path, data_dir=llp_data_dir, cache=False, progress=False)
+    for name in ("train", "val", "test"):
+        a, b = getattr(tiny.data, name), getattr(loaded, name)
+        assert a.filenames == b.filenames
+        assert a.tensor_fields().keys() == b.tensor_fields().keys()
+        for key, value in a.tensor_fields().items():
+            assert torch.equal(value, b.tensor_fields()[key]), (name, key)
+        if a.gt_audio is not None:
+            assert np.array_equal(a.gt_audio, b.gt_audio) and np.array_equal(a.gt_visual, b.gt_visual)
+    assert torch.equal(loaded.text_audio, tiny.data.text_audio)
+    assert torch.equal(loaded.text_visual, tiny.data.text_visual)
+    provenance = json.loads((tmp_path / PROVENANCE_FILE).read_text())
+    assert provenance["kind"] == "synth" and provenance["preset"] == "tiny"
+    header = (tmp_path / "splits" / "AVVP_val_pd.csv").read_text().splitlines()[0]
+    assert header == "filename\tevent_labels"
+    label = np.load(tmp_path / "CLIP" / "segment_pseudo_labels" / f"{a.filenames[0][:11]}.npy")
+    assert label.dtype == np.int64 and label.shape == (NUM_SEGMENTS, NUM_CLASSES)
+    again = write_valor_layout(tiny.data, tmp_path, progress=False)  # resumable: nothing to redo
+    assert again["written"] == 0 and again["skipped"] == 7 * 128
+
+
+def test_cli_writes_and_reports(tmp_path, llp_data_dir, capsys):
+    from linkpaper.cli import main
+
+    assert main(["synth", "--preset", "tiny", "--out", str(tmp_path / "out"), "--data-dir", str(llp_data_dir),
+                 "--stats", "--no-progress"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "segment label-set mismatch" in out and "0.4679" in out and "visual (CLIP-like)" in out
+    assert (tmp_path / "out" / "synthllp.json").is_file()
+    assert main(["synth", "--preset", "tiny", "--out", str(tmp_path / "x"), "--data-dir", str(tmp_path / "none")]) == 2
+    assert "download annotations" in capsys.readouterr().err
