@@ -192,7 +192,11 @@ def test_no_cache_when_disabled_and_a_user_cache_dir(tmp_path):
     load_train(tmp_path / "feats", cache=False)
     assert not (tmp_path / "feats" / ".linkpaper-cache").exists()
     load_train(tmp_path / "feats", cache_dir=tmp_path / "mine")
-    assert [p.name[:6] for p in (tmp_path / "mine").iterdir()] == ["train-"]
+    load_split(tmp_path / "feats", "train", cache_dir=tmp_path / "mine", progress=False)
+    assert len(list((tmp_path / "mine").glob("feats-*/train-*/meta.json"))) == 1
+    train_layout(tmp_path / "other")  # a second features folder sharing the cache dir
+    load_train(tmp_path / "other", cache_dir=tmp_path / "mine")
+    assert len(list((tmp_path / "mine").glob("*/train-*/meta.json"))) == 2
 
 
 def test_read_only_root_falls_back_to_the_user_cache(tmp_path, monkeypatch):
@@ -240,6 +244,9 @@ def _break(root, stream, name, how):
         path.write_bytes(path.read_bytes()[:200])  # truncated download
     elif how == "not npy":
         path.write_bytes(b"<html>404</html>")
+    elif how == "a folder":
+        path.unlink()
+        path.mkdir()
     elif how == "labels outside {0,1}":
         np.save(path, np.full((10, 25), 2, np.int64))
     elif how == "float labels":
@@ -256,6 +263,7 @@ def _break(root, stream, name, how):
         ("visual_3d", "non-finite", "1 NaN/inf values"),
         ("visual", "corrupt", "1 file corrupt"),
         ("visual_3d", "not npy", "not a .npy file"),
+        ("visual", "a folder", "1 file unreadable"),
         ("pseudo_audio", "labels outside {0,1}", "has values [2]"),
         ("pseudo_visual_ungated", "float labels", "has float32, expected integer or bool labels"),
     ],

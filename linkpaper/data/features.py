@@ -203,13 +203,16 @@ def _writable_dir(path: Path) -> bool:
 
 def _cache_base(root: Path, cache_dir: str | os.PathLike | None) -> Path | None:
     """Where caches go: ``cache_dir``, else ``<root>/.linkpaper-cache``, else the user cache."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
+    tag = f"{root.resolve().name}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}"
+    if cache_dir is not None:  # shared by several feature folders: one sub-folder per root
+        mine = Path(cache_dir).expanduser() / tag
+        if not _writable_dir(mine):
+            raise FeatureError(f"cache_dir {cache_dir}: cannot create or write {mine}; pass a writable folder")
+        return mine
     local = root / CACHE_DIRNAME
     if _writable_dir(local):
         return local
-    tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    fallback = Path.home() / ".cache" / "linkpaper" / "features" / f"{root.name}-{tag}"
+    fallback = Path.home() / ".cache" / "linkpaper" / "features" / tag
     if _writable_dir(fallback):
         warnings.warn(f"{root} is read-only; caching the stacked features in {fallback}", stacklevel=3)
         return fallback
@@ -242,7 +245,7 @@ def _finish_cache(tmp: Path, final: Path, meta: dict) -> None:
     """Write meta.json last and rename the folder into place (atomic: no half-written cache)."""
     (tmp / "meta.json").write_text(json.dumps(meta))
     for stale in final.parent.glob(f"{meta['split']}-*"):
-        if stale != tmp and stale.is_dir() and ".tmp-" not in stale.name:
+        if stale not in (tmp, final) and stale.is_dir() and ".tmp-" not in stale.name:
             shutil.rmtree(stale, ignore_errors=True)  # an older key of the same split
     try:
         os.replace(tmp, final)
@@ -298,6 +301,9 @@ def _read_all(
                 continue
             except ValueError as err:
                 problems.add(subdir, "corrupt", f"{path} ({err})")
+                continue
+            except OSError as err:  # a folder in place of a file, no read permission, I/O error
+                problems.add(subdir, "unreadable", f"{path} ({err.strerror or err})")
                 continue
             issue = _check_array(array, stream, shapes[stream])
             if stream == "audio" and issue and issue[0] == "wrong shape" and array.shape in AUDIO_SHAPES.values():
