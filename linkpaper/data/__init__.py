@@ -1,0 +1,1 @@
+"""Data: LLP annotations, the released VALOR feature layout, and the SynthLLP benchmark."""
