@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Build the separate environment for teacher extraction (CLIP / CLAP): `linkpaper[extract]`.
+#
+#   scripts/setup_extract_env.sh [VENV]      (default VENV: .venv-extract, next to .venv)
+#
+# Why separate: open_clip imports torchvision, and the torchvision wheel links the CUDA torch
+# build, so installing the extra into the CPU .venv (torch 2.13.0+cpu) would silently replace
+# torch by the 5.5 GB CUDA build. laion_clap also pins numpy < 2. The book and training never
+# need this environment. Size: about 6.5 GB; time: about 2-3 minutes from local wheels.
+#
+# Then: HF_HUB_OFFLINE=1 VENV/bin/python -m pytest tests/extract -q
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${1:-.venv-extract}"
+PYTHON="${PYTHON:-python3}"
+TORCH="${TORCH_SPEC:-torch==2.14.1}"
+TORCHVISION="${TORCHVISION_SPEC:-torchvision==0.29.1}"
+export HF_HUB_OFFLINE=1   # importing laion_clap otherwise retries the Hugging Face hub for ~11 min
+
+start=$(date +%s)
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet "$TORCH" "$TORCHVISION"
+"$VENV/bin/python" -m pip install --quiet -e ".[extract,dev]"
+"$VENV/bin/python" -c "import torch, torchvision, open_clip, laion_clap, librosa; print('torch', torch.__version__, '| open_clip', open_clip.__version__, '| ok')"
+echo "built $VENV in $(( $(date +%s) - start )) s ($(du -sh "$VENV" | cut -f1))"
