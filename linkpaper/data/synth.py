@@ -200,6 +200,7 @@ class SynthLLP:
     donor timelines of the train split (the simulated ground truth that LLP does not have; used
     only for statistics). train_donors: (N_train, C) int, the val row each train (video, class)
     was copied from (-1 where the class is not a weak label, -2 where the fallback rule applied).
+    prototypes: {"audio": (C, 768), "visual": (C, 768), "visual_3d": (C, 512)} class prototypes.
     """
 
     data: AVVPData
@@ -207,6 +208,7 @@ class SynthLLP:
     train_visual: np.ndarray
     train_donors: np.ndarray
     config: SynthConfig
+    prototypes: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
 
 
@@ -448,7 +450,8 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
             "config": dataclasses.asdict(cfg),
         },
     )
-    return SynthLLP(data, train_audio, train_visual, donors, cfg, timings)
+    prototypes = {"audio": world.proto_audio, "visual": world.proto_visual, "visual_3d": world.proto_visual3d}
+    return SynthLLP(data, train_audio, train_visual, donors, cfg, prototypes, timings)
 
 
 def make_synth(preset: str = "small", seed: int = 0, data_dir=None, *, return_timelines: bool = False,
