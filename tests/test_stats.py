@@ -48,6 +48,10 @@ def test_label_statistics_on_a_hand_made_video():
     assert s["mean_duration"] == {"audio": 4.0, "visual": 8.0, "av": 4.0}
     assert s["duration_hist"]["audio"][3] == 2 and s["onset_hist"]["visual"][2] == 1
     assert s["labels_per_video_hist"][3] == 1
+    assert s["seg_cell_shares_per_class"][0] == [1.0, 0.0, 0.0]
+    assert s["seg_cell_shares_per_class"][3] == pytest.approx([0.0, 0.5, 0.5])
+    assert s["seg_cell_shares_per_class"][1] == [0.0, 0.0, 0.0]
+    assert s["weak_label_shares_per_class"][9] == [0.0, 0.0, 0.0, 1.0]
 
 
 def test_label_statistics_rejects_mismatched_shapes():
@@ -70,5 +74,8 @@ def test_real_llp_statistics_match_llp_stats_md(llp_data_dir):
     assert s["duration_hist"]["audio"] == [710, 550, 416, 322, 200, 158, 160, 126, 117, 1319]
     assert s["onset_hist"]["visual"] == [1775, 91, 83, 84, 71, 73, 95, 79, 62, 68]
     assert s["n_events"] == {"audio": 4078, "visual": 2481, "av": 2489}
+    assert s["seg_cell_shares_per_class"][0] == pytest.approx([0.7933, 0.0036, 0.2031], abs=5e-5)  # Speech
+    assert s["seg_cell_shares_per_class"][4] == pytest.approx([0.044, 0.6356, 0.3204], abs=5e-5)  # Cat
+    assert s["weak_label_shares_per_class"][24] == pytest.approx([0.535, 0.403, 0.047, 0.016], abs=5e-4)
     table = format_comparison({"real": s})
     assert "0.4679" in table and stat_value(s, "seg_cell_shares.2") == s["seg_cell_shares"][2]

@@ -225,6 +225,13 @@ def test_round_trip_through_the_llp_loader(tiny, tmp_path, llp_data_dir):
     assert label.dtype == np.int64 and label.shape == (NUM_SEGMENTS, NUM_CLASSES)
     again = write_valor_layout(tiny.data, tmp_path, progress=False)  # resumable: nothing to redo
     assert again["written"] == 0 and again["skipped"] == 7 * 128
+    broken = tmp_path / "CLAP" / "features" / f"{a.filenames[1][:11]}.npy"
+    broken.write_bytes(broken.read_bytes()[:100])  # an interrupted write
+    (tmp_path / "CLAP" / "features" / "xxxxxxxxxxx.tmp.npy").write_bytes(b"partial")
+    resumed = write_valor_layout(tiny.data, tmp_path, progress=False)
+    assert resumed["written"] == 1
+    assert np.array_equal(np.load(broken), a.audio[1].numpy())
+    assert not list((tmp_path / "CLAP" / "features").glob("*.tmp.npy"))
 
 
 def test_cli_writes_and_reports(tmp_path, llp_data_dir, capsys):

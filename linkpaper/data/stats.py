@@ -51,8 +51,10 @@ def label_statistics(gt_audio: np.ndarray, gt_visual: np.ndarray, weak: np.ndarr
     Returns a JSON-serialisable dict; the keys marked (A)-(E) are the rates of llp-stats 5.4:
 
     * ``class_counts`` (C,), ``labels_per_video_hist`` (0..7), ``mean_labels_per_video``
-    * ``seg_cell_shares`` [a_only, v_only, av] over active (video, segment, class) cells (C)
-    * ``weak_label_shares`` [av, a_only, v_only, neither] over weak labels (D)
+    * ``seg_cell_shares`` [a_only, v_only, av] over active (video, segment, class) cells (C),
+      and ``seg_cell_shares_per_class`` (C lists of 3; zeros for a class with no active cell)
+    * ``weak_label_shares`` [av, a_only, v_only, neither] over weak labels (D), and
+      ``weak_label_shares_per_class`` (C lists of 4)
     * ``mismatch_all`` / ``mismatch_labelled``: segments whose audio label set differs from the
       visual one, over all segments (A) / over segments with any label (B)
     * ``videos_ge1_single_modality``: videos with >= 1 weak label present in exactly one
@@ -83,6 +85,16 @@ def label_statistics(gt_audio: np.ndarray, gt_visual: np.ndarray, weak: np.ndarr
         ],
         dtype=np.float64,
     )
+    cells_c = np.stack([(audio & ~visual).sum((0, 1)), (visual & ~audio).sum((0, 1)), av.sum((0, 1))], 1)
+    kinds_c = np.stack(
+        [
+            (weak_b & a_any & v_any).sum(0),
+            (weak_b & a_any & ~v_any).sum(0),
+            (weak_b & ~a_any & v_any).sum(0),
+            (weak_b & ~a_any & ~v_any).sum(0),
+        ],
+        1,
+    )
     differ = (audio != visual).any(axis=2)  # (N, T)
     labelled = (audio | visual).any(axis=2)
     single = weak_b & (a_any ^ v_any)
@@ -94,6 +106,8 @@ def label_statistics(gt_audio: np.ndarray, gt_visual: np.ndarray, weak: np.ndarr
         "mean_labels_per_video": float(weak_b.sum(axis=1).mean()) if n_videos else 0.0,
         "seg_cell_shares": _shares(cells),
         "weak_label_shares": _shares(label_kinds),
+        "seg_cell_shares_per_class": [_shares(row.astype(np.float64)) for row in cells_c],
+        "weak_label_shares_per_class": [_shares(row.astype(np.float64)) for row in kinds_c],
         "mismatch_all": float(differ.mean()) if n_videos else 0.0,
         "mismatch_labelled": float(differ.sum() / max(labelled.sum(), 1)),
         "videos_ge1_single_modality": float(single.any(axis=1).mean()) if n_videos else 0.0,

@@ -577,6 +577,8 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True) -> dict:
     start = time.perf_counter()
     for folder, _ in STREAMS.values():
         (out / folder).mkdir(parents=True, exist_ok=True)
+        for leftover in (out / folder).glob("*.tmp.npy"):  # from an interrupted write
+            leftover.unlink()
     (out / "text_tables").mkdir(parents=True, exist_ok=True)
     (out / "splits").mkdir(parents=True, exist_ok=True)
     marker = out / PROVENANCE_FILE
