@@ -1,0 +1,105 @@
+"""Training losses: VALOR++'s three terms, LINK's label term and S-LOSS (link-spec.md 4).
+
+    L = L_video + L_a + L_v                                   (VALOR++, avvp-reference.md 3.1)
+      + L_label + mean_ij(lambda_ij * (s_ij - r_ij)^2)       (LINK with S-LOSS, eqs 7-12)
+
+Shapes: B batch, T = 10 segments, C = 25 classes, H hidden. Pseudo labels are the gated
+(weak-label AND-ed) segment labels of the batch (AVVPSplit fields pseudo_audio/pseudo_visual).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+PROB_EPS = 1e-7  # VALOR clamps probabilities to [1e-7, 1 - 1e-7] before BCE
+LAMBDA_LOW = -0.2  # eq 11: below this cosine the weight is 1
+
+
+def _clamped(prob: torch.Tensor) -> torch.Tensor:
+    return prob.clamp(min=PROB_EPS, max=1.0 - PROB_EPS)
+
+
+def valor_losses(output, weak: torch.Tensor, pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> dict:
+    """VALOR++'s terms, each mean-reduced (eq 7, eq 8 with the mean; link-spec 4).
+
+    video: BCE(clamp(global_prob), weak (B, C)). audio / visual: BCE-with-logits of
+    frame_logits[:, :, m] (B, T, C) against the pseudo labels (B, T, C).
+    """
+    dtype = output.global_prob.dtype
+    return {
+        "video": F.binary_cross_entropy(_clamped(output.global_prob), weak.to(dtype)),
+        "audio": F.binary_cross_entropy_with_logits(output.frame_logits[:, :, 0], pl_audio.to(dtype)),
+        "visual": F.binary_cross_entropy_with_logits(output.frame_logits[:, :, 1], pl_visual.to(dtype)),
+    }
+
+
+def label_loss(output, pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> torch.Tensor:
+    """Eq 10, LEAP form (Decision, link-spec 4): BCE(a_prob, max_t pl_a) + BCE(v_prob, max_t pl_v).
+
+    a_prob / v_prob (B, C) clamped to [1e-7, 1 - 1e-7]; pseudo labels (B, T, C).
+    """
+    dtype = output.a_prob.dtype
+    target_a = pl_audio.to(dtype).amax(dim=1)
+    target_v = pl_visual.to(dtype).amax(dim=1)
+    return F.binary_cross_entropy(_clamped(output.a_prob), target_a) + F.binary_cross_entropy(
+        _clamped(output.v_prob), target_v
+    )
+
+
+def iou_targets(pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> torch.Tensor:
+    """r_ij = |A_i ∩ V_j| / |A_i ∪ V_j| (eq 12 targets), 0 where the union is empty.
+
+    A_i: classes active in audio segment i, V_j: in visual segment j. (B, T, C) x 2 -> (B, T, T).
+    """
+    dtype = pl_audio.dtype if pl_audio.is_floating_point() else torch.float32
+    a = (pl_audio >= 0.5).to(dtype)
+    v = (pl_visual >= 0.5).to(dtype)
+    inter = a @ v.transpose(1, 2)
+    union = a.sum(-1).unsqueeze(2) + v.sum(-1).unsqueeze(1) - inter
+    return torch.where(union > 0, inter / union.clamp(min=1.0), torch.zeros_like(inter))
+
+
+def sloss_lambda(s: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+    """Eq 11 weight per pair from the cosine s (detached) and the scalar mu (gradient flows):
+
+    1 where s <= -0.2; e^|1-mu| where -0.2 < s < 0; e^|1-mu| + (1 - e^|1-mu|) * s where s >= 0.
+    """
+    s = s.detach()
+    mu = torch.as_tensor(mu, dtype=s.dtype, device=s.device)
+    peak = torch.exp((1.0 - mu).abs())
+    ramp = peak + (1.0 - peak) * s
+    band = peak.expand_as(s)
+    return torch.where(s <= LAMBDA_LOW, torch.ones_like(s), torch.where(s < 0, band, ramp))
+
+
+def similarity_loss(audio_hidden, visual_hidden, pl_audio, pl_visual, mu) -> torch.Tensor:
+    """S-LOSS (eq 12): mean over b, i, j of lambda_ij * (s_ij - r_ij)^2.
+
+    s_ij = cos(audio_hidden[i], visual_hidden[j]) over all T x T pairs, hidden (B, T, H);
+    r_ij = iou_targets(pl_audio, pl_visual) (B, T, T).
+    """
+    a = F.normalize(audio_hidden, dim=-1)
+    v = F.normalize(visual_hidden, dim=-1)
+    s = a @ v.transpose(1, 2)  # (B, T, T)
+    r = iou_targets(pl_audio, pl_visual).to(s.dtype)
+    return (sloss_lambda(s, mu) * (s - r) ** 2).mean()
+
+
+def compute_losses(model, output, batch: dict) -> dict:
+    """Every loss term of ``model`` on ``batch`` ({AVVPSplit field: (B, ...)}), plus "total".
+
+    Keys: video, audio, visual; with S-LOSS on (``model.config.use_sloss``) also label and
+    similarity. total = the sum, all weights 1 (link-spec 4).
+    """
+    pl_audio, pl_visual = batch["pseudo_audio"], batch["pseudo_visual"]
+    losses = valor_losses(output, batch["weak"], pl_audio, pl_visual)
+    config = getattr(model, "config", None)
+    if getattr(config, "use_sloss", False):
+        losses["label"] = label_loss(output, pl_audio, pl_visual)
+        losses["similarity"] = similarity_loss(
+            output.audio_hidden, output.visual_hidden, pl_audio, pl_visual, model.sloss_mu
+        )
+    losses["total"] = sum(losses.values())
+    return losses
+

@@ -1,0 +1,20 @@
+"""VALOR++ and LINK, and the registry that builds the ablation grid by name."""
+
+from linkpaper.models.audio_pooling import audio_pooling_matrix, pool_audio_maps
+from linkpaper.models.config import AUDIO_PATHS, PLSIM_LABEL_MODES, ModelConfig
+from linkpaper.models.link import CMIM, LINK, PLSIM, TSAM
+from linkpaper.models.registry import (
+    MODEL_CONFIGS,
+    build_model,
+    canonical_name,
+    list_models,
+    load_valor_checkpoint,
+    model_config,
+)
+from linkpaper.models.valor import AVVPOutput, HANEncoder, HANLayer, InputShapeError, VALORPlusPlus
+
+__all__ = [
+    "AUDIO_PATHS", "AVVPOutput", "CMIM", "HANEncoder", "HANLayer", "InputShapeError", "LINK", "MODEL_CONFIGS",
+    "ModelConfig", "PLSIM", "PLSIM_LABEL_MODES", "TSAM", "VALORPlusPlus", "audio_pooling_matrix", "build_model",
+    "canonical_name", "list_models", "load_valor_checkpoint", "model_config", "pool_audio_maps",
+]

@@ -1,0 +1,94 @@
+"""ModelConfig: every hyper-parameter of VALOR++ and LINK in one dataclass.
+
+Defaults are the paper's numbers (``avvp-reference.md`` 2.1, ``link-spec.md``). The named
+variants of the ablation grid ("valor++", "+T", ..., "link") live in ``registry.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from linkpaper.classes import GLOVE_DIM, NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.errors import ConfigError
+
+PLSIM_LABEL_MODES = ("ungated", "self", "gated")
+AUDIO_PATHS = ("fast", "reference")
+
+
+@dataclass
+class ModelConfig:
+    # VALOR++ network (avvp-reference.md 2.1)
+    hidden_dim: int = 256  # H
+    num_heads: int = 8
+    ff_dim: int = 1024
+    num_layers: int = 4
+    dropout: float = 0.1
+    num_classes: int = NUM_CLASSES  # C
+    num_segments: int = NUM_SEGMENTS  # T
+    audio_dim: int = 768  # CLAP HTS-AT tokens
+    visual_dim: int = 768  # CLIP ViT-L/14 image embeddings
+    visual_3d_dim: int = 512  # R(2+1)D-18
+    audio_path: str = "fast"  # "fast": one (10, 64) matrix; "reference": upsample -> fc_a -> pool
+    # LINK modules (link-spec.md 2-5); "T" in the paper's tables means TSAM and CMIM
+    use_tsam: bool = False
+    use_cmim: bool = False
+    use_plsim: bool = False
+    use_sloss: bool = False
+    tsam_kernel: int = 7  # spatial-attention Conv1d kernel (CBAM)
+    plsim_labels: str = "ungated"  # which labels PLSIM reads (link-spec.md 5.1)
+    text_dim_audio: int = GLOVE_DIM  # D_a of the audio class text table
+    text_dim_visual: int = GLOVE_DIM  # D_v of the visual class text table
+    mu_init: float = 0.0  # S-LOSS mu (eq 11)
+    freeze_mu: bool = False
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> "ModelConfig":
+        """Raise ConfigError naming the field when a value is out of range or of the wrong type."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[f.type]
+            if isinstance(value, bool) and f.type != "bool" or not isinstance(value, expected):
+                raise ConfigError(f"model config {f.name}: expected {f.type}, got {value!r}")
+        for name in ("hidden_dim", "num_heads", "ff_dim", "num_layers", "num_classes", "num_segments",
+                     "audio_dim", "visual_dim", "visual_3d_dim", "text_dim_audio", "text_dim_visual"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model config {name}: must be >= 1, got {getattr(self, name)}")
+        if self.hidden_dim % self.num_heads:
+            raise ConfigError(
+                f"model config hidden_dim={self.hidden_dim} is not divisible by num_heads={self.num_heads}"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model config dropout: must be in [0, 1), got {self.dropout}")
+        if self.tsam_kernel < 1 or self.tsam_kernel % 2 == 0:
+            raise ConfigError(f"model config tsam_kernel: must be odd and >= 1, got {self.tsam_kernel}")
+        if self.use_tsam and self.num_segments < 2:
+            raise ConfigError("model config num_segments: TSAM needs at least 2 segments (MLP T -> T/2 -> T)")
+        if self.plsim_labels not in PLSIM_LABEL_MODES:
+            raise ConfigError(
+                f"model config plsim_labels: unknown mode {self.plsim_labels!r}; choose one of "
+                f"{', '.join(PLSIM_LABEL_MODES)} (link-spec.md 5.1)"
+            )
+        if self.audio_path not in AUDIO_PATHS:
+            raise ConfigError(
+                f"model config audio_path: unknown {self.audio_path!r}; choose one of {', '.join(AUDIO_PATHS)}"
+            )
+        return self
+
+    @property
+    def is_valor(self) -> bool:
+        """True when no LINK part is switched on: the model is exactly VALOR++."""
+        return not (self.use_tsam or self.use_cmim or self.use_plsim or self.use_sloss)
+
+    @property
+    def variant(self) -> str:
+        """The grid name of these switches ("valor++", "+T", ..., "link"), or "custom"."""
+        if self.use_tsam != self.use_cmim:
+            return "custom"
+        parts = [flag for flag, on in (("T", self.use_tsam), ("S", self.use_sloss), ("P", self.use_plsim)) if on]
+        if not parts:
+            return "valor++"
+        if len(parts) == 3:
+            return "link"
+        return "".join("+" + p for p in parts)

@@ -1,0 +1,131 @@
+"""Build any model of the ablation grid by name (link-spec.md 6, Table II).
+
+    build_model("valor++")                 # the baseline, loads released VALOR++ checkpoints
+    build_model("link", hidden_dim=64)     # TSAM + CMIM, S-LOSS, PLSIM; any ModelConfig field
+    list_models()                          # the eight grid names, in table order
+
+"T" switches on TSAM and CMIM (the paper's TSAM section covers both), "S" S-LOSS, "P" PLSIM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from linkpaper.errors import ConfigError
+from linkpaper.models.config import ModelConfig
+from linkpaper.models.link import LINK
+from linkpaper.models.valor import VALORPlusPlus
+
+_T = {"use_tsam": True, "use_cmim": True}
+_S = {"use_sloss": True}
+_P = {"use_plsim": True}
+
+MODEL_CONFIGS: dict[str, dict] = {
+    "valor++": {},
+    "+T": _T,
+    "+S": _S,
+    "+P": _P,
+    "+T+S": {**_T, **_S},
+    "+S+P": {**_S, **_P},
+    "+T+P": {**_T, **_P},
+    "link": {**_T, **_S, **_P},
+}
+
+ALIASES = {"valor++": "valor++", "valorpp": "valor++", "valor": "valor++", "link": "link", "+t+s+p": "link"}
+
+
+def list_models() -> list[str]:
+    """The ablation-grid names in the order of the paper's Table II."""
+    return list(MODEL_CONFIGS)
+
+
+def canonical_name(name: str) -> str:
+    """"VALOR++" -> "valor++", "LINK" -> "link", "+s+t" -> "+T+S"; unknown -> ConfigError."""
+    key = str(name).strip().replace(" ", "").replace(",", "+")
+    if key.lower() in ALIASES:
+        return ALIASES[key.lower()]
+    parts = [p.upper() for p in key.split("+")]
+    if key.startswith("+") and parts[0] == "" and set(parts[1:]) <= {"T", "S", "P"} and len(parts) > 1:
+        flags = set(parts[1:])
+        canonical = "".join("+" + p for p in "TSP" if p in flags)
+        return "link" if canonical == "+T+S+P" else canonical
+    raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(list_models())}")
+
+
+def model_config(name: str, **overrides) -> ModelConfig:
+    """The ModelConfig of a named variant with ``overrides`` applied (strings are parsed)."""
+    settings = {**MODEL_CONFIGS[canonical_name(name)]}
+    known = {f.name: f for f in dataclasses.fields(ModelConfig)}
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown model option(s) {', '.join(unknown)}; valid ModelConfig fields: {', '.join(known)}"
+        )
+    for key, value in overrides.items():
+        settings[key] = _parse(key, known[key].type, value)
+    return ModelConfig(**settings)
+
+
+def _parse(key: str, kind: str, value):
+    """Accept CLI strings ("64", "true") for typed fields; anything else passes to validation."""
+    if not isinstance(value, str) or kind == "str":
+        return float(value) if kind == "float" and isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool" and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+    except ValueError:
+        pass
+    raise ConfigError(f"model option {key}: cannot read {value!r} as {kind}")
+
+
+def build_model(name: str = "valor++", **overrides) -> torch.nn.Module:
+    """A fresh model of a named variant. VALOR++ when no LINK part is on, LINK otherwise."""
+    config = model_config(name, **overrides)
+    return VALORPlusPlus(config) if config.is_valor else LINK(config)
+
+
+def load_valor_checkpoint(model: torch.nn.Module, source) -> list[str]:
+    """Load a released VALOR++ ``checkpoint_best.pt`` (a path or a state dict) into ``model``.
+
+    Strict for every VALOR++ tensor; the LINK-only parameters (TSAM, CMIM, PLSIM, mu) keep
+    their initial values. Returns the names of the parameters that were not loaded.
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"VALOR checkpoint {path}: no such file")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    else:
+        path, state = "<state dict>", source
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    own = model.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in state if k in own and tuple(state[k].shape) != tuple(own[k].shape))
+    missing = sorted(k for k in own if k not in state)
+    valor_keys = set(VALORPlusPlus(model.config).state_dict()) if hasattr(model, "config") else set(own)
+    missing_valor = [k for k in missing if k in valor_keys]
+    if unexpected or wrong or missing_valor:
+        details = []
+        if unexpected:
+            details.append(f"unexpected keys {unexpected[:8]}")
+        if wrong:
+            details.append(
+                "shape mismatch " + ", ".join(f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in wrong[:8])
+            )
+        if missing_valor:
+            details.append(f"missing VALOR++ keys {missing_valor[:8]}")
+        raise ConfigError(
+            f"VALOR checkpoint {path} does not fit this model ({'; '.join(details)}); check hidden_dim, "
+            "num_layers and the input dims of the model config"
+        )
+    model.load_state_dict(state, strict=False)
+    return missing

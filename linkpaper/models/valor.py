@@ -1,0 +1,204 @@
+"""VALOR++ (Lai et al., NeurIPS'23): input projections, HAN encoder, attentive MMIL heads.
+
+A re-implementation of ``MMIL_Net`` as described in ``avvp-reference.md`` section 2. Module
+names and parameter shapes are those of the released checkpoints, so
+
+    model.load_state_dict(torch.load("checkpoint_best.pt"))
+
+works on ``NTUBarista/valor_trained_models/models/model_VALOR++/checkpoint_best.pt``.
+Modules are created in the reference order, so the same seed gives the same initial weights.
+
+Shapes: B batch, T = 10 segments, H hidden, C = 25 classes; modality index 0 audio, 1 visual.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.models.audio_pooling import FREQ_GROUPS, TIME_STEPS, audio_pooling_matrix, reference_audio_embedding
+from linkpaper.models.config import ModelConfig
+
+AUDIO_MAP_TOKENS = FREQ_GROUPS * TIME_STEPS  # 64 CLAP tokens per clip
+RESNET_FRAMES = 80  # 8 frames per segment (VALOR / VALOR+ 2-D visual input)
+
+
+class InputShapeError(UserError, ValueError):
+    """A feature tensor whose shape the model cannot take."""
+
+
+@dataclass
+class AVVPOutput:
+    """What every AVVP model returns.
+
+    global_prob, a_prob, v_prob: (B, C) video-level probabilities (fused, audio, visual).
+    frame_prob, frame_logits: (B, T, 2, C) segment probabilities / logits, modality axis 2.
+    audio_hidden, visual_hidden: (B, T, H) HAN encoder outputs (the features the heads read;
+    S-LOSS compares them). diagnostics: detached scalars for the run record (LINK only).
+    """
+
+    global_prob: torch.Tensor
+    a_prob: torch.Tensor
+    v_prob: torch.Tensor
+    frame_prob: torch.Tensor
+    frame_logits: torch.Tensor
+    audio_hidden: torch.Tensor
+    visual_hidden: torch.Tensor
+    diagnostics: dict = field(default_factory=dict)
+
+
+class HANLayer(nn.Module):
+    """One post-norm hybrid-attention layer (avvp-reference.md 2.3 step 5).
+
+    q <- norm1(q + drop(CMA(q, k, k)) + drop(SA(q, q, q)))
+    q <- norm2(q + drop(linear2(drop(relu(linear1(q))))))
+    Attention runs in the sequence-first (T, B, H) layout of nn.MultiheadAttention.
+    """
+
+    def __init__(self, hidden_dim: int, num_heads: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(hidden_dim, num_heads, dropout=dropout)
+        self.cm_attn = nn.MultiheadAttention(hidden_dim, num_heads, dropout=dropout)
+        self.linear1 = nn.Linear(hidden_dim, ff_dim)
+        self.ff_dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(ff_dim, hidden_dim)
+        self.norm1 = nn.LayerNorm(hidden_dim)
+        self.norm2 = nn.LayerNorm(hidden_dim)
+        self.cm_dropout = nn.Dropout(dropout)
+        self.sa_dropout = nn.Dropout(dropout)
+        self.ff_out_dropout = nn.Dropout(dropout)
+
+    def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """query, context: (B, T, H) -> updated query (B, T, H)."""
+        q = query.transpose(0, 1)
+        k = context.transpose(0, 1)
+        cross = self.cm_attn(q, k, k, need_weights=False)[0]
+        self_ = self.self_attn(q, q, q, need_weights=False)[0]
+        q = self.norm1(q + self.cm_dropout(cross) + self.sa_dropout(self_))
+        ff = self.linear2(self.ff_dropout(F.relu(self.linear1(q))))
+        q = self.norm2(q + self.ff_out_dropout(ff))
+        return q.transpose(0, 1)
+
+
+class HANEncoder(nn.Module):
+    """A stack of HANLayers, each shared by both modalities, updated audio first.
+
+    Per layer: x_a <- layer(x_a, x_v), then x_v <- layer(x_v, updated x_a). The layers start
+    as copies of one initialised layer (as in VALOR). final_norm_a / final_norm_v belong to
+    VALOR's unused pre-norm branch: they are in the state dict but never applied.
+    """
+
+    def __init__(self, layer: HANLayer, num_layers: int, hidden_dim: int):
+        super().__init__()
+        self.layers = nn.ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+        self.final_norm_a = nn.LayerNorm(hidden_dim)
+        self.final_norm_v = nn.LayerNorm(hidden_dim)
+
+    def forward(self, x_a: torch.Tensor, x_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        for layer in self.layers:
+            x_a = layer(x_a, x_v)
+            x_v = layer(x_v, x_a)
+        return x_a, x_v
+
+
+class VALORPlusPlus(nn.Module):
+    """VALOR++ (``MMIL_Net``): fc_a/fc_v/fc_st/fc_fusion -> HAN encoder -> MMIL heads.
+
+    forward(audio (B, 64, Da) maps or (B, T, Da) pooled, visual (B, T, Dv), visual_3d
+    (B, T, 512)) -> AVVPOutput. ``plsim_audio`` / ``plsim_visual`` are accepted (and must be
+    None) so every model of the grid has one call signature.
+    """
+
+    def __init__(self, config: ModelConfig | None = None):
+        super().__init__()
+        config = (config or ModelConfig()).validate()
+        self.config = config
+        H, C = config.hidden_dim, config.num_classes
+        # Creation order = the reference's, so a seed gives the reference's initial weights.
+        self.fc_prob = nn.Linear(H, C)
+        self.fc_frame_att = nn.Linear(H, C)
+        self.fc_av_att = nn.Linear(H, C)
+        self.fc_a = nn.Linear(config.audio_dim, H)
+        self.fc_v = nn.Linear(config.visual_dim, H)
+        self.fc_st = nn.Linear(config.visual_3d_dim, H)
+        self.fc_fusion = nn.Linear(2 * H, H)
+        layer = HANLayer(H, config.num_heads, config.ff_dim, config.dropout)
+        self.hat_encoder = HANEncoder(layer, config.num_layers, H)
+        # Not in the state dict: released checkpoints load strictly.
+        self.register_buffer("audio_pooling", audio_pooling_matrix(config.num_segments), persistent=False)
+
+    # ----- input projections (avvp-reference.md 2.3 steps 1-4) -----
+
+    def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, 64, Da) CLAP maps or (B, T, Da) pooled features -> x_a (B, T, H)."""
+        T = self.config.num_segments
+        if audio.dim() != 3 or audio.shape[-1] != self.config.audio_dim or audio.shape[1] not in (AUDIO_MAP_TOKENS, T):
+            raise InputShapeError(
+                f"audio features: expected (B, {AUDIO_MAP_TOKENS}, {self.config.audio_dim}) CLAP maps or "
+                f"(B, {T}, {self.config.audio_dim}) pooled features, got {tuple(audio.shape)}"
+            )
+        if audio.shape[1] != AUDIO_MAP_TOKENS:
+            return self.fc_a(audio)
+        if self.config.audio_path == "reference":
+            return reference_audio_embedding(audio, self.fc_a, T)
+        return self.fc_a(self.audio_pooling.to(audio.dtype) @ audio)
+
+    def embed_visual(self, visual: torch.Tensor, visual_3d: torch.Tensor) -> torch.Tensor:
+        """(B, T, Dv) [or (B, 80, Dv) ResNet frames] and (B, T, 512) -> x_v (B, T, H)."""
+        T = self.config.num_segments
+        if visual.dim() != 3 or visual.shape[-1] != self.config.visual_dim or visual.shape[1] not in (T, RESNET_FRAMES):
+            raise InputShapeError(
+                f"visual features: expected (B, {T}, {self.config.visual_dim}), got {tuple(visual.shape)}"
+            )
+        if visual_3d.shape[1:] != (T, self.config.visual_3d_dim) or visual_3d.shape[0] != visual.shape[0]:
+            raise InputShapeError(
+                f"3-D visual features: expected ({visual.shape[0]}, {T}, {self.config.visual_3d_dim}), "
+                f"got {tuple(visual_3d.shape)}"
+            )
+        vid_s = self.fc_v(visual)
+        if visual.shape[1] == RESNET_FRAMES:  # average the 8 frames of each segment
+            vid_s = vid_s.reshape(vid_s.shape[0], T, RESNET_FRAMES // T, -1).mean(dim=2)
+        vid_st = self.fc_st(visual_3d)
+        return self.fc_fusion(torch.cat([vid_s, vid_st], dim=-1))
+
+    def embed(self, audio, visual, visual_3d) -> tuple[torch.Tensor, torch.Tensor]:
+        """x_a, x_v (B, T, H): the features the HAN encoder reads."""
+        x_a = self.embed_audio(audio)
+        x_v = self.embed_visual(visual, visual_3d)
+        if x_a.shape[0] != x_v.shape[0]:
+            raise InputShapeError(f"batch sizes differ: audio {x_a.shape[0]}, visual {x_v.shape[0]}")
+        return x_a, x_v
+
+    # ----- encoder and heads (avvp-reference.md 2.3 steps 5-7) -----
+
+    def encode_and_predict(self, x_a: torch.Tensor, x_v: torch.Tensor, diagnostics: dict | None = None) -> AVVPOutput:
+        """HAN encoder, then the attentive MMIL heads: (B, T, H) x 2 -> AVVPOutput."""
+        h_a, h_v = self.hat_encoder(x_a, x_v)
+        x = torch.stack([h_a, h_v], dim=2)  # (B, T, 2, H)
+        frame_logits = self.fc_prob(x)  # (B, T, 2, C)
+        frame_prob = torch.sigmoid(frame_logits)
+        frame_att = torch.softmax(self.fc_frame_att(x), dim=1)  # over time
+        av_att = torch.softmax(self.fc_av_att(x), dim=2)  # over modality
+        temporal_prob = frame_att * frame_prob
+        global_prob = (temporal_prob * av_att).sum(dim=(1, 2))  # (B, C)
+        return AVVPOutput(
+            global_prob=global_prob,
+            a_prob=temporal_prob[:, :, 0].sum(dim=1),
+            v_prob=temporal_prob[:, :, 1].sum(dim=1),
+            frame_prob=frame_prob,
+            frame_logits=frame_logits,
+            audio_hidden=h_a,
+            visual_hidden=h_v,
+            diagnostics=diagnostics if diagnostics is not None else {},
+        )
+
+    def forward(self, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> AVVPOutput:
+        if plsim_audio is not None or plsim_visual is not None:
+            raise ConfigError("PLSIM labels were passed to a model without PLSIM (use a '+P' variant or 'link')")
+        x_a, x_v = self.embed(audio, visual, visual_3d)
+        return self.encode_and_predict(x_a, x_v)
