@@ -125,6 +125,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="skip the disk benchmark")
     parser.add_argument("--proxy", action="store_true", help="run the calibration proxy (CPU, a few minutes)")
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--valor", type=int, default=0, metavar="EPOCHS",
+                        help="also train the real VALOR++ (linkpaper.engine) for EPOCHS epochs and print its scores")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -150,6 +152,23 @@ def main() -> None:
             print(f"{split} VALOR++-like proxy (best val epoch {proxy['best_epoch']})".ljust(44)
                   + f" A {s['A']:.2f} V {s['V']:.2f} AV {s['AV']:.2f} Type {s['Type']:.2f}")  # fmt: skip
         print(f"proxy training: {time.perf_counter() - start:.0f} s")
+    if args.valor:
+        run_valor(result.data, args.valor)
+
+
+def run_valor(data, epochs: int) -> None:
+    """A short VALOR++ run with the project's engine (recipe as VALOR's, fewer epochs)."""
+    from linkpaper.engine import TrainConfig, train
+
+    config = TrainConfig(model="valor++", epochs=epochs, warmup_epochs=max(1, epochs // 6), num_threads=1)
+    start = time.perf_counter()
+    record = train(config, data=data, progress=False)
+    seg = {k: record[k]["segment"] for k in ("best_val", "test")}
+    for split, table in seg.items():
+        print(f"{split} VALOR++ ({epochs} epochs, best epoch {record['best_epoch']})".ljust(44)
+              + f" A {table['audio']:.2f} V {table['visual']:.2f} AV {table['audio_visual']:.2f}"
+              + f" Type {table['type']:.2f} Event {table['event']:.2f}")
+    print(f"VALOR++ training: {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
