@@ -87,7 +87,7 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the option for any value the engine cannot run with."""
-        from linkpaper.models import list_models
+        from linkpaper.models import canonical_name
 
         def positive_int(name):
             value = getattr(self, name)
@@ -110,9 +110,10 @@ class TrainConfig:
             raise ConfigError(f"weight_decay: expected a number >= 0, got {self.weight_decay!r}")
         if len(tuple(self.betas)) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"betas: expected two numbers in [0, 1), got {self.betas!r}")
-        models = list_models()
-        if self.model not in models:
-            raise ConfigError(f"--model: unknown model {self.model!r}; choose one of {', '.join(models)}")
+        try:
+            self.model = canonical_name(self.model)  # "LINK" -> "link", "+S+T" -> "+T+S"
+        except ConfigError as err:
+            raise ConfigError(f"--model: {err}") from None
         if self.plsim_labels not in PLSIM_MODES:
             raise ConfigError(
                 f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_MODES)} "
@@ -172,12 +173,7 @@ def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6,
 
 def model_uses_plsim(model: torch.nn.Module) -> bool:
     """Whether ``model`` has the PLSIM module (variants +P, +S+P, +T+P, link)."""
-    config = getattr(model, "config", None)
-    for name in ("use_plsim", "plsim"):
-        value = getattr(config, name, None)
-        if isinstance(value, bool):
-            return value
-    return False
+    return bool(getattr(getattr(model, "config", None), "use_plsim", False))
 
 
 def plsim_inputs(split: AVVPSplit, mode: str, allow_label_leakage: bool = False) -> tuple:
@@ -433,17 +429,23 @@ def _scores_record(scores) -> dict:
 
 
 def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
-    """(model on device, uses_plsim, text_source) built from the config, seeded by the caller."""
-    from linkpaper.models import build_model
+    """(model on device, uses_plsim, text_source) built from the config, seeded by the caller.
 
-    try:
-        model = build_model(config.model, **config.model_overrides)
-    except TypeError as err:
-        raise ConfigError(f"--model-override: {err}") from None
-    uses_plsim = model_uses_plsim(model)
+    For a PLSIM variant the model is built with ``plsim_labels`` = the run's mode and text
+    dimensions that fit the resolved class text tables (unless overridden explicitly).
+    """
+    from linkpaper.models import build_model, model_config
+
+    overrides = dict(config.model_overrides)
+    uses_plsim = model_config(config.model, **overrides).use_plsim
     text_source = "unused"
     if uses_plsim:
         text_audio, text_visual, text_source = resolve_text_tables(data, config.text_table)
+        overrides["plsim_labels"] = config.plsim_labels
+        overrides.setdefault("text_dim_audio", int(text_audio.shape[-1]))
+        overrides.setdefault("text_dim_visual", int(text_visual.shape[-1]))
+    model = build_model(config.model, **overrides)
+    if uses_plsim:
         model.set_text_tables(text_audio, text_visual)
     return model.to(device), uses_plsim, text_source
 
