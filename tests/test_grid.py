@@ -12,7 +12,7 @@ from linkpaper.engine import TrainConfig, train
 from linkpaper.grid import format_summary, resolve_variants, run_dir_for, summarise_runs, variant_slug
 from linkpaper.models import list_models
 
-OVERRIDES = ["--model-override", "hidden_dim=16", "--model-override", "num_layers=1", "--model-override", "ff_dim=32"]
+OVERRIDES = ["--threads", "1", "--model-override", "hidden_dim=16", "--model-override", "num_layers=1", "--model-override", "ff_dim=32"]
 
 
 def test_variant_slugs_are_distinct_folder_names():
@@ -37,7 +37,7 @@ def test_summary_is_mean_and_sample_std_over_seeds(tmp_path):
     rows = []
     for seed in (1, 2):
         cfg = TrainConfig(model="valor++", model_overrides={"hidden_dim": 16, "num_layers": 1, "ff_dim": 32},
-                          data="synth:tiny", epochs=1, batch_size=32, seed=seed)
+                          data="synth:tiny", epochs=1, batch_size=32, seed=seed, num_threads=1)
         rows.append(train(cfg, tmp_path / f"s{seed}", data=tiny, progress=False)["test_row"])
     (table_row,) = summarise_runs([tmp_path / "s1", tmp_path / "s2"])
     assert table_row["model"] == "valor++" and table_row["n"] == 2 and table_row["seeds"] == [1, 2]
