@@ -20,6 +20,7 @@ from linkpaper.models.valor import AVVPOutput, VALORPlusPlus
 
 VIDEO_THRESHOLD = 0.5  # the inference rule: frame >= 0.5 AND video >= 0.5 (avvp-reference.md 3.2)
 FRAME_THRESHOLD = 0.5
+LINK_ONLY_MODULES = ("tsam_audio", "tsam_visual", "cmim", "plsim", "sloss_mu")  # not in VALOR++
 
 
 # ------------------------------------------------------------------------------------------

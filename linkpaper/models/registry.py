@@ -16,7 +16,7 @@ import torch
 
 from linkpaper.errors import ConfigError
 from linkpaper.models.config import ModelConfig
-from linkpaper.models.link import LINK
+from linkpaper.models.link import LINK, LINK_ONLY_MODULES
 from linkpaper.models.valor import VALORPlusPlus
 
 _T = {"use_tsam": True, "use_cmim": True}
@@ -111,8 +111,7 @@ def load_valor_checkpoint(model: torch.nn.Module, source) -> list[str]:
     unexpected = sorted(set(state) - set(own))
     wrong = sorted(k for k in state if k in own and tuple(state[k].shape) != tuple(own[k].shape))
     missing = sorted(k for k in own if k not in state)
-    valor_keys = set(VALORPlusPlus(model.config).state_dict()) if hasattr(model, "config") else set(own)
-    missing_valor = [k for k in missing if k in valor_keys]
+    missing_valor = [k for k in missing if k.split(".")[0] not in LINK_ONLY_MODULES]
     if unexpected or wrong or missing_valor:
         details = []
         if unexpected:
