@@ -1,0 +1,198 @@
+"""Plotting and table helpers for the book's notebooks (presentation only, no statistics).
+
+Every number is computed elsewhere (``linkpaper.data.stats``, ``linkpaper.metrics``,
+``linkpaper.data.synth``); these helpers only turn results into matplotlib figures and pandas
+tables. Every function takes a ``source`` string that ends up in the title or caption, so no
+figure or table is shown without the data that produced it (e.g. ``"LLP val+test annotations
+(real)"`` or ``"SynthLLP small, seed 0 (synthetic)"``).
+
+Timelines are (T, C) or (N, T, C) bool arrays with T = 10 one-second segments and the C = 25
+classes in ``linkpaper.classes.CLASSES`` order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from linkpaper.classes import CLASSES, NUM_SEGMENTS
+
+MODALITY_COLORS = {"audio": "#1f77b4", "visual": "#ff7f0e", "av": "#2ca02c", "neither": "#9e9e9e"}
+DEMO_VIDEO = "BjCEufrlXm4"
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def titled(text: str, source: str) -> str:
+    """A title that names its data: ``"text\\n[source]"``."""
+    return f"{text}\n[{source}]"
+
+
+def class_frequency_figure(counts: dict[str, np.ndarray], sizes: dict[str, int], source: str):
+    """Grouped bars: for each class the share of clips of each split that carry its weak label.
+
+    counts: split name -> (C,) label counts; sizes: split name -> number of clips.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 4))
+    x = np.arange(len(CLASSES))
+    width = 0.8 / max(len(counts), 1)
+    for i, (name, values) in enumerate(counts.items()):
+        share = np.asarray(values, dtype=float) / max(sizes[name], 1)
+        ax.bar(x + (i - (len(counts) - 1) / 2) * width, 100 * share, width, label=f"{name} ({sizes[name]:,} clips)")
+    ax.set_xticks(x, CLASSES, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("% of clips with the weak label")
+    ax.set_title(titled("Weak-label frequency per class", source))
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def modality_share_figure(shares_per_class: list[list[float]], source: str, overall: list[float] | None = None):
+    """Stacked horizontal bars per class: share of active (segment, class) cells that are
+    audio only / visual only / audio-visual (``label_statistics()["seg_cell_shares_per_class"]``)."""
+    plt = _plt()
+    shares = np.asarray(shares_per_class, dtype=float)
+    names = list(CLASSES)
+    if overall is not None:
+        shares = np.vstack([np.asarray(overall, dtype=float)[None], shares])
+        names = ["ALL CLASSES"] + names
+    fig, ax = plt.subplots(figsize=(8, 7))
+    y = np.arange(len(names))[::-1]
+    left = np.zeros(len(names))
+    for k, (label, color) in enumerate(
+        (("audio only", MODALITY_COLORS["audio"]), ("visual only", MODALITY_COLORS["visual"]),
+         ("audio and visual", MODALITY_COLORS["av"]))
+    ):
+        ax.barh(y, shares[:, k], left=left, color=color, label=label)
+        left += shares[:, k]
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of active (segment, class) cells")
+    ax.set_title(titled("Where is each class: heard, seen or both?", source))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def duration_figure(stats: dict[str, dict], source: str):
+    """Event-duration histograms (1..10 s) per modality; ``stats``: name -> ``label_statistics``
+    dict (several names are drawn side by side as normalised frequencies)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
+    seconds = np.arange(1, NUM_SEGMENTS + 1)
+    width = 0.8 / max(len(stats), 1)
+    for ax, modality in zip(axes, ("audio", "visual", "av")):
+        for i, (name, s) in enumerate(stats.items()):
+            hist = np.asarray(s["duration_hist"][modality], dtype=float)
+            ax.bar(seconds + (i - (len(stats) - 1) / 2) * width, hist / max(hist.sum(), 1), width, label=name)
+        means = ", ".join(f"{s['mean_duration'][modality]:.2f}" for s in stats.values())
+        ax.set_title(f"{modality} events (mean {means} s)", fontsize=9)
+        ax.set_xlabel("duration (s)")
+        ax.set_xticks(seconds)
+    axes[0].set_ylabel("share of events")
+    if len(stats) > 1:
+        axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(titled("Event durations (maximal runs of one class)", source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_frame(columns: dict[str, dict]):
+    """A pandas table of ``stats.COMPARISON_ROWS``: one row per statistic, one column per
+    ``label_statistics`` dict (e.g. real LLP vs SynthLLP)."""
+    import pandas as pd
+
+    from linkpaper.data.stats import COMPARISON_ROWS, stat_value
+
+    rows = {"videos": [float(s["n_videos"]) for s in columns.values()]}
+    for title, key in COMPARISON_ROWS:
+        rows[title] = [stat_value(s, key) for s in columns.values()]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
+    frame.index.name = "statistic"
+    return frame.round(4)
+
+
+def demo_frame_paths(data_dir=None, video: str = DEMO_VIDEO) -> list[Path]:
+    """The public demo frames of one LLP clip (``<data>/llp/demo_frames/<video>/*.jpg``), sorted.
+
+    Raises ``MissingDataError`` naming the folder when they are absent.
+    """
+    from linkpaper.data.download import MissingDataError, resolve_data_dir
+
+    folder = resolve_data_dir(data_dir) / "llp" / "demo_frames" / video
+    paths = sorted(folder.glob("*.jpg"))
+    if not paths:
+        raise MissingDataError(
+            f"no demo frames in {folder}: copy the AVVP-ECCV20 frames data/LLP_dataset/frame/{video}/*.jpg "
+            "there (see README, 'Data')"
+        )
+    return paths
+
+
+def frames_figure(paths: list[Path], labels: list[str], source: str, per_row: int = 5, count: int = 10):
+    """``count`` frames spread evenly over the clip (one per one-second segment for 10), with
+    the clip's weak labels in the title."""
+    from PIL import Image
+
+    plt = _plt()
+    pick = np.linspace(0, len(paths) - 1, count * 2 + 1)[1::2].round().astype(int)  # segment centres
+    rows = int(np.ceil(count / per_row))
+    fig, axes = plt.subplots(rows, per_row, figsize=(2.4 * per_row, 2.0 * rows + 0.6))
+    for k, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if k < len(pick):
+            with Image.open(paths[pick[k]]) as image:
+                ax.imshow(np.asarray(image))
+            ax.set_title(f"segment {k} ({paths[pick[k]].stem})", fontsize=8)
+    fig.suptitle(titled(f"Weak labels: {', '.join(labels)}", source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def timeline_figure(rows: dict[str, np.ndarray], source: str, classes: list[int] | None = None, title: str = ""):
+    """Segment timelines of one video: ``rows`` maps a row name (e.g. "GT audio", "pred
+    visual") to a (T, C) bool array; one panel per class in ``classes`` (default: every class
+    active in any row), one line per row, filled where the class is active."""
+    plt = _plt()
+    arrays = {name: np.asarray(a, dtype=bool) for name, a in rows.items()}
+    if classes is None:
+        active = np.zeros(len(CLASSES), dtype=bool)
+        for a in arrays.values():
+            active |= a.any(axis=0)
+        classes = np.nonzero(active)[0].tolist() or [0]
+    fig, axes = plt.subplots(len(classes), 1, figsize=(8, 0.35 * len(arrays) * len(classes) + 1.0), squeeze=False)
+    for ax, c in zip(axes[:, 0], classes):
+        for r, (name, a) in enumerate(arrays.items()):
+            color = next((col for key, col in MODALITY_COLORS.items() if key in name.lower()), "#555555")
+            for t in np.nonzero(a[:, c])[0]:
+                ax.add_patch(plt.Rectangle((t, len(arrays) - 1 - r + 0.1), 1, 0.8, color=color))
+        ax.set_xlim(0, NUM_SEGMENTS)
+        ax.set_ylim(0, len(arrays))
+        ax.set_yticks(np.arange(len(arrays)) + 0.5, list(arrays)[::-1], fontsize=7)
+        ax.set_xticks(range(NUM_SEGMENTS + 1))
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_ylabel(CLASSES[c], rotation=0, ha="right", va="center", fontsize=8)
+    axes[-1, 0].set_xlabel("time (s)")
+    fig.suptitle(titled(title or "Segment timelines", source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def as_jpeg(fig, quality: int = 80, dpi: int = 100):
+    """The figure as an inline JPEG (``IPython.display.Image``), closing it: photographs as PNG
+    would make the committed notebook several times larger."""
+    import io
+
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality})
+    _plt().close(fig)
+    return Image(data=buffer.getvalue(), format="jpeg")
