@@ -247,7 +247,7 @@ def run_extraction(config: ExtractConfig, clip_teacher=None, clap_teacher=None) 
         reports.append(_run_teacher(clap_teacher, "CLAP", with_audio, _AudioClips, config, weak_table))
     manifest = {
         "labels": None if config.labels is None else str(config.labels),
-        "teachers": {t.name: t.describe() for t in (clip_teacher, clap_teacher) if t is not None},
+        "teachers": {name: t.describe() for name, t in (("CLIP", clip_teacher), ("CLAP", clap_teacher)) if t is not None},
         "segments": NUM_SEGMENTS,
         "reports": [vars(r) for r in reports],
     }

@@ -140,10 +140,3 @@ def random_clap_module():
     finally:
         mp.undo()
     return module.eval()
-
-
-@pytest.fixture
-def random_clap_teacher(random_clap_module):
-    from linkpaper.teachers.clap_teacher import CLAPTeacher
-
-    return CLAPTeacher(random_clap_module, source="random (test)")
