@@ -208,6 +208,8 @@ def test_registry_names_aliases_and_overrides():
     assert config.use_tsam and config.use_cmim and not config.use_sloss and not config.use_plsim
     assert build_model("link", **SMALL).config.variant == "link"
     assert build_model("+S+P", **SMALL).config.variant == "+S+P"
+    tsam_only = build_model("valor++", use_tsam=True, **SMALL)
+    assert hasattr(tsam_only, "tsam_audio") and not hasattr(tsam_only, "cmim") and tsam_only.config.variant == "custom"
     # CLI strings are parsed by field type.
     parsed = build_model("valor++", hidden_dim="32", num_heads="4", ff_dim="64", num_layers="1", dropout="0").config
     assert parsed.hidden_dim == 32 and parsed.dropout == 0.0 and parsed.num_layers == 1

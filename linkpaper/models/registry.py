@@ -117,9 +117,8 @@ def load_valor_checkpoint(model: torch.nn.Module, source) -> list[str]:
         if unexpected:
             details.append(f"unexpected keys {unexpected[:8]}")
         if wrong:
-            details.append(
-                "shape mismatch " + ", ".join(f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in wrong[:8])
-            )
+            pairs = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in wrong[:8]]
+            details.append("shape mismatch " + ", ".join(pairs))
         if missing_valor:
             details.append(f"missing VALOR++ keys {missing_valor[:8]}")
         raise ConfigError(
