@@ -148,6 +148,12 @@ def test_fast_audio_path_equals_reference_path():
     fast64 = fc_a64(pool_audio_maps(maps.double()))
     slow64 = reference_audio_embedding(maps.double(), fc_a64)
     assert (fast64 - slow64).abs().max() < 1e-12
+    # Same function, so the same gradient for fc_a.
+    fast64.square().sum().backward()
+    grad_fast = fc_a64.weight.grad.clone()
+    fc_a64.weight.grad = None
+    slow64.square().sum().backward()
+    assert torch.allclose(grad_fast, fc_a64.weight.grad, atol=1e-9)
 
 
 def test_model_audio_paths_agree():
