@@ -38,3 +38,16 @@ def test_extract_needs_frames_or_audio(tmp_path):
                             capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert result.returncode == 2
     assert result.stderr == "error: give --frames DIR (CLIP), --audio DIR (CLAP), or both\n"
+
+
+def test_core_modules_do_not_import_the_heavy_extra():
+    """The book and training import linkpaper freely: none of this may pull open_clip & co."""
+    code = ("import sys, linkpaper.cli, linkpaper.commands.extract, linkpaper.teachers.extract, "
+            "linkpaper.teachers.labels, linkpaper.teachers.frames, linkpaper.teachers.audio; "
+            "print(sorted(m for m in ('open_clip', 'laion_clap', 'torchvision', 'librosa', 'transformers') "
+            "if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

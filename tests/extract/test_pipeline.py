@@ -121,7 +121,7 @@ def test_second_run_skips_done_clips_and_redoes_missing_ones(extracted):
     victim = out / "CLIP/segment_pseudo_labels/b-b_bbbbbbb.npy"
     expected = np.load(victim)
     victim.unlink()
-    config_clip_only = type(config)(**{**vars(config), "audio": None})
+    config_clip_only = type(config)(**{**vars(config), "audio": None, "workers": 2})  # DataLoader workers
     (report,) = run_extraction(config_clip_only, teachers[0], None)
     assert (report.extracted, report.skipped_done) == (1, 2)
     assert np.array_equal(np.load(victim), expected)

@@ -23,6 +23,7 @@ def test_frame_indices_match_the_reference():
 
 @pytest.mark.parametrize("count", [80, 82])
 def test_load_clip_frames_picks_the_indexed_frames_and_squashes(tmp_path, count):
+    pytest.importorskip("PIL")
     folder = write_frames(tmp_path / "clip", count, size=(40, 30))
     images, indices = frames.load_clip_frames(folder, size=32)
     assert images.shape == (10, 3, 32, 32) and images.dtype == torch.float32
@@ -33,8 +34,22 @@ def test_load_clip_frames_picks_the_indexed_frames_and_squashes(tmp_path, count)
     assert recovered.tolist() == indices.tolist()
 
 
+def test_llp_demo_frames_when_present():
+    """The LLP demo clip (82 frames at 8 fps, from $LINKPAPER_DATA; never committed)."""
+    pytest.importorskip("PIL")
+    from linkpaper.data.download import resolve_data_dir
+
+    folder = resolve_data_dir() / "llp" / "demo_frames" / "BjCEufrlXm4"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present")
+    assert len(frames.list_frames(folder)) == 82
+    images, indices = frames.load_clip_frames(folder)
+    assert images.shape == (10, 3, 224, 224) and torch.isfinite(images).all()
+    assert indices.tolist() == [0, 9, 18, 27, 36, 45, 54, 63, 72, 81]
+
+
 def test_to_clip_tensor_squashes_the_whole_frame_and_normalises():
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image")
 
     pixels = np.zeros((20, 60, 3), np.uint8)
     pixels[:, :30] = (255, 0, 0)  # left half red, right half black: a centre crop would lose the split
