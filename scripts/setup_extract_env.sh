@@ -8,6 +8,10 @@
 # torch by the 5.5 GB CUDA build. laion_clap also pins numpy < 2. The book and training never
 # need this environment. Size: about 6.5 GB; time: about 2-3 minutes from local wheels.
 #
+# CI / CPU-only machines: TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu takes the small CPU
+# wheels of torch and torchvision instead of the CUDA build (no GPU is needed for the tests).
+# TORCH_SPEC / TORCHVISION_SPEC override the pins.
+#
 # Then: HF_HUB_OFFLINE=1 VENV/bin/python -m pytest tests/extract -q
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +24,7 @@ export HF_HUB_OFFLINE=1   # importing laion_clap otherwise retries the Hugging F
 start=$(date +%s)
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet "$TORCH" "$TORCHVISION"
+"$VENV/bin/python" -m pip install --quiet ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "$TORCH" "$TORCHVISION"
 "$VENV/bin/python" -m pip install --quiet -e ".[extract,dev]"
 "$VENV/bin/python" -c "import torch, torchvision, open_clip, laion_clap, librosa; print('torch', torch.__version__, '| open_clip', open_clip.__version__, '| ok')"
 echo "built $VENV in $(( $(date +%s) - start )) s ($(du -sh "$VENV" | cut -f1))"

@@ -24,29 +24,29 @@ INSTALL_HINT = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--frames", type=Path, default=None,
+    parser.add_argument("--frames", type=Path, default=None, metavar="DIR",
                         help="folder of frame folders DIR/<name>/000001.jpg ... (8 fps JPEGs) -> CLIP")
-    parser.add_argument("--audio", type=Path, default=None,
+    parser.add_argument("--audio", type=Path, default=None, metavar="DIR",
                         help="folder of audio files DIR/<name>.wav|.flac|.mp4 -> CLAP (loaded at 48 kHz mono)")
-    parser.add_argument("--out", type=Path, required=True, help="output root (the released VALOR layout)")
-    parser.add_argument("--labels", type=Path, default=None,
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output root (the released VALOR layout)")
+    parser.add_argument("--labels", type=Path, default=None, metavar="FILE",
                         help="LLP weak-label file (TAB) that gates the pseudo labels "
                              "(default: AVVP_dataset_full.csv from --data-dir / LINKPAPER_DATA)")
     parser.add_argument("--no-labels", action="store_true",
                         help="write ungated pseudo labels only (no weak-label gating)")
-    parser.add_argument("--data-dir", default=None, help="data folder holding llp/ (default: $LINKPAPER_DATA)")
-    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ... (default cpu)")
-    parser.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers decoding frames/audio (default 2)")
-    parser.add_argument("--clip-checkpoint", default=None,
+    parser.add_argument("--data-dir", default=None, metavar="DIR", help="data folder holding llp/ (default: $LINKPAPER_DATA)")
+    parser.add_argument("--device", default="cpu", metavar="DEVICE", help="torch device: cpu, cuda, cuda:1, ... (default cpu)")
+    parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="clips per forward pass (default 8)")
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="DataLoader workers decoding frames/audio (default 2)")
+    parser.add_argument("--clip-checkpoint", default=None, metavar="PATH",
                         help="local CLIP ViT-L/14 (OpenAI) weights; default: open_clip's pretrained='openai' download/cache")
-    parser.add_argument("--clap-checkpoint", default=None,
+    parser.add_argument("--clap-checkpoint", default=None, metavar="PATH",
                         help="local LAION-CLAP 630k-fusion-best.pt; default: laion_clap's own download/cache")
     parser.add_argument("--allow-download", action="store_true",
                         help="let open_clip / laion_clap / transformers fetch missing weights from the "
                              "internet (otherwise HF_HUB_OFFLINE=1 unless you set it yourself)")
     parser.add_argument("--overwrite", action="store_true", help="redo clips whose files already exist")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many new clips per teacher")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="at most this many new clips per teacher")
 
 
 def _require(modules: list[str]) -> None:
