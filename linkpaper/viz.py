@@ -196,3 +196,54 @@ def as_jpeg(fig, quality: int = 80, dpi: int = 100):
     fig.savefig(buffer, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality})
     _plt().close(fig)
     return Image(data=buffer.getvalue(), format="jpeg")
+
+
+def scores_frame(rows: dict, source: str, digits: int = 2):
+    """A pandas table of AVVP scores: one row per entry of ``rows`` (name -> ``AVVPScores`` or
+    a list of the ten scores in ``metrics.SCORE_COLUMNS`` order), columns (level, modality)
+    with the paper's titles; ``source`` becomes the name of the row index."""
+    import pandas as pd
+
+    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+
+    values = {name: (r.row() if hasattr(r, "row") else list(r)) for name, r in rows.items()}
+    columns = pd.MultiIndex.from_tuples(
+        [(f"{level}-level", COLUMN_TITLES[m]) for level, m in SCORE_COLUMNS], names=["level", "F (%)"]
+    )
+    frame = pd.DataFrame.from_dict(values, orient="index")
+    frame.columns = columns
+    frame.index.name = source
+    return frame.round(digits)
+
+
+def class_counts_frame(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, video: int = 0):
+    """Per-class TP / FP / FN and F of one video, for the classes the metric keeps (any
+    prediction or ground truth); ``tp``, ``fp``, ``fn``: (N, C) counts from ``linkpaper.metrics``."""
+    import pandas as pd
+
+    from linkpaper.metrics import class_f_scores
+
+    f, kept = class_f_scores(tp, fp, fn)
+    keep = np.nonzero(kept[video])[0]
+    return pd.DataFrame(
+        {"TP": tp[video, keep], "FP": fp[video, keep], "FN": fn[video, keep], "F": f[video, keep].round(4)},
+        index=pd.Index([CLASSES[c] for c in keep], name="class (kept)"),
+    )
+
+
+def per_class_figure(scores, source: str, level: str = "segment", title: str = ""):
+    """Per-class F (%) of one ``AVVPScores`` for audio, visual and audio-visual, as grouped
+    bars (``scores.per_class[level][m].f``; NaN, a class never kept, is drawn as no bar)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    x = np.arange(len(CLASSES))
+    for i, (m, key) in enumerate((("audio", "audio"), ("visual", "visual"), ("audio_visual", "av"))):
+        ax.bar(x + (i - 1) * 0.27, np.nan_to_num(scores.per_class[level][m].f), 0.27,
+               color=MODALITY_COLORS[key], label=m.replace("_", "-"))
+    ax.set_xticks(x, CLASSES, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel(f"{level}-level F (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(frameon=False, ncol=3, fontsize=8)
+    ax.set_title(titled(title or f"Per-class {level}-level F", source), fontsize=10)
+    fig.tight_layout()
+    return fig
