@@ -1,0 +1,176 @@
+"""Prediction files: what a model says about a split, saved as one ``.npz``.
+
+A predictions file holds, for N videos of one split (modality 0 audio, 1 visual):
+
+==============  ====================  ==================================================
+key             shape / dtype         meaning
+==============  ====================  ==================================================
+``filename``    (N,) str              full LLP filenames (any order; matched by name)
+``frame_prob``  (N, 10, 2, 25) float  segment probabilities per modality, in [0, 1]
+``video_prob``  (N, 25) float         video-level (global) probabilities, in [0, 1]
+==============  ====================  ==================================================
+
+The training engine writes one with ``save_predictions``; ``python -m linkpaper evaluate``
+reads it with ``load_predictions`` and scores it (``linkpaper.metrics``).
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.errors import UserError
+
+PREDICTION_KEYS = ("filename", "frame_prob", "video_prob")
+
+
+class PredictionsError(UserError, ValueError):
+    """A predictions file (or arrays meant for one) is malformed; the message names it."""
+
+
+@dataclass
+class Predictions:
+    """The content of a predictions file; see the module docstring for shapes."""
+
+    filenames: list[str]
+    frame_prob: np.ndarray
+    video_prob: np.ndarray
+    path: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.filenames)
+
+    def aligned_to(self, filenames: list[str], split: str = "evaluated") -> "Predictions":
+        """The rows reordered to ``filenames`` (a split's annotation order).
+
+        Raises ``PredictionsError`` naming the file when a name is missing or extra.
+        """
+        source = self.path if self.path is not None else "predictions"
+        row_of = {name: n for n, name in enumerate(self.filenames)}
+        wanted = set(filenames)
+        missing = [name for name in filenames if name not in row_of]
+        extra = [name for name in self.filenames if name not in wanted]
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} video(s) of the {split} split have no prediction (e.g. {_examples(missing)})")
+        if extra:
+            problems.append(f"{len(extra)} filename(s) are not in the {split} split (e.g. {_examples(extra)})")
+        if problems:
+            raise PredictionsError(
+                f"{source}: {'; '.join(problems)}. A predictions file must hold exactly one row per "
+                f"video of the {split} split ({len(filenames)} videos)."
+            )
+        order = np.array([row_of[name] for name in filenames], dtype=np.int64)
+        return Predictions(list(filenames), self.frame_prob[order], self.video_prob[order], self.path)
+
+
+def _examples(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (", ..." if len(names) > limit else "")
+
+
+def check_probabilities(frame_prob, video_prob, source: str = "predictions") -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``frame_prob`` (N, 10, 2, 25) and ``video_prob`` (N, 25): finite floats in [0, 1].
+
+    Accepts numpy arrays or torch tensors; returns numpy arrays. Raises ``PredictionsError``.
+    """
+    frame_prob = _as_numpy(frame_prob)
+    video_prob = _as_numpy(video_prob)
+    for name, array, shape in (
+        ("frame_prob", frame_prob, f"(N, {NUM_SEGMENTS}, 2, {NUM_CLASSES})"),
+        ("video_prob", video_prob, f"(N, {NUM_CLASSES})"),
+    ):
+        if not np.issubdtype(array.dtype, np.floating):
+            raise PredictionsError(f"{source}: {name} has dtype {array.dtype}; expected floating-point probabilities")
+        expected_tail = (NUM_SEGMENTS, 2, NUM_CLASSES) if name == "frame_prob" else (NUM_CLASSES,)
+        if array.ndim != len(expected_tail) + 1 or array.shape[1:] != expected_tail:
+            raise PredictionsError(f"{source}: {name} has shape {array.shape}; expected {shape}")
+        if not np.isfinite(array).all():
+            bad = int((~np.isfinite(array)).sum())
+            raise PredictionsError(f"{source}: {name} holds {bad} NaN or infinite value(s); expected probabilities in [0, 1]")
+        if array.size and (array.min() < 0 or array.max() > 1):
+            raise PredictionsError(
+                f"{source}: {name} has values in [{array.min():.4g}, {array.max():.4g}]; expected probabilities "
+                "in [0, 1] (apply a sigmoid to logits first)"
+            )
+    if frame_prob.shape[0] != video_prob.shape[0]:
+        raise PredictionsError(
+            f"{source}: frame_prob has {frame_prob.shape[0]} videos but video_prob has {video_prob.shape[0]}"
+        )
+    return frame_prob, video_prob
+
+
+def _as_numpy(array) -> np.ndarray:
+    if hasattr(array, "detach"):  # a torch tensor, on any device
+        array = array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def _check_filenames(filenames, n_videos: int, source: str) -> list[str]:
+    names = [str(name) for name in (filenames.tolist() if isinstance(filenames, np.ndarray) else filenames)]
+    if len(names) != n_videos:
+        raise PredictionsError(f"{source}: {len(names)} filenames for {n_videos} rows of probabilities")
+    seen: dict[str, int] = {}
+    duplicated = []
+    for n, name in enumerate(names):
+        if name in seen:
+            duplicated.append(name)
+        seen[name] = n
+    if duplicated:
+        raise PredictionsError(
+            f"{source}: {len(duplicated)} duplicated filename(s) (e.g. {_examples(duplicated)}); each video "
+            "must appear once"
+        )
+    return names
+
+
+def save_predictions(path: str | os.PathLike, filenames, frame_prob, video_prob) -> Path:
+    """Write a predictions file (see the module docstring) atomically; return its path.
+
+    frame_prob: (N, 10, 2, 25), video_prob: (N, 25), numpy or torch, stored as float32.
+    """
+    path = Path(path)
+    frame_prob, video_prob = check_probabilities(frame_prob, video_prob, source=str(path))
+    names = _check_filenames(filenames, frame_prob.shape[0], str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as f:
+        np.savez_compressed(
+            f,
+            filename=np.array(names, dtype=str),
+            frame_prob=frame_prob.astype(np.float32),
+            video_prob=video_prob.astype(np.float32),
+        )
+    os.replace(partial, path)
+    return path
+
+
+def load_predictions(path: str | os.PathLike) -> Predictions:
+    """Read and validate a predictions file; errors name the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise PredictionsError(f"{path}: no such predictions file (expected a .npz with keys {', '.join(PREDICTION_KEYS)})")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in PREDICTION_KEYS if key not in archive.files]
+            if missing:
+                raise PredictionsError(
+                    f"{path}: missing key(s) {', '.join(missing)}; found {', '.join(archive.files) or 'none'} "
+                    f"(expected {', '.join(PREDICTION_KEYS)})"
+                )
+            arrays = {key: archive[key] for key in PREDICTION_KEYS}
+    except PredictionsError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise PredictionsError(f"{path}: not a readable .npz predictions file ({err})") from None
+    frame_prob, video_prob = check_probabilities(arrays["frame_prob"], arrays["video_prob"], source=str(path))
+    filename = arrays["filename"]
+    if filename.ndim != 1 or filename.dtype.kind not in "US":
+        raise PredictionsError(f"{path}: filename has shape {filename.shape} and dtype {filename.dtype}; expected (N,) strings")
+    names = _check_filenames(filename, frame_prob.shape[0], str(path))
+    return Predictions(names, frame_prob, video_prob, path)
