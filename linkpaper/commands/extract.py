@@ -106,10 +106,12 @@ def run(args) -> int:
     if config.frames is not None:
         from linkpaper.teachers.clip_teacher import load_clip_teacher
 
+        print(f"loading CLIP ViT-L/14 (OpenAI) from {args.clip_checkpoint or 'the open_clip cache'} ...")
         clip_teacher = load_clip_teacher(args.clip_checkpoint, device=device)
     if config.audio is not None:
         from linkpaper.teachers.clap_teacher import load_clap_teacher
 
+        print(f"loading LAION-CLAP (HTSAT-tiny, fusion) from {args.clap_checkpoint or 'the laion_clap package folder'} ...")
         clap_teacher = load_clap_teacher(args.clap_checkpoint, device=device)
     reports = run_extraction(config, clip_teacher, clap_teacher)
     failed = 0

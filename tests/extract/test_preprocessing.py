@@ -139,3 +139,22 @@ def test_gated_is_ungated_and_weak():
     assert labels.pseudo_labels(logits, labels.THRESHOLDS["CLIP"])[1] is None
     with pytest.raises(ValueError, match=r"\(\.\.\., 25\)"):
         labels.ungated_labels(np.zeros((10, 24)), labels.THRESHOLDS["CLIP"])
+
+
+def test_find_clips_keys_on_the_11_char_id_and_refuses_clashes(tmp_path):
+    from linkpaper.errors import UserError
+    from linkpaper.teachers.extract import find_clips
+
+    (tmp_path / "frames/aaaaaaaaaaa_30_40").mkdir(parents=True)
+    (tmp_path / "frames/bbbbbbbbbbb").mkdir()
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio/aaaaaaaaaaa_30_40.flac").write_bytes(b"")
+    (tmp_path / "audio/notes.txt").write_text("not audio")
+    clips = find_clips(tmp_path / "frames", tmp_path / "audio")
+    assert list(clips) == ["aaaaaaaaaaa", "bbbbbbbbbbb"]
+    assert clips["aaaaaaaaaaa"].audio.name == "aaaaaaaaaaa_30_40.flac" and clips["bbbbbbbbbbb"].audio is None
+    (tmp_path / "frames/aaaaaaaaaaa_0_10").mkdir()
+    with pytest.raises(UserError, match=r"aaaaaaaaaaa_0_10 and .*aaaaaaaaaaa_30_40 give the same clip id"):
+        find_clips(tmp_path / "frames", None)
+    with pytest.raises(UserError, match=r"--audio .*nowhere: not a directory"):
+        find_clips(None, tmp_path / "nowhere")
