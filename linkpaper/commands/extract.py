@@ -117,7 +117,7 @@ def run(args) -> int:
     failed = 0
     for r in reports:
         print(f"{r.teacher}: {r.found} clips, {r.extracted} extracted, {r.skipped_done} already done, "
-              f"{r.gated} gated by weak labels, {len(r.failed)} failed")
+              f"{r.gated} gated by weak labels, {r.regated} done clips newly gated, {len(r.failed)} failed")
         if r.extracted and r.gated < r.extracted:
             print(f"  {r.extracted - r.gated} clips have no weak label: only ungated pseudo labels written")
         failed += len(r.failed)

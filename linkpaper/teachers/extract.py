@@ -12,7 +12,9 @@ DataLoader workers, runs each teacher in batches of clips, and writes per clip (
 
 ``<T>`` is ``CLIP`` or ``CLAP``. Gated labels are written only for clips whose weak label is
 known (a weak-label file was given and lists the clip). Every file is written atomically and
-a clip counts as done when all its files exist, so an interrupted run resumes where it stopped.
+a clip counts as done when its features, logits and ungated labels exist, so an interrupted run
+resumes where it stopped; a done clip that lacks gated labels (first run without weak labels)
+gets them from its saved ungated labels, without running the model.
 The teachers are duck-typed (see ``clip_teacher.CLIPTeacher`` / ``clap_teacher.CLAPTeacher``),
 so tests can pass small random-weight ones.
 """
@@ -31,7 +33,7 @@ from tqdm.auto import tqdm
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
-from linkpaper.teachers.labels import THRESHOLDS, pseudo_labels
+from linkpaper.teachers.labels import THRESHOLDS, gate, pseudo_labels
 
 FEATURES = "features"
 LOGITS = "segment_logits"
@@ -71,6 +73,7 @@ class TeacherReport:
     teacher: str
     found: int = 0
     skipped_done: int = 0
+    regated: int = 0  # done clips whose gated labels were added from their saved ungated ones
     extracted: int = 0
     gated: int = 0
     failed: dict[str, str] = field(default_factory=dict)
@@ -196,11 +199,16 @@ def _run_teacher(teacher, name: str, clips: list[Clip], make_dataset, config: Ex
     save_atomic(Path(config.out) / TEXT_TABLES[name], text_table)
     todo = []
     for clip in clips:
-        paths = expected_outputs(config.out, name, clip.id, clip.id in weak_table)
-        if not config.overwrite and all(p.is_file() for p in paths):
-            report.skipped_done += 1
-        else:
+        paths = expected_outputs(config.out, name, clip.id, has_weak=False)
+        if config.overwrite or not all(p.is_file() for p in paths):
             todo.append(clip)
+            continue
+        report.skipped_done += 1
+        gated_path = output_path(config.out, name, GATED, clip.id)
+        if clip.id in weak_table and not gated_path.is_file():  # e.g. a first run without weak labels
+            ungated = np.load(output_path(config.out, name, UNGATED, clip.id))
+            save_atomic(gated_path, gate(ungated, weak_table[clip.id]))
+            report.regated += 1
     if config.limit is not None:
         todo = todo[: config.limit]
     if not todo:

@@ -117,14 +117,21 @@ def test_second_run_skips_done_clips_and_redoes_missing_ones(extracted):
     reports = run_extraction(config, *teachers)
     assert [(r.extracted, r.skipped_done) for r in reports] == [(0, 3), (0, 1)]
     assert {p: p.stat().st_mtime_ns for p in before} == before
-    # an interrupted clip (one file missing) is redone, alone, and identically
-    victim = out / "CLIP/segment_pseudo_labels/b-b_bbbbbbb.npy"
+    # an interrupted clip (features missing) is redone, alone, and identically
+    victim = out / "CLIP/features/b-b_bbbbbbb.npy"
     expected = np.load(victim)
     victim.unlink()
     config_clip_only = type(config)(**{**vars(config), "audio": None, "workers": 2})  # DataLoader workers
     (report,) = run_extraction(config_clip_only, teachers[0], None)
-    assert (report.extracted, report.skipped_done) == (1, 2)
-    assert np.array_equal(np.load(victim), expected)
+    assert (report.extracted, report.skipped_done, report.regated) == (1, 2, 0)
+    assert np.allclose(np.load(victim), expected, atol=1e-6)
+    # a done clip without gated labels (say, extracted with --no-labels) is gated from its saved labels
+    gated = out / "CLIP/segment_pseudo_labels/aaaaaaaaaaa.npy"
+    expected = np.load(gated)
+    gated.unlink()
+    (report,) = run_extraction(config_clip_only, teachers[0], None)
+    assert (report.extracted, report.skipped_done, report.regated) == (0, 3, 1)
+    assert np.array_equal(np.load(gated), expected)
 
 
 def test_outputs_load_with_the_feature_loader(extracted):
