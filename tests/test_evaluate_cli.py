@@ -1,0 +1,141 @@
+"""``python -m linkpaper evaluate``: predictions files round trip and every bad-file error."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from linkpaper.cli import main
+from linkpaper.data.download import resolve_data_dir
+from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    root = resolve_data_dir()
+    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
+        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
+    from linkpaper.data.annotations import load_annotations
+
+    return root, load_annotations("test", root)
+
+
+def oracle_arrays(annotations):
+    """Probabilities that reproduce the GT: frames = GT, video = any GT in either modality."""
+    frame = np.stack([annotations.gt_audio, annotations.gt_visual], axis=2).astype(np.float32)
+    video = (annotations.gt_audio | annotations.gt_visual).any(axis=1).astype(np.float32)
+    return list(annotations.filenames), frame, video
+
+
+def evaluate(capsys, path, root, *extra):
+    code = main(["evaluate", str(path), "--split", "test", "--data-dir", str(root), *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_oracle_round_trip_scores_100_in_any_row_order(tmp_path, capsys, test_split):
+    root, annotations = test_split
+    names, frame, video = oracle_arrays(annotations)
+    order = np.random.default_rng(0).permutation(len(names))
+    path = save_predictions(tmp_path / "pred.npz", [names[i] for i in order], torch.from_numpy(frame[order]), video[order])
+    loaded = load_predictions(path)
+    assert loaded.frame_prob.dtype == np.float32 and loaded.frame_prob.shape == (1200, 10, 2, 25)
+    assert loaded.filenames == [names[i] for i in order]
+    assert not (tmp_path / "pred.npz.partial").exists()
+
+    code, out, err = evaluate(capsys, path, root, "--json")
+    assert code == 0 and err == ""
+    table = json.loads(out)
+    assert list(table) == ["segment", "event"]
+    for level in table:
+        assert list(table[level]) == ["audio", "visual", "audio_visual", "type", "event"]
+        assert all(value == pytest.approx(100.0) for value in table[level].values())
+
+    code, out, _ = evaluate(capsys, path, root)
+    assert code == 0 and "Type@AV" in out and "100.00" in out and "1200 videos" in out
+
+
+def test_nothing_predicted_matches_the_reference_numbers(tmp_path, capsys, test_split):
+    root, annotations = test_split
+    names, frame, video = oracle_arrays(annotations)
+    path = save_predictions(tmp_path / "zero.npz", names, np.zeros_like(frame), np.zeros_like(video))
+    code, out, _ = evaluate(capsys, path, root, "--json")
+    seg = json.loads(out)["segment"]
+    assert code == 0
+    assert [round(seg[k], 2) for k in ("audio", "visual", "audio_visual", "type", "event")] == [0.5, 10.08, 14.5, 8.36, 0.0]
+
+
+def write_raw(path, **arrays):
+    with open(path, "wb") as f:  # no validation: the CLI must catch what is wrong
+        np.savez(f, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", r"1 video\(s\) of the test split have no prediction \(e.g. '"),
+        ("extra", r"1 filename\(s\) are not in the test split \(e.g. 'zzzzzzzzzzz_0_10'\)"),
+        ("duplicated", r"1 duplicated filename\(s\)"),
+        ("out_of_range", r"frame_prob has values in \[0, 1.2\]; expected probabilities in \[0, 1\]"),
+        ("nan", r"video_prob holds 1 NaN or infinite value"),
+        ("wrong_shape", r"frame_prob has shape \(1200, 10, 25\); expected \(N, 10, 2, 25\)"),
+        ("rows_mismatch", r"frame_prob has 1200 videos but video_prob has 1199"),
+        ("missing_key", r"missing key\(s\) video_prob"),
+        ("not_npz", r"not a readable .npz predictions file"),
+        ("no_file", r"no such predictions file"),
+    ],
+)
+def test_bad_predictions_exit_2_with_a_clear_message(tmp_path, capsys, test_split, case, message):
+    root, annotations = test_split
+    names, frame, video = oracle_arrays(annotations)
+    names = np.array(names)
+    path = tmp_path / f"{case}.npz"
+    if case == "missing":
+        write_raw(path, filename=names[1:], frame_prob=frame[1:], video_prob=video[1:])
+    elif case == "extra":
+        names[5] = "zzzzzzzzzzz_0_10"
+        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
+    elif case == "duplicated":
+        names[5] = names[6]
+        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
+    elif case == "out_of_range":
+        frame[3, 2, 1, 0] = 1.2
+        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
+    elif case == "nan":
+        video[0, 0] = np.nan
+        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
+    elif case == "wrong_shape":
+        write_raw(path, filename=names, frame_prob=frame[:, :, 0], video_prob=video)
+    elif case == "rows_mismatch":
+        write_raw(path, filename=names, frame_prob=frame, video_prob=video[1:])
+    elif case == "missing_key":
+        write_raw(path, filename=names, frame_prob=frame)
+    elif case == "not_npz":
+        path.write_text("filename,frame_prob\n")
+    code, out, err = evaluate(capsys, path, root)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}") and "Traceback" not in err
+    assert re.search(message, err), err
+
+
+def test_save_predictions_refuses_bad_arrays(tmp_path):
+    frame = np.zeros((2, 10, 2, 25), dtype=np.float32)
+    video = np.zeros((2, 25), dtype=np.float32)
+    with pytest.raises(PredictionsError, match="duplicated filename"):
+        save_predictions(tmp_path / "p.npz", ["a" * 11 + "_0_10"] * 2, frame, video)
+    with pytest.raises(PredictionsError, match="3 filenames for 2 rows"):
+        save_predictions(tmp_path / "p.npz", ["a", "b", "c"], frame, video)
+    with pytest.raises(PredictionsError, match="expected floating-point"):
+        save_predictions(tmp_path / "p.npz", ["a", "b"], frame.astype(np.int64), video)
+    assert not (tmp_path / "p.npz").exists()
+
+
+def test_missing_annotations_name_the_download_command(tmp_path, capsys):
+    path = save_predictions(tmp_path / "p.npz", ["a" * 11 + "_0_10"], np.zeros((1, 10, 2, 25)), np.zeros((1, 25)))
+    code = main(["evaluate", str(path), "--split", "val", "--data-dir", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err
+    assert code == 2 and "AVVP_val_pd.csv is missing" in err
+    assert "python -m linkpaper download annotations" in err
