@@ -216,17 +216,16 @@ def scores_frame(rows: dict, source: str, digits: int = 2):
     return frame.round(digits)
 
 
-def class_counts_frame(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, video: int = 0):
-    """Per-class TP / FP / FN and F of one video, for the classes the metric keeps (any
-    prediction or ground truth); ``tp``, ``fp``, ``fn``: (N, C) counts from ``linkpaper.metrics``."""
+def class_counts_frame(class_scores):
+    """Per-class TP / FP / FN and F (%) of one ``metrics.ClassScores`` (e.g.
+    ``scores.per_class["segment"]["audio"]``), for the classes the metric keeps (any prediction
+    or ground truth in at least one video). For a single video these are that video's counts."""
     import pandas as pd
 
-    from linkpaper.metrics import class_f_scores
-
-    f, kept = class_f_scores(tp, fp, fn)
-    keep = np.nonzero(kept[video])[0]
+    keep = np.nonzero(np.asarray(class_scores.videos) > 0)[0]
     return pd.DataFrame(
-        {"TP": tp[video, keep], "FP": fp[video, keep], "FN": fn[video, keep], "F": f[video, keep].round(4)},
+        {"TP": class_scores.tp[keep], "FP": class_scores.fp[keep], "FN": class_scores.fn[keep],
+         "F (%)": np.round(class_scores.f[keep], 2)},
         index=pd.Index([CLASSES[c] for c in keep], name="class (kept)"),
     )
 
@@ -242,8 +241,29 @@ def per_class_figure(scores, source: str, level: str = "segment", title: str = "
                color=MODALITY_COLORS[key], label=m.replace("_", "-"))
     ax.set_xticks(x, CLASSES, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel(f"{level}-level F (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(frameon=False, ncol=3, fontsize=8)
+    ax.set_ylim(0, 118)
+    ax.set_yticks(range(0, 101, 20))
+    ax.legend(frameon=False, ncol=3, fontsize=8, loc="upper center")
     ax.set_title(titled(title or f"Per-class {level}-level F", source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def segment_class_heatmap(rows: dict[str, np.ndarray], source: str, title: str = "", classes: list[int] | None = None):
+    """Side-by-side (T, C) heatmaps of one video, e.g. feature-prototype similarities next to
+    ground truth; ``rows``: panel title -> (T, C) array; ``classes`` restricts the columns."""
+    plt = _plt()
+    cols = list(range(len(CLASSES))) if classes is None else list(classes)
+    fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows) + 1.0, 0.2 * len(cols) + 1.8), squeeze=False)
+    for ax, (name, matrix) in zip(axes[0], rows.items()):
+        values = np.asarray(matrix, dtype=float)[:, cols]
+        image = ax.imshow(values.T, aspect="auto", cmap="viridis", interpolation="nearest")
+        ax.set_yticks(range(len(cols)), [CLASSES[c] for c in cols] if ax is axes[0, 0] else [], fontsize=7)
+        ax.set_xticks(range(NUM_SEGMENTS))
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_xlabel("segment", fontsize=8)
+        ax.set_title(name, fontsize=9)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
+    fig.suptitle(titled(title or "Segment x class", source), fontsize=10)
     fig.tight_layout()
     return fig

@@ -30,10 +30,7 @@
 # that describes SynthLLP in notebook 3.
 
 # %% tags=["parameters"]
-data = "synth:small"  # data source of the book's experiments (unused here: this page reads only annotations)
-seed = 0  # random seed (unused here)
-device = "cpu"  # compute device (unused here)
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/ (the LLP annotation CSVs); None = $LINKPAPER_DATA or the download cache
 
 # %%
 import numpy as np

@@ -36,10 +36,7 @@
 #    mean of the audio, visual and audio-visual scores. Everything is averaged over videos.
 
 # %% tags=["parameters"]
-data = "synth:small"  # data source of the book's experiments (unused here: this page reads only annotations)
-seed = 0  # random seed (unused here)
-device = "cpu"  # compute device (unused here)
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/ (the LLP annotation CSVs); None = $LINKPAPER_DATA or the download cache
 
 # %%
 import time
@@ -94,9 +91,10 @@ plt.show()
 # ground truth are *kept*; the cat, gated out and absent from the ground truth, is not.
 
 # %%
-for name, pred, gt in (("audio", pred_audio, gt_audio), ("visual", pred_visual, gt_visual)):
-    print(f"{name} [{HAND}]")
-    print(viz.class_counts_frame(*metrics.segment_counts(pred, gt)), end="\n\n")
+scores = metrics.evaluate_predictions(pred_audio, pred_visual, gt_audio, gt_visual)
+for name in ("audio", "visual"):
+    print(f"segment level, {name} [{HAND}]")
+    print(viz.class_counts_frame(scores.per_class["segment"][name]), end="\n\n")
 
 # %% [markdown]
 # ## Event level: extraction and IoU matching
@@ -123,11 +121,10 @@ for name, pred, gt, c in (("audio", pred_audio, gt_audio, SPEECH), ("audio", pre
 # of two F-scores). Below: the event-level counts of the dog, separately and pooled.
 
 # %%
-counts = {m: metrics.event_counts(p, g) for m, p, g in (("audio", pred_audio, gt_audio), ("visual", pred_visual, gt_visual))}
-pooled = tuple(a + v for a, v in zip(counts["audio"], counts["visual"]))
-for name, (tp, fp, fn) in (*counts.items(), ("pooled (Event@AV)", pooled)):
-    f, _ = metrics.class_f_scores(tp, fp, fn)
-    print(f"dog {name:<18} TP {tp[0, DOG]} FP {fp[0, DOG]} FN {fn[0, DOG]}  F {f[0, DOG]:.4f}")
+for name in ("audio", "visual", "event"):
+    dog = scores.per_class["event"][name]
+    title = "pooled (Event@AV)" if name == "event" else name
+    print(f"dog, event level, {title:<18} TP {dog.tp[DOG]} FP {dog.fp[DOG]} FN {dog.fn[DOG]}  F {dog.f[DOG]:.2f} %")
 
 # %% [markdown]
 # ## The ten scores of this video
@@ -135,9 +132,9 @@ for name, (tp, fp, fn) in (*counts.items(), ("pooled (Event@AV)", pooled)):
 # The vectorised implementation and the per-video loop give the same numbers.
 
 # %%
-scores = metrics.evaluate_probs(frame_prob, video_prob, gt_audio, gt_visual)
+from_probs = metrics.evaluate_probs(frame_prob, video_prob, gt_audio, gt_visual)  # gating included
 loop = metrics.evaluate_predictions_loop(pred_audio, pred_visual, gt_audio, gt_visual)
-assert scores.row() == loop.row()
+assert scores.row() == from_probs.row() == loop.row()
 viz.scores_frame({"hand-made video": scores}, source=HAND)
 
 # %% [markdown]
