@@ -73,52 +73,71 @@ def write_raw(path, **arrays):
     return path
 
 
+def bad_file(path, case, names, frame, video):
+    """Write the predictions file of one error case (no validation: the CLI must catch it)."""
+    names = np.array(names)
+    if case == "missing":
+        names, frame, video = names[1:], frame[1:], video[1:]
+    elif case == "extra":
+        names[1] = "zzzzzzzzzzz_0_10"
+    elif case == "duplicated":
+        names[1] = names[2]
+    elif case == "out_of_range":
+        frame[0, 2, 1, 0] = 1.2
+    elif case == "nan":
+        video[0, 0] = np.nan
+    elif case == "wrong_shape":
+        frame = frame[:, :, 0]
+    elif case == "rows_mismatch":
+        video = video[1:]
+    if case == "not_npz":
+        path.write_text("filename,frame_prob\n")
+    elif case == "missing_key":
+        write_raw(path, filename=names, frame_prob=frame)
+    elif case != "no_file":
+        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
+    return path
+
+
+def check_exit_2(capsys, path, root, message):
+    code, out, err = evaluate(capsys, path, root)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}") and "Traceback" not in err
+    assert re.search(message, err), err
+
+
 @pytest.mark.parametrize(
     "case, message",
     [
         ("missing", r"1 video\(s\) of the test split have no prediction \(e.g. '"),
         ("extra", r"1 filename\(s\) are not in the test split \(e.g. 'zzzzzzzzzzz_0_10'\)"),
-        ("duplicated", r"1 duplicated filename\(s\)"),
+    ],
+)
+def test_videos_not_matching_the_split_exit_2(tmp_path, capsys, test_split, case, message):
+    root, annotations = test_split
+    path = bad_file(tmp_path / f"{case}.npz", case, *oracle_arrays(annotations))
+    check_exit_2(capsys, path, root, message)
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("duplicated", r"1 duplicated filename\(s\) \(e.g. 'ccccccccccc_0_10'\)"),
         ("out_of_range", r"frame_prob has values in \[0, 1.2\]; expected probabilities in \[0, 1\]"),
         ("nan", r"video_prob holds 1 NaN or infinite value"),
-        ("wrong_shape", r"frame_prob has shape \(1200, 10, 25\); expected \(N, 10, 2, 25\)"),
-        ("rows_mismatch", r"frame_prob has 1200 videos but video_prob has 1199"),
+        ("wrong_shape", r"frame_prob has shape \(3, 10, 25\); expected \(N, 10, 2, 25\)"),
+        ("rows_mismatch", r"frame_prob has 3 videos but video_prob has 2"),
         ("missing_key", r"missing key\(s\) video_prob"),
         ("not_npz", r"not a readable .npz predictions file"),
         ("no_file", r"no such predictions file"),
     ],
 )
-def test_bad_predictions_exit_2_with_a_clear_message(tmp_path, capsys, test_split, case, message):
-    root, annotations = test_split
-    names, frame, video = oracle_arrays(annotations)
-    names = np.array(names)
-    path = tmp_path / f"{case}.npz"
-    if case == "missing":
-        write_raw(path, filename=names[1:], frame_prob=frame[1:], video_prob=video[1:])
-    elif case == "extra":
-        names[5] = "zzzzzzzzzzz_0_10"
-        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
-    elif case == "duplicated":
-        names[5] = names[6]
-        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
-    elif case == "out_of_range":
-        frame[3, 2, 1, 0] = 1.2
-        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
-    elif case == "nan":
-        video[0, 0] = np.nan
-        write_raw(path, filename=names, frame_prob=frame, video_prob=video)
-    elif case == "wrong_shape":
-        write_raw(path, filename=names, frame_prob=frame[:, :, 0], video_prob=video)
-    elif case == "rows_mismatch":
-        write_raw(path, filename=names, frame_prob=frame, video_prob=video[1:])
-    elif case == "missing_key":
-        write_raw(path, filename=names, frame_prob=frame)
-    elif case == "not_npz":
-        path.write_text("filename,frame_prob\n")
-    code, out, err = evaluate(capsys, path, root)
-    assert code == 2 and out == ""
-    assert err.startswith(f"error: {path}") and "Traceback" not in err
-    assert re.search(message, err), err
+def test_malformed_predictions_exit_2_before_reading_annotations(tmp_path, capsys, case, message):
+    names = ["aaaaaaaaaaa_0_10", "bbbbbbbbbbb_0_10", "ccccccccccc_0_10"]
+    frame = np.zeros((3, 10, 2, 25), dtype=np.float32)
+    video = np.zeros((3, 25), dtype=np.float32)
+    path = bad_file(tmp_path / f"{case}.npz", case, names, frame, video)
+    check_exit_2(capsys, path, tmp_path / "no_data_needed", message)
 
 
 def test_save_predictions_refuses_bad_arrays(tmp_path):
