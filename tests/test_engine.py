@@ -202,3 +202,16 @@ def test_train_and_test_commands(tmp_path, capsys):
     assert "no run record" in capsys.readouterr().err
     assert main(["train", "--data", "synth:tiny", "--out", str(tmp_path / "x"), "--model-override", "hidden_dim"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_plsim_self_mode_and_text_table_file(tmp_path, tiny):
+    record = train(config(model="+P", plsim_labels="self", epochs=1), None, data=tiny, progress=False)
+    assert record["plsim"] == {"used": True, "labels": "self", "text_source": tiny.text_source}
+    table = np.random.default_rng(0).normal(size=(25, 16)).astype(np.float32)
+    np.save(tmp_path / "table.npy", table)
+    record = train(config(model="+P", text_table=str(tmp_path / "table.npy"), epochs=1), None, data=tiny,
+                   progress=False)
+    assert "table.npy" in record["plsim"]["text_source"] and record["plsim"]["labels"] == "ungated"
+    np.save(tmp_path / "bad.npy", table[:3])
+    with pytest.raises(UserError, match="bad.npy"):
+        train(config(model="+P", text_table=str(tmp_path / "bad.npy"), epochs=1), None, data=tiny, progress=False)
