@@ -44,7 +44,7 @@ book: notebooks
 	$(PY) scripts/build_book.py
 
 unit: data
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q -m "not browser"
 
 nbval: data
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with scripts/nbval-sanitize.cfg notebooks -q
@@ -54,7 +54,7 @@ browser: data
 	$(PY) -m pytest tests/browser -q -m browser
 
 test: data
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q -m "not browser"
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with scripts/nbval-sanitize.cfg notebooks -q
 	$(PY) scripts/build_book.py
 	$(PY) -m pytest tests/browser -q -m browser

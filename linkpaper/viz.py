@@ -130,7 +130,7 @@ def demo_frame_paths(data_dir=None, video: str = DEMO_VIDEO) -> list[Path]:
     if not paths:
         raise MissingDataError(
             f"no demo frames in {folder}: copy the AVVP-ECCV20 frames data/LLP_dataset/frame/{video}/*.jpg "
-            "there (see README, 'Data')"
+            f"there (https://github.com/YapengTian/AVVP-ECCV20/tree/master/data/LLP_dataset/frame/{video})"
         )
     return paths
 

@@ -174,6 +174,8 @@ def test_results_page_shows_tables_and_figures(server, browser):
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / (Path(page).stem + ".png")
+    height = browser.execute_script("return Math.ceil(document.documentElement.scrollHeight);")
+    browser.set_window_size(1280, min(max(int(height), 800), 12000))  # the whole page, capped
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000, f"screenshot {shot} is suspiciously small"
     assert counts["tables"] >= 1, f"{page} shows no table: {counts}"

@@ -1,0 +1,119 @@
+"""Static checks of the book's notebooks: sources, executed copies and the table of contents.
+
+No notebook is executed here (nbval does that: ``make nbval``); these checks are fast and
+catch the usual mistakes: a stale executed copy, a missing parameters cell, a notebook that
+re-implements the package instead of importing it, figures switched off by a backend, a
+notebook missing from ``_toc.yml``. The conventions are documented in notebooks/README.md.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+jupytext = pytest.importorskip("jupytext", reason="the [book] extra is needed for notebook checks")
+nbformat = pytest.importorskip("nbformat")
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+MAX_IPYNB_BYTES = 1_000_000
+
+# Shared parameter names and, where the book fixes one, their embedded default.
+SHARED_DEFAULTS = {"data": "synth:small", "device": "cpu", "data_dir": None}
+SHARED_NAMES = {"data", "preset", "seed", "seeds", "device", "epochs", "data_dir"}
+
+
+def _load_build_book():
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _code_cells(notebook):
+    return [c for c in notebook.cells if c.cell_type == "code"]
+
+
+def _parameters(source: Path) -> dict:
+    cell = next(c for c in _code_cells(jupytext.read(source)) if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name), (
+            f"{source.name}: the parameters cell may only hold simple `name = literal` assignments"
+        )
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def test_there_are_notebooks():
+    assert SOURCES, "no notebooks/NN_*.py found"
+    assert [p.stem[:2] for p in SOURCES] == sorted(p.stem[:2] for p in SOURCES)
+    assert len({p.stem[:2] for p in SOURCES}) == len(SOURCES), "two notebooks share a number"
+
+
+def test_toc_and_notebooks_agree():
+    problems = _load_build_book().check_toc(ROOT)
+    assert problems == [], "\n".join(problems)
+
+
+def test_toc_check_reports_a_missing_notebook(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.md").write_text("# x\n")
+    (tmp_path / "notebooks" / "05_x.py").write_text("# %%\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/09_gone\n")
+    problems = _load_build_book().check_toc(tmp_path)
+    assert any("09_gone" in p for p in problems)
+    assert any("05_x.py has no executed" in p for p in problems)
+    assert any("05_x.py is not listed" in p for p in problems)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_source_conventions(source):
+    text = source.read_text(encoding="utf-8")
+    notebook = jupytext.read(source)
+    assert notebook.metadata.get("kernelspec", {}).get("name") == "python3", f"{source.name}: kernelspec must be python3"
+    assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# "), (
+        f"{source.name}: start with a markdown cell holding the page title ('# N. Title')"
+    )
+    first_code = _code_cells(notebook)[0]
+    assert "parameters" in first_code.metadata.get("tags", []), (
+        f"{source.name}: the first code cell must be tagged parameters (# %% tags=[\"parameters\"])"
+    )
+    params = _parameters(source)
+    for name, default in SHARED_DEFAULTS.items():
+        if name in params:
+            assert params[name] == default, f"{source.name}: parameter {name} must default to {default!r}"
+    assert re.search(r"^\s*(from linkpaper[\w.]* import|import linkpaper)", text, re.M), (
+        f"{source.name}: notebooks import what they compute from linkpaper"
+    )
+    assert "matplotlib.use(" not in text and "MPLBACKEND" not in text, (
+        f"{source.name}: do not set a matplotlib backend (Agg removes the inline figures)"
+    )
+    assert not re.search(r"['\"]/(work|home|root|tmp)/", text), f"{source.name}: no absolute paths; use data_dir"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_executed_copy_is_fresh_and_clean(source):
+    executed = source.with_suffix(".ipynb")
+    assert executed.exists(), f"run: python scripts/run_notebooks.py {source.stem}"
+    assert executed.stat().st_size < MAX_IPYNB_BYTES, f"{executed.name} is over 1 MB: shrink its figures"
+    stored = nbformat.read(executed, as_version=4)
+    cells = [c for c in _code_cells(stored) if "injected-parameters" not in c.metadata.get("tags", [])]
+    expected = _code_cells(jupytext.read(source))
+    assert [c.source for c in cells] == [c.source for c in expected], (
+        f"{executed.name} is stale: its code differs from {source.name}; run python scripts/run_notebooks.py {source.stem}"
+    )
+    for cell in cells:
+        assert cell.execution_count is not None, f"{executed.name}: a cell was not executed"
+        for output in cell.outputs:
+            assert output.output_type != "error", f"{executed.name}: a cell raised {output.get('ename')}"
+            if output.output_type == "stream" and output.name == "stderr":
+                assert "Traceback" not in output.text, f"{executed.name}: a traceback on stderr"
+    injected = [c for c in _code_cells(stored) if "injected-parameters" in c.metadata.get("tags", [])]
+    assert not injected, f"{executed.name} was executed with non-default parameters; commit the default run"

@@ -1,0 +1,84 @@
+"""linkpaper.viz: tables carry the right numbers and labels, figures name their data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+pd = pytest.importorskip("pandas")
+
+from linkpaper import metrics, viz  # noqa: E402
+from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
+from linkpaper.data.download import MissingDataError  # noqa: E402
+from linkpaper.data.stats import COMPARISON_ROWS, label_statistics  # noqa: E402
+
+
+def _video():
+    gt_a = np.zeros((1, NUM_SEGMENTS, NUM_CLASSES), dtype=bool)
+    gt_v = np.zeros_like(gt_a)
+    gt_a[0, 0:4, 0] = True
+    gt_v[0, 2:10, 3] = True
+    pred_a = gt_a.copy()
+    pred_v = np.zeros_like(gt_a)
+    pred_v[0, 2:5, 3] = pred_v[0, 7:10, 3] = True
+    return pred_a, pred_v, gt_a, gt_v
+
+
+def test_scores_frame_columns_and_values():
+    scores = metrics.evaluate_predictions(*_video())
+    frame = viz.scores_frame({"example": scores, "listed": list(range(10))}, source="unit test data")
+    assert frame.index.name == "unit test data"
+    assert list(frame.columns.get_level_values(0)) == ["segment-level"] * 5 + ["event-level"] * 5
+    assert list(frame.columns.get_level_values(1))[:5] == ["Audio", "Visual", "Audio-visual", "Type@AV", "Event@AV"]
+    assert frame.loc["example"].tolist() == pytest.approx([round(v, 2) for v in scores.row()])
+    assert frame.loc["listed"].tolist() == list(range(10))
+
+
+def test_class_counts_frame_lists_kept_classes_only():
+    scores = metrics.evaluate_predictions(*_video())
+    visual = viz.class_counts_frame(scores.per_class["segment"]["visual"])
+    assert list(visual.index) == [CLASSES[3]]
+    assert visual.loc[CLASSES[3], ["TP", "FP", "FN"]].tolist() == [6, 0, 2]
+    assert visual.loc[CLASSES[3], "F (%)"] == pytest.approx(round(100 * 12 / 14, 2))
+    audio = viz.class_counts_frame(scores.per_class["segment"]["audio"])
+    assert audio.loc[CLASSES[0]].tolist() == [4, 0, 0, 100.0]
+
+
+def test_comparison_frame_has_every_statistic():
+    _, _, gt_a, gt_v = _video()
+    weak = (gt_a.any(1) | gt_v.any(1)).astype(np.float32)
+    stats = label_statistics(gt_a, gt_v, weak)
+    frame = viz.comparison_frame({"a": stats, "b": stats})
+    assert list(frame.index) == ["videos"] + [title for title, _ in COMPARISON_ROWS]
+    assert frame.loc["videos"].tolist() == [1.0, 1.0]
+    # one audio-only event (4 cells), one visual-only event (8 cells): no AV cell
+    assert frame.loc["active cells: audio only", "a"] == pytest.approx(round(4 / 12, 4))
+    assert frame.loc["active cells: audio-visual", "a"] == 0.0
+
+
+def test_figures_name_their_source():
+    pred_a, pred_v, gt_a, gt_v = _video()
+    fig = viz.timeline_figure({"GT audio": gt_a[0], "pred visual": pred_v[0]}, source="SRC-1")
+    assert "[SRC-1]" in fig._suptitle.get_text()
+    assert len(fig.axes) == 2  # the two active classes
+    scores = metrics.evaluate_predictions(pred_a, pred_v, gt_a, gt_v)
+    fig = viz.per_class_figure(scores, source="SRC-2")
+    assert "[SRC-2]" in fig.axes[0].get_title()
+    counts = {"train": np.arange(NUM_CLASSES), "val": np.ones(NUM_CLASSES)}
+    fig = viz.class_frequency_figure(counts, {"train": 100, "val": 10}, source="SRC-3")
+    assert "[SRC-3]" in fig.axes[0].get_title()
+    assert len(fig.axes[0].patches) == 2 * NUM_CLASSES
+    matplotlib.pyplot.close("all")
+
+
+def test_as_jpeg_returns_a_jpeg():
+    fig = matplotlib.pyplot.figure(figsize=(2, 1))
+    image = viz.as_jpeg(fig)
+    assert image.format == "jpeg" and image.data[:3] == b"\xff\xd8\xff"
+
+
+def test_missing_demo_frames_name_the_folder(tmp_path):
+    with pytest.raises(MissingDataError, match=r"demo_frames/BjCEufrlXm4"):
+        viz.demo_frame_paths(tmp_path)
