@@ -24,7 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -70,7 +69,7 @@ def random_data(audio_form: str, n_train: int, n_val: int, n_test: int, seed: in
 
 def time_cpu(model_name: str, audio_form: str, args) -> tuple[float, float, str]:
     """(seconds per training epoch, seconds per validation pass, note) on the CPU."""
-    from linkpaper.engine import model_uses_plsim, plsim_inputs, prepare_model, _plsim_keys
+    from linkpaper.engine import _plsim_keys, plsim_inputs, prepare_model
 
     data = random_data(audio_form, args.train_videos, args.val_videos, 8)
     config = TrainConfig(model=model_name, device="cpu", batch_size=64).validate()

@@ -21,7 +21,6 @@ gets. The same seed on the CPU gives the same numbers.
 from __future__ import annotations
 
 import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields

@@ -16,6 +16,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from linkpaper.commands.train import config_from_args
     from linkpaper.errors import ConfigError
     from linkpaper.grid import run_grid
@@ -25,5 +27,5 @@ def run(args) -> int:
     config = config_from_args(args)
     seeds = [args.seed_base + i for i in range(args.seeds)]
     run_grid(config, args.variants, seeds, args.out, progress=not args.quiet)
-    print((__import__("pathlib").Path(args.out) / "summary.md").read_text())
+    print((Path(args.out) / "summary.md").read_text())
     return 0
