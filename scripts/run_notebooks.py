@@ -80,6 +80,8 @@ def execute(source: Path, output: Path, parameters: dict, timeout: int | None) -
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata.setdefault("language_info", {"name": "python"})
     notebook.metadata.get("jupytext", {}).pop("text_representation", None)
+    for index, cell in enumerate(notebook.cells):  # stable ids: re-runs do not churn the file
+        cell["id"] = f"cell-{index:03d}"
     tagged = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not tagged:
         raise SystemExit(f"run_notebooks: {source.relative_to(ROOT)} has no cell tagged 'parameters'")
@@ -116,7 +118,22 @@ def strip_volatile_metadata(path: Path) -> None:
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     nbformat.write(notebook, path)
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stdout (stderr) chunks: how a print is split into stream messages
+    depends on timing, the text does not."""
+    merged = []
+    for output in outputs:
+        if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == output.get("name")):
+            merged[-1]["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
