@@ -22,6 +22,7 @@ stops the run with a message naming it and the cell that failed (exit status 1).
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import time
@@ -32,7 +33,13 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 def parse_value(text: str):
-    """papermill-like typing of a ``-p`` value: int, float, bool, None, else the string."""
+    """papermill-like typing of a ``-p`` value: int, float, bool, None, a list/tuple/dict
+    literal (``-p seeds "[87, 88, 89]"``), else the string."""
+    if text and text[0] in "[({":
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"run_notebooks: cannot read the parameter value {text!r} as a Python literal") from None
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"

@@ -117,3 +117,21 @@ def test_executed_copy_is_fresh_and_clean(source):
                 assert "Traceback" not in output.text, f"{executed.name}: a traceback on stderr"
     injected = [c for c in _code_cells(stored) if "injected-parameters" in c.metadata.get("tags", [])]
     assert not injected, f"{executed.name} was executed with non-default parameters; commit the default run"
+
+
+def test_run_notebooks_parameter_values_are_typed():
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parse = module.parse_value
+    assert parse("60") == 60 and isinstance(parse("60"), int)
+    assert parse("0.5") == 0.5
+    assert parse("None") is None and parse("true") is True
+    assert parse("[87, 88, 89]") == [87, 88, 89]
+    assert parse("synth:full") == "synth:full" and parse("llp:/data/x") == "llp:/data/x"
+    assert parse("") == ""
+    with pytest.raises(SystemExit, match="cannot read"):
+        parse("[87, 88")
+    assert [p.stem for p in module.discover(["02"])] == [p.stem for p in SOURCES if p.stem.startswith("02")]
+    with pytest.raises(SystemExit, match="no notebook matches"):
+        module.discover(["99_nothing"])
