@@ -17,6 +17,8 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
     parser.add_argument("--data-dir", default=None, help="LLP annotation folder (default $LINKPAPER_DATA)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="default %(default)s")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default %(default)s")
+    parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs,
+                        help="linear warm-up epochs before the cosine decay (default %(default)s, VALOR++'s)")
     parser.add_argument("--device", default=defaults.device, help="cpu or cuda (default %(default)s)")
     parser.add_argument("--plsim-labels", choices=PLSIM_MODES, default=defaults.plsim_labels,
                         help="labels PLSIM reads (link-spec 5.1; default %(default)s)")
@@ -52,6 +54,7 @@ def config_from_args(args, **extra):
 
     return TrainConfig(
         data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+        warmup_epochs=args.warmup_epochs,
         device=args.device, plsim_labels=args.plsim_labels, allow_label_leakage=args.allow_label_leakage,
         text_table=args.text_table, num_threads=args.threads,
         model_overrides=parse_overrides(args.model_override), **extra,
