@@ -2,7 +2,8 @@
 #   make book   set up .venv, execute every notebook with papermill on the embedded default
 #               (SynthLLP + the LLP annotations), and build the Jupyter Book into _build/html
 #   make test   set up .venv, run the unit tests, nbval on the executed notebooks, and the
-#               headless-browser check of the built book
+#               headless-browser check of the built book (Debian's chromium + chromium-driver;
+#               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1)
 #
 # Data: LINKPAPER_DATA names a folder holding llp/ and leap/ (the LLP annotation CSVs and the
 # GloVe table). If unset, a sibling ../shared/data is used when present, else the files are
@@ -23,7 +24,7 @@ export LINKPAPER_DATA
 export HF_HUB_OFFLINE := 1
 unexport MPLBACKEND
 
-.PHONY: setup data book notebooks test unit nbval browser clean
+.PHONY: setup data book notebooks test unit nbval browser test-extract clean
 
 setup: $(STAMP)
 
@@ -58,6 +59,12 @@ test: data
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with scripts/nbval-sanitize.cfg notebooks -q
 	$(PY) scripts/build_book.py
 	$(PY) -m pytest tests/browser -q -m browser
+
+# Teacher extraction (CLIP / CLAP) needs its own environment (about 6 GB: torchvision forces a
+# CUDA torch build); not part of `make test`. CI runs it after `make test`.
+test-extract: data
+	test -x .venv-extract/bin/python || scripts/setup_extract_env.sh .venv-extract
+	.venv-extract/bin/python -m pytest tests/extract -q -p no:cacheprovider
 
 clean:
 	rm -rf _build runs
