@@ -240,7 +240,8 @@ def _forward(model, tensors: dict, plsim: tuple):
 def predict(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: int = 1024) -> tuple:
     """Probabilities for every video of ``split`` (already on the model's device).
 
-    Returns (frame_prob (N, 10, 2, 25), video_prob (N, 25)) as float32 numpy arrays, computed
+    Returns (frame_prob (N, 10, 2, 25), video_prob (N, 25) clamped to [0, 1]) as float32 numpy
+    arrays, computed
     in ``batch_size`` chunks with ``model.eval()`` and ``no_grad``. Restores the training mode.
     """
     was_training = model.training
@@ -256,7 +257,10 @@ def predict(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: in
             tuple(None if p is None else p[chunk] for p in plsim),
         )
         frames.append(output.frame_prob.float())
-        videos.append(output.global_prob.float())
+        # VALOR's attentive pooling can exceed 1 (frame attention is normalised over time per
+        # modality, modality attention per segment); the reference clamps it before its BCE.
+        # Clamping to [0, 1] leaves the >= 0.5 gate unchanged and makes a valid predictions file.
+        videos.append(output.global_prob.float().clamp(0.0, 1.0))
     model.train(was_training)
     return torch.cat(frames).cpu().numpy(), torch.cat(videos).cpu().numpy()
 

@@ -215,3 +215,23 @@ def test_plsim_self_mode_and_text_table_file(tmp_path, tiny):
     np.save(tmp_path / "bad.npy", table[:3])
     with pytest.raises(UserError, match="bad.npy"):
         train(config(model="+P", text_table=str(tmp_path / "bad.npy"), epochs=1), None, data=tiny, progress=False)
+
+
+def test_predict_clamps_video_probabilities_above_one(tiny):
+    """VALOR's attentive pooling can exceed 1; predictions files need [0, 1] (gate unchanged)."""
+    from linkpaper.engine import predict
+    from linkpaper.models import build_model
+    model = build_model("valor++")
+
+    class Overshoot(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, *args, **kwargs):
+            out = self.inner(*args, **kwargs)
+            return dataclasses.replace(out, global_prob=out.global_prob * 0 + 1.5)
+
+    frame_prob, video_prob = predict(Overshoot(), tiny.val)
+    assert video_prob.shape == (len(tiny.val), 25)
+    assert video_prob.max() == 1.0 and video_prob.min() == 1.0
