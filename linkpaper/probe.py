@@ -1,0 +1,212 @@
+"""Look inside a model: the intermediate tensors of one forward pass, parameter tables, and
+the per-epoch series of grid run records. Used by the model chapters of the book (04-07).
+
+Nothing here changes a model: :func:`trace_forward` records what the modules compute through
+forward hooks (plus the few quantities a module uses but does not return, recomputed from its
+recorded inputs by the module's own formula), so the traced tensors are the ones the model used.
+
+Shapes: B batch, T = 10 segments, H hidden, C = 25 classes, D text-table width.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from linkpaper.errors import UserError
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------------------------
+
+
+def parameter_counts(model: torch.nn.Module, expand: tuple[str, ...] = ()) -> dict[str, int]:
+    """Trainable-or-not parameter count per top-level module, in registration order.
+
+    ``expand`` names top-level modules whose children are listed instead (e.g.
+    ``("hat_encoder",)`` gives ``hat_encoder.layers.0`` ... and the two final norms).
+    Parameters registered directly on ``model`` (e.g. LINK's ``sloss_mu``) appear under their
+    own name. The values sum to ``sum(p.numel() for p in model.parameters())``.
+    """
+    counts: dict[str, int] = {}
+    for name, module in model.named_children():
+        if name in expand:
+            for child_name, child in module.named_children():
+                if isinstance(child, torch.nn.ModuleList):
+                    for i, item in enumerate(child):
+                        counts[f"{name}.{child_name}.{i}"] = sum(p.numel() for p in item.parameters())
+                else:
+                    counts[f"{name}.{child_name}"] = sum(p.numel() for p in child.parameters())
+        else:
+            counts[name] = sum(p.numel() for p in module.parameters())
+    for name, param in model.named_parameters(recurse=False):
+        counts[name] = param.numel()
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# One forward pass, traced
+# --------------------------------------------------------------------------------------------
+
+
+def cmim_attention(cmim, f_a: torch.Tensor, f_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """CMIM's two attention maps (eqs 4-5), each (B, T, T), softmax over the key axis:
+    audio queries over visual keys softmax(f_a f_v^T / sqrt(H)), and the reverse."""
+    attn_av = torch.softmax(f_a @ f_v.transpose(1, 2) * cmim.scale, dim=-1)
+    attn_va = torch.softmax(f_v @ f_a.transpose(1, 2) * cmim.scale, dim=-1)
+    return attn_av, attn_va
+
+
+@torch.no_grad()
+def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> tuple:
+    """Run ``model`` once in eval mode and record its intermediate tensors.
+
+    Returns (output: AVVPOutput, trace: {name: tensor}). Names present for every model:
+
+    * ``x_a``, ``x_v`` (B, T, H): the input projections (``model.embed``);
+    * ``encoder_in_a``, ``encoder_in_v`` (B, T, H): what the HAN encoder reads (after LINK's modules);
+    * ``hidden_a``, ``hidden_v`` (B, T, H): HAN encoder outputs;
+    * ``frame_att`` (B, T, 2, C): softmax over time of fc_frame_att; ``av_att`` (B, T, 2, C):
+      softmax over the modality axis of fc_av_att.
+
+    With TSAM: ``tsam_W_a``/``tsam_W_v`` (B, T, 1), ``tsam_S_a``/``tsam_S_v`` (B, 1, H),
+    ``tsam_out_a``/``tsam_out_v``. With CMIM: ``cmim_in_a``/``cmim_in_v``, ``cmim_attn_av``
+    and ``cmim_attn_va`` (B, T, T), ``cmim_out_a``/``cmim_out_v``. With PLSIM:
+    ``plsim_labels_a``/``_v`` (B, T, C), ``plsim_e_a``/``_v`` (B, T, D) (eq 13),
+    ``plsim_gamma1``, ``plsim_gamma2``, ``plsim_rho1``, ``plsim_rho2`` (B, T, H),
+    ``plsim_out_a``/``_v``. The model's training mode is restored afterwards.
+    """
+    from linkpaper.models.link import segment_label_embedding
+
+    trace: dict[str, torch.Tensor] = {}
+    handles = []
+
+    def hook(module_name, fn):
+        module = model
+        for part in module_name.split("."):
+            module = getattr(module, part, None)
+            if module is None:
+                return
+        handles.append(module.register_forward_hook(lambda m, args, out: fn(m, args, out)))
+
+    def on_tsam(suffix):
+        def record(module, args, out):
+            trace[f"tsam_W_{suffix}"], trace[f"tsam_S_{suffix}"] = out[1], out[2]
+            trace[f"tsam_out_{suffix}"] = out[0]
+        return record
+
+    def on_cmim(module, args, out):
+        trace["cmim_in_a"], trace["cmim_in_v"] = args
+        trace["cmim_attn_av"], trace["cmim_attn_va"] = cmim_attention(module, *args)
+        trace["cmim_out_a"], trace["cmim_out_v"] = out
+
+    def on_plsim(module, args, out):
+        _, _, labels_a, labels_v = args
+        trace["plsim_labels_a"], trace["plsim_labels_v"] = labels_a, labels_v
+        trace["plsim_e_a"] = segment_label_embedding(labels_a, module.text_audio)
+        trace["plsim_e_v"] = segment_label_embedding(labels_v, module.text_visual)
+        trace["plsim_out_a"], trace["plsim_out_v"] = out
+
+    def on_encoder(module, args, out):
+        trace["encoder_in_a"], trace["encoder_in_v"] = args
+        trace["hidden_a"], trace["hidden_v"] = out
+
+    def store(name, transform=lambda x: x):
+        return lambda module, args, out: trace.__setitem__(name, transform(out))
+
+    hook("tsam_audio", on_tsam("a"))
+    hook("tsam_visual", on_tsam("v"))
+    hook("cmim", on_cmim)
+    hook("plsim", on_plsim)
+    for part in ("gamma1", "gamma2", "rho1", "rho2"):
+        hook(f"plsim.{part}", store(f"plsim_{part}"))
+    hook("hat_encoder", on_encoder)
+    hook("fc_frame_att", store("frame_att", lambda logits: torch.softmax(logits, dim=1)))
+    hook("fc_av_att", store("av_att", lambda logits: torch.softmax(logits, dim=2)))
+
+    was_training = model.training
+    model.eval()
+    try:
+        trace["x_a"], trace["x_v"] = model.embed(audio, visual, visual_3d)
+        output = model(audio, visual, visual_3d, plsim_audio=plsim_audio, plsim_visual=plsim_visual)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return output, trace
+
+
+# --------------------------------------------------------------------------------------------
+# S-LOSS, pair by pair
+# --------------------------------------------------------------------------------------------
+
+
+def sloss_terms(audio_hidden, visual_hidden, pl_audio, pl_visual, mu) -> dict[str, torch.Tensor]:
+    """The pieces of S-LOSS (eqs 11-12), each (B, T, T): ``s`` cosine of audio segment i and
+    visual segment j, ``r`` IoU target, ``lambda`` the weight, ``weighted`` lambda (s - r)^2.
+
+    ``weighted.mean()`` equals ``linkpaper.losses.similarity_loss`` on the same inputs.
+    """
+    from linkpaper.losses import iou_targets, sloss_lambda
+
+    s = F.normalize(audio_hidden, dim=-1) @ F.normalize(visual_hidden, dim=-1).transpose(1, 2)
+    r = iou_targets(pl_audio, pl_visual).to(s.dtype)
+    lam = sloss_lambda(s, mu)
+    return {"s": s, "r": r, "lambda": lam, "weighted": lam * (s - r) ** 2}
+
+
+# --------------------------------------------------------------------------------------------
+# Grid run records: per-epoch series
+# --------------------------------------------------------------------------------------------
+
+
+def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], dict]:
+    """The ``results.json`` records under ``root/<slug>/seed<seed>/`` that exist.
+
+    Returns {(variant, seed): record} for the pairs found (a missing folder is skipped, so a
+    partial grid gives a partial dict); a damaged record raises the UserError naming it.
+    """
+    from linkpaper.grid import run_dir_for
+    from linkpaper.records import RESULTS_FILE, read_results
+
+    found = {}
+    for variant in variants:
+        for seed in seeds:
+            run_dir = run_dir_for(root, variant, int(seed))
+            if (run_dir / RESULTS_FILE).is_file():
+                found[(variant, int(seed))] = read_results(run_dir)
+    return found
+
+
+def epoch_series(records: dict, key: str):
+    """A pandas DataFrame of one per-epoch quantity: index epoch, columns (variant, seed).
+
+    ``key``: a diagnostics name (``"mu"``, ``"alpha1"``, ``"tsam_a_temporal_mean"``), a train
+    loss term as ``"train_loss.similarity"``, or a top-level epoch field (``"val_type_av"``,
+    ``"lr"``). Records without the key are left out; raises UserError if none has it.
+    """
+    import pandas as pd
+
+    columns = {}
+    for (variant, seed), record in records.items():
+        values = {}
+        for epoch in record.get("epochs", []):
+            if key.startswith("train_loss."):
+                value = epoch.get("train_loss", {}).get(key.split(".", 1)[1])
+            elif key in epoch and not isinstance(epoch[key], dict):
+                value = epoch[key]
+            else:
+                value = epoch.get("diagnostics", {}).get(key)
+            if value is not None:
+                values[epoch["epoch"]] = float(value)
+        if values:
+            columns[(variant, seed)] = pd.Series(values)
+    if not columns:
+        raise UserError(f"no run record has a per-epoch {key!r}")
+    frame = pd.DataFrame(columns)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["variant", "seed"])
+    frame.index.name = "epoch"
+    return frame.sort_index()

@@ -1,0 +1,107 @@
+"""linkpaper.probe: traced intermediate tensors agree with the model's outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from linkpaper.errors import UserError
+from linkpaper.losses import similarity_loss
+from linkpaper.models import build_model
+from linkpaper.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
+
+SMALL = dict(hidden_dim=32, num_heads=4, ff_dim=64, num_layers=2)
+
+
+def _inputs(batch=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    audio = torch.randn(batch, 64, 768, generator=g)
+    visual = torch.randn(batch, 10, 768, generator=g)
+    visual_3d = torch.randn(batch, 10, 512, generator=g)
+    labels = (torch.rand(batch, 10, 25, generator=g) > 0.8).float()
+    return audio, visual, visual_3d, labels
+
+
+def test_parameter_counts_sum_to_the_model_total():
+    model = build_model("valor++")
+    counts = parameter_counts(model, expand=("hat_encoder",))
+    assert sum(counts.values()) == sum(p.numel() for p in model.parameters()) == 4_888_395
+    assert counts["hat_encoder.layers.0"] == 1_052_928
+    assert counts["fc_a"] == 196_864
+    link = build_model("link", **SMALL)
+    link_counts = parameter_counts(link)
+    assert link_counts["sloss_mu"] == 1 and "cmim" in link_counts and "plsim" in link_counts
+    assert sum(link_counts.values()) == sum(p.numel() for p in link.parameters())
+
+
+def test_trace_reconstructs_the_heads_of_valor():
+    torch.manual_seed(0)
+    model = build_model("valor++", **SMALL)
+    model.train()
+    audio, visual, visual_3d, _ = _inputs()
+    output, trace = trace_forward(model, audio, visual, visual_3d)
+    assert model.training  # restored
+    assert trace["x_a"].shape == (3, 10, 32) and torch.equal(trace["x_a"], trace["encoder_in_a"])
+    assert torch.equal(trace["hidden_a"], output.audio_hidden)
+    assert torch.allclose(trace["frame_att"].sum(1), torch.ones(3, 2, 25))
+    assert torch.allclose(trace["av_att"].sum(2), torch.ones(3, 10, 25))
+    rebuilt = (trace["frame_att"] * output.frame_prob * trace["av_att"]).sum(dim=(1, 2))
+    assert torch.allclose(rebuilt, output.global_prob, atol=1e-6)
+    assert not any(name.startswith(("tsam", "cmim", "plsim")) for name in trace)
+
+
+def test_trace_of_link_records_every_module():
+    torch.manual_seed(0)
+    model = build_model("link", **SMALL, text_dim_audio=7, text_dim_visual=5)
+    model.set_text_tables(torch.randn(25, 7), torch.randn(25, 5))
+    audio, visual, visual_3d, labels = _inputs()
+    output, trace = trace_forward(model, audio, visual, visual_3d, labels, labels)
+    assert trace["tsam_W_a"].shape == (3, 10, 1) and trace["tsam_S_v"].shape == (3, 1, 32)
+    assert torch.equal(trace["tsam_out_a"], trace["cmim_in_a"])
+    assert trace["cmim_attn_av"].shape == (3, 10, 10)
+    assert torch.allclose(trace["cmim_attn_av"].sum(-1), torch.ones(3, 10))
+    # eq 4-6 from the recorded maps and scalars
+    cmim = model.cmim
+    f_a, f_v = trace["cmim_in_a"], trace["cmim_in_v"]
+    expected_a = f_a + (f_a + cmim.alpha2 * trace["cmim_attn_av"] @ (cmim.beta2 * f_v))
+    assert torch.allclose(trace["cmim_out_a"], expected_a, atol=1e-5)
+    assert trace["plsim_e_a"].shape == (3, 10, 7) and trace["plsim_e_v"].shape == (3, 10, 5)
+    # zero-initialised last layers: PLSIM starts as the identity
+    assert torch.equal(trace["plsim_gamma1"], torch.zeros(3, 10, 32))
+    assert torch.equal(trace["plsim_out_a"], trace["cmim_out_a"])
+    assert torch.equal(trace["encoder_in_v"], trace["plsim_out_v"])
+    assert torch.equal(trace["hidden_v"], output.visual_hidden)
+
+
+def test_sloss_terms_mean_is_the_loss():
+    g = torch.Generator().manual_seed(1)
+    a, v = torch.randn(2, 10, 16, generator=g), torch.randn(2, 10, 16, generator=g)
+    pa, pv = (torch.rand(2, 10, 25, generator=g) > 0.7).float(), (torch.rand(2, 10, 25, generator=g) > 0.7).float()
+    terms = sloss_terms(a, v, pa, pv, torch.tensor(0.3))
+    assert terms["s"].shape == (2, 10, 10)
+    assert torch.allclose(terms["weighted"].mean(), similarity_loss(a, v, pa, pv, torch.tensor(0.3)))
+    assert float(terms["s"].abs().max()) <= 1.0 + 1e-6
+
+
+def _record(model, seed, mus):
+    return {"config": {"model": model}, "seed": seed,
+            "epochs": [{"epoch": i + 1, "lr": 1e-4, "val_type_av": 10.0 * i, "train_loss": {"total": 1.0 / (i + 1)},
+                        "diagnostics": {"mu": mu}} for i, mu in enumerate(mus)]}
+
+
+def test_grid_records_and_epoch_series(tmp_path):
+    for slug, model, seed, mus in (("valorpp_S", "+S", 87, [0.1, 0.2]), ("link", "link", 88, [0.3])):
+        run = tmp_path / slug / f"seed{seed}"
+        run.mkdir(parents=True)
+        (run / "results.json").write_text(json.dumps(_record(model, seed, mus)))
+    records = grid_records(tmp_path, ["+S", "+T", "link"], [87, 88])
+    assert sorted(records) == [("+S", 87), ("link", 88)]
+    mu = epoch_series(records, "mu")
+    assert mu[("+S", 87)].tolist() == [0.1, 0.2]
+    assert mu.loc[1, ("link", 88)] == 0.3 and mu.index.name == "epoch"
+    assert epoch_series(records, "train_loss.total")[("+S", 87)].tolist() == [1.0, 0.5]
+    assert epoch_series(records, "val_type_av")[("link", 88)].dropna().tolist() == [0.0]  # aligned on epochs
+    with pytest.raises(UserError, match="alpha1"):
+        epoch_series(records, "alpha1")
