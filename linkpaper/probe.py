@@ -210,3 +210,24 @@ def epoch_series(records: dict, key: str):
     frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["variant", "seed"])
     frame.index.name = "epoch"
     return frame.sort_index()
+
+
+# --------------------------------------------------------------------------------------------
+# A short training run that hands back the model
+# --------------------------------------------------------------------------------------------
+
+
+def train_and_load(config, data, progress: bool = False) -> tuple:
+    """Train ``config`` (a ``linkpaper.engine.TrainConfig``) on ``data`` with the engine, in a
+    temporary run folder, and return (record, model with the best epoch's weights, on the
+    config's device). The same as ``engine.train`` followed by ``engine.load_run``; the run
+    folder is deleted afterwards (the book's short demonstration runs keep nothing on disk).
+    """
+    import tempfile
+
+    from linkpaper.engine import load_run, train
+
+    with tempfile.TemporaryDirectory(prefix="linkpaper-probe-") as tmp:
+        train(config, Path(tmp) / "run", data=data, progress=progress)
+        record, _, model, _ = load_run(Path(tmp) / "run", data=data)
+    return record, model

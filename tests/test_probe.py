@@ -105,3 +105,26 @@ def test_grid_records_and_epoch_series(tmp_path):
     assert epoch_series(records, "val_type_av")[("link", 88)].dropna().tolist() == [0.0]  # aligned on epochs
     with pytest.raises(UserError, match="alpha1"):
         epoch_series(records, "alpha1")
+
+
+def test_train_and_load_returns_the_best_model(tmp_path):
+    from linkpaper.data.split import AVVPData, AVVPSplit
+    from linkpaper.engine import TrainConfig, evaluate_split
+    from linkpaper.probe import train_and_load
+
+    g = torch.Generator().manual_seed(3)
+
+    def split(name, n):
+        labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
+        gt = labels.numpy() > 0.5
+        return AVVPSplit(name, [f"v{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
+                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
+                         labels.amax(1), labels, labels, gt_audio=gt, gt_visual=gt)
+
+    data = AVVPData(split("train", 8), split("val", 4), split("test", 4), source={"kind": "test"})
+    config = TrainConfig(model="valor++", model_overrides=SMALL, data="synth:tiny", epochs=2, warmup_epochs=1,
+                         batch_size=4, seed=5)
+    record, model = train_and_load(config, data)
+    assert record["complete"] and len(record["epochs"]) == 2
+    scores, _, _ = evaluate_split(model, data.val)
+    assert scores.table == record["best_val"]
