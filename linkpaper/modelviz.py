@@ -1,0 +1,83 @@
+"""Figures for the model chapters (04-07): heatmap panels and curve panels.
+
+Presentation only, like ``linkpaper.viz``: every number comes from the package (``probe``,
+``losses``, ``models``, run records). Every function takes ``source``, which ends up in the
+figure title, so no figure is shown without the data that produced it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from linkpaper.viz import titled
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _as_array(values) -> np.ndarray:
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def heatmaps_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabel: str = "",
+                    xticks=None, yticks=None, cmap: str = "viridis", vmin=None, vmax=None,
+                    panel_size: tuple[float, float] = (3.2, 2.8), colorbar: bool = True):
+    """One row of heatmaps: ``panels`` maps a panel title to a 2-D array (rows drawn top to
+    bottom). ``xticks`` / ``yticks``: tick labels (a list) or None for numbers. ``vmin`` /
+    ``vmax`` shared by all panels when given."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(panels), figsize=(panel_size[0] * len(panels) + 0.6, panel_size[1] + 0.9),
+                             squeeze=False)
+    for ax, (name, values) in zip(axes[0], panels.items()):
+        matrix = _as_array(values)
+        image = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        if ax is axes[0, 0]:
+            ax.set_ylabel(ylabel, fontsize=8)
+        if xticks is not None:
+            ax.set_xticks(range(len(xticks)), xticks, fontsize=7, rotation=90 if len(xticks) > 12 else 0)
+        if yticks is not None:
+            ax.set_yticks(range(len(yticks)), yticks if ax is axes[0, 0] else [], fontsize=7)
+        ax.tick_params(labelsize=7)
+        if colorbar:
+            fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+    fig.suptitle(titled(title, source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabel: str = "",
+                  panel_size: tuple[float, float] = (4.0, 3.0), markers: bool = False, legend_cols: int = 1):
+    """One row of line plots: ``panels`` maps a panel title to ``{curve label: (x, y)}`` or to a
+    pandas DataFrame (index = x, one curve per column)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(panels), figsize=(panel_size[0] * len(panels) + 0.4, panel_size[1] + 0.9),
+                             squeeze=False)
+    for ax, (name, curves) in zip(axes[0], panels.items()):
+        if hasattr(curves, "columns"):  # a DataFrame
+            curves = {_label(column): (curves.index.to_numpy(), curves[column].to_numpy()) for column in curves.columns}
+        for label, (x, y) in curves.items():
+            ax.plot(_as_array(x), _as_array(y), marker="o" if markers else None, markersize=3, label=label)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel if ax is axes[0, 0] else "", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if len(curves) > 1:
+            ax.legend(fontsize=7, frameon=False, ncol=legend_cols)
+    fig.suptitle(titled(title, source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _label(column) -> str:
+    if isinstance(column, tuple):
+        variant, seed = column[0], column[1]
+        return f"{variant} seed {seed}"
+    return str(column)

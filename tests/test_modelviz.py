@@ -1,0 +1,36 @@
+"""linkpaper.modelviz: figures name their data and draw every panel."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # tests only; the notebooks never set a backend
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkpaper.modelviz import curves_figure, heatmaps_figure
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    matplotlib.pyplot.close("all")
+
+
+def test_heatmaps_figure_panels_and_source():
+    fig = heatmaps_figure({"a": np.eye(3), "b": np.ones((3, 4))}, source="hand-made (illustrative)", title="maps",
+                          xticks=list("wxyz"), vmin=0, vmax=1)
+    images = [ax for ax in fig.axes if ax.images]
+    assert len(images) == 2
+    assert np.array_equal(images[1].images[0].get_array(), np.ones((3, 4)))
+    assert "hand-made (illustrative)" in fig._suptitle.get_text()
+
+
+def test_curves_figure_accepts_dicts_and_frames():
+    frame = pd.DataFrame({("+S", 87): [0.0, 0.1], ("+S", 88): [0.0, 0.2]}, index=[1, 2])
+    fig = curves_figure({"dict": {"x": ([0, 1], [1, 2])}, "frame": frame}, source="src", title="t")
+    assert [len(ax.lines) for ax in fig.axes] == [1, 2]
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["+S seed 87", "+S seed 88"]
+    assert np.array_equal(fig.axes[1].lines[1].get_ydata(), [0.0, 0.2])
