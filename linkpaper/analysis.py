@@ -1,0 +1,428 @@
+"""Analysis of finished runs for the results chapters (book chapters 8-10).
+
+Three groups of functions, all pure (nothing here trains or changes a model):
+
+* **Run records with provenance.** :func:`find_run_dirs` lists a grid's run folders,
+  :func:`measured_rows` turns them into mean ± std rows (``linkpaper.grid.summarise_runs``)
+  that also name their data, seeds, epochs, code commit and hardware, and
+  :func:`results_table` sets them beside the paper's reported rows (``linkpaper.paper``).
+  :func:`history_frame` is one run's per-epoch history.
+* **Scores from predictions.** :func:`per_class_frame` (per-class F of several models),
+  :func:`segment_alignment` (does a segment's audio label set equal its visual label set?),
+  :func:`masked_segment_scores` / :func:`alignment_table` (segment-level F restricted to a
+  kind of segment) and :func:`example_videos` (which test videos show a difference).
+* **Figures** for those tables: :func:`history_figure`, :func:`variant_figure`,
+  :func:`per_class_comparison_figure`.
+
+Shapes: N videos, T = 10 segments, C = 25 classes; predictions and ground truth are (N, T, C)
+bool. F-scores are percentages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from linkpaper.classes import CLASSES
+from linkpaper.errors import UserError
+
+MEASURED = "measured"
+SEGMENT_KINDS = ("empty", "aligned", "non-aligned")
+EMPTY, ALIGNED, NON_ALIGNED = range(3)
+MASKED_MODALITIES = ("audio", "visual", "audio_visual", "event")
+
+
+# --------------------------------------------------------------------------------------------
+# Run records with provenance
+# --------------------------------------------------------------------------------------------
+
+
+def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
+    """The run folders ``root/<slug>/seed<S>/`` that hold a ``results.json``.
+
+    Ordered by variant (registry order, or the order of ``variants``) then seed. Raises
+    UserError naming ``root`` when it holds none.
+    """
+    from linkpaper.grid import variant_slug
+    from linkpaper.models import list_models
+    from linkpaper.records import RESULTS_FILE
+
+    root = Path(root)
+    found = []
+    for variant in variants or list_models():
+        folders = (root / variant_slug(variant)).glob("seed*")
+        runs = [p for p in folders if (p / RESULTS_FILE).is_file() and p.name[4:].isdigit()]
+        found += sorted(runs, key=lambda p: int(p.name[4:]))
+    if not found:
+        raise UserError(
+            f"{root}: no run records (<variant>/seed<N>/results.json) here; train them with "
+            "'python -m linkpaper grid --out DIR' or point results_dir at a grid folder"
+        )
+    return found
+
+
+def data_label(record: dict) -> str:
+    """A short name of a run's data: ``"SynthLLP small (synthetic)"`` or ``"LLP features (real)"``."""
+    source = record.get("data", {}).get("source", {})
+    kind = source.get("kind")
+    if kind == "synth":
+        seed = source.get("seed", 0)
+        return f"SynthLLP {source.get('preset')}{'' if seed == 0 else f' seed {seed}'} (synthetic)"
+    if kind == "llp":
+        return "LLP features (real)"
+    return str(record.get("data", {}).get("description", "unknown data"))
+
+
+def _provenance(records: list[dict]) -> dict:
+    """What a group of run records of one variant shares (or lists when they differ)."""
+    def distinct(values):
+        return sorted({str(v) for v in values})
+
+    configs = [r["config"] for r in records]
+    commits = distinct(r.get("code", {}).get("commit", "unknown")[:12] for r in records)
+    dirty = any(r.get("code", {}).get("dirty") for r in records)
+    hardware = distinct(f"{r.get('hardware', {}).get('device_name', '?')} ({r.get('hardware', {}).get('device', '?')}, "
+                        f"{r.get('hardware', {}).get('threads', '?')} thread(s))" for r in records)
+    return {
+        "data": " / ".join(distinct(data_label(r) for r in records)),
+        "epochs": " / ".join(distinct(c["epochs"] for c in configs)),
+        "warmup_epochs": " / ".join(distinct(c.get("warmup_epochs") for c in configs)),
+        "device": " / ".join(distinct(c["device"] for c in configs)),
+        "commit": " / ".join(commits) + (" (dirty)" if dirty else ""),
+        "hardware": " / ".join(hardware),
+        "torch": " / ".join(distinct(r.get("hardware", {}).get("torch", "?") for r in records)),
+        "plsim_labels": " / ".join(distinct(r.get("plsim", {}).get("labels", "?") for r in records)),
+    }
+
+
+def measured_rows(run_dirs) -> list[dict]:
+    """Mean ± std test rows per variant of finished runs, each with its provenance.
+
+    run_dirs: run folders (see :func:`find_run_dirs`). Returns one dict per variant in
+    first-seen order with the keys of ``grid.summarise_runs`` (``model``, ``seeds``, ``n``,
+    ``mean``, ``std``, ``runs``, ``label_leakage``, ``incomplete``) plus ``provenance``
+    ("measured"), ``data``, ``epochs``, ``warmup_epochs``, ``device``, ``commit``, ``hardware``,
+    ``torch``, ``plsim_labels`` and ``label``, e.g. ``"SynthLLP small (synthetic), 6 epochs,
+    seeds 87/88/89"``. Variants without a finished run are left out.
+    """
+    from linkpaper.grid import summarise_runs
+    from linkpaper.records import read_results
+
+    rows = []
+    for row in summarise_runs(run_dirs):
+        if row["n"] == 0:
+            continue
+        records = [read_results(run) for run in row["runs"]]
+        row.update(_provenance(records))
+        row["provenance"] = MEASURED
+        row["label"] = f"{row['data']}, {row['epochs']} epochs, seeds {'/'.join(map(str, row['seeds']))}"
+        if row["label_leakage"]:
+            row["label"] += ", LEAKS GT video labels"
+        rows.append(row)
+    return rows
+
+
+def _format(mean: float, std: float | None, digits: int) -> str:
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def results_table(reported: list[dict], measured: list[dict], digits: int = 2, names: dict | None = None,
+                  interleave: bool = True):
+    """Reported and measured rows in one pandas table of strings, never mixed up.
+
+    reported: ``linkpaper.paper.reported_rows(...)`` (shown with one decimal, as printed);
+    measured: :func:`measured_rows` (``mean ± std`` with ``digits`` decimals). The row index has
+    two levels, ``method`` (a measured variant is shown by ``names[model]``, by default the
+    paper's Table II label, e.g. ``"+ T, S"``) and ``source`` (``"reported: LLP test set
+    (real)"`` or ``"measured: <label>"``); the columns are the ten scores as in
+    ``viz.scores_frame``. With ``interleave`` each measured row follows the reported row of the
+    same variant (measured rows without one come last); otherwise all reported rows come first.
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.paper import VARIANT_LABELS
+
+    names = {**VARIANT_LABELS, **(names or {})}
+    measured_by_model = {row["model"]: row for row in measured}
+    placed: set[str] = set()
+    index, cells = [], []
+
+    def add_measured(row):
+        placed.add(row["model"])
+        index.append((names.get(row["model"], row["model"]), f"measured: {row['label']}"))
+        cells.append([_format(m, s, digits) for m, s in zip(row["mean"], row["std"])])
+
+    for row in reported:
+        index.append((row["method"], f"reported: {row['data']}"))
+        cells.append([_format(s, None, 1) for s in row["scores"]])
+        if interleave and row.get("variant") in measured_by_model and row["variant"] not in placed:
+            add_measured(measured_by_model[row["variant"]])
+    for row in measured:
+        if row["model"] not in placed:
+            add_measured(row)
+    columns = pd.MultiIndex.from_tuples([(f"{level}-level", COLUMN_TITLES[m]) for level, m in SCORE_COLUMNS],
+                                        names=["level", "F (%)"])
+    return pd.DataFrame(cells, index=pd.MultiIndex.from_tuples(index, names=["method", "source"]), columns=columns)
+
+
+def provenance_frame(measured: list[dict]):
+    """One row per measured variant: data, seeds, epochs, device, commit, hardware, run folders."""
+    import pandas as pd
+
+    keys = ("data", "epochs", "warmup_epochs", "device", "plsim_labels", "commit", "hardware", "torch")
+    frame = pd.DataFrame(
+        [{"seeds": "/".join(map(str, row["seeds"])), **{k: row[k] for k in keys},
+          "run records": ", ".join(_relative_run(p) for p in row["runs"])} for row in measured],
+        index=pd.Index([row["model"] for row in measured], name="measured variant"),
+    )
+    return frame
+
+
+def _relative_run(path) -> str:
+    """``<slug>/seed<S>/results.json``: the part of a run path that names the run."""
+    parts = Path(path).parts
+    return "/".join(parts[-2:] + ("results.json",))
+
+
+def history_frame(record: dict):
+    """One run's per-epoch history as a pandas table indexed by epoch.
+
+    Columns: ``lr``, ``loss <term>`` for each train-loss term (``total`` included), ``val
+    <level> <modality>`` for the ten validation scores, ``best`` (the epoch the run selected by
+    validation Type@AV, ``record["best_epoch"]``) and the module diagnostics (``mu``,
+    ``alpha1`` ...) when the model logs them.
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import SCORE_COLUMNS
+
+    epochs = record.get("epochs") or []
+    if not epochs:
+        raise UserError("this run record has no finished epoch yet")
+    rows = {}
+    for e in epochs:
+        row = {"lr": e["lr"]}
+        row.update({f"loss {k}": v for k, v in e["train_loss"].items()})
+        row.update({f"val {level} {m}": e["val"][level][m] for level, m in SCORE_COLUMNS})
+        row["best"] = e["epoch"] == record.get("best_epoch")
+        row.update(e.get("diagnostics", {}))
+        rows[e["epoch"]] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "epoch"
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# Scores from predictions
+# --------------------------------------------------------------------------------------------
+
+
+def load_run_predictions(run_dir: str | Path, filenames: list[str], split: str = "test") -> tuple:
+    """(pred_audio, pred_visual), each (N, T, C) bool, of a run's saved test predictions.
+
+    Reads ``run_dir/test_predictions.npz``, reorders it to ``filenames`` (the annotation
+    order) and applies the official gating (``metrics.binarize_predictions``).
+    """
+    from linkpaper.engine import PREDICTIONS_FILE
+    from linkpaper.metrics import binarize_predictions
+    from linkpaper.predictions import load_predictions
+
+    predictions = load_predictions(Path(run_dir) / PREDICTIONS_FILE).aligned_to(list(filenames), split)
+    return binarize_predictions(predictions.frame_prob, predictions.video_prob)
+
+
+def per_class_frame(scores: dict, level: str = "segment", modalities=("audio", "visual"), digits: int = 2):
+    """Per-class F (%) of several models: index the 25 classes, columns (modality, model).
+
+    scores: model name -> ``metrics.AVVPScores``. A class kept in no video is NaN.
+    """
+    import pandas as pd
+
+    columns = {(m, name): s.per_class[level][m].f for m in modalities for name, s in scores.items()}
+    frame = pd.DataFrame(columns, index=pd.Index(list(CLASSES), name="class"))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["modality", "model"])
+    return frame.round(digits)
+
+
+def segment_alignment(gt_audio, gt_visual) -> np.ndarray:
+    """(N, T) int8 kind of every segment: ``EMPTY`` (no event heard or seen), ``ALIGNED`` (the
+    classes heard are exactly the classes seen) or ``NON_ALIGNED`` (they differ, e.g. a narrator
+    heard but not seen). Names in ``SEGMENT_KINDS``; LINK's motivation is the last kind."""
+    gt_audio, gt_visual = np.asarray(gt_audio, dtype=bool), np.asarray(gt_visual, dtype=bool)
+    if gt_audio.shape != gt_visual.shape or gt_audio.ndim != 3:
+        raise UserError(f"ground truth shapes {gt_audio.shape} and {gt_visual.shape}: expected two equal (N, T, C)")
+    same = (gt_audio == gt_visual).all(axis=2)
+    empty = ~(gt_audio | gt_visual).any(axis=2)
+    kind = np.full(gt_audio.shape[:2], NON_ALIGNED, dtype=np.int8)
+    kind[same] = ALIGNED
+    kind[empty] = EMPTY
+    return kind
+
+
+def masked_segment_scores(pred_audio, pred_visual, gt_audio, gt_visual, mask) -> dict:
+    """Segment-level F restricted to the (video, segment) cells where ``mask`` (N, T) is True.
+
+    Counts TP / FP / FN over every class of the selected segments, pooled (micro) over videos:
+    ``F = 2TP / (2TP + FP + FN)`` in percent (NaN when there is nothing to count). Modalities:
+    audio, visual, audio_visual (AND of both, for prediction and ground truth) and event
+    (audio and visual counts added, as Event@AV). Returns ``{modality: {"tp", "fp", "fn",
+    "f"}}`` and ``"segments"``: the number of selected segments. Unlike the official metric
+    (a mean over videos of per-video F) this pools counts, since a kind of segment covers
+    only part of a video.
+    """
+    arrays = [np.asarray(a, dtype=bool) for a in (pred_audio, pred_visual, gt_audio, gt_visual)]
+    mask = np.asarray(mask, dtype=bool)
+    if any(a.shape != arrays[0].shape for a in arrays) or mask.shape != arrays[0].shape[:2]:
+        raise UserError(f"shapes {[a.shape for a in arrays]} and mask {mask.shape}: expected (N, T, C) x4 and (N, T)")
+    pa, pv, ga, gv = (a[mask] for a in arrays)  # (M, C)
+    pairs = {"audio": (pa, ga), "visual": (pv, gv), "audio_visual": (pa & pv, ga & gv)}
+    result: dict = {}
+    for m, (p, g) in pairs.items():
+        result[m] = {"tp": int((p & g).sum()), "fp": int((p & ~g).sum()), "fn": int((~p & g).sum())}
+    result["event"] = {k: result["audio"][k] + result["visual"][k] for k in ("tp", "fp", "fn")}
+    for counts in (result[m] for m in MASKED_MODALITIES):
+        denominator = 2 * counts["tp"] + counts["fp"] + counts["fn"]
+        counts["f"] = 100.0 * 2 * counts["tp"] / denominator if denominator else float("nan")
+    result["segments"] = int(mask.sum())
+    return result
+
+
+def alignment_table(predictions: dict, gt_audio, gt_visual, digits: int = 2):
+    """Segment-level F (%) per model on aligned and non-aligned segments (and all non-empty).
+
+    predictions: model name -> (pred_audio, pred_visual). Rows (model, kind of segment), columns
+    the four modalities of :func:`masked_segment_scores` and ``segments`` (how many).
+    """
+    import pandas as pd
+
+    kind = segment_alignment(gt_audio, gt_visual)
+    masks = {"aligned": kind == ALIGNED, "non-aligned": kind == NON_ALIGNED, "all with an event": kind != EMPTY}
+    rows = {}
+    for name, (pred_audio, pred_visual) in predictions.items():
+        for label, mask in masks.items():
+            scores = masked_segment_scores(pred_audio, pred_visual, gt_audio, gt_visual, mask)
+            rows[(name, label)] = {m: scores[m]["f"] for m in MASKED_MODALITIES} | {"segments": scores["segments"]}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["model", "segments where"])
+    frame.columns = ["Audio", "Visual", "Audio-visual", "Event@AV (pooled)", "segments"]
+    return frame.round(digits)
+
+
+def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int = 3) -> list[tuple[int, str]]:
+    """Indices of test videos worth plotting, comparing two models' per-video scores (N,).
+
+    Returns ``count`` (index, why) pairs, deterministic (ties go to the lower index): the
+    largest gain of b over a, the largest loss, then the videos closest to the median
+    difference. Pass e.g. ``scores.per_video["segment"]["type"]`` of each model.
+    """
+    a, b = np.asarray(per_video_a, dtype=float), np.asarray(per_video_b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise UserError(f"per-video scores of shapes {a.shape} and {b.shape}: expected two equal (N,)")
+    diff = b - a
+    picks = [(int(np.argmax(diff)), "largest gain"), (int(np.argmin(diff)), "largest loss")]
+    order = np.argsort(np.abs(diff - np.median(diff)), kind="stable")
+    for index in order:
+        if len(picks) >= count:
+            break
+        if int(index) not in {p for p, _ in picks}:
+            picks.append((int(index), "typical"))
+    return picks[:count]
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+
+def history_figure(history, source: str):
+    """Three panels of a :func:`history_frame`: learning rate, train-loss terms, validation
+    Type@AV and Event@AV per epoch (the selected best epoch marked)."""
+    import matplotlib.pyplot as plt
+
+    from linkpaper.viz import titled
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    epochs = history.index.to_numpy()
+    axes[0].plot(epochs, history["lr"], "o-")
+    axes[0].set_ylabel("learning rate")
+    for column in [c for c in history.columns if c.startswith("loss ")]:
+        axes[1].plot(epochs, history[column], "o-", label=column[5:], lw=2.5 if column == "loss total" else 1.2)
+    axes[1].set_ylabel("train loss (mean over batches)")
+    axes[1].legend(frameon=False, fontsize=8)
+    for column, label in (("val segment type", "segment Type@AV"), ("val segment event", "segment Event@AV"),
+                          ("val event type", "event Type@AV")):
+        axes[2].plot(epochs, history[column], "o-", label=label)
+    if history["best"].any():
+        best = history.index[history["best"]][-1]
+        axes[2].axvline(best, color="grey", ls=":", label=f"best epoch ({best})")
+    axes[2].set_ylabel("validation F (%)")
+    axes[2].legend(frameon=False, fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.set_xticks(epochs)
+    fig.suptitle(titled("Training curves", source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def variant_figure(measured: list[dict], reported: list[dict], source: str, columns=(3, 4), names: dict | None = None):
+    """Measured mean ± std (bars, error bars over seeds) per variant for the score columns
+    ``columns`` (indices into ``SCORE_COLUMNS``; default segment Type@AV and Event@AV), with
+    the paper's reported value of the same variant as a separate black diamond. The y axis
+    is shared, but the two are different data (say so in ``source``)."""
+    import matplotlib.pyplot as plt
+
+    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.viz import titled
+
+    from linkpaper.paper import VARIANT_LABELS
+
+    names = {**VARIANT_LABELS, **(names or {})}
+    reported_by_variant = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
+    fig, axes = plt.subplots(1, len(columns), figsize=(5.5 * len(columns), 3.8), squeeze=False)
+    x = np.arange(len(measured))
+    for ax, column in zip(axes[0], columns):
+        means = np.array([row["mean"][column] for row in measured])
+        stds = np.array([row["std"][column] for row in measured])
+        ax.bar(x, means, 0.6, yerr=stds, capsize=4, color="#1f77b4", alpha=0.8,
+               label=f"measured, mean ± std ({measured[0]['label'] if measured else ''})")
+        paper = [reported_by_variant.get(row["model"], [np.nan] * 10)[column] for row in measured]
+        ax.plot(x, paper, "D", color="black", label="paper, LLP test (reported)")
+        values = np.concatenate([means - stds, np.asarray(paper, dtype=float)])
+        low = np.nanmin(values)
+        ax.set_ylim(np.floor(low - 3), np.ceil(np.nanmax(np.concatenate([means + stds, paper])) + 4))
+        ax.set_xticks(x, [names.get(row["model"], row["model"]) for row in measured], rotation=30, ha="right")
+        ax.set_ylabel(f"{COLUMN_LABELS[column]} F (%)")
+        ax.set_title(COLUMN_LABELS[column], fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(frameon=False, fontsize=7, loc="upper left")
+    fig.suptitle(titled("Ablation variants: measured vs reported", source), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_comparison_figure(frame, source: str, title: str = ""):
+    """Grouped bars of a :func:`per_class_frame`: one panel per modality, one bar per model."""
+    import matplotlib.pyplot as plt
+
+    from linkpaper.viz import titled
+
+    modalities = list(dict.fromkeys(frame.columns.get_level_values(0)))
+    models = list(dict.fromkeys(frame.columns.get_level_values(1)))
+    fig, axes = plt.subplots(len(modalities), 1, figsize=(11, 2.9 * len(modalities)), squeeze=False, sharex=True)
+    x = np.arange(len(frame.index))
+    width = 0.8 / len(models)
+    for ax, m in zip(axes[:, 0], modalities):
+        for i, model in enumerate(models):
+            ax.bar(x + (i - (len(models) - 1) / 2) * width, np.nan_to_num(frame[(m, model)].to_numpy()), width,
+                   label=model)
+        ax.set_ylabel(f"{m} F (%)")
+        ax.set_ylim(0, 105)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(frameon=False, ncol=len(models), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 1.25))
+    axes[-1, 0].set_xticks(x, list(frame.index), rotation=60, ha="right", fontsize=8)
+    fig.suptitle(titled(title or "Per-class segment-level F", source), fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,246 @@
+"""linkpaper.analysis: run records with provenance, scores from predictions, figures."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")  # tests only: no display
+
+import numpy as np
+import pytest
+
+from linkpaper import analysis, paper
+from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.errors import UserError
+from linkpaper.metrics import evaluate_predictions
+from linkpaper.predictions import save_predictions
+
+SCORE_KEYS = ("audio", "visual", "audio_visual", "type", "event")
+
+
+def _scores(value: float) -> dict:
+    return {level: {m: value for m in SCORE_KEYS} for level in ("segment", "event")}
+
+
+def write_record(root, slug, model, seed, row, complete=True, epochs=6, commit="abcdef1234567890", dirty=False):
+    """A minimal results.json as the engine writes it."""
+    run = root / slug / f"seed{seed}"
+    run.mkdir(parents=True)
+    record = {
+        "config": {"model": model, "epochs": epochs, "warmup_epochs": 1, "device": "cpu", "seed": seed},
+        "data": {"spec": "synth:small", "source": {"kind": "synth", "preset": "small", "seed": 0},
+                 "description": "SynthLLP (synthetic) preset=small seed=0"},
+        "seed": seed,
+        "plsim": {"used": False, "labels": "none"},
+        "label_leakage": False,
+        "code": {"commit": commit, "dirty": dirty},
+        "hardware": {"device": "cpu", "device_name": "AMD EPYC", "threads": 1, "torch": "2.13.0+cpu"},
+        "epochs": [
+            {"epoch": e, "lr": 3e-4 / e, "train_loss": {"video": 1.0 / e, "total": 3.0 / e},
+             "val": _scores(40.0 + e), "val_type_av": 40.0 + (e if e != 2 else 10), "diagnostics": {"mu": 0.01 * e}}
+            for e in range(1, 4)
+        ],
+        "best_epoch": 2,
+        "complete": complete,
+    }
+    if complete:
+        record["test_row"] = list(row)
+    (run / "results.json").write_text(json.dumps(record))
+    return run
+
+
+@pytest.fixture
+def grid(tmp_path):
+    write_record(tmp_path, "link", "link", 88, [62.0] * 10)
+    write_record(tmp_path, "link", "link", 87, [60.0] * 10)
+    write_record(tmp_path, "valorpp", "valor++", 87, [float(i) for i in range(10)])
+    write_record(tmp_path, "valorpp", "valor++", 89, [float(i) + 2 for i in range(10)])
+    write_record(tmp_path, "valorpp", "valor++", 90, [0.0] * 10, complete=False)
+    return tmp_path
+
+
+# ---------------------------------------------------------------------------- run records
+
+
+def test_find_run_dirs_registry_then_seed_order(grid):
+    runs = analysis.find_run_dirs(grid)
+    assert [(p.parent.name, p.name) for p in runs] == [
+        ("valorpp", "seed87"), ("valorpp", "seed89"), ("valorpp", "seed90"), ("link", "seed87"), ("link", "seed88")]
+    assert [p.parent.name for p in analysis.find_run_dirs(grid, ["link"])] == ["link", "link"]
+
+
+def test_find_run_dirs_names_the_folder_when_empty(tmp_path):
+    with pytest.raises(UserError, match=f"{tmp_path}: no run records"):
+        analysis.find_run_dirs(tmp_path)
+
+
+def test_measured_rows_mean_std_and_provenance(grid):
+    rows = analysis.measured_rows(analysis.find_run_dirs(grid))
+    valor, link = rows
+    assert valor["model"] == "valor++" and valor["seeds"] == [87, 89] and valor["incomplete"] == 1
+    assert valor["mean"] == [i + 1.0 for i in range(10)]
+    assert valor["std"] == pytest.approx([np.sqrt(2.0)] * 10)  # sample std of (x, x + 2)
+    assert link["mean"] == [61.0] * 10 and link["seeds"] == [87, 88]
+    assert valor["label"] == "SynthLLP small (synthetic), 6 epochs, seeds 87/89"
+    assert valor["provenance"] == "measured" and valor["commit"] == "abcdef123456"
+    assert valor["hardware"] == "AMD EPYC (cpu, 1 thread(s))"
+
+
+def test_measured_rows_flag_dirty_code_and_mixed_epochs(tmp_path):
+    write_record(tmp_path, "valorpp", "valor++", 87, [1.0] * 10, epochs=6, dirty=True)
+    write_record(tmp_path, "valorpp", "valor++", 88, [1.0] * 10, epochs=60, commit="0123456789abcdef")
+    (row,) = analysis.measured_rows(analysis.find_run_dirs(tmp_path))
+    assert row["commit"] == "0123456789ab / abcdef123456 (dirty)"
+    assert row["epochs"] == "6 / 60"
+
+
+def test_results_table_interleaves_and_never_mixes(grid):
+    measured = analysis.measured_rows(analysis.find_run_dirs(grid))
+    table = analysis.results_table(paper.reported_rows("I"), measured)
+    assert len(table) == 11 + 2
+    methods = list(table.index.get_level_values("method"))
+    sources = list(table.index.get_level_values("source"))
+    v = methods.index("VALOR++")
+    assert methods[v + 1] == "VALOR++" and sources[v].startswith("reported: LLP test")
+    assert sources[v + 1] == "measured: SynthLLP small (synthetic), 6 epochs, seeds 87/89"
+    assert methods[-2:] == ["LINK", "LINK (T, S, P)"]  # Table I label, then the measured variant's label
+    assert table.iloc[v, 0] == "68.1" and table.iloc[v + 1, 0] == "1.00 ± 1.41"
+    assert table.columns[3] == ("segment-level", "Type@AV")
+    blocks = analysis.results_table(paper.reported_rows("II"), measured, interleave=False)
+    assert [s.split(":")[0] for s in blocks.index.get_level_values("source")] == ["reported"] * 8 + ["measured"] * 2
+
+
+def test_provenance_frame_lists_run_records(grid):
+    frame = analysis.provenance_frame(analysis.measured_rows(analysis.find_run_dirs(grid)))
+    assert list(frame.index) == ["valor++", "link"]
+    assert frame.loc["link", "run records"] == "link/seed87/results.json, link/seed88/results.json"
+    assert frame.loc["valor++", "seeds"] == "87/89"
+
+
+def test_history_frame_columns_and_best_epoch(grid):
+    record = json.loads((grid / "link" / "seed87" / "results.json").read_text())
+    history = analysis.history_frame(record)
+    assert list(history.index) == [1, 2, 3]
+    assert list(history["best"]) == [False, True, False]
+    assert history.loc[3, "loss total"] == pytest.approx(1.0)
+    assert history.loc[2, "val segment type"] == 42.0 and history.loc[2, "mu"] == 0.02
+    with pytest.raises(UserError, match="no finished epoch"):
+        analysis.history_frame({"epochs": []})
+
+
+# ---------------------------------------------------------------------------- predictions
+
+
+def _gt():
+    """Two videos: video 0 segment 0 aligned (dog heard and seen), 1 non-aligned (speech heard
+    only), 2 non-aligned (dog heard, cat seen), rest empty; video 1 empty."""
+    dog, cat, speech = (CLASSES.index(c) for c in ("Dog", "Cat", "Speech"))
+    gt_a = np.zeros((2, NUM_SEGMENTS, NUM_CLASSES), dtype=bool)
+    gt_v = np.zeros_like(gt_a)
+    gt_a[0, 0, dog] = gt_v[0, 0, dog] = True
+    gt_a[0, 1, speech] = True
+    gt_a[0, 2, dog] = gt_v[0, 2, cat] = True
+    return gt_a, gt_v, (dog, cat, speech)
+
+
+def test_segment_alignment_kinds():
+    gt_a, gt_v, _ = _gt()
+    kind = analysis.segment_alignment(gt_a, gt_v)
+    assert kind.shape == (2, NUM_SEGMENTS) and kind.dtype == np.int8
+    assert kind[0, :4].tolist() == [analysis.ALIGNED, analysis.NON_ALIGNED, analysis.NON_ALIGNED, analysis.EMPTY]
+    assert (kind[1] == analysis.EMPTY).all()
+    with pytest.raises(UserError, match="expected two equal"):
+        analysis.segment_alignment(gt_a, gt_v[:, :5])
+
+
+def test_masked_segment_scores_exact_counts():
+    gt_a, gt_v, (dog, cat, speech) = _gt()
+    pred_a, pred_v = gt_a.copy(), np.zeros_like(gt_v)
+    pred_v[0, 0, dog] = True  # aligned segment fully right
+    pred_v[0, 2, dog] = True  # non-aligned: the dog is heard, the cat seen -> FP and FN
+    kind = analysis.segment_alignment(gt_a, gt_v)
+    aligned = analysis.masked_segment_scores(pred_a, pred_v, gt_a, gt_v, kind == analysis.ALIGNED)
+    assert aligned["segments"] == 1
+    assert aligned["audio"] == {"tp": 1, "fp": 0, "fn": 0, "f": 100.0}
+    assert aligned["audio_visual"]["f"] == 100.0
+    other = analysis.masked_segment_scores(pred_a, pred_v, gt_a, gt_v, kind == analysis.NON_ALIGNED)
+    assert other["segments"] == 2
+    assert other["audio"]["f"] == 100.0
+    assert other["visual"] == {"tp": 0, "fp": 1, "fn": 1, "f": 0.0}
+    assert other["event"] == {"tp": 2, "fp": 1, "fn": 1, "f": pytest.approx(100 * 4 / 6)}
+    assert other["audio_visual"] == {"tp": 0, "fp": 1, "fn": 0, "f": 0.0}  # dog heard and "seen": AV FP
+    empty = analysis.masked_segment_scores(pred_a, pred_v, gt_a, gt_v, kind == analysis.EMPTY)
+    assert empty["segments"] == 17 and np.isnan(empty["audio"]["f"])  # nothing to count
+
+
+def test_masked_scores_over_all_segments_match_the_metric_counts():
+    rng = np.random.default_rng(0)
+    gt_a, gt_v, pred_a, pred_v = (rng.random((6, NUM_SEGMENTS, NUM_CLASSES)) < 0.1 for _ in range(4))
+    everything = analysis.masked_segment_scores(pred_a, pred_v, gt_a, gt_v, np.ones((6, NUM_SEGMENTS), bool))
+    per_class = evaluate_predictions(pred_a, pred_v, gt_a, gt_v).per_class["segment"]
+    for m in analysis.MASKED_MODALITIES:
+        assert [everything[m][k] for k in ("tp", "fp", "fn")] == [
+            int(per_class[m].tp.sum()), int(per_class[m].fp.sum()), int(per_class[m].fn.sum())]
+
+
+def test_alignment_table_rows():
+    gt_a, gt_v, _ = _gt()
+    table = analysis.alignment_table({"oracle": (gt_a, gt_v), "nothing": (gt_a & False, gt_v & False)}, gt_a, gt_v)
+    assert table.shape == (6, 5)
+    assert table.loc[("oracle", "non-aligned"), "Audio"] == 100.0
+    assert table.loc[("nothing", "aligned"), "Visual"] == 0.0
+    assert table.loc[("oracle", "all with an event"), "segments"] == 3
+
+
+def test_load_run_predictions_reorders_and_gates(tmp_path):
+    names = ["b.mp4", "a.mp4"]
+    frame = np.zeros((2, NUM_SEGMENTS, 2, NUM_CLASSES), np.float32)
+    video = np.zeros((2, NUM_CLASSES), np.float32)
+    frame[0, :3, 0, 5] = 0.9  # video b: audio class 5 in segments 0-2
+    video[0, 5] = 0.7
+    frame[1, :, 1, 7] = 0.9  # video a: visual class 7 everywhere but gated out by the video label
+    video[1, 7] = 0.2
+    save_predictions(tmp_path / "test_predictions.npz", names, frame, video)
+    pred_a, pred_v = analysis.load_run_predictions(tmp_path, ["a.mp4", "b.mp4"])
+    assert pred_a.shape == (2, NUM_SEGMENTS, NUM_CLASSES)
+    assert pred_a[1, :, 5].tolist() == [True] * 3 + [False] * 7 and not pred_a[0].any()
+    assert not pred_v.any()
+
+
+def test_per_class_frame_matches_the_metric():
+    gt_a, gt_v, (dog, cat, speech) = _gt()
+    scores = {"oracle": evaluate_predictions(gt_a, gt_v, gt_a, gt_v)}
+    frame = analysis.per_class_frame(scores)
+    assert frame.shape == (NUM_CLASSES, 2)
+    assert frame.loc["Dog", ("audio", "oracle")] == 100.0 and np.isnan(frame.loc["Car", ("visual", "oracle")])
+
+
+def test_example_videos_are_deterministic():
+    a = np.array([0.5, 0.5, 0.5, 0.5, 0.5])
+    b = np.array([0.9, 0.5, 0.1, 0.6, 0.5])
+    assert analysis.example_videos(a, b, 4) == [
+        (0, "largest gain"), (2, "largest loss"), (1, "typical"), (4, "typical")]
+    with pytest.raises(UserError, match="expected two equal"):
+        analysis.example_videos(a, b[:3])
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def test_figures_have_their_panels(grid):
+    import matplotlib.pyplot as plt
+
+    measured = analysis.measured_rows(analysis.find_run_dirs(grid))
+    record = json.loads((grid / "link" / "seed87" / "results.json").read_text())
+    fig = analysis.history_figure(analysis.history_frame(record), source="test data")
+    assert len(fig.axes) == 3 and "[test data]" in fig._suptitle.get_text()
+    fig2 = analysis.variant_figure(measured, paper.reported_rows("II"), source="test data")
+    assert len(fig2.axes) == 2
+    diamonds = fig2.axes[0].lines[-1].get_ydata()
+    assert list(diamonds) == [66.2, 66.9]  # reported Type@AV of VALOR++ and LINK
+    gt_a, gt_v, _ = _gt()
+    frame = analysis.per_class_frame({"x": evaluate_predictions(gt_a, gt_v, gt_a, gt_v)})
+    assert len(analysis.per_class_comparison_figure(frame, source="test data").axes) == 2
+    plt.close("all")
