@@ -128,3 +128,57 @@ def test_train_and_load_returns_the_best_model(tmp_path):
     assert record["complete"] and len(record["epochs"]) == 2
     scores, _, _ = evaluate_split(model, data.val)
     assert scores.table == record["best_val"]
+
+
+def test_train_and_load_can_skip_the_test_pass():
+    from linkpaper.data.sources import load_data  # noqa: F401  (the engine imports it lazily)
+    from linkpaper.data.split import AVVPData, AVVPSplit
+    from linkpaper.engine import TrainConfig
+    from linkpaper.probe import train_and_load
+
+    g = torch.Generator().manual_seed(4)
+
+    def split(name, n):
+        labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
+        return AVVPSplit(name, [f"w{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
+                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
+                         labels.amax(1), labels, labels, gt_audio=labels.numpy() > 0.5, gt_visual=labels.numpy() > 0.5)
+
+    data = AVVPData(split("train", 8), split("val", 4), split("test", 4), source={"kind": "test"})
+    config = TrainConfig(model="valor++", model_overrides=SMALL, data="synth:tiny", epochs=1, warmup_epochs=1,
+                         batch_size=4, seed=5)
+    record, model = train_and_load(config, data, evaluate_test=False)
+    assert record["complete"] and "test" not in record and "test_row" not in record
+    assert record["data"]["sizes"]["test"] == 1 and len(data.test) == 4  # the caller's data is untouched
+
+
+def test_train_steps_matches_the_engine_after_one_epoch():
+    import dataclasses
+
+    from linkpaper.data.split import AVVPData, AVVPSplit
+    from linkpaper.engine import TrainConfig
+    from linkpaper.probe import train_steps
+
+    g = torch.Generator().manual_seed(6)
+
+    def split(name, n):
+        labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
+        return AVVPSplit(name, [f"s{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
+                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
+                         labels.amax(1), labels, labels, gt_audio=labels.numpy() > 0.5, gt_visual=labels.numpy() > 0.5)
+
+    data = AVVPData(split("train", 10), split("val", 4), split("test", 4), source={"kind": "test"})
+    config = TrainConfig(model="+T", model_overrides=SMALL, data="synth:tiny", epochs=1, warmup_epochs=1,
+                         batch_size=4, seed=5)
+    watch = lambda m: {"alpha1": float(m.cmim.alpha1), "beta1": float(m.cmim.beta1)}  # noqa: E731
+    model, history = train_steps(config, data, steps=3, watch=watch)
+    assert list(history.index) == [0, 1, 2, 3] and history.loc[0, "alpha1"] == 1.0
+    assert (history["alpha1"] == history["beta1"]).all()  # equal init, equal gradients
+    assert history.loc[3, "alpha1"] != 1.0 and "loss_total" in history
+
+    from linkpaper.engine import train
+
+    record = train(dataclasses.replace(config), None, data=data, progress=False)
+    # the engine logs the scalars seen by each step's forward pass (before its update), averaged
+    assert record["epochs"][0]["diagnostics"]["alpha1"] == pytest.approx(history.loc[0:2, "alpha1"].mean(), abs=1e-6)
+    assert record["epochs"][0]["train_loss"]["total"] == pytest.approx(history.loc[1:3, "loss_total"].mean(), abs=1e-5)
