@@ -11,8 +11,9 @@ Three groups of functions, all pure (nothing here trains or changes a model):
   :func:`segment_alignment` (does a segment's audio label set equal its visual label set?),
   :func:`masked_segment_scores` / :func:`alignment_table` (segment-level F restricted to a
   kind of segment) and :func:`example_videos` (which test videos show a difference).
+  :func:`delta_frame` compares each variant's gain over VALOR++ with the paper's.
 * **Figures** for those tables: :func:`history_figure`, :func:`variant_figure`,
-  :func:`per_class_comparison_figure`.
+  :func:`per_class_comparison_figure`, :func:`diagnostics_figure`.
 
 Shapes: N videos, T = 10 segments, C = 25 classes; predictions and ground truth are (N, T, C)
 bool. F-scores are percentages.
@@ -180,6 +181,44 @@ def provenance_frame(measured: list[dict]):
     return frame
 
 
+def delta_frame(measured: list[dict], reported: list[dict], baseline: str = "valor++", columns=(3, 4, 8, 9),
+                digits: int = 2):
+    """Each variant's gain over ``baseline``, measured and reported, for the score ``columns``.
+
+    Indices into ``SCORE_COLUMNS``; the default is the two Type@AV and the two Event@AV
+    scores. Measured gains are differences of seed means, shown next to the largest of the
+    two seed standard deviations (a gain smaller than that is within seed noise); reported
+    gains are differences of the paper's numbers. Rows: variants (Table II labels) except the
+    baseline; columns (score, "measured gain" | "seed std" | "reported gain").
+    """
+    import pandas as pd
+
+    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.paper import VARIANT_LABELS
+
+    by_model = {row["model"]: row for row in measured}
+    if baseline not in by_model:
+        raise UserError(f"no measured run of the baseline {baseline!r}; measured: {', '.join(by_model) or 'none'}")
+    paper_scores = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
+    base = by_model[baseline]
+    rows = {}
+    for row in measured:
+        if row["model"] == baseline:
+            continue
+        values = {}
+        for c in columns:
+            values[(COLUMN_LABELS[c], "measured gain")] = row["mean"][c] - base["mean"][c]
+            values[(COLUMN_LABELS[c], "seed std")] = max(row["std"][c], base["std"][c])
+            paper_gain = (paper_scores[row["model"]][c] - paper_scores[baseline][c]
+                          if row["model"] in paper_scores and baseline in paper_scores else np.nan)
+            values[(COLUMN_LABELS[c], "reported gain")] = paper_gain
+        rows[VARIANT_LABELS.get(row["model"], row["model"])] = values
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["score", "F (%) points"])
+    frame.index.name = f"gain over {VARIANT_LABELS.get(baseline, baseline)}"
+    return frame.round(digits)
+
+
 def _relative_run(path) -> str:
     """``<slug>/seed<S>/results.json``: the part of a run path that names the run."""
     parts = Path(path).parts
@@ -310,20 +349,28 @@ def alignment_table(predictions: dict, gt_audio, gt_visual, digits: int = 2):
     return frame.round(digits)
 
 
-def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int = 3) -> list[tuple[int, str]]:
+def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int = 3,
+                   eligible: np.ndarray | None = None) -> list[tuple[int, str]]:
     """Indices of test videos worth plotting, comparing two models' per-video scores (N,).
 
     Returns ``count`` (index, why) pairs, deterministic (ties go to the lower index): the
     largest gain of b over a, the largest loss, then the videos closest to the median
-    difference. Pass e.g. ``scores.per_video["segment"]["type"]`` of each model.
+    difference. Pass e.g. ``scores.per_video["segment"]["type"]`` of each model. ``eligible``
+    (N,) bool restricts the choice (e.g. videos with several classes and a non-aligned
+    segment); by default every video is eligible.
     """
     a, b = np.asarray(per_video_a, dtype=float), np.asarray(per_video_b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
         raise UserError(f"per-video scores of shapes {a.shape} and {b.shape}: expected two equal (N,)")
-    diff = b - a
-    picks = [(int(np.argmax(diff)), "largest gain"), (int(np.argmin(diff)), "largest loss")]
+    allowed = np.ones(len(a), dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    if allowed.shape != a.shape or not allowed.any():
+        raise UserError(f"eligible has shape {allowed.shape} and {int(allowed.sum())} video(s); "
+                        f"expected {a.shape} with one or more")
+    candidates = np.nonzero(allowed)[0]
+    diff = (b - a)[candidates]
+    picks = [(int(candidates[np.argmax(diff)]), "largest gain"), (int(candidates[np.argmin(diff)]), "largest loss")]
     order = np.argsort(np.abs(diff - np.median(diff)), kind="stable")
-    for index in order:
+    for index in candidates[order]:
         if len(picks) >= count:
             break
         if int(index) not in {p for p, _ in picks}:
@@ -368,16 +415,15 @@ def history_figure(history, source: str):
 
 
 def variant_figure(measured: list[dict], reported: list[dict], source: str, columns=(3, 4), names: dict | None = None):
-    """Measured mean ± std (bars, error bars over seeds) per variant for the score columns
+    """Measured mean ± std over seeds (blue dots with error bars) per variant for the score
     ``columns`` (indices into ``SCORE_COLUMNS``; default segment Type@AV and Event@AV), with
     the paper's reported value of the same variant as a separate black diamond. The y axis
     is shared, but the two are different data (say so in ``source``)."""
     import matplotlib.pyplot as plt
 
-    from linkpaper.grid import COLUMN_LABELS
-    from linkpaper.viz import titled
-
+    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
     from linkpaper.paper import VARIANT_LABELS
+    from linkpaper.viz import titled
 
     names = {**VARIANT_LABELS, **(names or {})}
     reported_by_variant = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
@@ -386,18 +432,16 @@ def variant_figure(measured: list[dict], reported: list[dict], source: str, colu
     for ax, column in zip(axes[0], columns):
         means = np.array([row["mean"][column] for row in measured])
         stds = np.array([row["std"][column] for row in measured])
-        ax.bar(x, means, 0.6, yerr=stds, capsize=4, color="#1f77b4", alpha=0.8,
-               label=f"measured, mean ± std ({measured[0]['label'] if measured else ''})")
-        paper = [reported_by_variant.get(row["model"], [np.nan] * 10)[column] for row in measured]
-        ax.plot(x, paper, "D", color="black", label="paper, LLP test (reported)")
-        values = np.concatenate([means - stds, np.asarray(paper, dtype=float)])
-        low = np.nanmin(values)
-        ax.set_ylim(np.floor(low - 3), np.ceil(np.nanmax(np.concatenate([means + stds, paper])) + 4))
+        ax.errorbar(x - 0.08, means, yerr=stds, fmt="o", ms=7, capsize=4, color="#1f77b4",
+                    label="measured: mean ± std over seeds")
+        paper = np.array([reported_by_variant.get(row["model"], [np.nan] * 10)[column] for row in measured])
+        ax.plot(x + 0.08, paper, "D", color="black", label="paper, LLP test (reported)")
         ax.set_xticks(x, [names.get(row["model"], row["model"]) for row in measured], rotation=30, ha="right")
-        ax.set_ylabel(f"{COLUMN_LABELS[column]} F (%)")
-        ax.set_title(COLUMN_LABELS[column], fontsize=9)
+        ax.set_xlim(-0.5, len(measured) - 0.5)
+        level, modality = SCORE_COLUMNS[column]
+        ax.set_ylabel(f"{level}-level {COLUMN_TITLES[modality]} F (%)")
         ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(frameon=False, fontsize=7, loc="upper left")
+    axes[0, 0].legend(frameon=False, fontsize=7, loc="best")
     fig.suptitle(titled("Ablation variants: measured vs reported", source), fontsize=10)
     fig.tight_layout()
     return fig
@@ -425,4 +469,51 @@ def per_class_comparison_figure(frame, source: str, title: str = ""):
     axes[-1, 0].set_xticks(x, list(frame.index), rotation=60, ha="right", fontsize=8)
     fig.suptitle(titled(title or "Per-class segment-level F", source), fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = None):
+    """One panel per per-epoch quantity (``probe.epoch_series`` keys, e.g. ``"mu"``,
+    ``"alpha2"``, ``"val_type_av"``): for each variant the mean over its seeds per epoch, with
+    the seed range shaded. records: ``{(variant, seed): results.json dict}``
+    (``probe.grid_records``); keys no record has are skipped."""
+    import matplotlib.pyplot as plt
+
+    from linkpaper.paper import VARIANT_LABELS
+    from linkpaper.probe import epoch_series
+    from linkpaper.viz import titled
+
+    labels = labels or {}
+    series = {}
+    for key in keys:
+        try:
+            series[key] = epoch_series(records, key)
+        except UserError:
+            continue
+    if not series:
+        raise UserError(f"no run record has any of {list(keys)}")
+    columns = min(len(series), 3)
+    rows = int(np.ceil(len(series) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.3 * columns, 3.0 * rows), squeeze=False)
+    for ax, (key, frame) in zip(axes.ravel(), series.items()):
+        for variant in dict.fromkeys(frame.columns.get_level_values("variant")):
+            values = frame[variant]
+            line = ax.plot(values.index, values.mean(axis=1), "o-", ms=3, label=VARIANT_LABELS.get(variant, variant))
+            if values.shape[1] > 1:
+                ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=line[0].get_color(),
+                                alpha=0.15)
+        ax.set_title(labels.get(key, key), fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(series):]:
+        ax.axis("off")
+    handles, names = [], []
+    for ax in axes.ravel()[:len(series)]:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            if name not in names:
+                handles.append(handle)
+                names.append(name)
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 8), frameon=False, fontsize=8)
+    fig.suptitle(titled("Per-epoch diagnostics (mean over seeds, range shaded)", source), fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig

@@ -222,8 +222,12 @@ def test_example_videos_are_deterministic():
     b = np.array([0.9, 0.5, 0.1, 0.6, 0.5])
     assert analysis.example_videos(a, b, 4) == [
         (0, "largest gain"), (2, "largest loss"), (1, "typical"), (4, "typical")]
+    eligible = np.array([False, True, True, True, False])
+    assert analysis.example_videos(a, b, 3, eligible) == [(3, "largest gain"), (2, "largest loss"), (1, "typical")]
     with pytest.raises(UserError, match="expected two equal"):
         analysis.example_videos(a, b[:3])
+    with pytest.raises(UserError, match="with one or more"):
+        analysis.example_videos(a, b, 2, np.zeros(5, bool))
 
 
 # ---------------------------------------------------------------------------- figures
@@ -243,4 +247,33 @@ def test_figures_have_their_panels(grid):
     gt_a, gt_v, _ = _gt()
     frame = analysis.per_class_frame({"x": evaluate_predictions(gt_a, gt_v, gt_a, gt_v)})
     assert len(analysis.per_class_comparison_figure(frame, source="test data").axes) == 2
+    plt.close("all")
+
+
+def test_delta_frame_gains_measured_and_reported(grid):
+    measured = analysis.measured_rows(analysis.find_run_dirs(grid))
+    frame = analysis.delta_frame(measured, paper.reported_rows("II"))
+    assert list(frame.index) == ["LINK (T, S, P)"] and frame.index.name == "gain over VALOR++"
+    # link mean 61 everywhere; valor++ mean i + 1 in column i (Seg type: 4, Seg event: 5)
+    assert frame.loc["LINK (T, S, P)", ("Seg type", "measured gain")] == 57.0
+    assert frame.loc["LINK (T, S, P)", ("Seg event", "measured gain")] == 56.0
+    assert frame.loc["LINK (T, S, P)", ("Seg type", "seed std")] == round(np.sqrt(2.0), 2)
+    assert frame.loc["LINK (T, S, P)", ("Seg type", "reported gain")] == pytest.approx(66.9 - 66.2)
+    with pytest.raises(UserError, match="no measured run of the baseline '\\+T'"):
+        analysis.delta_frame(measured, paper.reported_rows("II"), baseline="+T")
+
+
+def test_diagnostics_figure_one_panel_per_known_key(grid):
+    import matplotlib.pyplot as plt
+
+    from linkpaper.probe import grid_records
+
+    records = grid_records(grid, ["valor++", "link"], [87, 88, 89])
+    fig = analysis.diagnostics_figure(records, ["mu", "no_such_key", "val_type_av"], source="test data")
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title() for ax in visible] == ["mu", "val_type_av"]
+    link_mu = [line for line in visible[0].lines if line.get_label() == "LINK (T, S, P)"][0]
+    assert list(link_mu.get_ydata()) == pytest.approx([0.01, 0.02, 0.03])
+    with pytest.raises(UserError, match="no run record has any of"):
+        analysis.diagnostics_figure(records, ["nothing"], source="x")
     plt.close("all")
