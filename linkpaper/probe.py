@@ -144,11 +144,12 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
 # --------------------------------------------------------------------------------------------
 
 
+@torch.no_grad()
 def sloss_terms(audio_hidden, visual_hidden, pl_audio, pl_visual, mu) -> dict[str, torch.Tensor]:
     """The pieces of S-LOSS (eqs 11-12), each (B, T, T): ``s`` cosine of audio segment i and
     visual segment j, ``r`` IoU target, ``lambda`` the weight, ``weighted`` lambda (s - r)^2.
 
-    ``weighted.mean()`` equals ``linkpaper.losses.similarity_loss`` on the same inputs.
+    ``weighted.mean()`` equals ``linkpaper.losses.similarity_loss`` on the same inputs. No gradient.
     """
     from linkpaper.losses import iou_targets, sloss_lambda
 
