@@ -149,8 +149,8 @@ fig = heatmaps_figure(
     xlabel="visual segment j", ylabel="audio segment i", panel_size=(3.0, 2.7),
 )
 plt.show()
-print(f"L_S of this video: {float(terms['weighted'].mean()):.4f} "
-      f"(linkpaper.losses.similarity_loss: {float(similarity_loss(output.audio_hidden, output.visual_hidden, video.pseudo_audio, video.pseudo_visual, model.sloss_mu)):.4f})")
+reference = similarity_loss(output.audio_hidden, output.visual_hidden, video.pseudo_audio, video.pseudo_visual, model.sloss_mu)
+print(f"L_S of this video: {terms['weighted'].mean().item():.4f} (linkpaper.losses.similarity_loss: {reference.item():.4f})")
 
 # %% [markdown]
 # ## Where gradient descent takes μ
@@ -170,7 +170,7 @@ for mu_value in (0.0, 0.5, 0.9, 1.1, 2.0):
     mu = torch.tensor(mu_value, requires_grad=True)
     loss = similarity_loss(out64.audio_hidden, out64.visual_hidden, batch.pseudo_audio, batch.pseudo_visual, mu)
     (grad,) = torch.autograd.grad(loss, mu)
-    rows[mu_value] = {"L_S": float(loss), "∂L_S/∂μ": float(grad), "descent moves μ": "up" if grad < 0 else "down"}
+    rows[mu_value] = {"L_S": loss.item(), "∂L_S/∂μ": grad.item(), "descent moves μ": "up" if grad < 0 else "down"}
 pd.DataFrame(rows).T.rename_axis(f"μ [64 train videos of {SOURCE}, untrained +S]")
 
 # %% [markdown]
