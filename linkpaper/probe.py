@@ -288,3 +288,27 @@ def train_steps(config, data, steps: int, watch) -> tuple:
             rows.append({"step": step, "epoch": epoch, **watch(model),
                          **{f"loss_{k}": float(v) for k, v in losses.items()}})
     return model, pd.DataFrame(rows).set_index("step")
+
+
+# --------------------------------------------------------------------------------------------
+# Pseudo labels against the video labels
+# --------------------------------------------------------------------------------------------
+
+
+def video_label_prf(labels, weak) -> dict[str, float]:
+    """Video-level precision / recall / F of segment labels against video labels.
+
+    labels (N, T, C) (active where >= 0.5): a class counts as flagged in a video when it is
+    active in any segment. weak (N, C): the video labels. Pooled over all (video, class) pairs.
+    Returns {"precision", "recall", "f", "flagged" (count), "outside weak labels" (count)}.
+    """
+    import numpy as np
+
+    flagged = np.asarray(labels >= 0.5).any(axis=1)
+    truth = np.asarray(weak) >= 0.5
+    tp = float((flagged & truth).sum())
+    precision = tp / flagged.sum() if flagged.sum() else 0.0
+    recall = tp / truth.sum() if truth.sum() else 0.0
+    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f": f, "flagged": int(flagged.sum()),
+            "outside weak labels": int((flagged & ~truth).sum())}

@@ -182,3 +182,17 @@ def test_train_steps_matches_the_engine_after_one_epoch():
     # the engine logs the scalars seen by each step's forward pass (before its update), averaged
     assert record["epochs"][0]["diagnostics"]["alpha1"] == pytest.approx(history.loc[0:2, "alpha1"].mean(), abs=1e-6)
     assert record["epochs"][0]["train_loss"]["total"] == pytest.approx(history.loc[1:3, "loss_total"].mean(), abs=1e-5)
+
+
+def test_video_label_prf_counts_pairs():
+    from linkpaper.probe import video_label_prf
+
+    labels = torch.zeros(2, 10, 25)
+    labels[0, 3, 0] = 1  # class 0 flagged in video 0 (true)
+    labels[0, 5, 1] = 1  # class 1 flagged in video 0 (false)
+    labels[1, :, 2] = 0.7  # class 2 flagged in video 1 (true)
+    weak = torch.zeros(2, 25)
+    weak[0, 0] = weak[1, 2] = weak[1, 3] = 1
+    prf = video_label_prf(labels, weak)
+    assert prf["precision"] == pytest.approx(2 / 3) and prf["recall"] == pytest.approx(2 / 3)
+    assert prf["flagged"] == 3 and prf["outside weak labels"] == 1
