@@ -75,7 +75,7 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
     With TSAM: ``tsam_W_a``/``tsam_W_v`` (B, T, 1), ``tsam_S_a``/``tsam_S_v`` (B, 1, H),
     ``tsam_out_a``/``tsam_out_v``. With CMIM: ``cmim_in_a``/``cmim_in_v``, ``cmim_attn_av``
     and ``cmim_attn_va`` (B, T, T), ``cmim_out_a``/``cmim_out_v``. With PLSIM:
-    ``plsim_labels_a``/``_v`` (B, T, C), ``plsim_e_a``/``_v`` (B, T, D) (eq 13),
+    ``plsim_in_a``/``_v`` (B, T, H), ``plsim_labels_a``/``_v`` (B, T, C), ``plsim_e_a``/``_v`` (B, T, D) (eq 13),
     ``plsim_gamma1``, ``plsim_gamma2``, ``plsim_rho1``, ``plsim_rho2`` (B, T, H),
     ``plsim_out_a``/``_v``. The model's training mode is restored afterwards.
     """
@@ -104,7 +104,7 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
         trace["cmim_out_a"], trace["cmim_out_v"] = out
 
     def on_plsim(module, args, out):
-        _, _, labels_a, labels_v = args
+        trace["plsim_in_a"], trace["plsim_in_v"], labels_a, labels_v = args
         trace["plsim_labels_a"], trace["plsim_labels_v"] = labels_a, labels_v
         trace["plsim_e_a"] = segment_label_embedding(labels_a, module.text_audio)
         trace["plsim_e_v"] = segment_label_embedding(labels_v, module.text_visual)

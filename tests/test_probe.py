@@ -70,6 +70,7 @@ def test_trace_of_link_records_every_module():
     assert trace["plsim_e_a"].shape == (3, 10, 7) and trace["plsim_e_v"].shape == (3, 10, 5)
     # zero-initialised last layers: PLSIM starts as the identity
     assert torch.equal(trace["plsim_gamma1"], torch.zeros(3, 10, 32))
+    assert torch.equal(trace["plsim_in_a"], trace["cmim_out_a"])
     assert torch.equal(trace["plsim_out_a"], trace["cmim_out_a"])
     assert torch.equal(trace["encoder_in_v"], trace["plsim_out_v"])
     assert torch.equal(trace["hidden_v"], output.visual_hidden)
