@@ -472,6 +472,16 @@ def per_class_comparison_figure(frame, source: str, title: str = ""):
     return fig
 
 
+def variant_color(variant: str) -> str:
+    """A fixed colour per registry variant (tab10 in registry order), the same in every figure."""
+    from linkpaper.models import list_models
+
+    known = list(list_models())
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+    return palette[known.index(variant) % len(palette)] if variant in known else "#000000"
+
+
 def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = None):
     """One panel per per-epoch quantity (``probe.epoch_series`` keys, e.g. ``"mu"``,
     ``"alpha2"``, ``"val_type_av"``): for each variant the mean over its seeds per epoch, with
@@ -498,21 +508,23 @@ def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = N
     for ax, (key, frame) in zip(axes.ravel(), series.items()):
         for variant in dict.fromkeys(frame.columns.get_level_values("variant")):
             values = frame[variant]
-            line = ax.plot(values.index, values.mean(axis=1), "o-", ms=3, label=VARIANT_LABELS.get(variant, variant))
+            color = variant_color(variant)
+            ax.plot(values.index, values.mean(axis=1), "o-", ms=3, color=color,
+                    label=VARIANT_LABELS.get(variant, variant))
             if values.shape[1] > 1:
-                ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=line[0].get_color(),
-                                alpha=0.15)
+                ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.15)
         ax.set_title(labels.get(key, key), fontsize=9)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[len(series):]:
         ax.axis("off")
-    handles, names = [], []
+    found = {}
     for ax in axes.ravel()[:len(series)]:
         for handle, name in zip(*ax.get_legend_handles_labels()):
-            if name not in names:
-                handles.append(handle)
-                names.append(name)
+            found.setdefault(name, handle)
+    order = [VARIANT_LABELS.get(v, v) for v in VARIANT_LABELS]
+    names = sorted(found, key=lambda name: order.index(name) if name in order else len(order))
+    handles = [found[name] for name in names]
     fig.legend(handles, names, loc="lower center", ncol=min(len(names), 8), frameon=False, fontsize=8)
     fig.suptitle(titled("Per-epoch diagnostics (mean over seeds, range shaded)", source), fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 1))

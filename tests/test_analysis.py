@@ -277,3 +277,11 @@ def test_diagnostics_figure_one_panel_per_known_key(grid):
     with pytest.raises(UserError, match="no run record has any of"):
         analysis.diagnostics_figure(records, ["nothing"], source="x")
     plt.close("all")
+
+
+def test_variant_colors_are_fixed_per_variant():
+    from linkpaper.models import list_models
+
+    colors = [analysis.variant_color(v) for v in list_models()]
+    assert len(set(colors)) == len(colors) == 8
+    assert analysis.variant_color("link") == colors[-1] and analysis.variant_color("unknown") == "#000000"
