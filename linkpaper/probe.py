@@ -286,7 +286,7 @@ def train_steps(config, data, steps: int, watch) -> tuple:
             losses, _ = training_step(model, optimizer, batch, plsim_keys, config.clip_norm)
             step += 1
             rows.append({"step": step, "epoch": epoch, **watch(model),
-                         **{f"loss_{k}": float(v) for k, v in losses.items()}})
+                         **{f"loss_{k}": v.item() for k, v in losses.items()}})
     return model, pd.DataFrame(rows).set_index("step")
 
 
