@@ -62,8 +62,9 @@ def curves_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabe
     for ax, (name, curves) in zip(axes[0], panels.items()):
         if hasattr(curves, "columns"):  # a DataFrame
             curves = {_label(column): (curves.index.to_numpy(), curves[column].to_numpy()) for column in curves.columns}
-        for label, (x, y) in curves.items():
-            ax.plot(_as_array(x), _as_array(y), marker="o" if markers else None, markersize=3, label=label)
+        colors = plt.cm.tab20(np.linspace(0, 1, 20))[: len(curves)] if len(curves) > 10 else [None] * len(curves)
+        for (label, (x, y)), color in zip(curves.items(), colors):
+            ax.plot(_as_array(x), _as_array(y), marker="o" if markers else None, markersize=3, label=label, color=color)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel(ylabel if ax is axes[0, 0] else "", fontsize=8)

@@ -34,3 +34,10 @@ def test_curves_figure_accepts_dicts_and_frames():
     assert [len(ax.lines) for ax in fig.axes] == [1, 2]
     assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["+S seed 87", "+S seed 88"]
     assert np.array_equal(fig.axes[1].lines[1].get_ydata(), [0.0, 0.2])
+
+
+def test_curves_figure_keeps_many_curves_apart():
+    curves = {f"c{i}": ([0, 1], [i, i]) for i in range(12)}
+    fig = curves_figure({"many": curves}, source="src", title="t")
+    colors = {tuple(line.get_color()) for line in fig.axes[0].lines}
+    assert len(colors) == 12
