@@ -152,21 +152,23 @@ for index, why in picks:
 #
 # Every run record keeps, per epoch, the mean over training batches of what the modules
 # report: CMIM's four scalars α₁, α₂, β₁, β₂ (eqs 4-5, initialised to 1), S-LOSS's μ (eq
-# 12, initialised to 0), the spread of TSAM's temporal attention weights over the ten
-# segments (eqs 1-3; 0 would mean TSAM weighs every segment alike) and the share of active
-# PLSIM labels. Lines: mean over seeds per variant; shaded: the seed range.
+# 12, initialised to 0), and the spread of TSAM's attention weights (eqs 1-3): the standard
+# deviation of the temporal weights over the ten segments and of the spatial weights over
+# the hidden channels (0 would mean TSAM weighs every segment, or every channel, alike).
+# Lines: mean over seeds per variant; shaded: the seed range.
 
 # %%
 grid = grid_records(results_dir, list(VARIANT_LABELS), sorted({int(p.name[4:]) for p in analysis.find_run_dirs(results_dir)}))
 GRID_SOURCE = f"training records of the grid: {analysis.data_label(next(iter(grid.values())))}"
 fig = analysis.diagnostics_figure(
-    grid, ["alpha1", "alpha2", "mu", "tsam_a_temporal_std", "tsam_v_temporal_std", "plsim_active_a", "plsim_active_v",
-           "train_loss.similarity", "train_loss.label"],
+    grid, ["alpha1", "alpha2", "mu", "tsam_a_temporal_std", "tsam_v_temporal_std", "tsam_a_spatial_std",
+           "tsam_v_spatial_std", "train_loss.similarity", "train_loss.label"],
     source=GRID_SOURCE,
     labels={"alpha1": "CMIM α₁ (= β₁)", "alpha2": "CMIM α₂ (= β₂)", "mu": "S-LOSS μ",
             "tsam_a_temporal_std": "TSAM audio: std of temporal weights",
             "tsam_v_temporal_std": "TSAM visual: std of temporal weights",
-            "plsim_active_a": "PLSIM: share of active audio labels", "plsim_active_v": "PLSIM: share of active visual labels",
+            "tsam_a_spatial_std": "TSAM audio: std of spatial weights",
+            "tsam_v_spatial_std": "TSAM visual: std of spatial weights",
             "train_loss.similarity": "S-LOSS (train, mean over batches)", "train_loss.label": "label term (train)"},
 )
 plt.show()
