@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import functools
 import subprocess
 from pathlib import Path
 
@@ -61,7 +62,16 @@ def read_results(run_dir: str | Path) -> dict:
 
 
 def git_commit(repo_dir: str | Path | None = None) -> dict:
-    """``{"commit": sha or "unknown", "dirty": bool or None}`` of the code that ran."""
+    """``{"commit": sha or "unknown", "dirty": bool or None}`` of the code that ran.
+
+    Read once per process and cached: a long grid keeps running the code it loaded at start,
+    so later commits to the working tree must not relabel its runs.
+    """
+    return dict(_git_commit_at_start(str(repo_dir) if repo_dir else None))
+
+
+@functools.lru_cache(maxsize=None)
+def _git_commit_at_start(repo_dir: str | None) -> dict:
     cwd = Path(repo_dir) if repo_dir else Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(
