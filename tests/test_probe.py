@@ -171,7 +171,7 @@ def test_train_steps_matches_the_engine_after_one_epoch():
     data = AVVPData(split("train", 10), split("val", 4), split("test", 4), source={"kind": "test"})
     config = TrainConfig(model="+T", model_overrides=SMALL, data="synth:tiny", epochs=1, warmup_epochs=1,
                          batch_size=4, seed=5)
-    watch = lambda m: {"alpha1": float(m.cmim.alpha1), "beta1": float(m.cmim.beta1)}  # noqa: E731
+    watch = lambda m: {"alpha1": m.cmim.alpha1.item(), "beta1": m.cmim.beta1.item()}  # noqa: E731
     model, history = train_steps(config, data, steps=3, watch=watch)
     assert list(history.index) == [0, 1, 2, 3] and history.loc[0, "alpha1"] == 1.0
     assert (history["alpha1"] == history["beta1"]).all()  # equal init, equal gradients
