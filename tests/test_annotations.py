@@ -13,15 +13,13 @@ from linkpaper.data.annotations import (
     read_weak_labels,
     video_id,
 )
-from linkpaper.data.download import MissingDataError, annotation_path, resolve_data_dir
+from linkpaper.data.download import MissingDataError, annotation_path
 from linkpaper.errors import UserError
 
 
 @pytest.fixture(scope="module")
-def llp():
-    root = resolve_data_dir()
-    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
-        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
+def llp(llp_data_dir):
+    root = llp_data_dir
     return root, {split: load_annotations(split, root) for split in ("train", "val", "test")}
 
 

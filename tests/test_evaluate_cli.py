@@ -8,15 +8,12 @@ import pytest
 import torch
 
 from linkpaper.cli import main
-from linkpaper.data.download import resolve_data_dir
 from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
 
 
 @pytest.fixture(scope="module")
-def test_split():
-    root = resolve_data_dir()
-    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
-        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
+def test_split(llp_data_dir):
+    root = llp_data_dir
     from linkpaper.data.annotations import load_annotations
 
     return root, load_annotations("test", root)

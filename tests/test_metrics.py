@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.download import resolve_data_dir
 from linkpaper.errors import UserError
 from linkpaper.metrics import (
     SCORE_COLUMNS,
@@ -271,10 +270,8 @@ def test_bad_probabilities_raise_clear_user_errors(frame_value, video_value, mes
 
 
 @pytest.fixture(scope="module")
-def llp_gt():
-    root = resolve_data_dir()
-    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
-        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
+def llp_gt(llp_data_dir):
+    root = llp_data_dir
     from linkpaper.data.annotations import load_annotations
 
     return {split: load_annotations(split, root) for split in ("val", "test")}

@@ -3,17 +3,8 @@
 import numpy as np
 import pytest
 
-from linkpaper.data.download import resolve_data_dir
 from linkpaper.data.stats import event_runs, format_comparison, label_statistics, stat_value
 
-
-@pytest.fixture(scope="module")
-def llp_data_dir():
-    """The real LLP annotation folder ($LINKPAPER_DATA); tests that need it skip without it."""
-    root = resolve_data_dir()
-    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
-        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
-    return root
 
 
 def test_event_runs_finds_maximal_runs():

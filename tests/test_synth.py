@@ -7,16 +7,9 @@ import pytest
 import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.download import MissingDataError, resolve_data_dir
+from linkpaper.data.download import MissingDataError
 from linkpaper.errors import ConfigError
 
-
-@pytest.fixture(scope="module")
-def llp_data_dir():
-    root = resolve_data_dir()
-    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
-        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
-    return root
 
 
 @pytest.fixture(scope="module")

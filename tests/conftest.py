@@ -1,0 +1,16 @@
+"""Shared fixtures. The real LLP annotations come from $LINKPAPER_DATA (never from the repo)."""
+
+from __future__ import annotations
+
+import pytest
+
+from linkpaper.data.download import resolve_data_dir
+
+
+@pytest.fixture(scope="session")
+def llp_data_dir():
+    """The real LLP annotation folder ($LINKPAPER_DATA); tests that need it skip without it."""
+    root = resolve_data_dir()
+    if not (root / "llp" / "AVVP_eval_audio.csv").is_file():
+        pytest.skip(f"LLP annotations not found under {root} (set LINKPAPER_DATA)")
+    return root
