@@ -108,21 +108,27 @@ def test_grid_records_and_epoch_series(tmp_path):
         epoch_series(records, "alpha1")
 
 
-def test_train_and_load_returns_the_best_model(tmp_path):
+def random_data(seed: int, prefix: str, n_train: int):
+    """A small random AVVPData (train n_train / val 4 / test 4 videos) with dense GT = labels."""
     from linkpaper.data.split import AVVPData, AVVPSplit
-    from linkpaper.engine import TrainConfig, evaluate_split
-    from linkpaper.probe import train_and_load
 
-    g = torch.Generator().manual_seed(3)
+    g = torch.Generator().manual_seed(seed)
 
     def split(name, n):
         labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
         gt = labels.numpy() > 0.5
-        return AVVPSplit(name, [f"v{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
+        return AVVPSplit(name, [f"{prefix}{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
                          torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
                          labels.amax(1), labels, labels, gt_audio=gt, gt_visual=gt)
 
-    data = AVVPData(split("train", 8), split("val", 4), split("test", 4), source={"kind": "test"})
+    return AVVPData(split("train", n_train), split("val", 4), split("test", 4), source={"kind": "test"})
+
+
+def test_train_and_load_returns_the_best_model(tmp_path):
+    from linkpaper.engine import TrainConfig, evaluate_split
+    from linkpaper.probe import train_and_load
+
+    data = random_data(3, "v", 8)
     config = TrainConfig(model="valor++", model_overrides=SMALL, data="synth:tiny", epochs=2, warmup_epochs=1,
                          batch_size=4, seed=5)
     record, model = train_and_load(config, data)
@@ -133,19 +139,10 @@ def test_train_and_load_returns_the_best_model(tmp_path):
 
 def test_train_and_load_can_skip_the_test_pass():
     from linkpaper.data.sources import load_data  # noqa: F401  (the engine imports it lazily)
-    from linkpaper.data.split import AVVPData, AVVPSplit
     from linkpaper.engine import TrainConfig
     from linkpaper.probe import train_and_load
 
-    g = torch.Generator().manual_seed(4)
-
-    def split(name, n):
-        labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
-        return AVVPSplit(name, [f"w{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
-                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
-                         labels.amax(1), labels, labels, gt_audio=labels.numpy() > 0.5, gt_visual=labels.numpy() > 0.5)
-
-    data = AVVPData(split("train", 8), split("val", 4), split("test", 4), source={"kind": "test"})
+    data = random_data(4, "w", 8)
     config = TrainConfig(model="valor++", model_overrides=SMALL, data="synth:tiny", epochs=1, warmup_epochs=1,
                          batch_size=4, seed=5)
     record, model = train_and_load(config, data, evaluate_test=False)
@@ -156,19 +153,10 @@ def test_train_and_load_can_skip_the_test_pass():
 def test_train_steps_matches_the_engine_after_one_epoch():
     import dataclasses
 
-    from linkpaper.data.split import AVVPData, AVVPSplit
     from linkpaper.engine import TrainConfig
     from linkpaper.probe import train_steps
 
-    g = torch.Generator().manual_seed(6)
-
-    def split(name, n):
-        labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
-        return AVVPSplit(name, [f"s{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
-                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
-                         labels.amax(1), labels, labels, gt_audio=labels.numpy() > 0.5, gt_visual=labels.numpy() > 0.5)
-
-    data = AVVPData(split("train", 10), split("val", 4), split("test", 4), source={"kind": "test"})
+    data = random_data(6, "s", 10)
     config = TrainConfig(model="+T", model_overrides=SMALL, data="synth:tiny", epochs=1, warmup_epochs=1,
                          batch_size=4, seed=5)
     watch = lambda m: {"alpha1": m.cmim.alpha1.item(), "beta1": m.cmim.beta1.item()}  # noqa: E731
