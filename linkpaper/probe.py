@@ -182,6 +182,13 @@ def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], dic
     return found
 
 
+def missing_grid_message(grid_dir: str) -> str:
+    """What a notebook prints when ``grid_dir`` (relative to notebooks/) holds no run records."""
+    return (f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
+            "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --epochs 6 --warmup-epochs 1 "
+            f"--out {grid_dir.removeprefix('../')}) and re-execute this notebook.")
+
+
 def epoch_series(records: dict, key: str):
     """A pandas DataFrame of one per-epoch quantity: index epoch, columns (variant, seed).
 

@@ -55,7 +55,6 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the dow
 # %%
 import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -68,7 +67,7 @@ from linkpaper.data.sources import load_data
 from linkpaper.engine import TrainConfig
 from linkpaper.models import build_model
 from linkpaper.modelviz import curves_figure, heatmaps_figure
-from linkpaper.probe import epoch_series, grid_records, parameter_counts, trace_forward, train_steps
+from linkpaper.probe import epoch_series, grid_records, missing_grid_message, parameter_counts, trace_forward, train_steps
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)
@@ -228,12 +227,9 @@ pd.Series({"std of the logits f_a f_vᵀ/√H": float(logits.std()),
 # over the epoch's training steps of the value the forward passes saw.
 
 # %%
-root = Path(grid_dir)
-records = grid_records(root, ["+T", "+T+S", "+T+P", "link"], seeds) if root.is_dir() else {}
+records = grid_records(grid_dir, ["+T", "+T+S", "+T+P", "link"], seeds)
 if not records:
-    print(f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
-          "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --epochs 6 --warmup-epochs 1 "
-          f"--out {grid_dir.removeprefix('../')}) and re-execute this notebook.")
+    print(missing_grid_message(grid_dir))
 else:
     series = {k: epoch_series(records, k) for k in ("alpha1", "beta1", "alpha2", "beta2")}
     fig = curves_figure({k: series[k] for k in ("alpha1", "alpha2")}, source=GRID, title="CMIM scalars per epoch (β equals α)",

@@ -46,7 +46,6 @@ grid_dir = "../results/synth_small_grid"  # grid run records, relative to notebo
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
 
 # %%
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,7 +59,7 @@ from linkpaper.engine import lr_at_epoch
 from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
 from linkpaper.models import build_model
 from linkpaper.modelviz import curves_figure, heatmaps_figure
-from linkpaper.probe import epoch_series, grid_records, sloss_terms, trace_forward
+from linkpaper.probe import epoch_series, grid_records, missing_grid_message, sloss_terms, trace_forward
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)
@@ -205,12 +204,9 @@ pd.DataFrame({"grid schedule (6 epochs)": [round(float(grid_budget[e - 1]), 4) i
 # gradient), drawn at each epoch's midpoint, where the logged mean sits.
 
 # %%
-root = Path(grid_dir)
-records = grid_records(root, ["+S", "+T+S", "+S+P", "link"], seeds) if root.is_dir() else {}
+records = grid_records(grid_dir, ["+S", "+T+S", "+S+P", "link"], seeds)
 if not records:
-    print(f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
-          "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --epochs 6 --warmup-epochs 1 "
-          f"--out {grid_dir.removeprefix('../')}) and re-execute this notebook.")
+    print(missing_grid_message(grid_dir))
 else:
     mu = epoch_series(records, "mu")
     similarity = epoch_series(records, "train_loss.similarity")

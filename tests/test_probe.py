@@ -185,3 +185,12 @@ def test_video_label_prf_counts_pairs():
     prf = video_label_prf(labels, weak)
     assert prf["precision"] == pytest.approx(2 / 3) and prf["recall"] == pytest.approx(2 / 3)
     assert prf["flagged"] == 3 and prf["outside weak labels"] == 1
+
+
+def test_a_missing_grid_gives_no_records_and_a_runnable_hint(tmp_path):
+    from linkpaper.probe import missing_grid_message
+
+    assert grid_records(tmp_path / "absent", ["+S"], [87]) == {}
+    message = missing_grid_message("../results/some_grid")
+    assert "python -m linkpaper grid --variants all --seeds 3 --data synth:small" in message
+    assert "--out results/some_grid)" in message
