@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models.audio_pooling import FREQ_GROUPS, TIME_STEPS, audio_pooling_matrix, reference_audio_embedding
 from linkpaper.models.config import ModelConfig
+from linkpaper.models.dropout import drop
 
 AUDIO_MAP_TOKENS = FREQ_GROUPS * TIME_STEPS  # 64 CLAP tokens per clip
 RESNET_FRAMES = 80  # 8 frames per segment (VALOR / VALOR+ 2-D visual input)
@@ -55,12 +56,40 @@ class AVVPOutput:
     diagnostics: dict = field(default_factory=dict)
 
 
+def multi_head_attention(mha: nn.MultiheadAttention, query: torch.Tensor, context: torch.Tensor | None,
+                         dropout_p: float, training: bool) -> torch.Tensor:
+    """nn.MultiheadAttention's computation with its parameters, batch-first, our dropout.
+
+    query (B, T, H), context (B, S, H) or None for self-attention -> (B, T, H). The same
+    arithmetic as ``mha(q, k, k)`` in the sequence-first layout (a test compares the two), with
+    no transposes of the inputs, one packed Q/K/V product for self-attention, and the dropout
+    of ``linkpaper.models.dropout.drop`` on the attention weights.
+    """
+    B, T, H = query.shape
+    heads = mha.num_heads
+    d = H // heads
+    weight, bias = mha.in_proj_weight, mha.in_proj_bias
+    if context is None:
+        q, k, v = F.linear(query, weight, bias).view(B, T, 3, heads, d).permute(2, 0, 3, 1, 4).unbind(0)
+    else:
+        S = context.shape[1]
+        q = F.linear(query, weight[:H], bias[:H]).view(B, T, heads, d).transpose(1, 2)
+        k, v = F.linear(context, weight[H:], bias[H:]).view(B, S, 2, heads, d).permute(2, 0, 3, 1, 4).unbind(0)
+    # q, k, v: (B, heads, T or S, d)
+    weights = torch.softmax((q * d ** -0.5) @ k.transpose(-2, -1), dim=-1)  # (B, heads, T, S)
+    heads_out = drop(weights, dropout_p, training) @ v
+    return F.linear(heads_out.transpose(1, 2).reshape(B, T, H), mha.out_proj.weight, mha.out_proj.bias)
+
+
 class HANLayer(nn.Module):
     """One post-norm hybrid-attention layer (avvp-reference.md 2.3 step 5).
 
     q <- norm1(q + drop(CMA(q, k, k)) + drop(SA(q, q, q)))
     q <- norm2(q + drop(linear2(drop(relu(linear1(q))))))
-    Attention runs in the sequence-first (T, B, H) layout of nn.MultiheadAttention.
+    self_attn / cm_attn are nn.MultiheadAttention modules (their parameter names are the
+    released checkpoints'); ``multi_head_attention`` runs their arithmetic batch-first. Every
+    dropout (the four above and the one on the attention weights) is
+    ``linkpaper.models.dropout.drop`` with p = ``dropout``.
     """
 
     def __init__(self, hidden_dim: int, num_heads: int, ff_dim: int, dropout: float):
@@ -68,24 +97,19 @@ class HANLayer(nn.Module):
         self.self_attn = nn.MultiheadAttention(hidden_dim, num_heads, dropout=dropout)
         self.cm_attn = nn.MultiheadAttention(hidden_dim, num_heads, dropout=dropout)
         self.linear1 = nn.Linear(hidden_dim, ff_dim)
-        self.ff_dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(ff_dim, hidden_dim)
         self.norm1 = nn.LayerNorm(hidden_dim)
         self.norm2 = nn.LayerNorm(hidden_dim)
-        self.cm_dropout = nn.Dropout(dropout)
-        self.sa_dropout = nn.Dropout(dropout)
-        self.ff_out_dropout = nn.Dropout(dropout)
+        self.dropout_p = dropout
 
     def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """query, context: (B, T, H) -> updated query (B, T, H)."""
-        q = query.transpose(0, 1)
-        k = context.transpose(0, 1)
-        cross = self.cm_attn(q, k, k, need_weights=False)[0]
-        self_ = self.self_attn(q, q, q, need_weights=False)[0]
-        q = self.norm1(q + self.cm_dropout(cross) + self.sa_dropout(self_))
-        ff = self.linear2(self.ff_dropout(F.relu(self.linear1(q))))
-        q = self.norm2(q + self.ff_out_dropout(ff))
-        return q.transpose(0, 1)
+        p, training = self.dropout_p, self.training
+        cross = multi_head_attention(self.cm_attn, query, context, p, training)
+        self_ = multi_head_attention(self.self_attn, query, None, p, training)
+        q = self.norm1(query + drop(cross, p, training) + drop(self_, p, training))
+        ff = self.linear2(drop(F.relu(self.linear1(q)), p, training))
+        return self.norm2(q + drop(ff, p, training))
 
 
 class HANEncoder(nn.Module):
@@ -150,6 +174,19 @@ class VALORPlusPlus(nn.Module):
         if self.config.audio_path == "reference":
             return reference_audio_embedding(audio, self.fc_a, T)
         return self.fc_a(self.audio_pooling.to(audio.dtype) @ audio)
+
+    def pool_audio_input(self, audio: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+        """The first step of ``embed_audio`` done ahead, for a whole split: (N, 64, Da) maps ->
+        (N, T, Da) through the fixed (T, 64) matrix, when this model takes the fast path.
+
+        ``embed_audio(pool_audio_input(a)) == embed_audio(a)``; the engine calls it once per
+        split, so an epoch on the released maps costs what an epoch on pooled features does.
+        Pooled input, and every input on the ``"reference"`` path, is returned unchanged.
+        """
+        if audio.dim() != 3 or audio.shape[1] != AUDIO_MAP_TOKENS or self.config.audio_path != "fast":
+            return audio
+        matrix = self.audio_pooling.to(device=audio.device, dtype=audio.dtype)
+        return torch.cat([matrix @ audio[start:start + chunk] for start in range(0, audio.shape[0], chunk)])
 
     def embed_visual(self, visual: torch.Tensor, visual_3d: torch.Tensor) -> torch.Tensor:
         """(B, T, Dv) [or (B, 80, Dv) ResNet frames] and (B, T, 512) -> x_v (B, T, H)."""
