@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +237,17 @@ def _forward(model, tensors: dict, plsim: tuple):
 
 
 @torch.no_grad()
+def prepare_split(model, split: AVVPSplit, device) -> AVVPSplit:
+    """``split`` on ``device``, with (N, 64, 768) audio maps pooled once to (N, 10, 768) when the
+    model takes the fast audio path (``pool_audio_input``), so no batch repeats that step."""
+    moved = split.to(device)
+    pool = getattr(model, "pool_audio_input", None)
+    if pool is None or moved.audio.shape[1] == model.config.num_segments:
+        return moved
+    return replace(moved, audio=pool(moved.audio))
+
+
+@torch.no_grad()
 def predict(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: int = 1024) -> tuple:
     """Probabilities for every video of ``split`` (already on the model's device).
 
@@ -284,6 +295,15 @@ def _scalar_diagnostics(diagnostics) -> dict:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             result[name] = torch.tensor(float(value))
     return result
+
+
+def make_optimizer(model, config: "TrainConfig", device: torch.device) -> torch.optim.AdamW:
+    """The recipe's AdamW, fused (one kernel per parameter, 4x faster than the per-tensor loop on
+    the CPU) on the CPU and CUDA."""
+    return torch.optim.AdamW(
+        model.parameters(), lr=config.lr, betas=tuple(config.betas), eps=config.eps,
+        weight_decay=config.weight_decay, fused=torch.device(device).type in ("cpu", "cuda"),
+    )
 
 
 def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None), clip_norm: float = 1.0):
@@ -499,12 +519,9 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
             plsim_inputs(split, mode, config.allow_label_leakage)
     leakage = uses_plsim and mode == "gated"
 
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, betas=tuple(config.betas), eps=config.eps,
-        weight_decay=config.weight_decay, fused=device.type == "cuda",  # one kernel per step on GPU
-    )
+    optimizer = make_optimizer(model, config, device)
     generator = torch.Generator().manual_seed(config.seed)
-    train_split, val_split = data.train.to(device), data.val.to(device)
+    train_split, val_split = prepare_split(model, data.train, device), prepare_split(model, data.val, device)
     tensors = train_split.tensor_fields()
     plsim_keys = _plsim_keys(mode) if uses_plsim else (None, None)
     val_plsim = plsim_inputs(val_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
@@ -591,7 +608,7 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
         model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=device)["model"])
     else:
         model.load_state_dict(best_state)
-    test_split = data.test.to(device)
+    test_split = prepare_split(model, data.test, device)
     test_plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
     test_scores, frame_prob, video_prob = evaluate_split(model, test_split, test_plsim, config.eval_batch_size)
     record["test"] = _scores_record(test_scores)
@@ -640,7 +657,7 @@ def load_run(run_dir: str | Path, device: str | None = None, data: AVVPData | No
 def test_run(run_dir: str | Path, device: str | None = None, data: AVVPData | None = None) -> tuple:
     """Re-score a finished run's best checkpoint on test: (AVVPScores, record)."""
     record, config, model, data = load_run(run_dir, device, data)
-    test_split = data.test.to(config.device)
+    test_split = prepare_split(model, data.test, config.device)
     mode = record["plsim"]["labels"]
     plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if record["plsim"]["used"] else (None, None)
     scores, _, _ = evaluate_split(model, test_split, plsim, config.eval_batch_size)
