@@ -3,9 +3,10 @@
 On the CPU, torch draws a dropout mask with one Mersenne-Twister number per element: about
 11 ns an element inside a training step, 100 ms of VALOR++'s 430 ms step (batch 64, 48 masks,
 10 M elements). Here each mask comes from NumPy's SFC64 generator as one 16-bit integer per
-element (about 1.3 ns), and an element is kept when that integer is at least
+element (four per 64-bit output, about 0.5 ns an element with the comparison), and an
+element is dropped when that integer falls below
 
-    DROP_THRESHOLD(p) = round(p * 65536),
+    drop_threshold(p) = round(p * 65536),
 
 so the drop probability is round(p * 65536) / 65536 (0.1 -> 0.1000061) and kept elements are
 scaled by 1 / (1 - that), which keeps the expectation exact. Each mask's generator is seeded
@@ -31,12 +32,20 @@ def drop_threshold(p: float) -> int:
 
 
 def dropout_mask(shape: tuple, p: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A CPU mask of ``shape``: 0 where dropped, 1 / (1 - p') where kept (p' = threshold / 65536)."""
+    """A CPU mask of ``shape``: 0 where dropped, 1 / (1 - p') where kept (p' = threshold / 65536).
+
+    Each 64-bit SFC64 output gives four 16-bit levels, read as int16 (uniform on
+    [-32768, 32767]); an element is dropped when its level is below threshold - 32768, which
+    happens with probability threshold / 65536. The comparison writes the float mask directly.
+    """
     threshold = drop_threshold(p)
     seed = int(torch.randint(0, 2**63 - 1, (1,)))  # advances torch's global CPU generator
-    levels = np.random.Generator(np.random.SFC64(seed)).integers(0, MASK_LEVELS, math.prod(shape), dtype=np.uint16)
-    keep = torch.from_numpy(np.greater_equal(levels, threshold)).view(shape)
-    return keep.to(dtype).mul_(MASK_LEVELS / (MASK_LEVELS - threshold))
+    n = math.prod(shape)
+    words = np.random.SFC64(seed).random_raw(-(-n // 4))  # 4 levels per uint64
+    levels = torch.from_numpy(words.view(np.int16)[:n]).view(shape)
+    mask = torch.empty(shape, dtype=dtype)
+    torch.ge(levels, threshold - MASK_LEVELS // 2, out=mask)
+    return mask.mul_(MASK_LEVELS / (MASK_LEVELS - threshold))
 
 
 def drop(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
