@@ -7,6 +7,8 @@ Prints, for 10,000 training and 649 validation videos (random tensors, LLP shape
 * CPU: seconds per training epoch (batch 64, the engine's own ``train_one_epoch``) and per
   validation pass (``predict`` + the vectorised metric), for pooled (10, 768) audio and the
   released (64, 768) maps;
+* the arithmetic floor: matrix-product FLOPs per epoch and per validation pass (torch's
+  FlopCounterMode) and what they take at this CPU's own large-sgemm speed;
 * CUDA, when present: the seconds of a full 60-epoch ``linkpaper.engine.train`` run
   (validation every epoch and the final test pass included), for both audio forms.
 
@@ -34,6 +36,19 @@ from linkpaper.engine import TrainConfig, evaluate_split, train, train_one_epoch
 from linkpaper.records import hardware  # noqa: E402
 
 AUDIO_TOKENS = {"pooled": NUM_SEGMENTS, "maps": 64}
+# VALOR's own code on the same 2-core machines, VALOR++ settings (issue 4, benchmarks/README.md):
+# seconds per training epoch and per validation pass (batch size 1).
+REFERENCE_EPOCH = {"pooled": 83.0, "maps": 360.0}
+REFERENCE_VALIDATION = 14.0
+
+
+def versus_reference(form: str, epoch: float, val: float) -> str:
+    """The figures as speed-ups over the reference (only meaningful for 10,000 / 649 videos)."""
+    if form == "pooled":
+        whole = REFERENCE_EPOCH[form] + REFERENCE_VALIDATION
+        return (f"vs reference: epoch incl. validation {whole / (epoch + val):.2f}x ({whole:.0f} s), "
+                f"validation {REFERENCE_VALIDATION / val:.1f}x ({REFERENCE_VALIDATION:.0f} s)")
+    return f"vs reference: training epoch {REFERENCE_EPOCH[form] / epoch:.2f}x (about {REFERENCE_EPOCH[form]:.0f} s)"
 
 
 def random_split(name: str, n: int, audio_form: str, generator: torch.Generator) -> AVVPSplit:
@@ -67,8 +82,8 @@ def random_data(audio_form: str, n_train: int, n_val: int, n_test: int, seed: in
     )
 
 
-def time_cpu(model_name: str, audio_form: str, args) -> tuple[float, float, str]:
-    """(seconds per training epoch, seconds per validation pass, note) on the CPU."""
+def time_cpu(model_name: str, audio_form: str, args) -> tuple[float, float, str, str]:
+    """(seconds per training epoch, seconds per validation pass, note, arithmetic floor) on the CPU."""
     from linkpaper.engine import _plsim_keys, make_optimizer, plsim_inputs, prepare_model, prepare_split
 
     data = random_data(audio_form, args.train_videos, args.val_videos, 8)
@@ -101,7 +116,8 @@ def time_cpu(model_name: str, audio_form: str, args) -> tuple[float, float, str]
     note = "" if timed == batches else f" (timed {timed} of {batches} batches, scaled)"
     if audio_form == "maps":
         note += f"; pooling the maps once per run: {prepare_seconds:.2f} s"
-    return epoch_seconds, statistics.median(runs), note
+    floor = arithmetic_floor(model, {k: v[:64] for k, v in tensors.items()}, keys, args.train_videos, args.val_videos)
+    return epoch_seconds, statistics.median(runs), note, floor
 
 
 def time_cuda_run(model_name: str, audio_form: str, args) -> float:
@@ -114,6 +130,38 @@ def time_cuda_run(model_name: str, audio_form: str, args) -> float:
     train(config, None, data=data, progress=False)
     torch.cuda.synchronize()
     return time.perf_counter() - tic
+
+
+def arithmetic_floor(model, batch: dict, plsim_keys: tuple, n_train: int, n_val: int) -> str:
+    """Matrix-product FLOPs of a training epoch and a validation pass (torch's FlopCounterMode on
+    one batch of ``model``), and the seconds they take at this CPU's large (2048^3) sgemm speed."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from linkpaper.engine import _forward
+
+    size = next(iter(batch.values())).shape[0]
+    plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
+    was_training = model.training
+    model.train()
+    with FlopCounterMode(display=False) as counter:
+        _forward(model, batch, plsim).global_prob.sum().backward()
+    model.zero_grad(set_to_none=True)
+    train_flops = counter.get_total_flops() * n_train / size  # forward + backward
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        _forward(model, batch, plsim)
+    val_flops = counter.get_total_flops() * n_val / size
+    model.train(was_training)
+    x, y = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(3):
+        x @ y
+    tic = time.perf_counter()
+    for _ in range(10):
+        x @ y
+    peak = 10 * 2 * 2048**3 / (time.perf_counter() - tic)
+    return (f"arithmetic: training epoch {train_flops / 1e12:.2f} TFLOP, validation pass {val_flops / 1e9:.1f} GFLOP "
+            f"of matrix products; this CPU's 2048^3 sgemm runs at {peak / 1e9:.0f} GFLOP/s, so at that peak "
+            f"an epoch takes at least {train_flops / peak:.1f} s and a validation pass {val_flops / peak:.2f} s")
 
 
 def main() -> None:
@@ -134,10 +182,14 @@ def main() -> None:
     print(f"CPU: {info['cpu']} ({info['cpu_count']} cores), torch {info['torch']}, {torch.get_num_threads()} threads")
     print(f"data: {args.train_videos} train / {args.val_videos} val videos (random), model {args.model}, batch 64")
     if not args.no_cpu:
-        for form in forms:
-            epoch, val, note = time_cpu(args.model, form, args)
+        for i, form in enumerate(forms):
+            epoch, val, note, floor = time_cpu(args.model, form, args)
+            if i == 0:
+                print(floor)
             print(f"cpu  {form:6s}  train epoch {epoch:8.2f} s{note}   validation pass {val:6.3f} s   "
                   f"epoch incl. validation {epoch + val:8.2f} s")
+            if (args.train_videos, args.val_videos) == (10000, 649):
+                print(f"     {form:6s}  {versus_reference(form, epoch, val)}")
     if torch.cuda.is_available():
         print(f"CUDA: {torch.cuda.get_device_name(0)}")
         for form in forms:
