@@ -158,3 +158,9 @@ def test_prepare_split_pools_maps_only_for_the_fast_path():
     assert prepared.visual is split.visual and prepared.filenames == split.filenames
     reference = build_model("valor++", audio_path="reference", **SMALL)
     assert prepare_split(reference, split, "cpu").audio.shape == (6, 64, 768)
+
+
+def test_drop_leaves_other_devices_to_torch():
+    x = torch.empty(4, 8, device="meta")  # no data: shows which branch runs, not its values
+    y = drop(x, 0.1, training=True)
+    assert y.device.type == "meta" and y.shape == x.shape
