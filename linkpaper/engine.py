@@ -241,10 +241,7 @@ def prepare_split(model, split: AVVPSplit, device) -> AVVPSplit:
     """``split`` on ``device``, with (N, 64, 768) audio maps pooled once to (N, 10, 768) when the
     model takes the fast audio path (``pool_audio_input``), so no batch repeats that step."""
     moved = split.to(device)
-    pool = getattr(model, "pool_audio_input", None)
-    if pool is None or moved.audio.shape[1] == model.config.num_segments:
-        return moved
-    return replace(moved, audio=pool(moved.audio))
+    return replace(moved, audio=model.pool_audio_input(moved.audio))
 
 
 @torch.no_grad()

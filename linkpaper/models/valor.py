@@ -169,23 +169,23 @@ class VALORPlusPlus(nn.Module):
                 f"audio features: expected (B, {AUDIO_MAP_TOKENS}, {self.config.audio_dim}) CLAP maps or "
                 f"(B, {T}, {self.config.audio_dim}) pooled features, got {tuple(audio.shape)}"
             )
-        if audio.shape[1] != AUDIO_MAP_TOKENS:
-            return self.fc_a(audio)
-        if self.config.audio_path == "reference":
+        if audio.shape[1] == AUDIO_MAP_TOKENS and self.config.audio_path == "reference":
             return reference_audio_embedding(audio, self.fc_a, T)
-        return self.fc_a(self.audio_pooling.to(audio.dtype) @ audio)
+        return self.fc_a(self.pool_audio_input(audio))
 
     def pool_audio_input(self, audio: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
-        """The first step of ``embed_audio`` done ahead, for a whole split: (N, 64, Da) maps ->
-        (N, T, Da) through the fixed (T, 64) matrix, when this model takes the fast path.
+        """The fast path's first step: (N, 64, Da) maps -> (N, T, Da) through the fixed (T, 64)
+        matrix, ``chunk`` videos at a time. Pooled input, and every input on the
+        ``"reference"`` path, is returned unchanged.
 
-        ``embed_audio(pool_audio_input(a)) == embed_audio(a)``; the engine calls it once per
-        split, so an epoch on the released maps costs what an epoch on pooled features does.
-        Pooled input, and every input on the ``"reference"`` path, is returned unchanged.
+        ``embed_audio`` starts with it; the engine also calls it once per split
+        (``engine.prepare_split``), so an epoch on the released maps costs a pooled epoch.
         """
         if audio.dim() != 3 or audio.shape[1] != AUDIO_MAP_TOKENS or self.config.audio_path != "fast":
             return audio
         matrix = self.audio_pooling.to(device=audio.device, dtype=audio.dtype)
+        if audio.shape[0] <= chunk:
+            return matrix @ audio
         return torch.cat([matrix @ audio[start:start + chunk] for start in range(0, audio.shape[0], chunk)])
 
     def embed_visual(self, visual: torch.Tensor, visual_3d: torch.Tensor) -> torch.Tensor:
