@@ -61,11 +61,17 @@ def read_results(run_dir: str | Path) -> dict:
         raise UserError(f"{path}: not valid JSON ({err}); the run record is damaged, train the run again") from None
 
 
+# Tracked files that running the project rewrites: they do not make the code "dirty".
+OUTPUT_PATHSPECS = (":(top,exclude,glob)**/*.ipynb", ":(top,exclude)results")
+
+
 def git_commit(repo_dir: str | Path | None = None) -> dict:
     """``{"commit": sha or "unknown", "dirty": bool or None}`` of the code that ran.
 
-    Read once per process and cached: a long grid keeps running the code it loaded at start,
-    so later commits to the working tree must not relabel its runs.
+    ``dirty`` is True when a tracked file other than an output differs from the commit:
+    executed notebooks (``*.ipynb``, rewritten while they run) and ``results/`` are outputs,
+    not code. Read once per process and cached: a long grid keeps running the code it loaded
+    at start, so later commits to the working tree must not relabel its runs.
     """
     return dict(_git_commit_at_start(str(repo_dir) if repo_dir else None))
 
@@ -78,7 +84,7 @@ def _git_commit_at_start(repo_dir: str | None) -> dict:
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", *OUTPUT_PATHSPECS],
             cwd=cwd, capture_output=True, text=True, timeout=10, check=True,
         ).stdout
         return {"commit": sha, "dirty": bool(status.strip())}
