@@ -82,8 +82,9 @@ def random_data(audio_form: str, n_train: int, n_val: int, n_test: int, seed: in
     )
 
 
-def time_cpu(model_name: str, audio_form: str, args) -> tuple[float, float, str, str]:
-    """(seconds per training epoch, seconds per validation pass, note, arithmetic floor) on the CPU."""
+def time_cpu(model_name: str, audio_form: str, args, with_floor: bool) -> tuple[float, float, str, str | None]:
+    """(seconds per training epoch, seconds per validation pass, note, arithmetic floor or None)
+    on the CPU; the floor (``arithmetic_floor``) is measured only when ``with_floor``."""
     from linkpaper.engine import _plsim_keys, make_optimizer, plsim_inputs, prepare_model, prepare_split
 
     data = random_data(audio_form, args.train_videos, args.val_videos, 8)
@@ -116,7 +117,10 @@ def time_cpu(model_name: str, audio_form: str, args) -> tuple[float, float, str,
     note = "" if timed == batches else f" (timed {timed} of {batches} batches, scaled)"
     if audio_form == "maps":
         note += f"; pooling the maps once per run: {prepare_seconds:.2f} s"
-    floor = arithmetic_floor(model, {k: v[:64] for k, v in tensors.items()}, keys, args.train_videos, args.val_videos)
+    floor = None
+    if with_floor:
+        floor = arithmetic_floor(model, {k: v[:64] for k, v in tensors.items()}, keys, args.train_videos,
+                                 args.val_videos)
     return epoch_seconds, statistics.median(runs), note, floor
 
 
@@ -183,8 +187,8 @@ def main() -> None:
     print(f"data: {args.train_videos} train / {args.val_videos} val videos (random), model {args.model}, batch 64")
     if not args.no_cpu:
         for i, form in enumerate(forms):
-            epoch, val, note, floor = time_cpu(args.model, form, args)
-            if i == 0:
+            epoch, val, note, floor = time_cpu(args.model, form, args, with_floor=i == 0)
+            if floor:
                 print(floor)
             print(f"cpu  {form:6s}  train epoch {epoch:8.2f} s{note}   validation pass {val:6.3f} s   "
                   f"epoch incl. validation {epoch + val:8.2f} s")

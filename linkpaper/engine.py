@@ -294,7 +294,7 @@ def _scalar_diagnostics(diagnostics) -> dict:
     return result
 
 
-def make_optimizer(model, config: "TrainConfig", device: torch.device) -> torch.optim.AdamW:
+def make_optimizer(model, config: "TrainConfig", device: str | torch.device) -> torch.optim.AdamW:
     """The recipe's AdamW, fused (one kernel per parameter, 4x faster than the per-tensor loop on
     the CPU) on the CPU and CUDA."""
     return torch.optim.AdamW(
