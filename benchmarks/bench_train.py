@@ -136,6 +136,17 @@ def time_cuda_run(model_name: str, audio_form: str, args) -> float:
     return time.perf_counter() - tic
 
 
+def sgemm_peak() -> float:
+    """FLOP/s of a 2048^3 fp32 matrix product on this CPU (3 warm-up products, 10 timed)."""
+    x, y = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(3):
+        x @ y
+    tic = time.perf_counter()
+    for _ in range(10):
+        x @ y
+    return 10 * 2 * 2048**3 / (time.perf_counter() - tic)
+
+
 def arithmetic_floor(model, batch: dict, plsim_keys: tuple, n_train: int, n_val: int) -> str:
     """Matrix-product FLOPs of a training epoch and a validation pass (torch's FlopCounterMode on
     one batch of ``model``), and the seconds they take at this CPU's large (2048^3) sgemm speed."""
@@ -156,13 +167,7 @@ def arithmetic_floor(model, batch: dict, plsim_keys: tuple, n_train: int, n_val:
         _forward(model, batch, plsim)
     val_flops = counter.get_total_flops() * n_val / size
     model.train(was_training)
-    x, y = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    for _ in range(3):
-        x @ y
-    tic = time.perf_counter()
-    for _ in range(10):
-        x @ y
-    peak = 10 * 2 * 2048**3 / (time.perf_counter() - tic)
+    peak = sgemm_peak()
     return (f"arithmetic: training epoch {train_flops / 1e12:.2f} TFLOP, validation pass {val_flops / 1e9:.1f} GFLOP "
             f"of matrix products; this CPU's 2048^3 sgemm runs at {peak / 1e9:.0f} GFLOP/s, so at that peak "
             f"an epoch takes at least {train_flops / peak:.1f} s and a validation pass {val_flops / peak:.2f} s")

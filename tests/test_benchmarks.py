@@ -20,3 +20,34 @@ def test_bench_train_prints_every_figure_for_both_audio_forms():
         assert re.search(rf"cpu  {form}\s+train epoch\s+[\d.]+ s.*validation pass\s+[\d.]+ s", out), out
     assert "pooling the maps once per run" in out  # the maps are pooled before the epoch
     assert "vs reference" not in out  # ratios are only printed at LLP size
+
+
+def _profile(*extra):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "profile_step.py"), "--rounds", "1", "--repeats", "1",
+         "--threads", "1", *extra],
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+
+
+def test_profile_step_splits_a_training_step_into_products_masks_and_the_rest():
+    out = _profile("--batch-size", "8")
+    step = re.search(r"training step \(batch 8\): ([\d.]+) ms = forward [\d.]+ \+ loss", out)
+    assert step, out
+    # VALOR++: 4 input projections + 8 HAN passes x 7 linears + 3 heads = 63 forward addmm;
+    # 2 products per linear backward, less the 3 input projections' input gradients = 123 mm;
+    # 16 attentions x (2 forward + 4 backward) = 96 bmm.
+    assert re.search(r"\s63 addmm\s", out) and re.search(r"\s123 mm\s", out) and re.search(r"\s96 bmm\s", out), out
+    # 8 HAN passes x (2 attention weights + 4 activations) dropout masks
+    assert "dropout masks alone (48 masks" in out, out
+    products = float(re.search(r"matrix products alone \([\d.]+ GFLOP\): ([\d.]+) ms", out).group(1))
+    masks = float(re.search(r"dropout masks alone .*: ([\d.]+) ms", out).group(1))
+    rest = float(re.search(r"everything else .*: (-?[\d.]+) ms", out).group(1))
+    assert abs(products + masks + rest - float(step.group(1))) < 0.2  # the three parts add up to the step
+
+
+def test_profile_step_validation_pass_has_no_masks_and_no_backward():
+    out = _profile("--validation", "--val-videos", "16")
+    assert "validation pass (16 videos" in out, out
+    assert re.search(r"\s63 addmm\s", out) and re.search(r"\s32 bmm\s", out) and not re.search(r"\d mm\s", out), out
+    assert "dropout masks alone (0 masks" in out, out
