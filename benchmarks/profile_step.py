@@ -68,14 +68,19 @@ class Operand:
 
 
 class RecordProducts(TorchDispatchMode):
-    """Records (op, operand sizes and strides, scalar arguments) of every matrix product."""
+    """Records (op, operand sizes and strides, scalar arguments) of every matrix product, and
+    counts all aten operations and the views among them."""
 
     def __init__(self):
         super().__init__()
         self.calls: list = []
+        self.operations = 0  # every aten operation (each a kernel launch on a GPU, unless a view)
+        self.views = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        self.operations += 1
+        self.views += func.is_view
         if func in PRODUCTS:
             layout = [Operand(a.shape, a.stride()) if isinstance(a, torch.Tensor) else a for a in args]
             self.calls.append((func, layout, dict(kwargs)))
@@ -98,8 +103,9 @@ def replay_products(calls: list, repeats: int) -> float:
     return statistics.median(times)
 
 
-def record(workload) -> tuple[list, list]:
-    """Run ``workload`` once, recording its matrix products and its dropout masks' shapes."""
+def record(workload) -> tuple[RecordProducts, list]:
+    """Run ``workload`` once, recording its operations (a RecordProducts) and its dropout
+    masks' shapes."""
     masks: list = []
     real_mask = dropout_module.dropout_mask
 
@@ -114,7 +120,7 @@ def record(workload) -> tuple[list, list]:
             workload()
     finally:
         dropout_module.dropout_mask = real_mask
-    return recorder.calls, masks
+    return recorder, masks
 
 
 def time_masks(masks: list) -> float:
@@ -181,7 +187,8 @@ def main() -> None:
         model.train()
         what = f"training step (batch {B})"
     workload()  # warm-up
-    calls, masks = record(workload)
+    recorder, masks = record(workload)
+    calls = recorder.calls
     kinds = sorted({PRODUCTS[func] for func, _, _ in calls})
     rounds: dict = {}
     for _ in range(args.rounds):  # interleaved, so every figure sees the machine's speed of the moment
@@ -205,6 +212,8 @@ def main() -> None:
           f"medians of {args.rounds} rounds of {args.repeats}")
     parts = [name for name in runs[0] if len(runs[0]) > 1]
     print(f"{what}: {total:.1f} ms" + (" = " + " + ".join(f"{name} {ms[name]:.1f}" for name in parts) if parts else ""))
+    print(f"aten operations: {recorder.operations} ({recorder.views} views, {recorder.operations - recorder.views} "
+          f"others: about one kernel launch each on a GPU)")
     print(f"matrix products alone ({total_flops / 1e9:.1f} GFLOP): {ms['products']:.1f} ms = {share(ms['products'])}, "
           f"{total_flops / ms['products'] / 1e6:.0f} GFLOP/s")
     for kind in kinds:

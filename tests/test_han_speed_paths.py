@@ -3,6 +3,7 @@ maps pooled once per split."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -36,6 +37,21 @@ def test_mask_values_rate_and_mean():
     sigma = math.sqrt(p_eff * (1 - p_eff) / n)
     assert abs(dropped - p_eff) < 5 * sigma  # binomial: a 5-sigma band
     assert abs(mask.double().mean().item() - 1.0) < 5 * sigma * scale  # inverted dropout keeps the mean
+
+
+def test_mask_is_the_documented_function_of_the_sfc64_stream():
+    """Level i of the mask is the i-th int16 of SFC64(seed), seed = torch's next randint draw."""
+    for shape, p, dtype in (((7, 5, 3), 0.1, torch.float32), ((4, 10), 0.3, torch.float64), ((9,), 0.5, torch.float32)):
+        torch.manual_seed(11)
+        seed = int(torch.randint(0, 2**63 - 1, (1,)))
+        n = math.prod(shape)
+        levels = np.random.SFC64(seed).random_raw(-(-n // 4)).view(np.int16)[:n].astype(np.int64) + MASK_LEVELS // 2
+        threshold = drop_threshold(p)
+        expected = np.where(levels >= threshold, MASK_LEVELS / (MASK_LEVELS - threshold), 0.0).reshape(shape)
+        torch.manual_seed(11)
+        mask = dropout_mask(shape, p, dtype)
+        assert mask.dtype == dtype and mask.shape == shape
+        assert torch.equal(mask, torch.from_numpy(expected).to(dtype))
 
 
 def test_masks_follow_torch_seed_and_advance_its_state():
