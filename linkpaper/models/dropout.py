@@ -37,8 +37,8 @@ def dropout_mask(shape: tuple, p: float, dtype: torch.dtype = torch.float32) -> 
 
     Each 64-bit SFC64 output gives four 16-bit levels, read as int16 (uniform on
     [-32768, 32767]); an element is dropped when its level is below threshold - 32768, which
-    happens with probability threshold / 65536. NumPy writes the float mask in one pass over
-    the comparison (float32 / float64; other dtypes are converted afterwards).
+    happens with probability threshold / 65536. NumPy turns the comparison into the float mask
+    with one multiply (float32 / float64; other dtypes are converted afterwards).
     """
     threshold = drop_threshold(p)
     seed = int(torch.randint(0, 2**63 - 1, (1,)))  # advances torch's global CPU generator
@@ -47,7 +47,8 @@ def dropout_mask(shape: tuple, p: float, dtype: torch.dtype = torch.float32) -> 
     keep = words.view(np.int16)[:n] >= threshold - MASK_LEVELS // 2
     work_dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
     mask = torch.empty(n, dtype=work_dtype)
-    np.multiply(keep, mask.numpy().dtype.type(MASK_LEVELS / (MASK_LEVELS - threshold)), out=mask.numpy())
+    out = mask.numpy()  # shares mask's memory
+    np.multiply(keep, out.dtype.type(MASK_LEVELS / (MASK_LEVELS - threshold)), out=out)
     return mask.view(shape).to(dtype)
 
 
