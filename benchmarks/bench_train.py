@@ -102,10 +102,10 @@ def time_cpu(model_name: str, audio_form: str, args, with_floor: bool) -> tuple[
     batches = math.ceil(args.train_videos / 64)
     timed = batches if not args.max_batches else min(args.max_batches, batches)
     warm = {k: v[:64 * 2] for k, v in tensors.items()}
-    train_one_epoch(model, optimizer, warm, keys, 64, 1.0, generator)  # warm-up (allocator, kernels)
+    train_one_epoch(model, optimizer, warm, keys, 64, config.clip_norm, generator)  # warm-up (allocator, kernels)
     subset = {k: v[:64 * timed] for k, v in tensors.items()}
     tic = time.perf_counter()
-    train_one_epoch(model, optimizer, subset, keys, 64, 1.0, generator)
+    train_one_epoch(model, optimizer, subset, keys, 64, config.clip_norm, generator)
     epoch_seconds = (time.perf_counter() - tic) * batches / timed
     val_plsim = plsim_inputs(val_split, "ungated") if uses_plsim else (None, None)
     evaluate_split(model, val_split, val_plsim, 1024)

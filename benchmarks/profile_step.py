@@ -130,7 +130,7 @@ def time_masks(masks: list) -> float:
     return time.perf_counter() - tic
 
 
-def training_workload(model, optimizer, batch: dict, keys: tuple):
+def training_workload(model, optimizer, batch: dict, keys: tuple, clip_norm: float):
     """One engine step (as ``engine.training_step``) that returns the seconds of its parts."""
     names = ("forward", "loss", "backward", "clip", "AdamW")
 
@@ -144,7 +144,7 @@ def training_workload(model, optimizer, batch: dict, keys: tuple):
         optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
         marks.append(time.perf_counter())
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         marks.append(time.perf_counter())
         optimizer.step()
         marks.append(time.perf_counter())
@@ -183,7 +183,7 @@ def main() -> None:
     else:
         keys = _plsim_keys("ungated") if uses_plsim else (None, None)
         batch = prepare_split(model, data.train, "cpu").tensor_fields()
-        workload = training_workload(model, make_optimizer(model, config, "cpu"), batch, keys)
+        workload = training_workload(model, make_optimizer(model, config, "cpu"), batch, keys, config.clip_norm)
         model.train()
         what = f"training step (batch {B})"
     workload()  # warm-up
