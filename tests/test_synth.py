@@ -189,8 +189,38 @@ def test_teacher_quality_is_imperfect_but_useful(small):
         assert 0.1 < ungated["precision"] < 0.9
 
 
-def test_small_preset_keeps_real_val_and_test(small):
-    assert [len(small.data.train), len(small.data.val), len(small.data.test)] == [2000, 649, 1200]
+def test_small_preset_keeps_real_test_and_the_selection_half_of_val(small, llp_data_dir):
+    from linkpaper.data.annotations import load_annotations
+
+    val = load_annotations("val", llp_data_dir)
+    assert [len(small.data.train), len(small.data.test)] == [2000, 1200]
+    selection, donors = set(small.data.val.filenames), set(small.donor_names)
+    assert not selection & donors and selection | donors == set(val.filenames)  # a partition of LLP val
+    assert abs(len(selection) - len(donors)) < 20
+    weak = val.weak > 0
+    in_selection = np.array([f in selection for f in val.filenames])
+    assert (weak[in_selection].sum(0) >= 1).all() and (weak[~in_selection].sum(0) >= 1).all()  # every class in both
+
+
+def test_no_train_timeline_comes_from_a_selection_video(small, llp_data_dir):
+    from linkpaper.data.annotations import load_annotations
+    from linkpaper.data.synth import timeline_overlap
+
+    val = load_annotations("val", llp_data_dir)
+    donor_rows = small.train_donors[small.train_donors >= 0]
+    assert {val.filenames[i] for i in np.unique(donor_rows)} <= set(small.donor_names)
+    overlap = timeline_overlap(small)
+    assert overlap["rows"] == int((small.data.train.weak.numpy() > 0).sum())
+    assert overlap["selection"] <= overlap["test"]  # the criterion
+    assert 0.3 < overlap["selection"] < 1.0
+
+
+def test_the_old_donor_rule_copies_every_row_from_the_selection_set(llp_data_dir):
+    from linkpaper.data.synth import generate, timeline_overlap
+
+    old = generate("tiny", 0, llp_data_dir, donors="val", n_val=None)
+    assert len(old.data.val) == 649
+    assert timeline_overlap(old)["selection"] == 1.0
 
 
 def test_round_trip_through_the_llp_loader(tiny, tmp_path, llp_data_dir):

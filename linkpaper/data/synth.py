@@ -50,6 +50,7 @@ from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError
 
 SPLITS = ("train", "val", "test")
+DONOR_RULES = ("val-half", "val")
 AUDIO_DIM, VISUAL_DIM, VISUAL3D_DIM = 768, 768, 512
 TEXT_DIM_AUDIO, TEXT_DIM_VISUAL = 512, 768  # CLAP joint space, CLIP ViT-L/14 joint space
 
@@ -100,7 +101,13 @@ class SynthConfig:
         "sees" a talking person when speech is only heard; CLAP "hears" an on-screen dog). It
         puts the modality confusions of the real teachers into the gated labels.
 
-    Donors:
+    Donors and model selection:
+      donors: which LLP val videos lend their timelines to train videos. "val-half" (default):
+        LLP val is split once, stratified by class, into a *donor half* and a *selection half*;
+        train timelines come from the donor half only, and SynthLLP's ``val`` split (the one that
+        chooses the best epoch) is the selection half, so no training timeline is copied from a
+        video that selects the model. "val": the first-round rule (donors and selection both from
+        all of LLP val), kept to measure what the split changes.
       donor_fallback: rule for a train (video, class) whose class no val video carries:
         "full_av" (present in both modalities for all 10 s) or "audio" (audio only, 10 s).
         Never triggered with the real LLP files (every class has >= 8 val videos).
@@ -164,6 +171,7 @@ class SynthConfig:
     visual_teacher_segment_noise: float = 0.2
     teacher_cross_modal: float = 0.5
 
+    donors: str = "val-half"
     donor_fallback: str = "full_av"
 
     def validate(self) -> None:
@@ -177,6 +185,8 @@ class SynthConfig:
                 raise ConfigError(f"SynthConfig.{name} must be >= 1 or None, got {value}")
         if not 0.0 <= self.glove_weight <= 1.0:
             raise ConfigError(f"SynthConfig.glove_weight must be in [0, 1], got {self.glove_weight}")
+        if self.donors not in DONOR_RULES:
+            raise ConfigError(f"SynthConfig.donors must be one of {', '.join(DONOR_RULES)}, got {self.donors!r}")
         if self.donor_fallback not in ("full_av", "audio"):
             raise ConfigError(
                 f"SynthConfig.donor_fallback must be 'full_av' or 'audio', got {self.donor_fallback!r}"
@@ -205,7 +215,9 @@ class SynthLLP:
     data: the AVVPData the trainer consumes. train_audio / train_visual: (N_train, T, C) bool
     donor timelines of the train split (the simulated ground truth that LLP does not have; used
     only for statistics). train_donors: (N_train, C) int, the val row each train (video, class)
-    was copied from (-1 where the class is not a weak label, -2 where the fallback rule applied).
+    was copied from (a row of the full LLP val list; -1 where the class is not a weak label, -2
+    where the fallback rule applied). donor_names: the LLP val videos that may lend timelines
+    (the donor half, or all of val under ``donors="val"``).
     prototypes: {"audio": (C, 768), "visual": (C, 768), "visual_3d": (C, 512)} class prototypes.
     """
 
@@ -216,6 +228,7 @@ class SynthLLP:
     config: SynthConfig
     prototypes: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    donor_names: list = field(default_factory=list)
 
 
 def _rng(seed: int, part: str) -> np.random.Generator:
@@ -251,6 +264,31 @@ def _subset(n_total: int, n_wanted: int | None, seed: int, split: str) -> np.nda
     if n_wanted is None or n_wanted >= n_total:
         return np.arange(n_total)
     return np.sort(_rng(seed, f"subset/{split}").choice(n_total, size=n_wanted, replace=False))
+
+
+def split_donors_and_selection(weak: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split LLP val into a donor half and a selection half, stratified by class.
+
+    weak: (M, C) weak labels of LLP val. Classes are visited from the rarest to the most common;
+    the not-yet-assigned videos carrying the class are shuffled (``seed``) and dealt alternately
+    to the half that holds fewer of that class so far, so every class lands in both halves in
+    about equal numbers (a class of 2k videos gives k and k). Returns (donor_rows, selection_rows),
+    sorted index arrays that partition range(M).
+    """
+    rng = _rng(seed, "selection-split")
+    m = weak.shape[0]
+    half = np.full(m, -1, dtype=np.int64)  # 0 = donor, 1 = selection
+    present = weak > 0
+    for c in np.argsort(present.sum(axis=0), kind="stable"):
+        rows = np.flatnonzero(present[:, c] & (half < 0))
+        counts = [int((present[:, c] & (half == h)).sum()) for h in (0, 1)]
+        for row in rows[rng.permutation(rows.size)]:
+            h = 0 if counts[0] <= counts[1] else 1
+            half[row] = h
+            counts[h] += 1
+    rest = np.flatnonzero(half < 0)  # videos without any weak label (none in LLP)
+    half[rest] = rng.permutation(rest.size) % 2
+    return np.flatnonzero(half == 0), np.flatnonzero(half == 1)
 
 
 def sample_donor_timelines(
@@ -418,15 +456,22 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
 
     start = time.perf_counter()
     val_full = ann["val"]
+    if cfg.donors == "val-half":
+        donor_rows, selection_rows = split_donors_and_selection(val_full.weak, cfg.subset_seed)
+    else:
+        donor_rows = selection_rows = np.arange(len(val_full.filenames))
+    candidates = {"train": np.arange(len(ann["train"].filenames)), "val": selection_rows,
+                  "test": np.arange(len(ann["test"].filenames))}  # fmt: skip
     pick = {
-        split: _subset(len(ann[split].filenames), getattr(cfg, f"n_{split}"), cfg.subset_seed, split)
+        split: candidates[split][_subset(len(candidates[split]), getattr(cfg, f"n_{split}"), cfg.subset_seed, split)]
         for split in SPLITS
     }
     train_weak = ann["train"].weak[pick["train"]]
-    train_audio, train_visual, donors = sample_donor_timelines(
-        train_weak, val_full.weak, val_full.gt_audio, val_full.gt_visual, _rng(seed, "donors"),
-        cfg.donor_fallback,
+    train_audio, train_visual, donor_choice = sample_donor_timelines(
+        train_weak, val_full.weak[donor_rows], val_full.gt_audio[donor_rows], val_full.gt_visual[donor_rows],
+        _rng(seed, "donors"), cfg.donor_fallback,
     )  # fmt: skip
+    donors = np.where(donor_choice >= 0, donor_rows[np.maximum(donor_choice, 0)], donor_choice)
     world = _make_world(cfg, seed, glove)
     splits = {}
     for split in SPLITS:
@@ -453,11 +498,14 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
             "seed": int(seed),
             "glove": glove is not None,
             "sizes": {split: len(splits[split]) for split in SPLITS},
+            "donors": {"rule": cfg.donors, "val_videos": int(len(donor_rows)),
+                       "selection_videos": int(len(selection_rows))},
             "config": dataclasses.asdict(cfg),
         },
     )
     prototypes = {"audio": world.proto_audio, "visual": world.proto_visual, "visual_3d": world.proto_visual3d}
-    return SynthLLP(data, train_audio, train_visual, donors, cfg, prototypes, timings)
+    return SynthLLP(data, train_audio, train_visual, donors, cfg, prototypes, timings,
+                    donor_names=[val_full.filenames[i] for i in donor_rows])
 
 
 def make_synth(preset: str = "small", seed: int = 0, data_dir=None, *, return_timelines: bool = False,
@@ -497,6 +545,37 @@ def real_statistics(data_dir=None) -> dict:
         np.concatenate([val.gt_visual, test.gt_visual]),
         np.concatenate([val.weak, test.weak]),
     )
+
+
+def _row_codes(audio: np.ndarray, visual: np.ndarray) -> np.ndarray:
+    """(N, T, C) bool audio and visual timelines -> (N, C) int codes of each (audio row, visual row)."""
+    bits = np.concatenate([audio, visual], axis=1).astype(np.int64)  # (N, 2T, C)
+    weights = (1 << np.arange(bits.shape[1], dtype=np.int64))[None, :, None]
+    return (bits * weights).sum(axis=1)
+
+
+def timeline_overlap(result: SynthLLP) -> dict:
+    """How many train (video, class) timelines equal a timeline of the selection set or of test.
+
+    A train row is the pair (audio row, visual row) of one weak class of one train video; it
+    "equals" a split's row when some video of that split carries the class among its weak labels
+    with exactly the same two rows. Returns ``{"rows": n, "selection": share, "test": share}``
+    (shares in [0, 1]). Under ``donors="val"`` every train row is copied from a selection video,
+    so the selection share is 1; with the donor half it should be no higher than the test share.
+    """
+    data = result.data
+    weak_rows = result.train_donors != -1  # (N, C): the weak classes of train videos
+    train_codes = _row_codes(result.train_audio, result.train_visual)
+    shares = {}
+    for name, split in (("selection", data.val), ("test", data.test)):
+        codes = _row_codes(split.gt_audio.astype(bool), split.gt_visual.astype(bool))
+        carried = split.weak.numpy() > 0
+        hits = 0
+        for c in range(NUM_CLASSES):
+            known = np.unique(codes[carried[:, c], c])
+            hits += int(np.isin(train_codes[weak_rows[:, c], c], known).sum())
+        shares[name] = hits / max(int(weak_rows.sum()), 1)
+    return {"rows": int(weak_rows.sum()), **shares}
 
 
 def _prf(pred: np.ndarray, gt: np.ndarray) -> dict:
