@@ -22,26 +22,39 @@ COLUMN_LABELS = ("Seg a", "Seg v", "Seg av", "Seg type", "Seg event",
 
 
 def variant_slug(name: str) -> str:
-    """A folder name for a variant: ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``."""
-    if name == "valor++":
-        return "valorpp"
-    if name.startswith("+"):
-        return "valorpp_" + "_".join(part for part in name.split("+") if part)
-    return name.replace("+", "p")
+    """A folder name for a variant: ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``,
+    ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``."""
+    base, _, control = name.partition("/")
+    if base == "valor++":
+        slug = "valorpp"
+    elif base.startswith("+"):
+        slug = "valorpp_" + "_".join(part for part in base.split("+") if part)
+    else:
+        slug = base.replace("+", "p")
+    return slug + ("__" + control.replace("-", "_") if control else "")
 
 
 def resolve_variants(variants: str | list[str]) -> list[str]:
-    """``"all"`` or a comma list -> variant names in registry order, validated."""
-    from linkpaper.models import list_models
+    """``"all"`` (the eight of Table II), ``"controls"``, or a comma list of names and those two
+    words -> variant names in registry order (Table II first, then the controls), validated."""
+    from linkpaper.models import canonical_name, list_controls, list_models
 
-    known = list(list_models())
-    if isinstance(variants, str):
-        wanted = known if variants == "all" else [v.strip() for v in variants.split(",") if v.strip()]
-    else:
-        wanted = list(variants)
-    unknown = [v for v in wanted if v not in known]
+    known = list(list_models()) + list(list_controls())
+    groups = {"all": list(list_models()), "controls": list(list_controls())}
+    items = [v.strip() for v in variants.split(",") if v.strip()] if isinstance(variants, str) else list(variants)
+    wanted, unknown = set(), []
+    for item in items:
+        if item in groups:
+            wanted.update(groups[item])
+            continue
+        try:
+            wanted.add(canonical_name(item))
+        except ConfigError:
+            unknown.append(item)
     if unknown or not wanted:
-        raise ConfigError(f"--variants: unknown {unknown or variants!r}; use 'all' or a comma list of {', '.join(known)}")
+        raise ConfigError(
+            f"--variants: unknown {unknown or variants!r}; use 'all', 'controls' or a comma list of {', '.join(known)}"
+        )
     return [v for v in known if v in wanted]
 
 

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 
 PROB_EPS = 1e-7  # VALOR clamps probabilities to [1e-7, 1 - 1e-7] before BCE
 LAMBDA_LOW = -0.2  # eq 11: below this cosine the weight is 1
+LEAP_TARGET_EPS = 0.01  # LEAP adds 0.01 to its target (so no pair aims at exactly 0)
+LEAP_EMPTY_DENOMINATOR = 1e-8  # LEAP's denominator for a video without any active class
 
 
 def _clamped(prob: torch.Tensor) -> torch.Tensor:
@@ -73,33 +75,67 @@ def sloss_lambda(s: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
     return torch.where(s <= LAMBDA_LOW, torch.ones_like(s), torch.where(s < 0, band, ramp))
 
 
-def similarity_loss(audio_hidden, visual_hidden, pl_audio, pl_visual, mu) -> torch.Tensor:
-    """S-LOSS (eq 12): mean over b, i, j of lambda_ij * (s_ij - r_ij)^2.
+def leap_targets(pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> torch.Tensor:
+    """LEAP's L_avss target per segment pair (the prior work's form; book: decisions page, S-LOSS).
 
-    s_ij = cos(audio_hidden[i], visual_hidden[j]) over all T x T pairs, hidden (B, T, H);
-    r_ij = iou_targets(pl_audio, pl_visual) (B, T, T).
+    x_ij = |A_i ∩ V_j| / n, where n is the video's largest number of simultaneously active
+    classes in either modality (max over segments of the per-segment class count, audio or
+    visual; 1e-8 for a video with none); target = x / (1 + x) + 0.01 (LEAP writes it as
+    sigmoid(log x) + eps). A perfect match aims at about 0.51, no shared class at 0.01.
+    (B, T, C) x 2 -> (B, T, T).
     """
+    dtype = pl_audio.dtype if pl_audio.is_floating_point() else torch.float32
+    a = (pl_audio >= 0.5).to(dtype)
+    v = (pl_visual >= 0.5).to(dtype)
+    shared = a @ v.transpose(1, 2)  # (B, T, T)
+    most = torch.maximum(a.sum(-1).amax(-1), v.sum(-1).amax(-1))  # (B,)
+    most = torch.where(most > 0, most, torch.full_like(most, LEAP_EMPTY_DENOMINATOR))
+    x = shared / most[:, None, None]
+    return x / (1.0 + x) + LEAP_TARGET_EPS
+
+
+def segment_cosines(audio_hidden: torch.Tensor, visual_hidden: torch.Tensor) -> torch.Tensor:
+    """s_ij = cos(audio_hidden[:, i], visual_hidden[:, j]) for all T x T pairs: (B, T, H) x 2 -> (B, T, T)."""
     a = F.normalize(audio_hidden, dim=-1)
     v = F.normalize(visual_hidden, dim=-1)
-    s = a @ v.transpose(1, 2)  # (B, T, T)
-    r = iou_targets(pl_audio, pl_visual).to(s.dtype)
-    return (sloss_lambda(s, mu) * (s - r) ** 2).mean()
+    return a @ v.transpose(1, 2)
+
+
+def similarity_loss(audio_hidden, visual_hidden, pl_audio, pl_visual, mu, form: str = "paper") -> torch.Tensor:
+    """S-LOSS's similarity term: mean over b, i, j of lambda_ij * (prediction_ij - target_ij)^2.
+
+    s_ij = cos(audio_hidden[i], visual_hidden[j]) over all T x T pairs, hidden (B, T, H);
+    lambda_ij = sloss_lambda(s_ij, mu) (eq 11, on the raw cosine in both forms).
+    form "paper" (eq 12): prediction s_ij, target iou_targets (B, T, T).
+    form "leap" (LEAP's L_avss): prediction ReLU(s_ij), target leap_targets. With mu frozen at 1
+    (lambda = 1 everywhere) this is exactly the prior work's loss.
+    """
+    s = segment_cosines(audio_hidden, visual_hidden)  # (B, T, T)
+    if form == "paper":
+        prediction, target = s, iou_targets(pl_audio, pl_visual).to(s.dtype)
+    elif form == "leap":
+        prediction, target = F.relu(s), leap_targets(pl_audio, pl_visual).to(s.dtype)
+    else:
+        raise ValueError(f"similarity_loss: unknown form {form!r}; choose 'paper' or 'leap'")
+    return (sloss_lambda(s, mu) * (prediction - target) ** 2).mean()
 
 
 def compute_losses(model, output, batch: dict) -> dict:
     """Every loss term of ``model`` on ``batch`` ({AVVPSplit field: (B, ...)}), plus "total".
 
-    Keys: video, audio, visual; with S-LOSS on (``model.config.use_sloss``) also label and
-    similarity. total = the sum, all weights 1 (link-spec 4).
+    Keys: video, audio, visual; with S-LOSS on (``model.config.use_sloss``) also label and,
+    unless ``similarity_form`` is "off", similarity. total = the sum, all weights 1 (eq 7).
     """
     pl_audio, pl_visual = batch["pseudo_audio"], batch["pseudo_visual"]
     losses = valor_losses(output, batch["weak"], pl_audio, pl_visual)
     config = getattr(model, "config", None)
     if getattr(config, "use_sloss", False):
         losses["label"] = label_loss(output, pl_audio, pl_visual)
-        losses["similarity"] = similarity_loss(
-            output.audio_hidden, output.visual_hidden, pl_audio, pl_visual, model.sloss_mu
-        )
+        if config.similarity_form != "off":
+            losses["similarity"] = similarity_loss(
+                output.audio_hidden, output.visual_hidden, pl_audio, pl_visual, model.sloss_mu,
+                config.similarity_form,
+            )
     losses["total"] = sum(losses.values())
     return losses
 

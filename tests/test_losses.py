@@ -10,6 +10,7 @@ from linkpaper.losses import (
     compute_losses,
     iou_targets,
     label_loss,
+    leap_targets,
     similarity_loss,
     sloss_lambda,
     valor_losses,
@@ -163,3 +164,68 @@ def test_compute_losses_keys_and_total():
                                sloss.sloss_mu)
     assert torch.equal(losses["similarity"], expected)
     assert all(v.ndim == 0 and torch.isfinite(v) for v in losses.values())
+
+
+# ----- the similarity term's forms (ModelConfig.similarity_form) -----
+
+def test_leap_targets_by_hand():
+    # Video 0: audio seg 0 has classes {0, 1}, visual seg 0 {0}, visual seg 1 {1, 2}: the video's
+    # largest count is 2 (audio seg 0 or visual seg 1), so x = shared / 2. Video 1 has no label.
+    pl_a = torch.zeros(2, 2, 3)
+    pl_v = torch.zeros(2, 2, 3)
+    pl_a[0, 0, [0, 1]] = 1
+    pl_v[0, 0, 0] = 1
+    pl_v[0, 1, [1, 2]] = 1
+    target = leap_targets(pl_a, pl_v)
+    x = torch.tensor([[0.5, 0.5], [0.0, 0.0]])  # audio seg 0 shares 1 class with each visual seg
+    assert torch.allclose(target[0], x / (1 + x) + 0.01)
+    assert torch.allclose(target[1], torch.full((2, 2), 0.01))  # nothing active: LEAP's 1e-8 denominator
+    full = torch.ones(1, 2, 3)
+    assert torch.allclose(leap_targets(full, full), torch.full((1, 2, 2), 0.51))  # a perfect match aims at 0.51
+
+
+def test_leap_form_uses_relu_of_the_cosine_and_lambda_on_the_raw_cosine():
+    audio = torch.tensor([[[1.0, 0.0]]])
+    visual = torch.tensor([[[-1.0, 0.0]]])  # cos = -1: ReLU -> 0, lambda (s <= -0.2) = 1
+    pl = torch.ones(1, 1, 1)
+    mu = torch.tensor(0.0)
+    loss = similarity_loss(audio, visual, pl, pl, mu, form="leap")
+    assert float(loss) == pytest.approx((0.0 - 0.51) ** 2)
+    paper = similarity_loss(audio, visual, pl, pl, mu, form="paper")  # raw cosine against IoU 1
+    assert float(paper) == pytest.approx((-1.0 - 1.0) ** 2)
+    with pytest.raises(ValueError, match="unknown form 'cosine'"):
+        similarity_loss(audio, visual, pl, pl, mu, form="cosine")
+
+
+def test_mu_frozen_at_one_gives_lambda_one():
+    s = torch.linspace(-1, 1, 41)
+    assert torch.equal(sloss_lambda(s, torch.tensor(1.0)), torch.ones_like(s))
+
+
+@pytest.mark.parametrize("name, form, frozen", [("+S/label", "off", False), ("+S/leap-mu1", "leap", True),
+                                                 ("+S/leap", "leap", False), ("+S/paper-mu1", "paper", True),
+                                                 ("link/leap", "leap", False)])
+def test_control_variants_build_their_loss(name, form, frozen):
+    torch.manual_seed(0)
+    model = build_model(name, **SMALL)
+    assert model.config.similarity_form == form and model.config.use_sloss
+    assert model.sloss_mu.requires_grad is not frozen
+    if frozen:
+        assert float(model.sloss_mu) == 1.0
+    batch = {"weak": torch.zeros(2, 25), "pseudo_audio": torch.zeros(2, 10, 25), "pseudo_visual": torch.zeros(2, 10, 25)}
+    batch["weak"][:, 3] = 1
+    batch["pseudo_audio"][:, 1:6, 3] = 1
+    batch["pseudo_visual"][:, 2:8, 3] = 1
+    x = (torch.randn(2, 64, 768), torch.randn(2, 10, 768), torch.randn(2, 10, 512))
+    kwargs = {}
+    if model.config.use_plsim:
+        model.set_text_tables(torch.randn(25, 300), torch.randn(25, 300))
+        kwargs = {"plsim_audio": batch["pseudo_audio"], "plsim_visual": batch["pseudo_visual"]}
+    out = model(*x, **kwargs)
+    losses = compute_losses(model, out, batch)
+    if form == "off":
+        assert "similarity" not in losses and "label" in losses
+    else:
+        expected = similarity_loss(out.audio_hidden, out.visual_hidden, batch["pseudo_audio"],
+                                   batch["pseudo_visual"], model.sloss_mu, form)
+        assert torch.equal(losses["similarity"], expected)

@@ -1,12 +1,14 @@
 """VALOR++ and LINK, and the registry that builds the ablation grid by name."""
 
 from linkpaper.models.audio_pooling import audio_pooling_matrix, pool_audio_maps
-from linkpaper.models.config import AUDIO_PATHS, PLSIM_LABEL_MODES, ModelConfig
+from linkpaper.models.config import AUDIO_PATHS, PLSIM_LABEL_MODES, SIMILARITY_FORMS, ModelConfig
 from linkpaper.models.link import CMIM, LINK, PLSIM, TSAM
 from linkpaper.models.registry import (
+    CONTROL_CONFIGS,
     MODEL_CONFIGS,
     build_model,
     canonical_name,
+    list_controls,
     list_models,
     load_valor_checkpoint,
     model_config,
@@ -14,7 +16,7 @@ from linkpaper.models.registry import (
 from linkpaper.models.valor import AVVPOutput, HANEncoder, HANLayer, InputShapeError, VALORPlusPlus
 
 __all__ = [
-    "AUDIO_PATHS", "AVVPOutput", "CMIM", "HANEncoder", "HANLayer", "InputShapeError", "LINK", "MODEL_CONFIGS",
+    "AUDIO_PATHS", "AVVPOutput", "CMIM", "CONTROL_CONFIGS", "SIMILARITY_FORMS", "HANEncoder", "HANLayer", "InputShapeError", "LINK", "MODEL_CONFIGS",
     "ModelConfig", "PLSIM", "PLSIM_LABEL_MODES", "TSAM", "VALORPlusPlus", "audio_pooling_matrix", "build_model",
-    "canonical_name", "list_models", "load_valor_checkpoint", "model_config", "pool_audio_maps",
+    "canonical_name", "list_controls", "list_models", "load_valor_checkpoint", "model_config", "pool_audio_maps",
 ]

@@ -13,6 +13,10 @@ from linkpaper.errors import ConfigError
 
 PLSIM_LABEL_MODES = ("ungated", "self", "gated")
 AUDIO_PATHS = ("fast", "reference")
+SIMILARITY_FORMS = ("paper", "leap", "off")
+"""The similarity term of S-LOSS (``similarity_form``): ``paper`` = eq 12 as printed (raw cosine
+against the IoU target), ``leap`` = LEAP's released L_avss (ReLU of the cosine against
+x / (1 + x) + 0.01), ``off`` = no similarity term (L_label alone)."""
 
 
 @dataclass
@@ -40,6 +44,7 @@ class ModelConfig:
     text_dim_visual: int = GLOVE_DIM  # D_v of the visual class text table
     mu_init: float = 0.0  # S-LOSS mu (eq 11)
     freeze_mu: bool = False
+    similarity_form: str = "paper"  # S-LOSS similarity term: "paper" (eq 12), "leap" (LEAP's L_avss) or "off"
 
     def __post_init__(self):
         self.validate()
@@ -69,6 +74,11 @@ class ModelConfig:
             raise ConfigError(
                 f"model config plsim_labels: unknown mode {self.plsim_labels!r}; choose one of "
                 f"{', '.join(PLSIM_LABEL_MODES)} (link-spec.md 5.1)"
+            )
+        if self.similarity_form not in SIMILARITY_FORMS:
+            raise ConfigError(
+                f"model config similarity_form: unknown {self.similarity_form!r}; choose one of "
+                f"{', '.join(SIMILARITY_FORMS)}"
             )
         if self.audio_path not in AUDIO_PATHS:
             raise ConfigError(

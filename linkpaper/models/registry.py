@@ -34,6 +34,22 @@ MODEL_CONFIGS: dict[str, dict] = {
     "link": {**_T, **_S, **_P},
 }
 
+CONTROL_CONFIGS: dict[str, dict] = {
+    "+S/label": {**_S, "similarity_form": "off"},
+    "+S/leap-mu1": {**_S, "similarity_form": "leap", "mu_init": 1.0, "freeze_mu": True},
+    "+S/leap": {**_S, "similarity_form": "leap"},
+    "+S/paper-mu1": {**_S, "mu_init": 1.0, "freeze_mu": True},
+    "link/leap": {**_T, **_S, **_P, "similarity_form": "leap"},
+}
+"""Controls that separate LINK's S-LOSS from the prior work it builds on (not in the paper's tables):
+
+* ``+S/label``: L_label alone, no similarity term;
+* ``+S/leap-mu1``: LEAP's L_avss with mu frozen at 1 (lambda = 1): exactly the prior work's loss;
+* ``+S/leap``: LEAP's form with the paper's adaptive weight lambda(s; mu);
+* ``+S/paper-mu1``: the paper's form with mu frozen at 1 (lambda = 1);
+* ``link/leap``: LINK with LEAP's form of the similarity term.
+"""
+
 ALIASES = {"valor++": "valor++", "valorpp": "valor++", "valor": "valor++", "link": "link", "+t+s+p": "link"}
 
 
@@ -42,9 +58,19 @@ def list_models() -> list[str]:
     return list(MODEL_CONFIGS)
 
 
+def list_controls() -> list[str]:
+    """The control variants (``CONTROL_CONFIGS``): S-LOSS forms and frozen weights."""
+    return list(CONTROL_CONFIGS)
+
+
 def canonical_name(name: str) -> str:
-    """"VALOR++" -> "valor++", "LINK" -> "link", "+s+t" -> "+T+S"; unknown -> ConfigError."""
-    key = str(name).strip().replace(" ", "").replace(",", "+")
+    """"VALOR++" -> "valor++", "LINK" -> "link", "+s+t" -> "+T+S", "+s/LEAP" -> "+S/leap";
+    unknown -> ConfigError."""
+    key = str(name).strip().replace(" ", "")
+    controls = {c.lower(): c for c in CONTROL_CONFIGS}
+    if key.lower() in controls:
+        return controls[key.lower()]
+    key = key.replace(",", "+")
     if key.lower() in ALIASES:
         return ALIASES[key.lower()]
     parts = [p.upper() for p in key.split("+")]
@@ -52,12 +78,15 @@ def canonical_name(name: str) -> str:
         flags = set(parts[1:])
         canonical = "".join("+" + p for p in "TSP" if p in flags)
         return "link" if canonical == "+T+S+P" else canonical
-    raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(list_models())}")
+    raise ConfigError(
+        f"unknown model {name!r}; choose one of {', '.join(list_models())} (controls: {', '.join(list_controls())})"
+    )
 
 
 def model_config(name: str, **overrides) -> ModelConfig:
     """The ModelConfig of a named variant with ``overrides`` applied (strings are parsed)."""
-    settings = {**MODEL_CONFIGS[canonical_name(name)]}
+    name = canonical_name(name)
+    settings = {**(MODEL_CONFIGS[name] if name in MODEL_CONFIGS else CONTROL_CONFIGS[name])}
     known = {f.name: f for f in dataclasses.fields(ModelConfig)}
     unknown = sorted(set(overrides) - set(known))
     if unknown:
