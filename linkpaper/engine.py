@@ -362,11 +362,15 @@ def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_si
 
 
 def _rng_states(generator: torch.Generator) -> dict:
+    """Every RNG state as tensors and plain values, so checkpoints load with ``weights_only=True``."""
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    version, python_state, gauss_next = random.getstate()
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
+        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+        "python": {"version": int(version), "state": list(python_state), "gauss_next": gauss_next},
         "shuffle": generator.get_state(),
     }
 
@@ -375,23 +379,59 @@ def _restore_rng_states(states: dict, generator: torch.Generator) -> None:
     torch.set_rng_state(states["torch"])
     if states.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
-    np.random.set_state(states["numpy"])
-    random.setstate(states["python"])
+    numpy_state = states["numpy"]
+    np.random.set_state((numpy_state["name"], numpy_state["keys"].numpy().astype(np.uint32), numpy_state["pos"],
+                         numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
+    python_state = states["python"]
+    random.setstate((python_state["version"], tuple(python_state["state"]), python_state["gauss_next"]))
     generator.set_state(states["shuffle"])
 
 
-def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
-    """A checkpoint dict, or a UserError naming the file when it is missing or damaged."""
+CHECKPOINT_KEYS = {
+    CHECKPOINT_LAST: ("model", "optimizer", "epoch", "rng", "best_score", "best_epoch", "best_val", "history",
+                      "config"),
+    CHECKPOINT_BEST: ("model", "epoch", "config"),
+}
+"""The entries each checkpoint file must hold (``train`` writes exactly these)."""
+
+
+def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None = None) -> dict:
+    """A checkpoint dict, read with ``torch.load(weights_only=True)`` (tensors and plain values
+    only: loading never runs code from the file).
+
+    required: entries the dict must hold (default: ``CHECKPOINT_KEYS`` for the file's name).
+    A missing, damaged, unsafe or wrongly structured file raises a UserError naming the file.
+    """
+    import pickle
+
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found")
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UserError(
+            f"{path}: refused to load: the file holds Python objects beyond tensors and plain values "
+            f"({str(err).splitlines()[0][:160]}), so loading it could run code. linkpaper's checkpoints "
+            "never do; this one was written by something else (or by linkpaper before its safe format). "
+            "Train the run again."
+        ) from None
     except Exception as err:  # torch raises many types for a truncated zip/pickle
         raise UserError(
             f"{path}: cannot read this checkpoint ({type(err).__name__}: {err}); it is truncated or "
             "corrupt (an interrupted write?). Delete it and train the run again."
         ) from None
+    required = CHECKPOINT_KEYS.get(path.name, ("model",)) if required is None else required
+    missing = [key for key in required if not isinstance(state, dict) or key not in state]
+    if missing:
+        found = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
+        raise UserError(
+            f"{path}: not a linkpaper {path.name} (missing {', '.join(missing)}; found {found}); "
+            f"was another file copied over it? Train the run again or restore the original file."
+        )
+    if not isinstance(state.get("model"), dict):
+        raise UserError(f"{path}: the 'model' entry is not a state dict ({type(state.get('model')).__name__})")
+    return state
 
 
 def seed_everything(seed: int) -> None:

@@ -94,7 +94,7 @@ def test_record_shapes_and_files(tmp_path, tiny):
 
 
 def _weights(run_dir):
-    return torch.load(run_dir / CHECKPOINT_LAST, weights_only=False)["model"]
+    return torch.load(run_dir / CHECKPOINT_LAST, weights_only=True)["model"]
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, tiny):
@@ -132,6 +132,37 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path, tiny):
     path = run / CHECKPOINT_LAST
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(UserError, match=r"checkpoint_last\.pt.*truncated or corrupt"):
+        train(config(), run, data=tiny, resume=True, progress=False)
+
+
+class _Marker:
+    """Unpickling this object would create a marker file (what a malicious checkpoint does)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_checkpoints_load_without_running_code(tmp_path, tiny):
+    run = tmp_path / "safe"
+    train(config(), run, data=tiny, stop_after=1, progress=False)
+    state = torch.load(run / CHECKPOINT_LAST, weights_only=True)  # the real format is weights-only
+    assert isinstance(state["rng"]["numpy"]["keys"], torch.Tensor)
+    marker = tmp_path / "pwned"
+    state["extra"] = _Marker(marker)
+    torch.save(state, run / CHECKPOINT_LAST)
+    with pytest.raises(UserError, match=r"checkpoint_last\.pt: refused to load.*could run code"):
+        train(config(), run, data=tiny, resume=True, progress=False)
+    assert not marker.exists()
+
+
+def test_checkpoint_of_the_wrong_kind_is_named(tmp_path, tiny):
+    run = tmp_path / "swapped"
+    train(config(), run, data=tiny, stop_after=1, progress=False)
+    (run / CHECKPOINT_LAST).write_bytes((run / CHECKPOINT_BEST).read_bytes())
+    with pytest.raises(UserError, match=r"checkpoint_last\.pt: not a linkpaper checkpoint_last\.pt \(missing optimizer"):
         train(config(), run, data=tiny, resume=True, progress=False)
 
 
