@@ -4,7 +4,11 @@
         --predictions valorpp/seed87 link/seed87
 
 For every ``<variant>/seed<k>/results.json`` under SRC (complete runs only) it copies the
-run record, plus ``summary.json`` / ``summary.md``; checkpoints are never copied. For the runs
+run record, plus ``summary.json`` / ``summary.md``; checkpoints are never copied. For every
+complete run with test predictions it also writes ``test_decisions.npz``: a predictions file
+whose probabilities are the run's gated 0/1 decisions (frame >= 0.5 AND video >= 0.5, with every
+video probability 1), a few tens of kB, which scores exactly the record's ten numbers (checked
+here) and gives the per-video scores the paired bootstrap of ``linkpaper.gains`` needs. For the runs
 named by ``--predictions`` it also stores the test predictions, at float16 precision to keep
 the repository small: every value keeps its side of the 0.5 threshold, so the file scores
 exactly the ten numbers of the run record (checked here before writing).
@@ -24,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from linkpaper.data.annotations import load_annotations  # noqa: E402
-from linkpaper.metrics import evaluate_probs  # noqa: E402
-from linkpaper.predictions import load_predictions  # noqa: E402
+from linkpaper.gains import DECISIONS_FILE  # noqa: E402
+from linkpaper.metrics import binarize_predictions, evaluate_probs  # noqa: E402
+from linkpaper.predictions import load_predictions, save_predictions  # noqa: E402
 
 
 def quantise_keeping_threshold(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -37,6 +42,19 @@ def quantise_keeping_threshold(prob: np.ndarray, threshold: float = 0.5) -> np.n
     return low
 
 
+def write_decisions(source: Path, target: Path, record: dict, test) -> None:
+    """``target``: the gated 0/1 decisions of the predictions in ``source``, checked to score the
+    record's test row exactly."""
+    predictions = load_predictions(source).aligned_to(test.filenames, "test")
+    audio, visual = binarize_predictions(predictions.frame_prob, predictions.video_prob)
+    decisions = np.stack([audio, visual], axis=2)  # (N, T, 2, C)
+    ones = np.ones(predictions.video_prob.shape, dtype=np.float32)
+    scores = evaluate_probs(decisions.astype(np.float32), ones, test.gt_audio, test.gt_visual)
+    if scores.row() != record["test_row"]:
+        raise SystemExit(f"{source}: the decisions do not reproduce the record's test scores")
+    save_predictions(target, test.filenames, decisions.astype(np.float32), ones)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path)
@@ -44,7 +62,8 @@ def main() -> int:
     parser.add_argument("--predictions", nargs="*", default=[], help="run folders (relative to SRC) whose test predictions to keep")
     args = parser.parse_args()
 
-    copied = 0
+    copied = decided = 0
+    test = None
     for record_path in sorted(args.src.glob("*/seed*/results.json")):
         record = json.loads(record_path.read_text())
         if not record.get("complete"):
@@ -54,11 +73,16 @@ def main() -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(record_path, target)
         copied += 1
+        source = record_path.parent / "test_predictions.npz"
+        if source.is_file():
+            if test is None:
+                test = load_annotations("test")
+            write_decisions(source, target.parent / DECISIONS_FILE, record, test)
+            decided += 1
     for name in ("summary.json", "summary.md"):
         if (args.src / name).is_file():
             shutil.copyfile(args.src / name, args.dst / name)
 
-    test = None
     for run in args.predictions:
         source = args.src / run / "test_predictions.npz"
         record = json.loads((args.src / run / "results.json").read_text())
@@ -75,7 +99,7 @@ def main() -> int:
         np.savez_compressed(target, filename=np.array(predictions.filenames, dtype=str),
                             frame_prob=frame16, video_prob=video16)
         print(f"predictions: {target} ({target.stat().st_size / 1e6:.2f} MB, scores identical)")
-    print(f"copied {copied} run records into {args.dst}")
+    print(f"copied {copied} run records into {args.dst} ({decided} with test decisions)")
     return 0
 
 

@@ -1,0 +1,69 @@
+"""Gains over the baseline: seed spread, paired bootstrap over test videos, seeds needed."""
+
+import numpy as np
+import pytest
+
+from linkpaper.errors import UserError
+from linkpaper.gains import paired_bootstrap, per_video_matrix, seed_gain, seeds_needed
+from linkpaper.metrics import SCORE_COLUMNS, evaluate_predictions
+
+
+def test_identical_predictions_give_a_zero_width_interval_at_zero():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0, 100, size=(300, 10))
+    result = paired_bootstrap(scores, scores.copy(), resamples=500)
+    assert np.array_equal(result.gain, np.zeros(10))
+    assert np.array_equal(result.low, np.zeros(10)) and np.array_equal(result.high, np.zeros(10))
+    assert not result.excludes_zero().any()
+
+
+def test_a_known_difference_is_recovered():
+    rng = np.random.default_rng(1)
+    base = rng.uniform(20, 80, size=(1200, 10))
+    shift = np.linspace(-3, 3, 10)  # column 5 (index 5) gets +0.33, others clearly apart from 0
+    better = base + shift + rng.normal(0, 5, size=base.shape)  # per-video noise around the shift
+    result = paired_bootstrap(better, base, resamples=2000, seed=3)
+    assert np.allclose(result.gain, (better - base).mean(axis=0))
+    assert (result.low < result.gain).all() and (result.gain < result.high).all()
+    assert (result.low <= shift + 0.75).all() and (shift - 0.75 <= result.high).all()  # covers the truth
+    width = result.high - result.low
+    assert np.allclose(width, 2 * 1.96 * 5 / np.sqrt(1200), rtol=0.15)  # the normal-theory width
+    assert result.excludes_zero()[[0, 1, 8, 9]].all()
+
+
+def test_seeds_are_averaged_per_video_and_the_same_seed_gives_the_same_interval():
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0, 100, size=(3, 50, 10))
+    b = rng.uniform(0, 100, size=(2, 50, 10))
+    one = paired_bootstrap(a, b, resamples=300, seed=7)
+    two = paired_bootstrap(a.mean(axis=0), b.mean(axis=0), resamples=300, seed=7)
+    assert np.array_equal(one.low, two.low) and np.array_equal(one.high, two.high)
+    assert np.allclose(one.gain, a.mean(axis=(0, 1)) - b.mean(axis=(0, 1)))
+    with pytest.raises(UserError, match="different videos"):
+        paired_bootstrap(a, b[:, :40])
+    with pytest.raises(UserError, match="must be"):
+        paired_bootstrap(np.zeros((5, 3)), np.zeros((5, 3)))
+
+
+def test_per_video_matrix_means_are_the_table():
+    rng = np.random.default_rng(3)
+    pred_a, pred_v = rng.random((40, 10, 25)) > 0.9, rng.random((40, 10, 25)) > 0.9
+    gt_a, gt_v = rng.random((40, 10, 25)) > 0.9, rng.random((40, 10, 25)) > 0.9
+    scores = evaluate_predictions(pred_a, pred_v, gt_a, gt_v)
+    matrix = per_video_matrix(scores)
+    assert matrix.shape == (40, len(SCORE_COLUMNS))
+    assert np.allclose(matrix.mean(axis=0), scores.row())
+
+
+def test_seed_gain_and_seeds_needed():
+    a = np.array([[66.0] * 10, [68.0] * 10, [67.0] * 10])
+    b = np.array([[65.0] * 10, [65.5] * 10, [66.0] * 10])
+    gain = seed_gain(a, b)
+    assert np.allclose(gain.gain, 1.5) and np.allclose(gain.std_a, 1.0) and np.allclose(gain.std_b, 0.5)
+    assert np.allclose(gain.stderr, np.sqrt(1 / 3 + 0.25 / 3))
+    # (1.96 + 0.8416)^2 * (1 + 0.25) / 0.7^2 = 20.03 seeds per model for a 0.7-point gain
+    assert seeds_needed(0.7, 1.0, 0.5) == pytest.approx(7.849 * 1.25 / 0.49, rel=1e-3)
+    assert seeds_needed(0.0, 1.0, 1.0) == float("inf")
+    assert seeds_needed(10.0, 0.1, 0.1) == 1.0
+    with pytest.raises(UserError, match="at least one"):
+        seed_gain(np.zeros((0, 10)), b)
