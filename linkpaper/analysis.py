@@ -219,6 +219,64 @@ def delta_frame(measured: list[dict], reported: list[dict], baseline: str = "val
     return frame.round(digits)
 
 
+def gain_report(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
+                columns=(3, 8), resamples: int = 2000, level: float = 0.95, digits: int = 2):
+    """What each variant's gain over ``baseline`` is worth, on the score ``columns``.
+
+    measured: :func:`measured_rows`, each run folder holding ``test_decisions.npz``
+    (``scripts/collect_results.py`` writes them); reported: ``paper.reported_rows``; test: the
+    test annotations (``load_annotations("test")``). Per variant and score: the paper's
+    reported gain; the measured gain (difference of seed means) with both seed standard
+    deviations; the ``level`` paired-bootstrap interval over test videos
+    (``linkpaper.gains.paired_bootstrap`` on seed-averaged per-video scores); ``distinct``,
+    True when the interval excludes zero *and* the gain exceeds twice its seed standard error
+    (both noise sources); and the seeds per model that a two-sided 5 % test with 80 % power
+    needs for a gain of the paper's size at the measured seed spreads
+    (``linkpaper.gains.seeds_needed``). Returns a pandas frame, rows (variant, score).
+    """
+    import pandas as pd
+
+    from linkpaper.gains import paired_bootstrap, run_per_video, seed_gain, seeds_needed
+    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.paper import VARIANT_LABELS
+
+    by_model = {row["model"]: row for row in measured}
+    if baseline not in by_model:
+        raise UserError(f"no measured run of the baseline {baseline!r}; measured: {', '.join(by_model) or 'none'}")
+    paper_scores = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
+    per_video = {model: np.stack([run_per_video(run, test) for run in row["runs"]])
+                 for model, row in by_model.items()}
+    base = by_model[baseline]
+    records = []
+    for row in measured:
+        if row["model"] == baseline:
+            continue
+        seeds = seed_gain(_rows_of(row), _rows_of(base))
+        boot = paired_bootstrap(per_video[row["model"]], per_video[baseline], resamples=resamples, level=level)
+        for c in columns:
+            paper_gain = (paper_scores[row["model"]][c] - paper_scores[baseline][c]
+                          if row["model"] in paper_scores and baseline in paper_scores else np.nan)
+            needed = (seeds_needed(abs(paper_gain), seeds.std_a[c], seeds.std_b[c])
+                      if np.isfinite(paper_gain) and row["n"] > 1 and base["n"] > 1 else np.nan)
+            records.append({
+                "variant": VARIANT_LABELS.get(row["model"], row["model"]), "score": COLUMN_LABELS[c],
+                "reported gain": paper_gain, "measured gain": seeds.gain[c],
+                "seed std (variant / base)": f"{seeds.std_a[c]:.{digits}f} / {seeds.std_b[c]:.{digits}f}",
+                f"{level:.0%} bootstrap interval": f"[{boot.low[c]:+.{digits}f}, {boot.high[c]:+.{digits}f}]",
+                "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * seeds.stderr[c]),
+                "seeds for the paper's gain": needed,
+            })
+    frame = pd.DataFrame.from_records(records).set_index(["variant", "score"])
+    return frame.round({"reported gain": 1, "measured gain": digits, "seeds for the paper's gain": 0})
+
+
+def _rows_of(row: dict) -> np.ndarray:
+    """(n, 10) test rows of a measured row's runs, read from their records."""
+    from linkpaper.records import read_results
+
+    return np.array([read_results(run)["test_row"] for run in row["runs"]], dtype=np.float64)
+
+
 def _relative_run(path) -> str:
     """``<slug>/seed<S>/results.json``: the part of a run path that names the run."""
     parts = Path(path).parts

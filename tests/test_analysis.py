@@ -285,3 +285,48 @@ def test_variant_colors_are_fixed_per_variant():
     colors = [analysis.variant_color(v) for v in list_models()]
     assert len(set(colors)) == len(colors) == 8
     assert analysis.variant_color("link") == colors[-1] and analysis.variant_color("unknown") == "#000000"
+
+
+def test_gain_report_from_test_decisions(tmp_path):
+    """Two seeds of a baseline and of a variant whose audio is better on every video; the report
+    recovers the gain, its interval excludes zero, and a variant equal to the baseline does not."""
+    from types import SimpleNamespace
+
+    from linkpaper.gains import DECISIONS_FILE
+
+    rng = np.random.default_rng(0)
+    n = 60
+    gt_a = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
+    gt_v = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
+    test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v)
+
+    def run(slug, model, seed, audio_noise):
+        pred_a = gt_a ^ (rng.random(gt_a.shape) < audio_noise)
+        pred_v = gt_v ^ (rng.random(gt_v.shape) < 0.05)
+        scores = evaluate_predictions(pred_a, pred_v, gt_a, gt_v)
+        folder = write_record(tmp_path, slug, model, seed, scores.row())
+        frame = np.stack([pred_a, pred_v], axis=2).astype(np.float32)
+        save_predictions(folder / DECISIONS_FILE, test.filenames, frame, np.ones((n, NUM_CLASSES), np.float32))
+
+    for seed in (87, 88):
+        run("valorpp", "valor++", seed, 0.10)
+        run("valorpp_T", "+T", seed, 0.01)
+    # +P: the baseline's own decisions (same folder content), so the gain is exactly 0
+    for seed in (87, 88):
+        (tmp_path / "valorpp_P" / f"seed{seed}").mkdir(parents=True)
+        for name in ("results.json", DECISIONS_FILE):
+            source = (tmp_path / "valorpp" / f"seed{seed}" / name).read_bytes()
+            if name == "results.json":
+                source = source.replace(b'"model": "valor++"', b'"model": "+P"')
+            (tmp_path / "valorpp_P" / f"seed{seed}" / name).write_bytes(source)
+    measured = analysis.measured_rows(analysis.find_run_dirs(tmp_path))
+    report = analysis.gain_report(measured, paper.reported_rows("II"), test, columns=(0, 3), resamples=400)
+    better = report.loc[("+ T", "Seg a")]
+    assert better["measured gain"] > 5 and better["distinct"]
+    assert better["reported gain"] == pytest.approx(0.7)  # 68.8 - 68.1 in the paper's Table II
+    low, high = (float(x) for x in better["95% bootstrap interval"].strip("[]").split(","))
+    assert 0 < low < better["measured gain"] < high
+    same = report.loc[("+ P", "Seg type")]
+    assert same["measured gain"] == 0 and same["95% bootstrap interval"] == "[+0.00, +0.00]" and not same["distinct"]
+    with pytest.raises(UserError, match="baseline"):
+        analysis.gain_report([row for row in measured if row["model"] != "valor++"], [], test)
