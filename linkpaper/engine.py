@@ -309,7 +309,7 @@ def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None
     Returns (losses {name: scalar tensor, incl. "total"}, output). The gradient norm is
     clipped to ``clip_norm`` (L2 over all parameters) before ``optimizer.step()``.
     """
-    from linkpaper.losses import compute_losses
+    from linkpaper.losses import alignment_diagnostics, compute_losses
 
     plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
     output = _forward(model, batch, plsim)
@@ -318,6 +318,7 @@ def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None
     losses["total"].backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     optimizer.step()
+    output.diagnostics.update(alignment_diagnostics(output, batch["pseudo_audio"], batch["pseudo_visual"]))
     return losses, output
 
 

@@ -120,6 +120,33 @@ def similarity_loss(audio_hidden, visual_hidden, pl_audio, pl_visual, mu, form: 
     return (sloss_lambda(s, mu) * (prediction - target) ** 2).mean()
 
 
+@torch.no_grad()
+def alignment_diagnostics(output, pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> dict:
+    """How the two streams relate on a batch, for every model (detached scalars, no loss).
+
+    Mean cosine s_ij of the encoder outputs over the segment pairs whose gated pseudo labels
+    have the same class set (``cos_same``: IoU 1), overlapping sets (``cos_overlap``: 0 < IoU
+    < 1), disjoint non-empty sets (``cos_disjoint``) and two empty sets (``cos_empty``); and
+    the mean frame probability a modality gives to cells whose class the *other* modality's
+    pseudo labels hold alone (``visual_prob_on_audio_only``: visual frame probability where
+    pl_audio = 1 and pl_visual = 0; ``audio_prob_on_visual_only``): with VALOR's classifier
+    shared by both streams, a pull between audio and visual features shows up there.
+    A group without any pair/cell in the batch gives NaN.
+    """
+    s = segment_cosines(output.audio_hidden, output.visual_hidden)
+    a, v = pl_audio >= 0.5, pl_visual >= 0.5
+    r = iou_targets(pl_audio, pl_visual).to(s.dtype)
+    empty = ~a.any(-1).unsqueeze(2) & ~v.any(-1).unsqueeze(1)  # (B, T, T)
+    groups = {"cos_same": r == 1, "cos_overlap": (r > 0) & (r < 1), "cos_disjoint": (r == 0) & ~empty,
+              "cos_empty": empty}
+    result = {name: s[mask].mean() if mask.any() else s.new_tensor(float("nan")) for name, mask in groups.items()}
+    prob = output.frame_prob
+    for name, cells, modality in (("visual_prob_on_audio_only", a & ~v, 1), ("audio_prob_on_visual_only", v & ~a, 0)):
+        values = prob[:, :, modality][cells]
+        result[name] = values.mean() if values.numel() else prob.new_tensor(float("nan"))
+    return result
+
+
 def compute_losses(model, output, batch: dict) -> dict:
     """Every loss term of ``model`` on ``batch`` ({AVVPSplit field: (B, ...)}), plus "total".
 

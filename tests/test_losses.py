@@ -229,3 +229,28 @@ def test_control_variants_build_their_loss(name, form, frozen):
         expected = similarity_loss(out.audio_hidden, out.visual_hidden, batch["pseudo_audio"],
                                    batch["pseudo_visual"], model.sloss_mu, form)
         assert torch.equal(losses["similarity"], expected)
+
+
+def test_alignment_diagnostics_by_hand():
+    from linkpaper.losses import alignment_diagnostics
+
+    # 2 segments, hidden size 2: audio seg 0 = visual seg 0 (cos 1), audio seg 1 orthogonal to both.
+    audio = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    visual = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]])
+    pl_a = torch.zeros(1, 2, 3)
+    pl_v = torch.zeros(1, 2, 3)
+    pl_a[0, 0, [0, 1]] = 1  # audio seg 0: {0, 1}
+    pl_v[0, 0, 0] = 1  # visual seg 0: {0} -> pair (0, 0) overlaps (IoU 1/2), (1, 0) disjoint
+    # visual seg 1: {} ; audio seg 1: {} -> pair (1, 1) both empty, (0, 1) disjoint
+    frame_prob = torch.zeros(1, 2, 2, 3)
+    frame_prob[0, 0, 1, 1] = 0.8  # visual probability of class 1, audible but not visible at seg 0
+    frame_prob[0, 0, 0, 0] = 0.3
+    out = fake_output(torch.zeros(1, 3), hidden=(audio, visual))
+    out.frame_prob = frame_prob
+    d = alignment_diagnostics(out, pl_a, pl_v)
+    assert math.isnan(float(d["cos_same"]))  # no pair with the same non-empty set
+    assert float(d["cos_overlap"]) == pytest.approx(1.0)  # (0, 0)
+    assert float(d["cos_disjoint"]) == pytest.approx((1.0 + 0.0) / 2)  # (0, 1): cos 1, (1, 0): cos 0
+    assert float(d["cos_empty"]) == pytest.approx(0.0)  # (1, 1)
+    assert float(d["visual_prob_on_audio_only"]) == pytest.approx(0.8)  # the only audio-only cell
+    assert math.isnan(float(d["audio_prob_on_visual_only"]))
