@@ -319,15 +319,49 @@ def history_frame(record: dict):
 def load_run_predictions(run_dir: str | Path, filenames: list[str], split: str = "test") -> tuple:
     """(pred_audio, pred_visual), each (N, T, C) bool, of a run's saved test predictions.
 
-    Reads ``run_dir/test_predictions.npz``, reorders it to ``filenames`` (the annotation
-    order) and applies the official gating (``metrics.binarize_predictions``).
+    Reads ``run_dir/test_predictions.npz``, or else ``test_decisions.npz`` (the gated 0/1
+    decisions that ``scripts/collect_results.py`` stores for every run), reorders it to
+    ``filenames`` (the annotation order) and applies the official gating
+    (``metrics.binarize_predictions``; a no-op on decisions).
     """
     from linkpaper.engine import PREDICTIONS_FILE
+    from linkpaper.gains import DECISIONS_FILE
     from linkpaper.metrics import binarize_predictions
     from linkpaper.predictions import load_predictions
 
-    predictions = load_predictions(Path(run_dir) / PREDICTIONS_FILE).aligned_to(list(filenames), split)
+    path = Path(run_dir) / PREDICTIONS_FILE
+    if not path.is_file() and (Path(run_dir) / DECISIONS_FILE).is_file():
+        path = Path(run_dir) / DECISIONS_FILE
+    predictions = load_predictions(path).aligned_to(list(filenames), split)
     return binarize_predictions(predictions.frame_prob, predictions.video_prob)
+
+
+def cross_modal_errors(predictions: dict, gt_audio, gt_visual):
+    """Segment-level errors of each model, split by what the *other* modality's ground truth says.
+
+    predictions: {name: (pred_audio, pred_visual)}, each (N, T, C) bool (gated decisions);
+    gt_audio, gt_visual: (N, T, C). Counts over all (video, segment, class) cells:
+    ``visual FP, heard`` (predicted visible where the class is heard but not seen: the audio
+    leaking into the visual stream), ``visual FP, neither``, ``visual FN``, and the mirror
+    counts for audio (``audio FP, seen`` ...). Returns a pandas frame, one row per model.
+    """
+    import pandas as pd
+
+    gt_a, gt_v = np.asarray(gt_audio, bool), np.asarray(gt_visual, bool)
+    rows = {}
+    for name, (pred_a, pred_v) in predictions.items():
+        pred_a, pred_v = np.asarray(pred_a, bool), np.asarray(pred_v, bool)
+        rows[name] = {
+            "visual TP": int((pred_v & gt_v).sum()),
+            "visual FP, heard": int((pred_v & ~gt_v & gt_a).sum()),
+            "visual FP, neither": int((pred_v & ~gt_v & ~gt_a).sum()),
+            "visual FN": int((~pred_v & gt_v).sum()),
+            "audio TP": int((pred_a & gt_a).sum()),
+            "audio FP, seen": int((pred_a & ~gt_a & gt_v).sum()),
+            "audio FP, neither": int((pred_a & ~gt_a & ~gt_v).sum()),
+            "audio FN": int((~pred_a & gt_a).sum()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def per_class_frame(scores: dict, level: str = "segment", modalities=("audio", "visual"), digits: int = 2):

@@ -330,3 +330,19 @@ def test_gain_report_from_test_decisions(tmp_path):
     assert same["measured gain"] == 0 and same["95% bootstrap interval"] == "[+0.00, +0.00]" and not same["distinct"]
     with pytest.raises(UserError, match="baseline"):
         analysis.gain_report([row for row in measured if row["model"] != "valor++"], [], test)
+
+
+def test_cross_modal_errors_counts_by_the_other_modality():
+    gt_a = np.zeros((1, NUM_SEGMENTS, NUM_CLASSES), bool)
+    gt_v = np.zeros_like(gt_a)
+    gt_a[0, :4, 0] = True  # class 0 heard in segments 0-3, seen in 2-5
+    gt_v[0, 2:6, 0] = True
+    pred_v = np.zeros_like(gt_a)
+    pred_v[0, :3, 0] = True  # seg 0, 1: heard only -> 2 "visual FP, heard"; seg 2: TP
+    pred_v[0, 9, 0] = True  # neither -> 1 "visual FP, neither"
+    pred_a = gt_a.copy()
+    pred_a[0, 4, 0] = True  # seen only -> 1 "audio FP, seen"
+    frame = analysis.cross_modal_errors({"m": (pred_a, pred_v)}, gt_a, gt_v)
+    row = frame.loc["m"]
+    assert (row["visual TP"], row["visual FP, heard"], row["visual FP, neither"], row["visual FN"]) == (1, 2, 1, 3)
+    assert (row["audio TP"], row["audio FP, seen"], row["audio FP, neither"], row["audio FN"]) == (4, 1, 0, 0)
