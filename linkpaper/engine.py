@@ -39,6 +39,9 @@ from linkpaper.records import (
     git_commit,
     hardware,
     read_results,
+    remove_created_dirs,
+    safe_torch_load,
+    check_writable_dir,
 )
 
 PLSIM_MODES = ("ungated", "self", "gated")
@@ -91,7 +94,8 @@ class TrainConfig:
         def positive_int(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"--{name.replace('_', '-')}: expected a positive integer, got {value!r}")
+                flag = _FLAGS.get(name, f"--{name.replace('_', '-')}")
+                raise ConfigError(f"{flag}: expected a positive integer, got {value!r}")
 
         for name in ("epochs", "batch_size", "eval_batch_size"):
             positive_int(name)
@@ -146,6 +150,9 @@ class TrainConfig:
             values["betas"] = tuple(values["betas"])
         return cls(**values)
 
+
+_FLAGS = {"num_threads": "--threads", "eval_batch_size": "eval_batch_size (TrainConfig)"}
+"""Config fields whose command-line flag is not ``--`` + the field name."""
 
 # Keys whose change does not change a single number, so a run may resume with them changed.
 _RESUMABLE_CHANGES = {"device", "num_threads", "eval_batch_size", "data_dir"}
@@ -280,7 +287,16 @@ def evaluate_split(model, split: AVVPSplit, plsim: tuple = (None, None), batch_s
     if split.gt_audio is None or split.gt_visual is None:
         raise UserError(f"the {split.name} split has no dense ground truth to evaluate against")
     frame_prob, video_prob = predict(model, split, plsim, batch_size)
+    if not (np.isfinite(frame_prob).all() and np.isfinite(video_prob).all()):
+        inputs = _nonfinite_inputs(split.tensor_fields())
+        cause = (f"its input features hold non-finite values ({_count_text(inputs)})" if inputs
+                 else "the inputs are finite, so the model's weights are not")
+        raise DivergenceError(f"the model's {split.name} predictions hold NaN or infinite values: {cause}")
     return evaluate_probs(frame_prob, video_prob, split.gt_audio, split.gt_visual), frame_prob, video_prob
+
+
+def _count_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name}: {count} value(s)" for name, count in counts.items())
 
 
 def _scalar_diagnostics(diagnostics) -> dict:
@@ -322,6 +338,43 @@ def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None
     return losses, output
 
 
+class DivergenceError(UserError):
+    """Training produced a NaN or infinite loss (or predictions); the message names where."""
+
+
+class NonFiniteLoss(Exception):
+    """Raised by :func:`train_one_epoch` at the first non-finite loss (``step`` is 1-based).
+
+    what: what was non-finite; inputs: {field: NaN/inf count} of the step's batch.
+    """
+
+    def __init__(self, step: int, steps: int, what: str, inputs: dict[str, int], exact: bool = True):
+        super().__init__(f"{what} at step {step} of {steps}")
+        self.step, self.steps, self.what, self.inputs, self.exact = step, steps, what, inputs, exact
+
+
+# BCE refuses probabilities outside [0, 1]: NaN ones raise this on the CPU and a device-side
+# assert on CUDA, before any loss value exists.
+_PROBABILITY_ERRORS = ("all elements of input should be between 0 and 1", "device-side assert")
+
+
+def _nonfinite_inputs(tensors: dict, index=None) -> dict[str, int]:
+    """{field: count of NaN/inf values} of the floating-point fields (rows ``index``), non-zero only."""
+    counts = {}
+    for name, tensor in tensors.items():
+        if tensor is None or not torch.is_floating_point(tensor):
+            continue
+        rows = tensor if index is None else tensor[index]
+        bad = int((~torch.isfinite(rows)).sum())
+        if bad:
+            counts[name] = bad
+    return counts
+
+
+_CHECK_EACH_STEP = ("cpu",)
+"""Devices where the loss is checked at every step (reading a CPU scalar costs nothing)."""
+
+
 def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_size: int,
                     clip_norm: float, generator: torch.Generator, progress=None) -> dict:
     """One pass over the training tensors in a fresh random order. Returns train means.
@@ -331,18 +384,39 @@ def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_si
     drawn on the CPU from ``generator`` so its state can be checkpointed; the last, smaller
     batch is kept (no drop_last). Losses and diagnostics are summed on the device so no batch
     waits for a device-to-host copy.
+
+    A NaN or infinite total loss raises :class:`NonFiniteLoss` naming the first such step: on
+    the CPU right at that step, elsewhere at the end of the epoch (the steps count the finite
+    prefix on the device, so no step waits for a device sync). Numbers are never changed.
     """
     model.train()
     n = next(iter(tensors.values())).shape[0]
     device = next(iter(tensors.values())).device
     order = torch.randperm(n, generator=generator).to(device)
+    steps = math.ceil(n / batch_size)
+    check_each_step = device.type in _CHECK_EACH_STEP
+    seen_bad = torch.zeros((), dtype=torch.bool, device=device)
+    finite_prefix = torch.zeros((), dtype=torch.int64, device=device)
     sums: dict[str, torch.Tensor] = {}
     diag_sums: dict[str, torch.Tensor] = {}
     batches = 0
     for start in range(0, n, batch_size):
         index = order[start:start + batch_size]
         batch = {name: t[index] for name, t in tensors.items()}
-        losses, output = training_step(model, optimizer, batch, plsim_keys, clip_norm)
+        try:
+            losses, output = training_step(model, optimizer, batch, plsim_keys, clip_norm)
+        except RuntimeError as err:
+            if not any(text in str(err) for text in _PROBABILITY_ERRORS):
+                raise
+            raise _nan_probabilities(err, batches + 1, steps, seen_bad, finite_prefix, order, batch_size,
+                                     tensors) from None
+        total = losses["total"].detach()
+        if check_each_step:
+            if not bool(torch.isfinite(total)):
+                raise NonFiniteLoss(batches + 1, steps, _loss_text(losses), _nonfinite_inputs(batch))
+        else:
+            seen_bad |= ~torch.isfinite(total)
+            finite_prefix += (~seen_bad).long()
         for name, value in losses.items():
             sums[name] = sums.get(name, 0.0) + value.detach().float()
         for name, value in _scalar_diagnostics(getattr(output, "diagnostics", None)).items():
@@ -352,9 +426,32 @@ def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_si
             progress.update(1)
             if batches % 20 == 0:
                 progress.set_postfix(loss=f"{float(sums['total']) / batches:.4f}", refresh=False)
+    if not check_each_step and bool(seen_bad):  # one host read per epoch
+        step = int(finite_prefix) + 1
+        index = order[(step - 1) * batch_size:step * batch_size]
+        raise NonFiniteLoss(step, steps, "the training loss is NaN or infinite", _nonfinite_inputs(tensors, index))
     train_losses = {name: float(value) / batches for name, value in sums.items()}
     diagnostics = {name: float(value) / batches for name, value in diag_sums.items()}
     return {"losses": train_losses, "diagnostics": diagnostics}
+
+
+def _loss_text(losses: dict) -> str:
+    terms = [name for name, value in losses.items()
+             if name != "total" and not bool(torch.isfinite(value.detach()).all())]
+    return "the training loss is NaN or infinite" + (f" (terms: {', '.join(terms)})" if terms else "")
+
+
+def _nan_probabilities(err, step, steps, seen_bad, finite_prefix, order, batch_size, tensors) -> NonFiniteLoss:
+    """NonFiniteLoss for a BCE that met NaN probabilities at ``step`` (or, on CUDA, earlier)."""
+    exact = "device-side assert" not in str(err)  # CUDA reports an assert at a later sync
+    what = "the model's probabilities are NaN, so the loss cannot be computed"
+    try:
+        if bool(seen_bad):  # an earlier non-finite loss (deferred check) is the real first step
+            step, exact, what = int(finite_prefix) + 1, True, "the training loss is NaN or infinite"
+        inputs = _nonfinite_inputs(tensors, order[(step - 1) * batch_size:step * batch_size])
+    except RuntimeError:  # after a device-side assert the device cannot be read any more
+        inputs = {}
+    return NonFiniteLoss(step, steps, what, inputs, exact=exact)
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,25 +500,9 @@ def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None
     required: entries the dict must hold (default: ``CHECKPOINT_KEYS`` for the file's name).
     A missing, damaged, unsafe or wrongly structured file raises a UserError naming the file.
     """
-    import pickle
-
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: checkpoint not found")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise UserError(
-            f"{path}: refused to load: the file holds Python objects beyond tensors and plain values "
-            f"({str(err).splitlines()[0][:160]}), so loading it could run code. linkpaper's checkpoints "
-            "never do; this one was written by something else (or by linkpaper before its safe format). "
-            "Train the run again."
-        ) from None
-    except Exception as err:  # torch raises many types for a truncated zip/pickle
-        raise UserError(
-            f"{path}: cannot read this checkpoint ({type(err).__name__}: {err}); it is truncated or "
-            "corrupt (an interrupted write?). Delete it and train the run again."
-        ) from None
+    state = safe_torch_load(path, map_location=map_location, what="checkpoint",
+                            remedy="Delete it and train the run again.")
     required = CHECKPOINT_KEYS.get(path.name, ("model",)) if required is None else required
     missing = [key for key in required if not isinstance(state, dict) or key not in state]
     if missing:
@@ -436,10 +517,13 @@ def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (CPU and CUDA)."""
+    """Seed python, numpy and torch (CPU and CUDA), and put cuDNN in deterministic mode (no
+    autotuned algorithm choice), as the reference's training script does with its seed."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,21 +613,30 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
     after this epoch as if interrupted (the record stays incomplete; for tests and time-boxed
     sessions).
     """
-    from tqdm.auto import tqdm
-
     config.validate()
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
-    device = torch.device(config.device)
     run_dir = Path(out_dir) if out_dir is not None else None
+    created: list[Path] = []
     if run_dir is not None:
         _check_run_dir(run_dir, config, resume)
         if resume and is_complete(run_dir):
             finished = read_results(run_dir)
             _refuse_config_change(finished["config"], config, run_dir / RESULTS_FILE)
             return finished
-        run_dir.mkdir(parents=True, exist_ok=True)
+        created = check_writable_dir(run_dir, "--out")  # before any work: a file, read-only, ...
+    try:
+        return _train(config, run_dir, data, resume, stop_after, progress)
+    except BaseException:
+        remove_created_dirs(created)  # only folders this call created, and only when still empty
+        raise
 
+
+def _train(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resume: bool,
+           stop_after: int | None, progress: bool) -> dict:
+    from tqdm.auto import tqdm
+
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    device = torch.device(config.device)
     if data is None:
         from linkpaper.data.sources import load_data
 
@@ -606,11 +699,15 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
         for group in optimizer.param_groups:
             group["lr"] = lr
         tic = time.perf_counter()
-        epoch_train = train_one_epoch(model, optimizer, tensors, plsim_keys, config.batch_size,
-                                      config.clip_norm, generator, bar)
-        train_seconds = time.perf_counter() - tic
-        tic = time.perf_counter()
-        val_scores, _, _ = evaluate_split(model, val_split, val_plsim, config.eval_batch_size)
+        try:
+            epoch_train = train_one_epoch(model, optimizer, tensors, plsim_keys, config.batch_size,
+                                          config.clip_norm, generator, bar)
+            train_seconds = time.perf_counter() - tic
+            tic = time.perf_counter()
+            val_scores, _, _ = evaluate_split(model, val_split, val_plsim, config.eval_batch_size)
+        except (NonFiniteLoss, DivergenceError) as err:
+            bar.close()
+            raise _diverged(err, epoch, record, run_dir, data) from None
         val_seconds = time.perf_counter() - tic
         selection = val_scores.table[SELECTION_SCORE[0]][SELECTION_SCORE[1]]
         improved = selection > best_score  # strictly greater, as VALOR
@@ -660,6 +757,34 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData
         record["predictions"] = PREDICTIONS_FILE
         atomic_write_json(run_dir / RESULTS_FILE, record)
     return record
+
+
+def _diverged(err: Exception, epoch: int, record: dict, run_dir: Path | None, data: AVVPData) -> DivergenceError:
+    """The one-line error for a NaN/inf loss or prediction in ``epoch``; records it in results.json."""
+    cache = ""
+    if data.source.get("root"):
+        cache = (f" (delete the feature cache {Path(data.source['root']) / '.linkpaper-cache'} so the files "
+                 "are validated again)")
+    if isinstance(err, NonFiniteLoss):
+        what = f"epoch {epoch}, {'step' if err.exact else 'at or before step'} {err.step} of {err.steps}: {err.what}"
+        if err.inputs:
+            what += (f"; the batch's input features hold non-finite values ({_count_text(err.inputs)}): "
+                     f"the feature files or their cache are damaged{cache}")
+        else:
+            what += "; the inputs are finite, so the model diverged (try a smaller learning rate or another seed)"
+        stopped = {"reason": "non-finite loss", "epoch": epoch, "step": err.step}
+    else:
+        what = f"epoch {epoch}, validation: {err}" + (cache if "input features" in str(err) else "")
+        stopped = {"reason": "non-finite validation predictions", "epoch": epoch, "step": None}
+    kept = record["epochs"][-1]["epoch"] if record["epochs"] else None
+    if run_dir is None:
+        saved = "nothing was saved (no run folder)"
+    elif kept is None:
+        saved = "no epoch finished, so nothing was saved"
+    else:
+        saved = f"{run_dir / CHECKPOINT_LAST} keeps epoch {kept}, the last finite one"
+        atomic_write_json(run_dir / RESULTS_FILE, {**record, "stopped": stopped})
+    return DivergenceError(f"stopped at {what}; {saved}")
 
 
 def _check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:

@@ -26,15 +26,30 @@ LEAKAGE_CAPTION = (
 )
 
 
+def _cannot_write(path: Path, err: OSError) -> UserError:
+    return UserError(
+        f"{path}: cannot write ({err.strerror or err}); free disk space or make the folder writable, "
+        "then run the same command again (with --resume for a training run)"
+    )
+
+
 def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and ``os.replace``."""
+    """Write ``payload`` to ``path`` through a temporary file and ``os.replace``.
+
+    An OSError (disk full, permissions) becomes a UserError naming the file; the temporary file
+    is removed and an existing ``path`` is left as it was.
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        _discard(tmp)
+        raise _cannot_write(path, err) from None
 
 
 def atomic_write_json(path: str | Path, record: dict) -> None:
@@ -43,22 +58,145 @@ def atomic_write_json(path: str | Path, record: dict) -> None:
 
 
 def atomic_torch_save(obj, path: str | Path) -> None:
-    """``torch.save`` to ``path`` atomically."""
+    """``torch.save`` to ``path`` atomically (a failed write becomes a UserError naming the file)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(obj, handle)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:  # torch reports a failed zip write as RuntimeError
+        _discard(tmp)
+        raise _cannot_write(path, err if isinstance(err, OSError) else OSError(str(err).splitlines()[0])) from None
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def safe_torch_load(path: str | Path, map_location="cpu", what: str = "checkpoint",
+                    remedy: str = "Train the run again.") -> object:
+    """``torch.load(path, weights_only=True)``: tensors and plain values only, never code.
+
+    A missing, unsafe (pickled Python objects), truncated or corrupt file raises one UserError
+    naming the file, the problem and ``remedy``.
+    """
+    import pickle
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: {what} not found" + (" (it is a folder)" if path.is_dir() else ""))
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many types for a truncated zip/pickle
+        import re
+
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
+        detail = detail.group(1).strip().split(" was not")[0][:160] if detail else None
+        if isinstance(err, pickle.UnpicklingError) and detail and detail.startswith("Unsupported global"):
+            raise UserError(
+                f"{path}: refused to load: the file holds Python objects beyond tensors and plain values "
+                f"({detail}), so loading it could run code. linkpaper's checkpoints never do; this one was "
+                f"written by something else (or by linkpaper before its safe format). {remedy}"
+            ) from None
+        first = detail or f"{type(err).__name__}: {err}".splitlines()[0][:200]
+        raise UserError(
+            f"{path}: cannot read this {what} ({first}); it is truncated or corrupt (an interrupted "
+            f"write?). {remedy}"
+        ) from None
+
+
+def check_writable_dir(path: str | Path, flag: str = "--out") -> list[Path]:
+    """Make sure ``path`` is (or can be made) a writable folder before any work starts.
+
+    Creates the missing folders and returns the ones it created (deepest last), so a run that
+    fails can remove them again with :func:`remove_created_dirs`. Raises a UserError naming
+    ``flag`` when ``path`` is a file, lies under a file, or cannot be created or written.
+    """
+    path = Path(path)
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            where = "is a file" if parent == path else f"lies under {parent}, which is a file"
+            raise UserError(f"{flag} {path}: {where}, not a folder; choose another {flag} path")
+        if parent.exists():
+            break
+    missing = []
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            break
+        missing.append(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        remove_created_dirs(missing[::-1])
+        raise UserError(f"{flag} {path}: cannot create the folder ({err.strerror or err}); choose a writable place") from None
+    probe = path / f".linkpaper-write-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        remove_created_dirs(missing[::-1])
+        raise UserError(f"{flag} {path}: the folder is not writable ({err.strerror or err}); "
+                        f"choose a writable {flag} or fix its permissions") from None
+    return missing[::-1]
+
+
+def remove_created_dirs(created: list[Path]) -> None:
+    """Remove the folders :func:`check_writable_dir` created, deepest first, if they are empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (the run wrote something worth keeping) or already gone
+            break
+
+
+RECORD_FIELDS = {"config": dict, "data": dict, "seed": int, "plsim": dict, "epochs": list, "complete": bool}
+"""The top-level entries every results.json holds, with their JSON types."""
 
 
 def read_results(run_dir: str | Path) -> dict:
-    """The ``results.json`` of a run folder, or a UserError naming the file."""
+    """The ``results.json`` of a run folder, or a UserError naming the file.
+
+    Checks the structure too (a dict with ``RECORD_FIELDS``; test scores when complete), so a
+    JSON file that is not a run record is named instead of failing later with a KeyError.
+    """
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         raise UserError(f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?")
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not valid JSON ({err}); the run record is damaged, train the run again") from None
+    problem = record_problem(record)
+    if problem:
+        raise UserError(f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
+                        "Restore it or train the run again")
+    return record
+
+
+def record_problem(record) -> str | None:
+    """What is wrong with a run record's structure, or None when it has every entry it needs."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, expected an object"
+    for key, kind in RECORD_FIELDS.items():
+        if key not in record:
+            return f"no {key!r} entry"
+        if not isinstance(record[key], kind) or (kind is int and isinstance(record[key], bool)):
+            return f"{key!r} is a {type(record[key]).__name__}, expected {kind.__name__}"
+    if not isinstance(record["config"].get("model"), str):
+        return "config has no model name"
+    if not isinstance(record["data"].get("description"), str):
+        return "data has no description"
+    if not {"used", "labels"} <= set(record["plsim"]):
+        return "plsim lacks 'used' or 'labels'"
+    if record["complete"]:
+        row = record.get("test_row")
+        if not (isinstance(row, list) and len(row) == 10 and all(isinstance(x, (int, float)) for x in row)):
+            return "complete, but 'test_row' is not ten numbers"
+    return None
 
 
 # Tracked files that running the project rewrites: they do not make the code "dirty".

@@ -130,11 +130,18 @@ def load_valor_checkpoint(model: torch.nn.Module, source) -> list[str]:
         path = Path(source)
         if not path.is_file():
             raise ConfigError(f"VALOR checkpoint {path}: no such file")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        from linkpaper.records import safe_torch_load  # weights only: loading never runs code
+
+        state = safe_torch_load(path, what="VALOR checkpoint",
+                                remedy="Use the released VALOR++ checkpoint_best.pt or a linkpaper checkpoint.")
     else:
         path, state = "<state dict>", source
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        found = type(state).__name__ if not isinstance(state, dict) else "a dict with non-tensor entries"
+        raise ConfigError(f"VALOR checkpoint {path}: expected a state dict of tensors (or {{'model': state dict}}), "
+                          f"found {found}")
     state = {k.removeprefix("module."): v for k, v in state.items()}
     own = model.state_dict()
     unexpected = sorted(set(state) - set(own))

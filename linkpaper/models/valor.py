@@ -3,9 +3,9 @@
 A re-implementation of ``MMIL_Net`` as described in ``avvp-reference.md`` section 2. Module
 names and parameter shapes are those of the released checkpoints, so
 
-    model.load_state_dict(torch.load("checkpoint_best.pt"))
+    model.load_state_dict(torch.load("checkpoint_best.pt", weights_only=True))
 
-works on ``NTUBarista/valor_trained_models/models/model_VALOR++/checkpoint_best.pt``.
+(or ``linkpaper.models.registry.load_valor_checkpoint``, which names a bad file) works on ``NTUBarista/valor_trained_models/models/model_VALOR++/checkpoint_best.pt``.
 Modules are created in the reference order, so the same seed gives the same initial weights.
 
 Shapes: B batch, T = 10 segments, H hidden, C = 25 classes; modality index 0 audio, 1 visual.
