@@ -45,10 +45,12 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def aligned_to(self, filenames: list[str], split: str = "evaluated") -> "Predictions":
+    def aligned_to(self, filenames: list[str], split: str = "evaluated", allow_subset: bool = False) -> "Predictions":
         """The rows reordered to ``filenames`` (a split's annotation order).
 
-        Raises ``PredictionsError`` naming the file when a name is missing or extra.
+        Raises ``PredictionsError`` naming the file when a name is missing or extra. With
+        ``allow_subset`` missing videos are allowed (never extra ones): the result holds the
+        covered videos only, in split order, and ``len()`` tells how many.
         """
         source = self.path if self.path is not None else "predictions"
         row_of = {name: n for n, name in enumerate(self.filenames)}
@@ -56,17 +58,22 @@ class Predictions:
         missing = [name for name in filenames if name not in row_of]
         extra = [name for name in self.filenames if name not in wanted]
         problems = []
-        if missing:
+        if missing and not allow_subset:
             problems.append(f"{len(missing)} video(s) of the {split} split have no prediction (e.g. {_examples(missing)})")
         if extra:
             problems.append(f"{len(extra)} filename(s) are not in the {split} split (e.g. {_examples(extra)})")
         if problems:
+            hint = (" To score a run on part of the split, pass --subset." if missing and not allow_subset
+                    and not extra else "")
             raise PredictionsError(
                 f"{source}: {'; '.join(problems)}. A predictions file must hold exactly one row per "
-                f"video of the {split} split ({len(filenames)} videos)."
+                f"video of the {split} split ({len(filenames)} videos).{hint}"
             )
-        order = np.array([row_of[name] for name in filenames], dtype=np.int64)
-        return Predictions(list(filenames), self.frame_prob[order], self.video_prob[order], self.path)
+        covered = [name for name in filenames if name in row_of]
+        if not covered:
+            raise PredictionsError(f"{source}: no row is a video of the {split} split; nothing to score")
+        order = np.array([row_of[name] for name in covered], dtype=np.int64)
+        return Predictions(covered, self.frame_prob[order], self.video_prob[order], self.path)
 
 
 def _examples(names: list[str], limit: int = 3) -> str:
@@ -79,13 +86,16 @@ def check_probabilities(frame_prob, video_prob, source: str = "predictions") -> 
 
     Accepts numpy arrays or torch tensors; returns numpy arrays. Raises ``PredictionsError``.
     """
-    frame_prob = _as_numpy(frame_prob)
-    video_prob = _as_numpy(video_prob)
+    try:
+        frame_prob = _as_numpy(frame_prob)
+        video_prob = _as_numpy(video_prob)
+    except (TypeError, ValueError) as err:  # ragged lists, objects numpy cannot hold
+        raise PredictionsError(f"{source}: probabilities are not numeric arrays ({err})") from None
     for name, array, shape in (
         ("frame_prob", frame_prob, f"(N, {NUM_SEGMENTS}, 2, {NUM_CLASSES})"),
         ("video_prob", video_prob, f"(N, {NUM_CLASSES})"),
     ):
-        if not np.issubdtype(array.dtype, np.floating):
+        if array.dtype.fields is not None or not np.issubdtype(array.dtype, np.floating):
             raise PredictionsError(f"{source}: {name} has dtype {array.dtype}; expected floating-point probabilities")
         expected_tail = (NUM_SEGMENTS, 2, NUM_CLASSES) if name == "frame_prob" else (NUM_CLASSES,)
         if array.ndim != len(expected_tail) + 1 or array.shape[1:] != expected_tail:
@@ -112,7 +122,25 @@ def _as_numpy(array) -> np.ndarray:
 
 
 def _check_filenames(filenames, n_videos: int, source: str) -> list[str]:
-    names = [str(name) for name in (filenames.tolist() if isinstance(filenames, np.ndarray) else filenames)]
+    """The filenames as a list of str (UTF-8 byte strings decoded); PredictionsError otherwise."""
+    if isinstance(filenames, np.ndarray):
+        if filenames.ndim != 1:
+            raise PredictionsError(f"{source}: filename has shape {filenames.shape}; expected (N,) strings")
+        filenames = filenames.tolist()
+    if isinstance(filenames, (str, bytes)) or not hasattr(filenames, "__iter__"):
+        raise PredictionsError(f"{source}: filenames must be a list of strings, got {type(filenames).__name__}")
+    names = []
+    for name in filenames:
+        if isinstance(name, (bytes, np.bytes_)):
+            try:
+                name = bytes(name).decode("utf-8")
+            except UnicodeDecodeError:
+                raise PredictionsError(f"{source}: filename {name!r} is not UTF-8 text") from None
+        elif not isinstance(name, str):
+            raise PredictionsError(f"{source}: filename {name!r} is a {type(name).__name__}; expected strings")
+        if not name:
+            raise PredictionsError(f"{source}: an empty filename; expected LLP names such as 'abc123XYZ_0_10'")
+        names.append(str(name))
     if len(names) != n_videos:
         raise PredictionsError(f"{source}: {len(names)} filenames for {n_videos} rows of probabilities")
     seen: dict[str, int] = {}
@@ -156,21 +184,46 @@ def load_predictions(path: str | os.PathLike) -> Predictions:
     if not path.is_file():
         raise PredictionsError(f"{path}: no such predictions file (expected a .npz with keys {', '.join(PREDICTION_KEYS)})")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in PREDICTION_KEYS if key not in archive.files]
-            if missing:
-                raise PredictionsError(
-                    f"{path}: missing key(s) {', '.join(missing)}; found {', '.join(archive.files) or 'none'} "
-                    f"(expected {', '.join(PREDICTION_KEYS)})"
-                )
-            arrays = {key: archive[key] for key in PREDICTION_KEYS}
+        arrays = _read_npz(path)
     except PredictionsError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise PredictionsError(f"{path}: not a readable .npz predictions file ({err})") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as err:
+        raise PredictionsError(f"{path}: not a readable .npz predictions file ({type(err).__name__}: "
+                               f"{str(err).splitlines()[0][:160] if str(err) else 'no detail'})") from None
     frame_prob, video_prob = check_probabilities(arrays["frame_prob"], arrays["video_prob"], source=str(path))
     filename = arrays["filename"]
     if filename.ndim != 1 or filename.dtype.kind not in "US":
         raise PredictionsError(f"{path}: filename has shape {filename.shape} and dtype {filename.dtype}; expected (N,) strings")
     names = _check_filenames(filename, frame_prob.shape[0], str(path))
     return Predictions(names, frame_prob, video_prob, path)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The three arrays of a predictions ``.npz``; each member's header is checked against its
+    size before it is read (a forged shape never allocates), and pickles are refused."""
+    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+
+    if not zipfile.is_zipfile(path):
+        raise PredictionsError(f"{path}: not a readable .npz predictions file (not a zip archive); expected keys {', '.join(PREDICTION_KEYS)} "
+                               "as written by linkpaper.predictions.save_predictions or numpy.savez")
+    with zipfile.ZipFile(path) as archive:
+        members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+        missing = [key for key in PREDICTION_KEYS if key not in members]
+        if missing:
+            raise PredictionsError(
+                f"{path}: missing key(s) {', '.join(missing)}; found {', '.join(members) or 'none'} "
+                f"(expected {', '.join(PREDICTION_KEYS)})"
+            )
+        arrays = {}
+        for key in PREDICTION_KEYS:
+            info = archive.getinfo(members[key])
+            with archive.open(info) as member:
+                try:
+                    shape, fortran, dtype = read_npy_header(member)
+                    check_npy_size(shape, dtype, info.file_size - member.tell())
+                except NpyHeaderError as err:
+                    raise PredictionsError(f"{path}: {key}: {err}") from None
+                data = member.read()
+            array = np.frombuffer(data, dtype=dtype)
+            arrays[key] = array.reshape(shape, order="F" if fortran else "C").copy()
+    return arrays
