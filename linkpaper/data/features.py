@@ -71,6 +71,14 @@ CACHE_VERSION = 1
 MAX_LISTED = 3  # paths shown per kind of problem
 
 
+_FIX_HINT = "Fix or re-extract those files"
+_FIX_HINT_REST = (" (python -m linkpaper extract, or re-download the release); see the layout in "
+                  "linkpaper.data.features.VALOR_LAYOUT.")
+SYNTH_PROVENANCE = "synthllp.json"
+SYNTH_PARTIAL = "synthllp.partial.json"
+"""``python -m linkpaper synth`` writes ``synthllp.partial.json`` first and ``synthllp.json`` last."""
+
+
 class FeatureError(UserError, ValueError):
     """Missing or malformed feature files; the message counts each kind of problem and names files."""
 
@@ -104,18 +112,23 @@ class Problems:
                 noun = "file" if len(details) == 1 else "files"
                 parts.append(f"{len(details)} {noun} {kind} (first: {shown}{more})")
             lines.append(f"  {stream}: " + ", ".join(parts))
-        lines.append(
-            "Fix or re-extract those files (python -m linkpaper extract, or re-download the release); "
-            "see the layout in linkpaper.data.features.VALOR_LAYOUT."
-        )
+        lines.append(_FIX_HINT + _FIX_HINT_REST)
         return "\n".join(lines)
 
 
 def _load_npy(path: Path) -> np.ndarray:
     """np.load without pickles; every failure becomes one short ``ValueError`` line."""
+    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+
     with open(path, "rb") as f:  # FileNotFoundError propagates: the caller reports "missing"
         if f.read(6) != b"\x93NUMPY":
             raise ValueError("not a .npy file: no NUMPY header")
+        f.seek(0)
+        try:  # the header's shape must fit the file before anything is allocated
+            shape, _, dtype = read_npy_header(f)
+            check_npy_size(shape, dtype, os.fstat(f.fileno()).st_size - f.tell())
+        except NpyHeaderError as err:
+            raise ValueError(str(err)) from None
     try:
         return np.load(path, allow_pickle=False)
     except Exception as err:  # truncated data, bad header, pickled objects
@@ -457,10 +470,17 @@ def load_llp(
     ``source`` records the root, the sha256 of every annotation CSV used and the audio form.
     """
     root = Path(root).expanduser()
-    splits = {
-        name: load_split(root, name, data_dir, audio_form, cache=cache, progress=progress, cache_dir=cache_dir)
-        for name in SPLIT_CSV
-    }
+    synthetic = synth_provenance(root)
+    splits, failures = {}, []
+    for name in SPLIT_CSV:  # every split's problems are reported together, in one error
+        try:
+            splits[name] = load_split(root, name, data_dir, audio_form, cache=cache, progress=progress,
+                                      cache_dir=cache_dir)
+        except FeatureError as err:
+            failures.append(str(err))
+    if failures:
+        lines = [line for failure in failures for line in failure.splitlines() if not line.startswith(_FIX_HINT)]
+        raise FeatureError("\n".join(lines + [_FIX_HINT + _FIX_HINT_REST]))
     forms = {s.audio_form for s in splits.values()}
     if len(forms) > 1:
         raise FeatureError(f"{root / VALOR_LAYOUT['audio']}: splits mix audio forms "
@@ -481,7 +501,69 @@ def load_llp(
         "audio_form": forms.pop(),
         "text_source": text_source,
     }
+    ungated = ungated_label_check(root, splits)
+    if ungated is not None:
+        source["ungated_labels"] = ungated
+    if synthetic is not None:  # SynthLLP written by `synth`: say so in every record and caption
+        source = {**synthetic, **source, "kind": "synth", "read_from": f"llp:{root}"}
     return AVVPData(
         train=splits["train"], val=splits["val"], test=splits["test"],
         text_audio=text_audio, text_visual=text_visual, text_source=text_source, source=source,
     )  # fmt: skip
+
+
+def synth_provenance(root: Path) -> dict | None:
+    """The ``synthllp.json`` provenance of a folder ``python -m linkpaper synth`` wrote, else None.
+
+    A folder whose write did not finish (``synthllp.partial.json``) or whose provenance is not
+    readable raises FeatureError: its files may be a mix of generations.
+    """
+    if (root / SYNTH_PARTIAL).exists():
+        raise FeatureError(
+            f"{root}: an unfinished SynthLLP write ({SYNTH_PARTIAL} is there, {SYNTH_PROVENANCE} is not); "
+            "run the same 'python -m linkpaper synth --out' command again to finish it"
+        )
+    path = root / SYNTH_PROVENANCE
+    if not path.exists():
+        return None
+    try:
+        provenance = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise FeatureError(f"{path}: unreadable SynthLLP provenance ({err}); write the folder again with "
+                           "'python -m linkpaper synth --out ... --overwrite'") from None
+    if not isinstance(provenance, dict) or provenance.get("kind") != "synth":
+        raise FeatureError(f"{path}: not a SynthLLP provenance record (no kind 'synth'); write the folder again "
+                           "with 'python -m linkpaper synth --out ... --overwrite'")
+    return provenance
+
+
+UNGATED_CHECK_SPLITS = ("val", "test")
+
+
+def ungated_label_check(root: Path, splits: dict[str, AVVPSplit]) -> dict | None:
+    """Whether the ``*_ungated`` labels of val/test are really ungated; warns when they are not.
+
+    Released gated labels are AND-ed with the ground-truth video labels; real ungated teacher
+    labels switch on some class outside the weak labels in some video. Returns, per split and
+    modality, the number of videos whose ungated labels do (None without ungated folders), and
+    ``looks_gated``: the folders where no video of a split does (a leak if PLSIM reads them).
+    """
+    result: dict = {"videos_outside_weak": {}, "looks_gated": []}
+    for name in UNGATED_CHECK_SPLITS:
+        split = splits[name]
+        for stream in ("pseudo_audio_ungated", "pseudo_visual_ungated"):
+            labels = getattr(split, stream)
+            if labels is None or len(split) == 0:
+                continue
+            outside = _gating_violations(labels.numpy(), split.weak.numpy())
+            result["videos_outside_weak"].setdefault(name, {})[VALOR_LAYOUT[stream]] = outside
+            if outside == 0:
+                result["looks_gated"].append(f"{name}: {VALOR_LAYOUT[stream]}")
+                warnings.warn(
+                    f"{root / VALOR_LAYOUT[stream]}: no {name} video has an ungated label outside its weak "
+                    f"labels ({len(split)} videos), so these labels look gated by the ground-truth video labels; "
+                    "PLSIM reading them would see the answers. Re-extract them (python -m linkpaper extract) or "
+                    "train with --plsim-labels self. The run record notes it (data.source.ungated_labels).",
+                    stacklevel=3,
+                )
+    return result if result["videos_outside_weak"] else None

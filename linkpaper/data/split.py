@@ -108,7 +108,10 @@ class AVVPData:
         """A one-line human description of the data source, for table captions."""
         kind = self.source.get("kind", "unknown")
         if kind == "synth":
-            return f"SynthLLP (synthetic) preset={self.source.get('preset')} seed={self.source.get('seed')}"
+            text = f"SynthLLP (synthetic) preset={self.source.get('preset')} seed={self.source.get('seed')}"
+            if self.source.get("read_from"):  # a folder `synth` wrote, read back through llp:
+                text += f", read from {self.source['root']}"
+            return text
         if kind == "llp":
             return f"LLP released features at {self.source.get('root')}"
         return str(self.source)
