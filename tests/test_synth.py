@@ -225,7 +225,7 @@ def test_the_old_donor_rule_copies_every_row_from_the_selection_set(llp_data_dir
 
 def test_round_trip_through_the_llp_loader(tiny, tmp_path, llp_data_dir):
     from linkpaper.data.features import load_llp
-    from linkpaper.data.synth import PROVENANCE_FILE, write_valor_layout
+    from linkpaper.data.synth import PROVENANCE_FILE, TMP_SUFFIX, write_valor_layout
 
     summary = write_valor_layout(tiny.data, tmp_path, progress=False)
     assert summary["written"] == 7 * 128
@@ -250,11 +250,14 @@ def test_round_trip_through_the_llp_loader(tiny, tmp_path, llp_data_dir):
     assert again["written"] == 0 and again["skipped"] == 7 * 128
     broken = tmp_path / "CLAP" / "features" / f"{a.filenames[1][:11]}.npy"
     broken.write_bytes(broken.read_bytes()[:100])  # an interrupted write
-    (tmp_path / "CLAP" / "features" / "xxxxxxxxxxx.tmp.npy").write_bytes(b"partial")
+    users = tmp_path / "CLAP" / "features" / "xxxxxxxxxxx.tmp.npy"
+    users.write_bytes(b"a user's file")  # not the writer's: kept
+    ours = tmp_path / "CLAP" / "features" / f"yyyyyyyyyyy.npy{TMP_SUFFIX}"
+    ours.write_bytes(b"partial")  # the writer's own leftover from an interrupted write: removed
     resumed = write_valor_layout(tiny.data, tmp_path, progress=False)
     assert resumed["written"] == 1
     assert np.array_equal(np.load(broken), a.audio[1].numpy())
-    assert not list((tmp_path / "CLAP" / "features").glob("*.tmp.npy"))
+    assert users.read_bytes() == b"a user's file" and not ours.exists()
 
 
 def test_cli_writes_and_reports(tmp_path, llp_data_dir, capsys):

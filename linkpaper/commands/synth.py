@@ -20,6 +20,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default=None, help="output folder for the VALOR layout (omit with --stats to only report)")
     parser.add_argument("--data-dir", default=None, help="folder with llp/ and leap/ (default: $LINKPAPER_DATA)")
     parser.add_argument("--stats", action="store_true", help="print label statistics (synthetic train vs real) and teacher quality")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace another SynthLLP generation already in --out (otherwise refused); "
+                             "a folder synth did not write is always refused")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -41,12 +44,25 @@ def report(result, data_dir=None) -> str:
     return "\n".join(parts)
 
 
+def check_out_folder(out) -> None:
+    """Refuse an --out that is a file, under a file, or not writable, before any work."""
+    from pathlib import Path
+
+    from linkpaper.data.synth import check_synth_out
+    from linkpaper.records import check_writable_dir, remove_created_dirs
+
+    check_synth_out(out)  # not a file, not a folder of someone else's files
+    remove_created_dirs(check_writable_dir(Path(out), "--out"))  # probe only; write_valor_layout creates it
+
+
 def run(args) -> int:
     from linkpaper.data.synth import generate, write_valor_layout
     from linkpaper.errors import UserError
 
     if args.out is None and not args.stats:
         raise UserError("synth: give --out DIR (where to write the dataset) and/or --stats (report only)")
+    if args.out is not None:  # a file, or a folder synth did not write: refuse before generating
+        check_out_folder(args.out)
     result = generate(args.preset, args.seed, args.data_dir)
     sizes = result.data.source["sizes"]
     print(f"generated {result.data.describe()}: train {sizes['train']}, val {sizes['val']}, "
@@ -56,7 +72,7 @@ def run(args) -> int:
     if args.stats:
         print(report(result, args.data_dir))
     if args.out is not None:
-        summary = write_valor_layout(result.data, args.out, progress=not args.no_progress)
+        summary = write_valor_layout(result.data, args.out, progress=not args.no_progress, overwrite=args.overwrite)
         print(f"wrote {summary['written']} files ({summary['skipped']} already present) to {args.out} "
               f"in {summary['seconds']:.1f} s")  # fmt: skip
     return 0

@@ -47,7 +47,7 @@ from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.download import MissingDataError, annotation_path
 from linkpaper.data.split import AVVPData, AVVPSplit
-from linkpaper.errors import ConfigError
+from linkpaper.errors import ConfigError, UserError
 
 SPLITS = ("train", "val", "test")
 DONOR_RULES = ("val-half", "val")
@@ -630,6 +630,15 @@ STREAMS = {
 """AVVPSplit field -> (folder under the output root, dtype of the per-video .npy)."""
 SPLIT_CSV = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv", "test": "AVVP_test_pd.csv"}
 PROVENANCE_FILE = "synthllp.json"
+PARTIAL_FILE = "synthllp.partial.json"
+"""Written first (the generation being written), replaced by ``synthllp.json`` when complete."""
+TMP_SUFFIX = ".synthllp-tmp"
+"""Temporary files of this writer end so; it never touches any other file name (a user's
+``*.tmp.npy`` stays)."""
+
+
+class SynthFolderError(UserError):
+    """``--out`` holds something ``synth`` must not mix with or overwrite; the message says what."""
 
 
 def _npy_size(shape, dtype) -> int:
@@ -639,36 +648,149 @@ def _npy_size(shape, dtype) -> int:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + TMP_SUFFIX)
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
-def write_valor_layout(data: AVVPData, out_dir, progress: bool = True) -> dict:
+def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    with open(tmp, "wb") as handle:  # a handle: np.save would append ".npy" to the name
+        np.save(handle, array)
+    os.replace(tmp, path)
+
+
+def generation_identity(data: AVVPData) -> dict:
+    """What identifies one generation on disk: its provenance plus a fingerprint of the arrays
+    (file names, the first and last video of every stream, the text tables), so two generations
+    that differ only through the code are told apart too."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for split_name in SPLITS:
+        split = getattr(data, split_name)
+        digest.update("\n".join(split.filenames).encode())
+        for field_name, (_, dtype) in STREAMS.items():
+            tensor = getattr(split, field_name)
+            if tensor is not None and len(tensor):
+                for row in (0, len(tensor) - 1):
+                    digest.update(tensor[row].numpy().astype(dtype).tobytes())
+    for table in (data.text_audio, data.text_visual):
+        if table is not None:
+            digest.update(table.numpy().astype(np.float32).tobytes())
+    provenance = {**data.source, "text_source": data.text_source, "layout": "valor", "audio_form": "pooled",
+                  "fingerprint": digest.hexdigest()[:32]}  # fmt: skip
+    return json.loads(json.dumps(provenance, sort_keys=True))
+
+
+def _describe_generation(identity: dict) -> str:
+    return f"SynthLLP preset={identity.get('preset')} seed={identity.get('seed')}"
+
+
+def _read_marker(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+        if isinstance(value, dict):
+            return value
+    except (OSError, ValueError):
+        pass
+    return {"unreadable": str(path)}
+
+
+def check_synth_out(out) -> bool:
+    """Whether ``out`` already holds a SynthLLP folder (False: absent or empty). Raises
+    SynthFolderError when it is a file or a non-empty folder ``synth`` did not write."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SynthFolderError(f"--out {out}: is a file, not a folder; choose another --out")
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if not entries:
+        return False
+    if not (out / PROVENANCE_FILE).exists() and not (out / PARTIAL_FILE).exists():
+        raise SynthFolderError(
+            f"--out {out}: the folder is not empty ({', '.join(entries[:4])}{', ...' if len(entries) > 4 else ''}) "
+            f"and has no {PROVENANCE_FILE}, so synth did not write it; it never writes into or deletes "
+            "such files. Choose an empty or new --out folder"
+        )
+    return True
+
+
+def _prepare_out(out: Path, identity: dict, overwrite: bool) -> tuple[bool, set[str]]:
+    """Check ``out`` before writing. Returns (trust_existing, ids_of_another_generation).
+
+    trust_existing: files already there belong to this generation (an interrupted write of the
+    same data), so one of the expected size is kept. ids_of_another_generation: with
+    ``overwrite``, the per-video ids the replaced generation wrote (from its split lists).
+    """
+    if not check_synth_out(out):
+        return True, set()
+    complete, partial = out / PROVENANCE_FILE, out / PARTIAL_FILE
+    marker = _read_marker(partial if partial.exists() else complete)
+    previous = marker.get("identity", marker) if partial.exists() else marker
+    listed: set[str] = set()  # the videos the split lists (written by synth) name
+    for csv in SPLIT_CSV.values():
+        try:
+            lines = (out / "splits" / csv).read_text(encoding="utf-8").splitlines()[1:]
+        except OSError:
+            continue
+        listed.update(video_id(line.split("\t", 1)[0]) for line in lines if line.strip())
+    if previous == identity:
+        return bool(marker.get("trust_existing", True)) if partial.exists() else True, listed
+    if not overwrite:
+        same = ("same preset and seed, but other generation settings or code"
+                if {k: previous.get(k) for k in ("preset", "seed")} == {k: identity.get(k) for k in ("preset", "seed")}
+                else _describe_generation(previous))
+        state = "an unfinished write of" if partial.exists() else ""
+        raise SynthFolderError(
+            f"--out {out}: holds {state + ' ' if state else ''}another SynthLLP generation ({same}); writing "
+            f"{_describe_generation(identity)} there would mix the two. Pass --overwrite to replace it, "
+            "or choose a new --out folder"
+        )
+    return False, listed
+
+
+def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite: bool = False) -> dict:
     """Write ``data`` in the released VALOR on-disk layout (``avvp-reference.md`` 1.4).
 
     Per video ``<id11>.npy``: CLAP/features (10, 768) f32 (pooled), CLIP/features (10, 768) f32,
     feats/r2plus1d_18 (10, 512) f32, CLAP|CLIP/segment_pseudo_labels (10, 25) int64 (gated),
     CLAP|CLIP/segment_pseudo_labels_ungated (10, 25) int64; plus text_tables/clap_text.npy,
     text_tables/clip_text.npy, splits/AVVP_{train,val_pd,test_pd}.csv (TAB, ``filename<TAB>
-    event_labels``) and ``synthllp.json`` (provenance, written last: its presence marks a
-    complete dataset). Resumable: a file already present with the exact expected size is kept,
-    so an interrupted write continues where it stopped; each file is written to a temporary
-    name and renamed. Returns {"written": files, "skipped": files, "seconds": s}.
+    event_labels``) and ``synthllp.json`` (provenance with a fingerprint of the arrays).
+
+    Safe to re-run: ``synthllp.partial.json`` names the generation being written until
+    ``synthllp.json`` replaces it at the end. The same generation again resumes an interrupted
+    write (a file of the exact expected size is kept); another generation (other preset, seed,
+    knobs or code) is refused unless ``overwrite``, which rewrites every file and removes the
+    per-video files of the replaced generation that the new one lacks. A non-empty folder without
+    these markers is refused. Only files this writer names are ever written or deleted; each is
+    written to ``<name>.synthllp-tmp`` and renamed. Returns {"written", "skipped", "seconds"}.
     """
     from tqdm.auto import tqdm
 
     out = Path(out_dir)
     start = time.perf_counter()
-    for folder, _ in STREAMS.values():
-        (out / folder).mkdir(parents=True, exist_ok=True)
-        for leftover in (out / folder).glob("*.tmp.npy"):  # from an interrupted write
-            leftover.unlink()
-    (out / "text_tables").mkdir(parents=True, exist_ok=True)
-    (out / "splits").mkdir(parents=True, exist_ok=True)
+    identity = generation_identity(data)
+    trust_existing, old_ids = _prepare_out(out, identity, overwrite)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(out / PARTIAL_FILE, json.dumps({"identity": identity, "trust_existing": trust_existing},
+                                                          indent=1, sort_keys=True) + "\n")
+    except OSError as err:
+        raise SynthFolderError(f"--out {out}: cannot write there ({err.strerror or err}); choose a writable folder") from None
     marker = out / PROVENANCE_FILE
     if marker.exists():
         marker.unlink()  # incomplete until rewritten at the end
+    for folder, _ in STREAMS.values():
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        for leftover in (out / folder).glob(f"*{TMP_SUFFIX}"):  # ours, from an interrupted write
+            leftover.unlink()
+    (out / "text_tables").mkdir(parents=True, exist_ok=True)
+    (out / "splits").mkdir(parents=True, exist_ok=True)
+    new_ids = {video_id(name) for split_name in SPLITS for name in getattr(data, split_name).filenames}
+    for vid in sorted(old_ids - new_ids):  # the replaced generation's videos that this one lacks
+        for folder, _ in STREAMS.values():
+            (out / folder / f"{vid}.npy").unlink(missing_ok=True)
     written = skipped = 0
     total = sum(len(getattr(data, s)) for s in SPLITS)
     bar = tqdm(total=total, desc=f"writing {out}", unit="video", disable=not progress)
@@ -684,15 +806,14 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True) -> dict:
             vid = video_id(filename)
             for key, (folder, array) in arrays.items():
                 path = out / folder / f"{vid}.npy"
-                try:
-                    if path.stat().st_size == sizes[key]:
-                        skipped += 1
-                        continue
-                except FileNotFoundError:
-                    pass
-                tmp = path.with_name(f"{vid}.tmp.npy")
-                np.save(tmp, array[i])
-                os.replace(tmp, path)
+                if trust_existing:
+                    try:
+                        if path.stat().st_size == sizes[key]:
+                            skipped += 1
+                            continue
+                    except FileNotFoundError:
+                        pass
+                _atomic_save_npy(path, array[i])
                 written += 1
             bar.update(1)
         weak = split.weak.numpy() > 0
@@ -703,11 +824,8 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True) -> dict:
     bar.close()
     for name, table in (("clap_text.npy", data.text_audio), ("clip_text.npy", data.text_visual)):
         if table is not None:
-            tmp = out / "text_tables" / f"{name}.tmp.npy"
-            np.save(tmp, table.numpy().astype(np.float32))
-            os.replace(tmp, out / "text_tables" / name)
+            _atomic_save_npy(out / "text_tables" / name, table.numpy().astype(np.float32))
     seconds = time.perf_counter() - start
-    provenance = {**data.source, "text_source": data.text_source, "layout": "valor",
-                  "audio_form": "pooled"}  # fmt: skip
-    _atomic_write_text(marker, json.dumps(provenance, indent=1, sort_keys=True) + "\n")
+    _atomic_write_text(marker, json.dumps(identity, indent=1, sort_keys=True) + "\n")
+    (out / PARTIAL_FILE).unlink()
     return {"written": written, "skipped": skipped, "seconds": seconds}
