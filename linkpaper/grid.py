@@ -71,11 +71,12 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True) -> li
     from tqdm.auto import tqdm
 
     from linkpaper.engine import is_complete, train
+    from linkpaper.records import check_writable_dir
 
     variants = resolve_variants(variants)
     seeds = [int(s) for s in seeds]
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
     run_dirs = []
     jobs = [(v, s) for v in variants for s in seeds]
     for variant, seed in tqdm(jobs, desc="grid", unit="run", disable=not progress):

@@ -220,6 +220,13 @@ def test_out_that_is_a_file_or_under_a_file_is_refused_before_any_work(tmp_path,
     assert err.startswith("error: --out") and "Traceback" not in err
 
 
+def test_grid_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["grid", "--variants", "valor++", "--seeds", "1", "--data", "synth:tiny", "--quiet",
+                 "--out", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err == f"error: --out {tmp_path / 'file'}: is a file, not a folder; choose another --out path\n"
+
+
 def test_unwritable_out_is_refused(tmp_path):
     if os.geteuid() == 0:
         target = Path("/proc")  # root writes anywhere else; nobody can create files here
