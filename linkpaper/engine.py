@@ -36,12 +36,12 @@ from linkpaper.records import (
     RESULTS_FILE,
     atomic_torch_save,
     atomic_write_json,
+    check_writable_dir,
     git_commit,
     hardware,
     read_results,
     remove_created_dirs,
     safe_torch_load,
-    check_writable_dir,
 )
 
 PLSIM_MODES = ("ungated", "self", "gated")

@@ -178,7 +178,7 @@ def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], dic
         for seed in seeds:
             run_dir = run_dir_for(root, variant, int(seed))
             if (run_dir / RESULTS_FILE).is_file():
-                found[(variant, int(seed))] = read_results(run_dir)
+                found[(variant, int(seed))] = read_results(run_dir, full=False)  # epochs only
     return found
 
 

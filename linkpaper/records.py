@@ -157,11 +157,12 @@ RECORD_FIELDS = {"config": dict, "data": dict, "seed": int, "plsim": dict, "epoc
 """The top-level entries every results.json holds, with their JSON types."""
 
 
-def read_results(run_dir: str | Path) -> dict:
+def read_results(run_dir: str | Path, full: bool = True) -> dict:
     """The ``results.json`` of a run folder, or a UserError naming the file.
 
-    Checks the structure too (a dict with ``RECORD_FIELDS``; test scores when complete), so a
-    JSON file that is not a run record is named instead of failing later with a KeyError.
+    Checks the structure too (a dict with ``RECORD_FIELDS``, ten test scores when complete), so
+    a JSON file that is not a run record is named instead of failing later with a KeyError.
+    ``full=False`` asks only for what the per-epoch history needs (config with a model, epochs).
     """
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
@@ -170,24 +171,29 @@ def read_results(run_dir: str | Path) -> dict:
         record = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not valid JSON ({err}); the run record is damaged, train the run again") from None
-    problem = record_problem(record)
+    problem = record_problem(record, full)
     if problem:
         raise UserError(f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
                         "Restore it or train the run again")
     return record
 
 
-def record_problem(record) -> str | None:
-    """What is wrong with a run record's structure, or None when it has every entry it needs."""
+def record_problem(record, full: bool = True) -> str | None:
+    """What is wrong with a run record's structure, or None when it has every entry it needs
+    (with ``full=False``: a config with a model name and the epoch list)."""
     if not isinstance(record, dict):
         return f"a JSON {type(record).__name__}, expected an object"
     for key, kind in RECORD_FIELDS.items():
+        if not full and key not in ("config", "epochs"):
+            continue
         if key not in record:
             return f"no {key!r} entry"
         if not isinstance(record[key], kind) or (kind is int and isinstance(record[key], bool)):
             return f"{key!r} is a {type(record[key]).__name__}, expected {kind.__name__}"
     if not isinstance(record["config"].get("model"), str):
         return "config has no model name"
+    if not full:
+        return None
     if not isinstance(record["data"].get("description"), str):
         return "data has no description"
     if not {"used", "labels"} <= set(record["plsim"]):
