@@ -165,7 +165,11 @@ def make_submitit_executor(options: ExecutorOptions, folder: str | Path):
     setup lines) are ignored by the local one.
     """
     submitit = require_submitit()
-    executor = submitit.AutoExecutor(folder=str(Path(folder) / "%j"), cluster=options.submitit_cluster)
+    try:
+        executor = submitit.AutoExecutor(folder=str(Path(folder) / "%j"), cluster=options.submitit_cluster)
+    except RuntimeError as err:  # no srun here
+        raise UserError(f"--executor slurm: {err} Run this on a machine that can submit SLURM jobs (a login "
+                        "node), or try the same path here with --submitit-cluster local") from None
     params = {"name": options.name, "timeout_min": options.time_min, "mem_gb": options.mem_gb,
               "cpus_per_task": options.cpus_per_job, "gpus_per_node": options.gpus_per_job,
               "tasks_per_node": 1, "nodes": 1}
