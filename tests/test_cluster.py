@@ -254,3 +254,14 @@ def test_extraction_shards_split_the_generated_clips(tmp_path):
     assert select_clips(clips, None) == clips
     assert [manifest_name(None), manifest_name((1, 3))] == ["extract_manifest.json",
                                                             "extract_manifest.shard-1-of-3.json"]
+
+
+def test_train_refuses_a_run_folder_that_a_job_holds(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--model", "valor++", "--data", "synth:tiny", "--epochs", "1", "--out", str(out), "--quiet",
+            "--resume", *OVERRIDES]
+    with run_lock(out):
+        assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"error: {out}: process {os.getpid()} on ")
+    assert not (out / "results.json").exists()
+    assert main(argv) == 0 and (out / "results.json").is_file()
