@@ -186,6 +186,15 @@ def make_submitit_executor(options: ExecutorOptions, folder: str | Path):
     return executor
 
 
+def failure_text(err: BaseException, job) -> str:
+    """A short message for a job that raised: the exception line of its traceback and its log."""
+    text = str(err)
+    if "----------------------" in text:  # submitit's FailedJobError: the job's traceback between rules
+        text = text.split("----------------------")[1]
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return f"{lines[-1].strip() if lines else type(err).__name__} (log: {job_log(job)})"
+
+
 def job_log(job) -> str:
     """Where a submitit job's stdout/stderr are, for messages."""
     try:

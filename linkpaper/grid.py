@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linkpaper.errors import ConfigError
+from linkpaper.errors import ConfigError, UserError
 from linkpaper.records import (
     LEAKAGE_CAPTION,
     RESULTS_FILE,
@@ -124,7 +124,7 @@ class GridRun:
     def __init__(self, verbose: bool = True):
         self.verbose = verbose
 
-    def __call__(self, config, run_dir: str, progress: bool = False) -> dict:
+    def __call__(self, config, run_dir: str, progress: bool = False, in_job: bool = True) -> dict:
         import socket
         import time
 
@@ -148,6 +148,10 @@ class GridRun:
                 record = train(config, run_dir, resume=True, progress=progress)
         except RunBusy as err:
             return {**result, "status": "busy", "message": str(err), "seconds": 0.0}
+        except UserError as err:  # e.g. missing data on the node: one readable message, not a traceback
+            if in_job:
+                return {**result, "status": "failed", "error": str(err), "seconds": 0.0}
+            raise
         result["seconds"] = time.perf_counter() - tic
         result["status"] = "resumed" if result["epochs_before"] else "trained"
         result["complete"] = bool(record.get("complete"))
@@ -245,6 +249,8 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     failures = []
 
     def finish(run, result=None, error=None):
+        if result is not None and result.get("status") == "failed":
+            error = result["error"]
         if error is not None:
             run.update(status="failed", complete=False)
             failures.append(f"{run['model']} seed {run['seed']}: {error}")
@@ -257,7 +263,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     if todo and options.kind == "sequential":
         job = GridRun(verbose=False)
         for run, config in tqdm(todo, desc="grid", unit="run", disable=not progress):
-            finish(run, job(config, run["run_dir"], progress=progress))
+            finish(run, job(config, run["run_dir"], progress=progress, in_job=False))
     elif todo and options.kind == "local":
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -275,7 +281,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
                         finish(futures[future], error=f"{type(err).__name__}: {err}")
                     bar.update(1)
     elif todo:
-        from linkpaper.cluster import job_log, make_submitit_executor, wait_for_jobs
+        from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
 
         executor_ = make_submitit_executor(options, submitit_dir)
         jobs = executor_.map_array(GridRun(), [c for _, c in todo], [r["run_dir"] for r, _ in todo])
@@ -289,8 +295,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
                 try:
                     finish(by_id[job.job_id], job.result())
                 except Exception as err:  # noqa: BLE001 - submitit raises for failed/killed jobs
-                    last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-                    finish(by_id[job.job_id], error=f"{last} (log: {job_log(job)})")
+                    finish(by_id[job.job_id], error=failure_text(err, job))
 
     report = GridReport(table=[], runs=runs, failures=failures, out_dir=out_dir)
     if options.kind == "slurm" and not options.wait:

@@ -265,3 +265,15 @@ def test_train_refuses_a_run_folder_that_a_job_holds(tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"error: {out}: process {os.getpid()} on ")
     assert not (out / "results.json").exists()
     assert main(argv) == 0 and (out / "results.json").is_file()
+
+
+def test_a_failing_job_is_reported_and_the_others_go_on(tmp_path, capsys):
+    out = tmp_path / "grid"
+    argv = grid_argv(out, "--executor", "local", "--jobs", "2", variants="valor++")
+    argv[argv.index("synth:tiny")] = "llp:/nonexistent"
+    assert main(argv) == 1
+    text = capsys.readouterr().out
+    message = "--data 'llp:/nonexistent': the folder /nonexistent does not exist; point llp: at"
+    assert f"  FAILED: valor++ seed 1: {message}" in text and f"  FAILED: valor++ seed 2: {message}" in text
+    assert "grid: 0 of 2 runs complete" in text
+    assert json.loads((out / "summary.json").read_text())["missing_runs"] == 2

@@ -165,9 +165,13 @@ class ExtractShardJob:
     """One shard of ``extract`` as a submitit job; ``checkpoint`` requeues it after a timeout or a
     preemption (finished clips are skipped, so it picks up where it stopped)."""
 
-    def __call__(self, args, shard: tuple[int, int]) -> list[dict]:
+    def __call__(self, args, shard: tuple[int, int]) -> list[dict] | dict:
+        """The shard's reports, or ``{"error": message}`` for a UserError (missing weights, bad input)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "0" if args.allow_download else "1")
-        return extract_shard(args, shard)
+        try:
+            return extract_shard(args, shard)
+        except UserError as err:
+            return {"error": str(err)}
 
     def checkpoint(self, *args, **kwargs):
         import submitit
@@ -179,7 +183,7 @@ def _submit_shards(args, options) -> int:
     """Submit shards 0/N ... N-1/N as one job array; wait (unless --no-wait) and add them up."""
     import copy
 
-    from linkpaper.cluster import job_log, make_submitit_executor, wait_for_jobs
+    from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
 
     count = args.shards
     options.name = "linkpaper-extract"
@@ -195,12 +199,16 @@ def _submit_shards(args, options) -> int:
         return 0
     totals: dict[str, dict] = {}
     failed_jobs = []
+    shard_of_job = {job.job_id: i for i, job in enumerate(jobs)}
     for job in wait_for_jobs(jobs, "extraction shards"):
+        where = f"shard {shard_of_job[job.job_id]}/{count} (job {job.job_id})"
         try:
             reports = job.result()
         except Exception as err:  # noqa: BLE001 - submitit raises for failed or killed jobs
-            last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-            failed_jobs.append(f"job {job.job_id}: {last} (log: {job_log(job)})")
+            failed_jobs.append(f"{where}: {failure_text(err, job)}")
+            continue
+        if isinstance(reports, dict):
+            failed_jobs.append(f"{where}: {reports['error']}")
             continue
         for r in reports:
             total = totals.setdefault(r["teacher"], {"found": 0, "done": 0, "missing": 0, "failed": 0})
@@ -210,7 +218,7 @@ def _submit_shards(args, options) -> int:
     for name, t in totals.items():
         print(f"{name}: {t['found']} clips in {count - len(failed_jobs)} of {count} shards: {t['done']} done, "
               f"{t['missing']} missing, {t['failed']} failed")
-    for message in failed_jobs:
+    for message in sorted(failed_jobs):
         print(f"FAILED: {message}")
     return 1 if failed_jobs or any(t["failed"] or t["missing"] for t in totals.values()) else 0
 

@@ -237,3 +237,21 @@ def test_shards_extract_every_clip_exactly_once_into_the_one_layout(extracted, t
     for rel in files:
         assert np.array_equal(np.load(tmp_path / "whole" / rel), np.load(out / rel))
     assert not (out / "extract_manifest.json").exists()
+
+
+def test_cli_submits_shards_through_submitit_and_reports_each_job(tmp_path):
+    """``--executor slurm --shards 2`` through submitit's LocalExecutor (real subprocesses, the
+    SLURM code path without sbatch): both jobs run and, without weights, each says so."""
+    pytest.importorskip("open_clip")
+    pytest.importorskip("submitit")
+    frames_dir, _, label_file = _make_inputs(tmp_path)
+    result = _run_cli(["--frames", str(frames_dir), "--out", str(tmp_path / "out"), "--labels", str(label_file),
+                       "--executor", "slurm", "--submitit-cluster", "local", "--shards", "2", "--time", "5"])
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("submitted 2 extraction shards (job array ")
+    failed = [line for line in lines if line.startswith("FAILED: ")]
+    assert [line.split(" (job ")[0] for line in failed] == ["FAILED: shard 0/2", "FAILED: shard 1/2"]
+    assert all(": cannot load the CLIP ViT-L/14 (OpenAI) weights" in line for line in failed)
+    assert len(list((tmp_path / "out/submitit").glob("*/*_result.pkl"))) == 2
+    assert not (tmp_path / "out/CLIP/features").exists()
