@@ -259,25 +259,40 @@ def _read_lock_info(path: Path) -> dict | None:
 
 
 @contextlib.contextmanager
-def run_lock(run_dir: str | Path):
+def run_lock(run_dir: str | Path, flag: str = "--out"):
     """Hold an exclusive lock on ``run_dir`` (created if needed) for the ``with`` block.
 
-    Raises RunBusy (a UserError naming the holder) when another live process has it. The
-    lock is an ``flock`` on ``run_dir/.lock``, released by the kernel when the holder exits
-    or is killed; the file records who holds it (host, pid, SLURM job) for messages.
+    Raises RunBusy (a UserError naming the holder) when another live process has it, and a
+    UserError naming ``flag`` when ``run_dir`` cannot be a folder (a file, not writable). The
+    lock is an ``flock`` on ``run_dir/.lock``, released by the kernel when the holder exits or
+    is killed; the file records who holds it (host, pid, SLURM job) for messages. If the block
+    fails and left nothing but the lock file, the folders this call created are removed again.
     """
     import fcntl
 
+    from linkpaper.records import check_writable_dir, remove_created_dirs
+
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    created = check_writable_dir(run_dir, flag)
     path = run_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    for _ in range(10):  # a file unlinked between our open and our flock is not the lock: reopen
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            os.close(fd)
             raise RunBusy(f"{run_dir}: {_holder_text(_read_lock_info(path))} is training this run; "
                           "wait for it to finish (or stop it) before starting it again") from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    else:
+        raise RunBusy(f"{run_dir}: its lock file keeps changing; is another process cleaning this folder?")
+    try:
         job = os.environ.get("SLURM_ARRAY_JOB_ID")
         job = f"{job}_{os.environ.get('SLURM_ARRAY_TASK_ID')}" if job else os.environ.get("SLURM_JOB_ID")
         info = {"host": socket.gethostname(), "pid": os.getpid(), "slurm_job": job,
@@ -285,8 +300,16 @@ def run_lock(run_dir: str | Path):
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         yield info
+    except BaseException:
+        if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
+            os.unlink(path)  # still holding the lock: a process that opened the old file re-checks
+            os.close(fd)
+            fd = None
+            remove_created_dirs(created)
+        raise
     finally:
-        os.close(fd)  # closing the descriptor releases the flock
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
 
 
 def lock_holder(run_dir: str | Path) -> dict | None:

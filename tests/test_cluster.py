@@ -277,3 +277,16 @@ def test_a_failing_job_is_reported_and_the_others_go_on(tmp_path, capsys):
     assert f"  FAILED: valor++ seed 1: {message}" in text and f"  FAILED: valor++ seed 2: {message}" in text
     assert "grid: 0 of 2 runs complete" in text
     assert json.loads((out / "summary.json").read_text())["missing_runs"] == 2
+
+
+def test_a_failed_train_leaves_no_folder_or_lock_behind(tmp_path, capsys):
+    out = tmp_path / "new" / "run"
+    argv = ["train", "--model", "valor++", "--data", f"llp:{tmp_path / 'nowhere'}", "--epochs", "1", "--out", str(out),
+            "--quiet", *OVERRIDES]
+    assert main(argv) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # the folders the lock created are removed with it
+    argv[argv.index("--out") + 1] = str(tmp_path / "file" / "run")
+    (tmp_path / "file").write_text("x")
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"error: --out {tmp_path / 'file' / 'run'}: lies under ")
