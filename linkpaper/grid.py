@@ -99,7 +99,7 @@ def check_grid_configs(base_config, jobs, out_dir) -> None:
         run_dir = run_dir_for(out_dir, variant, seed)
         if not (run_dir / RESULTS_FILE).is_file():
             continue
-        record = read_results(run_dir)
+        record = read_results(run_dir, full=False)  # the configuration is all this check needs
         diffs = _config_differences(record.get("config", {}), grid_config(base_config, variant, seed).to_dict())
         if diffs:
             problems.append(f"{run_dir.relative_to(out_dir)} ({'; '.join(diffs)})")
@@ -140,7 +140,7 @@ class GridRun:
                 if is_complete(run_dir):
                     return {**result, "status": "complete", "seconds": 0.0}
                 if (run_dir / RESULTS_FILE).is_file():
-                    result["epochs_before"] = len(read_results(run_dir).get("epochs") or [])
+                    result["epochs_before"] = len(read_results(run_dir, full=False)["epochs"])
                 if self.verbose:
                     start = f"resuming after epoch {result['epochs_before']}" if result["epochs_before"] else "starting"
                     print(f"{config.model} seed {config.seed}: {start} in {run_dir} "
