@@ -242,7 +242,7 @@ class RunBusy(UserError):
     """Another live process holds the lock of a run folder."""
 
 
-def _holder_text(info: dict | None) -> str:
+def holder_text(info: dict | None) -> str:
     if not info:
         return "another process"
     text = f"process {info.get('pid')} on {info.get('host')}"
@@ -281,7 +281,7 @@ def run_lock(run_dir: str | Path, flag: str = "--out"):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise RunBusy(f"{run_dir}: {_holder_text(_read_lock_info(path))} is training this run; "
+            raise RunBusy(f"{run_dir}: {holder_text(_read_lock_info(path))} is training this run; "
                           "wait for it to finish (or stop it) before starting it again") from None
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(path))

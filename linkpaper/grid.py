@@ -238,9 +238,9 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         if is_complete(run_dir):
             run.update(status="complete", complete=True)
         elif (holder := lock_holder(run_dir)) is not None:
-            from linkpaper.cluster import _holder_text
+            from linkpaper.cluster import holder_text
 
-            run.update(status="busy", message=f"{key}: {_holder_text(holder)} is training it")
+            run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
         elif key in known_jobs and job_still_queued(submitit_dir, options.submitit_cluster, known_jobs[key]):
             run.update(status="queued", message=f"{key}: SLURM job {known_jobs[key]} is still queued")
         else:

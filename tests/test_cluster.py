@@ -43,12 +43,11 @@ def grid_argv(out, *extra, variants="valor++,+T", seeds="2", epochs="2"):
             "--epochs", epochs, "--out", str(out), "--quiet", *OVERRIDES, *extra]
 
 
-def test_rows(out):
+def run_rows(out):
     return {p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())["test_row"]
             for p in sorted(Path(out).glob("*/seed*/results.json"))}
 
 
-test_rows.__test__ = False
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +58,7 @@ def sequential_grid(tmp_path_factory):
 
 
 def test_parallel_grids_give_exactly_the_sequential_numbers(sequential_grid, tmp_path, capsys):
-    expected = test_rows(sequential_grid)
+    expected = run_rows(sequential_grid)
     assert sorted(expected) == ["valorpp/seed1", "valorpp/seed2", "valorpp_T/seed1", "valorpp_T/seed2"]
     summary = json.loads((sequential_grid / "summary.json").read_text())
 
@@ -69,7 +68,7 @@ def test_parallel_grids_give_exactly_the_sequential_numbers(sequential_grid, tmp
     assert main(grid_argv(slurm, "--executor", "slurm", "--submitit-cluster", "local", "--time", "10")) == 0
     assert "grid: 4 of 4 runs complete (4 trained, 0 resumed, 0 already complete)" in capsys.readouterr().out
     for out in (local, slurm):
-        assert test_rows(out) == expected  # exact float equality, run by run
+        assert run_rows(out) == expected  # exact float equality, run by run
         rows = json.loads((out / "summary.json").read_text())["rows"]
         assert [(r["model"], r["seeds"], r["mean"], r["std"]) for r in rows] == \
             [(r["model"], r["seeds"], r["mean"], r["std"]) for r in summary["rows"]]
