@@ -5,17 +5,32 @@ Layout: ``OUT/<variant slug>/seed<SEED>/`` is one run folder (``linkpaper.engine
 A run already complete is skipped and an unfinished one resumed, so an interrupted grid simply
 runs again. :func:`summarise_runs` builds the table from any run folders (the results notebook
 uses it too).
+
+The runs are independent, so they may run in parallel: :func:`run_grid` takes an executor
+(``linkpaper.cluster``: sequential in this process, ``local`` worker processes, or a SLURM job
+array through submitit). Whatever runs them, every run is one :class:`GridRun` call: it locks
+its folder (two jobs never write the same run) and trains with ``resume=True``, so the numbers
+are those of the sequential grid. A grid folder never mixes configurations:
+:func:`check_grid_configs` refuses runs trained with other options before anything starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
 
-from linkpaper.errors import ConfigError
-from linkpaper.records import LEAKAGE_CAPTION, atomic_write_bytes, atomic_write_json, git_commit, read_results
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.records import (
+    LEAKAGE_CAPTION,
+    RESULTS_FILE,
+    atomic_write_bytes,
+    atomic_write_json,
+    git_commit,
+    read_results,
+)
 
 COLUMN_LABELS = ("Seg a", "Seg v", "Seg av", "Seg type", "Seg event",
                  "Event a", "Event v", "Event av", "Event type", "Event event")
@@ -62,33 +77,234 @@ def run_dir_for(out_dir: str | Path, variant: str, seed: int) -> Path:
     return Path(out_dir) / variant_slug(variant) / f"seed{seed}"
 
 
-def run_grid(base_config, variants, seeds, out_dir, progress: bool = True) -> list[dict]:
+def grid_config(base_config, variant: str, seed: int):
+    """The TrainConfig of one grid run: ``base_config`` with its model and seed replaced."""
+    return dataclasses.replace(base_config, model=variant, seed=seed)
+
+
+def check_grid_configs(base_config, jobs, out_dir) -> None:
+    """Refuse a grid folder holding runs trained with another configuration.
+
+    jobs: (variant, seed) pairs. Every run folder with a ``results.json`` (finished or not) is
+    compared with the configuration this grid would train it with; options that change no number
+    (device, threads, evaluation batch size, data folder) may differ. Raises one ConfigError that
+    names every run and every difference, before anything is trained or submitted, so a summary
+    never mixes runs of different epochs, data, recipes or label modes.
+    """
+    from linkpaper.engine import _config_differences
+
+    out_dir = Path(out_dir)
+    problems = []
+    for variant, seed in jobs:
+        run_dir = run_dir_for(out_dir, variant, seed)
+        if not (run_dir / RESULTS_FILE).is_file():
+            continue
+        record = read_results(run_dir, full=False)  # the configuration is all this check needs
+        diffs = _config_differences(record.get("config", {}), grid_config(base_config, variant, seed).to_dict())
+        if diffs:
+            problems.append(f"{run_dir.relative_to(out_dir)} ({'; '.join(diffs)})")
+    if problems:
+        raise ConfigError(
+            f"--out {out_dir}: {len(problems)} run(s) there were trained with a different configuration "
+            f"(theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
+        )
+
+
+class GridRun:
+    """One (variant, seed) of the grid as a job: lock its folder, train or resume it, report.
+
+    The same callable runs in this process (``sequential``), in a worker process (``local``) or
+    in a SLURM job (``slurm``, pickled by submitit). It returns a small dict (``status``:
+    ``trained`` | ``resumed`` | ``complete`` | ``busy``, ``epochs_before``, ``seconds``, ``host``)
+    and never raises for a folder that another job holds (``busy``). ``checkpoint`` makes it
+    requeueable by submitit: a job that hits its time limit or is preempted is resubmitted
+    with the same arguments and resumes from the run's last checkpoint.
+    """
+
+    def __init__(self, verbose: bool = True):
+        self.verbose = verbose
+
+    def __call__(self, config, run_dir: str, progress: bool = False, in_job: bool = True) -> dict:
+        import socket
+        import time
+
+        from linkpaper.cluster import RunBusy, run_lock
+        from linkpaper.engine import is_complete, train
+
+        run_dir = Path(run_dir)
+        result = {"model": config.model, "seed": config.seed, "run_dir": str(run_dir),
+                  "host": socket.gethostname(), "epochs_before": 0}
+        tic = time.perf_counter()
+        try:
+            with run_lock(run_dir):
+                if is_complete(run_dir):
+                    return {**result, "status": "complete", "seconds": 0.0}
+                if (run_dir / RESULTS_FILE).is_file():
+                    result["epochs_before"] = len(read_results(run_dir, full=False)["epochs"])
+                if self.verbose:
+                    start = f"resuming after epoch {result['epochs_before']}" if result["epochs_before"] else "starting"
+                    print(f"{config.model} seed {config.seed}: {start} in {run_dir} "
+                          f"({config.num_threads or 'default'} threads)", flush=True)
+                record = train(config, run_dir, resume=True, progress=progress)
+        except RunBusy as err:
+            return {**result, "status": "busy", "message": str(err), "seconds": 0.0}
+        except UserError as err:  # e.g. missing data on the node: one readable message, not a traceback
+            if in_job:
+                return {**result, "status": "failed", "error": str(err), "seconds": 0.0}
+            raise
+        result["seconds"] = time.perf_counter() - tic
+        result["status"] = "resumed" if result["epochs_before"] else "trained"
+        result["complete"] = bool(record.get("complete"))
+        if self.verbose:
+            print(f"{config.model} seed {config.seed}: {result['status']}, {result['seconds']:.1f} s", flush=True)
+        return result
+
+    def checkpoint(self, *args, **kwargs):
+        """submitit's hook on timeout / preemption: resubmit the same call (it resumes)."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+
+@dataclasses.dataclass
+class GridReport:
+    """What a ``run_grid`` call did and found.
+
+    table: the summary (:func:`summarise_runs`) over the complete runs; runs: one dict per
+    (variant, seed) with its ``status`` (``complete`` before this call, ``trained``,
+    ``resumed``, ``busy`` (another live job holds it), ``queued`` (a SLURM job submitted
+    earlier is pending), ``submitted`` (``--no-wait``), ``failed``, ``incomplete``);
+    failures: one message per failed job.
+    """
+
+    table: list
+    runs: list
+    failures: list
+    out_dir: Path
+    summary_written: bool = False
+
+    def count(self, *statuses) -> int:
+        return sum(r["status"] in statuses for r in self.runs)
+
+    @property
+    def complete(self) -> bool:
+        return all(r.get("complete") for r in self.runs)
+
+
+JOBS_FILE = "jobs.json"  # OUT/submitit/jobs.json: run folder -> SLURM job id of its latest job
+
+
+def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None) -> GridReport:
     """Train every (variant, seed) into ``out_dir`` (skipping complete runs), then summarise.
 
-    base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run.
-    Returns the summary table (see :func:`summarise_runs`) and writes summary.json / .md.
+    base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run. executor: a
+    ``linkpaper.cluster.ExecutorOptions`` (None: sequential, in this process, as always).
+    Before anything runs, runs already in ``out_dir`` are checked against this configuration
+    (:func:`check_grid_configs`). Complete runs are kept, interrupted ones resume, runs that a
+    live job holds are left to it. Writes summary.json / summary.md over the complete runs unless
+    the jobs were submitted without waiting.
     """
     from tqdm.auto import tqdm
 
-    from linkpaper.engine import is_complete, train
+    from linkpaper.cluster import ExecutorOptions, available_cpus, job_still_queued, lock_holder
+    from linkpaper.engine import is_complete
     from linkpaper.records import check_writable_dir
 
+    options = (executor or ExecutorOptions()).validate()
     variants = resolve_variants(variants)
     seeds = [int(s) for s in seeds]
     out_dir = Path(out_dir)
     check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
-    run_dirs = []
-    jobs = [(v, s) for v in variants for s in seeds]
-    for variant, seed in tqdm(jobs, desc="grid", unit="run", disable=not progress):
+    if not (options.kind == "slurm" and options.submitit_cluster == "slurm"):
+        base_config.validate()  # a SLURM job validates on its own node (the device may only be there)
+    pairs = [(v, s) for v in variants for s in seeds]
+    check_grid_configs(base_config, pairs, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    if base_config.num_threads is None and options.kind == "local":
+        base_config = dataclasses.replace(base_config, num_threads=max(1, available_cpus() // (options.jobs or 1)))
+    if base_config.num_threads is None and options.kind == "slurm":
+        base_config = dataclasses.replace(base_config, num_threads=options.cpus_per_job)
+
+    submitit_dir = out_dir / "submitit"
+    jobs_path = submitit_dir / JOBS_FILE
+    known_jobs = json.loads(jobs_path.read_text()) if jobs_path.is_file() else {}
+    runs, todo = [], []
+    for variant, seed in pairs:
         run_dir = run_dir_for(out_dir, variant, seed)
-        run_dirs.append(run_dir)
+        key = str(run_dir.relative_to(out_dir))
+        run = {"model": variant, "seed": seed, "run_dir": str(run_dir)}
+        runs.append(run)
         if is_complete(run_dir):
-            continue
-        config = dataclasses.replace(base_config, model=variant, seed=seed)
-        train(config, run_dir, resume=True, progress=progress)
-    table = summarise_runs(run_dirs)
-    write_summary(out_dir, table, base_config, seeds)
-    return table
+            run.update(status="complete", complete=True)
+        elif (holder := lock_holder(run_dir)) is not None:
+            from linkpaper.cluster import holder_text
+
+            run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
+        elif key in known_jobs and job_still_queued(submitit_dir, options.submitit_cluster, known_jobs[key]):
+            run.update(status="queued", message=f"{key}: SLURM job {known_jobs[key]} is still queued")
+        else:
+            todo.append((run, grid_config(base_config, variant, seed)))
+
+    failures = []
+
+    def finish(run, result=None, error=None):
+        if result is not None and result.get("status") == "failed":
+            error = result["error"]
+        if error is not None:
+            run.update(status="failed", complete=False)
+            failures.append(f"{run['model']} seed {run['seed']}: {error}")
+            return
+        run.update({k: v for k, v in result.items() if k not in ("model", "seed", "run_dir")})
+        run["complete"] = is_complete(run["run_dir"])
+        if run["status"] != "busy" and not run["complete"]:
+            run["status"] = "incomplete"
+
+    if todo and options.kind == "sequential":
+        job = GridRun(verbose=False)
+        for run, config in tqdm(todo, desc="grid", unit="run", disable=not progress):
+            finish(run, job(config, run["run_dir"], progress=progress, in_job=False))
+    elif todo and options.kind == "local":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        job = GridRun(verbose=False)
+        context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
+        with ProcessPoolExecutor(max_workers=min(options.jobs or 1, len(todo)), mp_context=context) as pool:
+            futures = {pool.submit(job, config, run["run_dir"]): run for run, config in todo}
+            with tqdm(total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run",
+                      disable=not progress) as bar:
+                for future in as_completed(futures):
+                    try:
+                        finish(futures[future], future.result())
+                    except Exception as err:  # noqa: BLE001 - reported per run, the others go on
+                        finish(futures[future], error=f"{type(err).__name__}: {err}")
+                    bar.update(1)
+    elif todo:
+        from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
+
+        executor_ = make_submitit_executor(options, submitit_dir)
+        jobs = executor_.map_array(GridRun(), [c for _, c in todo], [r["run_dir"] for r, _ in todo])
+        for (run, _), job in zip(todo, jobs):
+            run.update(status="submitted", job_id=job.job_id)
+            known_jobs[str(Path(run["run_dir"]).relative_to(out_dir))] = job.job_id
+        atomic_write_json(jobs_path, known_jobs)
+        if options.wait:
+            by_id = {job.job_id: run for (run, _), job in zip(todo, jobs)}
+            for job in wait_for_jobs(jobs, "grid jobs", progress=progress):
+                try:
+                    finish(by_id[job.job_id], job.result())
+                except Exception as err:  # noqa: BLE001 - submitit raises for failed/killed jobs
+                    finish(by_id[job.job_id], error=failure_text(err, job))
+
+    report = GridReport(table=[], runs=runs, failures=failures, out_dir=out_dir)
+    if options.kind == "slurm" and not options.wait:
+        return report
+    done = [Path(r["run_dir"]) for r in runs if r.get("complete")]
+    report.table = summarise_runs(done)
+    write_summary(out_dir, report.table, base_config, seeds, missing=len(runs) - len(done))
+    report.summary_written = True
+    return report
 
 
 def summarise_runs(run_dirs) -> list[dict]:
@@ -137,16 +353,19 @@ def format_summary(table: list[dict], caption: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_summary(out_dir, table: list[dict], base_config, seeds) -> None:
-    """``summary.json`` and ``summary.md`` in ``out_dir``."""
+def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int = 0) -> None:
+    """``summary.json`` and ``summary.md`` in ``out_dir``; ``missing``: runs of the grid that are
+    not complete (named in the caption, so a partial table never passes for the whole grid)."""
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data
     code = git_commit()
     caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {data}; "
                f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
+    if missing:
+        caption += f"; INCOMPLETE: {missing} run(s) of the grid are not finished and not in this table"
     atomic_write_json(out_dir / "summary.json", {
         "data": data, "data_spec": base_config.data, "seeds": list(seeds), "epochs": base_config.epochs,
-        "code": code, "columns": list(COLUMN_LABELS), "label_leakage": any(r["label_leakage"] for r in table),
+        "code": code, "missing_runs": missing, "columns": list(COLUMN_LABELS), "label_leakage": any(r["label_leakage"] for r in table),
         "rows": table,
     })
     atomic_write_bytes(out_dir / "summary.md", format_summary(table, caption).encode())

@@ -25,6 +25,6 @@ start=$(date +%s)
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "$TORCH" "$TORCHVISION"
-"$VENV/bin/python" -m pip install --quiet -e ".[extract,dev]"
+"$VENV/bin/python" -m pip install --quiet -e ".[extract,dev,cluster]"
 "$VENV/bin/python" -c "import torch, torchvision, open_clip, laion_clap, librosa; print('torch', torch.__version__, '| open_clip', open_clip.__version__, '| ok')"
 echo "built $VENV in $(( $(date +%s) - start )) s ($(du -sh "$VENV" | cut -f1))"

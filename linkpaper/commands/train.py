@@ -70,12 +70,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import sys
 
+    from linkpaper.cluster import run_lock
     from linkpaper.engine import caption, train
     from linkpaper.grid import COLUMN_LABELS
 
     config = config_from_args(args, model=args.model, seed=args.seed)
     try:
-        record = train(config, args.out, resume=args.resume, progress=not args.quiet)
+        with run_lock(args.out):  # never two writers in one run folder (a grid job, another train)
+            record = train(config, args.out, resume=args.resume, progress=not args.quiet)
     except KeyboardInterrupt:
         print(f"\nthe last finished epoch is saved; continue with the same command plus --resume", file=sys.stderr)
         raise

@@ -17,6 +17,11 @@ resumes where it stopped; a done clip that lacks gated labels (first run without
 gets them from its saved ungated labels, without running the model.
 The teachers are duck-typed (see ``clip_teacher.CLIPTeacher`` / ``clap_teacher.CLAPTeacher``),
 so tests can pass small random-weight ones.
+
+``ExtractConfig.shard = (I, N)`` restricts a run to shard I of N of the clips
+(``linkpaper.cluster.in_shard``: a hash of the clip id, so N jobs listing the folders on their
+own still cover every clip exactly once). Shards write into the same layout; each writes its
+own manifest, ``extract_manifest.shard-I-of-N.json``.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class ExtractConfig:
     workers: int = 0  # DataLoader workers decoding frames / audio
     overwrite: bool = False
     limit: int | None = None  # process at most this many clips per teacher (trial runs)
+    shard: tuple[int, int] | None = None  # (I, N): only shard I of N of the clips (a job array)
 
 
 @dataclass
@@ -77,6 +83,18 @@ class TeacherReport:
     extracted: int = 0
     gated: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    done: int = 0  # clips of this run whose files all exist at the end (done before or now)
+
+    @property
+    def missing(self) -> int:
+        """Clips of this run that are neither done nor failed (e.g. left out by ``limit``)."""
+        return self.found - self.done - len(self.failed)
+
+    def summary(self, shard: tuple[int, int] | None = None) -> str:
+        """One line: how many clips are done, missing or failed."""
+        where = f" in shard {shard[0]}/{shard[1]}" if shard else ""
+        return (f"{self.teacher}: {self.found} clips{where}: {self.done} done, {self.missing} missing, "
+                f"{len(self.failed)} failed")
 
 
 def find_clips(frames_dir: Path | None, audio_dir: Path | None) -> dict[str, Clip]:
@@ -117,14 +135,41 @@ def read_weak_table(path: Path | None) -> dict[str, np.ndarray]:
     return {video_id(name): row for name, row in zip(weak.filenames, weak.labels)}
 
 
+def select_clips(clips: dict[str, Clip], shard: tuple[int, int] | None) -> dict[str, Clip]:
+    """The clips of shard ``(I, N)`` (all of them for None), keyed and ordered as given."""
+    if shard is None:
+        return dict(clips)
+    from linkpaper.cluster import in_shard
+
+    return {cid: clip for cid, clip in clips.items() if in_shard(cid, *shard)}
+
+
+def is_done(out: Path, teacher: str, clip_id: str) -> bool:
+    """Whether a clip's features, logits and ungated labels for ``teacher`` are all on disk."""
+    return all(p.is_file() for p in expected_outputs(out, teacher, clip_id, has_weak=False))
+
+
+def manifest_name(shard: tuple[int, int] | None) -> str:
+    """``extract_manifest.json``, or one file per shard so that shards never overwrite each other."""
+    return "extract_manifest.json" if shard is None else f"extract_manifest.shard-{shard[0]}-of-{shard[1]}.json"
+
+
 def output_path(out: Path, teacher: str, kind: str, clip_id: str) -> Path:
     return Path(out) / teacher / kind / f"{clip_id}.npy"
+
+
+def _writer_tag() -> str:
+    """Host and pid: unique among the shard jobs that may write the same file (the text tables)
+    side by side on a shared file system."""
+    import socket
+
+    return f"{socket.gethostname()}.{os.getpid()}"
 
 
 def save_atomic(path: Path, array: np.ndarray) -> None:
     """np.save through a temporary file and a rename, so a killed run never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    tmp = path.with_name(f".{path.stem}.{_writer_tag()}.tmp.npy")
     np.save(tmp, array)
     os.replace(tmp, path)
 
@@ -211,8 +256,13 @@ def _run_teacher(teacher, name: str, clips: list[Clip], make_dataset, config: Ex
             report.regated += 1
     if config.limit is not None:
         todo = todo[: config.limit]
-    if not todo:
-        return report
+    if todo:
+        _extract_todo(teacher, name, todo, make_dataset, config, weak_table, text_table, report)
+    report.done = sum(clip.id not in report.failed and is_done(config.out, name, clip.id) for clip in clips)
+    return report
+
+
+def _extract_todo(teacher, name, todo, make_dataset, config, weak_table, text_table, report) -> None:
     loader = DataLoader(make_dataset(todo), batch_size=config.batch_size, num_workers=config.workers,
                         collate_fn=list, shuffle=False)
     scale = float(teacher.logit_scale)
@@ -231,17 +281,17 @@ def _run_teacher(teacher, name: str, clips: list[Clip], make_dataset, config: Ex
                     report.gated += write_clip(config.out, name, cid, feat, emb, text_table, scale, weak)
                     report.extracted += 1
             bar.update(len(batch))
-    return report
 
 
 def run_extraction(config: ExtractConfig, clip_teacher=None, clap_teacher=None) -> list[TeacherReport]:
     """Extract with whichever teachers are given (CLIP needs ``config.frames``, CLAP ``config.audio``).
 
-    Returns one ``TeacherReport`` per teacher; also writes ``<out>/extract_manifest.json``.
+    Returns one ``TeacherReport`` per teacher; also writes ``<out>/extract_manifest.json``
+    (``extract_manifest.shard-I-of-N.json`` for a shard).
     """
     if (clip_teacher is None) != (config.frames is None) or (clap_teacher is None) != (config.audio is None):
         raise ValueError("pass a CLIP teacher exactly when frames are given, a CLAP one exactly when audio is")
-    clips = find_clips(config.frames, config.audio)
+    clips = select_clips(find_clips(config.frames, config.audio), config.shard)
     weak_table = read_weak_table(config.labels)
     Path(config.out).mkdir(parents=True, exist_ok=True)
     reports = []
@@ -257,7 +307,15 @@ def run_extraction(config: ExtractConfig, clip_teacher=None, clap_teacher=None) 
         "labels": None if config.labels is None else str(config.labels),
         "teachers": {name: t.describe() for name, t in (("CLIP", clip_teacher), ("CLAP", clap_teacher)) if t is not None},
         "segments": NUM_SEGMENTS,
-        "reports": [vars(r) for r in reports],
+        "shard": None if config.shard is None else list(config.shard),
+        "reports": [{**vars(r), "missing": r.missing} for r in reports],
     }
-    (Path(config.out) / "extract_manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    save_text_atomic(Path(config.out) / manifest_name(config.shard), json.dumps(manifest, indent=2, default=str))
     return reports
+
+
+def save_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file and a rename (shards may write side by side)."""
+    tmp = path.with_name(f".{path.name}.{_writer_tag()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -3,6 +3,7 @@ by ``linkpaper.data.features``. Small random-weight teachers (see conftest). Nee
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -208,3 +209,49 @@ def test_cli_without_weights_exits_2_and_says_how_to_get_them(tmp_path):
     assert "\nerror: cannot load the CLIP ViT-L/14 (OpenAI) weights" in result.stderr  # after open_clip's log line
     assert "--clip-checkpoint PATH" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out/CLIP/features").exists()  # nothing written with random weights
+
+
+def test_shards_extract_every_clip_exactly_once_into_the_one_layout(extracted, tmp_path):
+    """Three shards (a job array of three) on the generated clips: every clip is extracted by
+    exactly one of them, the files equal an unsharded run's, each shard has its own manifest."""
+    from linkpaper.teachers.extract import run_extraction
+
+    config, teachers, _ = extracted
+    clip_only = {**vars(config), "audio": None}
+    (whole,) = run_extraction(type(config)(**{**clip_only, "out": tmp_path / "whole"}), teachers[0], None)
+    out = tmp_path / "sharded"
+    owner = {}
+    for i in range(3):
+        (report,) = run_extraction(type(config)(**{**clip_only, "out": out, "shard": (i, 3)}), teachers[0], None)
+        assert report.found == report.extracted == report.done and report.missing == 0 and not report.failed
+        assert report.summary((i, 3)) == f"CLIP: {report.found} clips in shard {i}/3: {report.found} done, 0 missing, 0 failed"
+        manifest = json.loads((out / f"extract_manifest.shard-{i}-of-3.json").read_text())
+        assert manifest["shard"] == [i, 3] and manifest["reports"][0]["extracted"] == report.extracted
+        for path in (out / "CLIP/features").glob("*.npy"):
+            owner.setdefault(path.stem, i)  # the shard in which its file first appeared
+        new = [stem for stem, shard in owner.items() if shard == i]
+        assert len(new) == report.extracted  # this shard wrote exactly the clips it reports
+    assert sorted(owner) == ["aaaaaaaaaaa", "b-b_bbbbbbb", "ccccccccccc"] and whole.extracted == 3
+    files = sorted(p.relative_to(tmp_path / "whole") for p in (tmp_path / "whole/CLIP").rglob("*.npy"))
+    assert files == sorted(p.relative_to(out) for p in (out / "CLIP").rglob("*.npy"))
+    for rel in files:
+        assert np.array_equal(np.load(tmp_path / "whole" / rel), np.load(out / rel))
+    assert not (out / "extract_manifest.json").exists()
+
+
+def test_cli_submits_shards_through_submitit_and_reports_each_job(tmp_path):
+    """``--executor slurm --shards 2`` through submitit's LocalExecutor (real subprocesses, the
+    SLURM code path without sbatch): both jobs run and, without weights, each says so."""
+    pytest.importorskip("open_clip")
+    pytest.importorskip("submitit")
+    frames_dir, _, label_file = _make_inputs(tmp_path)
+    result = _run_cli(["--frames", str(frames_dir), "--out", str(tmp_path / "out"), "--labels", str(label_file),
+                       "--executor", "slurm", "--submitit-cluster", "local", "--shards", "2", "--time", "5"])
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("submitted 2 extraction shards (job array ")
+    failed = [line for line in lines if line.startswith("FAILED: ")]
+    assert [line.split(" (job ")[0] for line in failed] == ["FAILED: shard 0/2", "FAILED: shard 1/2"]
+    assert all(": cannot load the CLIP ViT-L/14 (OpenAI) weights" in line for line in failed)
+    assert len(list((tmp_path / "out/submitit").glob("*/*_result.pkl"))) == 2
+    assert not (tmp_path / "out/CLIP/features").exists()
