@@ -17,25 +17,53 @@
 # The "T" of the paper's ablations switches on two modules that act on the projected
 # features x_a, x_v (B, T, H) before VALOR++'s HAN encoder (link-spec 2-3):
 #
-# **TSAM** (eqs 1-3), CBAM-style, one per modality, f = x_m:
+# **TSAM** (eqs 1-3), CBAM-style, one per modality, on f = x_m ∈ ℝ^{T×H}:
 #
-#     W  = σ(MLP(mean_H f) + MLP(max_H f))             (B, T, 1)   one weight per segment
-#     f′ = W ⊗ f
-#     S  = σ(Conv1d_7([mean_T f′ ; max_T f′]))         (B, 1, H)   one weight per channel
-#     f̂  = S ⊗ f′                                                  no residual
+# $$
+# W = \sigma\big(\mathrm{MLP}(\mathrm{mean}_H f) + \mathrm{MLP}(\max_H f)\big) \in \mathbb{R}^{T\times 1}
+# \tag{1}
+# $$
 #
-# MLP: T → T/2 → T with ReLU, shared by the two pooled descriptors. *Decisions:* the paper's
-# "sigmoid of the concatenation" needs a learned map from two descriptors to one (CBAM's
-# size-7 convolution), and eq 3's f^a on both modalities is read as f^m.
+# one weight per segment, {py:class}`~linkpaper.models.link.TemporalAttention`;
 #
-# **CMIM** (eqs 4-6), four learnable scalars initialised to 1:
+# $$
+# S(f') = \sigma\big(\mathrm{Conv1d}_7([\mathrm{mean}_T f';\ \max_T f'])\big) \in \mathbb{R}^{1\times H}
+# \tag{2}
+# $$
 #
-#     f_ac   = f_a + α2 · softmax(f_a f_vᵀ / √H) (β2 · f_v)
-#     f_vc   = f_v + α1 · softmax(f_v f_aᵀ / √H) (β1 · f_a)
-#     f_aout = f_a + f_ac        f_vout = f_v + f_vc          (eq 6 literally: f enters twice)
+# one weight per channel, {py:class}`~linkpaper.models.link.SpatialAttention`;
 #
-# softmax over the key axis; the attention maps are (B, T, T). *Decision:* the 1/√H scale
-# (the paper omits it; unscaled 256-d dot products saturate the softmax).
+# $$
+# f' = W \otimes f, \qquad \hat f = S(f') \otimes f' \quad \text{(no residual)}
+# \tag{3}
+# $$
+#
+# {py:class}`~linkpaper.models.link.TSAM`. MLP: T → T/2 → T with ReLU, shared by the two
+# pooled descriptors. *Decisions:* the paper's "sigmoid of the concatenation" needs a learned
+# map from two descriptors to one (CBAM's size-7 convolution), and eq 3's fᵃ on both
+# modalities is read as fᵐ.
+#
+# **CMIM** (eqs 4-6), four learnable scalars initialised to 1,
+# {py:class}`~linkpaper.models.link.CMIM`:
+#
+# $$
+# f_{ac} = f_a + \alpha_2\,\mathrm{softmax}\Big(\frac{f_a f_v^\top}{\sqrt{H}}\Big)(\beta_2 f_v)
+# \tag{4}
+# $$
+#
+# $$
+# f_{vc} = f_v + \alpha_1\,\mathrm{softmax}\Big(\frac{f_v f_a^\top}{\sqrt{H}}\Big)(\beta_1 f_a)
+# \tag{5}
+# $$
+#
+# $$
+# f_{a,\mathrm{out}} = f_a + f_{ac}, \qquad f_{v,\mathrm{out}} = f_v + f_{vc}
+# \tag{6}
+# $$
+#
+# Eq 6 is taken literally: f enters twice. The softmax runs over the key axis; the attention
+# maps are (B, T, T). *Decision:* the 1/√H scale (the paper omits it; unscaled 256-d dot
+# products saturate the softmax). The {doc}`../book/decisions` page gives the alternatives.
 #
 # **Data.** SynthLLP small, seed 0 (synthetic features, LLP's real val ground truth); a "+T"
 # model trained here for `steps` optimiser steps on 1,000 training videos (CPU, seed 87); and

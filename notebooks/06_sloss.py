@@ -14,20 +14,57 @@
 # %% [markdown]
 # # 6. S-LOSS: segment-pair similarity with an adaptive weight
 #
-# LINK adds two terms to VALOR++'s loss (`linkpaper.losses`, link-spec 4):
+# LINK adds two terms to VALOR++'s loss. The whole loss, with every weight 1
+# ({py:func}`~linkpaper.losses.compute_losses`):
 #
-# * L_label = BCE(a_prob, Y_a) + BCE(v_prob, Y_v), Y_m[c] = max_t pl_m[t, c]: the video-level
-#   pseudo label of each modality against VALOR's per-modality video probabilities (eq 10,
-#   LEAP's form; the paper's "BCE(Y, y)" can also be read as one BCE on the fused output);
-# * S-LOSS, eqs 11-12: for every pair (audio segment i, visual segment j) of a video,
+# $$
+# \mathcal{L} = \mathcal{L}_{video} + \mathcal{L}_a + \mathcal{L}_v + \mathcal{L}_{label}
+#   + \frac{1}{T^2}\sum_{i,j} \lambda_{ij}\,(s_{ij} - r_{ij})^2
+# \tag{7}
+# $$
 #
-#       s_ij = cos(h_a[i], h_v[j])                     cosine of the HAN encoder outputs
-#       r_ij = |A_i ∩ V_j| / |A_i ∪ V_j|               IoU of the active pseudo-label classes
-#                                                      (0 where both are empty)
-#       λ(s; μ) = 1                         if s ≤ −0.2
-#               = e^|1−μ|                   if −0.2 < s < 0
-#               = e^|1−μ| + (1 − e^|1−μ|)·s  if s ≥ 0
-#       L_S = mean over b, i, j of λ(s_ij; μ) · (s_ij − r_ij)²
+# VALOR++'s terms ({py:func}`~linkpaper.losses.valor_losses`): L_video = BCE(p, y) of the
+# video probability against the weak label, and the segment terms against the gated pseudo
+# labels, mean-reduced over the segments as in VALOR++ (the paper writes a sum; see the
+# {doc}`../book/decisions` page):
+#
+# $$
+# \mathcal{L}_m = \frac{1}{T}\sum_{t} \mathrm{BCE}\big(p_m[t],\ \mathrm{pl}_m[t]\big),
+# \quad m \in \{a, v\}
+# \tag{8}
+# $$
+#
+# The label term, the video-level pseudo label of each modality against VALOR's
+# per-modality video probabilities (LEAP's form; the paper's "BCE(Y, y)" can also be read as
+# one BCE on the fused output), {py:func}`~linkpaper.losses.label_loss`:
+#
+# $$
+# Y_m[c] = \max_t \mathrm{pl}_m[t, c], \qquad
+# \mathcal{L}_{label} = \mathrm{BCE}(p_a, Y_a) + \mathrm{BCE}(p_v, Y_v)
+# \tag{9–10}
+# $$
+#
+# S-LOSS, for every pair (audio segment i, visual segment j) of a video: the cosine of the
+# HAN encoder outputs ({py:func}`~linkpaper.losses.segment_cosines`), the weight λ
+# ({py:func}`~linkpaper.losses.sloss_lambda`) and the IoU target of the active pseudo-label
+# classes, 0 where both are empty ({py:func}`~linkpaper.losses.iou_targets`,
+# {py:func}`~linkpaper.losses.similarity_loss`):
+#
+# $$
+# \lambda(s; \mu) = \begin{cases}
+#   1 & s \le -0.2 \\
+#   e^{|1-\mu|} & -0.2 < s < 0 \\
+#   e^{|1-\mu|} + \big(1 - e^{|1-\mu|}\big)\, s & s \ge 0
+# \end{cases}
+# \tag{11}
+# $$
+#
+# $$
+# s_{ij} = \cos(h_a[i], h_v[j]), \qquad
+# r_{ij} = \frac{|A_i \cap V_j|}{|A_i \cup V_j|}, \qquad
+# \mathcal{L}_S = \mathop{\mathrm{mean}}_{b,i,j}\ \lambda(s_{ij}; \mu)\,(s_{ij} - r_{ij})^2
+# \tag{12}
+# $$
 #
 # μ is one trainable scalar, initialised to 0; λ's dependence on s is detached (it is a
 # weight). The page plots λ, computes IoU targets on hand-made label sets and on a SynthLLP

@@ -14,12 +14,27 @@
 # %% [markdown]
 # # 7. PLSIM: pseudo-label semantics, and the labels it may read
 #
-# PLSIM (eqs 13-17, link-spec 5) turns each segment's pseudo labels into a text embedding
-# and uses it to scale and shift that segment's features:
+# PLSIM (eqs 13-17) turns each segment's pseudo labels into a text embedding and uses it to
+# scale and shift that segment's features. With T_m the class text table of modality m and
+# 𝒜_m[t] the classes active at segment t (e_m[t] = 0 if none),
+# {py:func}`~linkpaper.models.link.segment_label_embedding`:
 #
-#     e_m[t] = mean of T_m[c] over the classes c active at segment t    (0 if none)   eq 13
-#     γ1, γ2 = D1(e_a), D2(e_a)      ρ1, ρ2 = D3(e_v), D4(e_v)      D: D_text → H → H, ReLU
-#     F_a = f_a ⊙ γ1 + γ2 + f_a      F_v = f_v ⊙ ρ1 + ρ2 + f_v                       eqs 14-17
+# $$
+# e_m[t] = \frac{1}{|\mathcal{A}_m[t]|} \sum_{c \in \mathcal{A}_m[t]} T_m[c]
+# \tag{13}
+# $$
+#
+# Four MLPs D₁ … D₄ (D_text → H → H, ReLU; {py:class}`~linkpaper.models.link.TextMLP`) and
+# the modulation, {py:class}`~linkpaper.models.link.PLSIM`:
+#
+# $$
+# \begin{aligned}
+# \gamma_1 &= D_1(e_a), \quad \gamma_2 = D_2(e_a), \quad \rho_1 = D_3(e_v), \quad \rho_2 = D_4(e_v) \\
+# F_a &= f_{a,\mathrm{out}} \odot \gamma_1 + \gamma_2 + f_{a,\mathrm{out}}, \qquad
+# F_v = f_{v,\mathrm{out}} \odot \rho_1 + \rho_2 + f_{v,\mathrm{out}}
+# \end{aligned}
+# \tag{14–17}
+# $$
 #
 # T_m is a class text table (one row per class). The last layer of every D starts at zero,
 # so PLSIM starts as the identity. *Which* labels PLSIM reads decides whether a score is

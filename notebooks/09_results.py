@@ -46,7 +46,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from linkpaper import analysis, paper
+from linkpaper import analysis, paper, tables
 
 runs = analysis.find_run_dirs(results_dir)
 measured = analysis.measured_rows(runs)
@@ -78,20 +78,29 @@ else:
 # %% [markdown]
 # ## Table I: comparison with published methods
 #
-# F-scores (%) on the LLP test set as reported by the paper, with our measured VALOR++ and
-# LINK rows below their reported rows. Columns: segment level, then event level; Type@AV is
+# F-scores (%) on the LLP test set as reported by the paper (**R**), with our measured
+# VALOR++ and LINK rows (**M**, mean ± std over seeds) below their reported rows; the legend
+# under each title names the data of each tag. Segment level, then event level; Type@AV is
 # the mean of audio, visual and audio-visual, Event@AV pools audio and visual counts.
 
 # %%
-analysis.results_table(paper.reported_rows("I"), [row for row in measured if row["model"] in ("valor++", "link")])
+table_i = [row for row in measured if row["model"] in ("valor++", "link")]
+tables.paper_table(paper.reported_rows("I"), table_i, "segment", title="Table I")
+
+# %%
+tables.paper_table(paper.reported_rows("I"), table_i, "event", title="Table I")
 
 # %% [markdown]
 # ## Table II: ablations
 #
-# The eight variants, each reported row followed by our measured row (mean ± std over seeds).
+# The eight variants, each reported row (**R**) followed by our measured row (**M**, mean ±
+# std over seeds); measured control variants, which the paper does not report, come last.
 
 # %%
-analysis.results_table(paper.reported_rows("II"), measured)
+tables.paper_table(paper.reported_rows("II"), measured, "segment", title="Table II")
+
+# %%
+tables.paper_table(paper.reported_rows("II"), measured, "event", title="Table II")
 
 # %% [markdown]
 # ## Provenance of the measured rows
