@@ -115,6 +115,11 @@ def test_equations_link_to_their_code(source):
         if cell.cell_type == "markdown" and "\\tag{" in cell.source:
             assert re.search(r"\{py:(func|class)\}`~?linkpaper\.", cell.source), (
                 f"{source.name}: a cell with a numbered equation has no link to its implementation")
+            # Sphinx wraps display math holding "\\" in a split environment, where MathJax
+            # refuses \tag: separate rows with \cr instead
+            for block in re.findall(r"\$\$(.*?)\$\$", cell.source, re.S):
+                assert "\\tag{" not in block or "\\\\" not in block, (
+                    f"{source.name}: use \\cr, not \\\\, between rows of a tagged equation")
 
 
 def test_every_equation_of_the_paper_is_typeset():
