@@ -478,10 +478,9 @@ def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int 
 def history_figure(history, source: str):
     """Three panels of a :func:`history_frame`: learning rate, train-loss terms, validation
     Type@AV and Event@AV per epoch (the selected best epoch marked)."""
-    import matplotlib.pyplot as plt
+    from linkpaper.viz import describe, pyplot, titled
 
-    from linkpaper.viz import titled
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     epochs = history.index.to_numpy()
     axes[0].plot(epochs, history["lr"], "o-")
@@ -503,75 +502,133 @@ def history_figure(history, source: str):
         ax.set_xticks(epochs)
     fig.suptitle(titled("Training curves", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    return describe(fig, "Three panels per epoch: the learning rate, the training-loss terms, and the "
+                         "validation segment Type@AV, segment Event@AV and event Type@AV, with the selected "
+                         "best epoch marked", source, title="Training curves")
 
 
-def variant_figure(measured: list[dict], reported: list[dict], source: str, columns=(3, 4), names: dict | None = None):
-    """Measured mean ± std over seeds (blue dots with error bars) per variant for the score
-    ``columns`` (indices into ``SCORE_COLUMNS``; default segment Type@AV and Event@AV), with
-    the paper's reported value of the same variant as a separate black diamond. The y axis
-    is shared, but the two are different data (say so in ``source``)."""
-    import matplotlib.pyplot as plt
+def seed_scores_frame(measured: list[dict], columns=(3, 4), names: dict | None = None):
+    """Long table of the per-seed test scores behind :func:`measured_rows`: one row per
+    (variant, seed, score) with columns ``variant`` (Table II label), ``model``, ``seed``,
+    ``score`` (e.g. "segment-level Type@AV") and ``F (%)``. Read from each run's record."""
+    import pandas as pd
 
     from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
     from linkpaper.paper import VARIANT_LABELS
-    from linkpaper.viz import titled
+    from linkpaper.records import read_results
 
     names = {**VARIANT_LABELS, **(names or {})}
+    rows = []
+    for row in measured:
+        for run in row["runs"]:
+            record = read_results(run)
+            for c in columns:
+                level, modality = SCORE_COLUMNS[c]
+                rows.append({"variant": names.get(row["model"], row["model"]), "model": row["model"],
+                             "seed": record["seed"], "score": f"{level}-level {COLUMN_TITLES[modality]}",
+                             "F (%)": float(record["test_row"][c])})
+    return pd.DataFrame(rows)
+
+
+def variant_figure(measured: list[dict], reported: list[dict], source: str, columns=(3, 4), names: dict | None = None):
+    """Per variant (any set: Table II's and controls), for each score ``columns`` (indices into
+    ``SCORE_COLUMNS``; default segment Type@AV and Event@AV): every seed's test score (small
+    dots), their mean with ± one standard deviation over seeds (large dot and bar), and the
+    paper's reported value of the same variant (black diamond). The y axis is shared, but
+    the measured and reported numbers are different data (say so in ``source``)."""
+    import seaborn as sns
+
+    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.paper import VARIANT_LABELS
+    from linkpaper.viz import describe, pyplot, titled
+
+    plt = pyplot()
+    names = {**VARIANT_LABELS, **(names or {})}
+    seeds = seed_scores_frame(measured, columns, names)
+    order = [names.get(row["model"], row["model"]) for row in measured]
     reported_by_variant = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
-    fig, axes = plt.subplots(1, len(columns), figsize=(5.5 * len(columns), 3.8), squeeze=False)
-    x = np.arange(len(measured))
+    fig, axes = plt.subplots(1, len(columns), figsize=(max(5.5, 0.55 * len(order) + 2) * len(columns), 3.9),
+                             squeeze=False)
     for ax, column in zip(axes[0], columns):
-        means = np.array([row["mean"][column] for row in measured])
-        stds = np.array([row["std"][column] for row in measured])
-        ax.errorbar(x - 0.08, means, yerr=stds, fmt="o", ms=7, capsize=4, color="#1f77b4",
-                    label="measured: mean ± std over seeds")
-        paper = np.array([reported_by_variant.get(row["model"], [np.nan] * 10)[column] for row in measured])
-        ax.plot(x + 0.08, paper, "D", color="black", label="paper, LLP test (reported)")
-        ax.set_xticks(x, [names.get(row["model"], row["model"]) for row in measured], rotation=30, ha="right")
-        ax.set_xlim(-0.5, len(measured) - 0.5)
         level, modality = SCORE_COLUMNS[column]
-        ax.set_ylabel(f"{level}-level {COLUMN_TITLES[modality]} F (%)")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(frameon=False, fontsize=7, loc="best")
+        score = f"{level}-level {COLUMN_TITLES[modality]}"
+        data = seeds[seeds["score"] == score]
+        sns.stripplot(data, x="variant", y="F (%)", order=order, ax=ax, color="#949494", size=4, jitter=0.12,
+                      label="measured: one seed")
+        sns.pointplot(data, x="variant", y="F (%)", order=order, ax=ax, errorbar="sd", linestyle="none",
+                      color="#0173b2", markersize=7, capsize=0.25, err_kws={"linewidth": 1.5},
+                      label="measured: mean ± std over seeds")
+        paper = [reported_by_variant.get(row["model"], [np.nan] * 10)[column] for row in measured]
+        ax.scatter(np.arange(len(order)) + 0.3, paper, marker="D", s=30, color="black", zorder=5,
+                   label="paper, LLP test (reported)")
+        ax.set_xlim(-0.5, len(order) - 0.2)
+        ax.tick_params(axis="x", rotation=30)
+        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        ax.set_xlabel("")
+        ax.set_ylabel(f"{score} F (%)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    axes[0, 0].legend(unique.values(), unique.keys(), frameon=False, fontsize=7, loc="best")
+    for ax in axes[0, 1:]:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
     fig.suptitle(titled("Ablation variants: measured vs reported", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    scores = " and ".join(f"{SCORE_COLUMNS[c][0]}-level {COLUMN_TITLES[SCORE_COLUMNS[c][1]]}" for c in columns)
+    return describe(fig, f"For each of {len(order)} variants, {scores}: the test F (%) of every training seed "
+                         "(grey dots), their mean with ± one standard deviation (blue), and the paper's "
+                         "reported value (black diamond)", source, title="Ablation variants: measured vs reported")
 
 
 def per_class_comparison_figure(frame, source: str, title: str = ""):
-    """Grouped bars of a :func:`per_class_frame`: one panel per modality, one bar per model."""
-    import matplotlib.pyplot as plt
+    """Heatmap of a :func:`per_class_frame`: one row per class, one column per (modality,
+    model), each cell the F (%) written in it (blank: the class is never kept); when there are
+    two models, a second panel shows the difference (second minus first) per modality."""
+    import seaborn as sns
 
-    from linkpaper.viz import titled
+    from linkpaper.viz import describe, pyplot, titled
 
+    plt = pyplot()
     modalities = list(dict.fromkeys(frame.columns.get_level_values(0)))
     models = list(dict.fromkeys(frame.columns.get_level_values(1)))
-    fig, axes = plt.subplots(len(modalities), 1, figsize=(11, 2.9 * len(modalities)), squeeze=False, sharex=True)
-    x = np.arange(len(frame.index))
-    width = 0.8 / len(models)
-    for ax, m in zip(axes[:, 0], modalities):
-        for i, model in enumerate(models):
-            ax.bar(x + (i - (len(models) - 1) / 2) * width, np.nan_to_num(frame[(m, model)].to_numpy()), width,
-                   label=model)
-        ax.set_ylabel(f"{m} F (%)")
-        ax.set_ylim(0, 105)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(frameon=False, ncol=len(models), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 1.25))
-    axes[-1, 0].set_xticks(x, list(frame.index), rotation=60, ha="right", fontsize=8)
+    values = frame.copy()
+    values.columns = [f"{m}\n{model}" for m, model in frame.columns]
+    two = len(models) == 2
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(11 if two else 8, 0.3 * len(frame.index) + 2.0),
+                             squeeze=False, gridspec_kw={"width_ratios": [len(values.columns), len(modalities)]}
+                             if two else None)
+    import warnings
+
+    warnings.filterwarnings("ignore", message="The set_bad function", category=PendingDeprecationWarning)
+    sns.heatmap(values, ax=axes[0, 0], annot=True, fmt=".0f", cmap="viridis", vmin=0, vmax=100,
+                annot_kws={"fontsize": 7}, cbar_kws={"label": "F (%)", "shrink": 0.6})
+    axes[0, 0].set_ylabel("")
+    axes[0, 0].tick_params(labelsize=8)
+    what = (f"Heatmap: the per-class F (%) of {len(frame.index)} classes (rows) for "
+            f"{', '.join(modalities)} x {', '.join(models)} (columns), value written in each cell")
+    if two:
+        difference = frame.xs(models[1], axis=1, level=1) - frame.xs(models[0], axis=1, level=1)
+        limit = max(float(np.nanmax(np.abs(difference.to_numpy()))), 1.0) if difference.notna().any().any() else 1.0
+        sns.heatmap(difference, ax=axes[0, 1], annot=True, fmt="+.0f", cmap="RdBu", center=0, vmin=-limit,
+                    vmax=limit, annot_kws={"fontsize": 7}, yticklabels=False,
+                    cbar_kws={"label": f"{models[1]} - {models[0]} (points)", "shrink": 0.6})
+        axes[0, 1].set_ylabel("")
+        axes[0, 1].set_title(f"{models[1]} minus {models[0]}", fontsize=9)
+        what += f"; beside it the difference {models[1]} minus {models[0]} per class and modality (blue: gain)"
     fig.suptitle(titled(title or "Per-class segment-level F", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    return describe(fig, what, source, title=title or "Per-class segment-level F")
 
 
 def variant_color(variant: str) -> str:
     """A fixed colour per registry variant (tab10 in registry order), the same in every figure."""
     from linkpaper.models import list_models
 
-    known = list(list_models())
-    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-    return palette[known.index(variant) % len(palette)] if variant in known else "#000000"
+    from linkpaper.models import list_controls
+    from linkpaper.viz import PALETTE_HEX
+
+    known = list(list_models()) + list(list_controls())
+    return PALETTE_HEX[known.index(variant) % len(PALETTE_HEX)] if variant in known else "#000000"
 
 
 def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = None):
@@ -579,12 +636,11 @@ def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = N
     ``"alpha2"``, ``"val_type_av"``): for each variant the mean over its seeds per epoch, with
     the seed range shaded. records: ``{(variant, seed): results.json dict}``
     (``probe.grid_records``); keys no record has are skipped."""
-    import matplotlib.pyplot as plt
-
     from linkpaper.paper import VARIANT_LABELS
     from linkpaper.probe import epoch_series
-    from linkpaper.viz import titled
+    from linkpaper.viz import describe, pyplot, titled
 
+    plt = pyplot()
     labels = labels or {}
     series = {}
     for key in keys:
@@ -620,4 +676,6 @@ def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = N
     fig.legend(handles, names, loc="lower center", ncol=min(len(names), 8), frameon=False, fontsize=8)
     fig.suptitle(titled("Per-epoch diagnostics (mean over seeds, range shaded)", source), fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    return fig
+    shown = "; ".join(labels.get(key, key) for key in series)
+    return describe(fig, f"Line plots per epoch, one line per variant (mean over its seeds, seed range shaded), "
+                         f"of: {shown}", source, title="Per-epoch diagnostics")

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from linkpaper.viz import titled
-
-
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
+from linkpaper.viz import describe, titled
+from linkpaper.viz import pyplot as _plt
 
 
 def _as_array(values) -> np.ndarray:
@@ -49,7 +44,9 @@ def heatmaps_figure(panels: dict, source: str, title: str, xlabel: str = "", yla
             fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
     fig.suptitle(titled(title, source), fontsize=10)
     fig.tight_layout()
-    return fig
+    axes_text = f" ({ylabel} by {xlabel})" if xlabel and ylabel else ""
+    return describe(fig, f"Heatmap{'s' if len(panels) > 1 else ''}{axes_text} of: {'; '.join(panels)}", source,
+                    title=title)
 
 
 def curves_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabel: str = "",
@@ -62,7 +59,8 @@ def curves_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabe
     for ax, (name, curves) in zip(axes[0], panels.items()):
         if hasattr(curves, "columns"):  # a DataFrame
             curves = {_label(column): (curves.index.to_numpy(), curves[column].to_numpy()) for column in curves.columns}
-        colors = plt.cm.tab20(np.linspace(0, 1, 20))[: len(curves)] if len(curves) > 10 else [None] * len(curves)
+        colors = (plt.cm.tab20(np.linspace(0, 1, 20))[: len(curves)] if len(curves) > 10
+                  else [None] * len(curves))  # the book's colour-blind palette up to 10 curves
         for (label, (x, y)), color in zip(curves.items(), colors):
             ax.plot(_as_array(x), _as_array(y), marker="o" if markers else None, markersize=3, label=label, color=color)
         ax.set_title(name, fontsize=9)
@@ -74,7 +72,9 @@ def curves_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabe
             ax.legend(fontsize=7, frameon=False, ncol=legend_cols)
     fig.suptitle(titled(title, source), fontsize=10)
     fig.tight_layout()
-    return fig
+    against = f" against {xlabel}" if xlabel else ""
+    return describe(fig, f"Line plot{'s' if len(panels) > 1 else ''}{against}: {'; '.join(panels)}", source,
+                    title=title)
 
 
 def _label(column) -> str:

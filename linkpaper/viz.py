@@ -18,14 +18,42 @@ import numpy as np
 
 from linkpaper.classes import CLASSES, NUM_SEGMENTS
 
-MODALITY_COLORS = {"audio": "#1f77b4", "visual": "#ff7f0e", "av": "#2ca02c", "neither": "#9e9e9e"}
+# The book's one style: seaborn's "whitegrid" theme with its colour-blind-safe palette
+# (Okabe-Ito-like: blue, orange, green, vermilion, ...). Set once, by ``book_style()``, the
+# first time any helper of viz / modelviz / analysis makes a figure.
+PALETTE = "colorblind"
+PALETTE_HEX = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
+               "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9")  # seaborn "colorblind"
+MODALITY_COLORS = {"audio": PALETTE_HEX[0], "visual": PALETTE_HEX[1], "av": PALETTE_HEX[2],
+                   "neither": PALETTE_HEX[7]}
 DEMO_VIDEO = "BjCEufrlXm4"
+_DESCRIPTION = "_linkpaper_description"
+_styled = False
+
+
+def book_style() -> None:
+    """Apply the book's figure style once (seaborn theme, colour-blind palette, sizes), and
+    make every figure shown in a notebook carry its alt text and caption (see
+    :func:`describe`). Called by every figure helper; idempotent."""
+    global _styled
+    if not _styled:
+        import seaborn as sns
+
+        sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.85,
+                      rc={"figure.dpi": 100, "axes.titlesize": 9, "figure.titlesize": 10,
+                          "legend.frameon": False, "image.cmap": "viridis"})
+        _styled = True
+    _install_figure_formatter()
 
 
 def _plt():
     import matplotlib.pyplot as plt
 
+    book_style()
     return plt
+
+
+pyplot = _plt  # for the other book helpers (modelviz, analysis): pyplot with the book's style
 
 
 def titled(text: str, source: str) -> str:
@@ -33,24 +61,103 @@ def titled(text: str, source: str) -> str:
     return f"{text}\n[{source}]"
 
 
+def describe(fig, what: str, source: str, title: str = ""):
+    """Attach alt text and a caption to ``fig`` and return it.
+
+    ``what`` says what the figure shows (e.g. "Grouped bars of the share of clips carrying
+    each class's weak label, per split"), ``source`` which data produced it. In a notebook the
+    figure's PNG output then carries ``{"alt", "caption"}`` as output metadata, which the book
+    renders as the image's alt text and a caption (``linkpaper.bookext``).
+    """
+    text = title or _suptitle(fig).split("\n[")[0]
+    caption = f"{text}. Data: {source}." if text else f"Data: {source}."
+    setattr(fig, _DESCRIPTION, {"alt": f"{what}. Data: {source}.", "caption": caption})
+    return fig
+
+
+def figure_description(fig) -> dict:
+    """``{"alt", "caption"}`` of a figure: set by :func:`describe`, or else read from its title
+    (``titled`` puts the data in brackets on the second line) and its panels' titles."""
+    stored = getattr(fig, _DESCRIPTION, None)
+    if stored:
+        return dict(stored)
+    title = _suptitle(fig)
+    panels = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    if not title and len(panels) == 1:
+        title, panels = panels[0], []
+    head, _, source = title.partition("\n[")
+    source = source.rstrip("]")
+    what = f"Figure: {head or 'untitled'}" + (f"; panels: {'; '.join(panels)}" if panels else "")
+    return {"alt": what + (f". Data: {source}." if source else "."),
+            "caption": (head or "Figure") + (f". Data: {source}." if source else ".")}
+
+
+def _suptitle(fig) -> str:
+    suptitle = getattr(fig, "_suptitle", None)
+    return suptitle.get_text() if suptitle is not None else ""
+
+
+def _install_figure_formatter() -> None:
+    """In IPython, wrap the PNG formatter of matplotlib figures so each figure's output has
+    ``figure_description(fig)`` as its metadata. Outside IPython, or before the inline
+    backend registered its formatter, nothing happens (the next helper call tries again)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    plt.get_backend()  # resolves the backend: the inline backend registers its formatter
+    try:
+        from matplotlib import pyplot as _pyplot
+        _pyplot._get_backend_mod()
+    except Exception:  # pragma: no cover - private API; the formatter may exist anyway
+        pass
+    formatter = shell.display_formatter.formatters.get("image/png")
+    if formatter is None:
+        return
+    try:
+        current = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return
+    if getattr(current, "_linkpaper", False):
+        return
+
+    def png_with_description(fig, _inner=current):
+        data = _inner(fig)
+        return None if data is None else (data, figure_description(fig))
+
+    png_with_description._linkpaper = True
+    formatter.for_type(Figure, png_with_description)
+
+
 def class_frequency_figure(counts: dict[str, np.ndarray], sizes: dict[str, int], source: str):
     """Grouped bars: for each class the share of clips of each split that carry its weak label.
 
     counts: split name -> (C,) label counts; sizes: split name -> number of clips.
     """
+    import pandas as pd
+    import seaborn as sns
+
     plt = _plt()
+    rows = [{"class": name, "split": f"{split} ({sizes[split]:,} clips)",
+             "share": 100 * float(value) / max(sizes[split], 1)}
+            for split, values in counts.items() for name, value in zip(CLASSES, values)]
     fig, ax = plt.subplots(figsize=(11, 4))
-    x = np.arange(len(CLASSES))
-    width = 0.8 / max(len(counts), 1)
-    for i, (name, values) in enumerate(counts.items()):
-        share = np.asarray(values, dtype=float) / max(sizes[name], 1)
-        ax.bar(x + (i - (len(counts) - 1) / 2) * width, 100 * share, width, label=f"{name} ({sizes[name]:,} clips)")
-    ax.set_xticks(x, CLASSES, rotation=60, ha="right", fontsize=8)
+    sns.barplot(pd.DataFrame(rows), x="class", y="share", hue="split", ax=ax, saturation=1)
+    ax.tick_params(axis="x", rotation=60, labelsize=8)
+    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+    ax.set_xlabel("")
     ax.set_ylabel("% of clips with the weak label")
     ax.set_title(titled("Weak-label frequency per class", source))
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, title=None)
     fig.tight_layout()
-    return fig
+    return describe(fig, "Grouped bars: for each of the 25 classes, the percentage of clips of each split "
+                         f"({', '.join(counts)}) that carry its weak label", source)
 
 
 def modality_share_figure(shares_per_class: list[list[float]], source: str, overall: list[float] | None = None):
@@ -77,30 +184,37 @@ def modality_share_figure(shares_per_class: list[list[float]], source: str, over
     ax.set_title(titled("Where is each class: heard, seen or both?", source))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
-    return fig
+    return describe(fig, "Stacked horizontal bars, one per class: the share of its active (segment, class) "
+                         "cells that are audio only, visual only, or audio and visual", source)
 
 
 def duration_figure(stats: dict[str, dict], source: str):
     """Event-duration histograms (1..10 s) per modality; ``stats``: name -> ``label_statistics``
     dict (several names are drawn side by side as normalised frequencies)."""
+    import pandas as pd
+    import seaborn as sns
+
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
     seconds = np.arange(1, NUM_SEGMENTS + 1)
-    width = 0.8 / max(len(stats), 1)
     for ax, modality in zip(axes, ("audio", "visual", "av")):
-        for i, (name, s) in enumerate(stats.items()):
-            hist = np.asarray(s["duration_hist"][modality], dtype=float)
-            ax.bar(seconds + (i - (len(stats) - 1) / 2) * width, hist / max(hist.sum(), 1), width, label=name)
+        rows = pd.DataFrame([{"duration (s)": int(t), "events": float(n), "data": name}
+                             for name, s in stats.items()
+                             for t, n in zip(seconds, s["duration_hist"][modality])])
+        sns.histplot(rows, x="duration (s)", weights="events", hue="data", discrete=True, stat="proportion",
+                     common_norm=False, multiple="dodge", shrink=0.85, ax=ax, legend=len(stats) > 1)
         means = ", ".join(f"{s['mean_duration'][modality]:.2f}" for s in stats.values())
         ax.set_title(f"{modality} events (mean {means} s)", fontsize=9)
-        ax.set_xlabel("duration (s)")
         ax.set_xticks(seconds)
+        legend = ax.get_legend()
+        if legend is not None and ax is not axes[0]:
+            legend.remove()
     axes[0].set_ylabel("share of events")
-    if len(stats) > 1:
-        axes[0].legend(frameon=False, fontsize=8)
     fig.suptitle(titled("Event durations (maximal runs of one class)", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    return describe(fig, "Three histograms (audio, visual, audio-visual events) of event durations from 1 to "
+                         f"10 s, as the share of events of each length{' per data set' if len(stats) > 1 else ''}",
+                    source)
 
 
 def comparison_frame(columns: dict[str, dict]):
@@ -152,7 +266,8 @@ def frames_figure(paths: list[Path], labels: list[str], source: str, per_row: in
             ax.set_title(f"segment {k} ({paths[pick[k]].stem})", fontsize=8)
     fig.suptitle(titled(f"Weak labels: {', '.join(labels)}", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    return describe(fig, f"{len(pick)} frames of one video, one from the middle of each one-second segment; "
+                         f"the video's weak labels are {', '.join(labels)}", source)
 
 
 def timeline_figure(rows: dict[str, np.ndarray], source: str, classes: list[int] | None = None, title: str = ""):
@@ -182,7 +297,10 @@ def timeline_figure(rows: dict[str, np.ndarray], source: str, classes: list[int]
     axes[-1, 0].set_xlabel("time (s)")
     fig.suptitle(titled(title or "Segment timelines", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    names = ", ".join(CLASSES[c] for c in classes)
+    return describe(fig, f"Segment timelines of one video over 10 seconds: one panel per class ({names}), "
+                         f"one line per row ({', '.join(arrays)}), filled where the class is active", source,
+                    title=title or "Segment timelines")
 
 
 def as_jpeg(fig, quality: int = 80, dpi: int = 100):
@@ -195,7 +313,7 @@ def as_jpeg(fig, quality: int = 80, dpi: int = 100):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality})
     _plt().close(fig)
-    return Image(data=buffer.getvalue(), format="jpeg")
+    return Image(data=buffer.getvalue(), format="jpeg", metadata=figure_description(fig))
 
 
 def scores_frame(rows: dict, source: str, digits: int = 2):
@@ -246,7 +364,9 @@ def per_class_figure(scores, source: str, level: str = "segment", title: str = "
     ax.legend(frameon=False, ncol=3, fontsize=8, loc="upper center")
     ax.set_title(titled(title or f"Per-class {level}-level F", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    return describe(fig, f"Grouped bars: the {level}-level F (%) of each of the 25 classes for audio, visual and "
+                         "audio-visual events (no bar: the class is never kept)", source,
+                    title=title or f"Per-class {level}-level F")
 
 
 def segment_class_heatmap(rows: dict[str, np.ndarray], source: str, title: str = "", classes: list[int] | None = None):
@@ -266,4 +386,5 @@ def segment_class_heatmap(rows: dict[str, np.ndarray], source: str, title: str =
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
     fig.suptitle(titled(title or "Segment x class", source), fontsize=10)
     fig.tight_layout()
-    return fig
+    return describe(fig, f"Heatmaps, segment (x) by class (y), of: {'; '.join(rows)}", source,
+                    title=title or "Segment x class")

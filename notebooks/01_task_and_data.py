@@ -30,7 +30,7 @@
 # that describes SynthLLP in notebook 3.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with llp/ and leap/ (the LLP annotation CSVs); None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import numpy as np
@@ -45,12 +45,16 @@ from linkpaper.data.stats import label_statistics, per_class_table
 from linkpaper import viz
 
 REAL = "LLP annotations (real)"
-annotations = {split: load_annotations(split, data_dir) for split in ("train", "val", "test")}
+annotations = {
+    split: load_annotations(split, data_dir) for split in ("train", "val", "test")
+}
 pd.DataFrame(
     {
         "clips": {s: len(a.filenames) for s, a in annotations.items()},
         "dense labels": {s: a.gt_audio is not None for s, a in annotations.items()},
-        "weak labels per clip (mean)": {s: round(float(a.weak.sum(1).mean()), 3) for s, a in annotations.items()},
+        "weak labels per clip (mean)": {
+            s: round(float(a.weak.sum(1).mean()), 3) for s, a in annotations.items()
+        },
     }
 ).rename_axis(f"split [{REAL}]")
 
@@ -64,7 +68,9 @@ pd.DataFrame(
 # %%
 counts = {split: a.weak.sum(axis=0) for split, a in annotations.items()}
 sizes = {split: len(a.filenames) for split, a in annotations.items()}
-fig = viz.class_frequency_figure(counts, sizes, source="LLP train / val / test weak labels (real)")
+fig = viz.class_frequency_figure(
+    counts, sizes, source="LLP train / val / test weak labels (real)"
+)
 plt.show()
 
 # %% [markdown]
@@ -83,7 +89,9 @@ real = label_statistics(
     np.concatenate([val.weak, test.weak]),
 )
 DENSE = f"LLP val+test dense annotations, {real['n_videos']} clips (real)"
-fig = viz.modality_share_figure(real["seg_cell_shares_per_class"], source=DENSE, overall=real["seg_cell_shares"])
+fig = viz.modality_share_figure(
+    real["seg_cell_shares_per_class"], source=DENSE, overall=real["seg_cell_shares"]
+)
 plt.show()
 
 # %% [markdown]
@@ -127,7 +135,9 @@ print(per_class_table(real))
 
 # %%
 train = annotations["train"]
-row = next(i for i, name in enumerate(train.filenames) if video_id(name) == viz.DEMO_VIDEO)
+row = next(
+    i for i, name in enumerate(train.filenames) if video_id(name) == viz.DEMO_VIDEO
+)
 labels = [CLASSES[c] for c in np.nonzero(train.weak[row])[0]]
 print(f"{train.filenames[row]}: weak labels {labels} [LLP train annotations (real)]")
 
@@ -141,5 +151,9 @@ try:
 except MissingDataError as err:
     print(f"frames not shown: {err}")
 else:
-    fig = viz.frames_figure(paths, labels, source=f"LLP train clip {train.filenames[row]}, public demo frames (real)")
+    fig = viz.frames_figure(
+        paths,
+        labels,
+        source=f"LLP train clip {train.filenames[row]}, public demo frames (real)",
+    )
     display(viz.as_jpeg(fig))

@@ -36,7 +36,7 @@
 #    mean of the audio, visual and audio-visual scores. Everything is averaged over videos.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with llp/ and leap/ (the LLP annotation CSVs); None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import time
@@ -49,7 +49,9 @@ from linkpaper.data.annotations import load_annotations
 from linkpaper import metrics, viz
 
 HAND = "hand-made example video (illustrative)"
-SPEECH, CAR, DOG, CAT = (CLASSES.index(name) for name in ("Speech", "Car", "Dog", "Cat"))
+SPEECH, CAR, DOG, CAT = (
+    CLASSES.index(name) for name in ("Speech", "Car", "Dog", "Cat")
+)
 
 # %% [markdown]
 # ## A hand-made video
@@ -72,15 +74,28 @@ frame_prob[0, 6:7, 0, SPEECH] = 0.6  # audio speech 6-7: IoU 1/2 with the GT eve
 frame_prob[0, 4:10, 0, DOG] = 0.8  # audio dog 4-10: IoU 5/6 with the GT event 5-10
 frame_prob[0, 0:2, 1, SPEECH] = 0.6  # visual speech 0-2: the speaker is never on screen
 frame_prob[0, [2, 3, 4, 7, 8, 9], 1, DOG] = 0.9  # visual dog with a gap: two events
-frame_prob[0, :, 1, CAT] = 0.9  # visual cat everywhere, but video_prob 0.3 < 0.5: gated out
+# visual cat everywhere, but video_prob 0.3 < 0.5: gated out
+frame_prob[0, :, 1, CAT] = 0.9
 
 pred_audio, pred_visual = metrics.binarize_predictions(frame_prob, video_prob)
-print("cat frames above 0.5:", int((frame_prob[0, :, 1, CAT] >= 0.5).sum()),
-      "-> cat segments predicted after gating:", int(pred_visual[0, :, CAT].sum()))
+print(
+    "cat frames above 0.5:",
+    int((frame_prob[0, :, 1, CAT] >= 0.5).sum()),
+    "-> cat segments predicted after gating:",
+    int(pred_visual[0, :, CAT].sum()),
+)
 fig = viz.timeline_figure(
-    {"GT audio": gt_audio[0], "pred audio": pred_audio[0], "GT visual": gt_visual[0], "pred visual": pred_visual[0],
-     "GT av": gt_audio[0] & gt_visual[0], "pred av": pred_audio[0] & pred_visual[0]},
-    source=HAND, classes=[SPEECH, DOG, CAT], title="Ground truth and gated predictions",
+    {
+        "GT audio": gt_audio[0],
+        "pred audio": pred_audio[0],
+        "GT visual": gt_visual[0],
+        "pred visual": pred_visual[0],
+        "GT av": gt_audio[0] & gt_visual[0],
+        "pred av": pred_audio[0] & pred_visual[0],
+    },
+    source=HAND,
+    classes=[SPEECH, DOG, CAT],
+    title="Ground truth and gated predictions",
 )
 plt.show()
 
@@ -106,12 +121,20 @@ for name in ("audio", "visual"):
 # segments are predicted.
 
 # %%
-for name, pred, gt, c in (("audio", pred_audio, gt_audio, SPEECH), ("audio", pred_audio, gt_audio, DOG),
-                          ("visual", pred_visual, gt_visual, DOG)):
-    p_events, g_events = metrics.extract_events(pred[0, :, c]), metrics.extract_events(gt[0, :, c])
+for name, pred, gt, c in (
+    ("audio", pred_audio, gt_audio, SPEECH),
+    ("audio", pred_audio, gt_audio, DOG),
+    ("visual", pred_visual, gt_visual, DOG),
+):
+    p_events, g_events = metrics.extract_events(pred[0, :, c]), metrics.extract_events(
+        gt[0, :, c]
+    )
     ious = [[round(metrics.event_iou(p, g), 3) for g in g_events] for p in p_events]
     tp, fp, fn = metrics.match_events(p_events, g_events)
-    print(f"{name} {CLASSES[c]:<7} pred {p_events}  GT {g_events}  IoU {ious}  -> TP {tp} FP {fp} FN {fn}")
+    print(
+        f"{name} {CLASSES[c]:<7} pred {p_events}  GT {g_events}  IoU {ious}  "
+        f"-> TP {tp} FP {fp} FN {fn}"
+    )
 
 # %% [markdown]
 # ## Event@AV pools the two modalities
@@ -124,7 +147,10 @@ for name, pred, gt, c in (("audio", pred_audio, gt_audio, SPEECH), ("audio", pre
 for name in ("audio", "visual", "event"):
     dog = scores.per_class["event"][name]
     title = "pooled (Event@AV)" if name == "event" else name
-    print(f"dog, event level, {title:<18} TP {dog.tp[DOG]} FP {dog.fp[DOG]} FN {dog.fn[DOG]}  F {dog.f[DOG]:.2f} %")
+    print(
+        f"dog, event level, {title:<18} TP {dog.tp[DOG]} FP {dog.fp[DOG]} "
+        f"FN {dog.fn[DOG]}  F {dog.f[DOG]:.2f} %"
+    )
 
 # %% [markdown]
 # ## The ten scores of this video
@@ -132,7 +158,9 @@ for name in ("audio", "visual", "event"):
 # The vectorised implementation and the per-video loop give the same numbers.
 
 # %%
-from_probs = metrics.evaluate_probs(frame_prob, video_prob, gt_audio, gt_visual)  # gating included
+from_probs = metrics.evaluate_probs(
+    frame_prob, video_prob, gt_audio, gt_visual
+)  # gating included
 loop = metrics.evaluate_predictions_loop(pred_audio, pred_visual, gt_audio, gt_visual)
 assert scores.row() == from_probs.row() == loop.row()
 viz.scores_frame({"hand-made video": scores}, source=HAND)
@@ -146,8 +174,14 @@ viz.scores_frame({"hand-made video": scores}, source=HAND)
 
 # %%
 empty = np.zeros((1, NUM_SEGMENTS, NUM_CLASSES), dtype=bool)
-viz.scores_frame({"empty video, empty prediction": metrics.evaluate_predictions(empty, empty, empty, empty)},
-                 source=HAND)
+viz.scores_frame(
+    {
+        "empty video, empty prediction": metrics.evaluate_predictions(
+            empty, empty, empty, empty
+        )
+    },
+    source=HAND,
+)
 
 # %% [markdown]
 # ## Sanity baselines on LLP's real test annotations
@@ -169,11 +203,20 @@ for split in ("test", "val"):
     nothing = np.zeros_like(ann.gt_audio)
     weak_full = np.repeat(ann.weak[:, None, :] > 0, NUM_SEGMENTS, axis=1)
     per_split[split] = {
-        "oracle": metrics.evaluate_predictions(ann.gt_audio, ann.gt_visual, ann.gt_audio, ann.gt_visual),
-        "nothing": metrics.evaluate_predictions(nothing, nothing, ann.gt_audio, ann.gt_visual),
-        "weak labels, full length (leaks GT)": metrics.evaluate_predictions(weak_full, weak_full, ann.gt_audio, ann.gt_visual),
+        "oracle": metrics.evaluate_predictions(
+            ann.gt_audio, ann.gt_visual, ann.gt_audio, ann.gt_visual
+        ),
+        "nothing": metrics.evaluate_predictions(
+            nothing, nothing, ann.gt_audio, ann.gt_visual
+        ),
+        "weak labels, full length (leaks GT)": metrics.evaluate_predictions(
+            weak_full, weak_full, ann.gt_audio, ann.gt_visual
+        ),
     }
-tables = {split: viz.scores_frame(per_split[split], source=f"LLP {split} annotations (real)") for split in per_split}
+tables = {
+    split: viz.scores_frame(per_split[split], source=f"LLP {split} annotations (real)")
+    for split in per_split
+}
 tables["test"]
 
 # %% [markdown]
@@ -188,17 +231,26 @@ tables["val"]
 # checks.
 
 # %%
-independent = {  # avvp-reference.md 3.6: Seg a, v, av, type, event | Event a, v, av, type, event
+# avvp-reference.md 3.6: Seg a, v, av, type, event | Event a, v, av, type, event
+LEAKS = "weak labels, full length (leaks GT)"
+independent = {
     "test": {"nothing": [0.50, 10.08, 14.50, 8.36, 0.00] * 2,
-             "weak labels, full length (leaks GT)": [76.12, 60.35, 52.61, 63.03, 71.73, 63.03, 55.75, 44.69, 54.49, 61.60]},
+             LEAKS: [76.12, 60.35, 52.61, 63.03, 71.73,
+                     63.03, 55.75, 44.69, 54.49, 61.60]},
     "val": {"nothing": [0.62, 10.79, 14.33, 8.58, 0.00] * 2,
-            "weak labels, full length (leaks GT)": [77.07, 58.65, 52.07, 62.60, 71.53, 63.85, 53.48, 44.15, 53.82, 61.12]},
+            LEAKS: [77.07, 58.65, 52.07, 62.60, 71.53,
+                    63.85, 53.48, 44.15, 53.82, 61.12]},
 }
 for split, expected in independent.items():
-    difference = tables[split].loc[list(expected)].to_numpy() - np.array(list(expected.values()))
+    difference = tables[split].loc[list(expected)].to_numpy() - np.array(
+        list(expected.values())
+    )
     assert np.abs(difference).max() <= 0.005 + 1e-9, (split, difference)
     assert (tables[split].loc["oracle"].to_numpy() == 100).all()
-    print(f"{split}: largest difference from the independent reimplementation {np.abs(difference).max():.4f}")
+    print(
+        f"{split}: largest difference from the independent reimplementation "
+        f"{np.abs(difference).max():.4f}"
+    )
 
 # %% [markdown]
 # Per class, the weak-label baseline shows which classes are hard to localise even with the
@@ -206,9 +258,11 @@ for split, expected in independent.items():
 # low in the visual column, and short events score low everywhere.
 
 # %%
-fig = viz.per_class_figure(per_split["test"]["weak labels, full length (leaks GT)"],
-                           source="LLP test annotations (real)",
-                           title="Weak labels, full length (leaks GT): per-class segment-level F")
+fig = viz.per_class_figure(
+    per_split["test"]["weak labels, full length (leaks GT)"],
+    source="LLP test annotations (real)",
+    title="Weak labels, full length (leaks GT): per-class segment-level F",
+)
 plt.show()
 
 # %% [markdown]
@@ -224,7 +278,12 @@ start = time.perf_counter()
 fast = metrics.evaluate_predictions(weak_full, weak_full, ann.gt_audio, ann.gt_visual)
 fast_s = time.perf_counter() - start
 start = time.perf_counter()
-slow = metrics.evaluate_predictions_loop(weak_full, weak_full, ann.gt_audio, ann.gt_visual)
+slow = metrics.evaluate_predictions_loop(
+    weak_full, weak_full, ann.gt_audio, ann.gt_visual
+)
 slow_s = time.perf_counter() - start
 assert fast.row() == slow.row()
-print(f"1200 test videos: vectorised {1000 * fast_s:.1f} ms, loop {1000 * slow_s:.1f} ms (same scores)")
+print(
+    f"1200 test videos: vectorised {1000 * fast_s:.1f} ms, "
+    f"loop {1000 * slow_s:.1f} ms (same scores)"
+)

@@ -42,7 +42,7 @@
 # %% tags=["parameters"]
 preset = "small"  # SynthLLP preset: tiny, small (2,000 train videos) or full (10,000)
 seed = 0  # SynthLLP generation seed
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import dataclasses
@@ -53,7 +53,12 @@ import matplotlib.pyplot as plt
 import torch
 
 from linkpaper.classes import CLASSES
-from linkpaper.data.synth import make_synth, real_statistics, teacher_quality, train_statistics
+from linkpaper.data.synth import (
+    make_synth,
+    real_statistics,
+    teacher_quality,
+    train_statistics,
+)
 from linkpaper import viz
 
 synth = make_synth(preset, seed=seed, data_dir=data_dir, return_timelines=True)
@@ -68,7 +73,11 @@ pd.DataFrame(
             "visual": str(tuple(split.visual.shape)),
             "visual_3d": str(tuple(split.visual_3d.shape)),
             "pseudo labels": str(tuple(split.pseudo_audio.shape)),
-            "dense GT": "LLP (real)" if split.gt_audio is not None else "none (donor timelines are internal)",
+            "dense GT": (
+                "LLP (real)"
+                if split.gt_audio is not None
+                else "none (donor timelines are internal)"
+            ),
         }
         for split in (data.train, data.val, data.test)
     }
@@ -79,7 +88,9 @@ pd.DataFrame(
 # `linkpaper.data.synth.SynthConfig`):
 
 # %%
-knobs = pd.Series({k: repr(v) for k, v in dataclasses.asdict(synth.config).items()}, name="value").rename_axis(f"SynthConfig [{SYNTH}]")
+knobs = pd.Series(
+    {k: repr(v) for k, v in dataclasses.asdict(synth.config).items()}, name="value"
+).rename_axis(f"SynthConfig [{SYNTH}]")
 knobs.to_frame()
 
 # %% [markdown]
@@ -98,8 +109,10 @@ TRAIN = f"SynthLLP {preset} train timelines, seed {seed} (synthetic)"
 viz.comparison_frame({REAL: real, TRAIN: synth_train})
 
 # %%
-fig = viz.duration_figure({"LLP val+test (real)": real, "SynthLLP train (synthetic)": synth_train},
-                          source=f"{REAL} vs {TRAIN}")
+fig = viz.duration_figure(
+    {"LLP val+test (real)": real, "SynthLLP train (synthetic)": synth_train},
+    source=f"{REAL} vs {TRAIN}",
+)
 plt.show()
 
 # %%
@@ -119,7 +132,11 @@ plt.show()
 # %%
 quality = teacher_quality(data)
 pd.DataFrame(
-    {(modality, kind): prf for modality, kinds in quality.items() for kind, prf in kinds.items()}
+    {
+        (modality, kind): prf
+        for modality, kinds in quality.items()
+        for kind, prf in kinds.items()
+    }
 ).T.round(3).rename_axis(["teacher", f"labels [{SYNTH}, val+test GT (real)]"])
 
 # %% [markdown]
@@ -130,7 +147,9 @@ pd.DataFrame(
 
 # %%
 val = data.val
-index = int(np.argmax((val.gt_audio.any(1) ^ val.gt_visual.any(1)).any(1)))  # first video with a one-modality class
+index = int(
+    np.argmax((val.gt_audio.any(1) ^ val.gt_visual.any(1)).any(1))
+)  # first video with a one-modality class
 rows = {
     "GT audio": val.gt_audio[index],
     "teacher audio (gated)": val.pseudo_audio[index].numpy() > 0.5,
@@ -140,13 +159,24 @@ rows = {
     "teacher visual (ungated)": val.pseudo_visual_ungated[index].numpy() > 0.5,
 }
 weak = np.nonzero(val.weak[index].numpy())[0].tolist()
-ungated_only = (rows["teacher audio (ungated)"] | rows["teacher visual (ungated)"]).sum(0)
+ungated_only = (rows["teacher audio (ungated)"] | rows["teacher visual (ungated)"]).sum(
+    0
+)
 ungated_only[weak] = 0  # the two classes outside the weak labels the teachers flag most
-shown = weak + [int(c) for c in np.argsort(-ungated_only, kind="stable")[:2] if ungated_only[c] > 0]
-print(f"{val.filenames[index]}: weak labels {[CLASSES[c] for c in weak]}; ungated teachers also flag "
-      f"{int((ungated_only > 0).sum())} other classes (the two most frequent shown)")
-fig = viz.timeline_figure(rows, source=f"{val.filenames[index]}: LLP val GT (real), teachers of {SYNTH}",
-                          classes=shown, title=f"Weak labels {', '.join(CLASSES[c] for c in weak)}")
+shown = weak + [
+    int(c) for c in np.argsort(-ungated_only, kind="stable")[:2] if ungated_only[c] > 0
+]
+print(
+    f"{val.filenames[index]}: weak labels {[CLASSES[c] for c in weak]}; "
+    "ungated teachers also flag "
+    f"{int((ungated_only > 0).sum())} other classes (the two most frequent shown)"
+)
+fig = viz.timeline_figure(
+    rows,
+    source=f"{val.filenames[index]}: LLP val GT (real), teachers of {SYNTH}",
+    classes=shown,
+    title=f"Weak labels {', '.join(CLASSES[c] for c in weak)}",
+)
 plt.show()
 
 # %% [markdown]
@@ -156,13 +186,25 @@ plt.show()
 
 # %%
 def prototype_similarity(features: torch.Tensor, prototypes: np.ndarray) -> np.ndarray:
-    return (torch.nn.functional.normalize(features, dim=-1) @ torch.nn.functional.normalize(
-        torch.as_tensor(prototypes, dtype=features.dtype), dim=-1).T).numpy()
+    return (
+        torch.nn.functional.normalize(features, dim=-1)
+        @ torch.nn.functional.normalize(
+            torch.as_tensor(prototypes, dtype=features.dtype), dim=-1
+        ).T
+    ).numpy()
 
 
 fig = viz.segment_class_heatmap(
-    {"GT audio": val.gt_audio[index], "audio feature vs prototypes": prototype_similarity(val.audio[index], synth.prototypes["audio"]),
-     "GT visual": val.gt_visual[index], "visual feature vs prototypes": prototype_similarity(val.visual[index], synth.prototypes["visual"])},
+    {
+        "GT audio": val.gt_audio[index],
+        "audio feature vs prototypes": prototype_similarity(
+            val.audio[index], synth.prototypes["audio"]
+        ),
+        "GT visual": val.gt_visual[index],
+        "visual feature vs prototypes": prototype_similarity(
+            val.visual[index], synth.prototypes["visual"]
+        ),
+    },
     source=f"{val.filenames[index]}: LLP val GT (real), features of {SYNTH}",
     title="Simulated features carry the classes of their own modality",
 )

@@ -34,7 +34,7 @@ seed = 87  # model initialisation and training seed (VALOR++'s own seed is 87)
 epochs = 1  # training epochs of the walk-through model (the paper: 60)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
 device = "cpu"  # cpu or cuda
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import dataclasses
@@ -57,7 +57,9 @@ from linkpaper.modelviz import curves_figure, heatmaps_figure
 from linkpaper.probe import parameter_counts, trace_forward, train_and_load
 
 torch.set_num_threads(1)  # same numbers on every machine
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+warnings.filterwarnings(
+    "ignore", message="IProgress not found"
+)  # tqdm without ipywidgets
 avvp = load_data(data, data_dir=data_dir)
 SOURCE = avvp.describe()
 print(SOURCE)
@@ -85,10 +87,20 @@ ROLES = {
     "hat_encoder.final_norm_v": "LayerNorm, in the state dict but never applied",
 }
 counts = parameter_counts(model, expand=("hat_encoder",))
-params = pd.DataFrame({
-    "role": [ROLES.get(name, "HAN layer: self- and cross-attention (8 heads), FFN 1024, 2 LayerNorms") for name in counts],
-    "parameters": list(counts.values()),
-}, index=pd.Index(list(counts), name="VALOR++ module (H = 256, no data)"))
+params = pd.DataFrame(
+    {
+        "role": [
+            ROLES.get(
+                name,
+                "HAN layer: self- and cross-attention (8 heads), FFN 1024, "
+                "2 LayerNorms",
+            )
+            for name in counts
+        ],
+        "parameters": list(counts.values()),
+    },
+    index=pd.Index(list(counts), name="VALOR++ module (H = 256, no data)"),
+)
 params.loc["total"] = ["", params["parameters"].sum()]
 params
 
@@ -110,12 +122,20 @@ fig = heatmaps_figure(
     source="fixed matrix of the model, no data",
     title="Audio pooling: token weights per segment",
     xlabel="CLAP token (0-31: frequency group 0, 32-63: group 1; time within each)",
-    ylabel="segment", cmap="RdBu_r", vmin=-float(M.abs().max()), vmax=float(M.abs().max()),
+    ylabel="segment",
+    cmap="RdBu_r",
+    vmin=-float(M.abs().max()),
+    vmax=float(M.abs().max()),
     panel_size=(9.0, 2.6),
 )
 plt.show()
-pd.DataFrame({"row sum": M.sum(1).numpy(), "most negative weight": M.min(1).values.numpy(),
-              "tokens with weight > 0.01": (M > 0.01).sum(1).numpy()}).rename_axis("segment (no data)").round(4).T
+pd.DataFrame(
+    {
+        "row sum": M.sum(1).numpy(),
+        "most negative weight": M.min(1).values.numpy(),
+        "tokens with weight > 0.01": (M > 0.01).sum(1).numpy(),
+    }
+).rename_axis("segment (no data)").round(4).T
 
 # %% [markdown]
 # The shortcut against the original order of operations, on random maps shaped like the
@@ -161,18 +181,37 @@ pd.DataFrame(rows).T.rename_axis("4 random (64, 768) maps (illustrative)")
 batch = avvp.val.subset(slice(0, 4))
 output, trace = trace_forward(model, batch.audio, batch.visual, batch.visual_3d)
 MEANING = {
-    "audio": "input: pooled CLAP features", "visual": "input: CLIP image features", "visual_3d": "input: R(2+1)D features",
-    "x_a": "fc_a(audio)", "x_v": "fc_fusion([fc_v(visual); fc_st(visual_3d)])",
-    "hidden_a": "HAN encoder output, audio", "hidden_v": "HAN encoder output, visual",
-    "frame_logits": "fc_prob(hidden), per segment and modality", "frame_prob": "sigmoid(frame_logits)",
-    "frame_att": "softmax over time of fc_frame_att(hidden)", "av_att": "softmax over modality of fc_av_att(hidden)",
-    "a_prob": "sum_t frame_att * frame_prob, audio", "v_prob": "sum_t frame_att * frame_prob, visual",
+    "audio": "input: pooled CLAP features",
+    "visual": "input: CLIP image features",
+    "visual_3d": "input: R(2+1)D features",
+    "x_a": "fc_a(audio)",
+    "x_v": "fc_fusion([fc_v(visual); fc_st(visual_3d)])",
+    "hidden_a": "HAN encoder output, audio",
+    "hidden_v": "HAN encoder output, visual",
+    "frame_logits": "fc_prob(hidden), per segment and modality",
+    "frame_prob": "sigmoid(frame_logits)",
+    "frame_att": "softmax over time of fc_frame_att(hidden)",
+    "av_att": "softmax over modality of fc_av_att(hidden)",
+    "a_prob": "sum_t frame_att * frame_prob, audio",
+    "v_prob": "sum_t frame_att * frame_prob, visual",
     "global_prob": "sum_t sum_m frame_att * frame_prob * av_att",
 }
-tensors = {"audio": batch.audio, "visual": batch.visual, "visual_3d": batch.visual_3d, **trace,
-           **{name: getattr(output, name) for name in ("frame_logits", "frame_prob", "a_prob", "v_prob", "global_prob")}}
-pd.DataFrame({"shape": {k: str(tuple(tensors[k].shape)) for k in MEANING}, "computed as": MEANING}).rename_axis(
-    f"tensor [4 val videos of {SOURCE}]")
+tensors = {
+    "audio": batch.audio,
+    "visual": batch.visual,
+    "visual_3d": batch.visual_3d,
+    **trace,
+    **{
+        name: getattr(output, name)
+        for name in ("frame_logits", "frame_prob", "a_prob", "v_prob", "global_prob")
+    },
+}
+pd.DataFrame(
+    {
+        "shape": {k: str(tuple(tensors[k].shape)) for k in MEANING},
+        "computed as": MEANING,
+    }
+).rename_axis(f"tensor [4 val videos of {SOURCE}]")
 
 # %% [markdown]
 # ## A short training run
@@ -186,25 +225,48 @@ pd.DataFrame({"shape": {k: str(tuple(tensors[k].shape)) for k in MEANING}, "comp
 
 # %%
 tic = time.perf_counter()
-config = TrainConfig(model="valor++", data=data, data_dir=data_dir, epochs=epochs, warmup_epochs=1 if epochs < 10 else 10,
-                     seed=seed, device=device, num_threads=1, batch_size=32)
+config = TrainConfig(
+    model="valor++",
+    data=data,
+    data_dir=data_dir,
+    epochs=epochs,
+    warmup_epochs=1 if epochs < 10 else 10,
+    seed=seed,
+    device=device,
+    num_threads=1,
+    batch_size=32,
+)
 subset = dataclasses.replace(avvp, train=avvp.train.subset(slice(0, train_videos)))
 record, trained = train_and_load(config, subset, evaluate_test=False)
 val = avvp.val.to(device)
 with torch.no_grad():  # one pass over the validation split, reused below
     val_out = trained.eval()(val.audio, val.visual, val.visual_3d)
-frame_prob, video_prob = val_out.frame_prob.cpu(), val_out.global_prob.clamp(max=1.0).cpu()  # as engine.predict
+frame_prob, video_prob = (
+    val_out.frame_prob.cpu(),
+    val_out.global_prob.clamp(max=1.0).cpu(),
+)  # as engine.predict
 val_scores = evaluate_probs(frame_prob, video_prob, val.gt_audio, val.gt_visual)
 seconds = time.perf_counter() - tic
-TRAINED = f"VALOR++ trained {epochs} epoch(s) on {len(subset.train)} videos (batch 32), seed {seed}, {SOURCE}"
-pd.DataFrame([{**e["train_loss"], "val Seg Type@AV": e["val_type_av"]} for e in record["epochs"]],
-             index=pd.Index([e["epoch"] for e in record["epochs"]], name=f"epoch [{TRAINED}]")).round(4)
+TRAINED = (
+    f"VALOR++ trained {epochs} epoch(s) on {len(subset.train)} videos (batch 32), "
+    f"seed {seed}, {SOURCE}"
+)
+pd.DataFrame(
+    [
+        {**e["train_loss"], "val Seg Type@AV": e["val_type_av"]}
+        for e in record["epochs"]
+    ],
+    index=pd.Index([e["epoch"] for e in record["epochs"]], name=f"epoch [{TRAINED}]"),
+).round(4)
 
 # %% tags=["nbval-ignore-output"]
 print(f"trained and evaluated in {seconds:.1f} s")
 
 # %%
-viz.scores_frame({"VALOR++ (val, synthetic)": val_scores}, source=f"{TRAINED}; val = LLP val GT (real)")
+viz.scores_frame(
+    {"VALOR++ (val, synthetic)": val_scores},
+    source=f"{TRAINED}; val = LLP val GT (real)",
+)
 
 # %% [markdown]
 # ## The attentive MMIL heads
@@ -224,24 +286,47 @@ viz.scores_frame({"VALOR++ (val, synthetic)": val_scores}, source=f"{TRAINED}; v
 # %%
 index = 1  # a val video with a class that is only heard or only seen
 video = avvp.val.subset([index])
-out1, trace1 = trace_forward(trained, video.audio.to(device), video.visual.to(device), video.visual_3d.to(device))
+out1, trace1 = trace_forward(
+    trained, video.audio.to(device), video.visual.to(device), video.visual_3d.to(device)
+)
 weak = torch.nonzero(video.weak[0]).flatten().tolist()
 t = np.arange(10)
 panels = {}
 for c in weak:
     panels[CLASSES[c]] = {
-        "frame_prob audio": (t, out1.frame_prob[0, :, 0, c]), "frame_prob visual": (t, out1.frame_prob[0, :, 1, c]),
-        "frame_att audio": (t, trace1["frame_att"][0, :, 0, c]), "frame_att visual": (t, trace1["frame_att"][0, :, 1, c]),
+        "frame_prob audio": (t, out1.frame_prob[0, :, 0, c]),
+        "frame_prob visual": (t, out1.frame_prob[0, :, 1, c]),
+        "frame_att audio": (t, trace1["frame_att"][0, :, 0, c]),
+        "frame_att visual": (t, trace1["frame_att"][0, :, 1, c]),
         "av_att (audio share)": (t, trace1["av_att"][0, :, 0, c]),
     }
-fig = curves_figure(panels, source=f"{video.filenames[0]} of {TRAINED}", title="MMIL heads of one validation video",
-                    xlabel="segment", markers=True, panel_size=(5.0, 3.0))
+fig = curves_figure(
+    panels,
+    source=f"{video.filenames[0]} of {TRAINED}",
+    title="MMIL heads of one validation video",
+    xlabel="segment",
+    markers=True,
+    panel_size=(5.0, 3.0),
+)
 plt.show()
 gt = {"GT audio": video.gt_audio[0], "GT visual": video.gt_visual[0]}
-fig = viz.timeline_figure(gt, source=f"{video.filenames[0]}: LLP val GT (real)", classes=weak, title="Ground truth of the same video")
+fig = viz.timeline_figure(
+    gt,
+    source=f"{video.filenames[0]}: LLP val GT (real)",
+    classes=weak,
+    title="Ground truth of the same video",
+)
 plt.show()
-print({CLASSES[c]: {"global_prob": round(float(out1.global_prob[0, c]), 3), "a_prob": round(float(out1.a_prob[0, c]), 3),
-                    "v_prob": round(float(out1.v_prob[0, c]), 3)} for c in weak})
+print(
+    {
+        CLASSES[c]: {
+            "global_prob": round(float(out1.global_prob[0, c]), 3),
+            "a_prob": round(float(out1.a_prob[0, c]), 3),
+            "v_prob": round(float(out1.v_prob[0, c]), 3),
+        }
+        for c in weak
+    }
+)
 
 # %% [markdown]
 # global_prob is a weighted sum, not an average: frame_att sums to 1 over time for *each*
@@ -253,8 +338,11 @@ print({CLASSES[c]: {"global_prob": round(float(out1.global_prob[0, c]), 3), "a_p
 
 # %%
 raw = val_out.global_prob
-print(f"max global_prob over {len(avvp.val)} val videos x 25 classes: {float(raw.max()):.4f} "
-      f"({int((raw > 1).sum())} values above 1) [{TRAINED}]")
+print(
+    f"max global_prob over {len(avvp.val)} val videos x 25 classes: "
+    f"{float(raw.max()):.4f} "
+    f"({int((raw > 1).sum())} values above 1) [{TRAINED}]"
+)
 
 # %% [markdown]
 # ## The HAN encoder: shared weights, sequential updates
@@ -268,16 +356,30 @@ print(f"max global_prob over {len(avvp.val)} val videos x 25 classes: {float(raw
 x_a, x_v = trace1["encoder_in_a"], trace1["encoder_in_v"]
 with torch.no_grad():
     a, v = x_a, x_v
-    for layer in trained.hat_encoder.layers:  # VALOR++: visual attends to the updated audio
+    for (
+        layer
+    ) in trained.hat_encoder.layers:  # VALOR++: visual attends to the updated audio
         a = layer(a, v)
         v = layer(v, a)
     a2, v2 = x_a, x_v
     for layer in trained.hat_encoder.layers:  # original HAN: both from the old values
         a2, v2 = layer(a2, v2), layer(v2, a2)
-pd.DataFrame({
-    "max |replay - encoder|, audio": [float((a - trace1["hidden_a"]).abs().max()), float((a2 - trace1["hidden_a"]).abs().max())],
-    "max |replay - encoder|, visual": [float((v - trace1["hidden_v"]).abs().max()), float((v2 - trace1["hidden_v"]).abs().max())],
-}, index=pd.Index(["sequential (a, then v)", "parallel (HAN)"], name=f"replay [{video.filenames[0]}, {TRAINED}]"))
+pd.DataFrame(
+    {
+        "max |replay - encoder|, audio": [
+            float((a - trace1["hidden_a"]).abs().max()),
+            float((a2 - trace1["hidden_a"]).abs().max()),
+        ],
+        "max |replay - encoder|, visual": [
+            float((v - trace1["hidden_v"]).abs().max()),
+            float((v2 - trace1["hidden_v"]).abs().max()),
+        ],
+    },
+    index=pd.Index(
+        ["sequential (a, then v)", "parallel (HAN)"],
+        name=f"replay [{video.filenames[0]}, {TRAINED}]",
+    ),
+)
 
 # %% [markdown]
 # ## The loss
@@ -298,9 +400,15 @@ losses = {}
 for name, m in (("untrained", model), (f"trained {epochs} epoch(s)", trained)):
     m.eval()
     with torch.no_grad():
-        out = m(batch_tensors["audio"], batch_tensors["visual"], batch_tensors["visual_3d"])
-        losses[name] = {k: float(v) for k, v in compute_losses(m, out, batch_tensors).items()}
-pd.DataFrame(losses).T.round(4).rename_axis(f"VALOR++ loss terms [64 train videos of {SOURCE}]")
+        out = m(
+            batch_tensors["audio"], batch_tensors["visual"], batch_tensors["visual_3d"]
+        )
+        losses[name] = {
+            k: float(v) for k, v in compute_losses(m, out, batch_tensors).items()
+        }
+pd.DataFrame(losses).T.round(4).rename_axis(
+    f"VALOR++ loss terms [64 train videos of {SOURCE}]"
+)
 
 # %% [markdown]
 # ## Inference: frame ≥ 0.5 AND video ≥ 0.5
@@ -313,19 +421,34 @@ pd.DataFrame(losses).T.round(4).rename_axis(f"VALOR++ loss terms [64 train video
 # %%
 pred_a, pred_v = binarize_predictions(frame_prob, video_prob)
 ungated_a, ungated_v = frame_prob[:, :, 0] >= 0.5, frame_prob[:, :, 1] >= 0.5
-gating = pd.DataFrame({
-    "predicted (segment, class) cells, audio": [int(ungated_a.sum()), int(pred_a.sum())],
-    "predicted cells, visual": [int(ungated_v.sum()), int(pred_v.sum())],
-    "GT cells, audio": [int(avvp.val.gt_audio.sum())] * 2,
-    "GT cells, visual": [int(avvp.val.gt_visual.sum())] * 2,
-}, index=pd.Index(["frame >= 0.5 only", "frame >= 0.5 AND video >= 0.5"], name=f"val [{TRAINED}]"))
+gating = pd.DataFrame(
+    {
+        "predicted (segment, class) cells, audio": [
+            int(ungated_a.sum()),
+            int(pred_a.sum()),
+        ],
+        "predicted cells, visual": [int(ungated_v.sum()), int(pred_v.sum())],
+        "GT cells, audio": [int(avvp.val.gt_audio.sum())] * 2,
+        "GT cells, visual": [int(avvp.val.gt_visual.sum())] * 2,
+    },
+    index=pd.Index(
+        ["frame >= 0.5 only", "frame >= 0.5 AND video >= 0.5"], name=f"val [{TRAINED}]"
+    ),
+)
 gating
 
 # %%
-viz.scores_frame({
-    "frame >= 0.5 only": evaluate_predictions(ungated_a, ungated_v, avvp.val.gt_audio, avvp.val.gt_visual),
-    "frame >= 0.5 AND video >= 0.5 (VALOR++)": evaluate_predictions(pred_a, pred_v, avvp.val.gt_audio, avvp.val.gt_visual),
-}, source=f"val F-scores [{TRAINED}]")
+viz.scores_frame(
+    {
+        "frame >= 0.5 only": evaluate_predictions(
+            ungated_a, ungated_v, avvp.val.gt_audio, avvp.val.gt_visual
+        ),
+        "frame >= 0.5 AND video >= 0.5 (VALOR++)": evaluate_predictions(
+            pred_a, pred_v, avvp.val.gt_audio, avvp.val.gt_visual
+        ),
+    },
+    source=f"val F-scores [{TRAINED}]",
+)
 
 # %%
 fig = viz.timeline_figure(

@@ -15,27 +15,55 @@
 # # 5. TSAM and CMIM: attention before the encoder
 #
 # The "T" of the paper's ablations switches on two modules that act on the projected
-# features x_a, x_v (B, T, H) before VALOR++'s HAN encoder (link-spec 2-3):
+# features x_a, x_v (B, T, H) before VALOR++'s HAN encoder:
 #
-# **TSAM** (eqs 1-3), CBAM-style, one per modality, f = x_m:
+# **TSAM** (eqs 1-3), CBAM-style, one per modality, on $f = x_m \in \mathbb{R}^{T\times H}$:
 #
-#     W  = σ(MLP(mean_H f) + MLP(max_H f))             (B, T, 1)   one weight per segment
-#     f′ = W ⊗ f
-#     S  = σ(Conv1d_7([mean_T f′ ; max_T f′]))         (B, 1, H)   one weight per channel
-#     f̂  = S ⊗ f′                                                  no residual
+# $$
+# W = \sigma\big(\mathrm{MLP}(\mathrm{mean}_H f) + \mathrm{MLP}(\max_H f)\big) \in \mathbb{R}^{T\times 1}
+# \tag{1}
+# $$
 #
-# MLP: T → T/2 → T with ReLU, shared by the two pooled descriptors. *Decisions:* the paper's
-# "sigmoid of the concatenation" needs a learned map from two descriptors to one (CBAM's
-# size-7 convolution), and eq 3's f^a on both modalities is read as f^m.
+# one weight per segment, {py:class}`~linkpaper.models.link.TemporalAttention`;
 #
-# **CMIM** (eqs 4-6), four learnable scalars initialised to 1:
+# $$
+# S(f') = \sigma\big(\mathrm{Conv1d}_7([\mathrm{mean}_T f';\ \max_T f'])\big) \in \mathbb{R}^{1\times H}
+# \tag{2}
+# $$
 #
-#     f_ac   = f_a + α2 · softmax(f_a f_vᵀ / √H) (β2 · f_v)
-#     f_vc   = f_v + α1 · softmax(f_v f_aᵀ / √H) (β1 · f_a)
-#     f_aout = f_a + f_ac        f_vout = f_v + f_vc          (eq 6 literally: f enters twice)
+# one weight per channel, {py:class}`~linkpaper.models.link.SpatialAttention`;
 #
-# softmax over the key axis; the attention maps are (B, T, T). *Decision:* the 1/√H scale
-# (the paper omits it; unscaled 256-d dot products saturate the softmax).
+# $$
+# f' = W \otimes f, \qquad \hat f = S(f') \otimes f' \quad \text{(no residual)}
+# \tag{3}
+# $$
+#
+# {py:class}`~linkpaper.models.link.TSAM`. MLP: T → T/2 → T with ReLU, shared by the two
+# pooled descriptors. *Decisions:* the paper's "sigmoid of the concatenation" needs a learned
+# map from two descriptors to one (CBAM's size-7 convolution), and eq 3's fᵃ on both
+# modalities is read as fᵐ.
+#
+# **CMIM** (eqs 4-6), four learnable scalars initialised to 1,
+# {py:class}`~linkpaper.models.link.CMIM`:
+#
+# $$
+# f_{ac} = f_a + \alpha_2\,\mathrm{softmax}\Big(\frac{f_a f_v^\top}{\sqrt{H}}\Big)(\beta_2 f_v)
+# \tag{4}
+# $$
+#
+# $$
+# f_{vc} = f_v + \alpha_1\,\mathrm{softmax}\Big(\frac{f_v f_a^\top}{\sqrt{H}}\Big)(\beta_1 f_a)
+# \tag{5}
+# $$
+#
+# $$
+# f_{a,\mathrm{out}} = f_a + f_{ac}, \qquad f_{v,\mathrm{out}} = f_v + f_{vc}
+# \tag{6}
+# $$
+#
+# Eq 6 is taken literally: f enters twice. The softmax runs over the key axis; the attention
+# maps are (B, T, T). *Decision:* the 1/√H scale (the paper omits it; unscaled 256-d dot
+# products saturate the softmax). The {doc}`../book/decisions` page gives the alternatives.
 #
 # **Data.** SynthLLP small, seed 0 (synthetic features, LLP's real val ground truth); a "+T"
 # model trained here for `steps` optimiser steps on 1,000 training videos (CPU, seed 87); and
@@ -46,11 +74,11 @@
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
 seed = 87  # model initialisation and training seed
 seeds = [87, 88, 89]  # training seeds of the grid records shown
-steps = 32  # optimiser steps of the demonstration run (one epoch of 1,000 videos at batch 32)
+steps = 32  # optimiser steps of the demonstration (one epoch: 1,000 videos, batch 32)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
 grid_dir = "../results/synth_small_grid"  # grid run records, relative to notebooks/
 device = "cpu"  # cpu or cuda
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import dataclasses
@@ -67,7 +95,14 @@ from linkpaper.data.sources import load_data
 from linkpaper.engine import TrainConfig
 from linkpaper.models import build_model
 from linkpaper.modelviz import curves_figure, heatmaps_figure
-from linkpaper.probe import epoch_series, grid_records, missing_grid_message, parameter_counts, trace_forward, train_steps
+from linkpaper.probe import (
+    epoch_series,
+    grid_records,
+    missing_grid_message,
+    parameter_counts,
+    trace_forward,
+    train_steps,
+)
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)
@@ -85,9 +120,19 @@ GRID = "SynthLLP small grid, 6 epochs, seeds 87-89 (synthetic)"
 torch.manual_seed(seed)
 untrained = build_model("+T")
 counts = parameter_counts(untrained)
-extra = {name: n for name, n in counts.items() if name in ("tsam_audio", "tsam_visual", "cmim")}
-pd.Series({**extra, "VALOR++ part": sum(counts.values()) - sum(extra.values()), "total (+T)": sum(counts.values())},
-          name="parameters").to_frame().rename_axis("+T module (no data)")
+extra = {
+    name: n
+    for name, n in counts.items()
+    if name in ("tsam_audio", "tsam_visual", "cmim")
+}
+pd.Series(
+    {
+        **extra,
+        "VALOR++ part": sum(counts.values()) - sum(extra.values()),
+        "total (+T)": sum(counts.values()),
+    },
+    name="parameters",
+).to_frame().rename_axis("+T module (no data)")
 
 # %% [markdown]
 # ## A short training run, step by step
@@ -100,23 +145,57 @@ pd.Series({**extra, "VALOR++ part": sum(counts.values()) - sum(extra.values()), 
 # %%
 tic = time.perf_counter()
 subset = dataclasses.replace(avvp, train=avvp.train.subset(slice(0, train_videos)))
-config = TrainConfig(model="+T", data=data, data_dir=data_dir, epochs=1, warmup_epochs=1, batch_size=32, seed=seed,
-                     device=device)
+config = TrainConfig(
+    model="+T",
+    data=data,
+    data_dir=data_dir,
+    epochs=1,
+    warmup_epochs=1,
+    batch_size=32,
+    seed=seed,
+    device=device,
+)
 scalars = ("alpha1", "alpha2", "beta1", "beta2")
-model, history = train_steps(config, subset, steps, watch=lambda m: {k: getattr(m.cmim, k).item() for k in scalars})
+model, history = train_steps(
+    config,
+    subset,
+    steps,
+    watch=lambda m: {k: getattr(m.cmim, k).item() for k in scalars},
+)
 seconds = time.perf_counter() - tic
-RUN = f"+T, {steps} steps on {len(subset.train)} videos (batch 32), seed {seed}, {SOURCE}"
+RUN = (
+    f"+T, {steps} steps on {len(subset.train)} videos (batch 32), seed {seed}, {SOURCE}"
+)
 history["alpha1·beta1"] = history["alpha1"] * history["beta1"]
 history["alpha2·beta2"] = history["alpha2"] * history["beta2"]
 fig = curves_figure(
-    {"CMIM scalars (β1 covers α1, β2 covers α2)": {k: (history.index, history[k]) for k in scalars},
-     "products": {k: (history.index, history[k]) for k in ("alpha1·beta1", "alpha2·beta2")},
-     "training loss": {"total": (history.index[1:], history["loss_total"].iloc[1:])}},
-    source=RUN, title="CMIM's scalars during training", xlabel="optimiser step", panel_size=(4.0, 3.0),
+    {
+        "CMIM scalars (β1 covers α1, β2 covers α2)": {
+            k: (history.index, history[k]) for k in scalars
+        },
+        "products": {
+            k: (history.index, history[k]) for k in ("alpha1·beta1", "alpha2·beta2")
+        },
+        "training loss": {"total": (history.index[1:], history["loss_total"].iloc[1:])},
+    },
+    source=RUN,
+    title="CMIM's scalars during training",
+    xlabel="optimiser step",
+    panel_size=(4.0, 3.0),
 )
 plt.show()
-history.loc[[0, 1, 2, steps // 2, steps], ["alpha1", "beta1", "alpha2", "beta2", "alpha1·beta1", "alpha2·beta2", "loss_total"]].round(6).rename_axis(
-    f"step [{RUN}]")
+history.loc[
+    [0, 1, 2, steps // 2, steps],
+    [
+        "alpha1",
+        "beta1",
+        "alpha2",
+        "beta2",
+        "alpha1·beta1",
+        "alpha2·beta2",
+        "loss_total",
+    ],
+].round(6).rename_axis(f"step [{RUN}]")
 
 # %% tags=["nbval-ignore-output"]
 print(f"trained in {seconds:.1f} s")
@@ -144,9 +223,15 @@ with torch.no_grad():
     after = model(batch.audio, batch.visual, batch.visual_3d)
     for k in scalars:
         getattr(model.cmim, k).copy_(saved[k])
-pd.Series({"max |Δ frame_prob|": float((after.frame_prob - before.frame_prob).abs().max()),
-           "max |Δ global_prob|": float((after.global_prob - before.global_prob).abs().max())},
-          name="α1 × 4, β1 / 4, α2 × 0.1, β2 / 0.1").to_frame().rename_axis(f"32 val videos [{RUN}]")
+pd.Series(
+    {
+        "max |Δ frame_prob|": float((after.frame_prob - before.frame_prob).abs().max()),
+        "max |Δ global_prob|": float(
+            (after.global_prob - before.global_prob).abs().max()
+        ),
+    },
+    name="α1 × 4, β1 / 4, α2 × 0.1, β2 / 0.1",
+).to_frame().rename_axis(f"32 val videos [{RUN}]")
 
 # %% [markdown]
 # ## TSAM on real validation timelines
@@ -164,10 +249,18 @@ out, trace = trace_forward(model, val.audio, val.visual, val.visual_3d)
 pick = list(range(6))
 names = [val.filenames[i][:11] for i in pick]
 fig = heatmaps_figure(
-    {"W audio (TSAM)": trace["tsam_W_a"][pick, :, 0], "GT audio: classes per segment": val.gt_audio[pick].sum(-1),
-     "W visual (TSAM)": trace["tsam_W_v"][pick, :, 0], "GT visual: classes per segment": val.gt_visual[pick].sum(-1)},
-    source=f"6 val videos: W from {RUN}; GT: LLP val (real)", title="TSAM temporal weights and the timelines",
-    xlabel="segment", ylabel="video", yticks=names, panel_size=(3.0, 2.4),
+    {
+        "W audio (TSAM)": trace["tsam_W_a"][pick, :, 0],
+        "GT audio: classes per segment": val.gt_audio[pick].sum(-1),
+        "W visual (TSAM)": trace["tsam_W_v"][pick, :, 0],
+        "GT visual: classes per segment": val.gt_visual[pick].sum(-1),
+    },
+    source=f"6 val videos: W from {RUN}; GT: LLP val (real)",
+    title="TSAM temporal weights and the timelines",
+    xlabel="segment",
+    ylabel="video",
+    yticks=names,
+    panel_size=(3.0, 2.4),
 )
 plt.show()
 
@@ -184,12 +277,18 @@ for m, gt in (("a", val.gt_audio), ("v", val.gt_visual)):
     w = trace[f"tsam_W_{m}"][:, :, 0].numpy()
     s = trace[f"tsam_S_{m}"][:, 0, :].numpy()
     rows["audio" if m == "a" else "visual"] = {
-        "W mean": w.mean(), "W std": w.std(), "W min": w.min(), "W max": w.max(),
-        "S mean": s.mean(), "S std": s.std(),
+        "W mean": w.mean(),
+        "W std": w.std(),
+        "W min": w.min(),
+        "W max": w.max(),
+        "S mean": s.mean(),
+        "S std": s.std(),
         "share of W variance from position": w.mean(0).var() / w.var(),
         "corr(W[t], GT classes at t)": np.corrcoef(w.ravel(), gt.sum(-1).ravel())[0, 1],
     }
-pd.DataFrame(rows).T.round(4).rename_axis(f"modality [{len(val)} val videos, {RUN}; GT LLP val (real)]")
+pd.DataFrame(rows).T.round(4).rename_axis(
+    f"modality [{len(val)} val videos, {RUN}; GT LLP val (real)]"
+)
 
 # %% [markdown]
 # ## CMIM attention maps
@@ -205,20 +304,41 @@ pd.DataFrame(rows).T.round(4).rename_axis(f"modality [{len(val)} val videos, {RU
 # %%
 index = 1
 fig = heatmaps_figure(
-    {"audio → visual: softmax(f_a f_vᵀ/√H)": trace["cmim_attn_av"][index], "visual → audio: softmax(f_v f_aᵀ/√H)": trace["cmim_attn_va"][index]},
-    source=f"{val.filenames[index]}, {RUN}", title="CMIM attention (rows: queries, columns: keys)",
-    xlabel="key segment", ylabel="query segment", vmin=0, panel_size=(3.6, 3.0),
+    {
+        "audio → visual: softmax(f_a f_vᵀ/√H)": trace["cmim_attn_av"][index],
+        "visual → audio: softmax(f_v f_aᵀ/√H)": trace["cmim_attn_va"][index],
+    },
+    source=f"{val.filenames[index]}, {RUN}",
+    title="CMIM attention (rows: queries, columns: keys)",
+    xlabel="key segment",
+    ylabel="query segment",
+    vmin=0,
+    panel_size=(3.6, 3.0),
 )
 plt.show()
 weak = torch.nonzero(val.weak[index]).flatten().tolist()
-fig = viz.timeline_figure({"GT audio": val.gt_audio[index], "GT visual": val.gt_visual[index]},
-                          source=f"{val.filenames[index]}: LLP val GT (real)", classes=weak, title="Ground truth of the same video")
+fig = viz.timeline_figure(
+    {"GT audio": val.gt_audio[index], "GT visual": val.gt_visual[index]},
+    source=f"{val.filenames[index]}: LLP val GT (real)",
+    classes=weak,
+    title="Ground truth of the same video",
+)
 plt.show()
-logits = trace["cmim_in_a"] @ trace["cmim_in_v"].transpose(1, 2) / np.sqrt(trace["cmim_in_a"].shape[-1])
-pd.Series({"std of the logits f_a f_vᵀ/√H": float(logits.std()),
-           "max |attention − 1/10|": float((trace["cmim_attn_av"] - 0.1).abs().max()),
-           "max |attention − 1/10|, reverse map": float((trace["cmim_attn_va"] - 0.1).abs().max())},
-          name="value").to_frame().rename_axis(f"CMIM attention over {len(val)} val videos [{RUN}]")
+logits = (
+    trace["cmim_in_a"]
+    @ trace["cmim_in_v"].transpose(1, 2)
+    / np.sqrt(trace["cmim_in_a"].shape[-1])
+)
+pd.Series(
+    {
+        "std of the logits f_a f_vᵀ/√H": float(logits.std()),
+        "max |attention − 1/10|": float((trace["cmim_attn_av"] - 0.1).abs().max()),
+        "max |attention − 1/10|, reverse map": float(
+            (trace["cmim_attn_va"] - 0.1).abs().max()
+        ),
+    },
+    name="value",
+).to_frame().rename_axis(f"CMIM attention over {len(val)} val videos [{RUN}]")
 
 # %% [markdown]
 # ## The scalars and TSAM's weights in the grid runs
@@ -231,19 +351,50 @@ records = grid_records(grid_dir, ["+T", "+T+S", "+T+P", "link"], seeds)
 if not records:
     print(missing_grid_message(grid_dir))
 else:
-    series = {k: epoch_series(records, k) for k in ("alpha1", "beta1", "alpha2", "beta2")}
-    fig = curves_figure({k: series[k] for k in ("alpha1", "alpha2")}, source=GRID, title="CMIM scalars per epoch (β equals α)",
-                        xlabel="epoch", markers=True, panel_size=(4.6, 3.2), legend_cols=2)
+    series = {
+        k: epoch_series(records, k) for k in ("alpha1", "beta1", "alpha2", "beta2")
+    }
+    fig = curves_figure(
+        {k: series[k] for k in ("alpha1", "alpha2")},
+        source=GRID,
+        title="CMIM scalars per epoch (β equals α)",
+        xlabel="epoch",
+        markers=True,
+        panel_size=(4.6, 3.2),
+        legend_cols=2,
+    )
     plt.show()
-    gap = max(float((series["alpha1"] - series["beta1"]).abs().max().max()), float((series["alpha2"] - series["beta2"]).abs().max().max()))
+    gap = max(
+        float((series["alpha1"] - series["beta1"]).abs().max().max()),
+        float((series["alpha2"] - series["beta2"]).abs().max().max()),
+    )
     print(f"largest |alpha - beta| over all runs and epochs: {gap:.3g} [{GRID}]")
-    tsam = {k: epoch_series(records, k) for k in ("tsam_a_temporal_std", "tsam_v_temporal_std", "tsam_a_spatial_std", "tsam_v_spatial_std")}
-    fig = curves_figure({f"{k.replace('_', ' ')} (within batch)": v for k, v in tsam.items()}, source=GRID,
-                        title="Spread of TSAM's weights per epoch", xlabel="epoch", markers=True, panel_size=(3.6, 3.0))
+    tsam = {
+        k: epoch_series(records, k)
+        for k in (
+            "tsam_a_temporal_std",
+            "tsam_v_temporal_std",
+            "tsam_a_spatial_std",
+            "tsam_v_spatial_std",
+        )
+    }
+    fig = curves_figure(
+        {f"{k.replace('_', ' ')} (within batch)": v for k, v in tsam.items()},
+        source=GRID,
+        title="Spread of TSAM's weights per epoch",
+        xlabel="epoch",
+        markers=True,
+        panel_size=(3.6, 3.0),
+    )
     plt.show()
-    last = pd.DataFrame({k: s.ffill().iloc[-1] for k, s in {**series, **tsam}.items()}).round(4)
+    last = pd.DataFrame(
+        {k: s.ffill().iloc[-1] for k, s in {**series, **tsam}.items()}
+    ).round(4)
     display(last.rename_axis(["variant", f"seed [last logged epoch, {GRID}]"]))
-    print(f"{len(records)} of {4 * len(seeds)} runs found; complete: {sum(bool(r.get('complete')) for r in records.values())}")
+    print(
+        f"{len(records)} of {4 * len(seeds)} runs found; complete: "
+        f"{sum(bool(r.get('complete')) for r in records.values())}"
+    )
 
 # %% [markdown]
 # In the grid records α = β holds exactly in every run, as the symmetry argument says. The

@@ -14,20 +14,57 @@
 # %% [markdown]
 # # 6. S-LOSS: segment-pair similarity with an adaptive weight
 #
-# LINK adds two terms to VALOR++'s loss (`linkpaper.losses`, link-spec 4):
+# LINK adds two terms to VALOR++'s loss. The whole loss, with every weight 1
+# ({py:func}`~linkpaper.losses.compute_losses`):
 #
-# * L_label = BCE(a_prob, Y_a) + BCE(v_prob, Y_v), Y_m[c] = max_t pl_m[t, c]: the video-level
-#   pseudo label of each modality against VALOR's per-modality video probabilities (eq 10,
-#   LEAP's form; the paper's "BCE(Y, y)" can also be read as one BCE on the fused output);
-# * S-LOSS, eqs 11-12: for every pair (audio segment i, visual segment j) of a video,
+# $$
+# \mathcal{L} = \mathcal{L}_{video} + \mathcal{L}_a + \mathcal{L}_v + \mathcal{L}_{label}
+#   + \frac{1}{T^2}\sum_{i,j} \lambda_{ij}\,(s_{ij} - r_{ij})^2
+# \tag{7}
+# $$
 #
-#       s_ij = cos(h_a[i], h_v[j])                     cosine of the HAN encoder outputs
-#       r_ij = |A_i ∩ V_j| / |A_i ∪ V_j|               IoU of the active pseudo-label classes
-#                                                      (0 where both are empty)
-#       λ(s; μ) = 1                         if s ≤ −0.2
-#               = e^|1−μ|                   if −0.2 < s < 0
-#               = e^|1−μ| + (1 − e^|1−μ|)·s  if s ≥ 0
-#       L_S = mean over b, i, j of λ(s_ij; μ) · (s_ij − r_ij)²
+# VALOR++'s terms ({py:func}`~linkpaper.losses.valor_losses`): L_video = BCE(p, y) of the
+# video probability against the weak label, and the segment terms against the gated pseudo
+# labels, mean-reduced over the segments as in VALOR++ (the paper writes a sum; see the
+# {doc}`../book/decisions` page):
+#
+# $$
+# \mathcal{L}_m = \frac{1}{T}\sum_{t} \mathrm{BCE}\big(p_m[t],\ \mathrm{pl}_m[t]\big),
+# \quad m \in \{a, v\}
+# \tag{8}
+# $$
+#
+# The label term, the video-level pseudo label of each modality against VALOR's
+# per-modality video probabilities (LEAP's form; the paper's "BCE(Y, y)" can also be read as
+# one BCE on the fused output), {py:func}`~linkpaper.losses.label_loss`:
+#
+# $$
+# Y_m[c] = \max_t \mathrm{pl}_m[t, c], \qquad
+# \mathcal{L}_{label} = \mathrm{BCE}(p_a, Y_a) + \mathrm{BCE}(p_v, Y_v)
+# \tag{9–10}
+# $$
+#
+# S-LOSS, for every pair (audio segment i, visual segment j) of a video: the cosine of the
+# HAN encoder outputs ({py:func}`~linkpaper.losses.segment_cosines`), the weight λ
+# ({py:func}`~linkpaper.losses.sloss_lambda`) and the IoU target of the active pseudo-label
+# classes, 0 where both are empty ({py:func}`~linkpaper.losses.iou_targets`,
+# {py:func}`~linkpaper.losses.similarity_loss`):
+#
+# $$
+# \lambda(s; \mu) = \begin{cases}
+#   1 & s \le -0.2 \cr
+#   e^{|1-\mu|} & -0.2 < s < 0 \cr
+#   e^{|1-\mu|} + \big(1 - e^{|1-\mu|}\big)\, s & s \ge 0
+# \end{cases}
+# \tag{11}
+# $$
+#
+# $$
+# s_{ij} = \cos(h_a[i], h_v[j]), \qquad
+# r_{ij} = \frac{|A_i \cap V_j|}{|A_i \cup V_j|}, \qquad
+# \mathcal{L}_S = \mathop{\mathrm{mean}}_{b,i,j}\ \lambda(s_{ij}; \mu)\,(s_{ij} - r_{ij})^2
+# \tag{12}
+# $$
 #
 # μ is one trainable scalar, initialised to 0; λ's dependence on s is detached (it is a
 # weight). The page plots λ, computes IoU targets on hand-made label sets and on a SynthLLP
@@ -43,10 +80,9 @@ data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_fea
 seed = 87  # model initialisation seed
 seeds = [87, 88, 89]  # training seeds of the grid records shown
 grid_dir = "../results/synth_small_grid"  # grid run records, relative to notebooks/
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
-
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
@@ -59,7 +95,13 @@ from linkpaper.engine import lr_at_epoch
 from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
 from linkpaper.models import build_model
 from linkpaper.modelviz import curves_figure, heatmaps_figure
-from linkpaper.probe import epoch_series, grid_records, missing_grid_message, sloss_terms, trace_forward
+from linkpaper.probe import (
+    epoch_series,
+    grid_records,
+    missing_grid_message,
+    sloss_terms,
+    trace_forward,
+)
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)
@@ -78,14 +120,29 @@ GRID = "SynthLLP small grid, 6 epochs, seeds 87-89 (synthetic)"
 
 # %%
 s = torch.linspace(-1, 1, 801)
-curves = {f"μ = {mu:g}": (s, sloss_lambda(s, torch.tensor(mu))) for mu in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)}
-fig = curves_figure({"λ(s; μ), eq 11": curves}, source="the formula, no data", title="S-LOSS weight",
-                    xlabel="cosine similarity s", ylabel="λ", panel_size=(7.0, 3.4))
+curves = {
+    f"μ = {mu:g}": (s, sloss_lambda(s, torch.tensor(mu)))
+    for mu in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+}
+fig = curves_figure(
+    {"λ(s; μ), eq 11": curves},
+    source="the formula, no data",
+    title="S-LOSS weight",
+    xlabel="cosine similarity s",
+    ylabel="λ",
+    panel_size=(7.0, 3.4),
+)
 plt.gca().axvline(LAMBDA_LOW, color="grey", lw=0.8, ls="--")
 plt.show()
-pd.DataFrame({f"μ = {mu:g}": sloss_lambda(torch.tensor([-0.5, -0.1, 0.0, 0.5, 1.0]), torch.tensor(mu)).numpy()
-              for mu in (0.0, 0.5, 1.0, 2.0)},
-             index=pd.Index([-0.5, -0.1, 0.0, 0.5, 1.0], name="s (the formula, no data)")).round(4)
+pd.DataFrame(
+    {
+        f"μ = {mu:g}": sloss_lambda(
+            torch.tensor([-0.5, -0.1, 0.0, 0.5, 1.0]), torch.tensor(mu)
+        ).numpy()
+        for mu in (0.0, 0.5, 1.0, 2.0)
+    },
+    index=pd.Index([-0.5, -0.1, 0.0, 0.5, 1.0], name="s (the formula, no data)"),
+).round(4)
 
 # %% [markdown]
 # ## IoU targets on hand-made labels
@@ -98,11 +155,21 @@ pd.DataFrame({f"μ = {mu:g}": sloss_lambda(torch.tensor([-0.5, -0.1, 0.0, 0.5, 1
 # %%
 audio_sets = [["Speech"], ["Speech", "Dog"], []]
 visual_sets = [["Speech"], ["Dog"], ["Car"]]
-pl_a = torch.as_tensor(np.stack([class_names_to_multihot(n) for n in audio_sets]))[None]  # (1, 3, 25)
-pl_v = torch.as_tensor(np.stack([class_names_to_multihot(n) for n in visual_sets]))[None]
+pl_a = torch.as_tensor(np.stack([class_names_to_multihot(n) for n in audio_sets]))[
+    None
+]  # (1, 3, 25)
+pl_v = torch.as_tensor(np.stack([class_names_to_multihot(n) for n in visual_sets]))[
+    None
+]
 r = iou_targets(pl_a, pl_v)[0]
-pd.DataFrame(r.numpy(), index=pd.Index(["a: " + ("+".join(n) or "none") for n in audio_sets], name="hand-made labels (illustrative)"),
-             columns=["v: " + "+".join(n) for n in visual_sets]).round(3)
+pd.DataFrame(
+    r.numpy(),
+    index=pd.Index(
+        ["a: " + ("+".join(n) or "none") for n in audio_sets],
+        name="hand-made labels (illustrative)",
+    ),
+    columns=["v: " + "+".join(n) for n in visual_sets],
+).round(3)
 
 # %% [markdown]
 # ## IoU targets of a SynthLLP training video
@@ -113,17 +180,40 @@ pd.DataFrame(r.numpy(), index=pd.Index(["a: " + ("+".join(n) or "none") for n in
 # %%
 train = avvp.train
 differs = ((train.pseudo_audio > 0.5) != (train.pseudo_visual > 0.5)).any(-1).any(-1)
-both = (train.pseudo_audio > 0.5).any(-1).any(-1) & (train.pseudo_visual > 0.5).any(-1).any(-1)
+both = (train.pseudo_audio > 0.5).any(-1).any(-1) & (train.pseudo_visual > 0.5).any(
+    -1
+).any(-1)
 index = int(torch.nonzero(differs & both)[0])
 video = train.subset([index])
 name = video.filenames[0]
-classes = torch.nonzero((video.pseudo_audio[0] > 0.5).any(0) | (video.pseudo_visual[0] > 0.5).any(0)).flatten().tolist()
-fig = viz.timeline_figure({"pseudo audio (gated)": video.pseudo_audio[0] > 0.5, "pseudo visual (gated)": video.pseudo_visual[0] > 0.5},
-                          source=f"{name}: simulated teachers of {SOURCE}", classes=classes, title="Loss targets of one training video")
+classes = (
+    torch.nonzero(
+        (video.pseudo_audio[0] > 0.5).any(0) | (video.pseudo_visual[0] > 0.5).any(0)
+    )
+    .flatten()
+    .tolist()
+)
+fig = viz.timeline_figure(
+    {
+        "pseudo audio (gated)": video.pseudo_audio[0] > 0.5,
+        "pseudo visual (gated)": video.pseudo_visual[0] > 0.5,
+    },
+    source=f"{name}: simulated teachers of {SOURCE}",
+    classes=classes,
+    title="Loss targets of one training video",
+)
 plt.show()
 r_video = iou_targets(video.pseudo_audio, video.pseudo_visual)[0]
-fig = heatmaps_figure({"r_ij = IoU(A_i, V_j)": r_video}, source=f"{name} of {SOURCE}", title="IoU targets",
-                      xlabel="visual segment j", ylabel="audio segment i", vmin=0, vmax=1, panel_size=(3.6, 3.0))
+fig = heatmaps_figure(
+    {"r_ij = IoU(A_i, V_j)": r_video},
+    source=f"{name} of {SOURCE}",
+    title="IoU targets",
+    xlabel="visual segment j",
+    ylabel="audio segment i",
+    vmin=0,
+    vmax=1,
+    panel_size=(3.6, 3.0),
+)
 plt.show()
 
 # %% [markdown]
@@ -140,16 +230,38 @@ plt.show()
 torch.manual_seed(seed)
 model = build_model("+S")
 output, _ = trace_forward(model, video.audio, video.visual, video.visual_3d)
-terms = sloss_terms(output.audio_hidden, output.visual_hidden, video.pseudo_audio, video.pseudo_visual, model.sloss_mu)
+terms = sloss_terms(
+    output.audio_hidden,
+    output.visual_hidden,
+    video.pseudo_audio,
+    video.pseudo_visual,
+    model.sloss_mu,
+)
 fig = heatmaps_figure(
-    {"s_ij (cosine)": terms["s"][0], "r_ij (target)": terms["r"][0], "λ_ij at μ = 0": terms["lambda"][0],
-     "λ_ij (s_ij − r_ij)²": terms["weighted"][0]},
-    source=f"{name} of {SOURCE}, untrained +S model seed {seed}", title="S-LOSS, pair by pair",
-    xlabel="visual segment j", ylabel="audio segment i", panel_size=(3.0, 2.7),
+    {
+        "s_ij (cosine)": terms["s"][0],
+        "r_ij (target)": terms["r"][0],
+        "λ_ij at μ = 0": terms["lambda"][0],
+        "λ_ij (s_ij − r_ij)²": terms["weighted"][0],
+    },
+    source=f"{name} of {SOURCE}, untrained +S model seed {seed}",
+    title="S-LOSS, pair by pair",
+    xlabel="visual segment j",
+    ylabel="audio segment i",
+    panel_size=(3.0, 2.7),
 )
 plt.show()
-reference = similarity_loss(output.audio_hidden, output.visual_hidden, video.pseudo_audio, video.pseudo_visual, model.sloss_mu)
-print(f"L_S of this video: {terms['weighted'].mean().item():.4f} (linkpaper.losses.similarity_loss: {reference.item():.4f})")
+reference = similarity_loss(
+    output.audio_hidden,
+    output.visual_hidden,
+    video.pseudo_audio,
+    video.pseudo_visual,
+    model.sloss_mu,
+)
+print(
+    f"L_S of this video: {terms['weighted'].mean().item():.4f} "
+    f"(linkpaper.losses.similarity_loss: {reference.item():.4f})"
+)
 
 # %% [markdown]
 # ## Where gradient descent takes μ
@@ -167,9 +279,19 @@ with torch.no_grad():
 rows = {}
 for mu_value in (0.0, 0.5, 0.9, 1.1, 2.0):
     mu = torch.tensor(mu_value, requires_grad=True)
-    loss = similarity_loss(out64.audio_hidden, out64.visual_hidden, batch.pseudo_audio, batch.pseudo_visual, mu)
+    loss = similarity_loss(
+        out64.audio_hidden,
+        out64.visual_hidden,
+        batch.pseudo_audio,
+        batch.pseudo_visual,
+        mu,
+    )
     (grad,) = torch.autograd.grad(loss, mu)
-    rows[mu_value] = {"L_S": loss.item(), "∂L_S/∂μ": grad.item(), "descent moves μ": "up" if grad < 0 else "down"}
+    rows[mu_value] = {
+        "L_S": loss.item(),
+        "∂L_S/∂μ": grad.item(),
+        "descent moves μ": "up" if grad < 0 else "down",
+    }
 pd.DataFrame(rows).T.rename_axis(f"μ [64 train videos of {SOURCE}, untrained +S]")
 
 # %% [markdown]
@@ -182,15 +304,28 @@ pd.DataFrame(rows).T.rename_axis(f"μ [64 train videos of {SOURCE}, untrained +S
 
 # %%
 def adam_budget(epochs, steps, warmup):
-    return np.cumsum([lr_at_epoch(e, epochs, warmup_epochs=warmup) * steps for e in range(1, epochs + 1)])
+    return np.cumsum(
+        [
+            lr_at_epoch(e, epochs, warmup_epochs=warmup) * steps
+            for e in range(1, epochs + 1)
+        ]
+    )
 
 
 grid_budget = adam_budget(6, 32, 1)
 paper_budget = adam_budget(60, 157, 10)
 shown = [1, 2, 3, 6, 10, 20, 40, 60]
-pd.DataFrame({"grid schedule (6 epochs)": [round(float(grid_budget[e - 1]), 4) if e <= 6 else "" for e in shown],
-              "paper recipe (60 epochs)": [round(float(paper_budget[e - 1]), 4) for e in shown]},
-             index=pd.Index(shown, name="epoch (Σ lr × steps, no data)"))
+pd.DataFrame(
+    {
+        "grid schedule (6 epochs)": [
+            round(float(grid_budget[e - 1]), 4) if e <= 6 else "" for e in shown
+        ],
+        "paper recipe (60 epochs)": [
+            round(float(paper_budget[e - 1]), 4) for e in shown
+        ],
+    },
+    index=pd.Index(shown, name="epoch (Σ lr × steps, no data)"),
+)
 
 # %% [markdown]
 # Over the paper's 60 epochs the budget exceeds 1 by epoch 40: if the sign argument holds
@@ -212,15 +347,28 @@ else:
     similarity = epoch_series(records, "train_loss.similarity")
     half = np.concatenate([[0.0], grid_budget])
     midpoints = (half[:-1] + half[1:]) / 2
-    fig = curves_figure({"μ (epoch mean)": {**{f"{v} seed {s}": (mu.index, mu[(v, s)]) for v, s in mu.columns},
-                                             "Σ lr × steps (midpoint)": (np.arange(1, 7), midpoints)},
-                         "S-LOSS term (epoch mean)": similarity},
-                        source=GRID, title="S-LOSS during training", xlabel="epoch", markers=True,
-                        panel_size=(5.0, 3.4), legend_cols=2)
+    fig = curves_figure(
+        {
+            "μ (epoch mean)": {
+                **{f"{v} seed {s}": (mu.index, mu[(v, s)]) for v, s in mu.columns},
+                "Σ lr × steps (midpoint)": (np.arange(1, 7), midpoints),
+            },
+            "S-LOSS term (epoch mean)": similarity,
+        },
+        source=GRID,
+        title="S-LOSS during training",
+        xlabel="epoch",
+        markers=True,
+        panel_size=(5.0, 3.4),
+        legend_cols=2,
+    )
     fig.axes[0].lines[-1].set_linestyle("--")
     plt.show()
     display(mu.T.round(4).rename_axis(["variant", f"seed [μ per epoch, {GRID}]"]))
-    print(f"{len(records)} of {4 * len(seeds)} runs found; complete: {sum(bool(r.get('complete')) for r in records.values())}")
+    print(
+        f"{len(records)} of {4 * len(seeds)} runs found; complete: "
+        f"{sum(bool(r.get('complete')) for r in records.values())}"
+    )
 
 # %% [markdown]
 # What happens matches the sign argument: μ rises from 0 in every run and every seed, at the

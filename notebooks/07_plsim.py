@@ -14,12 +14,27 @@
 # %% [markdown]
 # # 7. PLSIM: pseudo-label semantics, and the labels it may read
 #
-# PLSIM (eqs 13-17, link-spec 5) turns each segment's pseudo labels into a text embedding
-# and uses it to scale and shift that segment's features:
+# PLSIM (eqs 13-17) turns each segment's pseudo labels into a text embedding and uses it to
+# scale and shift that segment's features. With T_m the class text table of modality m and
+# 𝒜_m[t] the classes active at segment t (e_m[t] = 0 if none),
+# {py:func}`~linkpaper.models.link.segment_label_embedding`:
 #
-#     e_m[t] = mean of T_m[c] over the classes c active at segment t    (0 if none)   eq 13
-#     γ1, γ2 = D1(e_a), D2(e_a)      ρ1, ρ2 = D3(e_v), D4(e_v)      D: D_text → H → H, ReLU
-#     F_a = f_a ⊙ γ1 + γ2 + f_a      F_v = f_v ⊙ ρ1 + ρ2 + f_v                       eqs 14-17
+# $$
+# e_m[t] = \frac{1}{|\mathcal{A}_m[t]|} \sum_{c \in \mathcal{A}_m[t]} T_m[c]
+# \tag{13}
+# $$
+#
+# Four MLPs D₁ … D₄ (D_text → H → H, ReLU; {py:class}`~linkpaper.models.link.TextMLP`) and
+# the modulation, {py:class}`~linkpaper.models.link.PLSIM`:
+#
+# $$
+# \begin{aligned}
+# \gamma_1 &= D_1(e_a), \quad \gamma_2 = D_2(e_a), \quad \rho_1 = D_3(e_v), \quad \rho_2 = D_4(e_v) \cr
+# F_a &= f_{a,\mathrm{out}} \odot \gamma_1 + \gamma_2 + f_{a,\mathrm{out}}, \qquad
+# F_v = f_{v,\mathrm{out}} \odot \rho_1 + \rho_2 + f_{v,\mathrm{out}}
+# \end{aligned}
+# \tag{14–17}
+# $$
 #
 # T_m is a class text table (one row per class). The last layer of every D starts at zero,
 # so PLSIM starts as the identity. *Which* labels PLSIM reads decides whether a score is
@@ -38,7 +53,7 @@ seed = 87  # model initialisation and training seed
 epochs = 1  # training epochs of the demonstration models (the paper: 60)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
 device = "cpu"  # cpu or cuda
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import dataclasses
@@ -63,7 +78,9 @@ from linkpaper.modelviz import heatmaps_figure
 from linkpaper.probe import trace_forward, train_and_load, video_label_prf
 
 torch.set_num_threads(1)
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+warnings.filterwarnings(
+    "ignore", message="IProgress not found"
+)  # tqdm without ipywidgets
 avvp = load_data(data, data_dir=data_dir)
 SOURCE = avvp.describe()
 print(SOURCE, "| text tables:", avvp.text_source)
@@ -86,19 +103,47 @@ tables = {
     "SynthLLP visual teacher table": avvp.text_visual,
     "LEAP GloVe table (real)": torch.as_tensor(glove),
 }
-pd.DataFrame({name: {"shape": str(tuple(t.shape)), "mean |cos| between classes": round(float(
-    (torch.nn.functional.normalize(t, dim=1) @ torch.nn.functional.normalize(t, dim=1).T).fill_diagonal_(0).abs().sum() / (25 * 24)), 3)}
-    for name, t in tables.items()}).T.rename_axis(f"class text table [{SOURCE}; {glove_source}]")
+pd.DataFrame(
+    {
+        name: {
+            "shape": str(tuple(t.shape)),
+            "mean |cos| between classes": round(
+                float(
+                    (
+                        torch.nn.functional.normalize(t, dim=1)
+                        @ torch.nn.functional.normalize(t, dim=1).T
+                    )
+                    .fill_diagonal_(0)
+                    .abs()
+                    .sum()
+                    / (25 * 24)
+                ),
+                3,
+            ),
+        }
+        for name, t in tables.items()
+    }
+).T.rename_axis(f"class text table [{SOURCE}; {glove_source}]")
 
 # %%
 def cosine(table):
-    table = torch.nn.functional.normalize(torch.as_tensor(table, dtype=torch.float32), dim=1)
+    table = torch.nn.functional.normalize(
+        torch.as_tensor(table, dtype=torch.float32), dim=1
+    )
     return table @ table.T
 
 
-fig = heatmaps_figure({name: cosine(t) for name, t in tables.items()}, source=f"{SOURCE}; {glove_source}",
-                      title="Cosine similarity between class rows", xticks=list(CLASSES), yticks=list(CLASSES),
-                      vmin=-1, vmax=1, cmap="RdBu_r", panel_size=(4.6, 4.4))
+fig = heatmaps_figure(
+    {name: cosine(t) for name, t in tables.items()},
+    source=f"{SOURCE}; {glove_source}",
+    title="Cosine similarity between class rows",
+    xticks=list(CLASSES),
+    yticks=list(CLASSES),
+    vmin=-1,
+    vmax=1,
+    cmap="RdBu_r",
+    panel_size=(4.6, 4.4),
+)
 plt.show()
 
 # %% [markdown]
@@ -113,16 +158,27 @@ plt.show()
 # %%
 val = avvp.val
 index = 3
-labels_a = val.pseudo_audio_ungated[index:index + 1]
+labels_a = val.pseudo_audio_ungated[index : index + 1]
 e_a = segment_label_embedding(labels_a, avvp.text_audio)[0]  # (10, D_a)
-active = (labels_a[0] >= 0.5)
+active = labels_a[0] >= 0.5
 shown = torch.nonzero(active.any(0)).flatten().tolist()
-print(f"{val.filenames[index]}: weak labels {[CLASSES[c] for c in torch.nonzero(val.weak[index]).flatten().tolist()]}; "
-      f"ungated audio labels flag {[CLASSES[c] for c in shown]}; segments without a label: "
-      f"{torch.nonzero(~active.any(1)).flatten().tolist()}")
+weak = [CLASSES[c] for c in torch.nonzero(val.weak[index]).flatten().tolist()]
+print(
+    f"{val.filenames[index]}: weak labels {weak}; "
+    f"ungated audio labels flag {[CLASSES[c] for c in shown]}; "
+    f"segments without a label: {torch.nonzero(~active.any(1)).flatten().tolist()}"
+)
 fig = viz.segment_class_heatmap(
-    {"ungated audio labels": active.numpy(), "cos(e_a[t], T_a[c])": (torch.nn.functional.normalize(e_a, dim=1) @ torch.nn.functional.normalize(avvp.text_audio, dim=1).T).numpy()},
-    source=f"{val.filenames[index]} of {SOURCE}", title="Segment label embeddings (audio)", classes=shown,
+    {
+        "ungated audio labels": active.numpy(),
+        "cos(e_a[t], T_a[c])": (
+            torch.nn.functional.normalize(e_a, dim=1)
+            @ torch.nn.functional.normalize(avvp.text_audio, dim=1).T
+        ).numpy(),
+    },
+    source=f"{val.filenames[index]} of {SOURCE}",
+    title="Segment label embeddings (audio)",
+    classes=shown,
 )
 plt.show()
 
@@ -139,17 +195,41 @@ batch = val.subset(slice(0, 16))
 torch.manual_seed(seed)
 valor = build_model("valor++")
 torch.manual_seed(seed)
-plus_p = build_model("+P", text_dim_audio=avvp.text_audio.shape[1], text_dim_visual=avvp.text_visual.shape[1])
+plus_p = build_model(
+    "+P",
+    text_dim_audio=avvp.text_audio.shape[1],
+    text_dim_visual=avvp.text_visual.shape[1],
+)
 plus_p.set_text_tables(avvp.text_audio, avvp.text_visual)
 out_valor, _ = trace_forward(valor, batch.audio, batch.visual, batch.visual_3d)
-out_p, trace_p = trace_forward(plus_p, batch.audio, batch.visual, batch.visual_3d, batch.pseudo_audio_ungated, batch.pseudo_visual_ungated)
-pd.Series({
-    "max |γ1|, |γ2|, |ρ1|, |ρ2|": max(float(trace_p[k].abs().max()) for k in ("plsim_gamma1", "plsim_gamma2", "plsim_rho1", "plsim_rho2")),
-    "max |e_a| (the labels are not empty)": float(trace_p["plsim_e_a"].abs().max()),
-    "max |F_a - f_a|, max |F_v - f_v|": max(float((trace_p[f"plsim_out_{m}"] - trace_p[f"plsim_in_{m}"]).abs().max()) for m in "av"),
-    "max |frame_prob(+P) - frame_prob(VALOR++)|": float((out_p.frame_prob - out_valor.frame_prob).abs().max()),
-    "max |global_prob(+P) - global_prob(VALOR++)|": float((out_p.global_prob - out_valor.global_prob).abs().max()),
-}, name="value").to_frame().rename_axis(f"untrained, seed {seed} [16 val videos of {SOURCE}]")
+out_p, trace_p = trace_forward(
+    plus_p,
+    batch.audio,
+    batch.visual,
+    batch.visual_3d,
+    batch.pseudo_audio_ungated,
+    batch.pseudo_visual_ungated,
+)
+pd.Series(
+    {
+        "max |γ1|, |γ2|, |ρ1|, |ρ2|": max(
+            float(trace_p[k].abs().max())
+            for k in ("plsim_gamma1", "plsim_gamma2", "plsim_rho1", "plsim_rho2")
+        ),
+        "max |e_a| (the labels are not empty)": float(trace_p["plsim_e_a"].abs().max()),
+        "max |F_a - f_a|, max |F_v - f_v|": max(
+            float((trace_p[f"plsim_out_{m}"] - trace_p[f"plsim_in_{m}"]).abs().max())
+            for m in "av"
+        ),
+        "max |frame_prob(+P) - frame_prob(VALOR++)|": float(
+            (out_p.frame_prob - out_valor.frame_prob).abs().max()
+        ),
+        "max |global_prob(+P) - global_prob(VALOR++)|": float(
+            (out_p.global_prob - out_valor.global_prob).abs().max()
+        ),
+    },
+    name="value",
+).to_frame().rename_axis(f"untrained, seed {seed} [16 val videos of {SOURCE}]")
 
 # %% [markdown]
 # ## Three label modes (link-spec 5.1)
@@ -168,10 +248,20 @@ pd.Series({
 rows = {}
 for split in (avvp.val, avvp.test):
     for m in ("audio", "visual"):
-        gated, ungated = getattr(split, f"pseudo_{m}") >= 0.5, getattr(split, f"pseudo_{m}_ungated") >= 0.5
-        rows[(split.name, m)] = {"gated == ungated AND weak (share of cells)": float((gated == (ungated & (split.weak[:, None, :] >= 0.5))).float().mean()),
-                                 "gated cells": int(gated.sum()), "ungated cells": int(ungated.sum())}
-pd.DataFrame.from_dict(rows, orient="index").rename_axis(["split", f"teacher [{SOURCE}]"])
+        gated, ungated = (
+            getattr(split, f"pseudo_{m}") >= 0.5,
+            getattr(split, f"pseudo_{m}_ungated") >= 0.5,
+        )
+        rows[(split.name, m)] = {
+            "gated == ungated AND weak (share of cells)": float(
+                (gated == (ungated & (split.weak[:, None, :] >= 0.5))).float().mean()
+            ),
+            "gated cells": int(gated.sum()),
+            "ungated cells": int(ungated.sum()),
+        }
+pd.DataFrame.from_dict(rows, orient="index").rename_axis(
+    ["split", f"teacher [{SOURCE}]"]
+)
 
 # %% [markdown]
 # How good each set of labels is. At the video level (is the class flagged anywhere in the
@@ -183,15 +273,22 @@ pd.DataFrame.from_dict(rows, orient="index").rename_axis(["split", f"teacher [{S
 video_rows = {}
 for m in ("audio", "visual"):
     for kind, suffix in (("ungated", "_ungated"), ("gated", "")):
-        labels = torch.cat([getattr(s, f"pseudo_{m}{suffix}") for s in (avvp.val, avvp.test)])
+        labels = torch.cat(
+            [getattr(s, f"pseudo_{m}{suffix}") for s in (avvp.val, avvp.test)]
+        )
         weak = torch.cat([s.weak for s in (avvp.val, avvp.test)])
         video_rows[(m, kind)] = video_label_prf(labels.numpy(), weak.numpy())
-pd.DataFrame.from_dict(video_rows, orient="index").round(3).rename_axis(["teacher", f"labels vs weak labels, video level [{SOURCE}, val+test]"])
+pd.DataFrame.from_dict(video_rows, orient="index").round(3).rename_axis(
+    ["teacher", f"labels vs weak labels, video level [{SOURCE}, val+test]"]
+)
 
 # %%
 quality = teacher_quality(avvp)
-pd.DataFrame({(m, kind): prf for m, kinds in quality.items() for kind, prf in kinds.items()}).T.round(3).rename_axis(
-    ["teacher", f"labels vs dense GT, segment level [{SOURCE}, val+test GT (real)]"])
+pd.DataFrame(
+    {(m, kind): prf for m, kinds in quality.items() for kind, prf in kinds.items()}
+).T.round(3).rename_axis(
+    ["teacher", f"labels vs dense GT, segment level [{SOURCE}, val+test GT (real)]"]
+)
 
 # %% [markdown]
 # ## The engine refuses the gated mode unless asked by name
@@ -202,7 +299,14 @@ pd.DataFrame({(m, kind): prf for m, kinds in quality.items() for kind, prf in ki
 
 # %%
 try:
-    train(TrainConfig(model="+P", data=data, data_dir=data_dir, epochs=1, plsim_labels="gated"), None, data=avvp, progress=False)
+    train(
+        TrainConfig(
+            model="+P", data=data, data_dir=data_dir, epochs=1, plsim_labels="gated"
+        ),
+        None,
+        data=avvp,
+        progress=False,
+    )
 except ConfigError as err:
     print("ConfigError:", err)
 
@@ -222,20 +326,38 @@ subset = dataclasses.replace(avvp, train=avvp.train.subset(slice(0, train_videos
 inputs = {
     "ungated labels": plsim_inputs(avvp.val, "ungated"),
     "gated labels (LEAK)": plsim_inputs(avvp.val, "gated", allow_label_leakage=True),
-    "empty labels": (torch.zeros_like(avvp.val.pseudo_audio), torch.zeros_like(avvp.val.pseudo_visual)),
+    "empty labels": (
+        torch.zeros_like(avvp.val.pseudo_audio),
+        torch.zeros_like(avvp.val.pseudo_visual),
+    ),
 }
 scores = {}
 for mode in ("ungated", "gated"):
-    config = TrainConfig(model="+P", data=data, data_dir=data_dir, epochs=epochs, warmup_epochs=1 if epochs < 10 else 10,
-                         seed=seed, device=device, num_threads=1, batch_size=32, plsim_labels=mode,
-                         allow_label_leakage=mode == "gated")
+    config = TrainConfig(
+        model="+P",
+        data=data,
+        data_dir=data_dir,
+        epochs=epochs,
+        warmup_epochs=1 if epochs < 10 else 10,
+        seed=seed,
+        device=device,
+        num_threads=1,
+        batch_size=32,
+        plsim_labels=mode,
+        allow_label_leakage=mode == "gated",
+    )
     record, model = train_and_load(config, subset, evaluate_test=False)
     assert record["label_leakage"] == (mode == "gated")
     for name, (pl_a, pl_v) in inputs.items():
-        scores[f"trained on {mode}{' (LEAK)' if mode == 'gated' else ''}, scored with {name}"], _, _ = evaluate_split(
-            model, avvp.val.to(device), (pl_a.to(device), pl_v.to(device)))
+        leak = " (LEAK)" if mode == "gated" else ""
+        (scores[f"trained on {mode}{leak}, scored with {name}"], _, _) = evaluate_split(
+            model, avvp.val.to(device), (pl_a.to(device), pl_v.to(device))
+        )
 seconds = time.perf_counter() - tic
-DEMO = f"+P, {epochs} epoch(s) on {len(subset.train)} videos (batch 32), seed {seed}, {SOURCE}; val GT (real)"
+DEMO = (
+    f"+P, {epochs} epoch(s) on {len(subset.train)} videos (batch 32), seed {seed}, "
+    f"{SOURCE}; val GT (real)"
+)
 viz.scores_frame(scores, source=f"leakage demonstration [{DEMO}]")
 
 # %% tags=["nbval-ignore-output"]

@@ -38,9 +38,9 @@ epochs = 3  # training epochs; the paper uses 60
 warmup_epochs = 1  # linear warm-up epochs; the paper's recipe uses 10 (with 60 epochs)
 model = "valor++"  # variant: valor++, +T, +S, +P, +T+S, +S+P, +T+P or link
 seed = 87  # training seed (VALOR++'s)
-num_threads = 1  # torch CPU threads; 1 keeps CPU results identical from machine to machine
+num_threads = 1  # torch CPU threads; 1 keeps CPU results identical on every machine
 out_dir = "../runs/book_training"  # run folder (ignored by git); emptied first
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import shutil
@@ -54,7 +54,9 @@ import pandas as pd
 from linkpaper import analysis, viz
 from linkpaper.engine import TrainConfig, caption, lr_at_epoch, train
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets; bars are off here
+warnings.filterwarnings(
+    "ignore", message="IProgress not found"
+)  # tqdm without ipywidgets; bars are off here
 
 # %% [markdown]
 # ## The learning-rate schedule
@@ -65,18 +67,38 @@ warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without
 # the shape with a shorter warm-up (with *W* = 1 the first epoch already runs at 3·10⁻⁴).
 
 # %%
-config = TrainConfig(model=model, data=data, data_dir=data_dir, epochs=epochs, warmup_epochs=warmup_epochs,
-                     seed=seed, device=device, num_threads=num_threads if device == "cpu" else None).validate()
+config = TrainConfig(
+    model=model,
+    data=data,
+    data_dir=data_dir,
+    epochs=epochs,
+    warmup_epochs=warmup_epochs,
+    seed=seed,
+    device=device,
+    num_threads=num_threads if device == "cpu" else None,
+).validate()
 fig, ax = plt.subplots(figsize=(8, 3))
 paper_epochs = range(1, 61)
-ax.plot(paper_epochs, [lr_at_epoch(e, 60) for e in paper_epochs], ".-", label="the paper's recipe: 60 epochs, warm-up 10")
+ax.plot(
+    paper_epochs,
+    [lr_at_epoch(e, 60) for e in paper_epochs],
+    ".-",
+    label="the paper's recipe: 60 epochs, warm-up 10",
+)
 this_run = range(1, epochs + 1)
-ax.plot(this_run, [lr_at_epoch(e, epochs, warmup_epochs=warmup_epochs) for e in this_run], "o-",
-        label=f"this run: {epochs} epochs, warm-up {warmup_epochs}")
+ax.plot(
+    this_run,
+    [lr_at_epoch(e, epochs, warmup_epochs=warmup_epochs) for e in this_run],
+    "o-",
+    label=f"this run: {epochs} epochs, warm-up {warmup_epochs}",
+)
 ax.set_xlabel("epoch")
 ax.set_ylabel("learning rate")
 ax.legend(frameon=False)
-ax.set_title(viz.titled("Learning rate per epoch", "linkpaper.engine.lr_at_epoch (no data)"), fontsize=10)
+ax.set_title(
+    viz.titled("Learning rate per epoch", "linkpaper.engine.lr_at_epoch (no data)"),
+    fontsize=10,
+)
 plt.show()
 
 # %% [markdown]
@@ -96,8 +118,11 @@ tic = time.perf_counter()
 record = train(config, run_dir, progress=False)
 seconds = time.perf_counter() - tic
 source = caption(record)
-print(f"{record['config']['model']}: {record['parameters']:,} parameters; data {record['data']['description']}, "
-      f"{record['data']['sizes']}; best epoch {record['best_epoch']} of {epochs}")
+print(
+    f"{record['config']['model']}: {record['parameters']:,} parameters; "
+    f"data {record['data']['description']}, "
+    f"{record['data']['sizes']}; best epoch {record['best_epoch']} of {epochs}"
+)
 print("files in the run folder:", ", ".join(sorted(p.name for p in run_dir.iterdir())))
 
 # %% [markdown]
@@ -105,10 +130,16 @@ print("files in the run folder:", ", ".join(sorted(p.name for p in run_dir.iterd
 # and hardware vary). The run record keeps the same information, with the code's commit.
 
 # %% tags=["nbval-ignore-output"]
-per_epoch = pd.DataFrame({e["epoch"]: e["seconds"] for e in record["epochs"]}).T.rename_axis("epoch")
-print(f"whole run (data, training, validation, test) took {seconds:.1f} s on {record['hardware']['device_name']} "
-      f"({record['hardware']['device']}, {record['hardware']['threads']} thread(s), torch {record['hardware']['torch']}); "
-      f"commit {record['code']['commit'][:12]}{' (dirty)' if record['code']['dirty'] else ''}")
+per_epoch = pd.DataFrame(
+    {e["epoch"]: e["seconds"] for e in record["epochs"]}
+).T.rename_axis("epoch")
+print(
+    f"whole run (data, training, validation, test) took {seconds:.1f} s on "
+    f"{record['hardware']['device_name']} ({record['hardware']['device']}, "
+    f"{record['hardware']['threads']} thread(s), torch {record['hardware']['torch']}); "
+    f"commit {record['code']['commit'][:12]}"
+    f"{' (dirty)' if record['code']['dirty'] else ''}"
+)
 per_epoch.round(1).rename(columns={"train": "train (s)", "val": "validation (s)"})
 
 # %% [markdown]
@@ -122,8 +153,17 @@ per_epoch.round(1).rename(columns={"train": "train (s)", "val": "validation (s)"
 
 # %%
 history = analysis.history_frame(record)
-shown = ["lr"] + [c for c in history.columns if c.startswith("loss ")] + [
-    "val segment type", "val segment event", "val event type", "val event event", "best"]
+shown = (
+    ["lr"]
+    + [c for c in history.columns if c.startswith("loss ")]
+    + [
+        "val segment type",
+        "val segment event",
+        "val event type",
+        "val event event",
+        "best",
+    ]
+)
 history[shown].round(4).assign(lr=history["lr"]).rename_axis(f"epoch [{source}]")
 
 # %%
@@ -138,7 +178,10 @@ plt.show()
 # read labels that leak the ground truth).
 
 # %%
-viz.scores_frame({f"{record['config']['model']} (epoch {record['best_epoch']})": record["test_row"]}, source=source)
+viz.scores_frame(
+    {f"{record['config']['model']} (epoch {record['best_epoch']})": record["test_row"]},
+    source=source,
+)
 
 # %% [markdown]
 # ## The full recipe on a GPU

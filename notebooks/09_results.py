@@ -37,7 +37,7 @@
 # paper's numbers. What the LLP rows need is listed at the end of the page.
 
 # %% tags=["parameters"]
-results_dir = "../results/synth_small_grid"  # a grid folder: <variant>/seed<N>/results.json (+ summary.json)
+results_dir = "../results/synth_small_grid"  # <variant>/seed<N>/results.json, summary
 
 # %%
 import json
@@ -46,14 +46,18 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from linkpaper import analysis, paper
+from linkpaper import analysis, paper, tables
 
 runs = analysis.find_run_dirs(results_dir)
 measured = analysis.measured_rows(runs)
 MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in measured))
 print(f"{len(runs)} run records of {len(measured)} variants; data: {MEASURED_SOURCE}")
 for row in measured:
-    extra = f" ({row['incomplete']} unfinished run(s) left out)" if row["incomplete"] else ""
+    extra = (
+        f" ({row['incomplete']} unfinished run(s) left out)"
+        if row["incomplete"]
+        else ""
+    )
     print(f"  {row['model']:<8} seeds {', '.join(map(str, row['seeds']))}{extra}")
 
 # %% [markdown]
@@ -70,28 +74,43 @@ if summary_path.is_file():
         if row["model"] in stored:
             assert np.allclose(stored[row["model"]]["mean"], row["mean"]), row["model"]
             assert np.allclose(stored[row["model"]]["std"], row["std"]), row["model"]
-    print(f"summary.json agrees on {len(checked)} of {len(measured)} variants ({', '.join(checked)}): "
-          f"seeds {summary['seeds']}, {summary['epochs']} epochs, data {summary['data']}")
+    print(
+        f"summary.json agrees on {len(checked)} of {len(measured)} variants "
+        f"({', '.join(checked)}): "
+        f"seeds {summary['seeds']}, {summary['epochs']} epochs, data {summary['data']}"
+    )
 else:
-    print("no summary.json (the grid has not finished): rows computed from the run records present")
+    print(
+        "no summary.json (the grid has not finished): "
+        "rows computed from the run records present"
+    )
 
 # %% [markdown]
 # ## Table I: comparison with published methods
 #
-# F-scores (%) on the LLP test set as reported by the paper, with our measured VALOR++ and
-# LINK rows below their reported rows. Columns: segment level, then event level; Type@AV is
+# F-scores (%) on the LLP test set as reported by the paper (**R**), with our measured
+# VALOR++ and LINK rows (**M**, mean ± std over seeds) below their reported rows; the legend
+# under each title names the data of each tag. Segment level, then event level; Type@AV is
 # the mean of audio, visual and audio-visual, Event@AV pools audio and visual counts.
 
 # %%
-analysis.results_table(paper.reported_rows("I"), [row for row in measured if row["model"] in ("valor++", "link")])
+table_i = [row for row in measured if row["model"] in ("valor++", "link")]
+tables.paper_table(paper.reported_rows("I"), table_i, "segment", title="Table I")
+
+# %%
+tables.paper_table(paper.reported_rows("I"), table_i, "event", title="Table I")
 
 # %% [markdown]
 # ## Table II: ablations
 #
-# The eight variants, each reported row followed by our measured row (mean ± std over seeds).
+# The eight variants, each reported row (**R**) followed by our measured row (**M**, mean ±
+# std over seeds); measured control variants, which the paper does not report, come last.
 
 # %%
-analysis.results_table(paper.reported_rows("II"), measured)
+tables.paper_table(paper.reported_rows("II"), measured, "segment", title="Table II")
+
+# %%
+tables.paper_table(paper.reported_rows("II"), measured, "event", title="Table II")
 
 # %% [markdown]
 # ## Provenance of the measured rows
@@ -109,13 +128,15 @@ analysis.provenance_frame(measured)
 # %% [markdown]
 # ## Variants at a glance
 #
-# Segment-level Type@AV and Event@AV of each variant: measured mean ± std over seeds (bars)
+# Segment-level Type@AV and Event@AV of each variant: every seed (grey dots), the measured
+# mean ± std over seeds (blue)
 # and the paper's reported value (black diamonds). Both are in F (%) on the same axis, but the
-# bars are synthetic-feature runs and the diamonds real LLP results.
+# dots are synthetic-feature runs and the diamonds real LLP results.
 
 # %%
 fig = analysis.variant_figure(measured, paper.reported_rows("II"),
-                              source=f"bars: {measured[0]['label']} (measured); diamonds: LINK paper, LLP test (reported)")
+                              source=f"dots: {measured[0]['label']} (measured); "
+                                     "diamonds: LINK paper, LLP test (reported)")
 plt.show()
 
 # %% [markdown]
@@ -123,12 +144,12 @@ plt.show()
 #
 # What the ablation is about: how much each module adds to VALOR++. Measured gains (our
 # variant's seed mean minus our VALOR++ seed mean) next to the larger of the two seed
-# standard deviations, and the paper's reported gains. A measured gain smaller than the seed
-# standard deviation is within the noise of three seeds.
+# standard deviations, and the paper's reported gains (one column per variant). A measured
+# gain smaller than the seed standard deviation is within the noise of three seeds.
 
 # %%
-analysis.delta_frame(measured, paper.reported_rows("II")).rename_axis(
-    f"gain over VALOR++ [measured: {MEASURED_SOURCE}; reported: LLP test]")
+analysis.delta_frame(measured, paper.reported_rows("II")).T.rename_axis(
+    columns=f"gain over VALOR++ [measured: {MEASURED_SOURCE}; reported: LLP test]")
 
 # %% [markdown]
 # **Reading the committed SynthLLP grid** (this paragraph describes the default

@@ -32,11 +32,11 @@
 # label structure, not how they behave on real LLP features.
 
 # %% tags=["parameters"]
-results_dir = "../results/synth_small_grid"  # grid folder: <variant>/seed<N>/results.json (+ test_predictions.npz)
-compare = ["valor++", "link"]  # the two variants whose test predictions are compared (baseline first)
+results_dir = "../results/synth_small_grid"  # <variant>/seed<N>/: records, predictions
+compare = ["valor++", "link"]  # the two variants compared (baseline first)
 seed = 87  # the training seed of the runs whose predictions are analysed
 examples = 3  # how many example videos to draw
-data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the download cache
+data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
 import matplotlib.pyplot as plt
@@ -54,12 +54,24 @@ from linkpaper.records import read_results
 
 test = load_annotations("test", data_dir)
 names = [VARIANT_LABELS.get(v, v) for v in compare]
-records = {name: read_results(run_dir_for(results_dir, v, seed)) for name, v in zip(names, compare)}
-predictions = {name: analysis.load_run_predictions(run_dir_for(results_dir, v, seed), test.filenames)
-               for name, v in zip(names, compare)}
-scores = {name: evaluate_predictions(*predictions[name], test.gt_audio, test.gt_visual) for name in names}
-SOURCE = (f"LLP test GT (real); predictions of models trained on "
-          f"{analysis.data_label(records[names[0]])}, seed {seed}")
+records = {
+    name: read_results(run_dir_for(results_dir, v, seed))
+    for name, v in zip(names, compare)
+}
+predictions = {
+    name: analysis.load_run_predictions(
+        run_dir_for(results_dir, v, seed), test.filenames
+    )
+    for name, v in zip(names, compare)
+}
+scores = {
+    name: evaluate_predictions(*predictions[name], test.gt_audio, test.gt_visual)
+    for name in names
+}
+SOURCE = (
+    f"LLP test GT (real); predictions of models trained on "
+    f"{analysis.data_label(records[names[0]])}, seed {seed}"
+)
 for name in names:  # the stored predictions score exactly what the run recorded
     assert np.allclose(scores[name].row(), records[name]["test_row"]), name
 viz.scores_frame(scores, source=SOURCE)
@@ -73,9 +85,12 @@ viz.scores_frame(scores, source=SOURCE)
 # both models.
 
 # %%
-per_class = analysis.per_class_frame(scores, level="segment", modalities=("audio", "visual"))
-fig = analysis.per_class_comparison_figure(per_class, source=SOURCE,
-                                           title=f"Per-class segment-level F: {' vs '.join(names)}")
+per_class = analysis.per_class_frame(
+    scores, level="segment", modalities=("audio", "visual")
+)
+fig = analysis.per_class_comparison_figure(
+    per_class, source=SOURCE, title=f"Per-class segment-level F: {' vs '.join(names)}"
+)
 plt.show()
 
 # %% [markdown]
@@ -83,11 +98,17 @@ plt.show()
 # audio and visual averaged):
 
 # %%
-gain = pd.DataFrame({m: per_class[(m, names[1])] - per_class[(m, names[0])] for m in ("audio", "visual")})
+gain = pd.DataFrame(
+    {
+        m: per_class[(m, names[1])] - per_class[(m, names[0])]
+        for m in ("audio", "visual")
+    }
+)
 gain["mean"] = gain.mean(axis=1)
 order = gain["mean"].sort_values(ascending=False).index
 pd.concat([gain.loc[order[:5]], gain.loc[order[-5:]]]).round(2).rename_axis(
-    f"class: F({names[1]}) - F({names[0]}) [{SOURCE}]")
+    f"class: F({names[1]}) - F({names[0]}) [{SOURCE}]"
+)
 
 # %% [markdown]
 # ## Aligned versus non-aligned segments
@@ -98,9 +119,12 @@ pd.concat([gain.loc[order[:5]], gain.loc[order[-5:]]]).round(2).rename_axis(
 
 # %%
 kind = analysis.segment_alignment(test.gt_audio, test.gt_visual)
-counts = pd.Series({name: int((kind == k).sum()) for k, name in enumerate(analysis.SEGMENT_KINDS)})
-pd.DataFrame({"segments": counts, "share (%)": (100 * counts / counts.sum()).round(1)}).rename_axis(
-    "LLP test segments (real annotations)")
+counts = pd.Series(
+    {name: int((kind == k).sum()) for k, name in enumerate(analysis.SEGMENT_KINDS)}
+)
+pd.DataFrame(
+    {"segments": counts, "share (%)": (100 * counts / counts.sum()).round(1)}
+).rename_axis("LLP test segments (real annotations)")
 
 # %% [markdown]
 # Segment-level F (%) restricted to each kind of segment. Unlike the official metric (a mean
@@ -133,18 +157,28 @@ analysis.alignment_table(predictions, test.gt_audio, test.gt_visual).rename_axis
 
 # %%
 eligible = (test.weak.sum(axis=1) >= 2) & (kind == analysis.NON_ALIGNED).any(axis=1)
-picks = analysis.example_videos(scores[names[0]].per_video["segment"]["type"],
-                                scores[names[1]].per_video["segment"]["type"], count=examples, eligible=eligible)
+picks = analysis.example_videos(
+    scores[names[0]].per_video["segment"]["type"],
+    scores[names[1]].per_video["segment"]["type"],
+    count=examples,
+    eligible=eligible,
+)
 for index, why in picks:
     rows = {"GT audio": test.gt_audio[index]}
     rows.update({f"{name} audio": predictions[name][0][index] for name in names})
     rows["GT visual"] = test.gt_visual[index]
     rows.update({f"{name} visual": predictions[name][1][index] for name in names})
-    type_av = ", ".join(f"{name} {100 * scores[name].per_video['segment']['type'][index]:.1f}" for name in names)
+    type_av = ", ".join(
+        f"{name} {100 * scores[name].per_video['segment']['type'][index]:.1f}"
+        for name in names
+    )
     weak = ", ".join(CLASSES[c] for c in np.nonzero(test.weak[index])[0])
-    fig = viz.timeline_figure(rows, source=SOURCE,
-                              title=f"{why}: video {video_id(test.filenames[index])} (weak labels: {weak}); "
-                                    f"segment Type@AV {type_av}")
+    fig = viz.timeline_figure(
+        rows,
+        source=SOURCE,
+        title=f"{why}: video {video_id(test.filenames[index])} (weak labels: {weak}); "
+        f"segment Type@AV {type_av}",
+    )
     plt.show()
 
 # %% [markdown]
@@ -158,18 +192,39 @@ for index, why in picks:
 # Lines: mean over seeds per variant; shaded: the seed range.
 
 # %%
-grid = grid_records(results_dir, list(VARIANT_LABELS), sorted({int(p.name[4:]) for p in analysis.find_run_dirs(results_dir)}))
-GRID_SOURCE = f"training records of the grid: {analysis.data_label(next(iter(grid.values())))}"
+grid = grid_records(
+    results_dir,
+    list(VARIANT_LABELS),
+    sorted({int(p.name[4:]) for p in analysis.find_run_dirs(results_dir)}),
+)
+GRID_SOURCE = (
+    f"training records of the grid: {analysis.data_label(next(iter(grid.values())))}"
+)
 fig = analysis.diagnostics_figure(
-    grid, ["alpha1", "alpha2", "mu", "tsam_a_temporal_std", "tsam_v_temporal_std", "tsam_a_spatial_std",
-           "tsam_v_spatial_std", "train_loss.similarity", "train_loss.label"],
+    grid,
+    [
+        "alpha1",
+        "alpha2",
+        "mu",
+        "tsam_a_temporal_std",
+        "tsam_v_temporal_std",
+        "tsam_a_spatial_std",
+        "tsam_v_spatial_std",
+        "train_loss.similarity",
+        "train_loss.label",
+    ],
     source=GRID_SOURCE,
-    labels={"alpha1": "CMIM α₁ (= β₁)", "alpha2": "CMIM α₂ (= β₂)", "mu": "S-LOSS μ",
-            "tsam_a_temporal_std": "TSAM audio: std of temporal weights",
-            "tsam_v_temporal_std": "TSAM visual: std of temporal weights",
-            "tsam_a_spatial_std": "TSAM audio: std of spatial weights",
-            "tsam_v_spatial_std": "TSAM visual: std of spatial weights",
-            "train_loss.similarity": "S-LOSS (train, mean over batches)", "train_loss.label": "label term (train)"},
+    labels={
+        "alpha1": "CMIM α₁ (= β₁)",
+        "alpha2": "CMIM α₂ (= β₂)",
+        "mu": "S-LOSS μ",
+        "tsam_a_temporal_std": "TSAM audio: std of temporal weights",
+        "tsam_v_temporal_std": "TSAM visual: std of temporal weights",
+        "tsam_a_spatial_std": "TSAM audio: std of spatial weights",
+        "tsam_v_spatial_std": "TSAM visual: std of spatial weights",
+        "train_loss.similarity": "S-LOSS (train, mean over batches)",
+        "train_loss.label": "label term (train)",
+    },
 )
 plt.show()
 
@@ -180,7 +235,9 @@ plt.show()
 
 # %%
 for alpha, beta in (("alpha1", "beta1"), ("alpha2", "beta2")):
-    difference = (epoch_series(grid, alpha) - epoch_series(grid, beta)).abs().max().max()
+    difference = (
+        (epoch_series(grid, alpha) - epoch_series(grid, beta)).abs().max().max()
+    )
     print(f"max |{alpha} - {beta}| over every CMIM run and epoch: {difference:.2e}")
 
 # %% [markdown]
@@ -188,6 +245,10 @@ for alpha, beta in (("alpha1", "beta1"), ("alpha2", "beta2")):
 # epoch for every variant:
 
 # %%
-fig = analysis.diagnostics_figure(grid, ["val_type_av"], source=GRID_SOURCE,
-                                  labels={"val_type_av": "validation segment-level Type@AV (%)"})
+fig = analysis.diagnostics_figure(
+    grid,
+    ["val_type_av"],
+    source=GRID_SOURCE,
+    labels={"val_type_av": "validation segment-level Type@AV (%)"},
+)
 plt.show()

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # tests only: no display
 import numpy as np
 import pytest
 
-from linkpaper import analysis, paper
+from linkpaper import analysis, paper, viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
 from linkpaper.metrics import evaluate_predictions
@@ -242,11 +242,23 @@ def test_figures_have_their_panels(grid):
     assert len(fig.axes) == 3 and "[test data]" in fig._suptitle.get_text()
     fig2 = analysis.variant_figure(measured, paper.reported_rows("II"), source="test data")
     assert len(fig2.axes) == 2
-    diamonds = fig2.axes[0].lines[-1].get_ydata()
+    diamonds = fig2.axes[0].collections[-1].get_offsets()[:, 1]
     assert list(diamonds) == [66.2, 66.9]  # reported Type@AV of VALOR++ and LINK
+    seeds = analysis.seed_scores_frame(measured)
+    assert len(seeds) == 2 * sum(row["n"] for row in measured)  # one row per (run, score)
+    dots = fig2.axes[0].collections[0].get_offsets()[:, 1]  # the first variant's seed dots
+    first = seeds[(seeds["model"] == measured[0]["model"]) & seeds["score"].str.contains("Type")]
+    assert sorted(dots) == sorted(first["F (%)"])
+    description = viz.figure_description(fig2)
+    assert "Data: test data." in description["alt"] and "reported" in description["alt"]
     gt_a, gt_v, _ = _gt()
     frame = analysis.per_class_frame({"x": evaluate_predictions(gt_a, gt_v, gt_a, gt_v)})
-    assert len(analysis.per_class_comparison_figure(frame, source="test data").axes) == 2
+    assert len(analysis.per_class_comparison_figure(frame, source="test data").axes) == 2  # heatmap, colour bar
+    two = analysis.per_class_frame({"x": evaluate_predictions(gt_a, gt_v, gt_a, gt_v),
+                                    "y": evaluate_predictions(gt_v, gt_a, gt_a, gt_v)})
+    fig3 = analysis.per_class_comparison_figure(two, source="test data")
+    assert len(fig3.axes) == 4  # F heatmap and the difference heatmap, each with its colour bar
+    assert "y minus x" in viz.figure_description(fig3)["alt"]
     plt.close("all")
 
 

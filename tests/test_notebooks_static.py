@@ -26,6 +26,7 @@ MAX_IPYNB_BYTES = 1_000_000
 # Shared parameter names and, where the book fixes one, their embedded default.
 SHARED_DEFAULTS = {"data": "synth:small", "device": "cpu", "data_dir": None}
 SHARED_NAMES = {"data", "preset", "seed", "seeds", "device", "epochs", "data_dir"}
+MAX_CODE_LINE = 88  # a code line longer than this is cut off on the right of a book page
 
 
 def _load_build_book():
@@ -96,6 +97,39 @@ def test_source_conventions(source):
         f"{source.name}: do not set a matplotlib backend (Agg removes the inline figures)"
     )
     assert not re.search(r"['\"]/(work|home|root|tmp)/", text), f"{source.name}: no absolute paths; use data_dir"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(source):
+    long = [(n, line) for cell in _code_cells(jupytext.read(source))
+            for n, line in enumerate(cell.source.splitlines(), 1) if len(line) > MAX_CODE_LINE]
+    assert not long, (f"{source.name}: {len(long)} code line(s) over {MAX_CODE_LINE} characters, e.g. "
+                      f"{long[0][1].strip()[:70]!r}; wrap them (the book cuts them off)")
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_equations_link_to_their_code(source):
+    """Every display equation tagged with a paper number sits in a markdown cell that links to
+    the function implementing it ({py:func} / {py:class} into the API page)."""
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type == "markdown" and "\\tag{" in cell.source:
+            assert re.search(r"\{py:(func|class)\}`~?linkpaper\.", cell.source), (
+                f"{source.name}: a cell with a numbered equation has no link to its implementation")
+            # Sphinx wraps display math holding "\\" in a split environment, where MathJax
+            # refuses \tag: separate rows with \cr instead
+            for block in re.findall(r"\$\$(.*?)\$\$", cell.source, re.S):
+                assert "\\tag{" not in block or "\\\\" not in block, (
+                    f"{source.name}: use \\cr, not \\\\, between rows of a tagged equation")
+
+
+def test_every_equation_of_the_paper_is_typeset():
+    """Eqs 1-17 (the ones the code implements) each appear, typeset with the paper's number."""
+    numbers = set()
+    for source in SOURCES:
+        for tag in re.findall(r"\\tag\{([^}]*)\}", source.read_text(encoding="utf-8")):
+            first, _, last = tag.replace("–", "-").partition("-")
+            numbers.update(range(int(first), int(last or first) + 1))
+    assert numbers == set(range(1, 18)), f"typeset equation numbers: {sorted(numbers)}"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

@@ -69,7 +69,7 @@ def test_figures_name_their_source():
     counts = {"train": np.arange(NUM_CLASSES), "val": np.ones(NUM_CLASSES)}
     fig = viz.class_frequency_figure(counts, {"train": 100, "val": 10}, source="SRC-3")
     assert "[SRC-3]" in fig.axes[0].get_title()
-    assert len(fig.axes[0].patches) == 2 * NUM_CLASSES
+    assert sum(len(bars) for bars in fig.axes[0].containers) == 2 * NUM_CLASSES
     matplotlib.pyplot.close("all")
 
 

@@ -1,0 +1,111 @@
+"""The paper's tables for the book, set to fit a page (presentation only, like ``viz``).
+
+:func:`paper_table` puts the rows the paper reports (``linkpaper.paper``) beside the rows this
+repository measured (``analysis.measured_rows``), one evaluation level per table: five
+score columns, a short source tag per row (``R`` reported, ``M`` measured, ``M1``, ``M2`` ...
+when the measured rows come from different data or seeds) and a legend that spells each tag
+out, so no row is read without its data. Reported numbers keep the paper's one decimal;
+measured ones are ``mean ± std`` over seeds, also with one decimal. The result is a pandas
+``Styler`` with a fixed id (re-running a notebook gives the same HTML) and the CSS class
+``paper-table`` (``_static/book.css`` right-aligns the numbers).
+
+Any set of measured variants works (the eight of Table II, control variants such as
+``+S/leap``, any number of seeds): rows without a reported counterpart come last.
+"""
+
+from __future__ import annotations
+
+from linkpaper.errors import UserError
+
+REPORTED_TAG = "R"
+LEVELS = ("segment", "event")
+
+
+def _cell(mean: float, std: float | None, n: int = 1, digits: int = 1) -> str:
+    if std is None or n < 2:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _measured_tags(measured: list[dict]) -> dict[str, str]:
+    """label -> tag: ``M`` when every measured row shares its label, else ``M1``, ``M2`` ..."""
+    labels = list(dict.fromkeys(row["label"] for row in measured))
+    if len(labels) == 1:
+        return {labels[0]: "M"}
+    return {label: f"M{i}" for i, label in enumerate(labels, 1)}
+
+
+def paper_table_frame(reported: list[dict], measured: list[dict], level: str = "segment",
+                      names: dict | None = None, interleave: bool = True, digits: int = 1):
+    """The table as a pandas DataFrame of strings, and its legend.
+
+    Returns ``(frame, legend)``: ``frame`` has the row index (method, src) and the five
+    columns of ``level`` ("segment" or "event"); ``legend`` maps each source tag to what it
+    means (``"reported: LINK paper, Table I: LLP test set (reported)"``, ``"measured: mean ±
+    std over seeds; SynthLLP small (synthetic), 6 epochs, seeds 87/88/89"``). With
+    ``interleave`` each measured row follows the reported row of the same variant.
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.paper import VARIANT_LABELS
+
+    if level not in LEVELS:
+        raise UserError(f"paper_table: level {level!r}; choose one of {', '.join(LEVELS)}")
+    columns = [i for i, (lvl, _) in enumerate(SCORE_COLUMNS) if lvl == level]
+    names = {**VARIANT_LABELS, **(names or {})}
+    tags = _measured_tags(measured)
+    by_model = {row["model"]: row for row in measured}
+    placed: set[str] = set()
+    index, cells = [], []
+
+    def add_measured(row, method=None):
+        placed.add(row["model"])
+        index.append((method or names.get(row["model"], row["model"]), tags[row["label"]]))
+        cells.append([_cell(row["mean"][c], row["std"][c], row.get("n", 1), digits) for c in columns])
+
+    for row in reported:
+        index.append((row["method"], REPORTED_TAG))
+        cells.append([_cell(row["scores"][c], None) for c in columns])
+        variant = row.get("variant")
+        if interleave and variant in by_model and variant not in placed:
+            add_measured(by_model[variant], row["method"])  # under the paper's name of the row
+    for row in measured:
+        if row["model"] not in placed:
+            add_measured(row)
+    frame = pd.DataFrame(cells, columns=[COLUMN_TITLES[SCORE_COLUMNS[c][1]] for c in columns],
+                         index=pd.MultiIndex.from_tuples(index, names=["method", "src"]))
+    legend = {}
+    if reported:
+        sources = " / ".join(dict.fromkeys(str(row.get("source") or row["data"]) for row in reported))
+        legend[REPORTED_TAG] = f"reported: {sources}"
+    for label, tag in tags.items():
+        seeds = "mean ± std over seeds" if any(row.get("n", 1) > 1 for row in measured if row["label"] == label) \
+            else "one seed"
+        legend[tag] = f"measured here: {seeds}; {label}"
+    return frame, legend
+
+
+def paper_table(reported: list[dict], measured: list[dict], level: str = "segment", title: str = "",
+                names: dict | None = None, interleave: bool = True, digits: int = 1, table_id: str = ""):
+    """:func:`paper_table_frame` as a styled HTML table with its title and legend as caption.
+
+    ``title`` e.g. ``"Table I"``; ``table_id`` fixes the HTML ids (default from title and
+    level) so the output is the same at every run. Measured rows get the CSS class
+    ``measured`` (shaded in the book).
+    """
+    import html
+
+    import pandas as pd
+
+    frame, legend = paper_table_frame(reported, measured, level, names, interleave, digits)
+    heading = f"{title + ', ' if title else ''}{level} level: F-scores (%)"
+    caption = (f"<strong>{html.escape(heading)}</strong><br>"
+               + "<br>".join(f"<strong>{tag}</strong> = {html.escape(text)}" for tag, text in legend.items()))
+    classes = pd.DataFrame(
+        [["measured" if tag != REPORTED_TAG else ""] * frame.shape[1] for _, tag in frame.index],
+        index=frame.index, columns=frame.columns,
+    )
+    uid = table_id or "-".join(filter(None, ("paper", title.replace(" ", "-"), level))).lower()
+    return (frame.style.set_caption(caption).set_table_attributes('class="paper-table"')
+            .set_td_classes(classes).set_uuid(uid))
