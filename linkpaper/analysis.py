@@ -225,13 +225,14 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
 
     measured: :func:`measured_rows`, each run folder holding ``test_decisions.npz``
     (``scripts/collect_results.py`` writes them); reported: ``paper.reported_rows``; test: the
-    test annotations (``load_annotations("test")``). Per variant and score: the paper's
-    reported gain; the measured gain (difference of seed means) with both seed standard
-    deviations; the ``level`` paired-bootstrap interval over test videos
+    test annotations (``load_annotations("test")``). Per variant and score (columns):
+    ``reported``, the paper's gain; ``measured``, the difference of seed means; ``seed std``,
+    the variant's and the baseline's seed standard deviations; ``95% interval`` (for the
+    default ``level``), the paired-bootstrap interval over test videos
     (``linkpaper.gains.paired_bootstrap`` on seed-averaged per-video scores); ``distinct``,
     True when the interval excludes zero *and* the gain exceeds twice its seed standard error
-    (both noise sources); and the seeds per model that a two-sided 5 % test with 80 % power
-    needs for a gain of the paper's size at the measured seed spreads
+    (both noise sources); ``seeds needed``, the seeds per model that a two-sided 5 % test
+    with 80 % power needs for a gain of the paper's size at the measured seed spreads
     (``linkpaper.gains.seeds_needed``). Returns a pandas frame, rows (variant, score).
     """
     import pandas as pd
@@ -260,14 +261,14 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
                       if np.isfinite(paper_gain) and row["n"] > 1 and base["n"] > 1 else np.nan)
             records.append({
                 "variant": VARIANT_LABELS.get(row["model"], row["model"]), "score": COLUMN_LABELS[c],
-                "reported gain": paper_gain, "measured gain": seeds.gain[c],
-                "seed std (variant / base)": f"{seeds.std_a[c]:.{digits}f} / {seeds.std_b[c]:.{digits}f}",
-                f"{level:.0%} bootstrap interval": f"[{boot.low[c]:+.{digits}f}, {boot.high[c]:+.{digits}f}]",
+                "reported": paper_gain, "measured": seeds.gain[c],
+                "seed std": f"{seeds.std_a[c]:.{digits}f} / {seeds.std_b[c]:.{digits}f}",
+                f"{level:.0%} interval": f"[{boot.low[c]:+.{digits}f}, {boot.high[c]:+.{digits}f}]",
                 "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * seeds.stderr[c]),
-                "seeds for the paper's gain": needed,
+                "seeds needed": needed,
             })
     frame = pd.DataFrame.from_records(records).set_index(["variant", "score"])
-    return frame.round({"reported gain": 1, "measured gain": digits, "seeds for the paper's gain": 0})
+    return frame.round({"reported": 1, "measured": digits, "seeds needed": 0})
 
 
 def _rows_of(row: dict) -> np.ndarray:

@@ -26,5 +26,9 @@ start=$(date +%s)
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "$TORCH" "$TORCHVISION"
 "$VENV/bin/python" -m pip install --quiet -e ".[extract,dev,cluster]"
-"$VENV/bin/python" -c "import torch, torchvision, open_clip, laion_clap, librosa; print('torch', torch.__version__, '| open_clip', open_clip.__version__, '| ok')"
+# Exactly the release VALOR's extraction used (its model code: HTS-AT, fusion). Its metadata pins
+# numpy==1.23.5, which cannot be resolved beside linkpaper's numpy>=1.24, so it goes in without
+# its dependencies: those of the 1.1.x line are already installed by the extra above.
+"$VENV/bin/python" -m pip install --quiet --no-deps "laion_clap==${LAION_CLAP_VERSION:-1.1.4}"
+"$VENV/bin/python" -c "import torch, torchvision, open_clip, laion_clap, librosa; from importlib.metadata import version; print('torch', torch.__version__, '| open_clip', open_clip.__version__, '| laion_clap', version('laion_clap'), '| ok')"
 echo "built $VENV in $(( $(date +%s) - start )) s ($(du -sh "$VENV" | cut -f1))"

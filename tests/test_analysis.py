@@ -334,12 +334,12 @@ def test_gain_report_from_test_decisions(tmp_path):
     measured = analysis.measured_rows(analysis.find_run_dirs(tmp_path))
     report = analysis.gain_report(measured, paper.reported_rows("II"), test, columns=(0, 3), resamples=400)
     better = report.loc[("+ T", "Seg a")]
-    assert better["measured gain"] > 5 and better["distinct"]
-    assert better["reported gain"] == pytest.approx(0.7)  # 68.8 - 68.1 in the paper's Table II
-    low, high = (float(x) for x in better["95% bootstrap interval"].strip("[]").split(","))
-    assert 0 < low < better["measured gain"] < high
+    assert better["measured"] > 5 and better["distinct"]
+    assert better["reported"] == pytest.approx(0.7)  # 68.8 - 68.1 in the paper's Table II
+    low, high = (float(x) for x in better["95% interval"].strip("[]").split(","))
+    assert 0 < low < better["measured"] < high
     same = report.loc[("+ P", "Seg type")]
-    assert same["measured gain"] == 0 and same["95% bootstrap interval"] == "[+0.00, +0.00]" and not same["distinct"]
+    assert same["measured"] == 0 and same["95% interval"] == "[+0.00, +0.00]" and not same["distinct"]
     with pytest.raises(UserError, match="baseline"):
         analysis.gain_report([row for row in measured if row["model"] != "valor++"], [], test)
 
