@@ -365,6 +365,51 @@ def cross_modal_errors(predictions: dict, gt_audio, gt_visual):
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def cross_modal_error_rows(measured: list[dict], test):
+    """:func:`cross_modal_errors` of every measured variant, averaged over its seeds' runs.
+
+    measured: :func:`measured_rows` whose run folders hold test predictions or decisions;
+    test: the test annotations. One row per variant (its ``model`` name), counts averaged over
+    the seeds, plus the number of seeds ``n``.
+    """
+    import pandas as pd
+
+    rows = {}
+    for row in measured:
+        per_run = [cross_modal_errors({"run": load_run_predictions(run, test.filenames)}, test.gt_audio,
+                                      test.gt_visual).loc["run"] for run in row["runs"]]
+        mean = pd.concat(per_run, axis=1).mean(axis=1)
+        mean["n"] = len(per_run)
+        rows[row["model"]] = mean
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def target_group_shares(pl_audio, pl_visual) -> dict:
+    """Share of all (video, audio segment i, visual segment j) pairs in each S-LOSS target group.
+
+    pl_audio, pl_visual: (N, T, C) labels (>= 0.5 is active). Groups as in
+    ``linkpaper.losses.alignment_diagnostics``: ``same`` (IoU 1), ``overlap`` (0 < IoU < 1),
+    ``disjoint`` (IoU 0, not both empty), ``empty`` (no class on either side). Also the mean
+    IoU target over all pairs (``mean target``).
+    """
+    import torch
+
+    from linkpaper.losses import iou_targets
+
+    a = torch.as_tensor(np.asarray(pl_audio) >= 0.5)
+    v = torch.as_tensor(np.asarray(pl_visual) >= 0.5)
+    r = iou_targets(a.float(), v.float())
+    empty = ~a.any(-1).unsqueeze(2) & ~v.any(-1).unsqueeze(1)
+    total = r.numel()
+    return {
+        "same": float((r == 1).sum()) / total,
+        "overlap": float(((r > 0) & (r < 1)).sum()) / total,
+        "disjoint": float(((r == 0) & ~empty).sum()) / total,
+        "empty": float(empty.sum()) / total,
+        "mean target": float(r.mean()),
+    }
+
+
 def per_class_frame(scores: dict, level: str = "segment", modalities=("audio", "visual"), digits: int = 2):
     """Per-class F (%) of several models: index the 25 classes, columns (modality, model).
 

@@ -358,3 +358,13 @@ def test_cross_modal_errors_counts_by_the_other_modality():
     row = frame.loc["m"]
     assert (row["visual TP"], row["visual FP, heard"], row["visual FP, neither"], row["visual FN"]) == (1, 2, 1, 3)
     assert (row["audio TP"], row["audio FP, seen"], row["audio FP, neither"], row["audio FN"]) == (4, 1, 0, 0)
+
+
+def test_target_group_shares_partition_the_pairs():
+    pl_a = np.zeros((1, 2, 3))
+    pl_v = np.zeros((1, 2, 3))
+    pl_a[0, 0, [0, 1]] = 1  # audio seg 0 {0, 1}, seg 1 {}
+    pl_v[0, 0, 0] = 1  # visual seg 0 {0}, seg 1 {}
+    shares = analysis.target_group_shares(pl_a, pl_v)
+    # pairs: (0,0) overlap (1/2), (0,1) disjoint, (1,0) disjoint, (1,1) empty
+    assert shares == {"same": 0.0, "overlap": 0.25, "disjoint": 0.5, "empty": 0.25, "mean target": 0.125}

@@ -493,8 +493,18 @@ def test_only_jpg_frames_are_read_and_the_ffmpeg_call_is_the_references(tmp_path
 
 
 def test_laion_clap_is_pinned_to_the_reference_release():
-    text = (PACKAGE.parent / "pyproject.toml").read_text()
-    assert '"laion_clap==1.1.4"' in text and '"hypothesis' in text
+    import re
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    extract = {Requirement(r).name.replace("-", "_"): Requirement(r) for r in project["optional-dependencies"]["extract"]}
+    assert extract["laion_clap"].specifier.contains("1.1.4")  # the extra admits the reference release
+    assert any(Requirement(r).name == "hypothesis" for r in project["optional-dependencies"]["dev"])
+    script = (PACKAGE.parent / "scripts" / "setup_extract_env.sh").read_text()
+    # ... and the extraction environment installs exactly it (without its numpy==1.23.5 pin)
+    assert re.search(r'pip install --quiet --no-deps "laion_clap==\$\{LAION_CLAP_VERSION:-1\.1\.4\}"', script)
 
 
 # --------------------------------------------------------------------------- 8. leakage guard

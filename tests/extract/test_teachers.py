@@ -115,3 +115,11 @@ def test_unreachable_roberta_is_an_actionable_error(tmp_path, monkeypatch):
         load_clap_teacher(checkpoint)
     assert "roberta-base text encoder is not available (OSError: We couldn't connect" in str(info.value)
     assert "--allow-download" in str(info.value)
+
+
+def test_the_extraction_environment_runs_the_reference_laion_clap():
+    """scripts/setup_extract_env.sh installs exactly the laion_clap release VALOR's extraction used."""
+    from importlib.metadata import version
+
+    pytest.importorskip("laion_clap")
+    assert version("laion_clap") == "1.1.4", "build the environment with scripts/setup_extract_env.sh"
