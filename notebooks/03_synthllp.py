@@ -19,12 +19,16 @@
 # numbers that mean something, `linkpaper.data.synth` builds **SynthLLP**:
 #
 # * **Labels are LLP's.** Validation and test use LLP's *real* weak labels and *real* dense
-#   audio and visual timelines, so SynthLLP is scored on the same 649 / 1,200 videos and the
-#   same ground truth as LLP. Training videos use LLP's real weak labels; since LLP has no
-#   dense labels for them, each (video, class) copies the audio row and the visual row of that
-#   class from a random **validation** video carrying the class ("donor sampling"). The
-#   modality split, durations, onsets and audio-visual disagreement therefore follow LLP, and
-#   test timelines never touch training data.
+#   audio and visual timelines, so SynthLLP is scored on LLP's 1,200 test videos with LLP's
+#   ground truth. Training videos use LLP's real weak labels; since LLP has no dense labels
+#   for them, each (video, class) copies the audio row and the visual row of that class from
+#   a random *donor*, a validation video carrying the class ("donor sampling"). LLP's 649
+#   validation videos are split once, stratified by class, into a **donor half** (328
+#   videos) and a **selection half** (321 videos): donors come from the donor half only, and
+#   SynthLLP's validation split, which picks the best epoch, is the selection half. The
+#   modality split, durations, onsets and audio-visual disagreement follow LLP, no training
+#   timeline is copied from a video that selects the model, and test timelines never touch
+#   training data.
 # * **Features are simulated.** Each class has an audio, a visual and a 3-D visual prototype
 #   (correlated across classes through LEAP's GloVe class table). A segment's audio feature is
 #   the sum of the prototypes of the classes *heard* in it, its visual features those of the
@@ -42,6 +46,8 @@
 # %% tags=["parameters"]
 preset = "small"  # SynthLLP preset: tiny, small (2,000 train videos) or full (10,000)
 seed = 0  # SynthLLP generation seed
+calibration_dir = "../results/synth_calibration"  # VALOR++ calibration runs
+recipe_dir = "../results/synth_small_recipe"  # the recipe grid (its VALOR++ runs)
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
@@ -82,6 +88,34 @@ pd.DataFrame(
         for split in (data.train, data.val, data.test)
     }
 ).rename_axis(SYNTH)
+
+# %% [markdown]
+# ## Model selection that SynthLLP does not flatter
+#
+# A timeline is a short pattern (ten segments, two modalities), and many are common: "all ten
+# segments, heard and seen" is a third of LLP's. So even an honest split shares patterns
+# between training and evaluation videos. What must not happen is that *selection* shares
+# more of them than *test* does, which is what the first-round rule did: with donors drawn
+# from all of val, every training (video, class) row was copied from a video that then
+# picked the best epoch. `timeline_overlap` counts, for every training row, whether some
+# selection video (some test video) carrying the class has exactly the same audio and visual
+# rows.
+
+# %%
+from linkpaper.data.synth import generate, timeline_overlap
+
+first_round = generate(preset, seed, data_dir, donors="val", n_val=None)
+pd.DataFrame(
+    {"donors: all of LLP val (first round)": timeline_overlap(first_round),
+     "donors: the donor half (now)": timeline_overlap(synth)},
+).T.rename(columns={"rows": "training rows", "selection": "share equal to a selection row",
+                    "test": "share equal to a test row"}).round(3).rename_axis(f"SynthLLP {preset} train rows, seed {seed}")
+
+# %% [markdown]
+# With the donor half, a training row equals a selection row no more often than it equals
+# a test row: the selection half is as foreign to training as test is. The selection set is
+# smaller (321 videos instead of 649), which makes its scores noisier from epoch to epoch;
+# the best epoch is still chosen by it, as in VALOR.
 
 # %% [markdown]
 # Every knob of the generator, with the value used here (the meaning of each is documented in
@@ -138,6 +172,59 @@ pd.DataFrame(
         for kind, prf in kinds.items()
     }
 ).T.round(3).rename_axis(["teacher", f"labels [{SYNTH}, val+test GT (real)]"])
+
+# %% [markdown]
+# ## Difficulty under the paper's recipe: what moved and why
+#
+# SynthLLP's feature knobs were first set for a 6-epoch schedule: VALOR++ (chapter 4) then
+# scored 65.6 segment Type@AV on test, close to its 66.2 on LLP. Under the paper's recipe
+# (60 epochs, 10 warm-up epochs) it reached 71.2 (seed 87): only 1.6 points below what its
+# own teachers' gated labels score when used directly as predictions. The longer schedule
+# had learned almost everything the features hold, so SynthLLP was easier than LLP.
+#
+# **One knob moved, with VALOR++ alone** (no LINK variant was trained before the value was
+# fixed): `class_noise`, the per-segment noise on the 25 class coefficients of a feature,
+# from 0.25 to **0.37**. Why this knob: the isotropic noise (`audio_noise`,
+# `visual_noise`) is spread over 768 dimensions, and a longer schedule learns to average it
+# away; noise *inside* the class-prototype subspace confuses one class with another at any
+# schedule length. It also leaves the teachers untouched (they see the clean signal), so
+# every pseudo label, PLSIM's input and S-LOSS's targets are bit for bit what they were,
+# and so are the teacher scores above. The value comes from two 60-epoch VALOR++ runs
+# (seed 87, `scripts/calibrate_synth.py`, records in `results/synth_calibration/`),
+# interpolated to 66.2; the three VALOR++ seeds of the recipe grid check it:
+
+# %%
+from pathlib import Path
+
+from linkpaper import analysis
+from linkpaper.errors import UserError
+from linkpaper.records import read_results
+
+
+def calibration_row(run) -> dict:
+    record = read_results(run)
+    knobs = record["data"]["source"]["config"]
+    test = record["test"]["segment"]
+    return {"class_noise": knobs["class_noise"], "seed": record["seed"],
+            "epochs": record["config"]["epochs"], "best epoch": record["best_epoch"],
+            "val Type@AV": record["best_val"]["segment"]["type"],
+            "test A": test["audio"], "test V": test["visual"],
+            "test AV": test["audio_visual"], "test Type@AV": test["type"]}
+
+
+calibration_runs = sorted(Path(calibration_dir).glob("*/seed*"))
+try:
+    calibration_runs += analysis.find_run_dirs(recipe_dir, ["valor++"])
+except UserError as err:
+    print(err)
+calibration = pd.DataFrame([calibration_row(run) for run in calibration_runs])
+calibration.round(2).set_index(["class_noise", "seed"]).rename_axis(
+    ["class_noise [VALOR++, SynthLLP small (synthetic)]", "seed"])
+
+# %% [markdown]
+# The paper's VALOR++ on the real LLP test set: 68.1 / 68.4 / 61.9 / 66.2 (A / V / AV /
+# Type@AV). The target was Type@AV within about 1.5 points; the balance between the
+# columns was not tuned (SynthLLP's audio is harder and its visual easier than LLP's).
 
 # %% [markdown]
 # ## Example timelines

@@ -79,7 +79,8 @@
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
 seed = 87  # model initialisation seed
 seeds = [87, 88, 89]  # training seeds of the grid records shown
-grid_dir = "../results/synth_small_grid"  # grid run records, relative to notebooks/
+grid_dir = "../results/synth_small_grid"  # the 6-epoch grid (schedule contrast)
+recipe_dir = "../results/synth_small_recipe"  # the grid under the paper's recipe
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
@@ -380,3 +381,104 @@ else:
 # with a longer schedule such as the paper's).
 # `ModelConfig(freeze_mu=True)` (`--model-override freeze_mu=true`) keeps μ at its initial
 # value, the alternative reading in which λ is a fixed weighting.
+
+# %% [markdown]
+# ## μ under the paper's recipe
+#
+# The same quantities in the runs of the recipe grid (60 epochs, 10 warm-up epochs,
+# SynthLLP small: 32 steps per epoch), next to the same budget for this schedule.
+
+# %%
+RECIPE = "SynthLLP small, the paper's recipe (60 epochs), seeds 87-89 (synthetic)"
+recipe_records = grid_records(recipe_dir, ["+S", "+S/leap", "+T+S", "+S+P", "link"], seeds)
+if not recipe_records:
+    print(missing_grid_message(recipe_dir))
+else:
+    recipe_mu = epoch_series(recipe_records, "mu")
+    recipe_budget = adam_budget(60, 32, 10)
+    fig = curves_figure(
+        {
+            "μ (epoch mean)": {
+                **{f"{v} seed {s}": (recipe_mu.index, recipe_mu[(v, s)])
+                   for v, s in recipe_mu.columns},
+                "Σ lr × steps": (np.arange(1, 61), recipe_budget),
+            },
+        },
+        source=RECIPE,
+        title="μ under the paper's recipe",
+        xlabel="epoch",
+        panel_size=(6.0, 3.4),
+    )
+    fig.axes[0].lines[-1].set_linestyle("--")
+    plt.show()
+    print({f"{v} seed {s}": round(float(recipe_mu[(v, s)].dropna().iloc[-1]), 4)
+           for v, s in recipe_mu.columns})
+
+# %% [markdown]
+# ## Why the visual scores fall with S-LOSS
+#
+# Under the recipe, the variants with S-LOSS lose visual F-score against VALOR++ (chapter
+# 9). The controls of the recipe grid take S-LOSS apart (book: decisions page, "S-LOSS: the
+# form of the similarity term"): `+S/label` keeps L_label and drops the similarity term;
+# `+S/paper-mu1` keeps eq 12 with λ = 1; `+S/leap-mu1` is the prior work's gentler form with
+# λ = 1; `+S/leap` that form with the adaptive λ. Segment-level scores, mean over the seeds
+# trained so far:
+
+# %%
+from linkpaper import analysis
+from linkpaper.data.annotations import load_annotations
+from linkpaper.errors import UserError
+
+SLOSS_VARIANTS = ["valor++", "+S/label", "+S/paper-mu1", "+S", "+S/leap-mu1", "+S/leap"]
+try:
+    sloss_rows = analysis.measured_rows(analysis.find_run_dirs(recipe_dir, SLOSS_VARIANTS))
+except UserError as err:
+    sloss_rows = []
+    print(err)
+pd.DataFrame(
+    {row["model"]: dict(zip(["A", "V", "AV", "Type@AV"], row["mean"][:4]), n=row["n"])
+     for row in sloss_rows}
+).T.round(2).rename_axis(f"segment level, test [{RECIPE}]")
+
+# %% [markdown]
+# **Where the visual errors come from.** The false positives of the visual stream, split by
+# what the audio ground truth says: a class predicted visible in a segment where it is
+# *heard* but not seen ("heard") or neither heard nor seen ("neither"). VALOR's classifier
+# (`fc_prob`) is shared by both streams, so whatever pulls a visual feature towards an audio
+# feature also pulls its class scores towards the audio classes.
+
+# %%
+test = load_annotations("test", data_dir)
+errors = analysis.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
+errors
+
+# %% [markdown]
+# **What the similarity term does to the features.** Every run records, per epoch, the mean
+# cosine of the encoder outputs over the training pairs of each target group (same label
+# set, overlapping sets, disjoint sets, both empty) and the visual frame probability on
+# cells whose class only the *audio* pseudo labels hold. How often each group occurs in the
+# training targets:
+
+# %%
+pd.DataFrame(
+    {"SynthLLP small train, gated pseudo labels (synthetic)":
+         analysis.target_group_shares(train.pseudo_audio, train.pseudo_visual),
+     "LLP test ground truth (real)":
+         analysis.target_group_shares(test.gt_audio, test.gt_visual)}
+).T.round(3).rename_axis("share of (i, j) segment pairs")
+
+# %%
+sloss_records = grid_records(recipe_dir, SLOSS_VARIANTS, [seed])
+if sloss_records:
+    keys = {"cos_same": "cos, same set (r = 1)", "cos_disjoint": "cos, disjoint (r = 0)",
+            "visual_prob_on_audio_only": "visual prob., heard-only cells"}
+    panels = {title: epoch_series(sloss_records, key) for key, title in keys.items()}
+    fig = curves_figure(panels, source=f"{RECIPE}, seed {seed}",
+                        title="Encoder alignment during training", xlabel="epoch",
+                        panel_size=(3.0, 2.8), legend_cols=1)
+    plt.show()
+    last = {key: epoch_series(sloss_records, key).iloc[-1] for key in
+            ("cos_same", "cos_overlap", "cos_disjoint", "cos_empty",
+             "visual_prob_on_audio_only", "audio_prob_on_visual_only")}
+    display(pd.DataFrame(last).round(3).rename_axis(["variant", f"seed [last epoch, {RECIPE}]"]))
+
