@@ -46,7 +46,8 @@ import matplotlib.pyplot as plt
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations
-from linkpaper import metrics, viz
+from linkpaper import metrics
+from linkpaper.book import viz
 
 HAND = "hand-made example video (illustrative)"
 SPEECH, CAR, DOG, CAT = (

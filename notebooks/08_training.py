@@ -51,7 +51,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from linkpaper import analysis, viz
+from linkpaper.book import analysis, viz
 from linkpaper.engine import TrainConfig, caption, lr_at_epoch, train
 
 warnings.filterwarnings(

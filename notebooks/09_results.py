@@ -46,7 +46,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from linkpaper import analysis, paper, tables
+from linkpaper import paper
+from linkpaper.book import analysis, tables
 
 runs = analysis.find_run_dirs(results_dir)
 measured = analysis.measured_rows(runs)
