@@ -1,4 +1,4 @@
-"""The training engine: VALOR++'s recipe (``avvp-reference.md`` 3.1, ``link-spec.md`` 7).
+"""The training engine: VALOR++'s recipe (``book/decisions.md#decision-recipe``).
 
 Recipe, unchanged for every variant:
 
@@ -65,9 +65,9 @@ SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the bes
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a run. Defaults are VALOR++'s recipe (``avvp-reference.md`` 3.1).
+    """Everything that defines a run. Defaults are VALOR++'s recipe (``book/decisions.md#decision-recipe``).
 
-    ``plsim_labels`` picks the labels PLSIM reads (``link-spec.md`` 5.1): ``ungated`` (the
+    ``plsim_labels`` picks the labels PLSIM reads (``book/decisions.md#decision-plsim-labels``): ``ungated`` (the
     split's teacher labels over all classes), ``self`` (the model's own first pass) or
     ``gated`` (the released weak-label-gated files; needs ``allow_label_leakage``).
     ``eval_batch_size`` only changes speed, never a number.
@@ -125,7 +125,7 @@ class TrainConfig:
         if self.plsim_labels not in PLSIM_MODES:
             raise ConfigError(
                 f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_MODES)} "
-                "(see link-spec.md 5.1)"
+                "(see book/decisions.md#decision-plsim-labels)"
             )
         try:
             device = torch.device(self.device)
@@ -211,7 +211,7 @@ def plsim_inputs(split: AVVPSplit, mode: str, allow_label_leakage: bool = False)
             raise ConfigError(
                 "--plsim-labels gated: the released pseudo labels are AND-ed with the ground-truth "
                 "video labels, for val and test too, so a model that reads them at evaluation time sees "
-                "the answers (link-spec.md 5.1). Use --plsim-labels ungated or self, or pass "
+                "the answers (book/decisions.md#decision-plsim-labels). Use --plsim-labels ungated or self, or pass "
                 "--allow-label-leakage to run it anyway; the results are then marked as having used "
                 "ground-truth video labels."
             )

@@ -1,6 +1,6 @@
 """The official AVVP evaluation (HAN / VALOR / LEAP ``eval_metrics.py``), vectorised over videos.
 
-Protocol (avvp-reference sections 3.2-3.5), for N videos, T = 10 segments, C = 25 classes:
+Protocol (book/decisions.md#ref-metric), for N videos, T = 10 segments, C = 25 classes:
 
 1. **Predictions** (section 3.2). ``pred_m = (frame_prob[:, :, m] >= 0.5) AND (video_prob >= 0.5)``
    for m in {audio, visual}; the audio-visual prediction is ``pred_a AND pred_v`` and the

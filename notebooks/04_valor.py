@@ -68,7 +68,7 @@ print(SOURCE)
 # ## Parameters
 #
 # Seven linear layers and a 4-layer HAN encoder, H = 256. The per-module counts match
-# `avvp-reference.md` 2.2 (fc_a 196,864, one HAN layer 1,052,928, total 4,888,395). The two
+# {ref}`the reference network <ref-valor-network>` (fc_a 196,864, one HAN layer 1,052,928, total 4,888,395). The two
 # final LayerNorms of the encoder belong to VALOR's unused pre-norm branch: they are in the
 # state dict (so released checkpoints load strictly) but never applied.
 

@@ -232,7 +232,7 @@ pd.Series(
 ).to_frame().rename_axis(f"untrained, seed {seed} [16 val videos of {SOURCE}]")
 
 # %% [markdown]
-# ## Three label modes (link-spec 5.1)
+# ## Three label modes ({ref}`decision-plsim-labels`)
 #
 # | mode | PLSIM reads | available | honest at test time |
 # | --- | --- | --- | --- |

@@ -177,7 +177,7 @@ analysis.delta_frame(measured, paper.reported_rows("II")).T.rename_axis(
 # 2. For the PLSIM variants (+P, +S+P, +T+P, LINK), produce the **ungated** teacher labels
 #    with the CLAP / CLIP teachers (`python -m linkpaper extract`, in the `[extract]`
 #    environment); the released labels are gated by the ground-truth video labels and leak
-#    them at test time (`link-spec.md` 5.1).
+#    them at test time ({ref}`decision-plsim-labels`).
 # 3. Train the grid with the paper's recipe on a GPU, then copy the run records here:
 #
 # ```bash

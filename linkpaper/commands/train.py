@@ -21,7 +21,7 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
                         help="linear warm-up epochs before the cosine decay (default %(default)s, VALOR++'s)")
     parser.add_argument("--device", default=defaults.device, help="cpu or cuda (default %(default)s)")
     parser.add_argument("--plsim-labels", choices=PLSIM_MODES, default=defaults.plsim_labels,
-                        help="labels PLSIM reads (link-spec 5.1; default %(default)s)")
+                        help="labels PLSIM reads (book/decisions.md#decision-plsim-labels; default %(default)s)")
     parser.add_argument("--allow-label-leakage", action="store_true",
                         help="permit --plsim-labels gated (results are marked as using ground-truth video labels)")
     parser.add_argument("--text-table", default=None, help="(25, D) .npy/.pt class text table for PLSIM")

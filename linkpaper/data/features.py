@@ -1,6 +1,6 @@
 """The released VALOR feature layout on disk -> validated ``AVVPSplit`` tensors, with a fast cache.
 
-Layout (avvp-reference section 1.4), one ``<filename[:11]>.npy`` per video and stream::
+Layout (book/decisions.md#ref-feature-layout), one ``<filename[:11]>.npy`` per video and stream::
 
     <root>/CLAP/features/                       (64, 768) HTS-AT maps or pooled (10, 768) float32
     <root>/CLIP/features/                       (10, 768) float32

@@ -550,7 +550,7 @@ def train_statistics(result: SynthLLP) -> dict:
 
 
 def real_statistics(data_dir=None) -> dict:
-    """``label_statistics`` of the real LLP val+test dense ground truth (llp-stats.md section 5)."""
+    """``label_statistics`` of the real LLP val+test dense ground truth (book/decisions.md#llp-statistics)."""
     from linkpaper.data.stats import label_statistics
 
     val, test = load_annotations("val", data_dir), load_annotations("test", data_dir)
@@ -764,7 +764,7 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> tuple[bool, set[
 
 
 def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite: bool = False) -> dict:
-    """Write ``data`` in the released VALOR on-disk layout (``avvp-reference.md`` 1.4).
+    """Write ``data`` in the released VALOR on-disk layout (``book/decisions.md#ref-feature-layout``).
 
     Per video ``<id11>.npy``: CLAP/features (10, 768) f32 (pooled), CLIP/features (10, 768) f32,
     feats/r2plus1d_18 (10, 512) f32, CLAP|CLIP/segment_pseudo_labels (10, 25) int64 (gated),

@@ -1,4 +1,4 @@
-"""Build any model of the ablation grid by name (link-spec.md 6, Table II).
+"""Build any model of the ablation grid by name (the paper's Table II).
 
     build_model("valor++")                 # the baseline, loads released VALOR++ checkpoints
     build_model("link", hidden_dim=64)     # TSAM + CMIM, S-LOSS, PLSIM; any ModelConfig field

@@ -1,4 +1,4 @@
-"""The resumable extraction loop: clips on disk -> the released VALOR layout (avvp-reference 4).
+"""The resumable extraction loop: clips on disk -> the released VALOR layout (book/decisions.md#ref-feature-layout).
 
 ``run_extraction(config, clip_teacher, clap_teacher)`` finds the clips, loads frames / audio in
 DataLoader workers, runs each teacher in batches of clips, and writes per clip (id = the first
