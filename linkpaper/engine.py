@@ -37,7 +37,7 @@ from linkpaper.data.text_tables import load_text_table
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.losses import alignment_diagnostics, compute_losses
 from linkpaper.metrics import evaluate_probs, save_predictions
-from linkpaper.models import build_model, canonical_name, model_config
+from linkpaper.models import PLSIM_LABEL_MODES, build_model, canonical_name, model_config
 from linkpaper.records import (
     LEAKAGE_CAPTION,
     RESULTS_FILE,
@@ -51,7 +51,6 @@ from linkpaper.records import (
     safe_torch_load,
 )
 
-PLSIM_MODES = ("ungated", "self", "gated")
 CHECKPOINT_LAST = "checkpoint_last.pt"
 CHECKPOINT_BEST = "checkpoint_best.pt"
 PREDICTIONS_FILE = "test_predictions.npz"
@@ -122,9 +121,9 @@ class TrainConfig:
             self.model = canonical_name(self.model)  # "LINK" -> "link", "+S+T" -> "+T+S"
         except ConfigError as err:
             raise ConfigError(f"--model: {err}") from None
-        if self.plsim_labels not in PLSIM_MODES:
+        if self.plsim_labels not in PLSIM_LABEL_MODES:
             raise ConfigError(
-                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_MODES)} "
+                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_LABEL_MODES)} "
                 "(see book/decisions.md#decision-plsim-labels)"
             )
         try:
@@ -216,7 +215,7 @@ def plsim_inputs(split: AVVPSplit, mode: str, allow_label_leakage: bool = False)
                 "ground-truth video labels."
             )
         return split.pseudo_audio, split.pseudo_visual
-    raise ConfigError(f"--plsim-labels: unknown mode {mode!r}; choose one of {', '.join(PLSIM_MODES)}")
+    raise ConfigError(f"--plsim-labels: unknown mode {mode!r}; choose one of {', '.join(PLSIM_LABEL_MODES)}")
 
 
 def resolve_text_tables(data: AVVPData, text_table: str | None) -> tuple:

@@ -34,6 +34,7 @@ import numpy as np
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
+from linkpaper.inference import THRESHOLD, gated_segments
 from linkpaper.predictions import (  # noqa: F401  (re-exported: the engine saves predictions from here)
     Predictions,
     PredictionsError,
@@ -42,13 +43,17 @@ from linkpaper.predictions import (  # noqa: F401  (re-exported: the engine save
     save_predictions,
 )
 
-THRESHOLD = 0.5  # hard-coded in the official inference code, for frame and video probabilities
 IOU_THRESHOLD = 0.5  # event matching, inclusive
 LEVELS = ("segment", "event")
 SCORE_MODALITIES = ("audio", "visual", "audio_visual", "type", "event")
 COUNTED_MODALITIES = ("audio", "visual", "audio_visual", "event")  # scores computed from counts
 SCORE_COLUMNS: tuple[tuple[str, str], ...] = tuple((level, m) for level in LEVELS for m in SCORE_MODALITIES)
 """The ten reported scores in table order: Seg a, v, av, Type@AV, Event@AV, then Event-level."""
+SCORE_LABELS: tuple[str, ...] = tuple(
+    f"{'Seg' if level == 'segment' else 'Event'} "
+    f"{ {'audio': 'a', 'visual': 'v', 'audio_visual': 'av'}.get(m, m)}" for level, m in SCORE_COLUMNS
+)
+"""The ten scores' short labels, in ``SCORE_COLUMNS`` order: "Seg a", ..., "Event event"."""
 COLUMN_TITLES = {"audio": "Audio", "visual": "Visual", "audio_visual": "Audio-visual",
                  "type": "Type@AV", "event": "Event@AV"}  # fmt: skip
 
@@ -146,9 +151,7 @@ def binarize_predictions(frame_prob, video_prob, threshold: float = THRESHOLD) -
     ``(frame_prob[:, :, m] >= threshold) AND (video_prob >= threshold)``.
     """
     frame_prob, video_prob = check_probabilities(frame_prob, video_prob, source="binarize_predictions")
-    segments = frame_prob >= threshold
-    video = (video_prob >= threshold)[:, None, :]
-    return segments[:, :, 0, :] & video, segments[:, :, 1, :] & video
+    return gated_segments(frame_prob, video_prob, threshold)
 
 
 # --------------------------------------------------------------------------------------------

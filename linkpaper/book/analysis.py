@@ -45,7 +45,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     Ordered by variant (registry order, or the order of ``variants``) then seed. Raises
     UserError naming ``root`` when it holds none.
     """
-    from linkpaper.grid import variant_slug
+    from linkpaper.models import variant_slug
     from linkpaper.models import list_models
     from linkpaper.records import RESULTS_FILE
 
@@ -193,7 +193,7 @@ def delta_frame(measured: list[dict], reported: list[dict], baseline: str = "val
     """
     import pandas as pd
 
-    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.metrics import SCORE_LABELS as COLUMN_LABELS
     from linkpaper.paper import VARIANT_LABELS
 
     by_model = {row["model"]: row for row in measured}
@@ -238,7 +238,7 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     import pandas as pd
 
     from linkpaper.gains import paired_bootstrap, run_per_video, seed_gain, seeds_needed
-    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.metrics import SCORE_LABELS as COLUMN_LABELS
     from linkpaper.paper import VARIANT_LABELS
 
     by_model = {row["model"]: row for row in measured}

@@ -15,11 +15,10 @@ import torch
 import torch.nn as nn
 
 from linkpaper.errors import ConfigError
+from linkpaper.inference import gated_segments
 from linkpaper.models.config import ModelConfig
 from linkpaper.models.valor import AVVPOutput, VALORPlusPlus
 
-VIDEO_THRESHOLD = 0.5  # the inference rule: frame >= 0.5 AND video >= 0.5 (book/decisions.md#ref-metric)
-FRAME_THRESHOLD = 0.5
 LINK_ONLY_MODULES = ("tsam_audio", "tsam_visual", "cmim", "plsim", "sloss_mu")  # not in VALOR++
 
 
@@ -240,9 +239,7 @@ class LINK(VALORPlusPlus):
             first = self.encode_and_predict(x_a.detach(), x_v.detach())
         finally:
             self.train(was_training)
-        video = (first.global_prob >= VIDEO_THRESHOLD).unsqueeze(1)  # (B, 1, C)
-        frame = first.frame_prob >= FRAME_THRESHOLD  # (B, T, 2, C)
-        labels = (frame & video.unsqueeze(2)).to(x_a.dtype)
+        labels = torch.stack(gated_segments(first.frame_prob, first.global_prob), dim=2).to(x_a.dtype)  # (B, T, 2, C)
         return labels[:, :, 0], labels[:, :, 1]
 
     def _plsim_labels(self, x_a, x_v, plsim_audio, plsim_visual):

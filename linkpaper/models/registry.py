@@ -83,6 +83,19 @@ def canonical_name(name: str) -> str:
     )
 
 
+def variant_slug(name: str) -> str:
+    """The run-folder name of a variant (the grid's ``OUT/<slug>/seed<SEED>``): ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``,
+    ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``."""
+    base, _, control = name.partition("/")
+    if base == "valor++":
+        slug = "valorpp"
+    elif base.startswith("+"):
+        slug = "valorpp_" + "_".join(part for part in base.split("+") if part)
+    else:
+        slug = base.replace("+", "p")
+    return slug + ("__" + control.replace("-", "_") if control else "")
+
+
 def model_config(name: str, **overrides) -> ModelConfig:
     """The ModelConfig of a named variant with ``overrides`` applied (strings are parsed)."""
     name = canonical_name(name)
