@@ -210,7 +210,7 @@ def event_count_table() -> np.ndarray:
 
     A class row has only 2**10 = 1024 possible values and an event only 55 possible
     intervals, so the matching of all 1024 x 1024 row pairs is three small matrix products
-    (computed once per process, about 0.05 s); scoring is then a look-up by ``row_codes``:
+    (computed once per process); scoring is then a look-up by ``row_codes``:
 
     * ``events`` (1024, 55): row code -> which intervals are its maximal runs (``event_bounds``);
     * ``iou_ok`` (55, 55): interval pairs with IoU >= 0.5 (``|a & b| >= 0.5 |a | b|``, exact);

@@ -268,10 +268,10 @@ def test_a_failed_save_names_the_file(tmp_path, monkeypatch):
 
 
 def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: int):
-    """compute_losses that returns a NaN total at (epoch, step), counting calls from the start."""
-    import linkpaper.losses as losses
+    """The engine's compute_losses, returning a NaN total at (epoch, step), counting calls from the start."""
+    import linkpaper.engine as engine
 
-    original = losses.compute_losses
+    original = engine.compute_losses
     calls = {"n": 0}
     target = (epoch_step[0] - 1) * steps_per_epoch + epoch_step[1]
 
@@ -282,7 +282,7 @@ def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: 
             result = {**result, "total": result["total"] * float("nan")}
         return result
 
-    monkeypatch.setattr(losses, "compute_losses", poisoned)
+    monkeypatch.setattr(engine, "compute_losses", poisoned)
 
 
 @pytest.mark.parametrize("check_each_step", [True, False], ids=["cpu-per-step", "deferred-like-cuda"])
