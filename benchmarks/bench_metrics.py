@@ -1,6 +1,6 @@
 """Speed of the vectorised AVVP metric on the 1200-video test split, against the per-video loop.
 
-    LINKPAPER_DATA=/work/shared/data python benchmarks/bench_metrics.py [--repeats 15] [--seed 0]
+    LINKPAPER_DATA=/path/to/data python benchmarks/bench_metrics.py [--repeats 15] [--seed 0]
 
 Writes a predictions file of seeded random probabilities for every test video (the hardest case
 for the metric: many predicted events in every class), then prints the median wall time

@@ -1,7 +1,7 @@
 """SynthLLP speed (and, with --proxy, the difficulty calibration check).
 
-    LINKPAPER_DATA=/work/shared/data python benchmarks/bench_synth.py [--preset full] [--out DIR]
-    LINKPAPER_DATA=/work/shared/data python benchmarks/bench_synth.py --preset small --proxy
+    LINKPAPER_DATA=/path/to/data python benchmarks/bench_synth.py [--preset full] [--out DIR]
+    LINKPAPER_DATA=/path/to/data python benchmarks/bench_synth.py --preset small --proxy
 
 Speed: generating the preset in memory, then writing it in the VALOR layout (issue targets for
 ``full`` on one CPU core: < 60 s in memory, < 3 min to disk). Everything runs on one thread.
@@ -32,7 +32,7 @@ import torch  # noqa: E402
 
 
 def segment_scores(pred_a: np.ndarray, pred_v: np.ndarray, gt_a: np.ndarray, gt_v: np.ndarray) -> dict:
-    """Segment-level A / V / AV / Type@AV (percent) with the official per-video rules (avvp-reference 3.3)."""
+    """Segment-level A / V / AV / Type@AV (percent) with the official per-video rules (book/decisions.md#ref-metric)."""
 
     def per_video(pred, gt):
         tp = (pred & gt).sum(1)

@@ -4,7 +4,7 @@
     python benchmarks/bench_train.py --model link --max-batches 30
 
 Prints, for 10,000 training and 649 validation videos (random tensors, LLP shapes):
-* CPU: seconds per training epoch (batch 64, the engine's own ``train_one_epoch``) and per
+* CPU: seconds per training epoch (batch 64, the engine's own loop ``fit``) and per
   validation pass (``predict`` + the vectorised metric), for pooled (10, 768) audio and the
   released (64, 768) maps;
 * the arithmetic floor: matrix-product FLOPs per epoch and per validation pass (torch's
@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
 from linkpaper.data.split import AVVPData, AVVPSplit  # noqa: E402
-from linkpaper.engine import TrainConfig, evaluate_split, train, train_one_epoch  # noqa: E402
+from linkpaper.engine import (TrainConfig, evaluate_split, fit, forward, plsim_inputs, plsim_keys,  # noqa: E402
+                              prepare_split, train)
 from linkpaper.records import hardware  # noqa: E402
 
 AUDIO_TOKENS = {"pooled": NUM_SEGMENTS, "maps": 64}
@@ -84,29 +85,27 @@ def random_data(audio_form: str, n_train: int, n_val: int, n_test: int, seed: in
 
 def time_cpu(model_name: str, audio_form: str, args, with_floor: bool) -> tuple[float, float, str, str | None]:
     """(seconds per training epoch, seconds per validation pass, note, arithmetic floor or None)
-    on the CPU; the floor (``arithmetic_floor``) is measured only when ``with_floor``."""
-    from linkpaper.engine import _plsim_keys, make_optimizer, plsim_inputs, prepare_model, prepare_split
+    on the CPU; the floor (``arithmetic_floor``) is measured only when ``with_floor``.
 
+    The epoch is timed through the engine's own loop (``linkpaper.engine.fit``): ``on_step``
+    notes the clock after every step; the first two steps warm up (allocator, kernels), the
+    next ones (up to ``--max-batches``) are timed and scaled to ceil(N / 64) batches.
+    """
+    batches = math.ceil(args.train_videos / 64)
+    timed = batches if not args.max_batches else min(args.max_batches, batches)
+    warm = 2 if batches > 2 else 0
     data = random_data(audio_form, args.train_videos, args.val_videos, 8)
-    config = TrainConfig(model=model_name, device="cpu", batch_size=64).validate()
-    torch.manual_seed(0)
-    model, uses_plsim, _ = prepare_model(config, data, "cpu")
-    mode = "ungated" if uses_plsim else "none"
-    keys = _plsim_keys(mode) if uses_plsim else (None, None)
-    optimizer = make_optimizer(model, config, "cpu")
-    generator = torch.Generator().manual_seed(0)
+    config = TrainConfig(model=model_name, device="cpu", batch_size=64, epochs=1, warmup_epochs=1, seed=0)
+    stamps = [time.perf_counter()]
+    model = fit(config, data=data, max_steps=min(timed + warm, batches), progress=False,
+                on_step=lambda step: stamps.append(time.perf_counter())).model
+    measured = len(stamps) - 1 - warm
+    epoch_seconds = (stamps[-1] - stamps[warm]) * batches / measured
     tic = time.perf_counter()
     train_split, val_split = prepare_split(model, data.train, "cpu"), prepare_split(model, data.val, "cpu")
     prepare_seconds = time.perf_counter() - tic  # pooling (64, 768) maps once per run
-    tensors = train_split.tensor_fields()
-    batches = math.ceil(args.train_videos / 64)
-    timed = batches if not args.max_batches else min(args.max_batches, batches)
-    warm = {k: v[:64 * 2] for k, v in tensors.items()}
-    train_one_epoch(model, optimizer, warm, keys, 64, config.clip_norm, generator)  # warm-up (allocator, kernels)
-    subset = {k: v[:64 * timed] for k, v in tensors.items()}
-    tic = time.perf_counter()
-    train_one_epoch(model, optimizer, subset, keys, 64, config.clip_norm, generator)
-    epoch_seconds = (time.perf_counter() - tic) * batches / timed
+    uses_plsim = model.config.use_plsim
+    keys = plsim_keys("ungated") if uses_plsim else (None, None)
     val_plsim = plsim_inputs(val_split, "ungated") if uses_plsim else (None, None)
     evaluate_split(model, val_split, val_plsim, 1024)
     runs = []
@@ -114,13 +113,13 @@ def time_cpu(model_name: str, audio_form: str, args, with_floor: bool) -> tuple[
         tic = time.perf_counter()
         evaluate_split(model, val_split, val_plsim, 1024)
         runs.append(time.perf_counter() - tic)
-    note = "" if timed == batches else f" (timed {timed} of {batches} batches, scaled)"
+    note = "" if measured == batches else f" (timed {measured} of {batches} batches, scaled)"
     if audio_form == "maps":
         note += f"; pooling the maps once per run: {prepare_seconds:.2f} s"
     floor = None
     if with_floor:
-        floor = arithmetic_floor(model, {k: v[:64] for k, v in tensors.items()}, keys, args.train_videos,
-                                 args.val_videos)
+        floor = arithmetic_floor(model, {k: v[:64] for k, v in train_split.tensor_fields().items()}, keys,
+                                 args.train_videos, args.val_videos)
     return epoch_seconds, statistics.median(runs), note, floor
 
 
@@ -152,19 +151,17 @@ def arithmetic_floor(model, batch: dict, plsim_keys: tuple, n_train: int, n_val:
     one batch of ``model``), and the seconds they take at this CPU's large (2048^3) sgemm speed."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from linkpaper.engine import _forward
-
     size = next(iter(batch.values())).shape[0]
     plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
     was_training = model.training
     model.train()
     with FlopCounterMode(display=False) as counter:
-        _forward(model, batch, plsim).global_prob.sum().backward()
+        forward(model, batch, plsim).global_prob.sum().backward()
     model.zero_grad(set_to_none=True)
     train_flops = counter.get_total_flops() * n_train / size  # forward + backward
     model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        _forward(model, batch, plsim)
+        forward(model, batch, plsim)
     val_flops = counter.get_total_flops() * n_val / size
     model.train(was_training)
     peak = sgemm_peak()

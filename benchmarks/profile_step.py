@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import random_data, sgemm_peak  # noqa: E402
 
 import linkpaper.models.dropout as dropout_module  # noqa: E402
-from linkpaper.engine import (TrainConfig, _forward, _plsim_keys, evaluate_split, make_optimizer,  # noqa: E402
+from linkpaper.engine import (TrainConfig, evaluate_split, forward, make_optimizer, plsim_keys,  # noqa: E402
                               plsim_inputs, prepare_model, prepare_split)
 from linkpaper.losses import compute_losses  # noqa: E402
 
@@ -137,7 +137,7 @@ def training_workload(model, optimizer, batch: dict, keys: tuple, clip_norm: flo
     def step() -> dict:
         plsim = tuple(None if key is None else batch[key] for key in keys)
         marks = [time.perf_counter()]
-        output = _forward(model, batch, plsim)
+        output = forward(model, batch, plsim)
         marks.append(time.perf_counter())
         losses = compute_losses(model, output, batch)
         marks.append(time.perf_counter())
@@ -181,7 +181,7 @@ def main() -> None:
             evaluate_split(model, val, plsim, 1024)
             return {"pass": time.perf_counter() - tic}
     else:
-        keys = _plsim_keys("ungated") if uses_plsim else (None, None)
+        keys = plsim_keys("ungated") if uses_plsim else (None, None)
         batch = prepare_split(model, data.train, "cpu").tensor_fields()
         workload = training_workload(model, make_optimizer(model, config, "cpu"), batch, keys, config.clip_norm)
         model.train()

@@ -1,4 +1,4 @@
-"""The training engine: VALOR++'s recipe (``avvp-reference.md`` 3.1, ``link-spec.md`` 7).
+"""The training engine: VALOR++'s recipe (``book/decisions.md#decision-recipe``).
 
 Recipe, unchanged for every variant:
 
@@ -29,8 +29,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tqdm.auto import tqdm
+
+from linkpaper.data.sources import load_data
 from linkpaper.data.split import AVVPData, AVVPSplit
+from linkpaper.data.text_tables import load_text_table
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.losses import alignment_diagnostics, compute_losses
+from linkpaper.metrics import evaluate_probs, save_predictions
+from linkpaper.models import PLSIM_LABEL_MODES, build_model, canonical_name, model_config
 from linkpaper.records import (
     LEAKAGE_CAPTION,
     RESULTS_FILE,
@@ -44,7 +51,6 @@ from linkpaper.records import (
     safe_torch_load,
 )
 
-PLSIM_MODES = ("ungated", "self", "gated")
 CHECKPOINT_LAST = "checkpoint_last.pt"
 CHECKPOINT_BEST = "checkpoint_best.pt"
 PREDICTIONS_FILE = "test_predictions.npz"
@@ -58,9 +64,9 @@ SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the bes
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a run. Defaults are VALOR++'s recipe (``avvp-reference.md`` 3.1).
+    """Everything that defines a run. Defaults are VALOR++'s recipe (``book/decisions.md#decision-recipe``).
 
-    ``plsim_labels`` picks the labels PLSIM reads (``link-spec.md`` 5.1): ``ungated`` (the
+    ``plsim_labels`` picks the labels PLSIM reads (``book/decisions.md#decision-plsim-labels``): ``ungated`` (the
     split's teacher labels over all classes), ``self`` (the model's own first pass) or
     ``gated`` (the released weak-label-gated files; needs ``allow_label_leakage``).
     ``eval_batch_size`` only changes speed, never a number.
@@ -89,8 +95,6 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the option for any value the engine cannot run with."""
-        from linkpaper.models import canonical_name
-
         def positive_int(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -117,10 +121,10 @@ class TrainConfig:
             self.model = canonical_name(self.model)  # "LINK" -> "link", "+S+T" -> "+T+S"
         except ConfigError as err:
             raise ConfigError(f"--model: {err}") from None
-        if self.plsim_labels not in PLSIM_MODES:
+        if self.plsim_labels not in PLSIM_LABEL_MODES:
             raise ConfigError(
-                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_MODES)} "
-                "(see link-spec.md 5.1)"
+                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_LABEL_MODES)} "
+                "(see book/decisions.md#decision-plsim-labels)"
             )
         try:
             device = torch.device(self.device)
@@ -206,12 +210,12 @@ def plsim_inputs(split: AVVPSplit, mode: str, allow_label_leakage: bool = False)
             raise ConfigError(
                 "--plsim-labels gated: the released pseudo labels are AND-ed with the ground-truth "
                 "video labels, for val and test too, so a model that reads them at evaluation time sees "
-                "the answers (link-spec.md 5.1). Use --plsim-labels ungated or self, or pass "
+                "the answers (book/decisions.md#decision-plsim-labels). Use --plsim-labels ungated or self, or pass "
                 "--allow-label-leakage to run it anyway; the results are then marked as having used "
                 "ground-truth video labels."
             )
         return split.pseudo_audio, split.pseudo_visual
-    raise ConfigError(f"--plsim-labels: unknown mode {mode!r}; choose one of {', '.join(PLSIM_MODES)}")
+    raise ConfigError(f"--plsim-labels: unknown mode {mode!r}; choose one of {', '.join(PLSIM_LABEL_MODES)}")
 
 
 def resolve_text_tables(data: AVVPData, text_table: str | None) -> tuple:
@@ -221,8 +225,6 @@ def resolve_text_tables(data: AVVPData, text_table: str | None) -> tuple:
     modalities; otherwise the data's tables (SynthLLP's teacher tables, GloVe for LLP).
     """
     if text_table:
-        from linkpaper.data.text_tables import load_text_table
-
         array, source = load_text_table(text_table)
         table = torch.as_tensor(array, dtype=torch.float32)
         return table, table, f"--text-table {Path(text_table).resolve()}: {source} (both modalities)"
@@ -239,7 +241,7 @@ def resolve_text_tables(data: AVVPData, text_table: str | None) -> tuple:
 # --------------------------------------------------------------------------------------------
 
 
-def _forward(model, tensors: dict, plsim: tuple):
+def forward(model, tensors: dict, plsim: tuple):
     return model(tensors["audio"], tensors["visual"], tensors["visual_3d"], plsim_audio=plsim[0], plsim_visual=plsim[1])
 
 
@@ -266,7 +268,7 @@ def predict(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: in
     tensors = {"audio": split.audio, "visual": split.visual, "visual_3d": split.visual_3d}
     for start in range(0, n, batch_size):
         chunk = slice(start, min(start + batch_size, n))
-        output = _forward(
+        output = forward(
             model,
             {k: v[chunk] for k, v in tensors.items()},
             tuple(None if p is None else p[chunk] for p in plsim),
@@ -282,8 +284,6 @@ def predict(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: in
 
 def evaluate_split(model, split: AVVPSplit, plsim: tuple = (None, None), batch_size: int = 1024):
     """(AVVPScores, frame_prob, video_prob) of ``model`` on a split with dense ground truth."""
-    from linkpaper.metrics import evaluate_probs
-
     if split.gt_audio is None or split.gt_visual is None:
         raise UserError(f"the {split.name} split has no dense ground truth to evaluate against")
     frame_prob, video_prob = predict(model, split, plsim, batch_size)
@@ -311,8 +311,8 @@ def _scalar_diagnostics(diagnostics) -> dict:
 
 
 def make_optimizer(model, config: "TrainConfig", device: str | torch.device) -> torch.optim.AdamW:
-    """The recipe's AdamW, fused (one kernel per parameter, 4x faster than the per-tensor loop on
-    the CPU) on the CPU and CUDA."""
+    """The recipe's AdamW, fused (one kernel per parameter instead of the per-tensor loop; the
+    speed-up is in ``benchmarks/README.md``) on the CPU and CUDA."""
     return torch.optim.AdamW(
         model.parameters(), lr=config.lr, betas=tuple(config.betas), eps=config.eps,
         weight_decay=config.weight_decay, fused=torch.device(device).type in ("cpu", "cuda"),
@@ -325,10 +325,8 @@ def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None
     Returns (losses {name: scalar tensor, incl. "total"}, output). The gradient norm is
     clipped to ``clip_norm`` (L2 over all parameters) before ``optimizer.step()``.
     """
-    from linkpaper.losses import alignment_diagnostics, compute_losses
-
     plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
-    output = _forward(model, batch, plsim)
+    output = forward(model, batch, plsim)
     losses = compute_losses(model, output, batch)
     optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
@@ -373,66 +371,6 @@ def _nonfinite_inputs(tensors: dict, index=None) -> dict[str, int]:
 
 _CHECK_EACH_STEP = ("cpu",)
 """Devices where the loss is checked at every step (reading a CPU scalar costs nothing)."""
-
-
-def train_one_epoch(model, optimizer, tensors: dict, plsim_keys: tuple, batch_size: int,
-                    clip_norm: float, generator: torch.Generator, progress=None) -> dict:
-    """One pass over the training tensors in a fresh random order. Returns train means.
-
-    tensors: {field: (N, ...)} on the device (AVVPSplit field names, what compute_losses
-    reads). plsim_keys: the two field names PLSIM reads, or (None, None). The permutation is
-    drawn on the CPU from ``generator`` so its state can be checkpointed; the last, smaller
-    batch is kept (no drop_last). Losses and diagnostics are summed on the device so no batch
-    waits for a device-to-host copy.
-
-    A NaN or infinite total loss raises :class:`NonFiniteLoss` naming the first such step: on
-    the CPU right at that step, elsewhere at the end of the epoch (the steps count the finite
-    prefix on the device, so no step waits for a device sync). Numbers are never changed.
-    """
-    model.train()
-    n = next(iter(tensors.values())).shape[0]
-    device = next(iter(tensors.values())).device
-    order = torch.randperm(n, generator=generator).to(device)
-    steps = math.ceil(n / batch_size)
-    check_each_step = device.type in _CHECK_EACH_STEP
-    seen_bad = torch.zeros((), dtype=torch.bool, device=device)
-    finite_prefix = torch.zeros((), dtype=torch.int64, device=device)
-    sums: dict[str, torch.Tensor] = {}
-    diag_sums: dict[str, torch.Tensor] = {}
-    batches = 0
-    for start in range(0, n, batch_size):
-        index = order[start:start + batch_size]
-        batch = {name: t[index] for name, t in tensors.items()}
-        try:
-            losses, output = training_step(model, optimizer, batch, plsim_keys, clip_norm)
-        except RuntimeError as err:
-            if not any(text in str(err) for text in _PROBABILITY_ERRORS):
-                raise
-            raise _nan_probabilities(err, batches + 1, steps, seen_bad, finite_prefix, order, batch_size,
-                                     tensors) from None
-        total = losses["total"].detach()
-        if check_each_step:
-            if not bool(torch.isfinite(total)):
-                raise NonFiniteLoss(batches + 1, steps, _loss_text(losses), _nonfinite_inputs(batch))
-        else:
-            seen_bad |= ~torch.isfinite(total)
-            finite_prefix += (~seen_bad).long()
-        for name, value in losses.items():
-            sums[name] = sums.get(name, 0.0) + value.detach().float()
-        for name, value in _scalar_diagnostics(getattr(output, "diagnostics", None)).items():
-            diag_sums[name] = diag_sums.get(name, 0.0) + value.to(device)
-        batches += 1
-        if progress is not None:
-            progress.update(1)
-            if batches % 20 == 0:
-                progress.set_postfix(loss=f"{float(sums['total']) / batches:.4f}", refresh=False)
-    if not check_each_step and bool(seen_bad):  # one host read per epoch
-        step = int(finite_prefix) + 1
-        index = order[(step - 1) * batch_size:step * batch_size]
-        raise NonFiniteLoss(step, steps, "the training loss is NaN or infinite", _nonfinite_inputs(tensors, index))
-    train_losses = {name: float(value) / batches for name, value in sums.items()}
-    diagnostics = {name: float(value) / batches for name, value in diag_sums.items()}
-    return {"losses": train_losses, "diagnostics": diagnostics}
 
 
 def _loss_text(losses: dict) -> str:
@@ -569,7 +507,7 @@ def score_row(scores) -> list[float]:
     return [float(x) for x in scores.row()]
 
 
-def _scores_record(scores) -> dict:
+def scores_record(scores) -> dict:
     return {level: {k: float(v) for k, v in table.items()} for level, table in scores.table.items()}
 
 
@@ -579,8 +517,6 @@ def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
     For a PLSIM variant the model is built with ``plsim_labels`` = the run's mode and text
     dimensions that fit the resolved class text tables (unless overridden explicitly).
     """
-    from linkpaper.models import build_model, model_config
-
     overrides = dict(config.model_overrides)
     uses_plsim = model_config(config.model, **overrides).use_plsim
     text_source = "unused"
@@ -595,7 +531,7 @@ def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
     return model.to(device), uses_plsim, text_source
 
 
-def _plsim_keys(mode: str) -> tuple:
+def plsim_keys(mode: str) -> tuple:
     if mode == "ungated":
         return ("pseudo_audio_ungated", "pseudo_visual_ungated")
     if mode == "gated":
@@ -603,60 +539,226 @@ def _plsim_keys(mode: str) -> tuple:
     return (None, None)
 
 
+@dataclass
+class Step:
+    """What the loop hands ``on_step`` after every optimiser step (read it; do not change the model).
+
+    step: 1-based over the run; epoch: 1-based; losses: {term: scalar tensor, incl. "total"}
+    of this step's forward pass; output: its AVVPOutput (``diagnostics`` holds the module scalars).
+    """
+
+    step: int
+    epoch: int
+    model: torch.nn.Module
+    losses: dict
+    output: object
+
+
+@dataclass
+class Fitted:
+    """What :func:`fit` returns: the run record (what ``results.json`` holds) and the model,
+    with the best epoch's weights once the run is complete (else the last step's)."""
+
+    record: dict
+    model: torch.nn.Module
+
+
 def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None,
           resume: bool = False, stop_after: int | None = None, progress: bool = True) -> dict:
-    """Train one run; return its record (what ``results.json`` holds).
+    """Train one run and return its record (what ``results.json`` holds): :func:`fit` without the model."""
+    return fit(config, out_dir, data, resume=resume, stop_after=stop_after, progress=progress,
+               load_finished=False).record
+
+
+def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None, *,
+        resume: bool = False, stop_after: int | None = None, max_steps: int | None = None,
+        on_step=None, evaluate_test: bool = True, progress: bool = True, load_finished: bool = True) -> Fitted:
+    """Train one run: the training loop of every command, notebook and benchmark.
 
     config: the run. out_dir: the run folder (None keeps nothing on disk: no checkpoints, no
-    resume). data: an AVVPData to use instead of resolving ``config.data``. resume: continue
-    from ``out_dir/checkpoint_last.pt`` (a finished run is returned as is). stop_after: stop
-    after this epoch as if interrupted (the record stays incomplete; for tests and time-boxed
-    sessions).
+    resume; the best weights are kept in memory). data: an AVVPData to use instead of resolving
+    ``config.data``. resume: continue from ``out_dir/checkpoint_last.pt`` (a finished run is
+    returned as is, with its best checkpoint loaded). stop_after: stop after this epoch as if
+    interrupted (the record stays incomplete). max_steps: stop after this many optimiser steps
+    (only without a run folder; the record stays incomplete and the model keeps the last step's
+    weights). on_step: called with a :class:`Step` after every optimiser step (the book watches
+    a module's scalars with it; it never changes a number). evaluate_test: False skips the final
+    test pass (the record then has no ``test`` / ``test_row``). load_finished: False returns a
+    finished run (``resume``) with ``model=None`` instead of loading its best checkpoint.
     """
     config.validate()
     run_dir = Path(out_dir) if out_dir is not None else None
+    if max_steps is not None and run_dir is not None:
+        raise ConfigError("max_steps: only for runs without a run folder (checkpoints are written per epoch)")
     created: list[Path] = []
     if run_dir is not None:
         _check_run_dir(run_dir, config, resume)
         if resume and is_complete(run_dir):
             finished = read_results(run_dir)
             _refuse_config_change(finished["config"], config, run_dir / RESULTS_FILE)
-            return finished
+            model = load_run(run_dir, device=config.device, data=data)[2] if load_finished else None
+            return Fitted(finished, model)
         created = check_writable_dir(run_dir, "--out")  # before any work: a file, read-only, ...
     try:
-        return _train(config, run_dir, data, resume, stop_after, progress)
+        return _fit(config, run_dir, data, resume, stop_after, max_steps, on_step, evaluate_test, progress)
     except BaseException:
         remove_created_dirs(created)  # only folders this call created, and only when still empty
         raise
 
 
-def _train(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resume: bool,
-           stop_after: int | None, progress: bool) -> dict:
-    from tqdm.auto import tqdm
-
+def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resume: bool, stop_after: int | None,
+         max_steps: int | None, on_step, evaluate_test: bool, progress: bool) -> Fitted:
+    # ---- the data, the seeded model, the PLSIM labels, the optimiser ------------------------
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     device = torch.device(config.device)
     if data is None:
-        from linkpaper.data.sources import load_data
-
         data = load_data(config.data, data_dir=config.data_dir)
-
     seed_everything(config.seed)
     model, uses_plsim, text_source = prepare_model(config, data, device)
     mode = config.plsim_labels if uses_plsim else "none"
     if uses_plsim:  # fail before training if the labels are missing or forbidden
         for split in (data.train, data.val, data.test):
             plsim_inputs(split, mode, config.allow_label_leakage)
-    leakage = uses_plsim and mode == "gated"
-
     optimizer = make_optimizer(model, config, device)
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)  # the shuffling order, checkpointed
     train_split, val_split = prepare_split(model, data.train, device), prepare_split(model, data.val, device)
-    tensors = train_split.tensor_fields()
-    plsim_keys = _plsim_keys(mode) if uses_plsim else (None, None)
+    tensors = train_split.tensor_fields()  # {field: (N, ...)} on the device
+    keys = plsim_keys(mode) if uses_plsim else (None, None)
     val_plsim = plsim_inputs(val_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
 
+    # ---- the record, or the state of an interrupted run --------------------------------------
+    record = new_record(config, data, model, uses_plsim, mode, text_source, device)
+    best_score, start_epoch, best_state = -math.inf, 1, None
+    if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
+        state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
+        _refuse_config_change(state["config"], config, run_dir / CHECKPOINT_LAST)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        _restore_rng_states(state["rng"], generator)
+        best_score = state["best_score"]
+        record.update(epochs=state["history"], best_epoch=state["best_epoch"], best_val=state["best_val"])
+        start_epoch = state["epoch"] + 1
+
+    # ---- the loop: epochs of shuffled batches, then validation --------------------------------
+    n = len(train_split)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
+    bar = tqdm(total=steps_per_epoch * (last_epoch - start_epoch + 1), disable=not progress,
+               desc=f"{config.model} seed {config.seed}", unit="batch", leave=False)
+    check_each_step = device.type in _CHECK_EACH_STEP
+    step = (start_epoch - 1) * steps_per_epoch
+    for epoch in range(start_epoch, last_epoch + 1):
+        lr = lr_at_epoch(epoch, config.epochs, config.lr, config.lr_min, config.warmup_epochs)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        tic = time.perf_counter()
+        model.train()
+        # The permutation is drawn on the CPU from ``generator`` (its state is checkpointed); the
+        # last, smaller batch is kept. Losses and diagnostics are summed on the device, so no
+        # step waits for a device-to-host copy; a non-finite loss is caught at its step on the
+        # CPU, elsewhere at the end of the epoch (``finite_prefix`` counts the good steps).
+        order = torch.randperm(n, generator=generator).to(device)
+        seen_bad = torch.zeros((), dtype=torch.bool, device=device)
+        finite_prefix = torch.zeros((), dtype=torch.int64, device=device)
+        sums: dict[str, torch.Tensor] = {}
+        diag_sums: dict[str, torch.Tensor] = {}
+        batches = 0
+        try:
+            for start in range(0, n, config.batch_size):
+                index = order[start:start + config.batch_size]
+                batch = {name: t[index] for name, t in tensors.items()}
+                try:
+                    losses, output = training_step(model, optimizer, batch, keys, config.clip_norm)
+                except RuntimeError as err:
+                    if not any(text in str(err) for text in _PROBABILITY_ERRORS):
+                        raise
+                    raise _nan_probabilities(err, batches + 1, steps_per_epoch, seen_bad, finite_prefix, order,
+                                             config.batch_size, tensors) from None
+                total = losses["total"].detach()
+                if check_each_step:
+                    if not bool(torch.isfinite(total)):
+                        raise NonFiniteLoss(batches + 1, steps_per_epoch, _loss_text(losses), _nonfinite_inputs(batch))
+                else:
+                    seen_bad |= ~torch.isfinite(total)
+                    finite_prefix += (~seen_bad).long()
+                for name, value in losses.items():
+                    sums[name] = sums.get(name, 0.0) + value.detach().float()
+                for name, value in _scalar_diagnostics(getattr(output, "diagnostics", None)).items():
+                    diag_sums[name] = diag_sums.get(name, 0.0) + value.to(device)
+                batches += 1
+                step += 1
+                bar.update(1)
+                if batches % 20 == 0:
+                    bar.set_postfix(loss=f"{float(sums['total']) / batches:.4f}", refresh=False)
+                if on_step is not None:
+                    on_step(Step(step=step, epoch=epoch, model=model, losses=losses, output=output))
+                if max_steps is not None and step >= max_steps:
+                    break
+            if not check_each_step and bool(seen_bad):  # one host read per epoch
+                bad = int(finite_prefix) + 1
+                index = order[(bad - 1) * config.batch_size:bad * config.batch_size]
+                raise NonFiniteLoss(bad, steps_per_epoch, "the training loss is NaN or infinite",
+                                    _nonfinite_inputs(tensors, index))
+            if max_steps is not None and step >= max_steps:
+                bar.close()
+                return Fitted(record, model)  # stopped inside the epoch: no validation, incomplete
+            train_losses = {name: float(value) / batches for name, value in sums.items()}
+            diagnostics = {name: float(value) / batches for name, value in diag_sums.items()}
+            train_seconds = time.perf_counter() - tic
+            tic = time.perf_counter()
+            val_scores, _, _ = evaluate_split(model, val_split, val_plsim, config.eval_batch_size)
+        except (NonFiniteLoss, DivergenceError) as err:
+            bar.close()
+            raise _diverged(err, epoch, record, run_dir, data) from None
+        val_seconds = time.perf_counter() - tic
+
+        # ---- the best epoch (val segment-level Type@AV, strictly greater, as VALOR) ----------
+        selection = val_scores.table[SELECTION_SCORE[0]][SELECTION_SCORE[1]]
+        improved = selection > best_score
+        if improved:
+            best_score = selection
+            record["best_epoch"] = epoch
+            record["best_val"] = scores_record(val_scores)
+        record["epochs"].append({
+            "epoch": epoch, "lr": lr, "train_loss": train_losses, "val": scores_record(val_scores),
+            "val_type_av": selection, "diagnostics": diagnostics,
+            "seconds": {"train": train_seconds, "val": val_seconds},
+        })
+        bar.set_postfix(loss=f"{train_losses['total']:.4f}", val_type_av=f"{selection:.2f}", epoch=epoch)
+        if run_dir is not None:
+            save_epoch(run_dir, model, optimizer, generator, epoch, improved, best_score, record, config)
+        elif improved:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    bar.close()
+    if last_epoch < config.epochs:
+        return Fitted(record, model)
+
+    # ---- the best epoch's weights, scored once on test ---------------------------------------
+    if run_dir is not None:
+        model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=device)["model"])
+    else:
+        model.load_state_dict(best_state)
+    record["complete"] = True
+    if not evaluate_test:
+        return Fitted(record, model)
+    test_split = prepare_split(model, data.test, device)
+    test_plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
+    test_scores, frame_prob, video_prob = evaluate_split(model, test_split, test_plsim, config.eval_batch_size)
+    record["test"] = scores_record(test_scores)
+    record["test_row"] = score_row(test_scores)
+    if run_dir is not None:
+        save_predictions(run_dir / PREDICTIONS_FILE, frame_prob=frame_prob, video_prob=video_prob,
+                         filenames=list(data.test.filenames))
+        record["predictions"] = PREDICTIONS_FILE
+        atomic_write_json(run_dir / RESULTS_FILE, record)
+    return Fitted(record, model)
+
+
+def new_record(config: TrainConfig, data: AVVPData, model, uses_plsim: bool, mode: str, text_source: str,
+               device) -> dict:
+    """The record of a run before its first epoch: configuration, data, PLSIM labels, provenance."""
+    leakage = uses_plsim and mode == "gated"
     record = {
         "config": config.to_dict(),
         "data": {"spec": config.data, "source": data.source, "description": data.describe(),
@@ -675,88 +777,22 @@ def _train(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, res
     }
     if leakage:
         record["caption"] = LEAKAGE_CAPTION
-    best_score = -math.inf
-    start_epoch = 1
-
-    if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
-        state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
-        _refuse_config_change(state["config"], config, run_dir / CHECKPOINT_LAST)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        _restore_rng_states(state["rng"], generator)
-        best_score = state["best_score"]
-        record["epochs"] = state["history"]
-        record["best_epoch"] = state["best_epoch"]
-        record["best_val"] = state["best_val"]
-        start_epoch = state["epoch"] + 1
-
-    steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
-    last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
-    bar = tqdm(total=steps_per_epoch * (last_epoch - start_epoch + 1), disable=not progress,
-               desc=f"{config.model} seed {config.seed}", unit="batch", leave=False)
-    for epoch in range(start_epoch, last_epoch + 1):
-        lr = lr_at_epoch(epoch, config.epochs, config.lr, config.lr_min, config.warmup_epochs)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        tic = time.perf_counter()
-        try:
-            epoch_train = train_one_epoch(model, optimizer, tensors, plsim_keys, config.batch_size,
-                                          config.clip_norm, generator, bar)
-            train_seconds = time.perf_counter() - tic
-            tic = time.perf_counter()
-            val_scores, _, _ = evaluate_split(model, val_split, val_plsim, config.eval_batch_size)
-        except (NonFiniteLoss, DivergenceError) as err:
-            bar.close()
-            raise _diverged(err, epoch, record, run_dir, data) from None
-        val_seconds = time.perf_counter() - tic
-        selection = val_scores.table[SELECTION_SCORE[0]][SELECTION_SCORE[1]]
-        improved = selection > best_score  # strictly greater, as VALOR
-        if improved:
-            best_score = selection
-            record["best_epoch"] = epoch
-            record["best_val"] = _scores_record(val_scores)
-        record["epochs"].append({
-            "epoch": epoch, "lr": lr, "train_loss": epoch_train["losses"], "val": _scores_record(val_scores),
-            "val_type_av": selection, "diagnostics": epoch_train["diagnostics"],
-            "seconds": {"train": train_seconds, "val": val_seconds},
-        })
-        bar.set_postfix(loss=f"{epoch_train['losses']['total']:.4f}", val_type_av=f"{selection:.2f}",
-                        epoch=epoch)
-        if run_dir is not None:
-            if improved:
-                atomic_torch_save({"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()},
-                                  run_dir / CHECKPOINT_BEST)
-            atomic_torch_save({
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                "rng": _rng_states(generator), "best_score": best_score, "best_epoch": record["best_epoch"],
-                "best_val": record["best_val"], "history": record["epochs"], "config": config.to_dict(),
-            }, run_dir / CHECKPOINT_LAST)
-            atomic_write_json(run_dir / RESULTS_FILE, record)
-        if improved and run_dir is None:
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    bar.close()
-    if last_epoch < config.epochs:
-        return record
-
-    # Final test scores from the best checkpoint.
-    if run_dir is not None:
-        model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=device)["model"])
-    else:
-        model.load_state_dict(best_state)
-    test_split = prepare_split(model, data.test, device)
-    test_plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
-    test_scores, frame_prob, video_prob = evaluate_split(model, test_split, test_plsim, config.eval_batch_size)
-    record["test"] = _scores_record(test_scores)
-    record["test_row"] = score_row(test_scores)
-    record["complete"] = True
-    if run_dir is not None:
-        from linkpaper.metrics import save_predictions
-
-        save_predictions(run_dir / PREDICTIONS_FILE, frame_prob=frame_prob, video_prob=video_prob,
-                         filenames=list(data.test.filenames))
-        record["predictions"] = PREDICTIONS_FILE
-        atomic_write_json(run_dir / RESULTS_FILE, record)
     return record
+
+
+def save_epoch(run_dir: Path, model, optimizer, generator, epoch: int, improved: bool, best_score: float,
+               record: dict, config: TrainConfig) -> None:
+    """Write the end of ``epoch``: ``checkpoint_best.pt`` when it improved, ``checkpoint_last.pt``
+    (everything :func:`fit` needs to resume bit for bit) and ``results.json``."""
+    if improved:
+        atomic_torch_save({"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()},
+                          run_dir / CHECKPOINT_BEST)
+    atomic_torch_save({
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+        "rng": _rng_states(generator), "best_score": best_score, "best_epoch": record["best_epoch"],
+        "best_val": record["best_val"], "history": record["epochs"], "config": config.to_dict(),
+    }, run_dir / CHECKPOINT_LAST)
+    atomic_write_json(run_dir / RESULTS_FILE, record)
 
 
 def _diverged(err: Exception, epoch: int, record: dict, run_dir: Path | None, data: AVVPData) -> DivergenceError:
@@ -809,8 +845,6 @@ def load_run(run_dir: str | Path, device: str | None = None, data: AVVPData | No
         config.device = device
     config.validate()
     if data is None:
-        from linkpaper.data.sources import load_data
-
         data = load_data(config.data, data_dir=config.data_dir)
     model, _, _ = prepare_model(config, data, torch.device(config.device))
     model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=config.device)["model"])

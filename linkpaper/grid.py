@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.metrics import SCORE_LABELS
+from linkpaper.models.registry import variant_slug
 from linkpaper.records import (
     LEAKAGE_CAPTION,
     RESULTS_FILE,
@@ -32,21 +34,7 @@ from linkpaper.records import (
     read_results,
 )
 
-COLUMN_LABELS = ("Seg a", "Seg v", "Seg av", "Seg type", "Seg event",
-                 "Event a", "Event v", "Event av", "Event type", "Event event")
-
-
-def variant_slug(name: str) -> str:
-    """A folder name for a variant: ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``,
-    ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``."""
-    base, _, control = name.partition("/")
-    if base == "valor++":
-        slug = "valorpp"
-    elif base.startswith("+"):
-        slug = "valorpp_" + "_".join(part for part in base.split("+") if part)
-    else:
-        slug = base.replace("+", "p")
-    return slug + ("__" + control.replace("-", "_") if control else "")
+COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LABELS
 
 
 def resolve_variants(variants: str | list[str]) -> list[str]:

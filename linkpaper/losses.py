@@ -1,6 +1,6 @@
-"""Training losses: VALOR++'s three terms, LINK's label term and S-LOSS (link-spec.md 4).
+"""Training losses: VALOR++'s three terms, LINK's label term and S-LOSS (eqs 7-12; book/decisions.md).
 
-    L = L_video + L_a + L_v                                   (VALOR++, avvp-reference.md 3.1)
+    L = L_video + L_a + L_v                                   (VALOR++, book/decisions.md#decision-segment-losses)
       + L_label + mean_ij(lambda_ij * (s_ij - r_ij)^2)       (LINK with S-LOSS, eqs 7-12)
 
 Shapes: B batch, T = 10 segments, C = 25 classes, H hidden. Pseudo labels are the gated
@@ -23,7 +23,7 @@ def _clamped(prob: torch.Tensor) -> torch.Tensor:
 
 
 def valor_losses(output, weak: torch.Tensor, pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> dict:
-    """VALOR++'s terms, each mean-reduced (eq 7, eq 8 with the mean; link-spec 4).
+    """VALOR++'s terms, each mean-reduced (eq 7, eq 8 with the mean; book/decisions.md#decision-segment-losses).
 
     video: BCE(clamp(global_prob), weak (B, C)). audio / visual: BCE-with-logits of
     frame_logits[:, :, m] (B, T, C) against the pseudo labels (B, T, C).
@@ -37,7 +37,7 @@ def valor_losses(output, weak: torch.Tensor, pl_audio: torch.Tensor, pl_visual: 
 
 
 def label_loss(output, pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> torch.Tensor:
-    """Eq 10, LEAP form (Decision, link-spec 4): BCE(a_prob, max_t pl_a) + BCE(v_prob, max_t pl_v).
+    """Eq 10, LEAP form (book/decisions.md#decision-label-term): BCE(a_prob, max_t pl_a) + BCE(v_prob, max_t pl_v).
 
     a_prob / v_prob (B, C) clamped to [1e-7, 1 - 1e-7]; pseudo labels (B, T, C).
     """

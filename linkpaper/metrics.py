@@ -1,6 +1,6 @@
 """The official AVVP evaluation (HAN / VALOR / LEAP ``eval_metrics.py``), vectorised over videos.
 
-Protocol (avvp-reference sections 3.2-3.5), for N videos, T = 10 segments, C = 25 classes:
+Protocol (book/decisions.md#ref-metric), for N videos, T = 10 segments, C = 25 classes:
 
 1. **Predictions** (section 3.2). ``pred_m = (frame_prob[:, :, m] >= 0.5) AND (video_prob >= 0.5)``
    for m in {audio, visual}; the audio-visual prediction is ``pred_a AND pred_v`` and the
@@ -34,6 +34,7 @@ import numpy as np
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
+from linkpaper.inference import THRESHOLD, gated_segments
 from linkpaper.predictions import (  # noqa: F401  (re-exported: the engine saves predictions from here)
     Predictions,
     PredictionsError,
@@ -42,13 +43,17 @@ from linkpaper.predictions import (  # noqa: F401  (re-exported: the engine save
     save_predictions,
 )
 
-THRESHOLD = 0.5  # hard-coded in the official inference code, for frame and video probabilities
 IOU_THRESHOLD = 0.5  # event matching, inclusive
 LEVELS = ("segment", "event")
 SCORE_MODALITIES = ("audio", "visual", "audio_visual", "type", "event")
 COUNTED_MODALITIES = ("audio", "visual", "audio_visual", "event")  # scores computed from counts
 SCORE_COLUMNS: tuple[tuple[str, str], ...] = tuple((level, m) for level in LEVELS for m in SCORE_MODALITIES)
 """The ten reported scores in table order: Seg a, v, av, Type@AV, Event@AV, then Event-level."""
+SCORE_LABELS: tuple[str, ...] = tuple(
+    f"{'Seg' if level == 'segment' else 'Event'} "
+    f"{ {'audio': 'a', 'visual': 'v', 'audio_visual': 'av'}.get(m, m)}" for level, m in SCORE_COLUMNS
+)
+"""The ten scores' short labels, in ``SCORE_COLUMNS`` order: "Seg a", ..., "Event event"."""
 COLUMN_TITLES = {"audio": "Audio", "visual": "Visual", "audio_visual": "Audio-visual",
                  "type": "Type@AV", "event": "Event@AV"}  # fmt: skip
 
@@ -146,9 +151,7 @@ def binarize_predictions(frame_prob, video_prob, threshold: float = THRESHOLD) -
     ``(frame_prob[:, :, m] >= threshold) AND (video_prob >= threshold)``.
     """
     frame_prob, video_prob = check_probabilities(frame_prob, video_prob, source="binarize_predictions")
-    segments = frame_prob >= threshold
-    video = (video_prob >= threshold)[:, None, :]
-    return segments[:, :, 0, :] & video, segments[:, :, 1, :] & video
+    return gated_segments(frame_prob, video_prob, threshold)
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,7 +210,7 @@ def event_count_table() -> np.ndarray:
 
     A class row has only 2**10 = 1024 possible values and an event only 55 possible
     intervals, so the matching of all 1024 x 1024 row pairs is three small matrix products
-    (computed once per process, about 0.05 s); scoring is then a look-up by ``row_codes``:
+    (computed once per process); scoring is then a look-up by ``row_codes``:
 
     * ``events`` (1024, 55): row code -> which intervals are its maximal runs (``event_bounds``);
     * ``iou_ok`` (55, 55): interval pairs with IoU >= 0.5 (``|a & b| >= 0.5 |a | b|``, exact);

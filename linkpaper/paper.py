@@ -1,6 +1,6 @@
 """The numbers the LINK paper reports: Table I (comparison) and Table II (ablations).
 
-One source of truth for every reported number in the book (``link-spec.md`` section 6). All
+One source of truth for every reported number in the book (the paper's Tables I and II). All
 are F-scores in percent on the **LLP test set** (1,200 videos), in ``metrics.SCORE_COLUMNS``
 order: segment level Audio, Visual, Audio-visual, Type@AV, Event@AV, then event level the same
 five. They are quoted, never measured here: every row built from them carries
@@ -46,7 +46,7 @@ def _row(method: str, venue: str, segment: str, event: str, variant: str | None 
     return ReportedRow(method, venue, scores, variant)
 
 
-# Table I, link-spec.md section 6: segment level a v av type event | event level a v av type event
+# Table I of the paper: segment level a v av type event | event level a v av type event
 TABLE_I: tuple[ReportedRow, ...] = (
     _row("HAN", "ECCV'20", "60.1 52.9 48.9 54.0 55.4", "51.3 48.9 43.0 47.7 48.0"),
     _row("MM-Pyr", "MM'22", "60.9 54.4 50.0 55.1 57.6", "52.7 51.8 44.4 49.9 50.0"),

@@ -42,7 +42,7 @@ from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.download import MissingDataError
 from linkpaper.data.stats import label_statistics, per_class_table
-from linkpaper import viz
+from linkpaper.book import viz
 
 REAL = "LLP annotations (real)"
 annotations = {

@@ -46,7 +46,8 @@ import matplotlib.pyplot as plt
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations
-from linkpaper import metrics, viz
+from linkpaper import metrics
+from linkpaper.book import viz
 
 HAND = "hand-made example video (illustrative)"
 SPEECH, CAR, DOG, CAT = (
@@ -227,11 +228,11 @@ tables["val"]
 
 # %% [markdown]
 # These values agree with an independent reimplementation of the official code run on the
-# same CSV files (`avvp-reference.md` section 3.6, rounded to 0.01), which the cell below
+# same CSV files ({ref}`ref-metric`, rounded to 0.01), which the cell below
 # checks.
 
 # %%
-# avvp-reference.md 3.6: Seg a, v, av, type, event | Event a, v, av, type, event
+# the reference values (book/decisions.md#ref-metric): Seg a, v, av, type, event | Event a, v, av, type, event
 LEAKS = "weak labels, full length (leaks GT)"
 independent = {
     "test": {"nothing": [0.50, 10.08, 14.50, 8.36, 0.00] * 2,

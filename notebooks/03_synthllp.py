@@ -65,7 +65,7 @@ from linkpaper.data.synth import (
     teacher_quality,
     train_statistics,
 )
-from linkpaper import viz
+from linkpaper.book import viz
 
 synth = make_synth(preset, seed=seed, data_dir=data_dir, return_timelines=True)
 data = synth.data

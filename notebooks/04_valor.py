@@ -46,15 +46,15 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from linkpaper import viz
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
-from linkpaper.engine import TrainConfig
+from linkpaper.engine import TrainConfig, fit
 from linkpaper.losses import compute_losses
 from linkpaper.metrics import binarize_predictions, evaluate_predictions, evaluate_probs
 from linkpaper.models import audio_pooling_matrix, build_model, pool_audio_maps
-from linkpaper.modelviz import curves_figure, heatmaps_figure
-from linkpaper.probe import parameter_counts, trace_forward, train_and_load
+from linkpaper.book.modelviz import curves_figure, heatmaps_figure
+from linkpaper.book.probe import parameter_counts, trace_forward
 
 torch.set_num_threads(1)  # same numbers on every machine
 warnings.filterwarnings(
@@ -68,7 +68,7 @@ print(SOURCE)
 # ## Parameters
 #
 # Seven linear layers and a 4-layer HAN encoder, H = 256. The per-module counts match
-# `avvp-reference.md` 2.2 (fc_a 196,864, one HAN layer 1,052,928, total 4,888,395). The two
+# {ref}`the reference network <ref-valor-network>` (fc_a 196,864, one HAN layer 1,052,928, total 4,888,395). The two
 # final LayerNorms of the encoder belong to VALOR's unused pre-norm branch: they are in the
 # state dict (so released checkpoints load strictly) but never applied.
 
@@ -173,7 +173,7 @@ pd.DataFrame(rows).T.rename_axis("4 random (64, 768) maps (illustrative)")
 # ## One forward pass
 #
 # Four validation videos of SynthLLP through the untrained model. `trace_forward`
-# (`linkpaper.probe`) records the intermediate tensors with forward hooks; the outputs are
+# (`linkpaper.book.probe`) records the intermediate tensors with forward hooks; the outputs are
 # what every model of the grid returns (`AVVPOutput`). B = 4 videos, T = 10 segments,
 # H = 256, C = 25 classes; the modality axis of size 2 holds audio (0) and visual (1).
 
@@ -237,7 +237,8 @@ config = TrainConfig(
     batch_size=32,
 )
 subset = dataclasses.replace(avvp, train=avvp.train.subset(slice(0, train_videos)))
-record, trained = train_and_load(config, subset, evaluate_test=False)
+fitted = fit(config, data=subset, evaluate_test=False, progress=False)  # best epoch's weights
+record, trained = fitted.record, fitted.model
 val = avvp.val.to(device)
 with torch.no_grad():  # one pass over the validation split, reused below
     val_out = trained.eval()(val.audio, val.visual, val.visual_3d)

@@ -89,19 +89,18 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from linkpaper import viz
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
-from linkpaper.engine import TrainConfig
+from linkpaper.engine import TrainConfig, fit
 from linkpaper.models import build_model
-from linkpaper.modelviz import curves_figure, heatmaps_figure
-from linkpaper.probe import (
+from linkpaper.book.modelviz import curves_figure, heatmaps_figure
+from linkpaper.book.probe import (
     epoch_series,
     grid_records,
     missing_grid_message,
     parameter_counts,
     trace_forward,
-    train_steps,
 )
 
 torch.set_num_threads(1)
@@ -137,9 +136,10 @@ pd.Series(
 # %% [markdown]
 # ## A short training run, step by step
 #
-# `linkpaper.probe.train_steps` follows the engine's recipe (AdamW 3e-4, betas (0.5, 0.999),
-# weight decay 1e-3, clipping at 1.0, seed 87) and records the four CMIM scalars after every
-# optimiser step. Here: `steps` steps on the first 1,000 SynthLLP training videos with
+# The engine's training loop (`linkpaper.engine.fit`: AdamW 3e-4, betas (0.5, 0.999), weight
+# decay 1e-3, clipping at 1.0, seed 87) calls `on_step` after every optimiser step; here it
+# records the four CMIM scalars and the step's losses, and `max_steps` ends the run there.
+# Here: `steps` steps (at most one epoch) on the first 1,000 SynthLLP training videos with
 # batches of 32 (the recipe's 64 would give half as many steps in the same time).
 
 # %%
@@ -156,12 +156,21 @@ config = TrainConfig(
     device=device,
 )
 scalars = ("alpha1", "alpha2", "beta1", "beta2")
-model, history = train_steps(
-    config,
-    subset,
-    steps,
-    watch=lambda m: {k: getattr(m.cmim, k).item() for k in scalars},
-)
+rows = [{"step": 0, **{k: getattr(untrained.cmim, k).item() for k in scalars}}]  # the initial values
+
+
+def watch(step):
+    rows.append(
+        {
+            "step": step.step,
+            **{k: getattr(step.model.cmim, k).item() for k in scalars},
+            **{f"loss_{k}": v.item() for k, v in step.losses.items()},
+        }
+    )
+
+
+model = fit(config, data=subset, max_steps=steps, on_step=watch, progress=False).model
+history = pd.DataFrame(rows).set_index("step")
 seconds = time.perf_counter() - tic
 RUN = (
     f"+T, {steps} steps on {len(subset.train)} videos (batch 32), seed {seed}, {SOURCE}"

@@ -89,14 +89,14 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from linkpaper import viz
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES, class_names_to_multihot
 from linkpaper.data.sources import load_data
 from linkpaper.engine import lr_at_epoch
 from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
 from linkpaper.models import build_model
-from linkpaper.modelviz import curves_figure, heatmaps_figure
-from linkpaper.probe import (
+from linkpaper.book.modelviz import curves_figure, heatmaps_figure
+from linkpaper.book.probe import (
     epoch_series,
     grid_records,
     missing_grid_message,

@@ -65,17 +65,17 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from linkpaper import viz
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.data.synth import teacher_quality
 from linkpaper.data.text_tables import glove_table
-from linkpaper.engine import TrainConfig, evaluate_split, plsim_inputs, train
+from linkpaper.engine import TrainConfig, evaluate_split, fit, plsim_inputs, train
 from linkpaper.errors import ConfigError
 from linkpaper.models import build_model
 from linkpaper.models.link import segment_label_embedding
-from linkpaper.modelviz import heatmaps_figure
-from linkpaper.probe import trace_forward, train_and_load, video_label_prf
+from linkpaper.book.modelviz import heatmaps_figure
+from linkpaper.book.probe import trace_forward, video_label_prf
 
 torch.set_num_threads(1)
 warnings.filterwarnings(
@@ -232,7 +232,7 @@ pd.Series(
 ).to_frame().rename_axis(f"untrained, seed {seed} [16 val videos of {SOURCE}]")
 
 # %% [markdown]
-# ## Three label modes (link-spec 5.1)
+# ## Three label modes ({ref}`decision-plsim-labels`)
 #
 # | mode | PLSIM reads | available | honest at test time |
 # | --- | --- | --- | --- |
@@ -346,7 +346,8 @@ for mode in ("ungated", "gated"):
         plsim_labels=mode,
         allow_label_leakage=mode == "gated",
     )
-    record, model = train_and_load(config, subset, evaluate_test=False)
+    fitted = fit(config, data=subset, evaluate_test=False, progress=False)
+    record, model = fitted.record, fitted.model
     assert record["label_leakage"] == (mode == "gated")
     for name, (pl_a, pl_v) in inputs.items():
         leak = " (LEAK)" if mode == "gated" else ""

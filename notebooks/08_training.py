@@ -25,7 +25,7 @@
 # numbers from a deliberately short run: they show the machinery, not the paper's results.
 # The same page runs the full recipe on a GPU by changing its parameters (last section).
 #
-# The recipe (VALOR++'s, unchanged for every variant; `avvp-reference.md` 3.1): AdamW (lr
+# The recipe (VALOR++'s, unchanged for every variant; {ref}`decision-recipe`): AdamW (lr
 # 3·10⁻⁴, betas (0.5, 0.999), weight decay 10⁻³), batch 64, gradient norm clipped at 1, the
 # learning rate set once per epoch by a linear warm-up and a cosine decay to 3·10⁻⁶, and the
 # best epoch chosen by validation segment-level Type@AV (strictly greater). Test is scored
@@ -51,7 +51,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from linkpaper import analysis, viz
+from linkpaper.book import analysis, viz
 from linkpaper.engine import TrainConfig, caption, lr_at_epoch, train
 
 warnings.filterwarnings(

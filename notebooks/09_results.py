@@ -50,7 +50,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from linkpaper import analysis, paper, tables
+from linkpaper import paper
+from linkpaper.book import analysis, tables
 
 runs = analysis.find_run_dirs(results_dir)
 measured = analysis.measured_rows(runs)
@@ -242,7 +243,7 @@ if controls:
 # 2. For the PLSIM variants (+P, +S+P, +T+P, LINK), produce the **ungated** teacher labels
 #    with the CLAP / CLIP teachers (`python -m linkpaper extract`, in the `[extract]`
 #    environment); the released labels are gated by the ground-truth video labels and leak
-#    them at test time (book: decisions page, "PLSIM: which labels it may read").
+#    them at test time ({ref}`decision-plsim-labels`).
 # 3. Train the grid with the paper's recipe on a GPU, then copy the run records here:
 #
 # ```bash

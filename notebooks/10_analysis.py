@@ -43,13 +43,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from linkpaper import analysis, viz
+from linkpaper.book import analysis, viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.grid import run_dir_for
 from linkpaper.metrics import evaluate_predictions
 from linkpaper.paper import VARIANT_LABELS
-from linkpaper.probe import epoch_series, grid_records
+from linkpaper.book.probe import epoch_series, grid_records
 from linkpaper.records import read_results
 
 test = load_annotations("test", data_dir)

@@ -1,4 +1,4 @@
-"""linkpaper.analysis: run records with provenance, scores from predictions, figures."""
+"""linkpaper.book.analysis: run records with provenance, scores from predictions, figures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ matplotlib.use("Agg")  # tests only: no display
 import numpy as np
 import pytest
 
-from linkpaper import analysis, paper, viz
+from linkpaper import paper
+from linkpaper.book import analysis, viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
 from linkpaper.metrics import evaluate_predictions
@@ -278,7 +279,7 @@ def test_delta_frame_gains_measured_and_reported(grid):
 def test_diagnostics_figure_one_panel_per_known_key(grid):
     import matplotlib.pyplot as plt
 
-    from linkpaper.probe import grid_records
+    from linkpaper.book.probe import grid_records
 
     records = grid_records(grid, ["valor++", "link"], [87, 88, 89])
     fig = analysis.diagnostics_figure(records, ["mu", "no_such_key", "val_type_av"], source="test data")

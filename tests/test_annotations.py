@@ -1,5 +1,5 @@
-"""linkpaper.data.annotations on the real LLP CSVs (every quirk of avvp-reference 1.1 and
-llp-stats.md section 1) and on small malformed files."""
+"""linkpaper.data.annotations on the real LLP CSVs (every quirk listed in
+book/decisions.md#ref-llp-files) and on small malformed files."""
 
 import numpy as np
 import pytest
@@ -72,7 +72,7 @@ def test_orphan_dense_rows_are_ignored(llp):
     root, splits = llp
     val = splits["val"]
     # The typo row "19jWnmYnlD8_30_400 0 10 Clapping" is ignored; the video keeps its own
-    # Violin_fiddle rows (so its GT is NOT all-zero, unlike avvp-reference section 1.1 says).
+    # Violin_fiddle rows (so its GT is NOT all-zero, unlike a first reading of the files suggests).
     n = val.filenames.index("19jWnmYnlD8_30_40")
     for gt in (val.gt_audio[n], val.gt_visual[n]):
         assert np.flatnonzero(gt.any(axis=0)).tolist() == [CLASS_INDEX["Violin_fiddle"]]
@@ -109,7 +109,7 @@ def test_dense_classes_outside_the_weak_labels_are_kept(llp):
         for split, a in splits.items()
         if split != "train"
     }
-    assert outside == {"val": (20, 14), "test": (24, 20)}  # avvp-reference section 1.1
+    assert outside == {"val": (20, 14), "test": (24, 20)}  # book/decisions.md#ref-llp-files
 
 
 def test_painting_rules_on_hand_made_events(tmp_path):

@@ -1,5 +1,5 @@
-"""The book's presentation helpers: the paper tables (linkpaper.tables), figure descriptions
-(alt text and caption, linkpaper.viz.describe) and the build-time extension (linkpaper.bookext)."""
+"""The book's presentation helpers: the paper tables (linkpaper.book.tables), figure descriptions
+(alt text and caption, linkpaper.book.viz.describe) and the build-time extension (linkpaper.book.bookext)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
-from linkpaper import bookext, paper, tables, viz  # noqa: E402
+from linkpaper import paper  # noqa: E402
+from linkpaper.book import bookext, tables, viz  # noqa: E402
 
 
 def _measured(model, label="SynthLLP small (synthetic), 6 epochs, seeds 87/88/89", n=3, base=60.0):

@@ -266,3 +266,79 @@ def test_predict_clamps_video_probabilities_above_one(tiny):
     frame_prob, video_prob = predict(Overshoot(), tiny.val)
     assert video_prob.shape == (len(tiny.val), 25)
     assert video_prob.max() == 1.0 and video_prob.min() == 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# fit: the model back in memory, a callback per step, a run cut short
+# --------------------------------------------------------------------------------------------
+
+
+def random_data(seed: int, prefix: str, n_train: int):
+    """A small random AVVPData (train n_train / val 4 / test 4 videos) with dense GT = labels."""
+    from linkpaper.data.split import AVVPData, AVVPSplit
+
+    g = torch.Generator().manual_seed(seed)
+
+    def split(name, n):
+        labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
+        gt = labels.numpy() > 0.5
+        return AVVPSplit(name, [f"{prefix}{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
+                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
+                         labels.amax(1), labels, labels, gt_audio=gt, gt_visual=gt)
+
+    return AVVPData(split("train", n_train), split("val", 4), split("test", 4), source={"kind": "test"})
+
+
+def test_fit_in_memory_returns_the_best_model_of_the_run_on_disk(tmp_path):
+    from linkpaper.engine import evaluate_split, fit, load_run
+
+    data = random_data(3, "v", 8)
+    run = config(epochs=2, warmup_epochs=1, batch_size=4)
+    fitted = fit(run, None, data=data, progress=False)
+    assert fitted.record["complete"] and len(fitted.record["epochs"]) == 2
+    scores, _, _ = evaluate_split(fitted.model, data.val)
+    assert scores.table == fitted.record["best_val"]
+    on_disk = fit(run, tmp_path / "run", data=data, progress=False)
+    _, _, loaded, _ = load_run(tmp_path / "run", data=data)
+    assert on_disk.record["test_row"] == fitted.record["test_row"]
+    for (name, a), b in zip(fitted.model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_fit_can_skip_the_test_pass():
+    from linkpaper.engine import fit
+
+    data = random_data(4, "w", 8)
+    record = fit(config(epochs=1, warmup_epochs=1, batch_size=4), data=data, evaluate_test=False,
+                 progress=False).record
+    assert record["complete"] and "test" not in record and "test_row" not in record
+
+
+def test_on_step_sees_every_step_and_max_steps_stops_the_run():
+    from linkpaper.engine import fit
+
+    data = random_data(6, "s", 10)
+    run = config(model="+T", epochs=1, warmup_epochs=1, batch_size=4)
+    seen = []
+
+    def watch(step):
+        seen.append({"step": step.step, "epoch": step.epoch, "alpha1": step.model.cmim.alpha1.item(),
+                     "beta1": step.model.cmim.beta1.item(), "total": step.losses["total"].item(),
+                     "alpha1_seen": float(torch.as_tensor(step.output.diagnostics["alpha1"]).float().mean())})
+
+    record = fit(run, data=data, on_step=watch, progress=False).record
+    assert [s["step"] for s in seen] == [1, 2, 3] and {s["epoch"] for s in seen} == {1}  # ceil(10 / 4) steps
+    assert all(s["alpha1"] == s["beta1"] for s in seen) and seen[-1]["alpha1"] != 1.0  # equal init, equal gradients
+    # the record holds the epoch means of what each step's forward pass saw (before its update)
+    epoch = record["epochs"][0]
+    assert epoch["train_loss"]["total"] == pytest.approx(np.mean([s["total"] for s in seen]), abs=1e-6)
+    assert epoch["diagnostics"]["alpha1"] == pytest.approx(np.mean([s["alpha1_seen"] for s in seen]), abs=1e-6)
+
+    cut = []
+    fitted = fit(run, data=data, max_steps=2, on_step=lambda step: cut.append(step.model.cmim.alpha1.item()),
+                 progress=False)
+    assert cut == [s["alpha1"] for s in seen[:2]]  # the same steps, stopped after the second
+    assert fitted.model.cmim.alpha1.item() == cut[-1]
+    assert not fitted.record["complete"] and fitted.record["epochs"] == []
+    with pytest.raises(ConfigError, match="max_steps"):
+        fit(run, "somewhere", data=data, max_steps=2)

@@ -1,5 +1,5 @@
 """linkpaper.metrics: the official AVVP protocol, vectorised path == per-video loop, and the
-sanity numbers of avvp-reference section 3.6 on the real LLP CSVs."""
+sanity numbers of book/decisions.md#ref-metric on the real LLP CSVs."""
 
 import itertools
 
@@ -265,7 +265,7 @@ def test_bad_probabilities_raise_clear_user_errors(frame_value, video_value, mes
 
 
 # ------------------------------------------------------------------------------------------
-# Sanity numbers on the real LLP CSVs (avvp-reference section 3.6)
+# Sanity numbers on the real LLP CSVs (book/decisions.md#ref-metric)
 # ------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""linkpaper.modelviz: figures name their data and draw every panel."""
+"""linkpaper.book.modelviz: figures name their data and draw every panel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkpaper.modelviz import curves_figure, heatmaps_figure
+from linkpaper.book.modelviz import curves_figure, heatmaps_figure
 
 
 @pytest.fixture(autouse=True)

@@ -68,3 +68,35 @@ def test_cli_reports_user_errors_without_traceback(tmp_path, capsys, monkeypatch
     assert code == 2
     assert err.startswith("error: could not download https://raw.githubusercontent.com/")
     assert "LINKPAPER_DATA" in err and "Traceback" not in err
+
+
+CORE_MODULES = (
+    "linkpaper.cli", "linkpaper.engine", "linkpaper.grid", "linkpaper.records", "linkpaper.metrics",
+    "linkpaper.losses", "linkpaper.models", "linkpaper.gains", "linkpaper.paper", "linkpaper.cluster",
+    "linkpaper.data.sources", "linkpaper.data.features", "linkpaper.data.synth", "linkpaper.data.stats",
+    "linkpaper.predictions", *(f"linkpaper.commands.{name}" for name in COMMANDS),
+)
+
+
+def test_the_core_package_imports_no_plotting_and_no_pandas():
+    """Training, scoring and the CLI need neither the [book] extra nor the book's helpers."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {CORE_MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'pandas', 'seaborn')"
+        " or m.startswith('linkpaper.book')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_no_file_cites_documents_outside_the_repository():
+    """Decisions are cited as book/decisions.md anchors or the paper's equations, never as files a
+    reader of the repository or the book does not have."""
+    outside = re.compile("link" + r"-spec\.md|avvp" + r"-reference\.md|llp" + r"-stats\.md")
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout.split()
+    citing = [name for name in tracked
+              if (ROOT / name).is_file() and name.endswith((".py", ".md", ".yml", ".toml", ".cfg", ".txt"))
+              and outside.search((ROOT / name).read_text(errors="replace"))]
+    assert citing == []

@@ -1,9 +1,6 @@
-"""The paper's reported numbers (linkpaper.paper): internal consistency and the spec's tables."""
+"""The paper's reported numbers (linkpaper.paper): internal consistency."""
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +9,6 @@ from linkpaper import paper
 from linkpaper.errors import UserError
 from linkpaper.metrics import SCORE_COLUMNS
 from linkpaper.models import list_models
-
-SPEC = Path("/work/shared/docs/link-spec.md")
 
 
 def test_every_row_has_ten_scores_in_range():
@@ -73,16 +68,3 @@ def test_unknown_table_and_variant_are_clear_errors():
         paper.reported_rows("III")
     with pytest.raises(UserError, match="no row for variant '\\+T\\+S'"):
         paper.reported_scores("+T+S", "I")
-
-
-@pytest.mark.skipif(not SPEC.is_file(), reason="link-spec.md (shared docs) not available")
-def test_constants_match_link_spec_section_6():
-    text = SPEC.read_text(encoding="utf-8").split("## 6.", 1)[1].split("## 7.", 1)[0]
-    table_i, table_ii = text.split("Table II", 1)
-    number_rows = re.compile(r"^\|([^|]+)\|(?:([^|]*)\|)?\s*([\d. ]+?)\s*\|\s*([\d. ]+?)\s*\|\s*$", re.M)
-
-    def parse(block):
-        return [[float(x) for x in (m.group(3) + " " + m.group(4)).split()] for m in number_rows.finditer(block)]
-
-    assert parse(table_i) == [list(r.scores) for r in paper.TABLE_I]
-    assert parse(table_ii) == [list(r.scores) for r in paper.TABLE_II]

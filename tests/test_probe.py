@@ -1,4 +1,4 @@
-"""linkpaper.probe: traced intermediate tensors agree with the model's outputs."""
+"""linkpaper.book.probe: traced intermediate tensors agree with the model's outputs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from linkpaper.errors import UserError
 from linkpaper.losses import similarity_loss
 from linkpaper.models import build_model
-from linkpaper.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
+from linkpaper.book.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
 
 SMALL = dict(hidden_dim=32, num_heads=4, ff_dim=64, num_layers=2)
 
@@ -108,73 +108,8 @@ def test_grid_records_and_epoch_series(tmp_path):
         epoch_series(records, "alpha1")
 
 
-def random_data(seed: int, prefix: str, n_train: int):
-    """A small random AVVPData (train n_train / val 4 / test 4 videos) with dense GT = labels."""
-    from linkpaper.data.split import AVVPData, AVVPSplit
-
-    g = torch.Generator().manual_seed(seed)
-
-    def split(name, n):
-        labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
-        gt = labels.numpy() > 0.5
-        return AVVPSplit(name, [f"{prefix}{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
-                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
-                         labels.amax(1), labels, labels, gt_audio=gt, gt_visual=gt)
-
-    return AVVPData(split("train", n_train), split("val", 4), split("test", 4), source={"kind": "test"})
-
-
-def test_train_and_load_returns_the_best_model(tmp_path):
-    from linkpaper.engine import TrainConfig, evaluate_split
-    from linkpaper.probe import train_and_load
-
-    data = random_data(3, "v", 8)
-    config = TrainConfig(model="valor++", model_overrides=SMALL, data="synth:tiny", epochs=2, warmup_epochs=1,
-                         batch_size=4, seed=5)
-    record, model = train_and_load(config, data)
-    assert record["complete"] and len(record["epochs"]) == 2
-    scores, _, _ = evaluate_split(model, data.val)
-    assert scores.table == record["best_val"]
-
-
-def test_train_and_load_can_skip_the_test_pass():
-    from linkpaper.data.sources import load_data  # noqa: F401  (the engine imports it lazily)
-    from linkpaper.engine import TrainConfig
-    from linkpaper.probe import train_and_load
-
-    data = random_data(4, "w", 8)
-    config = TrainConfig(model="valor++", model_overrides=SMALL, data="synth:tiny", epochs=1, warmup_epochs=1,
-                         batch_size=4, seed=5)
-    record, model = train_and_load(config, data, evaluate_test=False)
-    assert record["complete"] and "test" not in record and "test_row" not in record
-    assert record["data"]["sizes"]["test"] == 1 and len(data.test) == 4  # the caller's data is untouched
-
-
-def test_train_steps_matches_the_engine_after_one_epoch():
-    import dataclasses
-
-    from linkpaper.engine import TrainConfig
-    from linkpaper.probe import train_steps
-
-    data = random_data(6, "s", 10)
-    config = TrainConfig(model="+T", model_overrides=SMALL, data="synth:tiny", epochs=1, warmup_epochs=1,
-                         batch_size=4, seed=5)
-    watch = lambda m: {"alpha1": m.cmim.alpha1.item(), "beta1": m.cmim.beta1.item()}  # noqa: E731
-    model, history = train_steps(config, data, steps=3, watch=watch)
-    assert list(history.index) == [0, 1, 2, 3] and history.loc[0, "alpha1"] == 1.0
-    assert (history["alpha1"] == history["beta1"]).all()  # equal init, equal gradients
-    assert history.loc[3, "alpha1"] != 1.0 and "loss_total" in history
-
-    from linkpaper.engine import train
-
-    record = train(dataclasses.replace(config), None, data=data, progress=False)
-    # the engine logs the scalars seen by each step's forward pass (before its update), averaged
-    assert record["epochs"][0]["diagnostics"]["alpha1"] == pytest.approx(history.loc[0:2, "alpha1"].mean(), abs=1e-6)
-    assert record["epochs"][0]["train_loss"]["total"] == pytest.approx(history.loc[1:3, "loss_total"].mean(), abs=1e-5)
-
-
 def test_video_label_prf_counts_pairs():
-    from linkpaper.probe import video_label_prf
+    from linkpaper.book.probe import video_label_prf
 
     labels = torch.zeros(2, 10, 25)
     labels[0, 3, 0] = 1  # class 0 flagged in video 0 (true)
@@ -188,7 +123,7 @@ def test_video_label_prf_counts_pairs():
 
 
 def test_a_missing_grid_gives_no_records_and_a_runnable_hint(tmp_path):
-    from linkpaper.probe import missing_grid_message
+    from linkpaper.book.probe import missing_grid_message
 
     assert grid_records(tmp_path / "absent", ["+S"], [87]) == {}
     message = missing_grid_message("../results/some_grid")

@@ -89,7 +89,7 @@ def test_book_extras_bring_the_renderers():
     book = " ".join(project["optional-dependencies"]["book"])
     assert "seaborn" in book and "sphinx-mathjax-offline" in book
     assert "check-jsonschema" in " ".join(project["optional-dependencies"]["dev"])
-    assert project["entry-points"]["myst_nb.mime_renderers"]["linkpaper_figures"] == "linkpaper.bookext:FigureRenderer"
+    assert project["entry-points"]["myst_nb.mime_renderers"]["linkpaper_figures"] == "linkpaper.book.bookext:FigureRenderer"
 
 
 def test_cite_this_section():

@@ -181,7 +181,7 @@ def test_an_interrupted_overwrite_is_finished_without_trusting_old_files(tmp_pat
 
 
 def test_llp_spec_on_a_synth_folder_is_recorded_and_captioned_as_synthetic(tmp_path, tiny_seeds, llp_data_dir):
-    from linkpaper.analysis import data_label
+    from linkpaper.book.analysis import data_label
     from linkpaper.data.synth import write_valor_layout
     from linkpaper.engine import caption
 
@@ -268,10 +268,10 @@ def test_a_failed_save_names_the_file(tmp_path, monkeypatch):
 
 
 def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: int):
-    """compute_losses that returns a NaN total at (epoch, step), counting calls from the start."""
-    import linkpaper.losses as losses
+    """The engine's compute_losses, returning a NaN total at (epoch, step), counting calls from the start."""
+    import linkpaper.engine as engine
 
-    original = losses.compute_losses
+    original = engine.compute_losses
     calls = {"n": 0}
     target = (epoch_step[0] - 1) * steps_per_epoch + epoch_step[1]
 
@@ -282,7 +282,7 @@ def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: 
             result = {**result, "total": result["total"] * float("nan")}
         return result
 
-    monkeypatch.setattr(losses, "compute_losses", poisoned)
+    monkeypatch.setattr(engine, "compute_losses", poisoned)
 
 
 @pytest.mark.parametrize("check_each_step", [True, False], ids=["cpu-per-step", "deferred-like-cuda"])

@@ -1,4 +1,4 @@
-"""linkpaper.data.stats against hand-made timelines and the published LLP numbers (llp-stats.md)."""
+"""linkpaper.data.stats against hand-made timelines and the LLP numbers computed from the annotation files (book/decisions.md#llp-statistics)."""
 
 import numpy as np
 import pytest

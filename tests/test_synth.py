@@ -151,7 +151,7 @@ def test_missing_annotations_raise_missing_data_error(tmp_path):
 
 # Tolerances for the train statistics (donor sampling reproduces LLP's per-class structure; the
 # train label mix differs from val+test: fewer labels per video, less Clapping, so the shares
-# move by a few points; llp-stats.md section 4.1).
+# move by a few points; book/decisions.md#llp-statistics).
 STAT_TOLERANCES = {
     "mismatch_all": 0.03,
     "seg_cell_shares.0": 0.03,

@@ -1,4 +1,4 @@
-"""linkpaper.viz: tables carry the right numbers and labels, figures name their data."""
+"""linkpaper.book.viz: tables carry the right numbers and labels, figures name their data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 pd = pytest.importorskip("pandas")
 
-from linkpaper import metrics, viz  # noqa: E402
+from linkpaper import metrics  # noqa: E402
+from linkpaper.book import viz  # noqa: E402
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
 from linkpaper.data.download import MissingDataError  # noqa: E402
 from linkpaper.data.stats import COMPARISON_ROWS, label_statistics  # noqa: E402

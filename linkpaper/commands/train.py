@@ -7,7 +7,8 @@ HELP = "train VALOR++, LINK or an ablation variant"
 
 def add_config_arguments(parser, single_run: bool = True) -> None:
     """Options shared by ``train`` and ``grid`` (everything in TrainConfig)."""
-    from linkpaper.engine import PLSIM_MODES, TrainConfig
+    from linkpaper.engine import TrainConfig
+    from linkpaper.models import PLSIM_LABEL_MODES
 
     defaults = TrainConfig()
     if single_run:
@@ -20,8 +21,8 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
     parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs,
                         help="linear warm-up epochs before the cosine decay (default %(default)s, VALOR++'s)")
     parser.add_argument("--device", default=defaults.device, help="cpu or cuda (default %(default)s)")
-    parser.add_argument("--plsim-labels", choices=PLSIM_MODES, default=defaults.plsim_labels,
-                        help="labels PLSIM reads (link-spec 5.1; default %(default)s)")
+    parser.add_argument("--plsim-labels", choices=PLSIM_LABEL_MODES, default=defaults.plsim_labels,
+                        help="labels PLSIM reads (book/decisions.md#decision-plsim-labels; default %(default)s)")
     parser.add_argument("--allow-label-leakage", action="store_true",
                         help="permit --plsim-labels gated (results are marked as using ground-truth video labels)")
     parser.add_argument("--text-table", default=None, help="(25, D) .npy/.pt class text table for PLSIM")
@@ -72,7 +73,7 @@ def run(args) -> int:
 
     from linkpaper.cluster import run_lock
     from linkpaper.engine import caption, train
-    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.metrics import SCORE_LABELS
 
     config = config_from_args(args, model=args.model, seed=args.seed)
     try:
@@ -86,5 +87,5 @@ def run(args) -> int:
     print(f"best epoch {record['best_epoch']} (val segment Type@AV "
           f"{record['best_val']['segment']['type']:.2f}); run folder {args.out}")
     print(caption(record))
-    print(" | ".join(f"{label} {value:.2f}" for label, value in zip(COLUMN_LABELS, record["test_row"])))
+    print(" | ".join(f"{label} {value:.2f}" for label, value in zip(SCORE_LABELS, record["test_row"])))
     return 0

@@ -1,6 +1,6 @@
 """LLP annotation CSVs -> weak labels (N, C) and dense ground truth (N, T, C).
 
-All six files are TAB-separated despite their ``.csv`` name (avvp-reference section 1.1).
+All six files are TAB-separated despite their ``.csv`` name (book/decisions.md#ref-llp-files).
 The parsers reproduce the official evaluation code's behaviour on every quirk:
 
 * a video's id is ``filename[:11]`` (ids may contain ``_`` and ``-``; never ``split('_')``);

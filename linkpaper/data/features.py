@@ -1,16 +1,7 @@
 """The released VALOR feature layout on disk -> validated ``AVVPSplit`` tensors, with a fast cache.
 
-Layout (avvp-reference section 1.4), one ``<filename[:11]>.npy`` per video and stream::
-
-    <root>/CLAP/features/                       (64, 768) HTS-AT maps or pooled (10, 768) float32
-    <root>/CLIP/features/                       (10, 768) float32
-    <root>/feats/r2plus1d_18/                   (10, 512) float32
-    <root>/CLAP/segment_pseudo_labels/          (10, 25) int64 in {0, 1}, gated by the weak labels
-    <root>/CLIP/segment_pseudo_labels/          (10, 25)
-    <root>/CLAP/segment_pseudo_labels_ungated/  optional (our extension, for PLSIM)
-    <root>/CLIP/segment_pseudo_labels_ungated/  optional
-    <root>/splits/AVVP_train.csv ...            optional split lists (override the LLP ones)
-    <root>/text_tables/clap_text.npy, clip_text.npy   optional (25, D) class text tables
+The layout (folders, shapes, dtypes) is defined once, in :mod:`linkpaper.data.layout`
+(book/decisions.md#ref-feature-layout); SynthLLP and the teacher extraction write it.
 
 Every file is validated on the first load (exists, is a readable .npy, shape, dtype, finite,
 labels in {0, 1}); all problems are collected and reported in one ``FeatureError``. The stacked
@@ -42,30 +33,23 @@ from linkpaper.data.annotations import (
     video_id,
 )
 from linkpaper.data.download import ANNOTATION_FILES, annotation_path, sha256_of
+from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as the reader sees it)
+    LABEL_STREAMS,
+    OPTIONAL_STREAMS,
+    SPLIT_CSV,
+    SPLITS_DIR,
+    TEXT_TABLE_FILES,
+    VALOR_LAYOUT,
+)
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import UserError
 
-VALOR_LAYOUT: dict[str, str] = {
-    "audio": "CLAP/features",
-    "visual": "CLIP/features",
-    "visual_3d": "feats/r2plus1d_18",
-    "pseudo_audio": "CLAP/segment_pseudo_labels",
-    "pseudo_visual": "CLIP/segment_pseudo_labels",
-    "pseudo_audio_ungated": "CLAP/segment_pseudo_labels_ungated",
-    "pseudo_visual_ungated": "CLIP/segment_pseudo_labels_ungated",
-}
-"""Stream (an ``AVVPSplit`` field name) -> sub-directory of the features root."""
-
-OPTIONAL_STREAMS = ("pseudo_audio_ungated", "pseudo_visual_ungated")
-LABEL_STREAMS = ("pseudo_audio", "pseudo_visual", "pseudo_audio_ungated", "pseudo_visual_ungated")
 AUDIO_SHAPES: dict[str, tuple[int, int]] = {"maps": (64, 768), "pooled": (NUM_SEGMENTS, 768)}
 FIXED_SHAPES: dict[str, tuple[int, int]] = {
     "visual": (NUM_SEGMENTS, 768),
     "visual_3d": (NUM_SEGMENTS, 512),
     **{name: (NUM_SEGMENTS, NUM_CLASSES) for name in LABEL_STREAMS},
 }
-SPLIT_CSV: dict[str, str] = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv", "test": "AVVP_test_pd.csv"}
-TEXT_TABLE_FILES = {"audio": "text_tables/clap_text.npy", "visual": "text_tables/clip_text.npy"}
 CACHE_DIRNAME = ".linkpaper-cache"
 CACHE_VERSION = 1
 MAX_LISTED = 3  # paths shown per kind of problem
@@ -73,7 +57,7 @@ MAX_LISTED = 3  # paths shown per kind of problem
 
 _FIX_HINT = "Fix or re-extract those files"
 _FIX_HINT_REST = (" (python -m linkpaper extract, or re-download the release); see the layout in "
-                  "linkpaper.data.features.VALOR_LAYOUT.")
+                  "linkpaper.data.layout.")
 SYNTH_PROVENANCE = "synthllp.json"
 SYNTH_PARTIAL = "synthllp.partial.json"
 """``python -m linkpaper synth`` writes ``synthllp.partial.json`` first and ``synthllp.json`` last."""
@@ -368,7 +352,7 @@ def split_csv_path(root: str | os.PathLike, split: str, data_dir=None) -> Path:
     """The split list used: ``<root>/splits/<file>`` when present, else the LLP annotation CSV."""
     if split not in SPLIT_CSV:
         raise FeatureError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_CSV)}")
-    local = Path(root) / "splits" / SPLIT_CSV[split]
+    local = Path(root) / SPLITS_DIR / SPLIT_CSV[split]
     return local if local.is_file() else annotation_path(split, data_dir)
 
 
@@ -489,7 +473,7 @@ def load_llp(
     used += [annotation_path("eval_audio", data_dir), annotation_path("eval_visual", data_dir)]
     checksums = {}
     for path in used:
-        label = f"splits/{path.name}" if path.parent == root / "splits" else path.name
+        label = f"{SPLITS_DIR}/{path.name}" if path.parent == root / SPLITS_DIR else path.name
         checksums[label] = sha256_of(path)
     pinned = {spec.relpath.split("/")[-1]: spec.sha256 for spec in ANNOTATION_FILES.values()}
     text_audio, text_visual, text_source = _text_tables(root, data_dir, text_table)

@@ -2,9 +2,10 @@
 
 One set of functions serves the real LLP annotations (val+test dense ground truth), the
 SynthLLP generator's train split (donor timelines) and the book's data notebook, so a number
-in ``shared/docs/llp-stats.md`` and the same number for synthetic data come from the same code.
+of LLP (``book/decisions.md#llp-statistics``) and the same number for synthetic data come
+from the same code.
 
-Conventions follow the official evaluation (``avvp-reference.md`` section 3): timelines are
+Conventions follow the official evaluation (``book/decisions.md#ref-metric``): timelines are
 (N, T, C) bool with T = 10 one-second segments; an *event* is a maximal run of 1s in one
 (video, class) row; AV ground truth is ``audio & visual``.
 """
@@ -45,10 +46,11 @@ def _shares(counts: np.ndarray) -> list[float]:
 
 
 def label_statistics(gt_audio: np.ndarray, gt_visual: np.ndarray, weak: np.ndarray) -> dict:
-    """The LLP annotation statistics of one set of videos (``llp-stats.md`` sections 4-5).
+    """The LLP annotation statistics of one set of videos (``book/decisions.md#llp-statistics``).
 
     gt_audio, gt_visual: (N, T, C) bool dense timelines; weak: (N, C) video-level labels.
-    Returns a JSON-serialisable dict; the keys marked (A)-(E) are the rates of llp-stats 5.4:
+    Returns a JSON-serialisable dict; the keys marked (A)-(E) are the audio-visual
+    non-alignment rates:
 
     * ``class_counts`` (C,), ``labels_per_video_hist`` (0..7), ``mean_labels_per_video``
     * ``seg_cell_shares`` [a_only, v_only, av] over active (video, segment, class) cells (C),

@@ -46,6 +46,7 @@ import torch
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.download import MissingDataError, annotation_path
+from linkpaper.data.layout import LABEL_STREAMS, SPLIT_CSV, SPLITS_DIR, TEXT_TABLE_FILES, TEXT_TABLES_DIR, VALOR_LAYOUT
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError, UserError
 
@@ -550,7 +551,7 @@ def train_statistics(result: SynthLLP) -> dict:
 
 
 def real_statistics(data_dir=None) -> dict:
-    """``label_statistics`` of the real LLP val+test dense ground truth (llp-stats.md section 5)."""
+    """``label_statistics`` of the real LLP val+test dense ground truth (book/decisions.md#llp-statistics)."""
     from linkpaper.data.stats import label_statistics
 
     val, test = load_annotations("val", data_dir), load_annotations("test", data_dir)
@@ -632,17 +633,9 @@ def format_teacher_quality(quality: dict) -> str:
 # --------------------------------------------------------------------------------------------
 # The released VALOR layout on disk
 
-STREAMS = {
-    "audio": ("CLAP/features", np.float32),
-    "visual": ("CLIP/features", np.float32),
-    "visual_3d": ("feats/r2plus1d_18", np.float32),
-    "pseudo_audio": ("CLAP/segment_pseudo_labels", np.int64),
-    "pseudo_visual": ("CLIP/segment_pseudo_labels", np.int64),
-    "pseudo_audio_ungated": ("CLAP/segment_pseudo_labels_ungated", np.int64),
-    "pseudo_visual_ungated": ("CLIP/segment_pseudo_labels_ungated", np.int64),
-}
+STREAMS = {stream: (folder, np.int64 if stream in LABEL_STREAMS else np.float32)
+           for stream, folder in VALOR_LAYOUT.items()}
 """AVVPSplit field -> (folder under the output root, dtype of the per-video .npy)."""
-SPLIT_CSV = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv", "test": "AVVP_test_pd.csv"}
 PROVENANCE_FILE = "synthllp.json"
 PARTIAL_FILE = "synthllp.partial.json"
 """Written first (the generation being written), replaced by ``synthllp.json`` when complete."""
@@ -744,7 +737,7 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> tuple[bool, set[
     listed: set[str] = set()  # the videos the split lists (written by synth) name
     for csv in SPLIT_CSV.values():
         try:
-            lines = (out / "splits" / csv).read_text(encoding="utf-8").splitlines()[1:]
+            lines = (out / SPLITS_DIR / csv).read_text(encoding="utf-8").splitlines()[1:]
         except OSError:
             continue
         listed.update(video_id(line.split("\t", 1)[0]) for line in lines if line.strip())
@@ -764,7 +757,7 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> tuple[bool, set[
 
 
 def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite: bool = False) -> dict:
-    """Write ``data`` in the released VALOR on-disk layout (``avvp-reference.md`` 1.4).
+    """Write ``data`` in the released VALOR on-disk layout (``book/decisions.md#ref-feature-layout``).
 
     Per video ``<id11>.npy``: CLAP/features (10, 768) f32 (pooled), CLIP/features (10, 768) f32,
     feats/r2plus1d_18 (10, 512) f32, CLAP|CLIP/segment_pseudo_labels (10, 25) int64 (gated),
@@ -799,8 +792,8 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
         (out / folder).mkdir(parents=True, exist_ok=True)
         for leftover in (out / folder).glob(f"*{TMP_SUFFIX}"):  # ours, from an interrupted write
             leftover.unlink()
-    (out / "text_tables").mkdir(parents=True, exist_ok=True)
-    (out / "splits").mkdir(parents=True, exist_ok=True)
+    (out / TEXT_TABLES_DIR).mkdir(parents=True, exist_ok=True)
+    (out / SPLITS_DIR).mkdir(parents=True, exist_ok=True)
     new_ids = {video_id(name) for split_name in SPLITS for name in getattr(data, split_name).filenames}
     for vid in sorted(old_ids - new_ids):  # the replaced generation's videos that this one lacks
         for folder, _ in STREAMS.values():
@@ -834,11 +827,11 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
         rows = ["filename\tevent_labels"]
         for filename, labels in zip(split.filenames, weak):
             rows.append(filename + "\t" + ",".join(CLASSES[c] for c in np.flatnonzero(labels)))
-        _atomic_write_text(out / "splits" / SPLIT_CSV[split_name], "\n".join(rows) + "\n")
+        _atomic_write_text(out / SPLITS_DIR / SPLIT_CSV[split_name], "\n".join(rows) + "\n")
     bar.close()
-    for name, table in (("clap_text.npy", data.text_audio), ("clip_text.npy", data.text_visual)):
+    for name, table in ((TEXT_TABLE_FILES["audio"], data.text_audio), (TEXT_TABLE_FILES["visual"], data.text_visual)):
         if table is not None:
-            _atomic_save_npy(out / "text_tables" / name, table.numpy().astype(np.float32))
+            _atomic_save_npy(out / name, table.numpy().astype(np.float32))
     seconds = time.perf_counter() - start
     _atomic_write_text(marker, json.dumps(identity, indent=1, sort_keys=True) + "\n")
     (out / PARTIAL_FILE).unlink()

@@ -4,7 +4,7 @@ Two sources exist:
 
 * ``<features>/text_tables/clap_text.npy`` (25, D_a) and ``clip_text.npy`` (25, D_v), written by
   ``python -m linkpaper extract`` (CLAP / CLIP text embeddings of the class prompts);
-* the LEAP GloVe table ``leap/llp_label_glove_embeddings.pt`` (avvp-reference section 5): a
+* the LEAP GloVe table ``leap/llp_label_glove_embeddings.pt`` (book/decisions.md#ref-leap-glove): a
   torch-saved OrderedDict of 25 float32 (300,) tensors in class order, keyed by
   ``linkpaper.classes.GLOVE_KEYS``. It is the fallback for both modalities.
 

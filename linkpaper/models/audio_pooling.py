@@ -1,7 +1,7 @@
 """VALOR++'s CLAP audio path, and the exact shortcut through one fixed (10, 64) matrix.
 
 The released CLAP input is a (64, 768) HTS-AT token map: 2 frequency groups x 32 time steps,
-frequency-group-major (``avvp-reference.md`` 2.3 step 1, 4.2). VALOR++ turns it into 10
+frequency-group-major (``book/decisions.md#ref-valor-network``, ``#ref-teachers``). VALOR++ turns it into 10
 segment vectors by
 
     (B, 64, D) -> (B, D, 2, 32) -> bicubic to (B, D, 2, 1024) -> fc_a on D -> (B, 2, 1024, H)

@@ -1,6 +1,6 @@
 """ModelConfig: every hyper-parameter of VALOR++ and LINK in one dataclass.
 
-Defaults are the paper's numbers (``avvp-reference.md`` 2.1, ``link-spec.md``). The named
+Defaults are the paper's numbers (``book/decisions.md#ref-valor-network`` and the paper). The named
 variants of the ablation grid ("valor++", "+T", ..., "link") live in ``registry.py``.
 """
 
@@ -21,7 +21,7 @@ x / (1 + x) + 0.01), ``off`` = no similarity term (L_label alone)."""
 
 @dataclass
 class ModelConfig:
-    # VALOR++ network (avvp-reference.md 2.1)
+    # VALOR++ network (book/decisions.md#ref-valor-network)
     hidden_dim: int = 256  # H
     num_heads: int = 8
     ff_dim: int = 1024
@@ -33,13 +33,13 @@ class ModelConfig:
     visual_dim: int = 768  # CLIP ViT-L/14 image embeddings
     visual_3d_dim: int = 512  # R(2+1)D-18
     audio_path: str = "fast"  # "fast": one (10, 64) matrix; "reference": upsample -> fc_a -> pool
-    # LINK modules (link-spec.md 2-5); "T" in the paper's tables means TSAM and CMIM
+    # LINK modules (eqs 1-17; book/decisions.md); "T" in the paper's tables means TSAM and CMIM
     use_tsam: bool = False
     use_cmim: bool = False
     use_plsim: bool = False
     use_sloss: bool = False
     tsam_kernel: int = 7  # spatial-attention Conv1d kernel (CBAM)
-    plsim_labels: str = "ungated"  # which labels PLSIM reads (link-spec.md 5.1)
+    plsim_labels: str = "ungated"  # which labels PLSIM reads (book/decisions.md#decision-plsim-labels)
     text_dim_audio: int = GLOVE_DIM  # D_a of the audio class text table
     text_dim_visual: int = GLOVE_DIM  # D_v of the visual class text table
     mu_init: float = 0.0  # S-LOSS mu (eq 11)
@@ -73,7 +73,7 @@ class ModelConfig:
         if self.plsim_labels not in PLSIM_LABEL_MODES:
             raise ConfigError(
                 f"model config plsim_labels: unknown mode {self.plsim_labels!r}; choose one of "
-                f"{', '.join(PLSIM_LABEL_MODES)} (link-spec.md 5.1)"
+                f"{', '.join(PLSIM_LABEL_MODES)} (book/decisions.md#decision-plsim-labels)"
             )
         if self.similarity_form not in SIMILARITY_FORMS:
             raise ConfigError(

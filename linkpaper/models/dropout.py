@@ -1,11 +1,9 @@
-"""Dropout for the HAN layers, with a CPU mask 5x cheaper than torch's ``bernoulli_``.
+"""Dropout for the HAN layers, with a CPU mask cheaper than torch's ``bernoulli_``.
 
-On the CPU, torch draws a dropout mask with one Mersenne-Twister number per element: about
-11 ns an element inside a training step, 100 ms of VALOR++'s 430 ms step (batch 64, 48 masks,
-10 M elements). Here each mask comes from NumPy's SFC64 generator as one 16-bit integer per
-element (four per 64-bit output; generator, comparison and float mask together cost about
-1 ns an element, 10-13 ms for a step's 48 masks), and an element is dropped when that
-integer falls below
+On the CPU, torch draws a dropout mask with one Mersenne-Twister number per element. Here
+each mask comes from NumPy's SFC64 generator as one 16-bit integer per element (four per
+64-bit output; the measured costs of both are in ``benchmarks/README.md``), and an element
+is dropped when that integer falls below
 
     drop_threshold(p) = round(p * 65536),
 

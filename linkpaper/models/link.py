@@ -1,6 +1,6 @@
 """LINK (Wang et al., arXiv 2412.20872): TSAM, CMIM and PLSIM around VALOR++.
 
-Pipeline (link-spec.md 1): input projections -> TSAM per modality (eqs 1-3) -> CMIM (eqs 4-6)
+Pipeline (book/decisions.md#decision-placement): input projections -> TSAM per modality (eqs 1-3) -> CMIM (eqs 4-6)
 -> PLSIM per modality (eqs 13-17) -> VALOR++'s HAN encoder and heads. S-LOSS (eqs 7-12) lives
 in ``linkpaper/losses.py``; its trainable mu is ``LINK.sloss_mu``.
 
@@ -15,11 +15,10 @@ import torch
 import torch.nn as nn
 
 from linkpaper.errors import ConfigError
+from linkpaper.inference import gated_segments
 from linkpaper.models.config import ModelConfig
 from linkpaper.models.valor import AVVPOutput, VALORPlusPlus
 
-VIDEO_THRESHOLD = 0.5  # the inference rule: frame >= 0.5 AND video >= 0.5 (avvp-reference.md 3.2)
-FRAME_THRESHOLD = 0.5
 LINK_ONLY_MODULES = ("tsam_audio", "tsam_visual", "cmim", "plsim", "sloss_mu")  # not in VALOR++
 
 
@@ -46,7 +45,7 @@ class TemporalAttention(nn.Module):
 class SpatialAttention(nn.Module):
     """Eq 2: S = sigmoid(Conv1d_7([mean_T f; max_T f])) over the H axis. (B, T, H) -> (B, 1, H).
 
-    Decision (link-spec 2): the paper's "sigmoid of the concatenation" needs a learned map from
+    Decision (book/decisions.md#decision-tsam-spatial): the paper's "sigmoid of the concatenation" needs a learned map from
     two descriptors to one; CBAM's is a size-7 convolution.
     """
 
@@ -62,7 +61,7 @@ class SpatialAttention(nn.Module):
 class TSAM(nn.Module):
     """Eq 3, CBAM's sequential form: f' = W(f) * f, f_hat = S(f') * f'. No residual.
 
-    Decision (link-spec 2): eq 3's f^a on both modalities is read as f^m.
+    Decision (book/decisions.md#decision-tsam-eq3): eq 3's f^a on both modalities is read as f^m.
     forward returns (f_hat (B, T, H), W (B, T, 1), S (B, 1, H)).
     """
 
@@ -84,7 +83,7 @@ class TSAM(nn.Module):
 
 
 class CMIM(nn.Module):
-    """Eqs 4-6 with 1/sqrt(H) scaling (Decision, link-spec 3); softmax over the key axis.
+    """Eqs 4-6 with 1/sqrt(H) scaling (book/decisions.md#decision-cmim); softmax over the key axis.
 
     f_ac = f_a + alpha2 * softmax(f_a f_v^T / sqrt(H)) (beta2 * f_v)       (eq 4)
     f_vc = f_v + alpha1 * softmax(f_v f_a^T / sqrt(H)) (beta1 * f_a)       (eq 5)
@@ -114,7 +113,7 @@ class CMIM(nn.Module):
 
 
 class TextMLP(nn.Module):
-    """D_text -> H -> H with ReLU; the last layer starts at zero (Decision, link-spec 5)."""
+    """D_text -> H -> H with ReLU; the last layer starts at zero (book/decisions.md#decision-plsim-init)."""
 
     def __init__(self, text_dim: int, hidden_dim: int):
         super().__init__()
@@ -230,7 +229,7 @@ class LINK(VALORPlusPlus):
 
     @torch.no_grad()
     def self_labels(self, x_a: torch.Tensor, x_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """PLSIM labels from a first pass without PLSIM, (B, T, C) x 2 (link-spec 5.1 "self").
+        """PLSIM labels from a first pass without PLSIM, (B, T, C) x 2 (``self``, book/decisions.md#decision-plsim-labels).
 
         Eval mode (no dropout), thresholded by the inference rule: frame >= 0.5 AND video >= 0.5.
         """
@@ -240,9 +239,7 @@ class LINK(VALORPlusPlus):
             first = self.encode_and_predict(x_a.detach(), x_v.detach())
         finally:
             self.train(was_training)
-        video = (first.global_prob >= VIDEO_THRESHOLD).unsqueeze(1)  # (B, 1, C)
-        frame = first.frame_prob >= FRAME_THRESHOLD  # (B, T, 2, C)
-        labels = (frame & video.unsqueeze(2)).to(x_a.dtype)
+        labels = torch.stack(gated_segments(first.frame_prob, first.global_prob), dim=2).to(x_a.dtype)  # (B, T, 2, C)
         return labels[:, :, 0], labels[:, :, 1]
 
     def _plsim_labels(self, x_a, x_v, plsim_audio, plsim_visual):

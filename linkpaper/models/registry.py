@@ -1,4 +1,4 @@
-"""Build any model of the ablation grid by name (link-spec.md 6, Table II).
+"""Build any model of the ablation grid by name (the paper's Table II).
 
     build_model("valor++")                 # the baseline, loads released VALOR++ checkpoints
     build_model("link", hidden_dim=64)     # TSAM + CMIM, S-LOSS, PLSIM; any ModelConfig field
@@ -81,6 +81,19 @@ def canonical_name(name: str) -> str:
     raise ConfigError(
         f"unknown model {name!r}; choose one of {', '.join(list_models())} (controls: {', '.join(list_controls())})"
     )
+
+
+def variant_slug(name: str) -> str:
+    """The run-folder name of a variant (the grid's ``OUT/<slug>/seed<SEED>``): ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``,
+    ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``."""
+    base, _, control = name.partition("/")
+    if base == "valor++":
+        slug = "valorpp"
+    elif base.startswith("+"):
+        slug = "valorpp_" + "_".join(part for part in base.split("+") if part)
+    else:
+        slug = base.replace("+", "p")
+    return slug + ("__" + control.replace("-", "_") if control else "")
 
 
 def model_config(name: str, **overrides) -> ModelConfig:

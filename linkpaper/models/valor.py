@@ -1,6 +1,6 @@
 """VALOR++ (Lai et al., NeurIPS'23): input projections, HAN encoder, attentive MMIL heads.
 
-A re-implementation of ``MMIL_Net`` as described in ``avvp-reference.md`` section 2. Module
+A re-implementation of ``MMIL_Net`` as described in ``book/decisions.md#ref-valor-network``. Module
 names and parameter shapes are those of the released checkpoints, so
 
     model.load_state_dict(torch.load("checkpoint_best.pt", weights_only=True))
@@ -82,7 +82,7 @@ def multi_head_attention(mha: nn.MultiheadAttention, query: torch.Tensor, contex
 
 
 class HANLayer(nn.Module):
-    """One post-norm hybrid-attention layer (avvp-reference.md 2.3 step 5).
+    """One post-norm hybrid-attention layer (book/decisions.md#ref-valor-network).
 
     q <- norm1(q + drop(CMA(q, k, k)) + drop(SA(q, q, q)))
     q <- norm2(q + drop(linear2(drop(relu(linear1(q))))))
@@ -159,7 +159,7 @@ class VALORPlusPlus(nn.Module):
         # Not in the state dict: released checkpoints load strictly.
         self.register_buffer("audio_pooling", audio_pooling_matrix(config.num_segments), persistent=False)
 
-    # ----- input projections (avvp-reference.md 2.3 steps 1-4) -----
+    # ----- input projections (book/decisions.md#ref-valor-network) -----
 
     def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, 64, Da) CLAP maps or (B, T, Da) pooled features -> x_a (B, T, H)."""
@@ -214,7 +214,7 @@ class VALORPlusPlus(nn.Module):
             raise InputShapeError(f"batch sizes differ: audio {x_a.shape[0]}, visual {x_v.shape[0]}")
         return x_a, x_v
 
-    # ----- encoder and heads (avvp-reference.md 2.3 steps 5-7) -----
+    # ----- encoder and heads (book/decisions.md#ref-valor-network) -----
 
     def encode_and_predict(self, x_a: torch.Tensor, x_v: torch.Tensor, diagnostics: dict | None = None) -> AVVPOutput:
         """HAN encoder, then the attentive MMIL heads: (B, T, H) x 2 -> AVVPOutput."""

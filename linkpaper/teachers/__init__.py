@@ -1,6 +1,6 @@
 """CLIP / CLAP teacher extraction from raw clips (the optional ``linkpaper[extract]`` extra).
 
-Reproduces VALOR's preprocessing (avvp-reference section 4) and writes the released VALOR
+Reproduces VALOR's preprocessing (book/decisions.md#ref-teachers) and writes the released VALOR
 layout that ``linkpaper.data.features`` reads::
 
     <out>/CLIP/features/<id11>.npy                      (10, 768) float32, L2-normalised

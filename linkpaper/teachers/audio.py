@@ -1,4 +1,4 @@
-"""Audio -> 48 kHz mono waveform, its 10 one-second chunks and the 10-s map input (avvp-reference 4.2).
+"""Audio -> 48 kHz mono waveform, its 10 one-second chunks and the 10-s map input (book/decisions.md#ref-teachers).
 
 * Loading: librosa (any format ffmpeg/soundfile reads, including the LLP ``.mp4``), resampled
   to 48 kHz mono, as VALOR does.

@@ -1,4 +1,4 @@
-"""LAION-CLAP audio teacher through laion_clap (avvp-reference 4.2).
+"""LAION-CLAP audio teacher through laion_clap (book/decisions.md#ref-teachers).
 
 Model: ``CLAP_Module(enable_fusion=True, amodel="HTSAT-tiny")`` with the **630k-fusion-best**
 checkpoint (laion_clap ``model_id=2``): HTS-AT-tiny audio encoder, RoBERTa text encoder,
@@ -44,7 +44,7 @@ def ensure_hf_offline() -> None:
 
 
 def regroup_htsat_tokens(tokens: torch.Tensor, grid: int = 8, freq_ratio: int = 4) -> torch.Tensor:
-    """(B, grid*grid, C) final-norm HTS-AT tokens -> (B, 64, C) VALOR++ map (avvp-reference 4.2 steps 4-6).
+    """(B, grid*grid, C) final-norm HTS-AT tokens -> (B, 64, C) VALOR++ map (book/decisions.md#ref-teachers).
 
     The Swin grid is (F=8, T=8) in row-major token order; HTS-AT stacked ``freq_ratio`` = 4
     time chunks along frequency, so F splits into 4 chunks x 2 frequency groups. Regrouping to

@@ -1,4 +1,4 @@
-"""CLIP ViT-L/14 visual teacher through open_clip (avvp-reference 4.1).
+"""CLIP ViT-L/14 visual teacher through open_clip (book/decisions.md#ref-teachers).
 
 VALOR used Hugging Face ``openai/clip-vit-large-patch14``; open_clip's ``ViT-L-14`` with the
 ``openai`` tag holds the same weights. They were trained with QuickGELU, which open_clip's

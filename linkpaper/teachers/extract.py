@@ -1,4 +1,4 @@
-"""The resumable extraction loop: clips on disk -> the released VALOR layout (avvp-reference 4).
+"""The resumable extraction loop: clips on disk -> the released VALOR layout (book/decisions.md#ref-feature-layout).
 
 ``run_extraction(config, clip_teacher, clap_teacher)`` finds the clips, loads frames / audio in
 DataLoader workers, runs each teacher in batches of clips, and writes per clip (id = the first
@@ -37,14 +37,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.layout import FEATURES, GATED, TEACHER_TEXT_TABLES, UNGATED
 from linkpaper.errors import UserError
 from linkpaper.teachers.labels import THRESHOLDS, gate, pseudo_labels
 
-FEATURES = "features"
-LOGITS = "segment_logits"
-GATED = "segment_pseudo_labels"
-UNGATED = "segment_pseudo_labels_ungated"
-TEXT_TABLES = {"CLIP": "text_tables/clip_text.npy", "CLAP": "text_tables/clap_text.npy"}
+LOGITS = "segment_logits"  # the extraction's own extra output (the thresholds can be re-applied)
+TEXT_TABLES = TEACHER_TEXT_TABLES
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Frames -> the 10 CLIP input images of a clip (avvp-reference 4.1; PIL + torch, no torchvision).
+"""Frames -> the 10 CLIP input images of a clip (book/decisions.md#ref-teachers; PIL + torch, no torchvision).
 
 VALOR extracts JPEG frames at 8 fps with ffmpeg (``000001.jpg``, ...; about 80 per 10-s clip;
 :func:`ffmpeg_frames_command` / :func:`extract_frames` do the same) and reads ``*.jpg`` files

@@ -1,4 +1,4 @@
-"""Teacher logits -> segment pseudo labels (avvp-reference 4.1 / 4.2; numpy only).
+"""Teacher logits -> segment pseudo labels (book/decisions.md#ref-teachers; numpy only).
 
 VALOR's rule, for both teachers: ``PL[t, c] = 1`` iff class ``c`` is in the video's weak label
 AND ``logit[t, c] > threshold[c]`` (strictly greater). There is no top-k and no smoothing.

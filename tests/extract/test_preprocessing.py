@@ -1,5 +1,5 @@
 """Frame sampling, the CLIP image transform, audio chunks, CLAP's mel front end, the HTS-AT map
-regrouping and the pseudo-label rule (avvp-reference section 4). Light: runs in the main venv
+regrouping and the pseudo-label rule (book/decisions.md#ref-teachers). Light: runs in the main venv
 too (librosa-based checks skip there)."""
 
 from __future__ import annotations

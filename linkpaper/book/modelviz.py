@@ -1,6 +1,6 @@
 """Figures for the model chapters (04-07): heatmap panels and curve panels.
 
-Presentation only, like ``linkpaper.viz``: every number comes from the package (``probe``,
+Presentation only, like ``linkpaper.book.viz``: every number comes from the package (``probe``,
 ``losses``, ``models``, run records). Every function takes ``source``, which ends up in the
 figure title, so no figure is shown without the data that produced it.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from linkpaper.viz import describe, titled
-from linkpaper.viz import pyplot as _plt
+from linkpaper.book.viz import describe, titled
+from linkpaper.book.viz import pyplot as _plt
 
 
 def _as_array(values) -> np.ndarray:

@@ -45,7 +45,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     Ordered by variant (registry order, or the order of ``variants``) then seed. Raises
     UserError naming ``root`` when it holds none.
     """
-    from linkpaper.grid import variant_slug
+    from linkpaper.models import variant_slug
     from linkpaper.models import list_models
     from linkpaper.records import RESULTS_FILE
 
@@ -193,7 +193,7 @@ def delta_frame(measured: list[dict], reported: list[dict], baseline: str = "val
     """
     import pandas as pd
 
-    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.metrics import SCORE_LABELS as COLUMN_LABELS
     from linkpaper.paper import VARIANT_LABELS
 
     by_model = {row["model"]: row for row in measured}
@@ -238,7 +238,7 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     import pandas as pd
 
     from linkpaper.gains import paired_bootstrap, run_per_video, seed_gain, seeds_needed
-    from linkpaper.grid import COLUMN_LABELS
+    from linkpaper.metrics import SCORE_LABELS as COLUMN_LABELS
     from linkpaper.paper import VARIANT_LABELS
 
     by_model = {row["model"]: row for row in measured}
@@ -524,7 +524,7 @@ def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int 
 def history_figure(history, source: str):
     """Three panels of a :func:`history_frame`: learning rate, train-loss terms, validation
     Type@AV and Event@AV per epoch (the selected best epoch marked)."""
-    from linkpaper.viz import describe, pyplot, titled
+    from linkpaper.book.viz import describe, pyplot, titled
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -586,7 +586,7 @@ def variant_figure(measured: list[dict], reported: list[dict], source: str, colu
 
     from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
     from linkpaper.paper import VARIANT_LABELS
-    from linkpaper.viz import describe, pyplot, titled
+    from linkpaper.book.viz import describe, pyplot, titled
 
     plt = pyplot()
     names = {**VARIANT_LABELS, **(names or {})}
@@ -632,7 +632,7 @@ def per_class_comparison_figure(frame, source: str, title: str = ""):
     two models, a second panel shows the difference (second minus first) per modality."""
     import seaborn as sns
 
-    from linkpaper.viz import describe, pyplot, titled
+    from linkpaper.book.viz import describe, pyplot, titled
 
     plt = pyplot()
     modalities = list(dict.fromkeys(frame.columns.get_level_values(0)))
@@ -671,7 +671,7 @@ def variant_color(variant: str) -> str:
     from linkpaper.models import list_models
 
     from linkpaper.models import list_controls
-    from linkpaper.viz import PALETTE_HEX
+    from linkpaper.book.viz import PALETTE_HEX
 
     known = list(list_models()) + list(list_controls())
     return PALETTE_HEX[known.index(variant) % len(PALETTE_HEX)] if variant in known else "#000000"
@@ -683,8 +683,8 @@ def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = N
     the seed range shaded. records: ``{(variant, seed): results.json dict}``
     (``probe.grid_records``); keys no record has are skipped."""
     from linkpaper.paper import VARIANT_LABELS
-    from linkpaper.probe import epoch_series
-    from linkpaper.viz import describe, pyplot, titled
+    from linkpaper.book.probe import epoch_series
+    from linkpaper.book.viz import describe, pyplot, titled
 
     plt = pyplot()
     labels = labels or {}

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from linkpaper.errors import UserError
+from linkpaper.grid import run_dir_for
+from linkpaper.losses import iou_targets, sloss_lambda
+from linkpaper.models.link import segment_label_embedding
+from linkpaper.records import RESULTS_FILE, read_results
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,8 +85,6 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
     ``plsim_gamma1``, ``plsim_gamma2``, ``plsim_rho1``, ``plsim_rho2`` (B, T, H),
     ``plsim_out_a``/``_v``. The model's training mode is restored afterwards.
     """
-    from linkpaper.models.link import segment_label_embedding
-
     trace: dict[str, torch.Tensor] = {}
     handles = []
 
@@ -151,8 +155,6 @@ def sloss_terms(audio_hidden, visual_hidden, pl_audio, pl_visual, mu) -> dict[st
 
     ``weighted.mean()`` equals ``linkpaper.losses.similarity_loss`` on the same inputs. No gradient.
     """
-    from linkpaper.losses import iou_targets, sloss_lambda
-
     s = F.normalize(audio_hidden, dim=-1) @ F.normalize(visual_hidden, dim=-1).transpose(1, 2)
     r = iou_targets(pl_audio, pl_visual).to(s.dtype)
     lam = sloss_lambda(s, mu)
@@ -170,9 +172,6 @@ def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], dic
     Returns {(variant, seed): record} for the pairs found (a missing folder is skipped, so a
     partial grid gives a partial dict); a damaged record raises the UserError naming it.
     """
-    from linkpaper.grid import run_dir_for
-    from linkpaper.records import RESULTS_FILE, read_results
-
     found = {}
     for variant in variants:
         for seed in seeds:
@@ -196,8 +195,6 @@ def epoch_series(records: dict, key: str):
     loss term as ``"train_loss.similarity"``, or a top-level epoch field (``"val_type_av"``,
     ``"lr"``). Records without the key are left out; raises UserError if none has it.
     """
-    import pandas as pd
-
     columns = {}
     for (variant, seed), record in records.items():
         values = {}
@@ -221,83 +218,6 @@ def epoch_series(records: dict, key: str):
 
 
 # --------------------------------------------------------------------------------------------
-# A short training run that hands back the model
-# --------------------------------------------------------------------------------------------
-
-
-def train_and_load(config, data, progress: bool = False, evaluate_test: bool = True) -> tuple:
-    """Train ``config`` (a ``linkpaper.engine.TrainConfig``) on ``data`` with the engine, in a
-    temporary run folder, and return (record, model with the best epoch's weights, on the
-    config's device). The same as ``engine.train`` followed by ``engine.load_run``; the run
-    folder is deleted afterwards (the book's short demonstration runs keep nothing on disk).
-
-    ``evaluate_test=False`` skips the engine's final test pass (a demonstration that only
-    looks at the model): the record then has no ``test`` / ``test_row`` entries.
-    """
-    import dataclasses
-    import tempfile
-
-    from linkpaper.engine import load_run, train
-
-    run_data = data if evaluate_test else dataclasses.replace(data, test=data.test.subset(slice(0, 1)))
-    with tempfile.TemporaryDirectory(prefix="linkpaper-probe-") as tmp:
-        record = train(config, Path(tmp) / "run", data=run_data, progress=progress)
-        _, _, model, _ = load_run(Path(tmp) / "run", data=data)
-    if not evaluate_test:
-        for key in ("test", "test_row", "predictions"):
-            record.pop(key, None)
-    return record, model
-
-
-def train_steps(config, data, steps: int, watch) -> tuple:
-    """Follow ``engine.train``'s recipe step by step and record ``watch(model)`` after each step.
-
-    config: a ``linkpaper.engine.TrainConfig`` (model, seed, lr, betas, weight decay, clipping,
-    batch size, PLSIM mode as in the engine; the learning rate is the schedule's value for
-    each epoch, ``engine.lr_at_epoch``). data: an AVVPData; only its train split is read.
-    steps: number of optimiser steps (epochs restart the shuffled order as the engine does).
-    watch: model -> {name: float}, called once before training (step 0) and after every step.
-
-    Returns (model, pandas DataFrame indexed by step, one column per watched name plus
-    ``loss_<term>`` for every loss term of the step). No validation, nothing written to disk.
-    """
-    import math
-
-    import pandas as pd
-
-    from linkpaper.engine import _plsim_keys, lr_at_epoch, prepare_model, seed_everything, training_step
-
-    config.validate()
-    device = torch.device(config.device)
-    seed_everything(config.seed)
-    model, uses_plsim, _ = prepare_model(config, data, device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=tuple(config.betas), eps=config.eps,
-                                  weight_decay=config.weight_decay)
-    generator = torch.Generator().manual_seed(config.seed)
-    tensors = data.train.to(device).tensor_fields()
-    plsim_keys = _plsim_keys(config.plsim_labels) if uses_plsim else (None, None)
-    n = next(iter(tensors.values())).shape[0]
-    per_epoch = math.ceil(n / config.batch_size)
-    model.train()
-    rows = [{"step": 0, "epoch": 0, **watch(model)}]
-    step = 0
-    while step < steps:
-        epoch = step // per_epoch + 1
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at_epoch(epoch, config.epochs, config.lr, config.lr_min, config.warmup_epochs)
-        order = torch.randperm(n, generator=generator).to(device)
-        for start in range(0, n, config.batch_size):
-            if step >= steps:
-                break
-            batch = {name: t[order[start:start + config.batch_size]] for name, t in tensors.items()}
-            losses, _ = training_step(model, optimizer, batch, plsim_keys, config.clip_norm)
-            step += 1
-            rows.append({"step": step, "epoch": epoch, **watch(model),
-                         **{f"loss_{k}": v.item() for k, v in losses.items()}})
-    return model, pd.DataFrame(rows).set_index("step")
-
-
-# --------------------------------------------------------------------------------------------
 # Pseudo labels against the video labels
 # --------------------------------------------------------------------------------------------
 
@@ -309,8 +229,6 @@ def video_label_prf(labels, weak) -> dict[str, float]:
     active in any segment. weak (N, C): the video labels. Pooled over all (video, class) pairs.
     Returns {"precision", "recall", "f", "flagged" (count), "outside weak labels" (count)}.
     """
-    import numpy as np
-
     flagged = np.asarray(labels >= 0.5).any(axis=1)
     truth = np.asarray(weak) >= 0.5
     tp = float((flagged & truth).sum())

@@ -1,0 +1,13 @@
+"""The book's helpers: figures, tables, traced forward passes and the analyses of the run records.
+
+Only the notebooks (and the book build) import this subpackage; it is where pandas, matplotlib
+and seaborn are used. The core package (data, metrics, models, losses, engine, grid, CLI) never
+imports it, so training runs without the ``[book]`` extra (``tests/test_package.py`` checks).
+
+* :mod:`~linkpaper.book.viz`: the book's figure style and the generic figures;
+* :mod:`~linkpaper.book.modelviz`: figures of a model's internals;
+* :mod:`~linkpaper.book.probe`: parameter tables, traced forward passes, grid series;
+* :mod:`~linkpaper.book.analysis`: what the run records say (errors, gains, per-class);
+* :mod:`~linkpaper.book.tables`: the paper's and our tables side by side;
+* :mod:`~linkpaper.book.bookext`: the myst-nb renderer of the notebooks' figures.
+"""

@@ -1,0 +1,20 @@
+"""The AVVP inference rule, one definition for the metric and for PLSIM's ``self`` labels.
+
+A class is predicted in segment t of modality m when its frame probability is >= 0.5 **and**
+the predicted video probability is >= 0.5 (the gate uses the *predicted* video labels, never
+the ground truth; book/decisions.md#ref-metric). Works on numpy arrays and torch tensors alike.
+"""
+
+from __future__ import annotations
+
+THRESHOLD = 0.5
+"""Frame and video probabilities are thresholded at 0.5 (hard-coded in the official inference code)."""
+
+
+def gated_segments(frame_prob, video_prob, threshold: float = THRESHOLD) -> tuple:
+    """(pred_audio, pred_visual), each (N, T, C) bool, from frame_prob (N, T, 2, C) (modality 0
+    audio, 1 visual) and video_prob (N, C): ``(frame_prob[:, :, m] >= threshold) AND
+    (video_prob >= threshold)``, numpy in numpy out, torch in torch out."""
+    segments = frame_prob >= threshold
+    video = (video_prob >= threshold)[:, None, :]
+    return segments[:, :, 0, :] & video, segments[:, :, 1, :] & video
