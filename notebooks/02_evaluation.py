@@ -232,7 +232,8 @@ tables["val"]
 # checks.
 
 # %%
-# the reference values (book/decisions.md#ref-metric): Seg a, v, av, type, event | Event a, v, av, type, event
+# the reference values (book/decisions.md#ref-metric):
+# Seg a, v, av, type, event | Event a, v, av, type, event
 LEAKS = "weak labels, full length (leaks GT)"
 independent = {
     "test": {"nothing": [0.50, 10.08, 14.50, 8.36, 0.00] * 2,

@@ -109,8 +109,10 @@ first_round = generate(preset, seed, data_dir, donors="val", n_val=None)
 pd.DataFrame(
     {"donors: all of LLP val (first round)": timeline_overlap(first_round),
      "donors: the donor half (now)": timeline_overlap(synth)},
-).T.rename(columns={"rows": "training rows", "selection": "share equal to a selection row",
-                    "test": "share equal to a test row"}).round(3).rename_axis(f"SynthLLP {preset} train rows, seed {seed}")
+).T.rename(columns={"rows": "training rows",
+                    "selection": "share equal to a selection row",
+                    "test": "share equal to a test row"}).round(3).rename_axis(
+    f"SynthLLP {preset} train rows, seed {seed}")
 
 # %% [markdown]
 # With the donor half, a training row equals a selection row no more often than it equals

@@ -237,7 +237,8 @@ config = TrainConfig(
     batch_size=32,
 )
 subset = dataclasses.replace(avvp, train=avvp.train.subset(slice(0, train_videos)))
-fitted = fit(config, data=subset, evaluate_test=False, progress=False)  # best epoch's weights
+# the best epoch's weights
+fitted = fit(config, data=subset, evaluate_test=False, progress=False)
 record, trained = fitted.record, fitted.model
 val = avvp.val.to(device)
 with torch.no_grad():  # one pass over the validation split, reused below

@@ -156,7 +156,8 @@ config = TrainConfig(
     device=device,
 )
 scalars = ("alpha1", "alpha2", "beta1", "beta2")
-rows = [{"step": 0, **{k: getattr(untrained.cmim, k).item() for k in scalars}}]  # the initial values
+# the initial values
+rows = [{"step": 0, **{k: getattr(untrained.cmim, k).item() for k in scalars}}]
 
 
 def watch(step):

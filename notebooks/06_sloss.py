@@ -406,7 +406,8 @@ else:
 
 # %%
 RECIPE = "SynthLLP small, the paper's recipe (60 epochs), seeds 87-89 (synthetic)"
-recipe_records = grid_records(recipe_dir, ["+S", "+S/leap", "+T+S", "+S+P", "link"], seeds)
+recipe_records = grid_records(recipe_dir, ["+S", "+S/leap", "+T+S", "+S+P", "link"],
+                              seeds)
 if not recipe_records:
     print(missing_grid_message(recipe_dir))
 else:
@@ -447,7 +448,8 @@ from linkpaper.errors import UserError
 
 SLOSS_VARIANTS = ["valor++", "+S/label", "+S/paper-mu1", "+S", "+S/leap-mu1", "+S/leap"]
 try:
-    sloss_rows = analysis.measured_rows(analysis.find_run_dirs(recipe_dir, SLOSS_VARIANTS))
+    sloss_runs = analysis.find_run_dirs(recipe_dir, SLOSS_VARIANTS)
+    sloss_rows = analysis.measured_rows(sloss_runs)
 except UserError as err:
     sloss_rows = []
     print(err)
@@ -486,7 +488,8 @@ pd.DataFrame(
 # %%
 sloss_records = grid_records(recipe_dir, SLOSS_VARIANTS, [seed])
 if sloss_records:
-    keys = {"cos_same": "cos, same set (r = 1)", "cos_disjoint": "cos, disjoint (r = 0)",
+    keys = {"cos_same": "cos, same set (r = 1)",
+            "cos_disjoint": "cos, disjoint (r = 0)",
             "visual_prob_on_audio_only": "visual prob., heard-only cells"}
     panels = {title: epoch_series(sloss_records, key) for key, title in keys.items()}
     fig = curves_figure(panels, source=f"{RECIPE}, seed {seed}",
@@ -496,5 +499,6 @@ if sloss_records:
     last = {key: epoch_series(sloss_records, key).iloc[-1] for key in
             ("cos_same", "cos_overlap", "cos_disjoint", "cos_empty",
              "visual_prob_on_audio_only", "audio_prob_on_visual_only")}
-    display(pd.DataFrame(last).round(3).rename_axis(["variant", f"seed [last epoch, {RECIPE}]"]))
+    display(pd.DataFrame(last).round(3).rename_axis(
+        ["variant", f"seed [last epoch, {RECIPE}]"]))
 

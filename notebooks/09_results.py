@@ -177,7 +177,8 @@ from linkpaper.data.annotations import load_annotations
 test_annotations = load_annotations("test")
 gains = analysis.gain_report(measured, paper.reported_rows("II"), test_annotations,
                              resamples=bootstrap_resamples)
-gains.rename_axis([f"variant [measured: {MEASURED_SOURCE}; reported: LLP test]", "score"])
+gains.rename_axis(
+    [f"variant [measured: {MEASURED_SOURCE}; reported: LLP test]", "score"])
 
 # %% [markdown]
 # In words (computed from the table above, so it stays true for any `results_dir`):
@@ -186,7 +187,8 @@ gains.rename_axis([f"variant [measured: {MEASURED_SOURCE}; reported: LLP test]",
 for (variant, score), row in gains.iterrows():
     if score != "Seg type":
         continue
-    verdict = "distinct from noise" if row["distinct"] else "not distinguishable from noise"
+    verdict = ("distinct from noise" if row["distinct"]
+               else "not distinguishable from noise")
     print(f"{variant:<16} segment Type@AV gain {row['measured']:+.2f} "
           f"{row['95% interval']} (paper: {row['reported']:+.1f}): {verdict}; "
           f"a gain of the paper's size needs {row['seeds needed']:.0f} seeds per model")
@@ -207,7 +209,8 @@ from linkpaper.errors import UserError
 from linkpaper.models import list_controls
 
 try:
-    control_runs = analysis.find_run_dirs(results_dir, ["valor++", "+S"] + list_controls())
+    control_runs = analysis.find_run_dirs(results_dir,
+                                          ["valor++", "+S"] + list_controls())
     controls = analysis.measured_rows(control_runs)
 except UserError as err:
     controls = []

@@ -369,3 +369,13 @@ def test_target_group_shares_partition_the_pairs():
     shares = analysis.target_group_shares(pl_a, pl_v)
     # pairs: (0,0) overlap (1/2), (0,1) disjoint, (1,0) disjoint, (1,1) empty
     assert shares == {"same": 0.0, "overlap": 0.25, "disjoint": 0.5, "empty": 0.25, "mean target": 0.125}
+
+
+def test_gain_report_with_only_the_baseline_is_empty(tmp_path):
+    from types import SimpleNamespace
+
+    write_record(tmp_path, "valorpp", "valor++", 87, [50.0] * 10)
+    measured = analysis.measured_rows(analysis.find_run_dirs(tmp_path))
+    report = analysis.gain_report(measured, paper.reported_rows("II"), SimpleNamespace())
+    assert report.empty and list(report.columns)[:2] == ["reported", "measured"]
+    assert report.index.names == ["variant", "score"]

@@ -245,15 +245,20 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     if baseline not in by_model:
         raise UserError(f"no measured run of the baseline {baseline!r}; measured: {', '.join(by_model) or 'none'}")
     paper_scores = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
-    per_video = {model: np.stack([run_per_video(run, test) for run in row["runs"]])
-                 for model, row in by_model.items()}
+    per_video = {}
+
+    def scores_of(model):  # (seeds, N, 10), read once per model
+        if model not in per_video:
+            per_video[model] = np.stack([run_per_video(run, test) for run in by_model[model]["runs"]])
+        return per_video[model]
+
     base = by_model[baseline]
     records = []
     for row in measured:
         if row["model"] == baseline:
             continue
         seeds = seed_gain(_rows_of(row), _rows_of(base))
-        boot = paired_bootstrap(per_video[row["model"]], per_video[baseline], resamples=resamples, level=level)
+        boot = paired_bootstrap(scores_of(row["model"]), scores_of(baseline), resamples=resamples, level=level)
         for c in columns:
             paper_gain = (paper_scores[row["model"]][c] - paper_scores[baseline][c]
                           if row["model"] in paper_scores and baseline in paper_scores else np.nan)
@@ -267,7 +272,9 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
                 "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * seeds.stderr[c]),
                 "seeds needed": needed,
             })
-    frame = pd.DataFrame.from_records(records).set_index(["variant", "score"])
+    columns = ["variant", "score", "reported", "measured", "seed std", f"{level:.0%} interval", "distinct",
+               "seeds needed"]
+    frame = pd.DataFrame.from_records(records, columns=columns).set_index(["variant", "score"])
     return frame.round({"reported": 1, "measured": digits, "seeds needed": 0})
 
 
