@@ -38,22 +38,22 @@ from linkpaper.errors import ConfigError, UserError
 from linkpaper.losses import alignment_diagnostics, compute_losses
 from linkpaper.metrics import evaluate_probs, save_predictions
 from linkpaper.models import PLSIM_LABEL_MODES, build_model, canonical_name, model_config
-from linkpaper.records import (
-    LEAKAGE_CAPTION,
+from linkpaper.records import check_writable_dir, remove_created_dirs
+from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, caption: re-exported
+    CHECKPOINT_BEST,
+    CHECKPOINT_KEYS,
+    CHECKPOINT_LAST,
+    PREDICTIONS_FILE,
     RESULTS_FILE,
-    atomic_torch_save,
-    atomic_write_json,
-    check_writable_dir,
-    git_commit,
-    hardware,
-    read_results,
-    remove_created_dirs,
-    safe_torch_load,
+    RESUMABLE_CHANGES,
+    RunRecord,
+    caption,
+    config_differences,
+    is_complete,
+    load_checkpoint,
+    save_checkpoint,
 )
 
-CHECKPOINT_LAST = "checkpoint_last.pt"
-CHECKPOINT_BEST = "checkpoint_best.pt"
-PREDICTIONS_FILE = "test_predictions.npz"
 SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the best epoch
 
 
@@ -159,7 +159,7 @@ _FLAGS = {"num_threads": "--threads", "eval_batch_size": "eval_batch_size (Train
 """Config fields whose command-line flag is not ``--`` + the field name."""
 
 # Keys whose change does not change a single number, so a run may resume with them changed.
-_RESUMABLE_CHANGES = {"device", "num_threads", "eval_batch_size", "data_dir"}
+_RESUMABLE_CHANGES = RESUMABLE_CHANGES  # the one definition is linkpaper.runs.RESUMABLE_CHANGES
 
 
 def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6, warmup_epochs: int = 10) -> float:
@@ -423,37 +423,6 @@ def _restore_rng_states(states: dict, generator: torch.Generator) -> None:
     generator.set_state(states["shuffle"])
 
 
-CHECKPOINT_KEYS = {
-    CHECKPOINT_LAST: ("model", "optimizer", "epoch", "rng", "best_score", "best_epoch", "best_val", "history",
-                      "config"),
-    CHECKPOINT_BEST: ("model", "epoch", "config"),
-}
-"""The entries each checkpoint file must hold (``train`` writes exactly these)."""
-
-
-def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None = None) -> dict:
-    """A checkpoint dict, read with ``torch.load(weights_only=True)`` (tensors and plain values
-    only: loading never runs code from the file).
-
-    required: entries the dict must hold (default: ``CHECKPOINT_KEYS`` for the file's name).
-    A missing, damaged, unsafe or wrongly structured file raises a UserError naming the file.
-    """
-    path = Path(path)
-    state = safe_torch_load(path, map_location=map_location, what="checkpoint",
-                            remedy="Delete it and train the run again.")
-    required = CHECKPOINT_KEYS.get(path.name, ("model",)) if required is None else required
-    missing = [key for key in required if not isinstance(state, dict) or key not in state]
-    if missing:
-        found = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
-        raise UserError(
-            f"{path}: not a linkpaper {path.name} (missing {', '.join(missing)}; found {found}); "
-            f"was another file copied over it? Train the run again or restore the original file."
-        )
-    if not isinstance(state.get("model"), dict):
-        raise UserError(f"{path}: the 'model' entry is not a state dict ({type(state.get('model')).__name__})")
-    return state
-
-
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (CPU and CUDA), and put cuDNN in deterministic mode (no
     autotuned algorithm choice), as the reference's training script does with its seed."""
@@ -469,37 +438,13 @@ def seed_everything(seed: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _config_differences(old: dict, new: dict) -> list[str]:
-    diffs = []
-    for key in sorted(set(old) | set(new)):
-        if key in _RESUMABLE_CHANGES:
-            continue
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-            a, b = list(a), list(b)
-        if a != b:
-            diffs.append(f"{key}: {a!r} -> {b!r}")
-    return diffs
-
-
 def _refuse_config_change(old: dict, config: TrainConfig, path: Path) -> None:
-    diffs = _config_differences(old, config.to_dict())
+    diffs = config_differences(old, config.to_dict())
     if diffs:
         raise ConfigError(
             f"--resume: {path} was written with a different configuration ({'; '.join(diffs)}); "
             "resume with the original options or use a new --out"
         )
-
-
-def is_complete(run_dir: str | Path) -> bool:
-    """Whether ``run_dir`` holds a finished run (results.json with test scores)."""
-    path = Path(run_dir) / RESULTS_FILE
-    if not path.is_file():
-        return False
-    try:
-        return bool(read_results(run_dir).get("complete"))
-    except UserError:
-        return False
 
 
 def score_row(scores) -> list[float]:
@@ -559,12 +504,12 @@ class Fitted:
     """What :func:`fit` returns: the run record (what ``results.json`` holds) and the model,
     with the best epoch's weights once the run is complete (else the last step's)."""
 
-    record: dict
+    record: RunRecord
     model: torch.nn.Module
 
 
 def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None,
-          resume: bool = False, stop_after: int | None = None, progress: bool = True) -> dict:
+          resume: bool = False, stop_after: int | None = None, progress: bool = True) -> RunRecord:
     """Train one run and return its record (what ``results.json`` holds): :func:`fit` without the model."""
     return fit(config, out_dir, data, resume=resume, stop_after=stop_after, progress=progress,
                load_finished=False).record
@@ -594,8 +539,8 @@ def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData |
     if run_dir is not None:
         _check_run_dir(run_dir, config, resume)
         if resume and is_complete(run_dir):
-            finished = read_results(run_dir)
-            _refuse_config_change(finished["config"], config, run_dir / RESULTS_FILE)
+            finished = RunRecord.read(run_dir)
+            _refuse_config_change(finished.config, config, run_dir / RESULTS_FILE)
             model = load_run(run_dir, device=config.device, data=data)[2] if load_finished else None
             return Fitted(finished, model)
         created = check_writable_dir(run_dir, "--out")  # before any work: a file, read-only, ...
@@ -628,7 +573,8 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     val_plsim = plsim_inputs(val_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
 
     # ---- the record, or the state of an interrupted run --------------------------------------
-    record = new_record(config, data, model, uses_plsim, mode, text_source, device)
+    record = RunRecord.start(config, data, model, uses_plsim, mode, text_source, device)
+    record.run_dir = run_dir
     best_score, start_epoch, best_state = -math.inf, 1, None
     if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
         state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
@@ -637,7 +583,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         optimizer.load_state_dict(state["optimizer"])
         _restore_rng_states(state["rng"], generator)
         best_score = state["best_score"]
-        record.update(epochs=state["history"], best_epoch=state["best_epoch"], best_val=state["best_val"])
+        record.epochs, record.best_epoch, record.best_val = state["history"], state["best_epoch"], state["best_val"]
         start_epoch = state["epoch"] + 1
 
     # ---- the loop: epochs of shuffled batches, then validation --------------------------------
@@ -718,9 +664,9 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         improved = selection > best_score
         if improved:
             best_score = selection
-            record["best_epoch"] = epoch
-            record["best_val"] = scores_record(val_scores)
-        record["epochs"].append({
+            record.best_epoch = epoch
+            record.best_val = scores_record(val_scores)
+        record.epochs.append({
             "epoch": epoch, "lr": lr, "train_loss": train_losses, "val": scores_record(val_scores),
             "val_type_av": selection, "diagnostics": diagnostics,
             "seconds": {"train": train_seconds, "val": val_seconds},
@@ -739,63 +685,38 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=device)["model"])
     else:
         model.load_state_dict(best_state)
-    record["complete"] = True
+    record.complete = True
     if not evaluate_test:
         return Fitted(record, model)
     test_split = prepare_split(model, data.test, device)
     test_plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
     test_scores, frame_prob, video_prob = evaluate_split(model, test_split, test_plsim, config.eval_batch_size)
-    record["test"] = scores_record(test_scores)
-    record["test_row"] = score_row(test_scores)
+    record.test = scores_record(test_scores)
+    record.test_row = score_row(test_scores)
     if run_dir is not None:
         save_predictions(run_dir / PREDICTIONS_FILE, frame_prob=frame_prob, video_prob=video_prob,
                          filenames=list(data.test.filenames))
-        record["predictions"] = PREDICTIONS_FILE
-        atomic_write_json(run_dir / RESULTS_FILE, record)
+        record.predictions = PREDICTIONS_FILE
+        record.write(run_dir)
     return Fitted(record, model)
 
 
-def new_record(config: TrainConfig, data: AVVPData, model, uses_plsim: bool, mode: str, text_source: str,
-               device) -> dict:
-    """The record of a run before its first epoch: configuration, data, PLSIM labels, provenance."""
-    leakage = uses_plsim and mode == "gated"
-    record = {
-        "config": config.to_dict(),
-        "data": {"spec": config.data, "source": data.source, "description": data.describe(),
-                 "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
-                 "audio_form": data.train.audio_form, "text_source": data.text_source},
-        "seed": config.seed,
-        "plsim": {"used": uses_plsim, "labels": mode, "text_source": text_source},
-        "label_leakage": leakage,
-        "code": git_commit(),
-        "hardware": hardware(device),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "epochs": [],
-        "best_epoch": None,
-        "best_val": None,
-        "complete": False,
-    }
-    if leakage:
-        record["caption"] = LEAKAGE_CAPTION
-    return record
-
-
 def save_epoch(run_dir: Path, model, optimizer, generator, epoch: int, improved: bool, best_score: float,
-               record: dict, config: TrainConfig) -> None:
+               record: RunRecord, config: TrainConfig) -> None:
     """Write the end of ``epoch``: ``checkpoint_best.pt`` when it improved, ``checkpoint_last.pt``
     (everything :func:`fit` needs to resume bit for bit) and ``results.json``."""
     if improved:
-        atomic_torch_save({"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()},
-                          run_dir / CHECKPOINT_BEST)
-    atomic_torch_save({
+        save_checkpoint(run_dir / CHECKPOINT_BEST,
+                        {"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()})
+    save_checkpoint(run_dir / CHECKPOINT_LAST, {
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-        "rng": _rng_states(generator), "best_score": best_score, "best_epoch": record["best_epoch"],
-        "best_val": record["best_val"], "history": record["epochs"], "config": config.to_dict(),
-    }, run_dir / CHECKPOINT_LAST)
-    atomic_write_json(run_dir / RESULTS_FILE, record)
+        "rng": _rng_states(generator), "best_score": best_score, "best_epoch": record.best_epoch,
+        "best_val": record.best_val, "history": record.epochs, "config": config.to_dict(),
+    })
+    record.write(run_dir)
 
 
-def _diverged(err: Exception, epoch: int, record: dict, run_dir: Path | None, data: AVVPData) -> DivergenceError:
+def _diverged(err: Exception, epoch: int, record: RunRecord, run_dir: Path | None, data: AVVPData) -> DivergenceError:
     """The one-line error for a NaN/inf loss or prediction in ``epoch``; records it in results.json."""
     cache = ""
     if data.source.get("root"):
@@ -812,14 +733,14 @@ def _diverged(err: Exception, epoch: int, record: dict, run_dir: Path | None, da
     else:
         what = f"epoch {epoch}, validation: {err}" + (cache if "input features" in str(err) else "")
         stopped = {"reason": "non-finite validation predictions", "epoch": epoch, "step": None}
-    kept = record["epochs"][-1]["epoch"] if record["epochs"] else None
+    kept = record.epochs[-1]["epoch"] if record.epochs else None
     if run_dir is None:
         saved = "nothing was saved (no run folder)"
     elif kept is None:
         saved = "no epoch finished, so nothing was saved"
     else:
         saved = f"{run_dir / CHECKPOINT_LAST} keeps epoch {kept}, the last finite one"
-        atomic_write_json(run_dir / RESULTS_FILE, {**record, "stopped": stopped})
+        record.with_stopped(stopped).write(run_dir)
     return DivergenceError(f"stopped at {what}; {saved}")
 
 
@@ -837,10 +758,10 @@ def _check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
 
 
 def load_run(run_dir: str | Path, device: str | None = None, data: AVVPData | None = None) -> tuple:
-    """(record, config, model with the best weights, data) of a finished run folder."""
+    """(RunRecord, config, model with the best weights, data) of a finished run folder."""
     run_dir = Path(run_dir)
-    record = read_results(run_dir)
-    config = TrainConfig.from_dict(record["config"])
+    record = RunRecord.read(run_dir)
+    config = record.train_config()
     if device is not None:
         config.device = device
     config.validate()
@@ -852,21 +773,13 @@ def load_run(run_dir: str | Path, device: str | None = None, data: AVVPData | No
 
 
 def test_run(run_dir: str | Path, device: str | None = None, data: AVVPData | None = None) -> tuple:
-    """Re-score a finished run's best checkpoint on test: (AVVPScores, record)."""
+    """Re-score a finished run's best checkpoint on test: (AVVPScores, RunRecord)."""
     record, config, model, data = load_run(run_dir, device, data)
     test_split = prepare_split(model, data.test, config.device)
-    mode = record["plsim"]["labels"]
-    plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if record["plsim"]["used"] else (None, None)
+    mode = record.plsim_labels
+    plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if record.uses_plsim else (None, None)
     scores, _, _ = evaluate_split(model, test_split, plsim, config.eval_batch_size)
     return scores, record
-
-
-def caption(record: dict) -> str:
-    """A table caption naming the data source, seed and model (and any label leakage)."""
-    text = f"{record['config']['model']} seed {record['seed']} on {record['data']['description']}"
-    if record.get("label_leakage"):
-        text += "\n" + LEAKAGE_CAPTION
-    return text
 
 
 # Silence pytest: ``test_run`` is not a test.

@@ -1,6 +1,7 @@
 """The ablation grid: every variant x every seed, resumable, summarised as mean +- std.
 
-Layout: ``OUT/<variant slug>/seed<SEED>/`` is one run folder (``linkpaper.engine.train``);
+Layout: ``OUT/<variant slug>/seed<SEED>/`` is one run folder (``linkpaper.engine.train`` writes
+it, :class:`linkpaper.runs.RunRecord` reads it);
 ``OUT/summary.json`` and ``OUT/summary.md`` hold the table of the ten test F-scores per variant.
 A run already complete is skipped and an unfinished one resumed, so an interrupted grid simply
 runs again. :func:`summarise_runs` builds the table from any run folders (the results notebook
@@ -25,14 +26,8 @@ import numpy as np
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
 from linkpaper.models.registry import variant_slug
-from linkpaper.records import (
-    LEAKAGE_CAPTION,
-    RESULTS_FILE,
-    atomic_write_bytes,
-    atomic_write_json,
-    git_commit,
-    read_results,
-)
+from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit
+from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord
 
 COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LABELS
 
@@ -79,16 +74,14 @@ def check_grid_configs(base_config, jobs, out_dir) -> None:
     names every run and every difference, before anything is trained or submitted, so a summary
     never mixes runs of different epochs, data, recipes or label modes.
     """
-    from linkpaper.engine import _config_differences
-
     out_dir = Path(out_dir)
     problems = []
     for variant, seed in jobs:
         run_dir = run_dir_for(out_dir, variant, seed)
         if not (run_dir / RESULTS_FILE).is_file():
             continue
-        record = read_results(run_dir, full=False)  # the configuration is all this check needs
-        diffs = _config_differences(record.get("config", {}), grid_config(base_config, variant, seed).to_dict())
+        record = RunRecord.read(run_dir, full=False)  # the configuration is all this check needs
+        diffs = record.config_differences(grid_config(base_config, variant, seed))
         if diffs:
             problems.append(f"{run_dir.relative_to(out_dir)} ({'; '.join(diffs)})")
     if problems:
@@ -117,7 +110,8 @@ class GridRun:
         import time
 
         from linkpaper.cluster import RunBusy, run_lock
-        from linkpaper.engine import is_complete, train
+        from linkpaper.engine import train
+        from linkpaper.runs import is_complete
 
         run_dir = Path(run_dir)
         result = {"model": config.model, "seed": config.seed, "run_dir": str(run_dir),
@@ -128,7 +122,7 @@ class GridRun:
                 if is_complete(run_dir):
                     return {**result, "status": "complete", "seconds": 0.0}
                 if (run_dir / RESULTS_FILE).is_file():
-                    result["epochs_before"] = len(read_results(run_dir, full=False)["epochs"])
+                    result["epochs_before"] = len(RunRecord.read(run_dir, full=False).epochs)
                 if self.verbose:
                     start = f"resuming after epoch {result['epochs_before']}" if result["epochs_before"] else "starting"
                     print(f"{config.model} seed {config.seed}: {start} in {run_dir} "
@@ -142,7 +136,7 @@ class GridRun:
             raise
         result["seconds"] = time.perf_counter() - tic
         result["status"] = "resumed" if result["epochs_before"] else "trained"
-        result["complete"] = bool(record.get("complete"))
+        result["complete"] = bool(record.complete)
         if self.verbose:
             print(f"{config.model} seed {config.seed}: {result['status']}, {result['seconds']:.1f} s", flush=True)
         return result
@@ -195,8 +189,8 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     from tqdm.auto import tqdm
 
     from linkpaper.cluster import ExecutorOptions, available_cpus, job_still_queued, lock_holder
-    from linkpaper.engine import is_complete
     from linkpaper.records import check_writable_dir
+    from linkpaper.runs import is_complete
 
     options = (executor or ExecutorOptions()).validate()
     variants = resolve_variants(variants)
@@ -304,18 +298,17 @@ def summarise_runs(run_dirs) -> list[dict]:
     """
     groups: dict[str, dict] = {}
     for run_dir in run_dirs:
-        record = read_results(run_dir)
-        model = record["config"]["model"]
-        group = groups.setdefault(model, {"model": model, "seeds": [], "rows": [], "runs": [],
-                                          "label_leakage": False, "data": record["data"]["description"],
-                                          "incomplete": 0})
-        if not record.get("complete"):
+        record = RunRecord.read(run_dir)
+        group = groups.setdefault(record.model, {"model": record.model, "seeds": [], "rows": [], "runs": [],
+                                                 "label_leakage": False, "data": record.data["description"],
+                                                 "incomplete": 0})
+        if not record.complete:
             group["incomplete"] += 1
             continue
-        group["seeds"].append(record["seed"])
-        group["rows"].append(record["test_row"])
+        group["seeds"].append(record.seed)
+        group["rows"].append(record.test_row)
         group["runs"].append(str(run_dir))
-        group["label_leakage"] |= bool(record.get("label_leakage"))
+        group["label_leakage"] |= bool(record.label_leakage)
     table = []
     for group in groups.values():
         rows = np.asarray(group.pop("rows"), dtype=np.float64).reshape(-1, len(COLUMN_LABELS))

@@ -1,9 +1,10 @@
-"""Run records: the provenance every ``results.json`` carries, and safe file writes.
+"""Provenance and safe file writes: the code version and hardware every run record carries,
+atomic writes, safe ``torch.load``, writable-folder checks.
 
-A run folder holds ``results.json`` (configuration, data source, code version, hardware,
-per-epoch history, best epoch, test scores), ``checkpoint_last.pt``, ``checkpoint_best.pt`` and
-``test_predictions.npz``. Everything here is written atomically (a temporary file, then
-``os.replace``) so an interrupted run never leaves a half-written file behind.
+The run record itself (``results.json``, checkpoints) is :mod:`linkpaper.runs`; its names
+``RESULTS_FILE``, ``LEAKAGE_CAPTION``, ``read_results`` ... are still importable from here.
+Everything here is written atomically (a temporary file, then ``os.replace``) so an
+interrupted run never leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ import torch
 
 from linkpaper.errors import UserError
 
-RESULTS_FILE = "results.json"
-LEAKAGE_CAPTION = (
-    "WARNING: PLSIM read the released gated pseudo labels, which are AND-ed with the "
-    "ground-truth video labels of val/test: these scores used ground-truth video labels."
-)
+_MOVED_TO_RUNS = ("RESULTS_FILE", "LEAKAGE_CAPTION", "RECORD_FIELDS", "read_results", "record_problem")
+"""The record format's names, now in :mod:`linkpaper.runs`; still importable from here."""
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_RUNS:
+        from linkpaper import runs
+
+        return getattr(runs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _cannot_write(path: Path, err: OSError) -> UserError:
@@ -151,58 +157,6 @@ def remove_created_dirs(created: list[Path]) -> None:
             folder.rmdir()
         except OSError:  # not empty (the run wrote something worth keeping) or already gone
             break
-
-
-RECORD_FIELDS = {"config": dict, "data": dict, "seed": int, "plsim": dict, "epochs": list, "complete": bool}
-"""The top-level entries every results.json holds, with their JSON types."""
-
-
-def read_results(run_dir: str | Path, full: bool = True) -> dict:
-    """The ``results.json`` of a run folder, or a UserError naming the file.
-
-    Checks the structure too (a dict with ``RECORD_FIELDS``, ten test scores when complete), so
-    a JSON file that is not a run record is named instead of failing later with a KeyError.
-    ``full=False`` asks only for what the per-epoch history needs (config with a model, epochs).
-    """
-    path = Path(run_dir) / RESULTS_FILE
-    if not path.is_file():
-        raise UserError(f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?")
-    try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not valid JSON ({err}); the run record is damaged, train the run again") from None
-    problem = record_problem(record, full)
-    if problem:
-        raise UserError(f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
-                        "Restore it or train the run again")
-    return record
-
-
-def record_problem(record, full: bool = True) -> str | None:
-    """What is wrong with a run record's structure, or None when it has every entry it needs
-    (with ``full=False``: a config with a model name and the epoch list)."""
-    if not isinstance(record, dict):
-        return f"a JSON {type(record).__name__}, expected an object"
-    for key, kind in RECORD_FIELDS.items():
-        if not full and key not in ("config", "epochs"):
-            continue
-        if key not in record:
-            return f"no {key!r} entry"
-        if not isinstance(record[key], kind) or (kind is int and isinstance(record[key], bool)):
-            return f"{key!r} is a {type(record[key]).__name__}, expected {kind.__name__}"
-    if not isinstance(record["config"].get("model"), str):
-        return "config has no model name"
-    if not full:
-        return None
-    if not isinstance(record["data"].get("description"), str):
-        return "data has no description"
-    if not {"used", "labels"} <= set(record["plsim"]):
-        return "plsim lacks 'used' or 'labels'"
-    if record["complete"]:
-        row = record.get("test_row")
-        if not (isinstance(row, list) and len(row) == 10 and all(isinstance(x, (int, float)) for x in row)):
-            return "complete, but 'test_row' is not ten numbers"
-    return None
 
 
 # Tracked files that running the project rewrites: they do not make the code "dirty".

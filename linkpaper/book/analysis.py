@@ -47,7 +47,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     """
     from linkpaper.models import variant_slug
     from linkpaper.models import list_models
-    from linkpaper.records import RESULTS_FILE
+    from linkpaper.runs import RESULTS_FILE
 
     root = Path(root)
     found = []
@@ -63,37 +63,32 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     return found
 
 
-def data_label(record: dict) -> str:
-    """A short name of a run's data: ``"SynthLLP small (synthetic)"`` or ``"LLP features (real)"``."""
-    source = record.get("data", {}).get("source", {})
-    kind = source.get("kind")
-    if kind == "synth":
-        seed = source.get("seed", 0)
-        return f"SynthLLP {source.get('preset')}{'' if seed == 0 else f' seed {seed}'} (synthetic)"
-    if kind == "llp":
-        return "LLP features (real)"
-    return str(record.get("data", {}).get("description", "unknown data"))
+def data_label(record) -> str:
+    """A short name of a run's data (a RunRecord or a results.json dict):
+    ``"SynthLLP small (synthetic)"`` or ``"LLP features (real)"`` (:meth:`RunRecord.data_label`)."""
+    from linkpaper.runs import RunRecord
+
+    return RunRecord.coerce(record).data_label()
 
 
-def _provenance(records: list[dict]) -> dict:
-    """What a group of run records of one variant shares (or lists when they differ)."""
+def _provenance(records: list) -> dict:
+    """What a group of run records (RunRecords) of one variant shares (or lists when they differ)."""
     def distinct(values):
         return sorted({str(v) for v in values})
 
-    configs = [r["config"] for r in records]
-    commits = distinct(r.get("code", {}).get("commit", "unknown")[:12] for r in records)
-    dirty = any(r.get("code", {}).get("dirty") for r in records)
-    hardware = distinct(f"{r.get('hardware', {}).get('device_name', '?')} ({r.get('hardware', {}).get('device', '?')}, "
-                        f"{r.get('hardware', {}).get('threads', '?')} thread(s))" for r in records)
+    configs = [r.config for r in records]
+    commits = distinct(r.commit[:12] for r in records)
+    dirty = any(r.dirty for r in records)
+    hardware = distinct(r.hardware_text() for r in records)
     return {
-        "data": " / ".join(distinct(data_label(r) for r in records)),
+        "data": " / ".join(distinct(r.data_label() for r in records)),
         "epochs": " / ".join(distinct(c["epochs"] for c in configs)),
         "warmup_epochs": " / ".join(distinct(c.get("warmup_epochs") for c in configs)),
         "device": " / ".join(distinct(c["device"] for c in configs)),
         "commit": " / ".join(commits) + (" (dirty)" if dirty else ""),
         "hardware": " / ".join(hardware),
-        "torch": " / ".join(distinct(r.get("hardware", {}).get("torch", "?") for r in records)),
-        "plsim_labels": " / ".join(distinct(r.get("plsim", {}).get("labels", "?") for r in records)),
+        "torch": " / ".join(distinct(r.hardware.get("torch", "?") for r in records)),
+        "plsim_labels": " / ".join(distinct(r.plsim_labels for r in records)),
     }
 
 
@@ -108,13 +103,13 @@ def measured_rows(run_dirs) -> list[dict]:
     seeds 87/88/89"``. Variants without a finished run are left out.
     """
     from linkpaper.grid import summarise_runs
-    from linkpaper.records import read_results
+    from linkpaper.runs import RunRecord
 
     rows = []
     for row in summarise_runs(run_dirs):
         if row["n"] == 0:
             continue
-        records = [read_results(run) for run in row["runs"]]
+        records = [RunRecord.read(run) for run in row["runs"]]
         row.update(_provenance(records))
         row["provenance"] = MEASURED
         row["label"] = f"{row['data']}, {row['epochs']} epochs, seeds {'/'.join(map(str, row['seeds']))}"
@@ -280,9 +275,9 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
 
 def _rows_of(row: dict) -> np.ndarray:
     """(n, 10) test rows of a measured row's runs, read from their records."""
-    from linkpaper.records import read_results
+    from linkpaper.runs import RunRecord
 
-    return np.array([read_results(run)["test_row"] for run in row["runs"]], dtype=np.float64)
+    return np.array([RunRecord.read(run).test_row for run in row["runs"]], dtype=np.float64)
 
 
 def _relative_run(path) -> str:
@@ -291,8 +286,8 @@ def _relative_run(path) -> str:
     return "/".join(parts[-2:] + ("results.json",))
 
 
-def history_frame(record: dict):
-    """One run's per-epoch history as a pandas table indexed by epoch.
+def history_frame(record):
+    """One run's per-epoch history (a RunRecord or a results.json dict) as a pandas table indexed by epoch.
 
     Columns: ``lr``, ``loss <term>`` for each train-loss term (``total`` included), ``val
     <level> <modality>`` for the ten validation scores, ``best`` (the epoch the run selected by
@@ -302,8 +297,10 @@ def history_frame(record: dict):
     import pandas as pd
 
     from linkpaper.metrics import SCORE_COLUMNS
+    from linkpaper.runs import RunRecord
 
-    epochs = record.get("epochs") or []
+    record = RunRecord.coerce(record)
+    epochs = record.epochs or []
     if not epochs:
         raise UserError("this run record has no finished epoch yet")
     rows = {}
@@ -311,7 +308,7 @@ def history_frame(record: dict):
         row = {"lr": e["lr"]}
         row.update({f"loss {k}": v for k, v in e["train_loss"].items()})
         row.update({f"val {level} {m}": e["val"][level][m] for level, m in SCORE_COLUMNS})
-        row["best"] = e["epoch"] == record.get("best_epoch")
+        row["best"] = e["epoch"] == record.best_epoch
         row.update(e.get("diagnostics", {}))
         rows[e["epoch"]] = row
     frame = pd.DataFrame.from_dict(rows, orient="index")
@@ -568,18 +565,18 @@ def seed_scores_frame(measured: list[dict], columns=(3, 4), names: dict | None =
 
     from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
     from linkpaper.paper import VARIANT_LABELS
-    from linkpaper.records import read_results
+    from linkpaper.runs import RunRecord
 
     names = {**VARIANT_LABELS, **(names or {})}
     rows = []
     for row in measured:
         for run in row["runs"]:
-            record = read_results(run)
+            record = RunRecord.read(run)
             for c in columns:
                 level, modality = SCORE_COLUMNS[c]
                 rows.append({"variant": names.get(row["model"], row["model"]), "model": row["model"],
-                             "seed": record["seed"], "score": f"{level}-level {COLUMN_TITLES[modality]}",
-                             "F (%)": float(record["test_row"][c])})
+                             "seed": record.seed, "score": f"{level}-level {COLUMN_TITLES[modality]}",
+                             "F (%)": float(record.test_row[c])})
     return pd.DataFrame(rows)
 
 
@@ -687,7 +684,7 @@ def variant_color(variant: str) -> str:
 def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = None):
     """One panel per per-epoch quantity (``probe.epoch_series`` keys, e.g. ``"mu"``,
     ``"alpha2"``, ``"val_type_av"``): for each variant the mean over its seeds per epoch, with
-    the seed range shaded. records: ``{(variant, seed): results.json dict}``
+    the seed range shaded. records: ``{(variant, seed): RunRecord or results.json dict}``
     (``probe.grid_records``); keys no record has are skipped."""
     from linkpaper.paper import VARIANT_LABELS
     from linkpaper.book.probe import epoch_series

@@ -21,7 +21,7 @@ from linkpaper.errors import UserError
 from linkpaper.grid import run_dir_for
 from linkpaper.losses import iou_targets, sloss_lambda
 from linkpaper.models.link import segment_label_embedding
-from linkpaper.records import RESULTS_FILE, read_results
+from linkpaper.runs import RESULTS_FILE, RunRecord
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,10 +166,10 @@ def sloss_terms(audio_hidden, visual_hidden, pl_audio, pl_visual, mu) -> dict[st
 # --------------------------------------------------------------------------------------------
 
 
-def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], dict]:
+def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], RunRecord]:
     """The ``results.json`` records under ``root/<slug>/seed<seed>/`` that exist.
 
-    Returns {(variant, seed): record} for the pairs found (a missing folder is skipped, so a
+    Returns {(variant, seed): RunRecord} for the pairs found (a missing folder is skipped, so a
     partial grid gives a partial dict); a damaged record raises the UserError naming it.
     """
     found = {}
@@ -177,7 +177,7 @@ def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], dic
         for seed in seeds:
             run_dir = run_dir_for(root, variant, int(seed))
             if (run_dir / RESULTS_FILE).is_file():
-                found[(variant, int(seed))] = read_results(run_dir, full=False)  # epochs only
+                found[(variant, int(seed))] = RunRecord.read(run_dir, full=False)  # epochs only
     return found
 
 
@@ -193,12 +193,13 @@ def epoch_series(records: dict, key: str):
 
     ``key``: a diagnostics name (``"mu"``, ``"alpha1"``, ``"tsam_a_temporal_mean"``), a train
     loss term as ``"train_loss.similarity"``, or a top-level epoch field (``"val_type_av"``,
-    ``"lr"``). Records without the key are left out; raises UserError if none has it.
+    ``"lr"``). records: ``{(variant, seed): RunRecord or results.json dict}`` (:func:`grid_records`).
+    Records without the key are left out; raises UserError if none has it.
     """
     columns = {}
     for (variant, seed), record in records.items():
         values = {}
-        for epoch in record.get("epochs", []):
+        for epoch in RunRecord.coerce(record).epochs:
             if key.startswith("train_loss."):
                 value = epoch.get("train_loss", {}).get(key.split(".", 1)[1])
             elif key in epoch and not isinstance(epoch[key], dict):

@@ -11,8 +11,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from linkpaper.engine import caption, test_run
+    from linkpaper.engine import test_run
 
     scores, record = test_run(args.run_dir, device=args.device)
-    print(scores.format_table(caption(record)))
+    print(scores.format_table(record.caption()))
     return 0

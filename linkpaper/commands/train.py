@@ -72,7 +72,7 @@ def run(args) -> int:
     import sys
 
     from linkpaper.cluster import run_lock
-    from linkpaper.engine import caption, train
+    from linkpaper.engine import train
     from linkpaper.metrics import SCORE_LABELS
 
     config = config_from_args(args, model=args.model, seed=args.seed)
@@ -82,10 +82,10 @@ def run(args) -> int:
     except KeyboardInterrupt:
         print(f"\nthe last finished epoch is saved; continue with the same command plus --resume", file=sys.stderr)
         raise
-    if not record.get("complete"):
+    if not record.complete:
         return 1
-    print(f"best epoch {record['best_epoch']} (val segment Type@AV "
-          f"{record['best_val']['segment']['type']:.2f}); run folder {args.out}")
-    print(caption(record))
-    print(" | ".join(f"{label} {value:.2f}" for label, value in zip(SCORE_LABELS, record["test_row"])))
+    print(f"best epoch {record.best_epoch} (val segment Type@AV "
+          f"{record.best_val['segment']['type']:.2f}); run folder {args.out}")
+    print(record.caption())
+    print(" | ".join(f"{label} {value:.2f}" for label, value in zip(SCORE_LABELS, record.test_row)))
     return 0

@@ -1,0 +1,367 @@
+"""The run record: one run folder, its ``results.json`` and its checkpoints, typed.
+
+A run folder holds ``results.json`` (:class:`RunRecord`: configuration, data source, PLSIM
+labels, code version, hardware, per-epoch history, best epoch, test scores),
+``checkpoint_last.pt`` (everything ``engine.fit`` needs to resume bit for bit),
+``checkpoint_best.pt`` (the best epoch's weights) and ``test_predictions.npz``.
+
+The engine writes a :class:`RunRecord`; the grid, the cluster jobs and the book read one
+(:meth:`RunRecord.read`) through its fields instead of dictionary chains. On disk the format is
+the JSON object :meth:`RunRecord.to_dict` returns, key for key and in the same order as always;
+:func:`read_results` still returns that plain dict (the notebooks index it), and a
+:class:`RunRecord` reads like one too (``record["test_row"]``, ``record.get("complete")``).
+Checkpoints load with ``torch.load(weights_only=True)`` only (:func:`load_checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from linkpaper.errors import UserError
+from linkpaper.records import atomic_torch_save, atomic_write_json, git_commit, hardware, safe_torch_load
+
+RESULTS_FILE = "results.json"
+CHECKPOINT_LAST = "checkpoint_last.pt"
+CHECKPOINT_BEST = "checkpoint_best.pt"
+PREDICTIONS_FILE = "test_predictions.npz"
+
+LEAKAGE_CAPTION = (
+    "WARNING: PLSIM read the released gated pseudo labels, which are AND-ed with the "
+    "ground-truth video labels of val/test: these scores used ground-truth video labels."
+)
+
+RECORD_FIELDS = {"config": dict, "data": dict, "seed": int, "plsim": dict, "epochs": list, "complete": bool}
+"""The top-level entries every results.json holds, with their JSON types."""
+
+RESUMABLE_CHANGES = frozenset({"device", "num_threads", "eval_batch_size", "data_dir"})
+"""Configuration keys whose change does not change a single number: a run may resume (and a
+grid folder may be reused) with them changed."""
+
+
+# --------------------------------------------------------------------------------------------
+# The record
+# --------------------------------------------------------------------------------------------
+
+# results.json's keys in the order they are written, and the field that holds each.
+_KEYS = ("config", "data", "seed", "plsim", "label_leakage", "caption", "code", "hardware", "parameters",
+         "epochs", "best_epoch", "best_val", "complete", "test", "test_row", "predictions", "stopped")
+_FIELD_OF = {"caption": "leakage_caption"}
+_OPTIONAL = frozenset({"caption", "test", "test_row", "predictions", "stopped"})
+"""Keys written only when set (``caption`` only for a leaking run, ``test*`` once scored, ...)."""
+_NEW_ORDER = ("config", "data", "seed", "plsim", "label_leakage", "code", "hardware", "parameters",
+              "epochs", "best_epoch", "best_val", "complete", "caption", "test", "test_row", "predictions",
+              "stopped")
+"""The order a run writes them in (the leakage caption was always added after ``complete``)."""
+
+
+@dataclass(eq=False)
+class RunRecord(Mapping):
+    """What ``results.json`` holds, as fields; ``run_dir`` is the folder it was read from (or
+    is written to) and is not part of the file.
+
+    config: the TrainConfig as a dict (:meth:`train_config` gives the TrainConfig); data:
+    ``{"spec", "source", "description", "sizes", "audio_form", "text_source"}``; plsim:
+    ``{"used", "labels", "text_source"}``; code: ``{"commit", "dirty"}``; epochs: one dict per
+    finished epoch (``epoch``, ``lr``, ``train_loss``, ``val``, ``val_type_av``,
+    ``diagnostics``, ``seconds``); best_val / test: ``{level: {score: F}}``; test_row: the ten
+    test F-scores in ``metrics.SCORE_COLUMNS`` order; stopped: why a diverged run stopped.
+
+    Reads like the dict it was read from (a read-only Mapping over :meth:`to_dict`), so code
+    written for the plain dict keeps working; package code uses the fields.
+    """
+
+    config: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    seed: int | None = None
+    plsim: dict = field(default_factory=dict)
+    label_leakage: bool = False
+    code: dict = field(default_factory=dict)
+    hardware: dict = field(default_factory=dict)
+    parameters: int | None = None
+    epochs: list = field(default_factory=list)
+    best_epoch: int | None = None
+    best_val: dict | None = None
+    complete: bool = False
+    leakage_caption: str | None = None
+    test: dict | None = None
+    test_row: list | None = None
+    predictions: str | None = None
+    stopped: dict | None = None
+    extra: dict = field(default_factory=dict, repr=False)
+    """Keys of a record this code does not know (kept, written back after the known ones)."""
+    run_dir: Path | None = field(default=None, repr=False, compare=False)
+    _absent: frozenset = field(default=frozenset(), repr=False)
+    _order: tuple = field(default=_NEW_ORDER, repr=False)
+
+    # ---- building, reading, writing ---------------------------------------------------------
+
+    @classmethod
+    def start(cls, config, data, model, uses_plsim: bool, mode: str, text_source: str, device) -> "RunRecord":
+        """The record of a run before its first epoch: configuration, data, PLSIM labels, provenance.
+
+        config: a validated TrainConfig; data: the AVVPData it trains on; model: the built model
+        (for its parameter count); mode: the PLSIM label mode (``"none"`` without PLSIM)."""
+        leakage = uses_plsim and mode == "gated"
+        return cls(
+            config=config.to_dict(),
+            data={"spec": config.data, "source": data.source, "description": data.describe(),
+                  "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
+                  "audio_form": data.train.audio_form, "text_source": data.text_source},
+            seed=config.seed,
+            plsim={"used": uses_plsim, "labels": mode, "text_source": text_source},
+            label_leakage=leakage,
+            code=git_commit(),
+            hardware=hardware(device),
+            parameters=sum(p.numel() for p in model.parameters()),
+            leakage_caption=LEAKAGE_CAPTION if leakage else None,
+        )
+
+    @classmethod
+    def from_dict(cls, record: Mapping, run_dir: str | Path | None = None) -> "RunRecord":
+        """The record of a results.json dict (as :func:`read_results` returns it)."""
+        if isinstance(record, RunRecord):
+            return record
+        values = {_FIELD_OF.get(key, key): record[key] for key in _KEYS if key in record}
+        extra = {key: value for key, value in record.items() if key not in _KEYS}
+        absent = frozenset(key for key in _KEYS if key not in record)
+        order = tuple(key for key in record if key in _KEYS)
+        return cls(**values, extra=extra, run_dir=Path(run_dir) if run_dir is not None else None,
+                   _absent=absent, _order=order + tuple(k for k in _NEW_ORDER if k not in order))
+
+    @classmethod
+    def read(cls, run_dir: str | Path, full: bool = True) -> "RunRecord":
+        """The record in ``run_dir/results.json``, structure checked (:func:`read_results`)."""
+        return cls.from_dict(read_results(run_dir, full), run_dir=run_dir)
+
+    @classmethod
+    def coerce(cls, record) -> "RunRecord":
+        """A RunRecord from a RunRecord or a results.json dict."""
+        return record if isinstance(record, RunRecord) else cls.from_dict(record)
+
+    def to_dict(self) -> dict:
+        """The results.json object: the same keys, values and order as the file."""
+        out = {}
+        for key in self._order:
+            if key in self._absent:
+                continue
+            value = getattr(self, _FIELD_OF.get(key, key))
+            if key in _OPTIONAL and value is None:
+                continue
+            out[key] = value
+        out.update(self.extra)
+        return out
+
+    def write(self, run_dir: str | Path | None = None) -> Path:
+        """Write ``results.json`` into ``run_dir`` (default: :attr:`run_dir`) atomically."""
+        path = Path(run_dir if run_dir is not None else self.run_dir) / RESULTS_FILE
+        atomic_write_json(path, self.to_dict())
+        return path
+
+    def with_stopped(self, stopped: dict) -> "RunRecord":
+        """A copy that records why the run stopped (a diverged run's last results.json)."""
+        return replace(self, stopped=stopped, _absent=self._absent - {"stopped"})
+
+    # ---- reading it -------------------------------------------------------------------------
+
+    @property
+    def model(self) -> str:
+        """The variant name (``config["model"]``)."""
+        return self.config["model"]
+
+    @property
+    def description(self) -> str:
+        """The data's description (``data["description"]``)."""
+        return str(self.data.get("description", "unknown data"))
+
+    @property
+    def uses_plsim(self) -> bool:
+        return bool(self.plsim.get("used"))
+
+    @property
+    def plsim_labels(self) -> str:
+        """The PLSIM label mode (``"none"`` without PLSIM)."""
+        return self.plsim.get("labels", "?")
+
+    @property
+    def commit(self) -> str:
+        return self.code.get("commit", "unknown")
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.code.get("dirty"))
+
+    def data_label(self) -> str:
+        """A short name of the data: ``"SynthLLP small (synthetic)"`` or ``"LLP features (real)"``."""
+        source = self.data.get("source", {})
+        kind = source.get("kind")
+        if kind == "synth":
+            seed = source.get("seed", 0)
+            return f"SynthLLP {source.get('preset')}{'' if seed == 0 else f' seed {seed}'} (synthetic)"
+        if kind == "llp":
+            return "LLP features (real)"
+        return self.description
+
+    def hardware_text(self) -> str:
+        """``"<device name> (<device>, <threads> thread(s))"``."""
+        hw = self.hardware
+        return f"{hw.get('device_name', '?')} ({hw.get('device', '?')}, {hw.get('threads', '?')} thread(s))"
+
+    def caption(self) -> str:
+        """A table caption naming the model, seed and data source (and any label leakage)."""
+        text = f"{self.model} seed {self.seed} on {self.data['description']}"
+        if self.label_leakage:
+            text += "\n" + LEAKAGE_CAPTION
+        return text
+
+    def train_config(self):
+        """The run's ``engine.TrainConfig``."""
+        from linkpaper.engine import TrainConfig
+
+        return TrainConfig.from_dict(self.config)
+
+    def config_differences(self, config) -> list[str]:
+        """:func:`config_differences` between this run's configuration and ``config`` (a
+        TrainConfig or its dict)."""
+        return config_differences(self.config, config if isinstance(config, dict) else config.to_dict())
+
+    # ---- the Mapping view (what code written for the plain dict reads) ------------------------
+
+    def __getitem__(self, key):
+        return self.to_dict()[key]
+
+    def __iter__(self):
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+
+def config_differences(old: dict, new: dict) -> list[str]:
+    """``["key: old -> new", ...]`` for every configuration key that differs between two config
+    dicts, except :data:`RESUMABLE_CHANGES` (they change no number); lists and tuples compare
+    as lists."""
+    diffs = []
+    for key in sorted(set(old) | set(new)):
+        if key in RESUMABLE_CHANGES:
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            a, b = list(a), list(b)
+        if a != b:
+            diffs.append(f"{key}: {a!r} -> {b!r}")
+    return diffs
+
+
+def caption(record) -> str:
+    """A table caption naming the data source, seed and model (and any label leakage) of a
+    RunRecord or a results.json dict."""
+    return RunRecord.coerce(record).caption()
+
+
+# --------------------------------------------------------------------------------------------
+# The file
+# --------------------------------------------------------------------------------------------
+
+
+def read_results(run_dir: str | Path, full: bool = True) -> dict:
+    """The ``results.json`` of a run folder as a plain dict, or a UserError naming the file.
+
+    Checks the structure too (a dict with ``RECORD_FIELDS``, ten test scores when complete), so
+    a JSON file that is not a run record is named instead of failing later with a KeyError.
+    ``full=False`` asks only for what the per-epoch history needs (config with a model, epochs).
+    :meth:`RunRecord.read` gives the same as a RunRecord.
+    """
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        raise UserError(f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?")
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: not valid JSON ({err}); the run record is damaged, train the run again") from None
+    problem = record_problem(record, full)
+    if problem:
+        raise UserError(f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
+                        "Restore it or train the run again")
+    return record
+
+
+def record_problem(record, full: bool = True) -> str | None:
+    """What is wrong with a run record's structure, or None when it has every entry it needs
+    (with ``full=False``: a config with a model name and the epoch list)."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, expected an object"
+    for key, kind in RECORD_FIELDS.items():
+        if not full and key not in ("config", "epochs"):
+            continue
+        if key not in record:
+            return f"no {key!r} entry"
+        if not isinstance(record[key], kind) or (kind is int and isinstance(record[key], bool)):
+            return f"{key!r} is a {type(record[key]).__name__}, expected {kind.__name__}"
+    if not isinstance(record["config"].get("model"), str):
+        return "config has no model name"
+    if not full:
+        return None
+    if not isinstance(record["data"].get("description"), str):
+        return "data has no description"
+    if not {"used", "labels"} <= set(record["plsim"]):
+        return "plsim lacks 'used' or 'labels'"
+    if record["complete"]:
+        row = record.get("test_row")
+        if not (isinstance(row, list) and len(row) == 10 and all(isinstance(x, (int, float)) for x in row)):
+            return "complete, but 'test_row' is not ten numbers"
+    return None
+
+
+def is_complete(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds a finished run (results.json with test scores)."""
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        return False
+    try:
+        return bool(read_results(run_dir).get("complete"))
+    except UserError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+
+CHECKPOINT_KEYS = {
+    CHECKPOINT_LAST: ("model", "optimizer", "epoch", "rng", "best_score", "best_epoch", "best_val", "history",
+                      "config"),
+    CHECKPOINT_BEST: ("model", "epoch", "config"),
+}
+"""The entries each checkpoint file must hold (``engine.fit`` writes exactly these)."""
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """``torch.save(state)`` to ``path`` atomically (tensors and plain values only, so
+    :func:`load_checkpoint` reads it with ``weights_only=True``)."""
+    atomic_torch_save(state, path)
+
+
+def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None = None) -> dict:
+    """A checkpoint dict, read with ``torch.load(weights_only=True)`` (tensors and plain values
+    only: loading never runs code from the file).
+
+    required: entries the dict must hold (default: ``CHECKPOINT_KEYS`` for the file's name).
+    A missing, damaged, unsafe or wrongly structured file raises a UserError naming the file.
+    """
+    path = Path(path)
+    state = safe_torch_load(path, map_location=map_location, what="checkpoint",
+                            remedy="Delete it and train the run again.")
+    required = CHECKPOINT_KEYS.get(path.name, ("model",)) if required is None else required
+    missing = [key for key in required if not isinstance(state, dict) or key not in state]
+    if missing:
+        found = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
+        raise UserError(
+            f"{path}: not a linkpaper {path.name} (missing {', '.join(missing)}; found {found}); "
+            f"was another file copied over it? Train the run again or restore the original file."
+        )
+    if not isinstance(state.get("model"), dict):
+        raise UserError(f"{path}: the 'model' entry is not a state dict ({type(state.get('model')).__name__})")
+    return state
