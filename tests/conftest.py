@@ -1,4 +1,8 @@
-"""Shared fixtures. The real LLP annotations come from $LINKPAPER_DATA (never from the repo)."""
+"""Shared fixtures and constants. The real LLP annotations come from $LINKPAPER_DATA (never from the repo).
+
+The small model sizes every test uses are defined once, in ``helpers_sizes`` (a plain module, like
+``helpers_layout``: ``from conftest import`` would find tests/extract/conftest.py first).
+"""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from linkpaper.errors import ConfigError, UserError
 
 # A small network (and one thread, which is faster on a busy 2-core machine) keeps every run
 # in this file to about a second.
-SMALL = {"hidden_dim": 32, "num_layers": 1, "ff_dim": 64}
+from helpers_sizes import SMALL_RUN as SMALL
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from linkpaper.models import build_model, pool_audio_maps
 from linkpaper.models.dropout import MASK_LEVELS, drop, drop_threshold, dropout_mask
 from linkpaper.models.valor import HANLayer, multi_head_attention
 
-SMALL = dict(hidden_dim=32, num_heads=4, ff_dim=64, num_layers=2)
+from helpers_sizes import SMALL_MODEL as SMALL
 
 
 # ----- dropout ---------------------------------------------------------------------------------

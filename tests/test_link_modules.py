@@ -10,7 +10,7 @@ from linkpaper.losses import compute_losses
 from linkpaper.models import CMIM, LINK, PLSIM, TSAM, ModelConfig, build_model, list_models
 from linkpaper.models.link import segment_label_embedding
 
-SMALL = dict(hidden_dim=32, num_heads=4, ff_dim=64, num_layers=2)
+from helpers_sizes import SMALL_MODEL as SMALL
 B, T, C, H = 3, 10, 25, 32
 
 

@@ -17,7 +17,9 @@ from linkpaper.losses import (
 )
 from linkpaper.models import AVVPOutput, build_model
 
-SMALL = dict(hidden_dim=32, num_heads=4, ff_dim=64, num_layers=1)
+from helpers_sizes import SMALL_MODEL
+
+SMALL = {**SMALL_MODEL, "num_layers": 1}  # one HAN layer is enough for the loss terms
 
 
 def fake_output(global_prob, a_prob=None, v_prob=None, frame_logits=None, hidden=None):

@@ -19,7 +19,7 @@ from linkpaper.models import (
 )
 from linkpaper.models.audio_pooling import reference_audio_embedding
 
-SMALL = dict(hidden_dim=32, num_heads=4, ff_dim=64, num_layers=2)
+from helpers_sizes import SMALL_MODEL as SMALL
 
 
 def reference_state_shapes(H=256, ff=1024, layers=4, da=768, dv=768, d3=512, C=25) -> dict:

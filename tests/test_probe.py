@@ -12,7 +12,7 @@ from linkpaper.losses import similarity_loss
 from linkpaper.models import build_model
 from linkpaper.book.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
 
-SMALL = dict(hidden_dim=32, num_heads=4, ff_dim=64, num_layers=2)
+from helpers_sizes import SMALL_MODEL as SMALL
 
 
 def _inputs(batch=3, seed=0):

@@ -26,7 +26,7 @@ from linkpaper.engine import CHECKPOINT_BEST, CHECKPOINT_LAST, DivergenceError, 
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
 
-SMALL = {"hidden_dim": 32, "num_layers": 1, "ff_dim": 64}
+from helpers_sizes import SMALL_RUN as SMALL
 PACKAGE = Path(__file__).resolve().parent.parent / "linkpaper"
 
 
