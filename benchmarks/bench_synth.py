@@ -34,14 +34,11 @@ import torch  # noqa: E402
 def segment_scores(pred_a: np.ndarray, pred_v: np.ndarray, gt_a: np.ndarray, gt_v: np.ndarray) -> dict:
     """Segment-level A / V / AV / Type@AV (percent) with the official per-video rules (book/decisions.md#ref-metric)."""
 
+    from linkpaper.metrics import class_f_scores, video_scores
+
     def per_video(pred, gt):
-        tp = (pred & gt).sum(1)
-        fp = (pred & ~gt).sum(1)
-        fn = (~pred & gt).sum(1)  # (N, C)
-        kept = (tp + fp + fn) > 0
-        f1 = np.where(kept, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-        n_kept = kept.sum(1)
-        return np.where(n_kept > 0, f1.sum(1) / np.maximum(n_kept, 1), 1.0)
+        counts = (pred & gt).sum(1), (pred & ~gt).sum(1), (~pred & gt).sum(1)  # (N, C) each
+        return video_scores(*class_f_scores(*counts))
 
     a = per_video(pred_a, gt_a).mean() * 100
     v = per_video(pred_v, gt_v).mean() * 100

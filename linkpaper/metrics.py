@@ -256,6 +256,27 @@ def event_counts(pred_codes: np.ndarray, gt_codes: np.ndarray) -> tuple[np.ndarr
     return tuple(np.take(table[i], flat).astype(np.int64) for i in range(3))
 
 
+def f_from_counts(tp, fp, fn, scale: float = 1.0, empty: float = 0.0) -> float:
+    """The F-score of pooled counts, ``scale * 2TP / (2TP + FP + FN)``; ``empty`` when there is
+    nothing to count (no prediction and no ground truth). The one F-score of the package: the
+    official metric's per-class F (:func:`class_f_scores`, vectorised) is the same formula."""
+    denominator = 2 * tp + fp + fn
+    return scale * 2 * tp / denominator if denominator else empty
+
+
+def precision_recall_f(tp, fp, fn) -> dict[str, float]:
+    """``{"precision", "recall", "f"}`` of pooled counts, each 0.0 where undefined.
+
+    ``f = 2PR / (P + R)``, which equals :func:`f_from_counts` up to rounding; it is kept in this
+    form because the teacher-quality and pseudo-label tables were computed with it.
+    """
+    tp, fp, fn = float(tp), float(fp), float(fn)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f": f}
+
+
 def class_f_scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(F, kept), each (N, C): ``F = 2TP / (2TP + FP + FN)`` where kept (any pred or GT), else 0."""
     denominator = 2 * tp + fp + fn

@@ -2,6 +2,7 @@
 sanity numbers of book/decisions.md#ref-metric on the real LLP CSVs."""
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -298,3 +299,13 @@ def test_reference_sanity_numbers_on_real_csvs(llp_gt, split, predictor):
         pred_a = pred_v = np.broadcast_to(a.weak.astype(bool)[:, None, :], a.gt_audio.shape)
     scores = evaluate_predictions(pred_a, pred_v, a.gt_audio, a.gt_visual)
     assert [round(x, 2) for x in scores.row()] == REFERENCE[split, predictor]
+
+
+def test_one_f_score_for_pooled_counts():
+    from linkpaper.metrics import f_from_counts, precision_recall_f
+
+    assert f_from_counts(3, 1, 2) == 6 / 9 and f_from_counts(0, 0, 0) == 0.0
+    assert math.isnan(f_from_counts(0, 0, 0, scale=100.0, empty=float("nan")))
+    prf = precision_recall_f(3, 1, 2)
+    assert prf["precision"] == 0.75 and prf["recall"] == 0.6 and abs(prf["f"] - 6 / 9) < 1e-15
+    assert precision_recall_f(0, 0, 0) == {"precision": 0.0, "recall": 0.0, "f": 0.0}

@@ -27,6 +27,7 @@ import numpy as np
 
 from linkpaper.classes import CLASSES
 from linkpaper.errors import UserError
+from linkpaper.metrics import f_from_counts
 
 MEASURED = "measured"
 SEGMENT_KINDS = ("empty", "aligned", "non-aligned")
@@ -464,8 +465,7 @@ def masked_segment_scores(pred_audio, pred_visual, gt_audio, gt_visual, mask) ->
         result[m] = {"tp": int((p & g).sum()), "fp": int((p & ~g).sum()), "fn": int((~p & g).sum())}
     result["event"] = {k: result["audio"][k] + result["visual"][k] for k in ("tp", "fp", "fn")}
     for counts in (result[m] for m in MASKED_MODALITIES):
-        denominator = 2 * counts["tp"] + counts["fp"] + counts["fn"]
-        counts["f"] = 100.0 * 2 * counts["tp"] / denominator if denominator else float("nan")
+        counts["f"] = f_from_counts(counts["tp"], counts["fp"], counts["fn"], scale=100.0, empty=float("nan"))
     result["segments"] = int(mask.sum())
     return result
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from linkpaper.errors import UserError
 from linkpaper.grid import run_dir_for
 from linkpaper.losses import iou_targets, sloss_lambda
+from linkpaper.metrics import precision_recall_f
 from linkpaper.models.link import segment_label_embedding
 from linkpaper.runs import RESULTS_FILE, RunRecord
 
@@ -232,9 +233,5 @@ def video_label_prf(labels, weak) -> dict[str, float]:
     """
     flagged = np.asarray(labels >= 0.5).any(axis=1)
     truth = np.asarray(weak) >= 0.5
-    tp = float((flagged & truth).sum())
-    precision = tp / flagged.sum() if flagged.sum() else 0.0
-    recall = tp / truth.sum() if truth.sum() else 0.0
-    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f": f, "flagged": int(flagged.sum()),
-            "outside weak labels": int((flagged & ~truth).sum())}
+    prf = precision_recall_f((flagged & truth).sum(), (flagged & ~truth).sum(), (~flagged & truth).sum())
+    return {**prf, "flagged": int(flagged.sum()), "outside weak labels": int((flagged & ~truth).sum())}

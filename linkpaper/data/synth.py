@@ -594,12 +594,9 @@ def timeline_overlap(result: SynthLLP) -> dict:
 
 
 def _prf(pred: np.ndarray, gt: np.ndarray) -> dict:
-    tp = float((pred & gt).sum())
-    fp, fn = float((pred & ~gt).sum()), float((~pred & gt).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f": f}
+    from linkpaper.metrics import precision_recall_f
+
+    return precision_recall_f((pred & gt).sum(), (pred & ~gt).sum(), (~pred & gt).sum())
 
 
 def teacher_quality(data: AVVPData, splits=("val", "test")) -> dict:
