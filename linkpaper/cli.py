@@ -1,6 +1,7 @@
 """``python -m linkpaper COMMAND``: the command-line entry point.
 
-Commands live in ``linkpaper/commands/<name>.py`` and are imported lazily. Errors a user can
+Commands live in ``linkpaper/commands/<name>.py`` (each with its ``HELP`` line, its arguments
+and its ``run``); they import their dependencies only when they run. Errors a user can
 fix (``linkpaper.errors.UserError``) are printed as one message and exit with status 2.
 """
 
@@ -10,15 +11,8 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: dict[str, str] = {
-    "download": "fetch the LLP annotation CSVs and the GloVe class table (sha256-verified)",
-    "evaluate": "score a predictions .npz with the official AVVP metric",
-    "synth": "generate SynthLLP and write it in the released VALOR feature layout",
-    "train": "train VALOR++, LINK or an ablation variant",
-    "test": "score a finished run's best checkpoint on the test split",
-    "grid": "train the ablation grid over variants and seeds, and summarise it",
-    "extract": "extract CLIP/CLAP features and pseudo labels from frames and audio (extra)",
-}
+COMMANDS = ("download", "evaluate", "synth", "train", "test", "grid", "extract")
+"""The subcommands, in ``--help`` order; each one's help line is its module's ``HELP``."""
 
 
 def _command_module(name: str):
@@ -31,7 +25,8 @@ def build_parser(names=None) -> argparse.ArgumentParser:
         description="linkpaper: LINK / VALOR++ for audio-visual video parsing (AVVP).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, help_text in COMMANDS.items():
+    for name in COMMANDS:
+        help_text = _command_module(name).HELP  # the modules import nothing heavy at the top
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         if names is None or name in names:
             _command_module(name).add_arguments(command_parser)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from linkpaper.book.viz import describe, titled
-from linkpaper.book.viz import pyplot as _plt
+from linkpaper.book.viz import pyplot
 
 
 def _as_array(values) -> np.ndarray:
@@ -25,7 +25,7 @@ def heatmaps_figure(panels: dict, source: str, title: str, xlabel: str = "", yla
     """One row of heatmaps: ``panels`` maps a panel title to a 2-D array (rows drawn top to
     bottom). ``xticks`` / ``yticks``: tick labels (a list) or None for numbers. ``vmin`` /
     ``vmax`` shared by all panels when given."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(panel_size[0] * len(panels) + 0.6, panel_size[1] + 0.9),
                              squeeze=False)
     for ax, (name, values) in zip(axes[0], panels.items()):
@@ -53,7 +53,7 @@ def curves_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabe
                   panel_size: tuple[float, float] = (4.0, 3.0), markers: bool = False, legend_cols: int = 1):
     """One row of line plots: ``panels`` maps a panel title to ``{curve label: (x, y)}`` or to a
     pandas DataFrame (index = x, one curve per column)."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(panel_size[0] * len(panels) + 0.4, panel_size[1] + 0.9),
                              squeeze=False)
     for ax, (name, curves) in zip(axes[0], panels.items()):

@@ -46,14 +46,12 @@ def book_style() -> None:
     _install_figure_formatter()
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot`` with the book's style applied (every book helper draws through it)."""
     import matplotlib.pyplot as plt
 
     book_style()
     return plt
-
-
-pyplot = _plt  # for the other book helpers (modelviz, analysis): pyplot with the book's style
 
 
 def titled(text: str, source: str) -> str:
@@ -143,7 +141,7 @@ def class_frequency_figure(counts: dict[str, np.ndarray], sizes: dict[str, int],
     import pandas as pd
     import seaborn as sns
 
-    plt = _plt()
+    plt = pyplot()
     rows = [{"class": name, "split": f"{split} ({sizes[split]:,} clips)",
              "share": 100 * float(value) / max(sizes[split], 1)}
             for split, values in counts.items() for name, value in zip(CLASSES, values)]
@@ -163,7 +161,7 @@ def class_frequency_figure(counts: dict[str, np.ndarray], sizes: dict[str, int],
 def modality_share_figure(shares_per_class: list[list[float]], source: str, overall: list[float] | None = None):
     """Stacked horizontal bars per class: share of active (segment, class) cells that are
     audio only / visual only / audio-visual (``label_statistics()["seg_cell_shares_per_class"]``)."""
-    plt = _plt()
+    plt = pyplot()
     shares = np.asarray(shares_per_class, dtype=float)
     names = list(CLASSES)
     if overall is not None:
@@ -194,7 +192,7 @@ def duration_figure(stats: dict[str, dict], source: str):
     import pandas as pd
     import seaborn as sns
 
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
     seconds = np.arange(1, NUM_SEGMENTS + 1)
     for ax, modality in zip(axes, ("audio", "visual", "av")):
@@ -254,7 +252,7 @@ def frames_figure(paths: list[Path], labels: list[str], source: str, per_row: in
     the clip's weak labels in the title."""
     from PIL import Image
 
-    plt = _plt()
+    plt = pyplot()
     pick = np.linspace(0, len(paths) - 1, count * 2 + 1)[1::2].round().astype(int)  # segment centres
     rows = int(np.ceil(count / per_row))
     fig, axes = plt.subplots(rows, per_row, figsize=(2.4 * per_row, 2.0 * rows + 0.6))
@@ -274,7 +272,7 @@ def timeline_figure(rows: dict[str, np.ndarray], source: str, classes: list[int]
     """Segment timelines of one video: ``rows`` maps a row name (e.g. "GT audio", "pred
     visual") to a (T, C) bool array; one panel per class in ``classes`` (default: every class
     active in any row), one line per row, filled where the class is active."""
-    plt = _plt()
+    plt = pyplot()
     arrays = {name: np.asarray(a, dtype=bool) for name, a in rows.items()}
     if classes is None:
         active = np.zeros(len(CLASSES), dtype=bool)
@@ -312,7 +310,7 @@ def as_jpeg(fig, quality: int = 80, dpi: int = 100):
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality})
-    _plt().close(fig)
+    pyplot().close(fig)
     return Image(data=buffer.getvalue(), format="jpeg", metadata=figure_description(fig))
 
 
@@ -351,7 +349,7 @@ def class_counts_frame(class_scores):
 def per_class_figure(scores, source: str, level: str = "segment", title: str = ""):
     """Per-class F (%) of one ``AVVPScores`` for audio, visual and audio-visual, as grouped
     bars (``scores.per_class[level][m].f``; NaN, a class never kept, is drawn as no bar)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(11, 3.6))
     x = np.arange(len(CLASSES))
     for i, (m, key) in enumerate((("audio", "audio"), ("visual", "visual"), ("audio_visual", "av"))):
@@ -372,7 +370,7 @@ def per_class_figure(scores, source: str, level: str = "segment", title: str = "
 def segment_class_heatmap(rows: dict[str, np.ndarray], source: str, title: str = "", classes: list[int] | None = None):
     """Side-by-side (T, C) heatmaps of one video, e.g. feature-prototype similarities next to
     ground truth; ``rows``: panel title -> (T, C) array; ``classes`` restricts the columns."""
-    plt = _plt()
+    plt = pyplot()
     cols = list(range(len(CLASSES))) if classes is None else list(classes)
     fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows) + 1.0, 0.2 * len(cols) + 1.8), squeeze=False)
     for ax, (name, matrix) in zip(axes[0], rows.items()):

@@ -87,18 +87,14 @@ def fetch_hint(data_dir: Path) -> str:
     )
 
 
-def annotation_path(key: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """Path of the public file ``key`` (see ``ANNOTATION_FILES``); raise if it is missing.
+def __getattr__(name: str):
+    # annotation_path lives with the annotation readers (linkpaper.data.annotations); it is
+    # still importable from here, lazily, since annotations imports this module.
+    if name == "annotation_path":
+        from linkpaper.data.annotations import annotation_path
 
-    Raises ``MissingDataError`` with one message naming the file and the command that fetches it.
-    """
-    if key not in ANNOTATION_FILES:
-        raise KeyError(f"unknown data file {key!r}; known: {', '.join(ANNOTATION_FILES)}")
-    root = resolve_data_dir(data_dir)
-    path = root / ANNOTATION_FILES[key].relpath
-    if not path.is_file():
-        raise MissingDataError(f"{path} is missing.\n{fetch_hint(root)}")
-    return path
+        return annotation_path
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -111,6 +107,8 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def verify(key: str, data_dir: str | os.PathLike | None = None) -> Path:
     """Check that file ``key`` exists and has its pinned sha256; return its path."""
+    from linkpaper.data.annotations import annotation_path
+
     path = annotation_path(key, data_dir)
     found = sha256_of(path)
     if found != ANNOTATION_FILES[key].sha256:

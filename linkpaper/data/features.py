@@ -32,7 +32,8 @@ from linkpaper.data.annotations import (
     read_weak_labels,
     video_id,
 )
-from linkpaper.data.download import ANNOTATION_FILES, annotation_path, sha256_of
+from linkpaper.data.annotations import annotation_path
+from linkpaper.data.download import ANNOTATION_FILES, sha256_of
 from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as the reader sees it)
     LABEL_STREAMS,
     OPTIONAL_STREAMS,

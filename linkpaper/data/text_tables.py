@@ -95,7 +95,7 @@ def glove_table(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, 
 
     Raises ``MissingDataError`` (naming the download command) when the file is not there.
     """
-    from linkpaper.data.download import annotation_path
+    from linkpaper.data.annotations import annotation_path
 
     table, _ = load_text_table(annotation_path("glove", data_dir))
     return table, f"LEAP GloVe {tuple(table.shape)}"
