@@ -160,9 +160,9 @@ def run_valor(data, epochs: int) -> None:
     config = TrainConfig(model="valor++", epochs=epochs, warmup_epochs=max(1, epochs // 6), num_threads=1)
     start = time.perf_counter()
     record = train(config, data=data, progress=False)
-    seg = {k: record[k]["segment"] for k in ("best_val", "test")}
+    seg = {"best_val": record.best_val["segment"], "test": record.test["segment"]}
     for split, table in seg.items():
-        print(f"{split} VALOR++ ({epochs} epochs, best epoch {record['best_epoch']})".ljust(44)
+        print(f"{split} VALOR++ ({epochs} epochs, best epoch {record.best_epoch})".ljust(44)
               + f" A {table['audio']:.2f} V {table['visual']:.2f} AV {table['audio_visual']:.2f}"
               + f" Type {table['type']:.2f} Event {table['event']:.2f}")
     print(f"VALOR++ training: {time.perf_counter() - start:.0f} s")

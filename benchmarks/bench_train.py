@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
 from linkpaper.data.split import AVVPData, AVVPSplit  # noqa: E402
 from linkpaper.engine import (TrainConfig, evaluate_split, fit, forward, plsim_inputs, plsim_keys,  # noqa: E402
-                              prepare_split, train)
+                              prepare_split, recipe_warmup, train)
 from linkpaper.records import hardware  # noqa: E402
 
 AUDIO_TOKENS = {"pooled": NUM_SEGMENTS, "maps": 64}
@@ -95,7 +95,8 @@ def time_cpu(model_name: str, audio_form: str, args, with_floor: bool) -> tuple[
     timed = batches if not args.max_batches else min(args.max_batches, batches)
     warm = 2 if batches > 2 else 0
     data = random_data(audio_form, args.train_videos, args.val_videos, 8)
-    config = TrainConfig(model=model_name, device="cpu", batch_size=64, epochs=1, warmup_epochs=1, seed=0)
+    config = TrainConfig(model=model_name, device="cpu", batch_size=64, epochs=1, warmup_epochs=recipe_warmup(1),
+                         seed=0)
     stamps = [time.perf_counter()]
     model = fit(config, data=data, max_steps=min(timed + warm, batches), progress=False,
                 on_step=lambda step: stamps.append(time.perf_counter())).model

@@ -61,6 +61,19 @@ SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the bes
 # Configuration
 # --------------------------------------------------------------------------------------------
 
+RECIPE_EPOCHS = 60
+"""The recipe's length (``book/decisions.md#decision-recipe``)."""
+RECIPE_WARMUP_EPOCHS = 10
+"""The recipe's linear warm-up (epochs), for runs of at least that many epochs."""
+SHORT_RUN_WARMUP_EPOCHS = 1
+"""The warm-up of the book's short runs (fewer than ``RECIPE_WARMUP_EPOCHS`` epochs)."""
+
+
+def recipe_warmup(epochs: int) -> int:
+    """The warm-up for a run of ``epochs`` epochs: the recipe's 10 epochs once the run is that
+    long, else 1 (a short run would otherwise never reach the full learning rate)."""
+    return SHORT_RUN_WARMUP_EPOCHS if epochs < RECIPE_WARMUP_EPOCHS else RECIPE_WARMUP_EPOCHS
+
 
 @dataclass
 class TrainConfig:
@@ -76,11 +89,11 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)
     data: str = "synth:small"
     data_dir: str | None = None
-    epochs: int = 60
+    epochs: int = RECIPE_EPOCHS
     batch_size: int = 64
     lr: float = 3e-4
     lr_min: float = 3e-6
-    warmup_epochs: int = 10
+    warmup_epochs: int = RECIPE_WARMUP_EPOCHS  # recipe_warmup(epochs) picks it for shorter runs
     betas: tuple = (0.5, 0.999)
     eps: float = 1e-8
     weight_decay: float = 1e-3

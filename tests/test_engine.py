@@ -342,3 +342,10 @@ def test_on_step_sees_every_step_and_max_steps_stops_the_run():
     assert not fitted.record["complete"] and fitted.record["epochs"] == []
     with pytest.raises(ConfigError, match="max_steps"):
         fit(run, "somewhere", data=data, max_steps=2)
+
+
+def test_recipe_warmup_is_the_books_rule():
+    from linkpaper.engine import RECIPE_WARMUP_EPOCHS, recipe_warmup
+
+    assert TrainConfig().warmup_epochs == RECIPE_WARMUP_EPOCHS == recipe_warmup(60) == recipe_warmup(10) == 10
+    assert recipe_warmup(9) == recipe_warmup(2) == recipe_warmup(1) == 1
