@@ -49,7 +49,7 @@ import torch
 from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
-from linkpaper.engine import TrainConfig, fit
+from linkpaper.engine import TrainConfig, fit, recipe_warmup
 from linkpaper.losses import compute_losses
 from linkpaper.metrics import binarize_predictions, evaluate_predictions, evaluate_probs
 from linkpaper.models import audio_pooling_matrix, build_model, pool_audio_maps
@@ -230,7 +230,7 @@ config = TrainConfig(
     data=data,
     data_dir=data_dir,
     epochs=epochs,
-    warmup_epochs=1 if epochs < 10 else 10,
+    warmup_epochs=recipe_warmup(epochs),
     seed=seed,
     device=device,
     num_threads=1,

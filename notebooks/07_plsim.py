@@ -70,7 +70,9 @@ from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.data.synth import teacher_quality
 from linkpaper.data.text_tables import glove_table
-from linkpaper.engine import TrainConfig, evaluate_split, fit, plsim_inputs, train
+from linkpaper.engine import (
+    TrainConfig, evaluate_split, fit, plsim_inputs, recipe_warmup, train,
+)
 from linkpaper.errors import ConfigError
 from linkpaper.models import build_model
 from linkpaper.models.link import segment_label_embedding
@@ -338,7 +340,7 @@ for mode in ("ungated", "gated"):
         data=data,
         data_dir=data_dir,
         epochs=epochs,
-        warmup_epochs=1 if epochs < 10 else 10,
+        warmup_epochs=recipe_warmup(epochs),
         seed=seed,
         device=device,
         num_threads=1,
