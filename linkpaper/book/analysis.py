@@ -229,7 +229,8 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     True when the interval excludes zero *and* the gain exceeds twice its seed standard error
     (both noise sources); ``seeds needed``, the seeds per model that a two-sided 5 % test
     with 80 % power needs for a gain of the paper's size at the measured seed spreads
-    (``linkpaper.gains.seeds_needed``). Returns a pandas frame, rows (variant, score).
+    (``linkpaper.gains.seeds_needed``; a model with a single seed borrows the other model's
+    spread, NaN when neither has two). Returns a pandas frame, rows (variant, score).
     """
     import pandas as pd
 
@@ -258,8 +259,11 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
         for c in columns:
             paper_gain = (paper_scores[row["model"]][c] - paper_scores[baseline][c]
                           if row["model"] in paper_scores and baseline in paper_scores else np.nan)
-            needed = (seeds_needed(abs(paper_gain), seeds.std_a[c], seeds.std_b[c])
-                      if np.isfinite(paper_gain) and row["n"] > 1 and base["n"] > 1 else np.nan)
+            # a variant with one seed borrows the baseline's seed spread (and vice versa)
+            std_a = seeds.std_a[c] if row["n"] > 1 else seeds.std_b[c]
+            std_b = seeds.std_b[c] if base["n"] > 1 else std_a
+            needed = (seeds_needed(abs(paper_gain), std_a, std_b)
+                      if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1 else np.nan)
             records.append({
                 "variant": VARIANT_LABELS.get(row["model"], row["model"]), "score": COLUMN_LABELS[c],
                 "reported": paper_gain, "measured": seeds.gain[c],
