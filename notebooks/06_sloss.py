@@ -507,7 +507,7 @@ pd.DataFrame(
 # probabilities across the clip (VALOR's video probability is an attention-weighted mean
 # over segments). The training records show it: the mean visual frame probability on cells
 # whose class only the *audio* pseudo labels hold (`visual_prob_on_audio_only`) rises above
-# VALOR++'s during the first half of training (last figure below). Whether L_label costs as
+# VALOR++'s early in training and stays above it (last figure below). Whether L_label costs as
 # much on LLP depends on how precise the real CLIP labels are at the video level, which
 # could not be measured where this book was built.
 #

@@ -166,7 +166,8 @@ analysis.delta_frame(measured, paper.reported_rows("II")).T.rename_axis(
 # interval of the gain, from the per-video scores of each model averaged over its seeds
 # (`linkpaper.gains.paired_bootstrap`; every score of the metric is a mean of per-video
 # scores, so this is exact resampling of the metric). A gain is called **distinct** when its
-# interval excludes zero *and* it exceeds twice its seed standard error. The last column is
+# interval excludes zero *and* it exceeds twice its seed standard error (a model trained
+# with one seed so far borrows the other model's seed spread). The last column is
 # the number of seeds per model that a two-sided 5 % test with 80 % power would need to
 # detect a gain of the *paper's* size at our seed spread (`linkpaper.gains.seeds_needed`).
 # Segment-level and event-level Type@AV are shown (the paper's headline scores).
@@ -191,7 +192,8 @@ for (variant, score), row in gains.iterrows():
                else "not distinguishable from noise")
     print(f"{variant:<16} segment Type@AV gain {row['measured']:+.2f} "
           f"{row['95% interval']} (paper: {row['reported']:+.1f}): {verdict}; "
-          f"a gain of the paper's size needs {row['seeds needed']:.0f} seeds per model")
+          + (f"a gain of the paper's size needs {row['seeds needed']:.0f} seeds per model"
+             if row["reported"] else "the paper reports no gain"))
 
 # %% [markdown]
 # ## Controls: LINK's S-LOSS against the prior work's

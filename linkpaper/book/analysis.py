@@ -262,6 +262,7 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
             # a variant with one seed borrows the baseline's seed spread (and vice versa)
             std_a = seeds.std_a[c] if row["n"] > 1 else seeds.std_b[c]
             std_b = seeds.std_b[c] if base["n"] > 1 else std_a
+            stderr = np.sqrt(std_a**2 / row["n"] + std_b**2 / base["n"])  # of the gain over seeds
             needed = (seeds_needed(abs(paper_gain), std_a, std_b)
                       if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1 else np.nan)
             records.append({
@@ -269,7 +270,7 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
                 "reported": paper_gain, "measured": seeds.gain[c],
                 "seed std": f"{seeds.std_a[c]:.{digits}f} / {seeds.std_b[c]:.{digits}f}",
                 f"{level:.0%} interval": f"[{boot.low[c]:+.{digits}f}, {boot.high[c]:+.{digits}f}]",
-                "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * seeds.stderr[c]),
+                "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * stderr),
                 "seeds needed": needed,
             })
     columns = ["variant", "score", "reported", "measured", "seed std", f"{level:.0%} interval", "distinct",
