@@ -192,7 +192,7 @@ for (variant, score), row in gains.iterrows():
                else "not distinguishable from noise")
     print(f"{variant:<16} segment Type@AV gain {row['measured']:+.2f} "
           f"{row['95% interval']} (paper: {row['reported']:+.1f}): {verdict}; "
-          + (f"a gain of the paper's size needs {row['seeds needed']:.0f} seeds per model"
+          + (f"a gain of the paper's size needs {row['seeds needed']:.0f} seeds a model"
              if row["reported"] else "the paper reports no gain"))
 
 # %% [markdown]
