@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,15 @@ from linkpaper.data.text_tables import load_text_table
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.losses import alignment_diagnostics, compute_losses
 from linkpaper.metrics import evaluate_probs, save_predictions
-from linkpaper.models import PLSIM_LABEL_MODES, build_model, canonical_name, model_config
+from linkpaper.models import PLSIM_LABEL_MODES, build_model, model_config
+from linkpaper.recipe import (  # noqa: F401 - the recipe's names, re-exported for engine users
+    RECIPE_EPOCHS,
+    RECIPE_WARMUP_EPOCHS,
+    SHORT_RUN_WARMUP_EPOCHS,
+    TrainConfig,
+    lr_at_epoch,
+    recipe_warmup,
+)
 from linkpaper.records import check_writable_dir, remove_created_dirs
 from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, caption: re-exported
     CHECKPOINT_BEST,
@@ -57,136 +65,9 @@ from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, capti
 SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the best epoch
 
 
-# --------------------------------------------------------------------------------------------
-# Configuration
-# --------------------------------------------------------------------------------------------
-
-RECIPE_EPOCHS = 60
-"""The recipe's length (``book/decisions.md#decision-recipe``)."""
-RECIPE_WARMUP_EPOCHS = 10
-"""The recipe's linear warm-up (epochs), for runs of at least that many epochs."""
-SHORT_RUN_WARMUP_EPOCHS = 1
-"""The warm-up of the book's short runs (fewer than ``RECIPE_WARMUP_EPOCHS`` epochs)."""
-
-
-def recipe_warmup(epochs: int) -> int:
-    """The warm-up for a run of ``epochs`` epochs: the recipe's 10 epochs once the run is that
-    long, else 1 (a short run would otherwise never reach the full learning rate)."""
-    return SHORT_RUN_WARMUP_EPOCHS if epochs < RECIPE_WARMUP_EPOCHS else RECIPE_WARMUP_EPOCHS
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a run. Defaults are VALOR++'s recipe (``book/decisions.md#decision-recipe``).
-
-    ``plsim_labels`` picks the labels PLSIM reads (``book/decisions.md#decision-plsim-labels``): ``ungated`` (the
-    split's teacher labels over all classes), ``self`` (the model's own first pass) or
-    ``gated`` (the released weak-label-gated files; needs ``allow_label_leakage``).
-    ``eval_batch_size`` only changes speed, never a number.
-    """
-
-    model: str = "valor++"
-    model_overrides: dict = field(default_factory=dict)
-    data: str = "synth:small"
-    data_dir: str | None = None
-    epochs: int = RECIPE_EPOCHS
-    batch_size: int = 64
-    lr: float = 3e-4
-    lr_min: float = 3e-6
-    warmup_epochs: int = RECIPE_WARMUP_EPOCHS  # recipe_warmup(epochs) picks it for shorter runs
-    betas: tuple = (0.5, 0.999)
-    eps: float = 1e-8
-    weight_decay: float = 1e-3
-    clip_norm: float = 1.0
-    seed: int = 87
-    device: str = "cpu"
-    plsim_labels: str = "ungated"
-    allow_label_leakage: bool = False
-    text_table: str | None = None
-    num_threads: int | None = None
-    eval_batch_size: int = 1024
-
-    def validate(self) -> "TrainConfig":
-        """Raise ConfigError naming the option for any value the engine cannot run with."""
-        def positive_int(name):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                flag = _FLAGS.get(name, f"--{name.replace('_', '-')}")
-                raise ConfigError(f"{flag}: expected a positive integer, got {value!r}")
-
-        for name in ("epochs", "batch_size", "eval_batch_size"):
-            positive_int(name)
-        if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
-            raise ConfigError(f"warmup_epochs: expected an integer >= 0, got {self.warmup_epochs!r}")
-        if self.num_threads is not None:
-            positive_int("num_threads")
-        for name in ("lr", "lr_min", "eps", "clip_norm"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigError(f"{name}: expected a positive number, got {value!r}")
-        if self.lr_min > self.lr:
-            raise ConfigError(f"lr_min ({self.lr_min}) is larger than lr ({self.lr})")
-        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
-            raise ConfigError(f"weight_decay: expected a number >= 0, got {self.weight_decay!r}")
-        if len(tuple(self.betas)) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ConfigError(f"betas: expected two numbers in [0, 1), got {self.betas!r}")
-        try:
-            self.model = canonical_name(self.model)  # "LINK" -> "link", "+S+T" -> "+T+S"
-        except ConfigError as err:
-            raise ConfigError(f"--model: {err}") from None
-        if self.plsim_labels not in PLSIM_LABEL_MODES:
-            raise ConfigError(
-                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_LABEL_MODES)} "
-                "(see book/decisions.md#decision-plsim-labels)"
-            )
-        try:
-            device = torch.device(self.device)
-        except RuntimeError:
-            raise ConfigError(f"--device: {self.device!r} is not a torch device (try 'cpu' or 'cuda')") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"--device {self.device}: CUDA is not available in this torch build/machine; use --device cpu")
-        if device.type not in ("cpu", "cuda"):
-            raise ConfigError(f"--device: {self.device!r} is not supported; use 'cpu' or 'cuda'")
-        if not isinstance(self.model_overrides, dict):
-            raise ConfigError(f"model_overrides: expected a dict, got {type(self.model_overrides).__name__}")
-        return self
-
-    def to_dict(self) -> dict:
-        record = asdict(self)
-        record["betas"] = list(self.betas)
-        return record
-
-    @classmethod
-    def from_dict(cls, record: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(record) - known)
-        if unknown:
-            raise ConfigError(f"unknown configuration keys {unknown}; known: {sorted(known)}")
-        values = dict(record)
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        return cls(**values)
-
-
-_FLAGS = {"num_threads": "--threads", "eval_batch_size": "eval_batch_size (TrainConfig)"}
-"""Config fields whose command-line flag is not ``--`` + the field name."""
-
 # Keys whose change does not change a single number, so a run may resume with them changed.
 _RESUMABLE_CHANGES = RESUMABLE_CHANGES  # the one definition is linkpaper.runs.RESUMABLE_CHANGES
 
-
-def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6, warmup_epochs: int = 10) -> float:
-    """The learning rate of epoch ``epoch`` (1-based), set before the epoch starts.
-
-    VALOR's "warm_up_cos_anneal": ``epoch / warmup * lr`` while ``epoch < warmup``, else
-    ``lr_min + 0.5 (lr - lr_min)(1 + cos(pi (epoch - warmup) / (epochs - warmup)))``.
-    With the defaults: epoch 1 -> 3e-5, 9 -> 2.7e-4, 10 -> 3e-4, 60 -> 3e-6.
-    """
-    if epoch < warmup_epochs:
-        return epoch / warmup_epochs * lr
-    span = epochs - warmup_epochs
-    progress = (epoch - warmup_epochs) / span if span > 0 else 0.0
-    return lr_min + 0.5 * (lr - lr_min) * (1.0 + math.cos(math.pi * progress))
 
 
 # --------------------------------------------------------------------------------------------

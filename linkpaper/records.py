@@ -1,8 +1,8 @@
 """Provenance and safe file writes: the code version and hardware every run record carries,
 atomic writes, safe ``torch.load``, writable-folder checks.
 
-The run record itself (``results.json``, checkpoints) is :mod:`linkpaper.runs`; its names
-``RESULTS_FILE``, ``LEAKAGE_CAPTION``, ``read_results`` ... are still importable from here.
+The run record itself (``results.json``, checkpoints) is :mod:`linkpaper.runs`, which builds
+on this module (never the other way round).
 Everything here is written atomically (a temporary file, then ``os.replace``) so an
 interrupted run never leaves a half-written file behind.
 """
@@ -19,18 +19,6 @@ from pathlib import Path
 import torch
 
 from linkpaper.errors import UserError
-
-_MOVED_TO_RUNS = ("RESULTS_FILE", "LEAKAGE_CAPTION", "RECORD_FIELDS", "read_results", "record_problem")
-"""The record format's names, now in :mod:`linkpaper.runs`; still importable from here."""
-
-
-def __getattr__(name: str):
-    if name in _MOVED_TO_RUNS:
-        from linkpaper import runs
-
-        return getattr(runs, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def _cannot_write(path: Path, err: OSError) -> UserError:
     return UserError(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from linkpaper.errors import UserError
+from linkpaper.recipe import TrainConfig
 from linkpaper.records import atomic_torch_save, atomic_write_json, git_commit, hardware, safe_torch_load
 
 RESULTS_FILE = "results.json"
@@ -218,8 +219,6 @@ class RunRecord(Mapping):
 
     def train_config(self):
         """The run's ``engine.TrainConfig``."""
-        from linkpaper.engine import TrainConfig
-
         return TrainConfig.from_dict(self.config)
 
     def config_differences(self, config) -> list[str]:

@@ -201,7 +201,7 @@ from pathlib import Path
 
 from linkpaper.book import analysis
 from linkpaper.errors import UserError
-from linkpaper.records import read_results
+from linkpaper.runs import read_results
 
 
 def calibration_row(run) -> dict:

@@ -382,6 +382,6 @@ print(f"two models trained and scored in {seconds:.1f} s")
 # and marks every `gated` result with:
 
 # %%
-from linkpaper.records import LEAKAGE_CAPTION
+from linkpaper.runs import LEAKAGE_CAPTION
 
 print(LEAKAGE_CAPTION)

@@ -50,7 +50,7 @@ from linkpaper.grid import run_dir_for
 from linkpaper.metrics import evaluate_predictions
 from linkpaper.paper import VARIANT_LABELS
 from linkpaper.book.probe import epoch_series, grid_records
-from linkpaper.records import read_results
+from linkpaper.runs import read_results
 
 test = load_annotations("test", data_dir)
 names = [VARIANT_LABELS.get(v, v) for v in compare]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from linkpaper.classes import CLASS_INDEX, NUM_CLASSES, NUM_SEGMENTS, class_names_to_multihot
-from linkpaper.data.download import ANNOTATION_FILES, MissingDataError, fetch_hint, resolve_data_dir
+from linkpaper.data.files import annotation_path  # noqa: F401  (the readers below locate files with it)
 from linkpaper.errors import UserError
 
 WEAK_HEADER = ("filename", "event_labels")
@@ -36,20 +36,6 @@ DENSE_SPLITS = ("val", "test")
 
 class AnnotationError(UserError, ValueError):
     """A malformed annotation file; the message names the file, the line and the problem."""
-
-
-def annotation_path(key: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """Path of the public file ``key`` (see ``ANNOTATION_FILES``); raise if it is missing.
-
-    Raises ``MissingDataError`` with one message naming the file and the command that fetches it.
-    """
-    if key not in ANNOTATION_FILES:
-        raise KeyError(f"unknown data file {key!r}; known: {', '.join(ANNOTATION_FILES)}")
-    root = resolve_data_dir(data_dir)
-    path = root / ANNOTATION_FILES[key].relpath
-    if not path.is_file():
-        raise MissingDataError(f"{path} is missing.\n{fetch_hint(root)}")
-    return path
 
 
 def video_id(filename: str) -> str:
