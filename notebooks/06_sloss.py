@@ -550,3 +550,22 @@ if sloss_records:
     display(pd.DataFrame(last).round(3).rename_axis(
         ["variant", f"seed [last epoch, {RECIPE}]"]))
 
+# %% [markdown]
+# **The weight and the form.** In the runs committed when this page was written (one seed
+# per control), neither the adaptive weight nor the prior work's form rescues the visual
+# column. Freezing μ at 1 (`+S/paper-mu1`, λ = 1) and keeping the paper's adaptive λ (`+S`)
+# end within a few tenths of a point of each other in segment Type@AV, less than VALOR++'s
+# seed spread; at this schedule's budget μ only reaches about 0.27, so λ differs from 1 all
+# along and still changes little. LEAP's gentler form with λ = 1 (`+S/leap-mu1`) changes the
+# geometry most (same-set pairs aim at cosine ≈ 0.51 and end far below the paper form's) but
+# not the visual false positives, which stay at L_label's level. What the similarity term
+# adds on top of L_label is smaller, of the order of the seed spread; chapter 9's control table gives
+# each control's interval.
+#
+# **Where this leaves the paper's S-LOSS.** On SynthLLP the cost of S-LOSS is carried by
+# L_label, through the visual teacher's video-level labels, not by the similarity term or its
+# weight. Two things would change that on LLP: video-level CLIP labels more precise than
+# SynthLLP's visual teacher (the released labels are gated, so this could not be measured
+# offline), or a recipe whose gradient budget carries μ to 1 (LLP's 157 steps per epoch do,
+# by about epoch 30). Both are checks for a run on the released features.
+
