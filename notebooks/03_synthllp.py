@@ -201,16 +201,16 @@ from pathlib import Path
 
 from linkpaper.book import analysis
 from linkpaper.errors import UserError
-from linkpaper.runs import read_results
+from linkpaper.runs import RunRecord
 
 
 def calibration_row(run) -> dict:
-    record = read_results(run)
-    knobs = record["data"]["source"]["config"]
-    test = record["test"]["segment"]
-    return {"class_noise": knobs["class_noise"], "seed": record["seed"],
-            "epochs": record["config"]["epochs"], "best epoch": record["best_epoch"],
-            "val Type@AV": record["best_val"]["segment"]["type"],
+    record = RunRecord.read(run)
+    knobs = record.data["source"]["config"]  # the SynthConfig of the run's data
+    test = record.test["segment"]
+    return {"class_noise": knobs["class_noise"], "seed": record.seed,
+            "epochs": record.train_config().epochs, "best epoch": record.best_epoch,
+            "val Type@AV": record.best_val["segment"]["type"],
             "test A": test["audio"], "test V": test["visual"],
             "test AV": test["audio_visual"], "test Type@AV": test["type"]}
 

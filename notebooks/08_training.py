@@ -52,7 +52,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from linkpaper.book import analysis, viz
-from linkpaper.engine import TrainConfig, caption, lr_at_epoch, train
+from linkpaper.engine import TrainConfig, lr_at_epoch, train
 
 warnings.filterwarnings(
     "ignore", message="IProgress not found"
@@ -117,11 +117,10 @@ if run_dir.exists():
 tic = time.perf_counter()
 record = train(config, run_dir, progress=False)
 seconds = time.perf_counter() - tic
-source = caption(record)
+source = record.caption()  # record: a linkpaper.runs.RunRecord, typed fields
 print(
-    f"{record['config']['model']}: {record['parameters']:,} parameters; "
-    f"data {record['data']['description']}, "
-    f"{record['data']['sizes']}; best epoch {record['best_epoch']} of {epochs}"
+    f"{record.model}: {record.parameters:,} parameters; data {record.description}, "
+    f"{record.data['sizes']}; best epoch {record.best_epoch} of {epochs}"
 )
 print("files in the run folder:", ", ".join(sorted(p.name for p in run_dir.iterdir())))
 
@@ -131,14 +130,12 @@ print("files in the run folder:", ", ".join(sorted(p.name for p in run_dir.iterd
 
 # %% tags=["nbval-ignore-output"]
 per_epoch = pd.DataFrame(
-    {e["epoch"]: e["seconds"] for e in record["epochs"]}
+    {e["epoch"]: e["seconds"] for e in record.epochs}
 ).T.rename_axis("epoch")
 print(
     f"whole run (data, training, validation, test) took {seconds:.1f} s on "
-    f"{record['hardware']['device_name']} ({record['hardware']['device']}, "
-    f"{record['hardware']['threads']} thread(s), torch {record['hardware']['torch']}); "
-    f"commit {record['code']['commit'][:12]}"
-    f"{' (dirty)' if record['code']['dirty'] else ''}"
+    f"{record.hardware_text()}, torch {record.hardware['torch']}; "
+    f"commit {record.commit[:12]}{' (dirty)' if record.dirty else ''}"
 )
 per_epoch.round(1).rename(columns={"train": "train (s)", "val": "validation (s)"})
 
@@ -179,7 +176,7 @@ plt.show()
 
 # %%
 viz.scores_frame(
-    {f"{record['config']['model']} (epoch {record['best_epoch']})": record["test_row"]},
+    {f"{record.model} (epoch {record.best_epoch})": record.test_row},
     source=source,
 )
 
