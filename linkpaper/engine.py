@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: tqdm.auto warns at import in a kernel without ipywidgets
 
 from linkpaper.data.sources import load_data
 from linkpaper.data.split import AVVPData, AVVPSplit
