@@ -225,18 +225,17 @@ if controls:
 
 # %% [markdown]
 # **Reading the committed recipe grid** (this paragraph describes the default `results_dir`
-# as committed when it was written; the grid is trained across several sessions, and the
-# tables above always show every run committed since). Under the paper's recipe, VALOR++
-# on SynthLLP small lands within a point of its LLP score (segment Type@AV 66.9 over two
-# seeds against 66.2 reported; the calibration is in notebook 3), and its validation and
-# test scores agree (no selection bias, notebook 3). The first S-LOSS runs reproduce the
-# pattern seen on shorter schedules: **+S gains in the audio column, as the paper reports,
-# and loses more in the visual column**, so its Type@AV falls below VALOR++'s where the
-# paper reports it level. The controls place most of that loss in L_label, before any
-# similarity term; chapter 6 shows why (the visual teacher's video-level labels). With one
-# seed per variant so far, the gain table says which of these differences the test videos
-# alone already separate, and how many seeds a gain of the paper's size (0.0 to 0.7 points)
-# would need: far more than three, at the spread of these runs.
+# as committed when it was written: VALOR++ seeds 87-89, LINK and the S-LOSS controls seed
+# 87; the grid is trained across several sessions, and the tables above always show every
+# run committed since). Under the paper's recipe, VALOR++ on SynthLLP small lands within a
+# point of its LLP score (notebook 3 prints the check against 66.2), and its validation and
+# test scores agree (no selection bias, notebook 3). LINK ends above VALOR++ in segment
+# Type@AV, as the paper reports, but by another route: a large gain in the audio column and
+# a loss in the visual one, where the paper reports small gains in both. The S-LOSS runs
+# show the same visual loss, and the controls place most of it in L_label, before any
+# similarity term (chapter 6 shows why). With one seed per LINK variant so far, the gain
+# table says which differences the test videos alone already separate, and its last column
+# how many seeds a gain of the paper's size would need at VALOR++'s seed spread.
 
 # %% [markdown]
 # ## What the LLP rows need
