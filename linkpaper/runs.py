@@ -63,7 +63,7 @@ class RunRecord(Mapping):
     """What ``results.json`` holds, as fields; ``run_dir`` is the folder it was read from (or
     is written to) and is not part of the file.
 
-    config: the TrainConfig as a dict (:meth:`train_config` gives the TrainConfig); data:
+    config: the TrainConfig as a dict (``train_config()`` gives the TrainConfig); data:
     ``{"spec", "source", "description", "sizes", "audio_form", "text_source"}``; plsim:
     ``{"used", "labels", "text_source"}``; code: ``{"commit", "dirty"}``; epochs: one dict per
     finished epoch (``epoch``, ``lr``, ``train_loss``, ``val``, ``val_type_av``,
@@ -122,7 +122,7 @@ class RunRecord(Mapping):
 
     @classmethod
     def from_dict(cls, record: Mapping, run_dir: str | Path | None = None) -> "RunRecord":
-        """The record of a results.json dict (as :func:`read_results` returns it)."""
+        """The record of a results.json dict (as ``read_results`` returns it)."""
         if isinstance(record, RunRecord):
             return record
         values = {_FIELD_OF.get(key, key): record[key] for key in _KEYS if key in record}
@@ -134,7 +134,7 @@ class RunRecord(Mapping):
 
     @classmethod
     def read(cls, run_dir: str | Path, full: bool = True) -> "RunRecord":
-        """The record in ``run_dir/results.json``, structure checked (:func:`read_results`)."""
+        """The record in ``run_dir/results.json``, structure checked (``read_results``)."""
         return cls.from_dict(read_results(run_dir, full), run_dir=run_dir)
 
     @classmethod
@@ -156,7 +156,7 @@ class RunRecord(Mapping):
         return out
 
     def write(self, run_dir: str | Path | None = None) -> Path:
-        """Write ``results.json`` into ``run_dir`` (default: :attr:`run_dir`) atomically."""
+        """Write ``results.json`` into ``run_dir`` (default: the ``run_dir`` it was read from) atomically."""
         path = Path(run_dir if run_dir is not None else self.run_dir) / RESULTS_FILE
         atomic_write_json(path, self.to_dict())
         return path
@@ -240,7 +240,7 @@ class RunRecord(Mapping):
 
 def config_differences(old: dict, new: dict) -> list[str]:
     """``["key: old -> new", ...]`` for every configuration key that differs between two config
-    dicts, except :data:`RESUMABLE_CHANGES` (they change no number); lists and tuples compare
+    dicts, except ``RESUMABLE_CHANGES`` (they change no number); lists and tuples compare
     as lists."""
     diffs = []
     for key in sorted(set(old) | set(new)):
