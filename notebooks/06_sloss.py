@@ -558,7 +558,10 @@ if sloss_records:
 # seed spread; at this schedule's budget μ only reaches about 0.27, so λ differs from 1 all
 # along and still changes little. LEAP's gentler form with λ = 1 (`+S/leap-mu1`) changes the
 # geometry most (same-set pairs aim at cosine ≈ 0.51 and end far below the paper form's) but
-# not the visual false positives, which stay at L_label's level. What the similarity term
+# not the visual false positives, which stay at L_label's level; with the adaptive weight
+# (`+S/leap`) LEAP's form ends level with the paper's form in segment Type@AV (within about
+# a tenth of a point), so it does not beat it, and LINK with LEAP's form (`link/leap`) was
+# not trained. What the similarity term
 # adds on top of L_label is smaller, of the order of the seed spread; chapter 9's control table gives
 # each control's interval.
 #
