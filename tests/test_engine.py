@@ -26,7 +26,7 @@ from linkpaper.errors import ConfigError, UserError
 
 # A small network (and one thread, which is faster on a busy 2-core machine) keeps every run
 # in this file to about a second.
-from helpers_sizes import SMALL_RUN as SMALL
+from helpers_sizes import SMALL_RUN as SMALL, tiny_run_config
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +34,7 @@ def tiny():
     return load_data("synth:tiny")
 
 
-def config(**changes) -> TrainConfig:
-    base = TrainConfig(model="valor++", model_overrides=dict(SMALL), data="synth:tiny", epochs=3,
-                       batch_size=16, seed=5, eval_batch_size=64, num_threads=1)
-    return dataclasses.replace(base, **changes)
+config = tiny_run_config
 
 
 def test_schedule_matches_valor_warmup_cosine():

@@ -22,11 +22,11 @@ import torch
 
 from linkpaper.cli import main
 from linkpaper.data.sources import load_data
-from linkpaper.engine import CHECKPOINT_BEST, CHECKPOINT_LAST, DivergenceError, TrainConfig, train
+from linkpaper.engine import CHECKPOINT_BEST, CHECKPOINT_LAST, DivergenceError, train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
 
-from helpers_sizes import SMALL_RUN as SMALL
+from helpers_sizes import SMALL_RUN as SMALL, tiny_run_config
 PACKAGE = Path(__file__).resolve().parent.parent / "linkpaper"
 
 
@@ -35,10 +35,7 @@ def tiny():
     return load_data("synth:tiny")
 
 
-def config(**changes) -> TrainConfig:
-    base = TrainConfig(model="valor++", model_overrides=dict(SMALL), data="synth:tiny", epochs=3,
-                       batch_size=16, seed=5, eval_batch_size=64, num_threads=1)
-    return dataclasses.replace(base, **changes)
+config = tiny_run_config
 
 
 class _Marker:

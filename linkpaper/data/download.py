@@ -1,14 +1,6 @@
-"""Fetching and verifying the public data files (where they live: ``linkpaper.data.files``).
-
-The data directory mirrors the project's `shared/data` layout::
-
-    <data dir>/llp/AVVP_train.csv ...          the six LLP annotation CSVs (TAB-separated)
-    <data dir>/leap/llp_label_glove_embeddings.pt   the 25 x 300 LEAP GloVe class table
-
-It is chosen, in order, by an explicit ``data_dir`` argument (``--data-dir`` on the command
-line), the ``LINKPAPER_DATA`` environment variable, or ``~/.cache/linkpaper/data``.
-None of these files is committed to the project: ``python -m linkpaper download annotations``
-fetches them from their pinned GitHub commits and verifies their sha256.
+"""Fetching and verifying the public data files: ``python -m linkpaper download annotations``
+downloads them from their pinned GitHub commits and checks their sha256. Which files, and the
+data directory they go to, are defined in ``linkpaper.data.files``.
 """
 
 from __future__ import annotations

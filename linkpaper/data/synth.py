@@ -562,11 +562,12 @@ def real_statistics(data_dir=None) -> dict:
     )
 
 
-def _row_codes(audio: np.ndarray, visual: np.ndarray) -> np.ndarray:
-    """(N, T, C) bool audio and visual timelines -> (N, C) int codes of each (audio row, visual row)."""
-    bits = np.concatenate([audio, visual], axis=1).astype(np.int64)  # (N, 2T, C)
-    weights = (1 << np.arange(bits.shape[1], dtype=np.int64))[None, :, None]
-    return (bits * weights).sum(axis=1)
+def _pair_codes(audio: np.ndarray, visual: np.ndarray) -> np.ndarray:
+    """(N, T, C) bool audio and visual timelines -> (N, C) codes of each (audio row, visual row):
+    the metric's row codes of the 2T-segment row that puts the visual row after the audio one."""
+    from linkpaper.metrics import row_codes
+
+    return row_codes(np.concatenate([audio, visual], axis=1))
 
 
 def timeline_overlap(result: SynthLLP) -> dict:
@@ -580,10 +581,10 @@ def timeline_overlap(result: SynthLLP) -> dict:
     """
     data = result.data
     weak_rows = result.train_donors != -1  # (N, C): the weak classes of train videos
-    train_codes = _row_codes(result.train_audio, result.train_visual)
+    train_codes = _pair_codes(result.train_audio, result.train_visual)
     shares = {}
     for name, split in (("selection", data.val), ("test", data.test)):
-        codes = _row_codes(split.gt_audio.astype(bool), split.gt_visual.astype(bool))
+        codes = _pair_codes(split.gt_audio.astype(bool), split.gt_visual.astype(bool))
         carried = split.weak.numpy() > 0
         hits = 0
         for c in range(NUM_CLASSES):
