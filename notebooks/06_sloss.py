@@ -429,7 +429,8 @@ else:
     )
     fig.axes[0].lines[-1].set_linestyle("--")
     plt.show()
-    print({f"{v} seed {s}": round(float(recipe_mu[(v, s)].dropna().iloc[-1]), 4)
+    print(f"μ at the last epoch [{RECIPE}]:",
+          {f"{v} seed {s}": round(float(recipe_mu[(v, s)].dropna().iloc[-1]), 4)
            for v, s in recipe_mu.columns})
 
 # %% [markdown]
@@ -474,8 +475,9 @@ pd.DataFrame(
 
 # %%
 test = load_annotations("test", data_dir)
-errors = analysis.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
-errors
+if sloss_rows:
+    errors = analysis.cross_modal_error_rows(sloss_rows, test)
+    display(errors.rename_axis(f"cells of LLP test (real GT), seed means [{RECIPE}]"))
 
 # %% [markdown]
 # In the runs committed when this page was written (VALOR++ seeds 87 and 88, each control
