@@ -53,7 +53,10 @@ class ExtractConfig:
     frames: Path | None = None
     audio: Path | None = None
     labels: Path | None = None  # LLP weak-label file (TAB); None -> ungated labels only
-    batch_size: int = 8  # clips per forward pass (CLIP: x10 images; CLAP: x11 10-s inputs)
+    # clips per forward pass (CLIP: x10 images; CLAP: x11 10-s inputs). A clip's features can
+    # differ in the last float bit with the batch it shares (BLAS blocking); 1 makes each
+    # clip's files independent of the others, e.g. to compare a sharded run bit for bit.
+    batch_size: int = 8
     workers: int = 0  # DataLoader workers decoding frames / audio
     overwrite: bool = False
     limit: int | None = None  # process at most this many clips per teacher (trial runs)
