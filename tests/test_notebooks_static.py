@@ -169,3 +169,76 @@ def test_run_notebooks_parameter_values_are_typed():
     assert [p.stem for p in module.discover(["02"])] == [p.stem for p in SOURCES if p.stem.startswith("02")]
     with pytest.raises(SystemExit, match="no notebook matches"):
         module.discover(["99_nothing"])
+
+
+# --- A reader's path: every chapter opens with what it teaches and ends with what to keep ---
+
+HIDING_TAGS = {"hide-input", "remove-input", "hide-cell", "remove-cell"}
+DRAWS = re.compile(r"\bplt\.show\(\)|\bsns\.|\.savefig\(")
+
+
+def _markdown(notebook):
+    return [c for c in notebook.cells if c.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_chapter_opens_with_objectives_prerequisites_and_run_time(source):
+    notebook = jupytext.read(source)
+    first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
+    opening = "\n".join(c.source for c in notebook.cells[:first_code] if c.cell_type == "markdown")
+    assert ":::{admonition} In this chapter" in opening, (
+        f"{source.name}: open with the ':::{{admonition}} In this chapter' box before the first code cell")
+    for part in ("**You will learn**", "**Prerequisites**", "**Run time**"):
+        assert part in opening, f"{source.name}: the opening box lacks {part}"
+    run_time = opening.split("**Run time**", 1)[1].splitlines()[0]
+    assert re.search(r"\d+\s*(s|min|seconds|minutes)\b", run_time), (
+        f"{source.name}: say the run time in seconds or minutes ({run_time.strip()!r})")
+
+
+def _numbered_items(text: str) -> int:
+    return len(re.findall(r"^\d+\.\s", text, re.M))
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_chapter_ends_with_summary_and_exercises(source):
+    cells = jupytext.read(source).cells
+    heads = [(i, c.source) for i, c in enumerate(cells) if c.cell_type == "markdown"]
+    summary = [i for i, text in heads if text.lstrip().startswith("## Summary")]
+    exercises = [i for i, text in heads if text.lstrip().startswith("## Exercises")]
+    assert len(summary) == 1 and len(exercises) == 1, f"{source.name}: one '## Summary' and one '## Exercises'"
+    assert summary[0] < exercises[0] == len(cells) - 1, (
+        f"{source.name}: end with '## Summary' then '## Exercises' (the last cell)")
+    assert _numbered_items(cells[summary[0]].source) == 3, f"{source.name}: the summary has three numbered points"
+    assert 2 <= _numbered_items(cells[exercises[0]].source) <= 3, f"{source.name}: two or three exercises"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_plotting_and_checking_code_is_out_of_the_way(source):
+    """Cells that draw a figure or assert a check are hidden in the rendered book (myst-nb
+    tags); nbval still executes and compares them."""
+    for cell in _code_cells(jupytext.read(source)):
+        tags = set(cell.metadata.get("tags", []))
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:  # IPython magics: not used by the book
+            body = []
+        checks = any(isinstance(node, ast.Assert) for node in body)
+        if checks or DRAWS.search(cell.source):
+            assert tags & HIDING_TAGS, (
+                f"{source.name}: a cell that {'asserts' if checks else 'draws'} is not hidden "
+                f"(tag it hide-input or remove-cell): {cell.source.strip().splitlines()[0][:60]!r}")
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_prose_names_no_variables(source):
+    """The text speaks of quantities ('one epoch'), not of the parameters that set them
+    (`epochs`), except where parameters are the topic: the cell introducing the parameters
+    cell and the exercises."""
+    cells = jupytext.read(source).cells
+    names = set(_parameters(source))
+    params_at = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown" or i == params_at - 1 or cell.source.lstrip().startswith("## Exercises"):
+            continue
+        leaked = sorted(set(re.findall(r"`(\w+)`", cell.source)) & names)
+        assert not leaked, f"{source.name}: the prose names the parameter(s) {leaked}: {cell.source[:60]!r}"
