@@ -83,3 +83,18 @@ def test_as_jpeg_returns_a_jpeg():
 def test_missing_demo_frames_name_the_folder(tmp_path):
     with pytest.raises(MissingDataError, match=r"demo_frames/BjCEufrlXm4"):
         viz.demo_frame_paths(tmp_path)
+
+
+def test_disagreement_example_finds_the_first_video_with_all_three_kinds():
+    gt_a = np.zeros((3, NUM_SEGMENTS, NUM_CLASSES), dtype=bool)
+    gt_v = np.zeros_like(gt_a)
+    gt_a[0, :, 0] = True  # video 0: heard only, nothing else
+    gt_a[1, :5, 0] = gt_v[1, :, 1] = True  # video 1: class 1 seen only, no class in both
+    gt_a[2, 2:4, 0] = True  # video 2: class 0 heard only, 1 seen only, 2 in both
+    gt_v[2, :, 1] = True
+    gt_a[2, :, 2] = gt_v[2, 5:, 2] = True
+    index, kinds = viz.disagreement_example(gt_a, gt_v)
+    assert index == 2
+    assert kinds == {"heard only": [0], "seen only": [1], "heard and seen": [2]}
+    with pytest.raises(ValueError, match="no video"):
+        viz.disagreement_example(gt_a[:2], gt_v[:2])

@@ -301,6 +301,24 @@ def timeline_figure(rows: dict[str, np.ndarray], source: str, classes: list[int]
                     title=title or "Segment timelines")
 
 
+def disagreement_example(gt_audio: np.ndarray, gt_visual: np.ndarray) -> tuple[int, dict[str, list[int]]]:
+    """The first video whose dense ground truth shows sound and picture disagreeing: a class
+    heard but never seen, a class seen but never heard and a class both heard and seen.
+
+    gt_audio, gt_visual: (N, T, C) bool timelines. Returns the video's index and its classes
+    by kind: ``{"heard only": [...], "seen only": [...], "heard and seen": [...]}``. Raises
+    ValueError when no video has all three kinds.
+    """
+    heard = np.asarray(gt_audio, dtype=bool).any(axis=1)  # (N, C)
+    seen = np.asarray(gt_visual, dtype=bool).any(axis=1)
+    kinds = {"heard only": heard & ~seen, "seen only": seen & ~heard, "heard and seen": heard & seen}
+    found = np.nonzero(np.logical_and.reduce([k.any(axis=1) for k in kinds.values()]))[0]
+    if not found.size:
+        raise ValueError("disagreement_example: no video has a class heard only, one seen only and one in both")
+    index = int(found[0])
+    return index, {name: np.nonzero(k[index])[0].tolist() for name, k in kinds.items()}
+
+
 def as_jpeg(fig, quality: int = 80, dpi: int = 100):
     """The figure as an inline JPEG (``IPython.display.Image``), closing it: photographs as PNG
     would make the committed notebook several times larger."""
