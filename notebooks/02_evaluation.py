@@ -14,13 +14,60 @@
 # %% [markdown]
 # # 2. The evaluation protocol
 #
-# Every AVVP paper (HAN, VALOR, LEAP, LINK) reports the same ten F-scores, computed by the
-# same `eval_metrics.py`. `linkpaper.metrics` reimplements it, vectorised over videos, with a
-# plain per-video loop (`evaluate_predictions_loop`) kept as the readable version; the two
-# agree exactly. This page runs the protocol step by step on one hand-made video, then scores
-# three sanity baselines on LLP's real test annotations.
+# :::{admonition} In this chapter
+# :class: tip
+# **You will learn**
+# * why AVVP is scored at two levels (single segments and whole events) and summarised by
+#   two averages (Type@AV and Event@AV);
+# * how a model's probabilities become decisions (the 0.5 thresholds and the gate by the
+#   predicted video label) and how the ten F-scores of every results table are computed;
+# * what predictors that need no model score on LLP's real test annotations, so that you
+#   can read any AVVP number against them.
 #
-# The protocol, for each video (10 segments, 25 classes):
+# **Prerequisites**: {doc}`01_task_and_data` (segments, the two modalities, events as
+# maximal runs of one class); the F-score (2TP / (2TP + FP + FN)).
+#
+# **Run time**: about 10 s on two CPU cores with the default parameters (no training).
+# :::
+#
+# Every AVVP paper (HAN, VALOR, LEAP, LINK) reports the same ten F-scores, computed by the
+# same `eval_metrics.py`. This page explains why the protocol looks the way it does, runs it
+# step by step on one hand-made video, then scores three sanity baselines on LLP's real
+# test annotations.
+#
+# ## Why two levels, and why Type@AV and Event@AV
+#
+# A parse of a video is a set of (class, modality, time) statements, and there are two
+# natural ways to check it, which the protocol both uses.
+#
+# * **Segment level: is each second right?** Each (segment, class, modality) cell is a
+#   yes/no decision, compared cell by cell with the ground truth. This rewards a model for
+#   every second it gets right, even when its predictions flicker on and off.
+# * **Event level: is each event found as a whole?** An event (a maximal run of one class in
+#   one modality) counts as found only if a predicted run overlaps it by at least half of
+#   their union. A prediction that breaks one ten-second event into scraps, or that starts
+#   far too early, can score well per second and still find no event. Since LLP's events run
+#   from one second to the whole clip ({doc}`01_task_and_data`), both views matter: one
+#   measures tagging, the other parsing.
+#
+# Each level is computed for three **event types**: audio (heard), visual (seen) and
+# audio-visual (heard *and* seen in the same segment, the AND of the two). Two summaries
+# then turn the three into one number:
+#
+# * **Type@AV** is the plain mean of the audio, visual and audio-visual scores. Each type
+#   weighs the same, so a model cannot hide a weak modality behind a strong one. The
+#   segment-level Type@AV is the number that selects the best training epoch
+#   ({doc}`08_training`).
+# * **Event@AV** pools, for each class, the audio and visual counts (true positives, false
+#   positives, misses) before taking one F-score. It judges the parse of a class in both
+#   streams at once: within a class, each modality counts in proportion to its events (at
+#   segment level, its active segments) instead of one third per type as in Type@AV.
+#
+# ## The protocol in five steps
+#
+# `linkpaper.metrics` reimplements the official code, vectorised over videos, with a plain
+# per-video loop (`evaluate_predictions_loop`) kept as the readable version; the two agree
+# exactly. For each video (10 segments, 25 classes):
 #
 # 1. **Gating.** A segment prediction of class *c* in modality *m* counts only if the frame
 #    probability is ≥ 0.5 **and** the predicted video-level probability of *c* is ≥ 0.5.
@@ -35,6 +82,10 @@
 # 5. **Event@AV** pools audio and visual counts per class before taking F; **Type@AV** is the
 #    mean of the audio, visual and audio-visual scores. Everything is averaged over videos.
 
+# %% [markdown]
+# The only parameter is `data_dir`, the folder that holds LLP's annotation files (`None`:
+# `$LINKPAPER_DATA` or the download cache).
+
 # %% tags=["parameters"]
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
@@ -43,6 +94,7 @@ import time
 
 import numpy as np
 import matplotlib.pyplot as plt
+from IPython.display import Markdown
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations
@@ -85,6 +137,8 @@ print(
     "-> cat segments predicted after gating:",
     int(pred_visual[0, :, CAT].sum()),
 )
+
+# %% tags=["hide-input"]
 fig = viz.timeline_figure(
     {
         "GT audio": gt_audio[0],
@@ -99,6 +153,13 @@ fig = viz.timeline_figure(
     title="Ground truth and gated predictions",
 )
 plt.show()
+
+# %% [markdown]
+# **What to look at.** Each panel is one class; compare each "pred" line with the "GT" line
+# above it. The audio predictions are close to the truth; the visual stream wrongly sees
+# speech in the first two seconds and breaks the dog into two runs; no cat is predicted at
+# all, because the video-level probability gates it out. The "av" lines are the AND of the
+# two modalities, in the ground truth and in the prediction.
 
 # %% [markdown]
 # ## Segment level
@@ -163,8 +224,11 @@ from_probs = metrics.evaluate_probs(
     frame_prob, video_prob, gt_audio, gt_visual
 )  # gating included
 loop = metrics.evaluate_predictions_loop(pred_audio, pred_visual, gt_audio, gt_visual)
-assert scores.row() == from_probs.row() == loop.row()
 viz.scores_frame({"hand-made video": scores}, source=HAND)
+
+# %% tags=["hide-cell"]
+# the three routes give exactly the same ten numbers
+assert scores.row() == from_probs.row() == loop.row()
 
 # %% [markdown]
 # ## An empty video scores 1.0
@@ -227,11 +291,17 @@ tables["test"]
 tables["val"]
 
 # %% [markdown]
+# **What to look at.** "Nothing" scores above zero only through the empty-video rule
+# (videos with no event of a type give a perfect score for that type). The weak-label
+# baseline is far from 100 although it knows every class of every video: knowing *which*
+# classes occur is not knowing *when* and *in which modality*, and the audio-visual and
+# event-level columns, which need both, suffer most.
+#
 # These values agree with an independent reimplementation of the official code run on the
-# same CSV files ({ref}`ref-metric`, rounded to 0.01), which the cell below
+# same CSV files ({ref}`ref-metric`, rounded to 0.01), which the hidden cell below
 # checks.
 
-# %%
+# %% tags=["hide-cell"]
 # the reference values (book/decisions.md#ref-metric):
 # Seg a, v, av, type, event | Event a, v, av, type, event
 LEAKS = "weak labels, full length (leaks GT)"
@@ -256,16 +326,34 @@ for split, expected in independent.items():
 
 # %% [markdown]
 # Per class, the weak-label baseline shows which classes are hard to localise even with the
-# right video labels: classes that are mostly heard but not seen (speech, cheering) score
-# low in the visual column, and short events score low everywhere.
+# right video labels.
 
-# %%
+# %% tags=["hide-input"]
 fig = viz.per_class_figure(
     per_split["test"]["weak labels, full length (leaks GT)"],
     source="LLP test annotations (real)",
     title="Weak labels, full length (leaks GT): per-class segment-level F",
 )
 plt.show()
+
+# %% tags=["hide-input"]
+weak_full_test = per_split["test"]["weak labels, full length (leaks GT)"]
+audio_f = weak_full_test.per_class["segment"]["audio"].f
+visual_f = weak_full_test.per_class["segment"]["visual"].f
+gap = np.nan_to_num(audio_f - visual_f, nan=-np.inf)
+worst = [int(c) for c in np.argsort(-gap, kind="stable")[:3]]
+Markdown(
+    "**What to look at.** The classes whose visual bar falls far below their audio bar "
+    "are the ones often heard but not seen (chapter 1): the largest gaps "
+    "are "
+    + ", ".join(
+        f"{CLASSES[c].replace('_', ' ')} "
+        f"(audio {audio_f[c]:.0f}, visual {visual_f[c]:.0f})"
+        for c in worst
+    )
+    + ". Predicting such a class in the picture because it is in the weak label is "
+    "exactly the error a model must unlearn."
+)
 
 # %% [markdown]
 # ## Speed
@@ -284,8 +372,41 @@ slow = metrics.evaluate_predictions_loop(
     weak_full, weak_full, ann.gt_audio, ann.gt_visual
 )
 slow_s = time.perf_counter() - start
-assert fast.row() == slow.row()
 print(
     f"1200 test videos: vectorised {1000 * fast_s:.1f} ms, "
     f"loop {1000 * slow_s:.1f} ms (same scores)"
 )
+
+# %% tags=["remove-cell"]
+assert fast.row() == slow.row()
+
+# %% [markdown]
+# ## Summary
+#
+# 1. AVVP is scored per segment (is each second right?) and per event (is each event found
+#    as a whole, with IoU ≥ 0.5?), for audio, visual and audio-visual events; Type@AV
+#    averages the three types, Event@AV pools audio and visual counts per class.
+# 2. A segment prediction counts only when its own probability and the predicted
+#    video-level probability of its class are both at least 0.5; a video with nothing to
+#    find and nothing predicted scores 1.0, which is why predicting nothing scores above 0.
+# 3. Even the ground-truth weak labels, spread over the whole clip and both modalities, are
+#    far from 100 on LLP test: the task is localisation in time and modality, and every
+#    model number in this book should be read against these baselines.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **The gate.** In a copy of this notebook, raise the cat's video-level probability in
+#    the hand-made video from 0.3 to 0.6 and rerun the cells. Which of the ten scores
+#    change, and why does the audio-visual score not change? Why does the official protocol
+#    gate on the *predicted* video label, never on the ground-truth one?
+# 2. **Segments or events.** Fill the gap in the visual dog prediction (predict segments 5
+#    and 6 as well) and compare the visual segment-level and event-level F of the dog before
+#    and after. Explain with the IoU rule why one extra segment can change an event score
+#    from 0 to 100 and the segment score by much less.
+# 3. **A one-modality baseline.** Score, on LLP test, the weak labels predicted in the audio
+#    stream only (an empty visual prediction) with `metrics.evaluate_predictions`, and add
+#    it to the baseline table. Which scores rise and which fall against "weak labels, full
+#    length", and what does that say about how much of LLP is heard only? To rerun the whole
+#    chapter on another copy of the annotations, use `python scripts/run_notebooks.py 02 -p
+#    data_dir /path/to/data --output-dir runs/executed`.
