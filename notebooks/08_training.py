@@ -14,22 +14,67 @@
 # %% [markdown]
 # # 8. Training
 #
+# :::{admonition} In this chapter
+# :class: tip
+# **You will learn**
+# * the training recipe every model of this book uses (AdamW, a linear warm-up, a cosine
+#   decay, the best epoch chosen on validation) and why each part is there;
+# * what a run records: the learning rate, every loss term and the ten validation scores
+#   per epoch, the selected epoch, and the test scores of that epoch with their caption;
+# * how to run the same page with the paper's full recipe, on a GPU, for real numbers.
+#
+# **Prerequisites**: {doc}`04_valor` (the model trained here and its three loss terms),
+# {doc}`02_evaluation` (segment-level Type@AV, the selection score) and {doc}`03_synthllp`
+# (the data, and its selection half).
+#
+# **Run time**: about 3 min on two CPU cores with the default parameters (a short run of
+# three epochs).
+# :::
+#
 # This page trains one model end to end with `linkpaper.engine.train`, the same function
 # behind `python -m linkpaper train` and `python -m linkpaper grid`, and shows what a run
-# records: the learning-rate schedule, the loss terms and the validation scores per epoch,
-# the epoch selected by validation, and the test scores of that epoch with their caption.
+# records.
 #
-# **Data.** By default SynthLLP `small` (2,000 synthetic training videos; validation and
-# test use LLP's *real* annotations with simulated features, see notebook 3), on the CPU, for
-# 3 epochs, so that the page builds in about two minutes on a laptop. These are **synthetic**
-# numbers from a deliberately short run: they show the machinery, not the paper's results.
-# The same page runs the full recipe on a GPU by changing its parameters (last section).
+# ## Why this recipe
 #
-# The recipe (VALOR++'s, unchanged for every variant; {ref}`decision-recipe`): AdamW (lr
-# 3·10⁻⁴, betas (0.5, 0.999), weight decay 10⁻³), batch 64, gradient norm clipped at 1, the
-# learning rate set once per epoch by a linear warm-up and a cosine decay to 3·10⁻⁶, and the
-# best epoch chosen by validation segment-level Type@AV (strictly greater). Test is scored
-# once, with the weights of that epoch.
+# LINK's paper reports no training recipe of its own, so every variant here is trained with
+# VALOR++'s, unchanged: any difference between two variants is then the modules', not the
+# recipe's ({ref}`decision-recipe`). Each part has a reason.
+#
+# * **AdamW** (learning rate 3·10⁻⁴, betas (0.5, 0.999), weight decay 10⁻³), batch 64,
+#   gradient norm clipped at 1: an adaptive optimiser with mild regularisation, and a cap
+#   on the size of any single update.
+# * **A linear warm-up** (the paper's recipe: the first 10 of 60 epochs). At the start,
+#   Adam's running estimates of the gradient statistics rest on a handful of steps and the
+#   attention layers of the encoder are random; full-size steps then can throw the model
+#   somewhere it does not recover from. Starting small and growing the rate linearly
+#   avoids that; it is the usual practice for Transformer layers like VALOR++'s.
+# * **A cosine decay** to 3·10⁻⁶ over the remaining epochs: large steps while the model
+#   still has far to go, then ever smaller ones so that the weights settle instead of
+#   bouncing around a good region. The curve has no step dates to tune.
+# * **Model selection on validation.** The supervision is weak and noisy (weak labels and
+#   the teachers' pseudo labels, {doc}`03_synthllp`), and a model can start fitting the
+#   teachers' mistakes before the last epoch. So after every epoch the model is scored on
+#   the validation split, and the epoch with the best segment-level Type@AV (strictly
+#   greater than all before it) is kept. Test is scored **once**, with that epoch's
+#   weights: no choice ever sees a test label.
+#
+# **Data and schedule of this page.** By default SynthLLP `small` (2,000 synthetic training
+# videos; validation and test use LLP's *real* annotations with simulated features, see
+# {doc}`03_synthllp`), VALOR++, on the CPU, for **three epochs with a one-epoch warm-up**.
+# With a warm-up of one epoch the first epoch already runs at the full rate, so this short
+# run is in effect a cosine decay from 3·10⁻⁴ down to 3·10⁻⁶ over three epochs. These are
+# **synthetic** numbers from a deliberately short run: they show the machinery, not the
+# paper's results. The full recipe (60 epochs, 10 of warm-up, on SynthLLP `full` or on the
+# released LLP features) needs a GPU; {doc}`../book/reproduce` gives the commands, and the
+# last section says how to run this page with it.
+
+# %% [markdown]
+# The parameters: `model` is the variant trained (`valor++`, `+T`, `+S`, `+P`, `+T+S`,
+# `+S+P`, `+T+P` or `link`), `data` the data spec (`synth:PRESET[:SEED]` or
+# `llp:/path/to/valor_features`), `epochs` and `warmup_epochs` the schedule, `seed` the
+# training seed, `device` and `num_threads` where it runs, `out_dir` the run folder (emptied
+# first) and `data_dir` the folder with LLP's annotation files.
 
 # %% tags=["parameters"]
 data = "synth:small"  # synth:PRESET[:SEED] or llp:/path/to/valor_features
@@ -50,6 +95,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown
 
 from linkpaper.book import analysis, viz
 from linkpaper.engine import TrainConfig, lr_at_epoch, train
@@ -63,8 +109,8 @@ warnings.filterwarnings(
 #
 # The rate of epoch *e* is set before the epoch starts (`linkpaper.engine.lr_at_epoch`):
 # `e / W · 3e-4` while *e* < *W* (the warm-up), then a cosine from 3·10⁻⁴ at epoch *W* down
-# to 3·10⁻⁶ at the last epoch. The paper trains 60 epochs with *W* = 10; a short run keeps
-# the shape with a shorter warm-up (with *W* = 1 the first epoch already runs at 3·10⁻⁴).
+# to 3·10⁻⁶ at the last epoch. The paper trains 60 epochs with *W* = 10. The whole recipe is
+# one `TrainConfig`; what is not set here keeps the recipe's value.
 
 # %%
 config = TrainConfig(
@@ -77,7 +123,14 @@ config = TrainConfig(
     device=device,
     num_threads=num_threads if device == "cpu" else None,
 ).validate()
-fig, ax = plt.subplots(figsize=(8, 3))
+recipe = ("epochs", "warmup_epochs", "batch_size", "lr", "lr_min", "betas",
+          "weight_decay", "clip_norm")
+pd.Series({name: getattr(config, name) for name in recipe}, name="value").astype(
+    str
+).to_frame().rename_axis("TrainConfig of this run")
+
+# %% tags=["hide-input"]
+fig, ax = viz.pyplot().subplots(figsize=(8, 3))  # the book's figure style
 paper_epochs = range(1, 61)
 ax.plot(
     paper_epochs,
@@ -85,12 +138,13 @@ ax.plot(
     ".-",
     label="the paper's recipe: 60 epochs, warm-up 10",
 )
-this_run = range(1, epochs + 1)
+this_run = range(1, config.epochs + 1)
 ax.plot(
     this_run,
-    [lr_at_epoch(e, epochs, warmup_epochs=warmup_epochs) for e in this_run],
+    [lr_at_epoch(e, config.epochs, warmup_epochs=config.warmup_epochs)
+     for e in this_run],
     "o-",
-    label=f"this run: {epochs} epochs, warm-up {warmup_epochs}",
+    label=f"this run: {config.epochs} epochs, warm-up {config.warmup_epochs}",
 )
 ax.set_xlabel("epoch")
 ax.set_ylabel("learning rate")
@@ -100,6 +154,18 @@ ax.set_title(
     fontsize=10,
 )
 plt.show()
+
+# %% tags=["hide-input"]
+rates = [lr_at_epoch(e, config.epochs, warmup_epochs=config.warmup_epochs)
+         for e in this_run]
+Markdown(
+    "**What to look at.** The paper's curve (dots) climbs linearly for ten epochs, "
+    "then falls along a half cosine to its floor at epoch 60. This run (circles) has "
+    f"{config.epochs} epochs with {config.warmup_epochs} of warm-up: its rates are "
+    + ", ".join(f"{r:.2g}" for r in rates)
+    + ". The same function draws both; only the number of epochs and the warm-up "
+    "differ."
+)
 
 # %% [markdown]
 # ## Training
@@ -120,7 +186,7 @@ seconds = time.perf_counter() - tic
 source = record.caption()  # record: a linkpaper.runs.RunRecord, typed fields
 print(
     f"{record.model}: {record.parameters:,} parameters; data {record.description}, "
-    f"{record.data['sizes']}; best epoch {record.best_epoch} of {epochs}"
+    f"{record.data['sizes']}; best epoch {record.best_epoch} of {config.epochs}"
 )
 print("files in the run folder:", ", ".join(sorted(p.name for p in run_dir.iterdir())))
 
@@ -142,11 +208,13 @@ per_epoch.round(1).rename(columns={"train": "train (s)", "val": "validation (s)"
 # %% [markdown]
 # ## What the run recorded, epoch by epoch
 #
-# Per epoch: the learning rate, the mean of every loss term over the training batches
-# (VALOR++ has three, weighted 1:1:1: the video-level BCE against the weak labels and the
-# audio and visual segment BCEs against the teachers' pseudo labels; LINK adds the label
-# term and S-LOSS), and the ten validation scores. The row marked `best` is the epoch whose
-# weights are tested.
+# Per epoch: the learning rate, the mean of every loss term over the training batches, and
+# the ten validation scores. VALOR++ has three loss terms, weighted 1:1:1: the video-level
+# binary cross-entropy against the weak labels and the audio and visual segment
+# cross-entropies against the teachers' gated pseudo labels. A variant with S-LOSS adds two
+# more, both from the prior work LINK cites: the label term and the audio-visual similarity
+# term, the latter weighted by LINK's adaptive weight ({doc}`06_sloss`). The row marked
+# `best` is the epoch whose weights are tested.
 
 # %%
 history = analysis.history_frame(record)
@@ -163,9 +231,23 @@ shown = (
 )
 history[shown].round(4).assign(lr=history["lr"]).rename_axis(f"epoch [{source}]")
 
-# %%
+# %% tags=["hide-input"]
 fig = analysis.history_figure(history, source=source)
 plt.show()
+
+# %% tags=["hide-input"]
+val_type = history["val segment type"]
+total = history["loss total"]
+Markdown(
+    "**What to look at.** Left, the schedule the run actually used; middle, the loss "
+    f"terms (the total went from {total.iloc[0]:.3f} in the first epoch to "
+    f"{total.iloc[-1]:.3f} in the last); right, the validation scores and the dotted "
+    "line at the selected epoch. Validation segment Type@AV went from "
+    f"{val_type.iloc[0]:.2f} after the first epoch to {val_type.iloc[-1]:.2f} after "
+    f"the last, and epoch {record.best_epoch} was selected. In a run this short the "
+    "best epoch is usually the last one; under the full recipe it often comes well "
+    "before the end, which is why selection on validation matters."
+)
 
 # %% [markdown]
 # ## Test scores of the selected epoch
@@ -181,26 +263,53 @@ viz.scores_frame(
 )
 
 # %% [markdown]
-# ## The full recipe on a GPU
+# ## The full recipe
 #
 # The engine moves the whole split to the device and runs one fused AdamW step per batch,
-# so the same code trains the full recipe on a GPU. Execute this page with other parameters
-# (`--output-dir` keeps the committed, default copy untouched):
+# so the same code trains the full recipe on a GPU: the paper's 60 epochs with 10 of
+# warm-up, on SynthLLP `full` (10,000 training videos) or on the released LLP features,
+# which give real LLP numbers. This page runs it by changing its parameters (the exercises
+# show the command); without the notebook, one run or the whole ablation grid (every
+# variant, several seeds, resumable; the results chapter reads its run records) is
 #
 # ```bash
-# # SynthLLP full (10,000 training videos), the paper's 60 epochs and warm-up 10
-# .venv/bin/python scripts/run_notebooks.py 08 --output-dir runs/executed \
-#     -p device cuda -p data synth:full -p epochs 60 -p warmup_epochs 10 -p model link
-# # the released LLP features (VALOR's layout): real LLP numbers
-# .venv/bin/python scripts/run_notebooks.py 08 --output-dir runs/executed \
-#     -p device cuda -p data llp:/path/to/valor_features -p epochs 60 -p warmup_epochs 10
+# python -m linkpaper train --model link --data llp:/path/to/valor_features \
+#     --device cuda --out runs/link_s87
+# python -m linkpaper grid --variants all --seeds 3 --seed-base 87 \
+#     --data llp:/path/to/valor_features --device cuda --out runs/grid_llp
 # ```
 #
-# or without the notebook, one run or the whole ablation grid (every variant, several
-# seeds, resumable; the results chapter reads its run records):
+# The train and grid commands use the paper's recipe by default. {doc}`../book/reproduce`
+# (section "Full runs with papermill") lists every command, and how long a run takes.
+
+# %% [markdown]
+# ## Summary
 #
-# ```bash
-# python -m linkpaper train --model link --data llp:/path/to/valor_features --device cuda --out runs/link_s87
-# python -m linkpaper grid --variants all --seeds 3 --seed-base 87 --data llp:/path/to/valor_features \
-#     --device cuda --out runs/grid_llp
-# ```
+# 1. Every variant is trained with VALOR++'s recipe, unchanged: AdamW, a linear warm-up that
+#    protects the first steps, a cosine decay that lets the weights settle, and the best
+#    epoch chosen by validation segment-level Type@AV; test is scored once, with that epoch.
+# 2. A run folder holds checkpoints (resumable to the same numbers), the best weights, the
+#    test predictions and a run record with the schedule, every loss term and the ten
+#    validation scores per epoch, the hardware and the code's commit.
+# 3. This page's default run is three short epochs on synthetic data, to show the machinery;
+#    the paper's 60-epoch recipe runs from the same page or the command line on a GPU.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **A real warm-up.** Run the page with a longer schedule on the CPU,
+#    `python scripts/run_notebooks.py 08 -p epochs 8 -p warmup_epochs 3 --output-dir
+#    runs/executed` (about five minutes). Compare the learning-rate curve and the loss
+#    curves with the default run: is the first epoch's loss higher or lower with a warm-up,
+#    and which epoch is selected now? Is it still the last one?
+# 2. **Switch on the modules.** Train LINK instead of VALOR++ with the same schedule
+#    (`-p model link`), then `-p model +S`. Which new loss terms appear in the history
+#    table, and how large are they next to VALOR++'s three? Compare the test tables of
+#    the three runs, and remember that one seed of a three-epoch run on SynthLLP cannot
+#    tell the variants apart ({doc}`09_results` shows why several seeds are needed).
+# 3. **The full recipe.** On a machine with a GPU, run
+#    `python scripts/run_notebooks.py 08 --output-dir runs/executed -p device cuda
+#    -p data synth:full -p epochs 60 -p warmup_epochs 10 -p model link`. Where does the
+#    best epoch fall, and how much higher is its validation score than the last
+#    epoch's? With the released features, `-p data llp:/path/to/valor_features` gives real LLP
+#    numbers to set beside the paper's reported ones.
