@@ -23,8 +23,8 @@
 #   do not say when or in which modality an event happens;
 # * what the LLP dataset holds, and how often its audio and visual annotations differ.
 #
-# **Prerequisites**: none beyond multi-label classification; the book's
-# {doc}`../book/intro` places this chapter.
+# **Prerequisites**: none beyond multi-label classification and the F-score;
+# {doc}`the introduction <../book/intro>` places this chapter in the book.
 #
 # **Run time**: about 10 s on two CPU cores with the default parameters (no training).
 # :::

@@ -26,7 +26,7 @@
 # **Prerequisites**: {doc}`01_task_and_data` (weak labels, dense timelines, how often sound
 # and picture disagree) and {doc}`02_evaluation` (the scores, segment-level Type@AV).
 #
-# **Run time**: about 20 s on two CPU cores with the default parameters (no training; the
+# **Run time**: about 30 s on two CPU cores with the default parameters (no training; the
 # calibration reads stored run records).
 # :::
 #
@@ -75,9 +75,9 @@
 #
 # The released gated files were AND-ed with the ground-truth weak labels on val and test too,
 # so a model must never *read* them at test time ({ref}`decision-plsim-labels`). The real
-# teachers' preprocessing is in {ref}`ref-teachers` (code: `linkpaper.teachers`);
-# {doc}`04_valor` shows how VALOR++ uses the labels, and {doc}`07_plsim` why LINK's PLSIM
-# reads the ungated ones.
+# teachers' preprocessing is in {ref}`ref-teachers` (code: `linkpaper.teachers`).
+# {doc}`04_valor` shows how VALOR++ uses the labels; why LINK's PLSIM reads the ungated
+# ones is in {doc}`07_plsim`.
 # :::
 #
 # Numbers trained on SynthLLP measure the code and compare variants under LLP-like
