@@ -226,7 +226,7 @@ plt.show()
 # **What to look at.** Each stream is projected to H = 256 values per segment; the HAN
 # encoder is one box for both streams (one set of weights); the MMIL heads produce both the
 # segment predictions the task asks for and the video prediction the weak label can
-# supervise; the losses at the bottom right are VALOR++'s three terms, plus S-LOSS for LINK.
+# supervise; below them come VALOR++'s three loss terms, and S-LOSS for LINK.
 #
 # ## VALOR++ in equations
 #

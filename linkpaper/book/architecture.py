@@ -19,9 +19,9 @@ from pathlib import Path
 
 from linkpaper.book.viz import PALETTE_HEX, describe
 
-WIDTH, HEIGHT = 11.6, 8.2  # inches; the axes span the figure in these units
-AUDIO_Y, VISUAL_Y = 5.45, 3.55  # centres of the two streams
-BOX_H = 0.95
+WIDTH, HEIGHT = 7.6, 14.4  # inches; the axes span the figure in these units
+AUDIO_X, VISUAL_X = 2.6, 5.0  # centres of the two streams (the flow runs top to bottom)
+COLUMN_W = 1.9  # width of a box of one stream
 
 # Colours: the book's colour-blind palette (seaborn "colorblind", Okabe-Ito-like)
 PRIOR = "#949494"  # VALOR++, kept unchanged
@@ -59,14 +59,12 @@ DECISIONS = (
 """The numbered marks of the figure: (text of the key, anchor on the decisions page)."""
 
 
-def _box(ax, x0, y0, w, h, title, detail="", colour=PRIOR, fontsize=8.6, title_colour=INK,
-         fill=True):
+def _box(ax, x0, y0, w, h, title, detail="", colour=PRIOR, fontsize=8.6, title_colour=INK):
     """A rounded box with a light tint of ``colour``, a bold title and detail lines under it."""
     from matplotlib.patches import FancyBboxPatch
 
-    if fill:
-        ax.add_patch(FancyBboxPatch((x0, y0), w, h, boxstyle="round,pad=0,rounding_size=0.08",
-                                    facecolor=colour, alpha=0.16, edgecolor="none", zorder=1))
+    ax.add_patch(FancyBboxPatch((x0, y0), w, h, boxstyle="round,pad=0,rounding_size=0.08",
+                                facecolor=colour, alpha=0.16, edgecolor="none", zorder=1))
     ax.add_patch(FancyBboxPatch((x0, y0), w, h, boxstyle="round,pad=0,rounding_size=0.08",
                                 facecolor="none", edgecolor=colour, linewidth=1.4, zorder=2))
     cx, cy = x0 + w / 2, y0 + h / 2
@@ -83,13 +81,12 @@ def _box(ax, x0, y0, w, h, title, detail="", colour=PRIOR, fontsize=8.6, title_c
     return (x0, y0, w, h)
 
 
-def _arrow(ax, start, end, colour=INK, style="-|>", dotted=False, rad=0.0, lw=1.1):
+def _arrow(ax, start, end, colour=INK, dotted=False, lw=1.1):
     from matplotlib.patches import FancyArrowPatch
 
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=9, color=colour,
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, color=colour,
                                  linewidth=lw, linestyle=(0, (1.5, 1.5)) if dotted else "solid",
-                                 connectionstyle=f"arc3,rad={rad}", shrinkA=1, shrinkB=1,
-                                 zorder=4))
+                                 shrinkA=1, shrinkB=1, zorder=4))
 
 
 def _badge(ax, x, y, number):
@@ -102,24 +99,14 @@ def _badge(ax, x, y, number):
             fontweight="bold", zorder=7)
 
 
-def _right(box, dy=0.0):
+def _right(box):
     x0, y0, w, h = box
-    return (x0 + w, y0 + h / 2 + dy)
+    return (x0 + w, y0 + h / 2)
 
 
-def _left(box, dy=0.0):
+def _left(box):
     x0, y0, w, h = box
-    return (x0, y0 + h / 2 + dy)
-
-
-def _top(box, dx=0.0):
-    x0, y0, w, h = box
-    return (x0 + w / 2 + dx, y0 + h)
-
-
-def _bottom(box, dx=0.0):
-    x0, y0, w, h = box
-    return (x0 + w / 2 + dx, y0)
+    return (x0, y0 + h / 2)
 
 
 def _group(ax, x0, y0, w, h):
@@ -131,7 +118,7 @@ def _group(ax, x0, y0, w, h):
                                 linestyle=(0, (4, 2)), zorder=0))
 
 
-def _key_lines(width: int = 122) -> str:
+def _key_lines(width: int = 118) -> str:
     """The numbered key, wrapped with a hanging indent."""
     import textwrap
 
@@ -142,8 +129,28 @@ def _key_lines(width: int = 122) -> str:
     return "\n".join(lines)
 
 
+def _pair(ax, top, h, title, detail, colour=PRIOR, fontsize=9.5):
+    """One box per stream at the same height: (audio box, visual box)."""
+    return tuple(_box(ax, x - COLUMN_W / 2, top - h, COLUMN_W, h, title, detail, colour,
+                      fontsize=fontsize) for x in (AUDIO_X, VISUAL_X))
+
+
+def _wide(ax, top, h, title, detail, colour=PRIOR, fontsize=9.5):
+    """One box across both streams."""
+    x0 = AUDIO_X - COLUMN_W / 2
+    return _box(ax, x0, top - h, VISUAL_X + COLUMN_W / 2 - x0, h, title, detail, colour,
+                fontsize=fontsize)
+
+
+def _down(ax, upper, lower, x=None, colour=INK, dotted=False):
+    """An arrow from the bottom of ``upper`` to the top of ``lower`` at ``x``."""
+    ux, uy, _, _ = upper
+    x = ux + upper[2] / 2 if x is None else x
+    _arrow(ax, (x, uy), (x, lower[1] + lower[3]), colour, dotted=dotted)
+
+
 def _draw(fig) -> None:
-    """Everything on one axes spanning ``fig``, in inch-like units."""
+    """Everything on one axes spanning ``fig``, in inch-like units, flowing top to bottom."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -151,133 +158,159 @@ def _draw(fig) -> None:
     ax.set_xlim(0, WIDTH)
     ax.set_ylim(0, HEIGHT)
     ax.set_axis_off()
-    a_lo, v_lo = AUDIO_Y - BOX_H / 2, VISUAL_Y - BOX_H / 2
-    both_lo, both_h = v_lo, AUDIO_Y + BOX_H / 2 - v_lo
+    left, right = AUDIO_X - COLUMN_W / 2, VISUAL_X + COLUMN_W / 2
+    H = HEIGHT
 
-    ax.text(0.15, HEIGHT - 0.2, TITLE, ha="left", va="top", fontsize=11, fontweight="bold",
+    ax.text(0.15, H - 0.12, TITLE, ha="left", va="top", fontsize=11.5, fontweight="bold",
             color=INK)
-    ax.text(0.15, HEIGHT - 0.52, "Left to right in the order of LINK.forward; each box names "
-            "what it computes and the paper's equations.", ha="left", va="top", fontsize=8,
+    ax.text(0.15, H - 0.45, "Top to bottom in the order of LINK.forward; each box names what "
+            "it computes and the paper's equations.", ha="left", va="top", fontsize=8,
             color="#555555")
-    ax.text(0.15, AUDIO_Y + BOX_H / 2 + 0.1, "audio stream", fontsize=8, color=AUDIO,
-            fontweight="bold", va="bottom")
-    ax.text(0.15, VISUAL_Y - BOX_H / 2 - 0.1, "visual stream", fontsize=8, color=VISUAL,
-            fontweight="bold", va="top")
+    ax.text(AUDIO_X, H - 0.85, "audio stream", fontsize=9, color=AUDIO, fontweight="bold",
+            ha="center", va="bottom")
+    ax.text(VISUAL_X, H - 0.85, "visual stream", fontsize=9, color=VISUAL, fontweight="bold",
+            ha="center", va="bottom")
 
-    # inputs (frozen feature extractors) and VALOR++'s projections
-    clap = _box(ax, 0.15, a_lo, 1.7, BOX_H, "CLAP audio", "HTS-AT tokens\n64 x 768", LABELS,
-                title_colour=AUDIO)
-    clip = _box(ax, 0.15, VISUAL_Y + 0.03, 1.7, 0.44, "CLIP images  10 x 768", "", LABELS,
-                fontsize=7.8, title_colour=VISUAL)
-    r21d = _box(ax, 0.15, VISUAL_Y - 0.47, 1.7, 0.44, "R(2+1)D clips  10 x 512", "", LABELS,
-                fontsize=7.8, title_colour=VISUAL)
-    proj_a = _box(ax, 2.1, a_lo, 1.2, BOX_H, "fc_a", "pooled to\n10 segments")
-    proj_v = _box(ax, 2.1, v_lo, 1.2, BOX_H, "fc_v, fc_st", "fused by\nfc_fusion")
-    _arrow(ax, _right(clap), _left(proj_a))
-    _arrow(ax, _right(clip), _left(proj_v, 0.2))
-    _arrow(ax, _right(r21d), _left(proj_v, -0.2))
+    # inputs (frozen pretrained models) and VALOR++'s projections
+    top = H - 0.95
+    clap = _box(ax, left, top - 0.72, COLUMN_W, 0.72, "CLAP audio", "HTS-AT tokens, 64 x 768",
+                LABELS, fontsize=9.5, title_colour=AUDIO)
+    half = (COLUMN_W - 0.08) / 2
+    clip = _box(ax, VISUAL_X - COLUMN_W / 2, top - 0.72, half, 0.72, "CLIP", "images\n10 x 768",
+                LABELS, fontsize=9.5, title_colour=VISUAL)
+    r21d = _box(ax, VISUAL_X + 0.04, top - 0.72, half, 0.72, "R(2+1)D", "clips\n10 x 512",
+                LABELS, fontsize=9.5, title_colour=VISUAL)
+    top -= 1.0
+    proj_a = _box(ax, left, top - 0.62, COLUMN_W, 0.62, "fc_a", "pooled to 10 segments")
+    proj_v = _box(ax, VISUAL_X - COLUMN_W / 2, top - 0.62, COLUMN_W, 0.62, "fc_v, fc_st",
+                  "fused by fc_fusion")
+    _down(ax, clap, proj_a)
+    _down(ax, clip, proj_v)
+    _down(ax, r21d, proj_v)
 
     # LINK's three modules, in the order of LINK.forward
-    tsam_a, tsam_v = (_box(ax, 3.6, lo, 1.0, BOX_H, "TSAM", "segment and\nchannel weights\neqs 1-3",
-                           LINK_NEW) for lo in (a_lo, v_lo))
-    cmim = _box(ax, 4.9, both_lo, 1.05, both_h, "CMIM",
-                "each stream\nattends to\nthe other,\nmixed by\nlearnt scalars\nα, β\n\neqs 4-6",
-                LINK_NEW)
-    plsim_a, plsim_v = (_box(ax, 6.25, lo, 1.05, BOX_H, "PLSIM", "scale and shift\nfrom text\n"
-                             "eqs 13-17", LINK_NEW) for lo in (a_lo, v_lo))
-    _arrow(ax, _right(proj_a), _left(tsam_a))
-    _arrow(ax, _right(proj_v), _left(tsam_v))
-    for y, tsam, plsim in ((AUDIO_Y, tsam_a, plsim_a), (VISUAL_Y, tsam_v, plsim_v)):
-        _arrow(ax, _right(tsam), (cmim[0], y))
-        _arrow(ax, (cmim[0] + cmim[2], y), _left(plsim))
-    _group(ax, 3.5, both_lo - 0.12, 3.9, both_h + 0.24)
-    ax.text(3.72, AUDIO_Y + BOX_H / 2 + 0.2, "where LINK's modules sit", fontsize=7.6,
-            color=BOOK, ha="left", va="bottom", fontweight="bold")
+    top -= 0.62 + 0.45
+    frame_top = top + 0.15
+    tsam_a, tsam_v = _pair(ax, top, 0.66, "TSAM", "weights per segment and\nper channel, "
+                           "eqs 1-3", LINK_NEW)
+    _down(ax, proj_a, tsam_a)
+    _down(ax, proj_v, tsam_v)
+    top -= 0.66 + 0.32
+    cmim = _wide(ax, top, 0.66, "CMIM", "each stream attends to the other, mixed in by\n"
+                 "learnt scalars α, β; eqs 4-6", LINK_NEW)
+    _down(ax, tsam_a, cmim)
+    _down(ax, tsam_v, cmim)
+    top -= 0.66 + 0.32
+    plsim_a, plsim_v = _pair(ax, top, 0.66, "PLSIM", "scale and shift from the\nclass text, "
+                             "eqs 13-17", LINK_NEW)
+    _down(ax, cmim, plsim_a, x=AUDIO_X)
+    _down(ax, cmim, plsim_v, x=VISUAL_X)
+    frame_bottom = plsim_a[1] - 0.15
+    _group(ax, left - 0.12, frame_bottom, right - left + 0.24, frame_top - frame_bottom)
+    ax.text(left - 0.22, frame_top - 0.05, "where\nLINK's\nmodules\nsit", fontsize=8.5,
+            color=BOOK, fontweight="bold", ha="right", va="top", linespacing=1.1)
+    _badge(ax, left - 0.12, frame_top, 1)
 
-    # class text embeddings of the pseudo labels, into PLSIM
-    text_a = _box(ax, 5.65, 6.5, 2.25, 0.8, "class text embeddings",
-                  "CLAP text of the classes in the\naudio teacher's ungated labels", LABELS,
-                  fontsize=7.8)
-    text_v = _box(ax, 5.65, 1.72, 2.25, 0.8, "class text embeddings",
-                  "CLIP text of the classes in the\nvisual teacher's ungated labels", LABELS,
-                  fontsize=7.8)
-    _arrow(ax, _bottom(text_a, 0.1), _top(plsim_a, 0.1), LABELS, dotted=True)
-    _arrow(ax, _top(text_v, 0.1), _bottom(plsim_v, 0.1), LABELS, dotted=True)
+    # class text embeddings of the teachers' ungated labels, into PLSIM
+    text_h = 1.45
+    text_y = plsim_a[1] + plsim_a[3] / 2 - text_h / 2
+    text_a = _box(ax, 0.08, text_y, 1.3, text_h, "class text", "CLAP text\nembeddings of\n"
+                  "the classes in\nthe audio\nteacher's\nungated labels", LABELS,
+                  fontsize=8.5)
+    text_v = _box(ax, WIDTH - 1.38, text_y, 1.3, text_h, "class text", "CLIP text\n"
+                  "embeddings of\nthe classes in\nthe visual\nteacher's\nungated labels",
+                  LABELS, fontsize=8.5)
+    _arrow(ax, _right(text_a), _left(plsim_a), LABELS, dotted=True)
+    _arrow(ax, _left(text_v), _right(plsim_v), LABELS, dotted=True)
 
     # VALOR++'s encoder, heads and outputs
-    han = _box(ax, 7.6, both_lo, 1.25, both_h, "HAN encoder",
-               "4 hybrid-\nattention\nlayers:\nself- and\ncross-modal\nattention;\none set of\n"
-               "weights for\nboth streams", fontsize=8.2)
-    heads = _box(ax, 9.15, both_lo, 1.15, both_h, "MMIL heads",
-                 "segment\nclassifier;\nattention\nover time\nand over\nmodality\npools to\n"
-                 "the video", fontsize=8.2)
-    for y, colour, name in ((AUDIO_Y, AUDIO, "h_a"), (VISUAL_Y, VISUAL, "h_v")):
-        _arrow(ax, (plsim_a[0] + plsim_a[2], y), (han[0], y))
-        _arrow(ax, (han[0] + han[2], y), (heads[0], y))
-        ax.text(han[0] + han[2] + 0.15, y + 0.07, name, fontsize=7.5, color=colour,
-                ha="center", va="bottom")
-    seg = _box(ax, 10.45, AUDIO_Y + 0.25 - 0.44, 1.05, 0.88, "segments", "audio, visual\n10 x 25 each",
-               fontsize=8)
-    vid = _box(ax, 10.45, VISUAL_Y - 0.25 - 0.44, 1.05, 0.88, "video", "fused, audio,\nvisual: 25 each",
-               fontsize=8)
-    _arrow(ax, (heads[0] + heads[2], AUDIO_Y + 0.25), _left(seg))
-    _arrow(ax, (heads[0] + heads[2], VISUAL_Y - 0.25), _left(vid))
+    top = frame_bottom - 0.3
+    han = _wide(ax, top, 0.78, "HAN encoder", "4 hybrid-attention layers: self- and "
+                "cross-modal attention,\none set of weights for both streams, audio "
+                "updated first")
+    _down(ax, plsim_a, han)
+    _down(ax, plsim_v, han)
+    top -= 0.78 + 0.36
+    heads = _wide(ax, top, 0.72, "MMIL heads", "segment classifier; attention over time and "
+                  "over modality\npools the segment probabilities into the video's")
+    _down(ax, han, heads, x=AUDIO_X)
+    _down(ax, han, heads, x=VISUAL_X)
+    for x, colour, name in ((AUDIO_X, AUDIO, "h_a"), (VISUAL_X, VISUAL, "h_v")):
+        ax.text(x + 0.08, han[1] - 0.18, name, fontsize=8.5, color=colour, ha="left",
+                va="center")
+    top -= 0.72 + 0.3
+    seg = _box(ax, left, top - 0.58, COLUMN_W, 0.58, "segment predictions",
+               "audio, visual: 10 x 25 each", PRIOR, fontsize=9.0)
+    vid = _box(ax, VISUAL_X - COLUMN_W / 2, top - 0.58, COLUMN_W, 0.58, "video predictions",
+               "fused, audio, visual: 25 each", PRIOR, fontsize=9.0)
+    _down(ax, heads, seg, x=AUDIO_X)
+    _down(ax, heads, vid, x=VISUAL_X)
 
-    # losses: VALOR++'s three terms and S-LOSS
-    l_seg = _box(ax, 9.15, 2.1, 1.15, 0.62, "L_a, L_v", "segments vs\ngated labels", PRIOR,
-                 fontsize=7.8)
-    l_video = _box(ax, 10.45, 2.1, 1.05, 0.62, "L_video", "video vs\nweak label", PRIOR,
-                   fontsize=7.8)
-    _arrow(ax, _bottom(heads), _top(l_seg), PRIOR, dotted=True)
-    _arrow(ax, _bottom(vid), _top(l_video), PRIOR, dotted=True)
-    _group(ax, 8.0, 0.15, 3.5, 1.75)
-    ax.text(8.1, 1.84, "S-LOSS  ('+S')", fontsize=7.8, fontweight="bold", color=BOOK,
-            ha="left", va="top")
-    _box(ax, 8.1, 1.02, 3.3, 0.62, "L_label", "audio, visual video probabilities vs the max\n"
-         "over segments of their gated labels, eq 10",
-         BORROWED, fontsize=7.6)
-    weight = _box(ax, 8.1, 0.24, 1.25, 0.7, "λ(s; μ)", "LINK's adaptive\nweight, eq 11",
-                  LINK_NEW, fontsize=8)
-    ax.text(9.45, 0.59, "×", fontsize=11, ha="center", va="center", color=INK)
-    _box(ax, 9.55, 0.24, 1.85, 0.7, "(s − r)², eq 12", "prior work's L_avss\ns: cos(h_a[i], "
-         "h_v[j]), r: IoU\nof their gated labels", BORROWED, fontsize=7.6)
-    # S-LOSS reads the encoder's outputs (this book's reading)
-    x_han = han[0] + han[2] / 2
-    _arrow(ax, (x_han, both_lo), (x_han, 1.9), BOOK, dotted=True)
-    ax.text(x_han - 0.07, both_lo - 0.35, "h_a, h_v", fontsize=7, color=BOOK, ha="right",
-            va="center")
+    # losses: VALOR++'s terms, then S-LOSS
+    top -= 0.58 + 0.3
+    l_seg = _box(ax, left, top - 0.58, COLUMN_W, 0.58, "L_a, L_v",
+                 "segments vs gated labels", PRIOR, fontsize=9.0)
+    l_video = _box(ax, VISUAL_X - COLUMN_W / 2, top - 0.58, COLUMN_W, 0.58, "L_video",
+                   "video vs weak label", PRIOR, fontsize=9.0)
+    _down(ax, seg, l_seg, colour=PRIOR, dotted=True)
+    _down(ax, vid, l_video, colour=PRIOR, dotted=True)
+    top -= 0.58 + 0.3
+    group_h = 2.12
+    _group(ax, left - 0.12, top - group_h, right - left + 0.24, group_h)
+    ax.text(left - 0.02, top - 0.06, "S-LOSS  ('+S')", fontsize=9, fontweight="bold",
+            color=BOOK, ha="left", va="top")
+    _badge(ax, right + 0.12, top, 5)
+    _box(ax, left, top - 1.0, right - left, 0.7, "L_label", "audio, visual video "
+         "probabilities vs the max over segments\nof their gated labels, eq 10", BORROWED,
+         fontsize=9.0)
+    weight = _box(ax, left, top - group_h + 0.1, 1.45, 0.92, "λ(s; μ)",
+                  "LINK's adaptive\nweight, eq 11", LINK_NEW, fontsize=9.0)
+    ax.text(left + 1.56, weight[1] + weight[3] / 2, "×", fontsize=12, ha="center",
+            va="center", color=INK)
+    _box(ax, left + 1.68, weight[1], right - left - 1.68, 0.92, "(s − r)², eq 12",
+         "prior work's L_avss\ns: cosine of h_a[i], h_v[j]\nr: IoU of their gated labels",
+         BORROWED, fontsize=9.0)
+    # S-LOSS reads the encoder's outputs (this book's reading): down the right margin
+    x_side = right + 0.45
+    y_han = han[1] + han[3] / 2
+    ax.plot([right, x_side, x_side], [y_han, y_han, top - 0.3], color=BOOK, linewidth=1.1,
+            linestyle=(0, (1.5, 1.5)), zorder=4)
+    _arrow(ax, (x_side, top - 0.3), (right, top - 0.3 - 0.001), BOOK, dotted=True)
+    ax.text(x_side + 0.06, (y_han + top) / 2, "h_a, h_v", fontsize=8.5, color=BOOK,
+            rotation=90, ha="left", va="center")
 
-    # the numbered marks
-    _badge(ax, 3.5, AUDIO_Y + BOX_H / 2 + 0.12 + 0.15, 1)
-    _badge(ax, tsam_a[0] + tsam_a[2] - 0.05, a_lo + BOX_H - 0.05, 2)
-    _badge(ax, cmim[0] + cmim[2] - 0.05, both_lo + both_h - 0.05, 3)
-    _badge(ax, plsim_a[0] + plsim_a[2] - 0.05, a_lo + BOX_H - 0.05, 4)
+    # the other numbered marks
+    _badge(ax, tsam_v[0] + tsam_v[2] - 0.05, tsam_v[1] + tsam_v[3] - 0.05, 2)
+    _badge(ax, cmim[0] + cmim[2] - 0.05, cmim[1] + cmim[3] - 0.05, 3)
+    _badge(ax, plsim_v[0] + plsim_v[2] - 0.05, plsim_v[1] + plsim_v[3] - 0.05, 4)
     _badge(ax, text_a[0] + text_a[2] - 0.05, text_a[1] + text_a[3] - 0.05, 4)
-    _badge(ax, 8.0 + 3.5 - 0.05, 1.85, 5)
     _badge(ax, l_seg[0] + l_seg[2] - 0.05, l_seg[1] + l_seg[3] - 0.05, 6)
-    del weight
+    del l_video
 
     # legend and key
     handles = [
         Patch(facecolor=PRIOR, alpha=0.35, edgecolor=PRIOR, label="VALOR++, unchanged"),
         Patch(facecolor=LINK_NEW, alpha=0.35, edgecolor=LINK_NEW, label="added by LINK"),
         Patch(facecolor=BORROWED, alpha=0.35, edgecolor=BORROWED,
-              label="in LINK's loss, from the works it cites"),
+              label="from the works LINK cites"),
         Patch(facecolor=LABELS, alpha=0.35, edgecolor=LABELS,
-              label="frozen pretrained models: features, labels, text"),
+              label="frozen pretrained models"),
         Line2D([], [], color=BOOK, linestyle=(0, (4, 2)), linewidth=1.4,
-               label="this book's reading (numbered)"),
+               label="this book's reading"),
         Line2D([], [], color=INK, linewidth=1.1, label="features"),
         Line2D([], [], color=LABELS, linestyle=(0, (1.5, 1.5)), linewidth=1.1,
                label="class text into PLSIM"),
         Line2D([], [], color=PRIOR, linestyle=(0, (1.5, 1.5)), linewidth=1.1,
                label="into a loss"),
     ]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.15 / WIDTH, 7.42 / HEIGHT),
-              fontsize=7.2, frameon=False, ncol=1, handlelength=2.2, borderaxespad=0)
-    ax.text(0.15, 1.55, "This book's readings (decisions page):", fontsize=7.2, color=BOOK,
+    key_top = top - group_h - 0.2
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.1 / WIDTH, key_top / HEIGHT),
+              fontsize=8, frameon=False, ncol=4, handlelength=2.0, columnspacing=1.0,
+              borderaxespad=0)
+    ax.text(0.15, key_top - 0.55, "Numbered marks: this book's readings where the paper "
+            "leaves a choice open (decisions page)", fontsize=8.2, color=BOOK,
             fontweight="bold", ha="left", va="top")
-    ax.text(0.15, 1.33, _key_lines(), fontsize=6.6, ha="left", va="top", color=INK,
+    ax.text(0.15, key_top - 0.8, _key_lines(), fontsize=7.6, ha="left", va="top", color=INK,
             linespacing=1.3)
 
 
