@@ -48,8 +48,8 @@
 # somewhere in its ten seconds. The task asks for much more: for every one-second segment,
 # which classes can be *heard* and which can be *seen*. The two often differ. The LINK paper
 # opens with such a case (its Fig. 1): several dogs are in the picture, but what the audio
-# track mostly holds is speech, not barking. Its weak label, "dog, speech", says neither that
-# the speech is never seen nor when the dogs bark.
+# track mostly holds is speech, not barking. Its weak label, "dog, speech", says neither which
+# of the two is heard and which is seen, nor when.
 #
 # A model trained on weak labels alone must therefore discover *when* and *in which
 # modality* each class occurs from the video-level signal only: the multiple-instance
@@ -61,8 +61,8 @@
 #
 # VALOR (Visual-Audio Label Elaboration) asks two large pretrained models, kept **frozen**,
 # for the missing detail. CLAP (contrastive language-audio pre-training) listens to each
-# second of the audio and scores "This is a sound of <class>"; CLIP (contrastive
-# language-image pre-training) looks at each frame and scores "A photo of <class>". Each
+# second of the audio and scores "This is a sound of &lt;class&gt;"; CLIP (contrastive
+# language-image pre-training) looks at each frame and scores "A photo of &lt;class&gt;". Each
 # score above its class's threshold becomes a **pseudo label** for that segment and
 # modality, and the labels are then AND-ed with the video's weak label (the **gated**
 # labels), which removes classes the video does not contain. VALOR's finding is that such
