@@ -6,6 +6,7 @@ imports it, so training runs without the ``[book]`` extra (``tests/test_package.
 
 * :mod:`~linkpaper.book.viz`: the book's figure style and the generic figures;
 * :mod:`~linkpaper.book.modelviz`: figures of a model's internals;
+* :mod:`~linkpaper.book.architecture`: the block diagram of VALOR++ with LINK's modules;
 * :mod:`~linkpaper.book.probe`: parameter tables, traced forward passes, grid series;
 * :mod:`~linkpaper.book.analysis`: what the run records say (errors, gains, per-class);
 * :mod:`~linkpaper.book.tables`: the paper's and our tables side by side;
