@@ -92,7 +92,8 @@
 # \tag{14–17}
 # $$
 #
-# f_{m,out} is CMIM's output (eq 6), or the projected features in a variant without CMIM.
+# $f_{m,\mathrm{out}}$ is CMIM's output (eq 6), or the projected features in a variant
+# without CMIM.
 # *Decisions:* where several classes are active in a segment, eq 13 here takes the **mean**
 # of their rows (a sum, or one embedding per class, are other readings; the
 # {doc}`../book/decisions` page lists them), and the text tables and the initialisation are
