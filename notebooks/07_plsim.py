@@ -14,9 +14,65 @@
 # %% [markdown]
 # # 7. PLSIM: pseudo-label semantics, and the labels it may read
 #
-# PLSIM (eqs 13-17) turns each segment's pseudo labels into a text embedding and uses it to
-# scale and shift that segment's features. With T_m the class text table of modality m and
-# 𝒜_m[t] the classes active at segment t (e_m[t] = 0 if none),
+# :::{admonition} In this chapter
+# :class: tip
+# **You will learn** why LINK feeds the meaning of the pseudo-labelled classes into the
+# features (PLSIM), and how: one text embedding per segment, turned into a feature-wise scale
+# and shift (eqs 13-17); why PLSIM starts as the identity; which labels PLSIM may read without
+# reading the answer, and how much the leaking labels inflate a score; and what the grid's
+# records can and cannot say about PLSIM.
+#
+# **Prerequisites**: {doc}`04_valor` (the teachers' pseudo labels and the gated labels),
+# {doc}`05_tsam_cmim` (the misaligned example clip, and what CMIM hands to PLSIM) and
+# {doc}`03_synthllp` (SynthLLP's simulated teachers and their text tables).
+#
+# **Run time**: about 1 min on two CPU cores with the default parameters, most of it
+# spent training the two demonstration models.
+# :::
+#
+# **Data.** The hand-made clip of chapter 5 (illustrative); SynthLLP small, seed 0
+# (synthetic features and simulated teachers, LLP's real val ground truth and weak labels);
+# the LEAP GloVe class table (real, from the data folder); two "+P" models (PLSIM on
+# VALOR++) trained here for one epoch on 1,000 SynthLLP training videos (CPU, seed 87), a
+# **leakage demonstration**, not a result; and the run records of the ablation grid, whose
+# schedule and seeds the grid section reads from the records themselves.
+
+# %% [markdown]
+# ## Why: the labels know what the classes are
+#
+# VALOR++ uses the teachers' pseudo labels only as loss targets: they tell the model which
+# classes to predict, after the encoder. The paper's PLSIM also uses them as an *input*: it
+# injects the semantics of the pseudo-labelled classes into the features, so the encoder
+# starts from features that already lean towards what the teachers heard and saw. The
+# semantics come from text: each class is represented by the text encoder's embedding of a
+# prompt such as "This is a sound of dog", where related classes (a violin and a cello, a
+# baby laughing and a baby crying) tend to lie close together.
+#
+# On the clip of chapter 5 (a narrator heard in seconds 0-7 but never seen, a car seen in
+# seconds 3-6 but not heard, a dog heard in seconds 7-9 and seen in seconds 8-9), with
+# teachers that get it right: the audio segments 0-6 are modulated by the embedding of
+# "speech", segment 7 by a mix of "speech" and "dog", segments 8-9 by "dog"; the visual
+# segments 3-6 by "car", 8-9 by "dog", and the visual segments 0-2 and 7, where the picture
+# shows no class, are left as they are. Each stream is told what *its* teacher found, so
+# the narrator is never written into the picture, nor the car into the sound.
+#
+# There is a catch, and half of this page is about it. The labels a teacher hands over must
+# not contain the answer. The released VALOR pseudo labels are AND-ed with the ground-truth
+# video labels, for val and test too; a model that reads them at test time is told which
+# classes the video contains. The paper says its PLSIM labels are made *without* that AND.
+#
+# ## The idea
+#
+# PLSIM is a feature-wise scale and shift computed from a condition (as in FiLM, Perez et
+# al., 2018): for each segment, the text embeddings of its active classes are averaged, four
+# small MLPs turn the average into a scale and a shift per channel for each modality, and the
+# features are scaled, shifted and added back to themselves. PLSIM sits after CMIM and before
+# VALOR++'s encoder ({ref}`decision-placement`).
+#
+# ## The equations
+#
+# With T_m the class text table of modality m (one row per class) and 𝒜_m[t] the classes
+# active at segment t (e_m[t] = 0 if none),
 # {py:func}`~linkpaper.models.link.segment_label_embedding`:
 #
 # $$
@@ -36,22 +92,26 @@
 # \tag{14–17}
 # $$
 #
-# T_m is a class text table (one row per class). The last layer of every D starts at zero,
-# so PLSIM starts as the identity. *Which* labels PLSIM reads decides whether a score is
-# honest: the released VALOR pseudo labels are AND-ed with the ground-truth video labels, for
-# val and test too. This page shows the text tables, the construction of e_m[t], the zero
-# start, the three label modes, and what the leaking mode inflates.
+# $f_{m,\mathrm{out}}$ is CMIM's output (eq 6), or the projected features in a variant
+# without CMIM.
+# *Decisions:* where several classes are active in a segment, eq 13 here takes the **mean**
+# of their rows (a sum, or one embedding per class, are other readings; the
+# {doc}`../book/decisions` page lists them), and the text tables and the initialisation are
+# set as {ref}`decision-plsim-init` says. Which labels PLSIM reads is
+# {ref}`decision-plsim-labels`.
 #
-# **Data.** SynthLLP small, seed 0 (synthetic features and simulated teachers, LLP's real
-# val ground truth and weak labels), the LEAP GloVe class table (real, from `data_dir`), and
-# two "+P" models trained here for `epochs` epoch(s) on 1,000 SynthLLP training videos (CPU,
-# seed 87): a **leakage demonstration**, not a result.
+# ## The code
+#
+# The parameters: `data`, `seed`, `epochs` (training epochs of the demonstration models),
+# `train_videos`, `grid_dir` (a folder of grid run records, relative to `notebooks/`),
+# `device` and `data_dir`.
 
 # %% tags=["parameters"]
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
 seed = 87  # model initialisation and training seed
 epochs = 1  # training epochs of the demonstration models (the paper: 60)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
+grid_dir = "../results/synth_small_grid"  # grid run records, relative to notebooks/
 device = "cpu"  # cpu or cuda
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
@@ -64,20 +124,32 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import Markdown
 
 from linkpaper.book import viz
-from linkpaper.classes import CLASSES
+from linkpaper.classes import CLASSES, NUM_CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.data.synth import teacher_quality
 from linkpaper.data.text_tables import glove_table
 from linkpaper.engine import (
     TrainConfig, evaluate_split, fit, plsim_inputs, recipe_warmup, train,
 )
-from linkpaper.errors import ConfigError
+from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model
 from linkpaper.models.link import segment_label_embedding
-from linkpaper.book.modelviz import heatmaps_figure
-from linkpaper.book.probe import trace_forward, video_label_prf
+from linkpaper.book.modelviz import Panel, curves_figure, heatmaps_figure, panels_figure
+from linkpaper.book.probe import (
+    describe_records,
+    epoch_series,
+    find_grid_records,
+    misaligned_example,
+    missing_grid_message,
+    paired_differences,
+    parameter_counts,
+    records_source,
+    trace_forward,
+    video_label_prf,
+)
 
 torch.set_num_threads(1)
 warnings.filterwarnings(
@@ -85,10 +157,50 @@ warnings.filterwarnings(
 )  # tqdm without ipywidgets
 avvp = load_data(data, data_dir=data_dir)
 SOURCE = avvp.describe()
+glove, glove_source = glove_table(data_dir)
 print(SOURCE, "| text tables:", avvp.text_source)
 
 # %% [markdown]
-# ## Class text tables
+# ### e_m[t] on the example clip
+#
+# The example clip's labels through eq 13, with the LEAP GloVe table (real) standing in for
+# both text tables; each segment embedding compared with the rows of the clip's three classes
+# by cosine:
+
+# %%
+clip = misaligned_example()
+table = torch.as_tensor(glove)
+rows = {}
+for m in ("audio", "visual"):
+    e = segment_label_embedding(torch.as_tensor(clip[m])[None], table)[0]  # (10, 300)
+    cos = torch.nn.functional.normalize(e, dim=1) @ torch.nn.functional.normalize(
+        table[clip["classes"]], dim=1
+    ).T
+    rows[m] = cos.T  # (3 classes, 10 segments); 0 where e = 0
+
+# %% tags=["hide-input"]
+fig = panels_figure(
+    {
+        f"cos(e_{m[0]}[t], T[c]) ({m})": Panel(c, -1, 1, cmap="RdBu_r", label="cosine")
+        for m, c in rows.items()
+    },
+    source=f"hand-made example clip (illustrative); {glove_source}",
+    title="Segment label embeddings of the narrator, car and dog clip",
+    xlabel="segment t",
+    ylabel="class c",
+    yticks=[CLASSES[c] for c in clip["classes"]],
+    xticks=list(range(10)),
+    panel_size=(4.2, 2.0),
+)
+plt.show()
+
+# %% [markdown]
+# *What to look at:* each segment's embedding points at its own classes (dark red, cosine 1)
+# and, through the table, partly at related ones; segment 7 of the audio, where speech and
+# dog are both heard, is a mix of the two; the visual segments with no class (0-2, 7) are
+# white: e = 0 there, so PLSIM leaves those segments unchanged.
+#
+# ### Class text tables
 #
 # The paper embeds "This is a sound of <class>" with CLAP's text encoder (audio) and "A photo
 # of <class>" with CLIP's (visual). Those weights cannot be fetched here
@@ -99,35 +211,13 @@ print(SOURCE, "| text tables:", avvp.text_source)
 # close.
 
 # %%
-glove, glove_source = glove_table(data_dir)
 tables = {
     "SynthLLP audio teacher table": avvp.text_audio,
     "SynthLLP visual teacher table": avvp.text_visual,
     "LEAP GloVe table (real)": torch.as_tensor(glove),
 }
-pd.DataFrame(
-    {
-        name: {
-            "shape": str(tuple(t.shape)),
-            "mean |cos| between classes": round(
-                float(
-                    (
-                        torch.nn.functional.normalize(t, dim=1)
-                        @ torch.nn.functional.normalize(t, dim=1).T
-                    )
-                    .fill_diagonal_(0)
-                    .abs()
-                    .sum()
-                    / (25 * 24)
-                ),
-                3,
-            ),
-        }
-        for name, t in tables.items()
-    }
-).T.rename_axis(f"class text table [{SOURCE}; {glove_source}]")
 
-# %%
+
 def cosine(table):
     table = torch.nn.functional.normalize(
         torch.as_tensor(table, dtype=torch.float32), dim=1
@@ -135,6 +225,19 @@ def cosine(table):
     return table @ table.T
 
 
+pd.DataFrame(
+    {
+        name: {
+            "shape": str(tuple(t.shape)),
+            "mean |cos| between classes": round(
+                float(cosine(t).fill_diagonal_(0).abs().sum() / (25 * 24)), 3
+            ),
+        }
+        for name, t in tables.items()
+    }
+).T.rename_axis(f"class text table [{SOURCE}; {glove_source}]")
+
+# %% tags=["hide-input"]
 fig = heatmaps_figure(
     {name: cosine(t) for name, t in tables.items()},
     source=f"{SOURCE}; {glove_source}",
@@ -149,13 +252,16 @@ fig = heatmaps_figure(
 plt.show()
 
 # %% [markdown]
-# ## e_m[t]: one embedding per segment
+# *What to look at:* the diagonal is 1 (dark red); off it, the colour says how related two
+# classes are to the table. Red blocks among related classes (the instruments, the two
+# babies, the engines) are the "semantics" PLSIM can pass on; a table whose off-diagonal is
+# all white treats every class as unrelated to every other.
+#
+# ### e_m[t] on a validation video
 #
 # For one validation video, the ungated audio labels (the default PLSIM input) and the
 # segment embeddings e_a[t] = mean of the active classes' rows
-# (`linkpaper.models.link.segment_label_embedding`). Compared with every class row by cosine,
-# each e_a[t] points at the classes active in its segment (a mix when there are several) and
-# is zero when none is active.
+# (`linkpaper.models.link.segment_label_embedding`), compared with every class row by cosine.
 
 # %%
 val = avvp.val
@@ -165,27 +271,41 @@ e_a = segment_label_embedding(labels_a, avvp.text_audio)[0]  # (10, D_a)
 active = labels_a[0] >= 0.5
 shown = torch.nonzero(active.any(0)).flatten().tolist()
 weak = [CLASSES[c] for c in torch.nonzero(val.weak[index]).flatten().tolist()]
+cos_rows = (
+    torch.nn.functional.normalize(e_a, dim=1)
+    @ torch.nn.functional.normalize(avvp.text_audio, dim=1).T
+)
 print(
     f"{val.filenames[index]}: weak labels {weak}; "
     f"ungated audio labels flag {[CLASSES[c] for c in shown]}; "
     f"segments without a label: {torch.nonzero(~active.any(1)).flatten().tolist()}"
 )
-fig = viz.segment_class_heatmap(
+
+# %% tags=["hide-input"]
+fig = panels_figure(
     {
-        "ungated audio labels": active.numpy(),
-        "cos(e_a[t], T_a[c])": (
-            torch.nn.functional.normalize(e_a, dim=1)
-            @ torch.nn.functional.normalize(avvp.text_audio, dim=1).T
-        ).numpy(),
+        "ungated audio labels": Panel(active[:, shown].T, 0, 1, label="active"),
+        "cos(e_a[t], T_a[c])": Panel(
+            cos_rows[:, shown].T, -1, 1, cmap="RdBu_r", label="cosine"
+        ),
     },
     source=f"{val.filenames[index]} of {SOURCE}",
     title="Segment label embeddings (audio)",
-    classes=shown,
+    xlabel="segment t",
+    ylabel="class c",
+    yticks=[CLASSES[c] for c in shown],
+    xticks=list(range(10)),
+    panel_size=(3.8, 0.22 * len(shown) + 1.2),
 )
 plt.show()
 
 # %% [markdown]
-# ## PLSIM starts as the identity
+# *What to look at:* the ungated labels flag far more classes than the video's weak labels
+# (printed above): a teacher that is not told the answer is imprecise. Each e_a[t] points at
+# the classes active in its segment, and the more classes are active, the paler (more mixed)
+# its column.
+#
+# ### PLSIM starts as the identity
 #
 # With the last layer of D1-D4 at zero, γ and ρ are zero and F = f. Built with the same seed,
 # a "+P" model and VALOR++ share every VALOR++ weight (modules are created in the same order,
@@ -242,9 +362,8 @@ pd.Series(
 # | `self` | the model's own first pass (frame ≥ 0.5 AND video ≥ 0.5), no PLSIM | always | yes |
 # | `gated` | the released labels: teacher AND ground-truth video labels | the released files | **no**: reads the answer |
 #
-# The paper says PLSIM's labels are made *without* the AND; the released files only hold the
-# gated ones. On SynthLLP both exist, and the gated labels are exactly the ungated ones AND-ed
-# with the weak labels:
+# The released files only hold the gated labels. On SynthLLP both exist, and the gated
+# labels are exactly the ungated ones AND-ed with the weak labels:
 
 # %%
 rows = {}
@@ -293,7 +412,7 @@ pd.DataFrame(
 )
 
 # %% [markdown]
-# ## The engine refuses the gated mode unless asked by name
+# ### The engine refuses the gated mode unless asked by name
 #
 # `linkpaper.engine.train` checks the PLSIM labels of every split before the first step; the
 # gated mode needs `allow_label_leakage=True` (`--allow-label-leakage`), and a run that uses
@@ -313,12 +432,12 @@ except ConfigError as err:
     print("ConfigError:", err)
 
 # %% [markdown]
-# ## What the gated labels inflate (leakage demonstration)
+# ### What the gated labels inflate (leakage demonstration)
 #
-# Two "+P" models, trained with the engine for `epochs` epoch(s) on the first 1,000 training
-# videos (batch 32, seed 87): one reading the ungated labels (the honest default), one the
-# gated labels (with `allow_label_leakage`, as a model trained on the released files would).
-# Each is then scored on the validation split with each kind of PLSIM input, and with empty
+# Two "+P" models, trained with the engine for one epoch on the first 1,000 training videos
+# (batch 32, seed 87): one reading the ungated labels (the honest default), one the gated
+# labels (with `allow_label_leakage`, as a model trained on the released files would). Each
+# is then scored on the validation split with each kind of PLSIM input, and with empty
 # labels (e = 0 everywhere). **Rows marked LEAK used the ground-truth video labels of the
 # split they are scored on.**
 
@@ -333,7 +452,7 @@ inputs = {
         torch.zeros_like(avvp.val.pseudo_visual),
     ),
 }
-scores = {}
+scores, leakage_flags = {}, {}
 for mode in ("ungated", "gated"):
     config = TrainConfig(
         model="+P",
@@ -350,7 +469,7 @@ for mode in ("ungated", "gated"):
     )
     fitted = fit(config, data=subset, evaluate_test=False, progress=False)
     record, model = fitted.record, fitted.model
-    assert record["label_leakage"] == (mode == "gated")
+    leakage_flags[mode] = record["label_leakage"]
     for name, (pl_a, pl_v) in inputs.items():
         leak = " (LEAK)" if mode == "gated" else ""
         (scores[f"trained on {mode}{leak}, scored with {name}"], _, _) = evaluate_split(
@@ -363,19 +482,45 @@ DEMO = (
 )
 viz.scores_frame(scores, source=f"leakage demonstration [{DEMO}]")
 
+# %% tags=["remove-cell"]
+assert leakage_flags == {"ungated": False, "gated": True}
+
 # %% tags=["nbval-ignore-output"]
 print(f"two models trained and scored in {seconds:.1f} s")
 
+# %%
+type_av = {name: row.row()[3] for name, row in scores.items()}
+honest = type_av["trained on ungated, scored with ungated labels"]
+peek = type_av["trained on ungated, scored with gated labels (LEAK)"]
+leaker = type_av["trained on gated (LEAK), scored with gated labels (LEAK)"]
+leaker_honest = type_av["trained on gated (LEAK), scored with ungated labels"]
+leaker_empty = type_av["trained on gated (LEAK), scored with empty labels"]
+
+
+def versus(value):
+    return f"{abs(value - honest):.2f} points {'above' if value > honest else 'below'}"
+
+
+Markdown(
+    f"In segment Type@AV: the honest score (first row) is {honest:.2f}. Feeding the "
+    f"gated labels at evaluation to the same model gives {peek:.2f}, {versus(peek)} "
+    f"it. The model trained on gated labels scores {leaker:.2f} with them "
+    f"({versus(leaker)} the honest score); given the honest ungated labels it scores "
+    f"{leaker_honest:.2f} ({versus(leaker_honest)}), and with empty labels "
+    f"{leaker_empty:.2f} ({versus(leaker_empty)}). The gap between its gated and its "
+    f"ungated rows, {leaker - leaker_honest:.2f} points, is what a leaking evaluation "
+    "would add to its reported numbers."
+)
+
 # %% [markdown]
-# Reading the table:
+# Reading the table (the sentence above gives the numbers of this run):
 #
 # * The honest score is the first row: trained and scored with the ungated labels.
-# * Feeding the gated labels at evaluation time raises every score even for the honestly
-#   trained model: the labels now say which classes the video contains.
+# * Feeding the gated labels at evaluation time helps even the honestly trained model: the
+#   labels now say which classes the video contains.
 # * A model **trained** on gated labels learns to rely on them: scored with the gated labels
-#   it looks best of all, but given the honest ungated labels it falls below the honest
-#   model, and with empty labels further still. The gap between its gated and its ungated
-#   row is what a leaking evaluation would add to its reported numbers.
+#   it looks best of all. Given the honest ungated labels or none, it loses that advantage:
+#   whatever it reports with the gated labels is not a score it can reach at test time.
 #
 # The released VALOR++ pseudo labels are of the gated kind. A PLSIM model evaluated on them
 # reads the test set's video labels; `linkpaper` therefore defaults to `ungated` (or `self`)
@@ -385,3 +530,145 @@ print(f"two models trained and scored in {seconds:.1f} s")
 from linkpaper.runs import LEAKAGE_CAPTION
 
 print(LEAKAGE_CAPTION)
+
+# %% [markdown]
+# (ch7-grid-diagnostics)=
+# ## What the grid records show
+#
+# The grid's records hold, per epoch, the share of (segment, class) cells that PLSIM read as
+# active, and the validation Type@AV. Every variant with P has a partner without it (+P and
+# VALOR++, +T+P and +T, +S+P and +S, LINK and +T+S), trained with the same seeds, so the
+# difference of their validation scores, seed by seed, is what adding PLSIM did in that run.
+# Whatever variants and seeds the records folder holds:
+
+# %%
+PAIRS = [("+P", "valor++"), ("+T+P", "+T"), ("+S+P", "+S"), ("link", "+T+S")]
+records = find_grid_records(grid_dir, [v for pair in PAIRS for v in pair])
+GRID = records_source(records) if records else "no grid records"
+Markdown(
+    describe_records(records, avvp.source)
+    if records
+    else missing_grid_message(grid_dir)
+)
+
+# %%
+if records:
+    try:
+        active_a = epoch_series(records, "plsim_active_a").ffill().iloc[-1]
+        active_v = epoch_series(records, "plsim_active_v").ffill().iloc[-1]
+        display(
+            pd.DataFrame(
+                {"audio": active_a * NUM_CLASSES, "visual": active_v * NUM_CLASSES}
+            ).round(2).rename_axis(
+                ["variant", f"seed [classes PLSIM reads per segment, {GRID}]"]
+            )
+        )
+    except UserError as err:
+        print(err)
+    gt = val.gt_audio.sum(-1).mean(), val.gt_visual.sum(-1).mean()
+    print(
+        f"For comparison, the ground truth of the {len(val)} LLP val videos of this "
+        f"page's validation split (real): {gt[0]:.2f} audio and {gt[1]:.2f} visual "
+        "classes per segment"
+    )
+
+# %%
+try:
+    gains = paired_differences(records, "val_type_av", PAIRS)
+except UserError as err:
+    gains = None
+    print(err)
+if gains is not None:
+    last_gain = gains.ffill().iloc[-1].unstack(0)
+    display(last_gain.round(2).rename_axis(
+        f"seed [val Type@AV at the last epoch, with P − without, {GRID}]"))
+
+# %% tags=["hide-input"]
+if gains is not None:
+    pairs_found = list(dict.fromkeys(gains.columns.get_level_values(0)))
+    fig = curves_figure(
+        {
+            pair: gains[pair].rename(columns=lambda s: f"seed {s}")
+            for pair in pairs_found
+        },
+        source=GRID,
+        title="Validation Type@AV, with PLSIM minus without (same seed)",
+        xlabel="epoch",
+        ylabel="F points",
+        markers=True,
+        panel_size=(3.2, 2.8),
+    )
+    bound = max(1.0, float(gains.abs().max().max()) * 1.1)
+    for ax in fig.axes:
+        ax.set_ylim(-bound, bound)  # one symmetric scale for every pair
+        ax.axhline(0, color="grey", lw=0.8)
+    plt.show()
+
+# %% [markdown]
+# *What to look at:* the panels share one scale, symmetric around 0 (no difference). Curves
+# above the line are runs in which adding PLSIM raised the validation score; look at whether
+# all seeds of a pair agree in sign, and whether the difference grows or shrinks as training
+# goes on.
+#
+# **What this shows and what it cannot.** The records show how many classes PLSIM reads per
+# segment (with ungated labels, far more than the ground truth holds: the teachers are
+# imprecise without the gate) and, pair by pair and seed by seed, whether adding PLSIM moved
+# the validation score during training. They cannot show *why*: the scale and shift PLSIM
+# applies (γ, ρ) are not logged and no checkpoint is committed, so whether PLSIM passes on
+# the classes' meaning or acts as a plain per-class indicator is not visible in them. On
+# SynthLLP the text tables are the simulated teachers' own, not CLAP's and CLIP's text
+# embeddings, so the semantics PLSIM could pass on are synthetic too; and a validation
+# difference of one seed is not a gain. The test-set gains, with their intervals over seeds,
+# are in {doc}`09_results`.
+#
+# ## Implementation notes
+
+# %%
+plsim_counts = parameter_counts(plus_p.plsim)
+pd.Series(
+    {**plsim_counts, "PLSIM total": sum(plsim_counts.values())}, name="parameters"
+).to_frame().rename_axis(
+    f"PLSIM of +P (text tables {tuple(avvp.text_audio.shape)} audio, "
+    f"{tuple(avvp.text_visual.shape)} visual; no data)"
+)
+
+# %% [markdown]
+# :::{dropdown} Initialisation and edge cases
+# * Each of D₁ … D₄ is Linear(D_text → H), ReLU, Linear(H → H); the second layer's weights
+#   and bias start at zero, so γ = ρ = 0 and F = f at step 0 ({ref}`decision-plsim-init`).
+#   The first layer keeps PyTorch's default initialisation, so the gradient reaches the
+#   second layer from the first step.
+# * A segment with no active class has e = 0; γ and ρ are then the MLPs' value at 0 (zero at
+#   the start, the learned biases later), the same for every such segment.
+# * The text tables are buffers of the model, saved with its weights; a PLSIM model refuses
+#   to run before `set_text_tables` has filled them, and the source of the tables is recorded
+#   with every result.
+# * With `plsim_labels="self"` (a `ModelConfig` field) the model makes its own labels in a
+#   first pass without PLSIM (eval mode, no gradient), thresholded by the inference rule.
+# :::
+
+# %% [markdown]
+# ## Summary
+#
+# 1. PLSIM turns each segment's pseudo labels into the mean text embedding of its classes
+#    and uses it to scale and shift that segment's features (eqs 13-17), each stream with its
+#    own teacher's labels; it starts as the identity.
+# 2. The labels it reads must not contain the answer: the released labels are gated by the
+#    ground-truth video labels, and a model that reads them at test time scores higher than
+#    it can honestly; `linkpaper` reads ungated (or its own) labels and marks any gated run.
+# 3. The grid's records show how many classes PLSIM reads and what adding it does to the
+#    validation score, seed by seed; they cannot show whether it uses the classes' meaning.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Train the demonstration models longer: `python scripts/run_notebooks.py 07 -p epochs 3
+#    --output-dir runs/nb`. Does the gap between the leaking model's gated and ungated rows
+#    grow as it learns to rely on the labels?
+# 2. Let the model make its own labels: add `plsim_labels="self"` to the `TrainConfig` of the
+#    demonstration (a copy of this page) and compare its honest score with the ungated one.
+#    Which is more precise on SynthLLP, the teachers' ungated labels or the model's own?
+# 3. Switch PLSIM off: train the demonstration's model as `model="valor++"` (the same
+#    network with `use_plsim=False`) and score it with `evaluate_split(model, avvp.val)`, no
+#    labels. Is the honest "+P" above it after one epoch? What would you need before calling
+#    that a gain (see chapter 9)?

@@ -41,3 +41,16 @@ def test_curves_figure_keeps_many_curves_apart():
     fig = curves_figure({"many": curves}, source="src", title="t")
     colors = {tuple(line.get_color()) for line in fig.axes[0].lines}
     assert len(colors) == 12
+
+
+def test_panels_figure_keeps_each_fixed_range():
+    from linkpaper.book.modelviz import Panel, panels_figure
+
+    flat = np.full((3, 3), 2.33)
+    fig = panels_figure({"lambda": Panel(flat, 1.0, np.e), "cos": Panel(-flat / 10, -1, 1, cmap="RdBu_r")},
+                        source="hand-made (illustrative)", title="fixed ranges")
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert [im.get_clim() for im in images] == [(1.0, np.e), (-1, 1)]
+    assert images[1].get_cmap().name == "RdBu_r"
+    assert not any(line.get_visible() for line in fig.axes[0].get_xgridlines())
+    assert "hand-made (illustrative)" in fig._suptitle.get_text()

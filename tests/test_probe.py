@@ -129,3 +129,83 @@ def test_a_missing_grid_gives_no_records_and_a_runnable_hint(tmp_path):
     message = missing_grid_message("../results/some_grid")
     assert "python -m linkpaper grid --variants all --seeds 3 --data synth:small" in message
     assert "--out results/some_grid)" in message
+
+
+def _write(root, slug, model, seed, mus, **extra):
+    run = root / slug / f"seed{seed}"
+    run.mkdir(parents=True)
+    record = {**_record(model, seed, mus), **extra}
+    (run / "results.json").write_text(json.dumps(record))
+
+
+def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
+    from linkpaper.book.probe import find_grid_records, records_runs, seed_text
+
+    for seed in (87, 88, 89):
+        _write(tmp_path, "valorpp", "valor++", seed, [0.0])
+    _write(tmp_path, "link", "link", 88, [0.3])
+    (tmp_path / "link" / "seed87").mkdir()  # an unfinished run: no results.json
+    records = find_grid_records(tmp_path, ["link", "+T", "valor++"])
+    assert list(records) == [("link", 88), ("valor++", 87), ("valor++", 88), ("valor++", 89)]
+    assert records_runs(records) == "link seed 88; valor++ seeds 87-89"
+    assert seed_text([89, 87]) == "87, 89" and seed_text([87, 88]) == "87, 88" and seed_text([3, 1, 2]) == "1-3"
+    assert find_grid_records(tmp_path / "absent", ["link"]) == {}
+
+
+def test_records_say_their_schedule_and_data(tmp_path):
+    from linkpaper.book.probe import describe_records, records_schedule, records_source, source_differences
+
+    source = {"kind": "synth", "preset": "small", "seed": 0, "config": {"class_noise": 0.25}}
+    config = {"model": "+S", "epochs": 6, "warmup_epochs": 1, "batch_size": 64}
+    records = {("+S", 87): {**_record("+S", 87, [0.1]), "config": config, "complete": True,
+                            "data": {"source": source, "description": "SynthLLP small"}}}
+    assert records_schedule(records) == "6 epochs (1 warm-up), batch 64"
+    assert records_source(records) == "SynthLLP small (synthetic), 6 epochs (1 warm-up), batch 64: +S seed 87"
+    here = {**source, "config": {"class_noise": 0.37}, "donors": {"rule": "val-half"}}
+    assert source_differences(source, here) == ["config.class_noise: 0.25 (here 0.37)",
+                                                "donors: absent (here given)"]
+    assert source_differences(source, source) == []
+    text = describe_records(records, here)
+    assert "1 run record (1 finished)" in text and "6 epochs (1 warm-up)" in text
+    assert "class_noise: 0.25 (here 0.37)" in text
+    assert "trained on the data loaded on this page" in describe_records(records, source)
+    assert describe_records({}) == "No run records were found."
+
+
+def test_paired_differences_match_seeds_and_skip_missing_partners():
+    from linkpaper.book.probe import paired_differences
+
+    records = {("+P", 87): _record("+P", 87, [0.5, 0.7]), ("valor++", 87): _record("valor++", 87, [0.1, 0.2]),
+               ("+P", 88): _record("+P", 88, [0.4]), ("link", 87): _record("link", 87, [0.9])}
+    diff = paired_differences(records, "mu", [("+P", "valor++"), ("link", "+T+S")])
+    assert list(diff.columns) == [("+P − valor++", 87)]
+    assert diff[("+P − valor++", 87)].tolist() == pytest.approx([0.4, 0.5])
+    with pytest.raises(UserError, match="shares a seed"):
+        paired_differences(records, "mu", [("link", "+T+S")])
+
+
+def test_the_misaligned_example_disagrees_where_it_says():
+    from linkpaper.book.probe import misaligned_example
+    from linkpaper.classes import CLASS_INDEX
+    from linkpaper.losses import iou_targets
+
+    clip = misaligned_example()
+    speech, car, dog = (CLASS_INDEX[n] for n in ("Speech", "Car", "Dog"))
+    assert clip["audio"][:, speech].nonzero()[0].tolist() == list(range(8))
+    assert clip["visual"][:, speech].sum() == 0 and clip["audio"][:, car].sum() == 0
+    assert clip["visual"][:, dog].nonzero()[0].tolist() == [8, 9]
+    assert sorted(clip["weak"].nonzero()[0].tolist()) == sorted(clip["classes"])
+    r = iou_targets(torch.as_tensor(clip["audio"])[None], torch.as_tensor(clip["visual"])[None])[0]
+    assert r[9, 9] == 1 and r[7, 8] == 0.5 and r[0, 4] == 0 and r[0, 0] == 0  # dog, dog+speech, speech/car
+
+
+def test_lr_budget_of_a_schedule_and_of_a_record():
+    from linkpaper.book.probe import lr_budget, record_budget
+    from linkpaper.recipe import lr_at_epoch
+
+    budget = lr_budget(60, 157, 10)
+    assert budget.shape == (60,) and budget[0] == pytest.approx(lr_at_epoch(1, 60) * 157)
+    assert budget[39] > 1 > budget[19]  # LLP's 157 steps per epoch carry a scalar past 1 by epoch 40
+    record = {**_record("+S", 87, [0.0]), "data": {"sizes": {"train": 2000}},
+              "config": {"model": "+S", "epochs": 6, "warmup_epochs": 1, "batch_size": 64}}
+    assert record_budget(record) == pytest.approx(lr_budget(6, 32, 1))

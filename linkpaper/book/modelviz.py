@@ -7,6 +7,8 @@ figure title, so no figure is shown without the data that produced it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from linkpaper.book.viz import describe, titled
@@ -82,3 +84,53 @@ def _label(column) -> str:
         variant, seed = column[0], column[1]
         return f"{variant} seed {seed}"
     return str(column)
+
+
+class Panel(NamedTuple):
+    """One heatmap of :func:`panels_figure` with its own colour range: ``values`` (2-D),
+    ``vmin`` / ``vmax`` the range the colours span (fixed by what the values can be, e.g.
+    (-1, 1) for a cosine, (0, 1) for an IoU or a sigmoid weight, so a flat map looks flat),
+    ``cmap`` (a diverging map such as ``"RdBu_r"`` puts its middle colour at the centre of
+    the range) and ``label`` for the colour bar."""
+
+    values: object
+    vmin: float
+    vmax: float
+    cmap: str = "viridis"
+    label: str = ""
+
+
+def panels_figure(panels: dict, source: str, title: str, xlabel: str = "", ylabel: str = "",
+                  xticks=None, yticks=None, panel_size: tuple[float, float] = (3.2, 2.8)):
+    """One row of heatmaps, each with its own fixed colour range: ``panels`` maps a panel title
+    to a :class:`Panel`. Unlike :func:`heatmaps_figure` (one range for all panels, or each
+    panel scaled to its own extremes), the ranges are given, so values that are compared
+    across figures or with what they could be keep their meaning. No grid lines over the cells."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(panel_size[0] * len(panels) + 0.6, panel_size[1] + 0.9),
+                             squeeze=False)
+    ranges = []
+    for ax, (name, panel) in zip(axes[0], panels.items()):
+        matrix = _as_array(panel.values)
+        image = ax.imshow(matrix, aspect="auto", cmap=panel.cmap, vmin=panel.vmin, vmax=panel.vmax,
+                          interpolation="nearest")
+        ax.grid(False)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        if ax is axes[0, 0]:
+            ax.set_ylabel(ylabel, fontsize=8)
+        if xticks is not None:
+            ax.set_xticks(range(len(xticks)), xticks, fontsize=7, rotation=90 if len(xticks) > 12 else 0)
+        if yticks is not None:
+            ax.set_yticks(range(len(yticks)), yticks if ax is axes[0, 0] else [], fontsize=7)
+        ax.tick_params(labelsize=7)
+        bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+        if panel.label:
+            bar.set_label(panel.label, fontsize=7)
+        bar.ax.tick_params(labelsize=7)
+        ranges.append(f"{name} on [{panel.vmin:g}, {panel.vmax:g}]")
+    fig.suptitle(titled(title, source), fontsize=10)
+    fig.tight_layout()
+    axes_text = f" ({ylabel} by {xlabel})" if xlabel and ylabel else ""
+    return describe(fig, f"Heatmap{'s' if len(panels) > 1 else ''}{axes_text}, colour ranges fixed: "
+                         f"{'; '.join(ranges)}", source, title=title)

@@ -235,3 +235,199 @@ def video_label_prf(labels, weak) -> dict[str, float]:
     truth = np.asarray(weak) >= 0.5
     prf = precision_recall_f((flagged & truth).sum(), (flagged & ~truth).sum(), (~flagged & truth).sum())
     return {**prf, "flagged": int(flagged.sum()), "outside weak labels": int((flagged & ~truth).sum())}
+
+
+# --------------------------------------------------------------------------------------------
+# Grid run records: whatever a folder holds, and what they are
+# --------------------------------------------------------------------------------------------
+
+
+def find_grid_records(root: str | Path, variants) -> dict[tuple[str, int], RunRecord]:
+    """Every ``results.json`` under ``root/<slug>/seed<N>/`` for ``variants``, whatever seeds
+    the folder holds (a grid trained across sessions holds different seeds per variant).
+
+    Returns {(variant, seed): RunRecord}, variants in the order given, seeds ascending; a
+    variant without runs is skipped, a missing ``root`` gives {}.
+    """
+    found = {}
+    for variant in variants:
+        folder = run_dir_for(root, variant, 0).parent
+        seeds = sorted(int(p.name[4:]) for p in folder.glob("seed*")
+                       if p.name[4:].isdigit() and (p / RESULTS_FILE).is_file())
+        for seed in seeds:
+            found[(variant, seed)] = RunRecord.read(run_dir_for(root, variant, seed), full=False)
+    return found
+
+
+def seed_text(seeds) -> str:
+    """Seeds as a reader writes them: ``"87-89"`` for a run of consecutive seeds, else
+    ``"87, 89"`` (``"87"`` for one)."""
+    seeds = sorted({int(s) for s in seeds})
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def records_runs(records: dict) -> str:
+    """Which runs a set of records holds: ``"valor++ seeds 87-89; link seeds 87, 88"``
+    (variants in first-seen order)."""
+    seeds: dict[str, list] = {}
+    for variant, seed in records:
+        seeds.setdefault(variant, []).append(seed)
+    return "; ".join(f"{v} seed{'s' if len(s) > 1 else ''} {seed_text(s)}" for v, s in seeds.items())
+
+
+def records_schedule(records: dict) -> str:
+    """The training schedule of a set of records, from their configurations:
+    ``"60 epochs (10 warm-up), batch 64"``; schedules that differ are joined with " / "."""
+    schedules = []
+    for record in records.values():
+        config = RunRecord.coerce(record).config
+        warmup = config.get("warmup_epochs")
+        text = f"{config.get('epochs', '?')} epochs"
+        text += f" ({warmup} warm-up)" if warmup is not None else ""
+        text += f", batch {config['batch_size']}" if "batch_size" in config else ""
+        if text not in schedules:
+            schedules.append(text)
+    return " / ".join(schedules) or "no runs"
+
+
+def records_source(records: dict) -> str:
+    """A figure or table source naming the data, the schedule and the runs of ``records``:
+    ``"SynthLLP small (synthetic), 6 epochs (1 warm-up), batch 64: +T seeds 87-89"``."""
+    data = sorted({RunRecord.coerce(r).data_label() for r in records.values()})
+    return f"{' / '.join(data) or 'no data'}, {records_schedule(records)}: {records_runs(records)}"
+
+
+_ABSENT = object()
+
+
+def _setting(value) -> str:
+    return "absent" if value is _ABSENT else "given" if isinstance(value, dict) else str(value)
+
+
+def source_differences(record_source: dict, current_source: dict, _prefix: str = "") -> list[str]:
+    """Where the data source of a run record (``record["data"]["source"]``) differs from
+    another (e.g. ``AVVPData.source`` of the data a page loaded): one ``"key: old (here new)"``
+    per differing setting, nested keys dotted (``"config.class_noise: 0.25 (here 0.37)"``); a
+    setting only one side has shows ``absent`` on the other (``given`` for a whole group of
+    settings). Empty when they agree."""
+    old, new = record_source or {}, current_source or {}
+    differences = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if isinstance(a, dict) and isinstance(b, dict):
+            differences += source_differences(a, b, f"{_prefix}{key}.")
+        elif a is _ABSENT or b is _ABSENT or a != b:
+            differences.append(f"{_prefix}{key}: {_setting(a)} (here {_setting(b)})")
+    return differences
+
+
+def describe_records(records: dict, data_source: dict | None = None) -> str:
+    """One paragraph (Markdown) saying what a set of grid records is: how many runs (and how
+    many finished), their data, schedule and seeds, and, given the data source of the page
+    (``AVVPData.source``), whether they were trained on the same data. Computed from the
+    records, so a page that shows their diagnostics never hard-codes the schedule."""
+    if not records:
+        return "No run records were found."
+    coerced = [RunRecord.coerce(r) for r in records.values()]
+    complete = sum(bool(r.complete) for r in coerced)
+    data = " / ".join(sorted({r.data_label() for r in coerced}))
+    text = (f"These diagnostics come from {len(coerced)} run record{'s' if len(coerced) > 1 else ''} "
+            f"({complete} finished) on {data}, trained for {records_schedule(records)}: "
+            f"{records_runs(records)}.")
+    if data_source is not None:
+        differing = list(dict.fromkeys(d for r in coerced
+                                       for d in source_differences(r.data.get("source", {}), data_source)))
+        if differing:
+            shown = "; ".join(differing[:4]) + ("; ..." if len(differing) > 4 else "")
+            text += (" Their data was generated with other settings than the data loaded on this page "
+                     f"({shown}), so they describe the modules' behaviour, not this page's models.")
+        else:
+            text += " They were trained on the data loaded on this page."
+    return text
+
+
+def paired_differences(records: dict, key: str, pairs) -> pd.DataFrame:
+    """Per-epoch differences of one quantity between two variants trained with the same seed.
+
+    pairs: ``[(variant, reference), ...]``, e.g. ``[("+P", "valor++"), ("link", "+T+S")]``
+    (variants that differ by one module). Returns a DataFrame (index epoch, columns
+    (``"variant − reference"``, seed)) for every seed both variants hold; pairs with no common
+    seed are left out. Raises UserError when no pair has a common seed with ``key``.
+    """
+    try:
+        series = epoch_series(records, key)
+    except UserError:
+        series = None
+    columns = {}
+    if series is not None:
+        present = set(series.columns)
+        for variant, reference in pairs:
+            seeds = sorted({s for v, s in present if v == variant} & {s for v, s in present if v == reference})
+            for seed in seeds:
+                columns[(f"{variant} − {reference}", seed)] = series[(variant, seed)] - series[(reference, seed)]
+    if not columns:
+        raise UserError(f"no pair of {list(pairs)} shares a seed with a per-epoch {key!r}")
+    frame = pd.DataFrame(columns)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["variant", "seed"])
+    frame.index.name = "epoch"
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# A clip whose sound and picture disagree
+# --------------------------------------------------------------------------------------------
+
+
+def misaligned_example() -> dict:
+    """A hand-made 10-second clip whose sound and picture disagree, the kind of video the
+    paper's Fig. 1 is about; chapters 5-7 say what each module should do on it.
+
+    A narrator is heard for the first eight seconds (segments 0-7) but never seen; a car crosses
+    the picture in segments 3-6 without being heard; a dog barks in segments 7-9 and is on
+    screen in segments 8-9. Returns ``{"audio", "visual"}`` (T, C) float32 {0, 1} labels,
+    ``"weak"`` (C,) the clip's weak labels, ``"classes"`` the indices of its classes and
+    ``"description"`` a sentence saying the above.
+    """
+    from linkpaper.classes import CLASS_INDEX, NUM_CLASSES, NUM_SEGMENTS
+
+    audio = np.zeros((NUM_SEGMENTS, NUM_CLASSES), dtype=np.float32)
+    visual = np.zeros_like(audio)
+    audio[0:8, CLASS_INDEX["Speech"]] = 1
+    audio[7:10, CLASS_INDEX["Dog"]] = 1
+    visual[3:7, CLASS_INDEX["Car"]] = 1
+    visual[8:10, CLASS_INDEX["Dog"]] = 1
+    weak = np.maximum(audio.max(0), visual.max(0))
+    return {
+        "audio": audio, "visual": visual, "weak": weak,
+        "classes": [CLASS_INDEX[name] for name in ("Speech", "Car", "Dog")],
+        "description": ("a narrator heard in seconds 0-7 but never seen, a car seen in seconds 3-6 "
+                        "but not heard, a dog heard in seconds 7-9 and seen in seconds 8-9"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# How far AdamW can move a scalar: the learning-rate budget of a schedule
+# --------------------------------------------------------------------------------------------
+
+
+def lr_budget(epochs: int, steps_per_epoch: int, warmup_epochs: int, lr: float = 3e-4,
+              lr_min: float = 3e-6) -> np.ndarray:
+    """Σ lr × steps after each epoch (array of ``epochs`` values) under the recipe's schedule
+    (``linkpaper.recipe.lr_at_epoch``): how far AdamW moves a parameter whose gradient keeps
+    its sign and size (each step moves it by about the learning rate)."""
+    from linkpaper.recipe import lr_at_epoch
+
+    return np.cumsum([lr_at_epoch(e, epochs, lr=lr, lr_min=lr_min, warmup_epochs=warmup_epochs) * steps_per_epoch
+                      for e in range(1, epochs + 1)])
+
+
+def record_budget(record) -> np.ndarray:
+    """:func:`lr_budget` of a run record's own schedule: its epochs, warm-up, learning rates,
+    and steps per epoch = ceil(training videos / batch size), as the engine counts them."""
+    record = RunRecord.coerce(record)
+    config = record.config
+    steps = int(np.ceil(record.data["sizes"]["train"] / config["batch_size"]))
+    return lr_budget(config["epochs"], steps, config["warmup_epochs"], lr=config.get("lr", 3e-4),
+                     lr_min=config.get("lr_min", 3e-6))
