@@ -363,8 +363,9 @@ plt.show()
 # 1. A per-class or per-segment difference between two models means something only beyond
 #    the spread of their seeds: the figures show every seed, and the tables say when the
 #    seed ranges overlap.
-# 2. Rare classes rest on few test segments and few training videos; a class scores 0 when a
-#    run never predicts it, which happens to the rarest classes in some seeds and not others.
+# 2. Rare classes rest on few test segments and few training videos, so their scores move
+#    most between seeds; a class scores 0 when a run never predicts it, and the data (its
+#    training videos, its test segments, the teacher's labels) says why.
 # 3. Non-aligned segments, LINK's motivation, are harder for every model; the module
 #    diagnostics show how little some of LINK's parameters move on SynthLLP small, which
 #    limits what this grid says about them.

@@ -468,7 +468,7 @@ def test_modality_reading_compares_the_controls_with_plus_s(tmp_path):
     gains = analysis.modality_gains(analysis.measured_rows(analysis.find_run_dirs(
         tmp_path, ["valor++", "+S", "+S/label"])))
     reading = analysis.modality_reading(gains)
-    assert "visual change of −10.0" in reading and "+S/label −5.0" in reading
+    assert "visual change of + S (−10.0)" in reading and "+S/label −5.0" in reading
     assert "already gives 50 % of it (from single seeds)" in reading
 
 

@@ -855,10 +855,11 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
             if variant not in rows.index:
                 continue
             row = rows.loc[variant]
-            ax.errorbar(i + 0.18, row["measured"], yerr=[[row["measured"] - row["low"]], [row["high"] - row["measured"]]],
-                        fmt="o", color="#0173b2", mfc="#0173b2" if row["distinct"] else "white", ms=7, capsize=3,
-                        lw=1.5, label=f"measured gain, {level:.0%} interval over test videos (filled: distinguishable "
-                        "from noise)" if row["distinct"] else "measured gain (hollow: not distinguishable from noise)")
+            label = (f"measured gain, {level:.0%} interval over test videos (filled: distinguishable from noise)"
+                     if row["distinct"] else "measured gain (hollow: not distinguishable from noise)")
+            error = [[row["measured"] - row["low"]], [row["high"] - row["measured"]]]
+            ax.errorbar(i + 0.18, row["measured"], yerr=error, fmt="o", color="#0173b2", ms=7, capsize=3, lw=1.5,
+                        mfc="#0173b2" if row["distinct"] else "white", label=label)
             if np.isfinite(row["reported"]):
                 ax.scatter(i + 0.36, row["reported"], marker="D", s=32, color="black", zorder=5,
                            label="paper's gain on LLP (reported)", gid="reported")
@@ -1012,11 +1013,11 @@ def modality_reading(gains, baseline: str = "valor++") -> str:
             shares = ", ".join(f"{v} {_signed(gains.loc[v, ('Visual', 'gain')], 1)}" for v in controls)
             label_only = ("+S/label" in controls and np.sign(gains.loc["+S/label", ("Visual", "gain")])
                           == np.sign(reference))
-            text = (f"* **The S-LOSS controls** against {plus_s}'s visual change of {_signed(reference, 1)}: "
+            text = (f"* **The S-LOSS controls** against the visual change of {plus_s} ({_signed(reference, 1)}): "
                     f"{shares}.")
             if label_only:
                 share = gains.loc["+S/label", ("Visual", "gain")] / reference
-                single = int(gains.loc["+S/label", ("Visual", "n")]) == 1 or int(gains.loc[plus_s, ("Visual", "n")]) == 1
+                single = min(int(gains.loc[v, ("Visual", "n")]) for v in ("+S/label", plus_s)) == 1
                 text += (f" The label term alone, before any similarity term, already gives "
                          f"{100 * share:.0f} % of it" + (" (from single seeds)." if single else "."))
             lines.append(text)
@@ -1230,7 +1231,7 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     heading = title or "Per-class segment-level F over seeds"
     fig.suptitle(titled(heading, source), fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return describe(fig, f"Dot plot, one row per class sorted by its number of test segments (in brackets), one "
+    return describe(fig, f"Dot plot, one row per class sorted by its number of test segments (in parentheses), one "
                          f"panel per modality ({', '.join(modalities)}): the per-class F of every seed (dots) and "
                          f"the mean over seeds (diamonds) of {', '.join(models)}", source, title=heading)
 
@@ -1307,7 +1308,7 @@ def zero_score_reading(zeros, support, frame) -> str:
                 "least certain: their F rests on few test segments (the table below).")
     everywhere = [f"{name} ({m})" for (name, m), row in zeros.iterrows() if row["runs at 0 (count)"] == row["runs"]]
     lines = [f"* In every run of both models: {', '.join(everywhere)}." if everywhere else
-             f"* No class scores 0 in every run of both models; the zeros below occur in some seeds only, so they "
+             "* No class scores 0 in every run of both models; the zeros below occur in some seeds only, so they "
              "are part of the seed spread, not of a difference between the models."]
     total = len(support)
     for (name, m), row in zeros.iterrows():

@@ -116,7 +116,7 @@ def measured_table_frame(measured: list[dict], level: str = "segment", names: di
     """The measured rows alone, with the columns of :func:`paper_table_frame` for ``level``.
 
     Row index (``method``: the paper's label of the variant, e.g. ``"+ T, S"``, or the
-    registry name of a control; ``seeds``: how many and which, e.g. ``"3 (87, 88, 89)"``);
+    registry name of a control; ``seeds``: the seeds averaged, e.g. ``"87/88/89"``);
     cells ``mean ± std`` over seeds (the mean alone for one seed). No reported row is ever
     placed here: the paper's numbers are another table (:func:`paper_table` with no measured
     rows), because the two are different data.
@@ -130,8 +130,7 @@ def measured_table_frame(measured: list[dict], level: str = "segment", names: di
         raise UserError(f"measured_table: level {level!r}; choose one of {', '.join(LEVELS)}")
     columns = [i for i, (lvl, _) in enumerate(SCORE_COLUMNS) if lvl == level]
     names = {**VARIANT_LABELS, **(names or {})}
-    index = [(names.get(row["model"], row["model"]),
-              f"{row.get('n', len(row['seeds']))} ({', '.join(map(str, row['seeds']))})") for row in measured]
+    index = [(names.get(row["model"], row["model"]), "/".join(map(str, row["seeds"]))) for row in measured]
     cells = [[_cell(row["mean"][c], row["std"][c], row.get("n", 1), digits) for c in columns] for row in measured]
     return pd.DataFrame(cells, columns=[COLUMN_TITLES[SCORE_COLUMNS[c][1]] for c in columns],
                         index=pd.MultiIndex.from_tuples(index, names=["method", "seeds"]))
@@ -157,5 +156,8 @@ def measured_table(measured: list[dict], level: str = "segment", title: str = ""
     caption = f"<strong>{html.escape(heading)}</strong><br>{html.escape(legend)}"
     uid = table_id or "-".join(filter(None, ("measured", title.replace(" ", "-").replace(",", ""),
                                              level))).lower()
+    # "mean ± std" cells are wider than the paper's one number: tighter cells keep the
+    # table inside the text column at 1280 px (checked by the browser test)
+    compact = [{"selector": "th, td", "props": "padding: 0.15rem 0.35rem;"}]
     return (frame.style.set_caption(caption).set_table_attributes('class="paper-table"')
-            .set_uuid(uid))
+            .set_table_styles(compact).set_uuid(uid))
