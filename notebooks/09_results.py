@@ -167,7 +167,8 @@ points = analysis.seed_gain_points(measured)
 
 # %% tags=["hide-input"]
 fig = analysis.gain_figure(
-    gains, points, source=f"measured: {GRID}; reported: LINK paper, Table II, LLP test"
+    gains, points,
+    source=f"measured: {GRID}; reported: LINK paper, Table II, LLP test",
 )
 plt.show()
 
@@ -191,7 +192,8 @@ analysis.gain_report(measured, reported_ii, test_annotations, data=gains).rename
 # %% tags=["hide-input"]
 display(Markdown(
     "**Segment-level Type@AV**\n\n" + analysis.gain_verdicts(gains, "Seg type")
-    + "\n\n**Event-level Type@AV**\n\n" + analysis.gain_verdicts(gains, "Event type")
+    + "\n\n**Event-level Type@AV**\n\n"
+    + analysis.gain_verdicts(gains, "Event type")
 ))
 
 # %% [markdown]

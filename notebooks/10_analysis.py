@@ -240,10 +240,11 @@ for index, why in picks:
         for n in names
     )
     weak = ", ".join(CLASSES[c] for c in np.nonzero(test.weak[index])[0])
+    video = video_id(test.filenames[index])
     fig = viz.timeline_figure(
         rows_shown,
         source=f"{SOURCE}, seed {shown}",
-        title=f"{why}: video {video_id(test.filenames[index])} (weak labels: {weak}); "
+        title=f"{why}: video {video} (weak labels: {weak}); "
         f"segment Type@AV {type_av}",
     )
     plt.show()
@@ -347,8 +348,8 @@ fig = analysis.epoch_panels_figure(grid, [
     {"key": "train_loss.similarity",
      "title": "similarity term (train, mean over batches)",
      "ylabel": "loss (log scale)", "log": True},
-    {"key": "val_type_av", "title": "validation segment-level Type@AV, from epoch 5",
-     "ylabel": "F (%)", "from_epoch": 5},
+    {"key": "val_type_av", "from_epoch": 5, "ylabel": "F (%)",
+     "title": "validation segment-level Type@AV, from epoch 5"},
 ], source=GRID_SOURCE, title="Loss terms and model selection per epoch", columns=2)
 plt.show()
 
