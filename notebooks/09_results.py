@@ -178,12 +178,13 @@ plt.show()
 # with the size of the diamonds: when one seed of VALOR++ already strays as far from its own
 # mean as the paper's gain, a handful of seeds cannot confirm or refute that gain.
 #
-# The numbers behind the figure (the seed standard deviations are the variant's, then
-# VALOR++'s):
+# The numbers behind the figure: the paper's gain on LLP (reported), the measured gain, the
+# seed standard deviations (the variant's, then VALOR++'s), the interval, whether the gain is
+# distinguishable from noise, and the seeds per model a gain of the paper's size would need:
 
 # %%
 analysis.gain_report(measured, reported_ii, test_annotations, data=gains).rename_axis(
-    [f"variant [measured: {GRID}; reported: LLP test]", "score"]
+    [f"variant [{MEASURED_SOURCE}]", "score"]
 )
 
 # %% [markdown]
@@ -210,17 +211,17 @@ display(Markdown(
 #   There is no sound or picture in them, so a module that exploits what real features carry
 #   (a sound's source visible on screen, a scene that changes) has nothing to find.
 # * **CMIM's attention is near uniform** on these features, so its cross-modal mixing is
-#   close to an average over segments ({doc}`05_tsam_cmim`
-#   <!-- merger: switch to ch5-grid-diagnostics -->).
+#   close to an average over segments ({doc}`05_tsam_cmim`).
+#   <!-- merger: switch to ch5-grid-diagnostics -->
 # * **TSAM's weights follow segment position** rather than content, and its spatial weights
-#   barely differ between channels ({doc}`05_tsam_cmim`
-#   <!-- merger: switch to ch5-grid-diagnostics -->).
+#   barely differ between channels ({doc}`05_tsam_cmim`).
+#   <!-- merger: switch to ch5-grid-diagnostics -->
 # * **S-LOSS's μ moves only part of the way** from 0 towards 1 on SynthLLP small's few
 #   optimiser steps per epoch, so the adaptive weight is tested at one stage of its path
-#   ({doc}`06_sloss` <!-- merger: switch to ch6-grid-diagnostics -->).
+#   ({doc}`06_sloss`). <!-- merger: switch to ch6-grid-diagnostics -->
 # * **PLSIM reads simulated teachers**: SynthLLP's pseudo labels imitate the teachers' error
-#   rates, not their errors on real videos ({doc}`07_plsim`
-#   <!-- merger: switch to ch7-grid-diagnostics -->).
+#   rates, not their errors on real videos ({doc}`07_plsim`).
+#   <!-- merger: switch to ch7-grid-diagnostics -->
 # :::
 #
 # What the records of this grid say about its schedule and its modules (computed):
@@ -241,7 +242,7 @@ display(Markdown(analysis.grid_limits(grid)))
 
 # %%
 by_modality = analysis.modality_gains(measured)
-analysis.modality_gain_table(by_modality, source=GRID)
+analysis.modality_gain_table(by_modality, source=MEASURED_SOURCE)
 
 # %% tags=["hide-input"]
 display(Markdown(analysis.modality_reading(by_modality)))
@@ -267,7 +268,7 @@ control_gains = analysis.gain_data(
     controls, reported_ii, test_annotations, resamples=bootstrap_resamples
 )
 control_modalities = analysis.modality_gains(controls)
-analysis.modality_gain_table(control_modalities, source=GRID)
+analysis.modality_gain_table(control_modalities, source=MEASURED_SOURCE)
 
 # %% tags=["hide-input"]
 fig = analysis.gain_figure(

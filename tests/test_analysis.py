@@ -430,7 +430,7 @@ def test_seed_gain_points_and_gain_figure(tmp_path):
     data = analysis.gain_data(measured, paper.reported_rows("II"), test, columns=(3, 8), resamples=200)
     fig = analysis.gain_figure(data, analysis.seed_gain_points(measured), source="test data")
     assert len(fig.axes) == 2 and "[test data]" in fig._suptitle.get_text()
-    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ticks = [t.get_text() for t in fig.axes[-1].get_xticklabels()]  # panels stacked, labels at the bottom
     assert ticks == ["VALOR++ (its seeds)", "+ T", "+ S"]
     diamonds = [c for c in fig.axes[0].collections if c.get_gid() == "reported"]
     reported = sorted(float(c.get_offsets()[0, 1]) for c in diamonds)

@@ -117,3 +117,9 @@ def test_measured_table_holds_measured_rows_only():
     assert "not LLP results" in html and "reported" not in html.split("</caption>")[1]
     with pytest.raises(Exception, match="level"):
         tables.measured_table_frame(measured, "frame")
+
+
+def test_paper_table_of_reported_rows_alone_has_no_source_column():
+    html = tables.paper_table(paper.reported_rows("II"), [], "segment", title="Table II (reported)").to_html()
+    assert ">R<" not in html and "src" not in html
+    assert "Reported: LINK paper, Table II: ablations on the LLP test set (reported)" in html

@@ -842,8 +842,10 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
     spread = f"{base} (its seeds)"
     points = points.replace({"variant": {base: spread}})
     order = [spread] + list(dict.fromkeys(data.index.get_level_values("variant")))
-    fig, axes = plt.subplots(1, len(scores), figsize=(max(4.8, 0.75 * len(order) + 2.2) * len(scores) / 1.25,
-                                                      3.9), squeeze=False)
+    # one panel per score, stacked, so the figure keeps a readable width in the text column
+    fig, axes = plt.subplots(len(scores), 1, figsize=(max(5.5, 0.6 * len(order) + 2.8), 2.6 * len(scores) + 1.4),
+                             squeeze=False)
+    axes = axes.T
     level = data.attrs.get("level", 0.95)
     for ax, score in zip(axes[0], scores):
         seeds = points[points["score"] == score]
@@ -864,21 +866,24 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
                 ax.scatter(i + 0.36, row["reported"], marker="D", s=32, color="black", zorder=5,
                            label="paper's gain on LLP (reported)", gid="reported")
         ax.set_xlim(-0.5, len(order) - 0.3)
-        ax.tick_params(axis="x", rotation=30)
-        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        if ax is axes[0, -1]:
+            ax.tick_params(axis="x", rotation=30)
+            plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        else:
+            ax.set_xticklabels([])
         ax.set_xlabel("")
-        ax.set_ylabel(f"gain over {base} (F points)")
-        ax.set_title(SCORE_NAMES.get(score, score), fontsize=9)
+        ax.set_ylabel("gain (F points)")
+        ax.set_title(f"{SCORE_NAMES.get(score, score)}: gain over {base}", fontsize=9)
     found = {}
     for ax in axes[0]:
         for handle, name in zip(*ax.get_legend_handles_labels()):
             found.setdefault(name, handle)
         if ax.get_legend() is not None:
             ax.get_legend().remove()
-    fig.legend(found.values(), found.keys(), loc="lower center", ncol=2, frameon=False, fontsize=7.5)
+    fig.legend(found.values(), found.keys(), loc="lower center", ncol=1, frameon=False, fontsize=8)
     heading = title or f"Gains over {base}: measured (with their noise) beside reported"
     fig.suptitle(titled(heading, source), fontsize=10)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    fig.tight_layout(rect=(0, (0.18 * len(found) + 0.1) / fig.get_figheight(), 1, 1))
     names = " and ".join(SCORE_NAMES.get(s, s) for s in scores)
     return describe(fig, f"Dot plot per variant of the gain over {base} in {names}: every seed's gain (grey), "
                          f"the measured gain with its {level:.0%} paired-bootstrap interval (blue, hollow when "
@@ -961,9 +966,10 @@ def modality_gains(measured: list[dict], baseline: str = "valor++", level: str =
     return frame
 
 
-def modality_gain_table(gains, digits: int = 1, source: str = ""):
+def modality_gain_table(gains, digits: int = 1, source: str = "", baseline: str = "valor++"):
     """:func:`modality_gains` as strings: ``"+5.1 (+3.9 to +6.3)"`` (mean gain, and the range
-    of single-seed gains when there are several seeds), one column per score."""
+    of single-seed gains when there are several seeds), one column per score; the index is
+    named ``"gain over <baseline> [<source>]"``."""
     import pandas as pd
 
     if gains.empty:
@@ -977,7 +983,7 @@ def modality_gain_table(gains, digits: int = 1, source: str = ""):
             for g, lo, hi, n in zip(part["gain"], part["low"], part["high"], part["n"])
         ]
     frame = pd.DataFrame(cells, index=gains.index)
-    frame.index.name = f"gain over the baseline{' [' + source + ']' if source else ''}"
+    frame.index.name = f"gain over {_label(baseline)}{' [' + source + ']' if source else ''}"
     return frame
 
 

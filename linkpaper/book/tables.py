@@ -92,7 +92,8 @@ def paper_table(reported: list[dict], measured: list[dict], level: str = "segmen
 
     ``title`` e.g. ``"Table I"``; ``table_id`` fixes the HTML ids (default from title and
     level) so the output is the same at every run. Measured rows get the CSS class
-    ``measured`` (shaded in the book).
+    ``measured`` (shaded in the book). With no measured rows the table is the paper's alone:
+    no source column, and the caption says where the numbers are reported.
     """
     import html
 
@@ -106,6 +107,10 @@ def paper_table(reported: list[dict], measured: list[dict], level: str = "segmen
         [["measured" if tag != REPORTED_TAG else ""] * frame.shape[1] for _, tag in frame.index],
         index=frame.index, columns=frame.columns,
     )
+    if not measured:  # the paper's rows alone: every row is reported, no tag column needed
+        frame, classes = frame.droplevel("src"), classes.droplevel("src")
+        caption = (f"<strong>{html.escape(heading)}</strong><br>"
+                   + html.escape(legend[REPORTED_TAG][0].upper() + legend[REPORTED_TAG][1:]))
     uid = table_id or "-".join(filter(None, ("paper", title.replace(" ", "-"), level))).lower()
     return (frame.style.set_caption(caption).set_table_attributes('class="paper-table"')
             .set_td_classes(classes).set_uuid(uid))
