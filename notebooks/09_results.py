@@ -14,30 +14,53 @@
 # %% [markdown]
 # # 9. Results
 #
-# The paper's two tables, each reported row beside the row this repository measured for the
-# same model:
+# :::{admonition} In this chapter
+# :class: tip
+# **You will learn**
 #
-# * **Table I**: LINK against published AVVP methods. We train VALOR++ (the baseline LINK
-#   builds on) and LINK; the other methods are shown as reported.
-# * **Table II**: the ablation grid, VALOR++ plus every combination of TSAM (T, with CMIM),
-#   S-LOSS (S) and PLSIM (P), up to LINK (T, S, P).
+# * to read the paper's Tables I and II, and why the numbers measured in this book sit in
+#   tables of their own;
+# * to compare the two through the *gain over VALOR++*, and to weigh a gain against two kinds
+#   of noise: training seeds and the draw of test videos;
+# * which measured gains are distinguishable from noise, and how many seeds a gain of the
+#   paper's size would need;
+# * what a grid trained with the paper's recipe on synthetic features can and cannot say about
+#   LINK's modules.
 #
-# **Data.** Rows marked *reported* are the paper's numbers on the **real LLP test set**
-# (`linkpaper.paper`, quoted, never computed here). Rows marked *measured* are read from
-# the run records in `results/` (`results.json` of every run, written by
-# `python -m linkpaper grid`): by default the ablation grid trained with **the paper's
-# recipe** (60 epochs, 10 warm-up epochs, batch 64) on **SynthLLP small (synthetic
-# features; LLP's real test annotations)** on a CPU, seeds 87, 88 and 89 per variant, shown
-# as mean ± standard deviation over seeds. Every measured row names its data, epochs and
-# seeds (a row with fewer than three seeds is a grid still being trained); the provenance
-# table gives the code commit and hardware of each.
+# **Prerequisites**: {doc}`02_evaluation` (the ten scores), {doc}`03_synthllp` (the synthetic
+# features), {doc}`08_training` (the recipe and the grid of runs), and the module chapters
+# {doc}`05_tsam_cmim`, {doc}`06_sloss` and {doc}`07_plsim`.
 #
-# **The two kinds of rows are not comparable.** The measured models never saw an LLP
-# feature: they were trained on simulated features, on a training set a fifth of LLP's, with
-# SynthLLP's difficulty calibrated once so that VALOR++ under this recipe lands near its LLP
-# score (notebook 3). The measured rows show how the variants compare under LLP-like
-# conditions and the paper's recipe; they are not a reproduction of the paper's numbers.
-# What the LLP rows need is listed at the end of the page.
+# **Run time**: about 15 s on two CPU cores with the default parameters (it reads run
+# records; it trains nothing).
+# :::
+
+# %% [markdown]
+# ## The question, and two kinds of numbers
+#
+# The paper's ablation (its Table II) asks what each of LINK's three additions contributes on
+# top of VALOR++: TSAM with CMIM (T), S-LOSS (S) and PLSIM (P), alone and combined. Its answer
+# is a set of small gains on the real LLP test set: LINK with all three adds 0.7 points of
+# segment-level Type@AV to VALOR++'s 66.2.
+#
+# This page shows two kinds of numbers and never mixes them:
+#
+# * **reported**: the paper's Tables I and II, LLP test set (real features), quoted from the
+#   paper, never computed here;
+# * **measured**: the same variants trained here with the paper's recipe (60 epochs, 10
+#   warm-up epochs, batch 64) on **SynthLLP small**: synthetic features, a training set a
+#   fifth of LLP's, scored against LLP's real test annotations (chapter 3).
+#
+# The measured models never saw an LLP feature, so their absolute scores say nothing about
+# the paper's: SynthLLP's difficulty was set once so that VALOR++ lands near its LLP score,
+# and every other number follows from that choice. What *can* be compared is the **gain over
+# VALOR++**: does a module move the score, in which direction, by more than the noise? That
+# is the bridge of this page.
+#
+# The notebook's parameters: `results_dir`, the folder of run records (by default the recipe
+# grid, `results/synth_small_recipe`, which is trained across sessions: every table below
+# shows the runs committed so far), and `bootstrap_resamples`, the number of test-video
+# resamplings behind each interval.
 
 # %% tags=["parameters"]
 results_dir = "../results/synth_small_recipe"  # <variant>/seed<N>/results.json, summary
@@ -49,204 +72,245 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import Markdown, display
 
 from linkpaper import paper
 from linkpaper.book import analysis, tables
+from linkpaper.data.annotations import load_annotations
+from linkpaper.models import list_controls, list_models
 
-runs = analysis.find_run_dirs(results_dir)
-measured = analysis.measured_rows(runs)
-MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in measured))
-print(f"{len(runs)} run records of {len(measured)} variants; data: {MEASURED_SOURCE}")
-for row in measured:
-    extra = (
-        f" ({row['incomplete']} unfinished run(s) left out)"
-        if row["incomplete"]
-        else ""
-    )
-    print(f"  {row['model']:<8} seeds {', '.join(map(str, row['seeds']))}{extra}")
+rows = analysis.measured_rows(
+    analysis.find_run_dirs(results_dir, list_models() + list_controls())
+)
+measured = [row for row in rows if row["model"] in list_models()]  # Table II variants
+controls = [row for row in rows if row["model"] in ["valor++", "+S"] + list_controls()]
+test_annotations = load_annotations("test")  # LLP's real test annotations
+MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in rows))
+GRID = f"recipe grid on {MEASURED_SOURCE}, {measured[0]['epochs']} epochs"
 
-# %% [markdown]
-# The grid also wrote `summary.json` when it finished; where it exists, the mean ± std
-# computed here from the individual run records must agree with it.
+# %% tags=["hide-input"]
+display(Markdown(analysis.grid_status(measured)))
 
-# %%
+# %% tags=["remove-cell"]
+# The grid writes summary.json when it finishes: its mean ± std must equal the rows
+# computed here from the individual run records.
 summary_path = Path(results_dir) / "summary.json"
 if summary_path.is_file():
     summary = json.loads(summary_path.read_text())
     stored = {row["model"]: row for row in summary["rows"]}
-    checked = [row["model"] for row in measured if row["model"] in stored]
-    for row in measured:
+    for row in rows:
         if row["model"] in stored:
             assert np.allclose(stored[row["model"]]["mean"], row["mean"]), row["model"]
             assert np.allclose(stored[row["model"]]["std"], row["std"]), row["model"]
-    print(
-        f"summary.json agrees on {len(checked)} of {len(measured)} variants "
-        f"({', '.join(checked)}): "
-        f"seeds {summary['seeds']}, {summary['epochs']} epochs, data {summary['data']}"
-    )
-else:
-    print(
-        "no summary.json (the grid has not finished): "
-        "rows computed from the run records present"
-    )
+assert all(row["label_leakage"] is False for row in rows)  # no run read GT video labels
 
 # %% [markdown]
-# ## Table I: comparison with published methods
+# ## The paper's tables, as reported (LLP test set)
 #
-# F-scores (%) on the LLP test set as reported by the paper (**R**), with our measured
-# VALOR++ and LINK rows (**M**, mean ± std over seeds) below their reported rows; the legend
-# under each title names the data of each tag. Segment level, then event level; Type@AV is
-# the mean of audio, visual and audio-visual, Event@AV pools audio and visual counts.
+# **Table I** compares LINK with published methods for audio-visual video parsing;
+# **Table II** is the ablation. F-scores (%) on the real LLP test set, quoted from the paper
+# (`linkpaper.paper`). Segment level first, then event level; Type@AV is the mean of audio,
+# visual and audio-visual, Event@AV pools the audio and visual counts (chapter 2).
 
 # %%
-table_i = [row for row in measured if row["model"] in ("valor++", "link")]
-tables.paper_table(paper.reported_rows("I"), table_i, "segment", title="Table I")
+reported_i, reported_ii = paper.reported_rows("I"), paper.reported_rows("II")
+tables.paper_table(reported_i, [], "segment", title="Table I (reported)")
 
 # %%
-tables.paper_table(paper.reported_rows("I"), table_i, "event", title="Table I")
+tables.paper_table(reported_i, [], "event", title="Table I (reported)")
+
+# %%
+tables.paper_table(reported_ii, [], "segment", title="Table II (reported)")
+
+# %%
+tables.paper_table(reported_ii, [], "event", title="Table II (reported)")
 
 # %% [markdown]
-# ## Table II: ablations
+# ## The same columns, measured here (SynthLLP small, synthetic)
 #
-# The eight variants, each reported row (**R**) followed by our measured row (**M**, mean ±
-# std over seeds); measured control variants, which the paper does not report, come last.
+# Every variant of Table II trained so far, in a table of its own: mean ± standard deviation
+# over the seeds named in each row. VALOR++ and LINK are also the two rows of Table I this
+# repository can train; the other methods of Table I are not reimplemented. Read these rows
+# against each other, not against the tables above.
 
 # %%
-tables.paper_table(paper.reported_rows("II"), measured, "segment", title="Table II")
+tables.measured_table(measured, "segment", title="Table II, measured", source=GRID)
 
 # %%
-tables.paper_table(paper.reported_rows("II"), measured, "event", title="Table II")
+tables.measured_table(measured, "event", title="Table II, measured", source=GRID)
 
 # %% [markdown]
-# ## Provenance of the measured rows
+# ## The bridge: gains over VALOR++
 #
-# Read from the run records: the data source, seeds, epochs (and warm-up epochs), device,
-# the labels PLSIM read (`ungated`: the teachers' labels over all classes, no ground truth;
-# `none`: the variant has no PLSIM), the commit of the repository when each run started
-# (several are listed when the repository moved on while the grid ran; `dirty` if it had
-# uncommitted changes) and the hardware. `run records` are the files under `results_dir`
-# that the row averages.
+# A measured gain (a variant's seed mean minus VALOR++'s seed mean) carries two kinds of
+# noise:
+#
+# * **Seeds.** Another training seed gives another model. The grey dots below are single
+#   seeds, each minus VALOR++'s seed mean; VALOR++'s own seeds, first, show how far one seed
+#   strays with no module added at all.
+# * **Test videos.** Another draw of 1,200 test videos would give other scores. A *paired
+#   bootstrap* resamples the test videos with replacement, the same videos for both models,
+#   and gives the 95 % interval of the gain (`linkpaper.gains.paired_bootstrap`; every score
+#   is a mean of per-video scores, so resampling videos resamples the metric exactly).
+#
+# A gain is **distinguishable from noise** when its interval excludes zero *and* it exceeds
+# twice its standard error over seeds. The number of seeds a gain of the paper's size would
+# need comes from a two-sided 5 % test with 80 % power at the measured seed spread
+# (`linkpaper.gains.seeds_needed`). The figure shows segment-level and event-level Type@AV,
+# the paper's headline scores.
 
 # %%
-analysis.provenance_frame(measured)
+gains = analysis.gain_data(
+    measured, reported_ii, test_annotations, resamples=bootstrap_resamples
+)
+points = analysis.seed_gain_points(measured)
 
-# %% [markdown]
-# ## Variants at a glance
-#
-# Segment-level Type@AV and Event@AV of each variant: every seed (grey dots), the measured
-# mean ± std over seeds (blue)
-# and the paper's reported value (black diamonds). Both are in F (%) on the same axis, but the
-# dots are synthetic-feature runs and the diamonds real LLP results.
-
-# %%
-fig = analysis.variant_figure(measured, paper.reported_rows("II"),
-                              source=f"dots: {measured[0]['label']} (measured); "
-                                     "diamonds: LINK paper, LLP test (reported)")
+# %% tags=["hide-input"]
+fig = analysis.gain_figure(
+    gains, points,
+    source=f"measured: {GRID}; reported: LINK paper, Table II, LLP test",
+)
 plt.show()
 
 # %% [markdown]
-# ## Gains over VALOR++
+# **What to look at.** The black diamonds are the paper's gains: all within a point of zero.
+# Compare each blue interval with its diamond and with zero, and the spread of the grey dots
+# with the size of the diamonds: when one seed of VALOR++ already strays as far from its own
+# mean as the paper's gain, a handful of seeds cannot confirm or refute that gain.
 #
-# What the ablation is about: how much each module adds to VALOR++. Measured gains (our
-# variant's seed mean minus our VALOR++ seed mean) next to the larger of the two seed
-# standard deviations, and the paper's reported gains (one column per variant). A measured
-# gain smaller than the seed standard deviation is within the noise of three seeds.
+# The numbers behind the figure: the paper's gain on LLP (reported), the measured gain, the
+# seed standard deviations (the variant's, then VALOR++'s), the interval, whether the gain is
+# distinguishable from noise, and the seeds per model a gain of the paper's size would need:
 
 # %%
-analysis.delta_frame(measured, paper.reported_rows("II")).T.rename_axis(
-    columns=f"gain over VALOR++ [measured: {MEASURED_SOURCE}; reported: LLP test]")
+analysis.gain_report(measured, reported_ii, test_annotations, data=gains).rename_axis(
+    [f"variant [{MEASURED_SOURCE}]", "score"]
+)
 
 # %% [markdown]
-# ## What a gain is worth
-#
-# A measured gain carries two kinds of noise. **Seeds**: another training seed gives another
-# model; the table gives both models' seed standard deviations. **Test videos**: another
-# draw of 1,200 test videos would give other scores; a *paired bootstrap* resamples the test
-# videos with replacement (the same videos for both models, 2,000 times) and gives the 95 %
-# interval of the gain, from the per-video scores of each model averaged over its seeds
-# (`linkpaper.gains.paired_bootstrap`; every score of the metric is a mean of per-video
-# scores, so this is exact resampling of the metric). A gain is called **distinct** when its
-# interval excludes zero *and* it exceeds twice its seed standard error (a model trained
-# with one seed so far borrows the other model's seed spread). The last column is
-# the number of seeds per model that a two-sided 5 % test with 80 % power would need to
-# detect a gain of the *paper's* size at our seed spread (`linkpaper.gains.seeds_needed`).
-# Segment-level and event-level Type@AV are shown (the paper's headline scores).
+# In words, computed from the table (so it stays true as the grid fills):
 
-# %%
-from linkpaper.data.annotations import load_annotations
-
-test_annotations = load_annotations("test")
-gains = analysis.gain_report(measured, paper.reported_rows("II"), test_annotations,
-                             resamples=bootstrap_resamples)
-gains.rename_axis(
-    [f"variant [measured: {MEASURED_SOURCE}; reported: LLP test]", "score"])
+# %% tags=["hide-input"]
+display(Markdown(
+    "**Segment-level Type@AV**\n\n" + analysis.gain_verdicts(gains, "Seg type")
+    + "\n\n**Event-level Type@AV**\n\n"
+    + analysis.gain_verdicts(gains, "Event type")
+))
 
 # %% [markdown]
-# In words (computed from the table above, so it stays true for any `results_dir`):
+# :::{admonition} What this grid can and cannot test
+# :class: important
+# **It can** compare the variants with one another under the paper's recipe, scored on
+# LLP's real test annotations, with a difficulty set by VALOR++ alone (no knob was tuned on a
+# LINK variant); and it can tell which of those differences exceed the noise of seeds and of
+# test videos.
+#
+# **It cannot** say what the modules do on LLP, for reasons the module chapters show:
+#
+# * **The features are synthetic** ({doc}`03_synthllp`): built from the labels plus noise.
+#   There is no sound or picture in them, so a module that exploits what real features carry
+#   (a sound's source visible on screen, a scene that changes) has nothing to find.
+# * **CMIM's attention is near uniform** on these features, so its cross-modal mixing is
+#   close to an average over segments ({doc}`05_tsam_cmim`).
+#   <!-- merger: switch to ch5-grid-diagnostics -->
+# * **TSAM's weights follow segment position** rather than content, and its spatial weights
+#   barely differ between channels ({doc}`05_tsam_cmim`).
+#   <!-- merger: switch to ch5-grid-diagnostics -->
+# * **S-LOSS's μ moves only part of the way** from 0 towards 1 on SynthLLP small's few
+#   optimiser steps per epoch, so the adaptive weight is tested at one stage of its path
+#   ({doc}`06_sloss`). <!-- merger: switch to ch6-grid-diagnostics -->
+# * **PLSIM reads simulated teachers**: SynthLLP's pseudo labels imitate the teachers' error
+#   rates, not their errors on real videos ({doc}`07_plsim`).
+#   <!-- merger: switch to ch7-grid-diagnostics -->
+# :::
+#
+# What the records of this grid say about its schedule and its modules (computed):
+
+# %% tags=["hide-input"]
+from linkpaper.book.probe import grid_records
+
+grid = grid_records(results_dir, list_models() + list_controls(),
+                    sorted({seed for row in rows for seed in row["seeds"]}))
+display(Markdown(analysis.grid_limits(grid)))
+
+# %% [markdown]
+# ## Where the gains come from: audio, visual, audio-visual
+#
+# Type@AV averages three columns, and a module can raise one while lowering another. The
+# segment-level gain over VALOR++ in each score: the mean over seeds and, in parentheses, the
+# lowest and highest single seed (each seed minus VALOR++'s seed mean).
 
 # %%
-for (variant, score), row in gains.iterrows():
-    if score != "Seg type":
-        continue
-    verdict = ("distinct from noise" if row["distinct"]
-               else "not distinguishable from noise")
-    print(f"{variant:<16} segment Type@AV gain {row['measured']:+.2f} "
-          f"{row['95% interval']} (paper: {row['reported']:+.1f}): {verdict}; "
-          + (f"a gain of the paper's size needs {row['seeds needed']:.0f} seeds a model"
-             if row["reported"] else "the paper reports no gain"))
+by_modality = analysis.modality_gains(measured)
+analysis.modality_gain_table(by_modality, source=MEASURED_SOURCE)
+
+# %% tags=["hide-input"]
+display(Markdown(analysis.modality_reading(by_modality)))
 
 # %% [markdown]
 # ## Controls: LINK's S-LOSS against the prior work's
 #
-# The paper takes L_label and the similarity term from the works it cites and adds the
-# adaptive weight λ(s; μ). Five controls, trained with the same recipe and seeds, separate
-# the parts (book: decisions page, "S-LOSS: the form of the similarity term"): `+S/label`
-# (L_label alone, no similarity term), `+S/leap-mu1` (LEAP's form of the similarity term,
-# μ frozen at 1 so λ = 1: exactly the prior work's loss), `+S/leap` (LEAP's form with the
-# paper's adaptive weight), `+S/paper-mu1` (the paper's form with λ = 1), and `link/leap`
-# (LINK with LEAP's form). Rows are measured only; the paper reports none of them.
+# The paper takes the label term L_label and the similarity term from the works it cites and
+# adds the adaptive weight λ(s; μ) ({ref}`decision-sloss-form`). Five controls, trained with
+# the same recipe, separate the parts: **+S/label** (L_label alone, no similarity term),
+# **+S/leap-mu1** (LEAP's form of the similarity term with λ = 1: exactly the prior work's
+# loss), **+S/leap** (LEAP's form with the paper's adaptive weight), **+S/paper-mu1** (the
+# paper's form with λ = 1) and **link/leap** (LINK with LEAP's form). The paper reports none
+# of them: the rows are measured only, beside VALOR++ and +S from the same grid.
 
 # %%
-from linkpaper.errors import UserError
-from linkpaper.models import list_controls
+tables.measured_table(
+    controls, "segment", title="S-LOSS controls, measured", source=GRID
+)
 
-try:
-    control_runs = analysis.find_run_dirs(results_dir,
-                                          ["valor++", "+S"] + list_controls())
-    controls = analysis.measured_rows(control_runs)
-except UserError as err:
-    controls = []
-    print(err)
-if controls:
-    display(tables.paper_table([], controls, "segment", title="S-LOSS controls"))
-    display(analysis.gain_report(controls, paper.reported_rows("II"), test_annotations,
-                                 resamples=bootstrap_resamples).rename_axis(
-        [f"control [measured: {MEASURED_SOURCE}]", "score"]))
+# %%
+control_gains = analysis.gain_data(
+    controls, reported_ii, test_annotations, resamples=bootstrap_resamples
+)
+control_modalities = analysis.modality_gains(controls)
+analysis.modality_gain_table(control_modalities, source=MEASURED_SOURCE)
+
+# %% tags=["hide-input"]
+fig = analysis.gain_figure(
+    control_gains, analysis.seed_gain_points(controls),
+    source=f"measured: {GRID}", title="S-LOSS controls: gains over VALOR++",
+)
+plt.show()
 
 # %% [markdown]
-# **Reading the committed recipe grid** (this paragraph describes the default `results_dir`
-# as committed when it was written: VALOR++ seeds 87-89, LINK seeds 87-88, the S-LOSS
-# controls seed 87; the grid is trained across several sessions, and the tables above always
-# show every run committed since). Under the paper's recipe, VALOR++ on SynthLLP small lands
-# within a point of its LLP score (notebook 3 prints the check against 66.2), and its
-# validation and test scores agree (no selection bias, notebook 3). LINK ends level with
-# VALOR++ in segment Type@AV on average, one seed above and one below, and it gets there by
-# another route than the paper reports: a large audio gain that varies widely between seeds
-# and a loss in the visual column, where the paper reports small gains in both. The S-LOSS
-# runs show the same visual loss, and the controls place most of it in L_label, before any
-# similarity term (chapter 6 shows why). With so few seeds, the gain table says which
-# differences the test videos alone already separate, and its last column how many seeds a
-# gain of the paper's size would need at the measured seed spreads.
+# **What to look at.** Where each control sits against +S and against zero: a control that
+# loses as much as +S without the paper's adaptive weight (or without any similarity term)
+# places the loss before that weight. Chapter 6 shows why the visual scores fall.
+
+# %% tags=["hide-input"]
+display(Markdown(
+    analysis.modality_reading(control_modalities)
+    + "\n\n**Segment-level Type@AV**\n\n"
+    + analysis.gain_verdicts(control_gains, "Seg type")
+))
+
+# %% [markdown]
+# ## Provenance of the measured rows
+#
+# Read from the run records: the data, seeds, epochs (and warm-up epochs), device, the labels
+# PLSIM read (`ungated`: the teachers' labels over all classes, no ground truth; `none`: the
+# variant has no PLSIM), the commit of the repository when each run started (several when
+# the repository moved on while the grid ran; `dirty` if it had uncommitted changes), the
+# hardware, and the run records each row averages.
+
+# %%
+analysis.provenance_frame(rows)
 
 # %% [markdown]
 # ## What the LLP rows need
 #
-# The measured rows above come from synthetic features because the released LLP features
-# (CLAP, CLIP and R(2+1)D, tens of GB) and the CLIP / CLAP weights were not available where
-# this book was built. To put real LLP rows beside the paper's:
+# The measured rows come from synthetic features because the released LLP features (CLAP,
+# CLIP and R(2+1)D, tens of GB) and the CLIP / CLAP weights were not available where this
+# book was built. To measure the variants on LLP:
 #
 # 1. Get the released VALOR features in VALOR's folder layout (`linkpaper.data.features`
-#    checks it and names any missing file) and the LLP annotations (`python -m linkpaper download`).
+#    checks it and names any missing file) and the LLP annotations
+#    (`python -m linkpaper download`).
 # 2. For the PLSIM variants (+P, +S+P, +T+P, LINK), produce the **ungated** teacher labels
 #    with the CLAP / CLIP teachers (`python -m linkpaper extract`, in the `[extract]`
 #    environment); the released labels are gated by the ground-truth video labels and leak
@@ -254,11 +318,40 @@ if controls:
 # 3. Train the grid with the paper's recipe on a GPU, then copy the run records here:
 #
 # ```bash
-# python -m linkpaper grid --variants all,controls --seeds 3 --data llp:/path/to/valor_features \
-#     --device cuda --out runs/grid_llp        # the recipe is the default: 60 epochs, 10 warm-up
+# python -m linkpaper grid --variants all,controls --seeds 3 \
+#     --data llp:/path/to/valor_features --device cuda --out runs/grid_llp
 # python scripts/collect_results.py runs/grid_llp results/llp_grid
-# .venv/bin/python scripts/run_notebooks.py 09 10 --output-dir runs/executed -p results_dir ../results/llp_grid
+# .venv/bin/python scripts/run_notebooks.py 09 10 --output-dir runs/executed \
+#     -p results_dir ../results/llp_grid
 # ```
 #
-# Each measured row then reads "LLP features (real), 60 epochs, seeds 87/88/89", and only
-# then is it comparable with the reported row above it.
+# The measured tables then read "LLP features (real)", and only then do their absolute
+# numbers answer the paper's.
+
+# %% [markdown]
+# ## Summary
+#
+# 1. The paper's numbers are LLP results; the numbers measured here come from synthetic
+#    features. They sit in separate tables, and the only bridge between them is the gain over
+#    VALOR++, in F points.
+# 2. A gain is worth what its noise allows: the seed spread (VALOR++'s own seeds stray from
+#    their mean) and the draw of test videos (the paired-bootstrap interval). The paper's
+#    gains are all under a point; the gain table says how many seeds per model such a gain
+#    needs at the measured spread.
+# 3. The grid compares the variants under the paper's recipe, but on synthetic features and
+#    SynthLLP small's short schedule: it cannot show what CMIM, TSAM, S-LOSS's adaptive weight
+#    or PLSIM do on real videos.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Monte Carlo error.** Re-execute the notebook with `bootstrap_resamples` set to 200 and
+#    to 20000 (`-p bootstrap_resamples 200`). How far do the interval ends move? Which verdicts
+#    change, and why does the verdict not depend on the resample count once it is large?
+# 2. **Noise of one seed.** Take VALOR++'s grey dots in the gain figure: compute the gain of
+#    VALOR++ seed 87 over VALOR++ seed 88 on segment-level Type@AV from their run records
+#    (`linkpaper.runs.RunRecord.read(...).test_row`). Would a single-seed comparison of two
+#    *different* models with that difference be evidence of anything?
+# 3. **Seeds needed.** With `linkpaper.gains.seeds_needed`, how many seeds per model would LINK's
+#    reported segment-level Type@AV gain need if the seed spread were halved? If it were
+#    doubled? What does that say about ablations reported from one seed?

@@ -14,27 +14,46 @@
 # %% [markdown]
 # # 10. Analysis
 #
-# Behind the averages of chapter 9: where LINK and VALOR++ differ.
+# :::{admonition} In this chapter
+# :class: tip
+# **You will learn**
 #
-# * **Per class**: segment-level F of every class, audio and visual.
-# * **Aligned versus non-aligned segments**: LINK's motivation is that what is heard and
-#   what is seen often differ (a narrator off screen, a car seen but not heard). We split the
-#   test segments by whether the classes heard equal the classes seen and score each kind.
-# * **Example videos**: predictions against ground truth, second by second.
-# * **Module diagnostics**: the learnable scalars of CMIM (α, β) and S-LOSS (μ) and TSAM's
-#   attention statistics, per epoch, from the run records of the whole grid.
+# * where two models differ behind chapter 9's averages: per class, and on segments where
+#   what is heard and what is seen agree or not;
+# * to read such comparisons with their seed spread and their sample sizes, and why a class
+#   can score 0;
+# * what LINK's modules did during training, from the per-epoch records of the grid.
 #
-# **Data.** The ground truth is LLP's *real* test annotations (1,200 videos,
-# `linkpaper.data.annotations`). The predictions are the saved test predictions
-# (`test_predictions.npz`, stored in `results/` at float16 precision with every value kept
-# on its side of the 0.5 threshold) of one seed of two runs of the grid, models **trained
-# on SynthLLP small: synthetic features**. They say how the two models behave on LLP's
-# label structure, not how they behave on real LLP features.
+# **Prerequisites**: {doc}`09_results` (the recipe grid and its noise), {doc}`02_evaluation`
+# (segment-level F), and the module chapters {doc}`05_tsam_cmim` and {doc}`06_sloss`.
+#
+# **Run time**: about 25 s on two CPU cores with the default parameters (it reads run
+# records and stored test decisions; it trains nothing).
+# :::
+
+# %% [markdown]
+# ## Behind the averages
+#
+# Chapter 9 compares variants by a few averages. LINK's motivation is narrower: what is heard
+# and what is seen often differ (a narrator off screen, a car seen but not heard), and LINK
+# is built to handle those segments better. So this page asks where the two models differ:
+# per class, on aligned and non-aligned segments, on single videos, and inside the modules
+# during training. Every comparison uses **all seeds of both models** in the grid, shows each
+# seed, and says how many test segments it rests on.
+#
+# **Data.** The ground truth is LLP's *real* test annotations (1,200 videos). The predictions
+# are the gated test decisions stored with every run of the recipe grid (`test_decisions.npz`,
+# chapter 9), from models **trained on SynthLLP small: synthetic features**. They say how the
+# models behave on LLP's label structure, not how they behave on real LLP features.
+#
+# The parameters: `results_dir` (the grid's run records), `compare` (the two variants,
+# baseline first), `seed` (the training seed whose predictions the example videos show),
+# `examples` (how many example videos) and `data_dir` (where the LLP annotations are).
 
 # %% tags=["parameters"]
-results_dir = "../results/synth_small_grid"  # <variant>/seed<N>/: records, predictions
+results_dir = "../results/synth_small_recipe"  # <variant>/seed<N>/: records, decisions
 compare = ["valor++", "link"]  # the two variants compared (baseline first)
-seed = 87  # the training seed of the runs whose predictions are analysed
+seed = 87  # the training seed whose predictions the example videos show
 examples = 3  # how many example videos to draw
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
@@ -42,72 +61,98 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cac
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
-from linkpaper.book import analysis, viz
+from linkpaper.book import analysis, tables, viz
+from linkpaper.book.probe import epoch_series, grid_records
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
-from linkpaper.grid import run_dir_for
-from linkpaper.metrics import evaluate_predictions
+from linkpaper.data.sources import load_data
+from linkpaper.errors import UserError
+from linkpaper.models import list_models
 from linkpaper.paper import VARIANT_LABELS
-from linkpaper.book.probe import epoch_series, grid_records
-from linkpaper.runs import read_results
 
 test = load_annotations("test", data_dir)
 names = [VARIANT_LABELS.get(v, v) for v in compare]
-records = {
-    name: read_results(run_dir_for(results_dir, v, seed))
-    for name, v in zip(names, compare)
-}
-predictions = {
-    name: analysis.load_run_predictions(
-        run_dir_for(results_dir, v, seed), test.filenames
-    )
-    for name, v in zip(names, compare)
-}
-scores = {
-    name: evaluate_predictions(*predictions[name], test.gt_audio, test.gt_visual)
-    for name in names
-}
-SOURCE = (
-    f"LLP test GT (real); predictions of models trained on "
-    f"{analysis.data_label(records[names[0]])}, seed {seed}"
-)
-for name in names:  # the stored predictions score exactly what the run recorded
-    assert np.allclose(scores[name].row(), records[name]["test_row"]), name
-viz.scores_frame(scores, source=SOURCE)
+runs = analysis.seed_runs(results_dir, compare, test)  # {(model, seed): predictions...}
+rows = analysis.measured_rows(analysis.find_run_dirs(results_dir, compare))
+TRAINED_ON = rows[0]["data"]
+SOURCE = f"LLP test GT (real); predictions of models trained on {TRAINED_ON}"
+seeds_of = {name: [s for m, s in runs if m == name] for name in names}
+display(Markdown("; ".join(
+    f"**{name}**: seeds {', '.join(map(str, seeds_of[name]))}" for name in names
+)))
+
+# %% tags=["remove-cell"]
+# the stored decisions score exactly what each run recorded
+for (name, run_seed), run in runs.items():
+    assert np.allclose(run["scores"].row(), run["record"].test_row), (name, run_seed)
+assert all(seeds_of[name] for name in names), seeds_of
+
+# %% [markdown]
+# The two models' test scores, mean ± standard deviation over their seeds:
+
+# %%
+tables.measured_table(rows, "segment", title="Compared models", source=TRAINED_ON)
 
 # %% [markdown]
 # ## Per class
 #
-# Segment-level F (%) per class: the mean over the test videos in which the class appears
-# (in the ground truth or the prediction) of that video's F for the class. Classes that are
-# mostly heard but rarely seen (speech, singing, cheering) are hard in the visual column for
-# both models.
+# Segment-level F (%) per class: the mean, over the test videos in which the class appears
+# (in the ground truth or the prediction), of that video's F for the class. Each class is
+# scored on its own segments only, and the classes differ a lot in how many there are, so
+# the figure writes each class's number of test segments beside its name and sorts the
+# classes from the most to the least frequent.
 
 # %%
-per_class = analysis.per_class_frame(
-    scores, level="segment", modalities=("audio", "visual")
-)
-fig = analysis.per_class_comparison_figure(
-    per_class, source=SOURCE, title=f"Per-class segment-level F: {' vs '.join(names)}"
+spec = next(iter(runs.values()))["record"].data["spec"]  # the runs' data, "synth:small"
+train = load_data(spec, data_dir).train  # its training split: labels and pseudo labels
+support = analysis.class_support(test, train)
+per_class = analysis.per_class_seed_frame(runs)
+
+# %% tags=["hide-input"]
+fig = analysis.per_class_seed_figure(
+    per_class, support, source=SOURCE,
+    title=f"Per-class segment-level F over seeds: {' vs '.join(names)}",
 )
 plt.show()
 
 # %% [markdown]
-# The classes where the two models differ most (F of the second model minus the first,
-# audio and visual averaged):
+# **What to look at.** How far apart the dots of one model are (its seed spread) against the
+# distance between the two models' diamonds; and the classes at the bottom, with few test
+# segments, where one video more or less moves F by several points.
+#
+# The class and modality pairs where the two models differ most (mean F of the second model
+# minus the first), each model's mean with the range over its seeds:
 
 # %%
-gain = pd.DataFrame(
-    {
-        m: per_class[(m, names[1])] - per_class[(m, names[0])]
-        for m in ("audio", "visual")
-    }
-)
-gain["mean"] = gain.mean(axis=1)
-order = gain["mean"].sort_values(ascending=False).index
-pd.concat([gain.loc[order[:5]], gain.loc[order[-5:]]]).round(2).rename_axis(
-    f"class: F({names[1]}) - F({names[0]}) [{SOURCE}]"
+differences = analysis.class_differences(per_class, support, names)
+differences.rename_axis(index=[f"class [{SOURCE}]", "modality"])
+
+# %% tags=["hide-input"]
+display(Markdown(analysis.class_difference_reading(differences, support)))
+
+# %% [markdown]
+# ## Classes that score 0
+#
+# A class scores F = 0 when no test video gets it right. Every such case in the runs
+# compared here, with what the data says about it: how many test segments the runs predict
+# for the class, how many test segments it has, how many training videos carry its video
+# label (and its rank from the rarest), and how many training segments the teacher labels.
+
+# %%
+zeros = analysis.zero_score_classes(per_class, support)
+zeros.rename_axis(index=[f"class [{SOURCE}]", "modality"]) if len(zeros) else zeros
+
+# %% tags=["hide-input"]
+display(Markdown(analysis.zero_score_reading(zeros, support, per_class)))
+
+# %% [markdown]
+# The five classes with the fewest training videos, with their test and teacher counts:
+
+# %%
+support.sort_values("train videos", kind="stable").head(5).rename_axis(
+    f"class [test: LLP (real); train: {TRAINED_ON}]"
 )
 
 # %% [markdown]
@@ -127,128 +172,214 @@ pd.DataFrame(
 ).rename_axis("LLP test segments (real annotations)")
 
 # %% [markdown]
-# Segment-level F (%) restricted to each kind of segment. Unlike the official metric (a mean
-# over videos), the counts are pooled over all selected segments and classes, since a kind
-# of segment covers only part of a video. Audio-visual is the AND of both modalities;
-# Event@AV pools the audio and visual counts.
+# Segment-level F (%) restricted to each kind of segment, for every seed of both models.
+# Unlike the official metric (a mean over videos), the counts are pooled over all selected
+# segments and classes, since a kind of segment covers only part of a video. Audio-visual is
+# the AND of both modalities; Event@AV pools the audio and visual counts.
 
 # %%
-analysis.alignment_table(predictions, test.gt_audio, test.gt_visual).rename_axis(
-    index=["model", f"segments where [{SOURCE}]"])
+alignment = analysis.alignment_seed_frame(runs, test.gt_audio, test.gt_visual)
+
+# %% tags=["hide-input"]
+fig = analysis.alignment_seed_figure(alignment, source=SOURCE)
+plt.show()
 
 # %% [markdown]
-# About half of LLP's annotated test segments are non-aligned, and every score is much lower
-# there: a class heard but not seen (or seen but not heard) is exactly what the weak labels
-# cannot tell, and what the teachers' pseudo labels must supply. In the committed SynthLLP
-# runs (this paragraph describes the default `results_dir`), LINK's losses against VALOR++
-# are concentrated on the non-aligned segments, in the visual and audio-visual columns,
-# while its audio column and the aligned segments change little: the opposite of what
-# LINK's design aims at on LLP, consistent with the S-LOSS variants' lower visual scores in
-# chapter 9.
+# **What to look at.** The drop from the left panel to the right one (every model), then,
+# within a panel, whether the two models' dots mix or stay apart. The table gives mean ±
+# standard deviation over seeds and, in parentheses, the number of seeds:
+
+# %%
+analysis.alignment_seed_table(alignment).rename_axis(
+    index=["model", f"segments [{SOURCE}]"]
+)
+
+# %% tags=["hide-input"]
+display(Markdown(analysis.alignment_reading(alignment, names, kind)))
+
+# %% [markdown]
+# A class heard but not seen (or seen but not heard) is exactly what the video-level labels
+# cannot tell and what the teachers' pseudo labels must supply, so every model scores lower
+# on non-aligned segments. LINK is designed to close that gap; chapter 9 and the bullets
+# above say whether it does so here, and chapter 6 shows why S-LOSS lowers the visual scores
+# on these features.
 
 # %% [markdown]
 # ## Example videos
 #
 # Among the test videos with at least two classes and at least one non-aligned segment,
-# those picked by the difference of the per-video segment-level Type@AV of the two models:
-# the largest gain of the second model, the largest loss, and a typical video. Each panel is
-# one class; each line a row of ground truth or prediction (after the official gating by
-# the predicted video label).
+# those picked by the difference of the per-video segment-level Type@AV of the two models
+# (one training seed of each, named in the titles): the largest gain of the second model,
+# the largest loss, and a typical video. Each panel is one class; each line a row of ground
+# truth or prediction (after the official gating by the predicted video label).
 
 # %%
+shown = seed if all(seed in seeds_of[n] for n in names) else min(
+    set(seeds_of[names[0]]) & set(seeds_of[names[1]]), default=seeds_of[names[0]][0]
+)
+chosen = {name: runs[(name, shown)] for name in names if (name, shown) in runs}
 eligible = (test.weak.sum(axis=1) >= 2) & (kind == analysis.NON_ALIGNED).any(axis=1)
 picks = analysis.example_videos(
-    scores[names[0]].per_video["segment"]["type"],
-    scores[names[1]].per_video["segment"]["type"],
+    *(chosen[name]["scores"].per_video["segment"]["type"] for name in names),
     count=examples,
     eligible=eligible,
 )
+
+# %% tags=["hide-input"]
 for index, why in picks:
-    rows = {"GT audio": test.gt_audio[index]}
-    rows.update({f"{name} audio": predictions[name][0][index] for name in names})
-    rows["GT visual"] = test.gt_visual[index]
-    rows.update({f"{name} visual": predictions[name][1][index] for name in names})
+    rows_shown = {"GT audio": test.gt_audio[index]}
+    rows_shown.update(
+        {f"{n} audio": chosen[n]["predictions"][0][index] for n in names}
+    )
+    rows_shown["GT visual"] = test.gt_visual[index]
+    rows_shown.update(
+        {f"{n} visual": chosen[n]["predictions"][1][index] for n in names}
+    )
     type_av = ", ".join(
-        f"{name} {100 * scores[name].per_video['segment']['type'][index]:.1f}"
-        for name in names
+        f"{n} {100 * chosen[n]['scores'].per_video['segment']['type'][index]:.1f}"
+        for n in names
     )
     weak = ", ".join(CLASSES[c] for c in np.nonzero(test.weak[index])[0])
+    video = video_id(test.filenames[index])
     fig = viz.timeline_figure(
-        rows,
-        source=SOURCE,
-        title=f"{why}: video {video_id(test.filenames[index])} (weak labels: {weak}); "
+        rows_shown,
+        source=f"{SOURCE}, seed {shown}",
+        title=f"{why}: video {video} (weak labels: {weak}); "
         f"segment Type@AV {type_av}",
     )
     plt.show()
 
 # %% [markdown]
+# **What to look at.** Rows where the two models' predictions differ from each other while
+# the ground truth is the same; a video picked for the largest gain or loss of one seed is an
+# illustration, not evidence: another seed would pick other videos.
+
+# %% [markdown]
 # ## Module diagnostics
 #
 # Every run record keeps, per epoch, the mean over training batches of what the modules
-# report: CMIM's four scalars α₁, α₂, β₁, β₂ (eqs 4-5, initialised to 1), S-LOSS's μ (eq
-# 12, initialised to 0), and the spread of TSAM's attention weights (eqs 1-3): the standard
+# report: CMIM's scalars α₁, α₂ (and β₁, β₂; eqs 4-5, initialised to 1), S-LOSS's μ (eq 12,
+# initialised to 0), and the spread of TSAM's attention weights (eqs 1-3): the standard
 # deviation of the temporal weights over the ten segments and of the spatial weights over
 # the hidden channels (0 would mean TSAM weighs every segment, or every channel, alike).
-# Lines: mean over seeds per variant; shaded: the seed range.
+# These records are read for every Table II variant of the grid that has the module. First
+# the values at the first and the last epoch:
 
 # %%
-grid = grid_records(
-    results_dir,
-    list(VARIANT_LABELS),
-    sorted({int(p.name[4:]) for p in analysis.find_run_dirs(results_dir)}),
+all_seeds = sorted({int(p.name[4:]) for p in analysis.find_run_dirs(results_dir)})
+grid = grid_records(results_dir, list_models(), all_seeds)  # {(variant, seed): record}
+GRID_SOURCE = f"training records of the recipe grid, {TRAINED_ON}"
+LABELS = {
+    "alpha1": "CMIM α₁ (= β₁)", "alpha2": "CMIM α₂ (= β₂)", "mu": "S-LOSS μ",
+    "tsam_a_temporal_std": "TSAM audio: std of temporal weights",
+    "tsam_v_temporal_std": "TSAM visual: std of temporal weights",
+    "tsam_a_spatial_std": "TSAM audio: std of spatial weights",
+    "tsam_v_spatial_std": "TSAM visual: std of spatial weights",
+}
+analysis.epoch_endpoints(grid, LABELS, LABELS).rename_axis(
+    index=["quantity", f"variant [{GRID_SOURCE}]"]
 )
-GRID_SOURCE = (
-    f"training records of the grid: {analysis.data_label(next(iter(grid.values())))}"
-)
-fig = analysis.diagnostics_figure(
-    grid,
-    [
-        "alpha1",
-        "alpha2",
-        "mu",
-        "tsam_a_temporal_std",
-        "tsam_v_temporal_std",
-        "tsam_a_spatial_std",
-        "tsam_v_spatial_std",
-        "train_loss.similarity",
-        "train_loss.label",
-    ],
-    source=GRID_SOURCE,
-    labels={
-        "alpha1": "CMIM α₁ (= β₁)",
-        "alpha2": "CMIM α₂ (= β₂)",
-        "mu": "S-LOSS μ",
-        "tsam_a_temporal_std": "TSAM audio: std of temporal weights",
-        "tsam_v_temporal_std": "TSAM visual: std of temporal weights",
-        "tsam_a_spatial_std": "TSAM audio: std of spatial weights",
-        "tsam_v_spatial_std": "TSAM visual: std of spatial weights",
-        "train_loss.similarity": "S-LOSS (train, mean over batches)",
-        "train_loss.label": "label term (train)",
-    },
-)
+
+# %% [markdown]
+# CMIM's scalars and μ, each in its own panel and on its own scale: the scalars as their
+# change from the initial value 1, in thousandths, so that a change of a few thousandths is
+# visible and not lost in a range drawn around 1.
+
+# %% tags=["hide-input"]
+fig = analysis.epoch_panels_figure(grid, [
+    {"key": "alpha1", "title": "CMIM α₁ (= β₁): change from 1", "offset": 1.0,
+     "scale": 1000, "ylabel": "(α₁ − 1) × 10³"},
+    {"key": "alpha2", "title": "CMIM α₂ (= β₂): change from 1", "offset": 1.0,
+     "scale": 1000, "ylabel": "(α₂ − 1) × 10³"},
+    {"key": "mu", "title": "S-LOSS μ (starts at 0; λ = 1 at μ = 1)", "ylabel": "μ"},
+], source=GRID_SOURCE, title="CMIM's scalars and S-LOSS's μ per epoch", columns=2)
 plt.show()
 
 # %% [markdown]
-# α₁ and β₁ (and α₂ and β₂) stay equal in every run: only their products α₁β₁ and α₂β₂ enter
-# eqs 4-5, both factors start at 1, so their gradients and AdamW updates are identical. The
-# parameterisation has two free scalars, not four. The largest difference in the records:
+# **What to look at.** The size of the change, on each panel's own axis: whether the scalars
+# leave 1 by more than a few thousandths, and how far μ gets towards 1 (where the adaptive
+# weight λ becomes a constant 1). The thin lines show whether the seeds agree.
+#
+# α₁ and β₁ (and α₂ and β₂) stay equal in every run: only their products α₁β₁ and α₂β₂
+# enter eqs 4-5, both factors start at 1, so their gradients and AdamW updates are
+# identical. The parameterisation has two free scalars, not four:
 
-# %%
-for alpha, beta in (("alpha1", "beta1"), ("alpha2", "beta2")):
-    difference = (
-        (epoch_series(grid, alpha) - epoch_series(grid, beta)).abs().max().max()
-    )
-    print(f"max |{alpha} - {beta}| over every CMIM run and epoch: {difference:.2e}")
+# %% tags=["hide-input"]
+lines = []
+for pair in (("alpha1", "beta1", "α₁ − β₁"), ("alpha2", "beta2", "α₂ − β₂")):
+    try:
+        gap = (epoch_series(grid, pair[0]) - epoch_series(grid, pair[1])).abs()
+        lines.append(f"* largest |{pair[2]}| over every CMIM run and epoch: "
+                     f"{gap.max().max():.2e}")
+    except UserError:
+        lines.append(f"* no run with CMIM in this grid yet ({pair[2]})")
+display(Markdown("\n".join(lines)))
 
 # %% [markdown]
-# And the quantity that selects the tested epoch, validation segment-level Type@AV, per
-# epoch for every variant:
+# TSAM's weights: how much they vary over the ten segments (temporal) and over the hidden
+# channels (spatial). The spatial spread is tiny, so it is drawn in thousandths.
 
-# %%
-fig = analysis.diagnostics_figure(
-    grid,
-    ["val_type_av"],
-    source=GRID_SOURCE,
-    labels={"val_type_av": "validation segment-level Type@AV (%)"},
-)
+# %% tags=["hide-input"]
+fig = analysis.epoch_panels_figure(grid, [
+    {"key": "tsam_a_temporal_std", "title": "TSAM audio: std of temporal weights",
+     "ylabel": "std over segments"},
+    {"key": "tsam_v_temporal_std", "title": "TSAM visual: std of temporal weights",
+     "ylabel": "std over segments"},
+    {"key": "tsam_a_spatial_std", "title": "TSAM audio: std of spatial weights",
+     "scale": 1000, "ylabel": "std over channels × 10³"},
+    {"key": "tsam_v_spatial_std", "title": "TSAM visual: std of spatial weights",
+     "scale": 1000, "ylabel": "std over channels × 10³"},
+], source=GRID_SOURCE, title="TSAM's attention weights per epoch", columns=2)
 plt.show()
+
+# %% [markdown]
+# **What to look at.** Whether the temporal spread grows (TSAM learning to single out
+# segments) or stays where it started, and how small the spatial spread is on its own axis:
+# weights near 0.5 for every channel rescale the features almost uniformly. Chapter 5 shows
+# that the temporal weights follow segment position more than content.
+#
+# Last, the training losses of S-LOSS's two terms (log scale) and the quantity that selects
+# the tested epoch, validation segment-level Type@AV:
+
+# %% tags=["hide-input"]
+fig = analysis.epoch_panels_figure(grid, [
+    {"key": "train_loss.label", "title": "label term (train, mean over batches)",
+     "ylabel": "loss (log scale)", "log": True},
+    {"key": "train_loss.similarity",
+     "title": "similarity term (train, mean over batches)",
+     "ylabel": "loss (log scale)", "log": True},
+    {"key": "val_type_av", "from_epoch": 5, "ylabel": "F (%)",
+     "title": "validation segment-level Type@AV, from epoch 5"},
+], source=GRID_SOURCE, title="Loss terms and model selection per epoch", columns=2)
+plt.show()
+
+# %% [markdown]
+# **What to look at.** Whether the loss terms keep falling after the validation score has
+# flattened: if so, the runs go on fitting their training set without gaining on validation,
+# and the epoch the validation score selects (chapter 8) matters more than the last one.
+
+# %% [markdown]
+# ## Summary
+#
+# 1. A per-class or per-segment difference between two models means something only beyond
+#    the spread of their seeds: the figures show every seed, and the tables say when the
+#    seed ranges overlap.
+# 2. Rare classes rest on few test segments and few training videos, so their scores move
+#    most between seeds; a class scores 0 when a run never predicts it, and the data (its
+#    training videos, its test segments, the teacher's labels) says why.
+# 3. Non-aligned segments, LINK's motivation, are harder for every model; the module
+#    diagnostics show how little some of LINK's parameters move on SynthLLP small, which
+#    limits what this grid says about them.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Another pair.** Re-execute with `compare` set to `["valor++", "+S"]` (or any two
+#    variants of the grid, `-p compare '["valor++", "+S"]'`). Which per-class differences
+#    survive the seed ranges? Which of them also appear for LINK?
+# 2. **Another seed's examples.** Set `seed` to 88: do the videos picked as the largest gain
+#    and loss stay the same? What does that say about reading one example video?
+# 3. **Is rarity the whole story?** From the class support table (`support`) and the
+#    per-class frame (`per_class`), plot each class's mean F against its number of training
+#    videos, per modality. Which classes score far below what their frequency suggests, and
+#    what do their teacher counts say?

@@ -241,17 +241,8 @@ def test_figures_have_their_panels(grid):
     record = json.loads((grid / "link" / "seed87" / "results.json").read_text())
     fig = analysis.history_figure(analysis.history_frame(record), source="test data")
     assert len(fig.axes) == 3 and "[test data]" in fig._suptitle.get_text()
-    fig2 = analysis.variant_figure(measured, paper.reported_rows("II"), source="test data")
-    assert len(fig2.axes) == 2
-    diamonds = fig2.axes[0].collections[-1].get_offsets()[:, 1]
-    assert list(diamonds) == [66.2, 66.9]  # reported Type@AV of VALOR++ and LINK
     seeds = analysis.seed_scores_frame(measured)
     assert len(seeds) == 2 * sum(row["n"] for row in measured)  # one row per (run, score)
-    dots = fig2.axes[0].collections[0].get_offsets()[:, 1]  # the first variant's seed dots
-    first = seeds[(seeds["model"] == measured[0]["model"]) & seeds["score"].str.contains("Type")]
-    assert sorted(dots) == sorted(first["F (%)"])
-    description = viz.figure_description(fig2)
-    assert "Data: test data." in description["alt"] and "reported" in description["alt"]
     gt_a, gt_v, _ = _gt()
     frame = analysis.per_class_frame({"x": evaluate_predictions(gt_a, gt_v, gt_a, gt_v)})
     assert len(analysis.per_class_comparison_figure(frame, source="test data").axes) == 2  # heatmap, colour bar
@@ -379,3 +370,216 @@ def test_gain_report_with_only_the_baseline_is_empty(tmp_path):
     report = analysis.gain_report(measured, paper.reported_rows("II"), SimpleNamespace())
     assert report.empty and list(report.columns)[:2] == ["reported", "measured"]
     assert report.index.names == ["variant", "score"]
+
+
+# ----------------------------------------------------------- gains and the prose that reads them
+
+
+def _decisions_grid(tmp_path, n=40):
+    """Baseline seeds 87/88, +T seeds 87/88 with much better audio, +S seed 87 equal to the
+    baseline's seed 87, each with stored test decisions. Returns (test, measured)."""
+    from types import SimpleNamespace
+
+    from linkpaper.gains import DECISIONS_FILE
+
+    rng = np.random.default_rng(1)
+    gt_a = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
+    gt_v = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
+    gt_v[: n // 2] = gt_a[: n // 2]  # half the videos aligned: heard = seen
+    weak = gt_a.any(axis=1) | gt_v.any(axis=1)
+    test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v,
+                           weak=weak)
+
+    def run(slug, model, seed, audio_noise, noise_seed=None):
+        local = np.random.default_rng(noise_seed if noise_seed is not None else seed)
+        pred_a = gt_a ^ (local.random(gt_a.shape) < audio_noise)
+        pred_v = gt_v ^ (local.random(gt_v.shape) < 0.05)
+        scores = evaluate_predictions(pred_a, pred_v, gt_a, gt_v)
+        folder = write_record(tmp_path, slug, model, seed, scores.row())
+        frame = np.stack([pred_a, pred_v], axis=2).astype(np.float32)
+        save_predictions(folder / DECISIONS_FILE, test.filenames, frame, np.ones((n, NUM_CLASSES), np.float32))
+
+    for seed in (87, 88):
+        run("valorpp", "valor++", seed, 0.10)
+        run("valorpp_T", "+T", seed, 0.01)
+    run("valorpp_S", "+S", 87, 0.10, noise_seed=87)  # the baseline's seed-87 decisions
+    return test, analysis.measured_rows(analysis.find_run_dirs(tmp_path))
+
+
+def test_gain_data_is_numeric_and_gain_report_formats_it(tmp_path):
+    test, measured = _decisions_grid(tmp_path)
+    data = analysis.gain_data(measured, paper.reported_rows("II"), test, columns=(0, 3), resamples=300)
+    assert list(data.index) == [("+ T", "Seg a"), ("+ T", "Seg type"), ("+ S", "Seg a"), ("+ S", "Seg type")]
+    better = data.loc[("+ T", "Seg a")]
+    assert better["low"] < better["measured"] < better["high"] and better["distinct"] and not better["borrowed"]
+    assert better["n"] == 2 and better["n_baseline"] == 2
+    single = data.loc[("+ S", "Seg type")]
+    assert single["borrowed"] and single["std"] == 0  # one seed: its spread is borrowed
+    report = analysis.gain_report(measured, paper.reported_rows("II"), test, data=data)
+    assert report.loc[("+ T", "Seg a"), "measured"] == round(better["measured"], 2)
+    assert report.loc[("+ T", "Seg a"), "95% interval"] == f"[{better['low']:+.2f}, {better['high']:+.2f}]"
+
+
+def test_seed_gain_points_and_gain_figure(tmp_path):
+    import matplotlib.pyplot as plt
+
+    test, measured = _decisions_grid(tmp_path)
+    points = analysis.seed_gain_points(measured, columns=(3,))
+    base = points[points["model"] == "valor++"]["gain"]
+    assert len(points) == 5 and base.sum() == pytest.approx(0.0)  # baseline seeds around their mean
+    data = analysis.gain_data(measured, paper.reported_rows("II"), test, columns=(3, 8), resamples=200)
+    fig = analysis.gain_figure(data, analysis.seed_gain_points(measured), source="test data")
+    assert len(fig.axes) == 2 and "[test data]" in fig._suptitle.get_text()
+    ticks = [t.get_text() for t in fig.axes[-1].get_xticklabels()]  # panels stacked, labels at the bottom
+    assert ticks == ["VALOR++ (its seeds)", "+ T", "+ S"]
+    diamonds = [c for c in fig.axes[0].collections if c.get_gid() == "reported"]
+    reported = sorted(float(c.get_offsets()[0, 1]) for c in diamonds)
+    assert reported == pytest.approx(sorted([66.4 - 66.2, 66.2 - 66.2]))  # +T and +S, Table II
+    assert "reported" in viz.figure_description(fig)["alt"]
+    empty = analysis.gain_figure(data.iloc[:0], points, source="test data")
+    assert "No variant" in empty.axes[0].texts[0].get_text()
+    plt.close("all")
+
+
+def test_prose_helpers_read_the_numbers(tmp_path):
+    test, measured = _decisions_grid(tmp_path)
+    status = analysis.grid_status(measured)
+    assert "5 finished runs of 3 variants" in status and "Not trained yet: + P" in status
+    data = analysis.gain_data(measured, paper.reported_rows("II"), test, columns=(3,), resamples=200)
+    text = analysis.gain_verdicts(data, "Seg type")
+    plus_t = data.loc[("+ T", "Seg type")]
+    assert f"**{plus_t['measured']:+.2f}**".replace("-", "−") in text
+    assert "**+ T** (2 seeds against 2 of VALOR++)" in text and "paper reports +0.2" in text
+    assert "one seed: its spread is taken from the other model" in text  # +S
+    assert "no size to detect" in text  # +S: the paper's gain is 0.0
+    assert "No variant besides" in analysis.gain_verdicts(data.iloc[:0])
+    gains = analysis.modality_gains(measured)
+    assert gains.loc["+ T", ("Audio", "n")] == 2 and gains.loc["+ T", ("Audio", "low")] > 0
+    table = analysis.modality_gain_table(gains)
+    assert " to " in table.loc["+ T", "Audio"] and " to " not in table.loc["+ S", "Audio"]
+    reading = analysis.modality_reading(gains)
+    assert "**+ T** (2 seeds): audio" in reading and "(every seed above)" in reading
+
+
+def test_modality_reading_compares_the_controls_with_plus_s(tmp_path):
+    write_record(tmp_path, "valorpp", "valor++", 87, [50.0] * 10)
+    write_record(tmp_path, "valorpp_S", "+S", 87, [50.0, 40.0] + [50.0] * 8)
+    write_record(tmp_path, "valorpp_S__label", "+S/label", 87, [50.0, 45.0] + [50.0] * 8)
+    gains = analysis.modality_gains(analysis.measured_rows(analysis.find_run_dirs(
+        tmp_path, ["valor++", "+S", "+S/label"])))
+    reading = analysis.modality_reading(gains)
+    assert "visual change of + S (−10.0)" in reading and "+S/label −5.0" in reading
+    assert "already gives 50 % of it (from single seeds)" in reading
+
+
+# ----------------------------------------------------------------------- per-epoch records
+
+
+def _epoch_records(tmp_path):
+    from linkpaper.book.probe import grid_records
+
+    for seed, drift in ((87, 0.001), (88, 0.002)):
+        run = write_record(tmp_path, "link", "link", seed, [60.0] * 10)
+        record = json.loads((run / "results.json").read_text())
+        record["data"]["sizes"] = {"train": 2000, "val": 321, "test": 1200}
+        record["config"].update({"batch_size": 64, "epochs": 3})
+        for e in record["epochs"]:
+            e["diagnostics"].update({"alpha1": 1 + drift * e["epoch"], "beta1": 1 + drift * e["epoch"],
+                                     "tsam_a_spatial_std": 0.002})
+        (run / "results.json").write_text(json.dumps(record))
+    return grid_records(tmp_path, ["link"], [87, 88])
+
+
+def test_epoch_endpoints_and_panels(tmp_path):
+    import matplotlib.pyplot as plt
+
+    records = _epoch_records(tmp_path)
+    ends = analysis.epoch_endpoints(records, ["alpha1", "mu", "nothing"], {"alpha1": "α₁"})
+    assert list(ends.index) == [("α₁", "LINK (T, S, P)"), ("mu", "LINK (T, S, P)")]
+    row = ends.loc[("α₁", "LINK (T, S, P)")]
+    assert row["seeds"] == 2 and row["first epoch"] == pytest.approx(1.0015)
+    assert row["change"] == pytest.approx(0.003) and row["change range"] == "+0.0020 to +0.0040"
+    fig = analysis.epoch_panels_figure(records, [
+        {"key": "alpha1", "title": "α₁ − 1", "offset": 1.0, "scale": 1000},
+        {"key": "nothing"},
+        {"key": "val_type_av", "from_epoch": 2},
+    ], source="test data", title="Diagnostics")
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title() for ax in visible] == ["α₁ − 1", "val_type_av"]
+    mean_line = visible[0].lines[-1]  # seeds first (thin), then the mean (thick)
+    assert list(mean_line.get_ydata()) == pytest.approx([1.5, 3.0, 4.5])
+    assert list(visible[1].lines[-1].get_xdata()) == [2, 3]
+    with pytest.raises(UserError, match="no run record has any of"):
+        analysis.epoch_panels_figure(records, [{"key": "nothing"}], source="x", title="x")
+    plt.close("all")
+
+
+def test_grid_limits_reads_the_schedule_and_the_modules(tmp_path):
+    text = analysis.grid_limits(_epoch_records(tmp_path))
+    assert "32 optimiser steps per epoch, 96 in 3 epochs" in text and "157 per epoch" in text
+    assert "μ** starts at 0; after the last epoch it is between 0.03 and 0.03 in the 2 runs" in text
+    assert "end within 0.006 of it in both runs with CMIM" in text
+    assert "at most 0.0020" in text
+    assert analysis.grid_limits({}) == "No run records."
+
+
+# ------------------------------------------------------- two models over all their seeds
+
+
+def test_seed_runs_per_class_and_zero_scores(tmp_path):
+    import matplotlib.pyplot as plt
+    from types import SimpleNamespace
+
+    test, _ = _decisions_grid(tmp_path)
+    runs = analysis.seed_runs(tmp_path, ["valor++", "+T"], test)
+    assert list(runs) == [("VALOR++", 87), ("VALOR++", 88), ("+ T", 87), ("+ T", 88)]
+    # a class the +T seed-88 run never predicts scores 0 there
+    pred_a, pred_v = runs[("+ T", 88)]["predictions"]
+    pred_a[..., 0] = False
+    runs[("+ T", 88)]["scores"] = evaluate_predictions(pred_a, pred_v, test.gt_audio, test.gt_visual)
+    train = SimpleNamespace(weak=np.eye(NUM_CLASSES)[np.arange(60) % NUM_CLASSES],
+                            pseudo_audio=np.zeros((60, NUM_SEGMENTS, NUM_CLASSES)),
+                            pseudo_visual=np.ones((60, NUM_SEGMENTS, NUM_CLASSES)))
+    train.weak[:5, 0] = 0  # class 0: the rarest in training
+    support = analysis.class_support(test, train)
+    assert support.loc[CLASSES[0], "test audio segments"] == test.gt_audio[..., 0].sum()
+    assert support.loc[CLASSES[0], "train rank"] == 1 and support["teacher audio segments"].sum() == 0
+    frame = analysis.per_class_seed_frame(runs)
+    assert len(frame) == 4 * 2 * NUM_CLASSES
+    zeros = analysis.zero_score_classes(frame, support)
+    assert list(zeros.index) == [(CLASSES[0], "audio")]
+    row = zeros.iloc[0]
+    assert row["runs at 0"] == "+ T seed 88" and row["predicted segments in those runs"] == 0
+    assert row["runs"] == 4 and row["train rank"] == 1 and row["teacher segments (this modality)"] == 0
+    reading = analysis.zero_score_reading(zeros, support, frame)
+    assert "That run **never predicts it**" in reading and "never labels it in training" in reading
+    assert "No class scores 0 in every run" in reading
+    assert "No class scores 0 in any" in analysis.zero_score_reading(zeros.iloc[:0], support, frame)
+    differences = analysis.class_differences(frame, support, ["VALOR++", "+ T"], count=3)
+    assert len(differences) == 6 and differences["difference"].iloc[0] >= differences["difference"].iloc[-1]
+    assert "VALOR++: F, 2 seed(s)" in differences.columns
+    assert "Of these 6 largest differences" in analysis.class_difference_reading(differences, support)
+    fig = analysis.per_class_seed_figure(frame, support, source="test data")
+    assert len(fig.axes) == 2 and "(" in fig.axes[0].get_yticklabels()[0].get_text()
+    plt.close("all")
+
+
+def test_alignment_over_seeds(tmp_path):
+    import matplotlib.pyplot as plt
+
+    test, _ = _decisions_grid(tmp_path)
+    runs = analysis.seed_runs(tmp_path, ["valor++", "+T"], test)
+    frame = analysis.alignment_seed_frame(runs, test.gt_audio, test.gt_visual)
+    assert len(frame) == 4 * 2 * 4  # runs x kinds x modalities
+    one = frame[(frame["model"] == "VALOR++") & (frame["seed"] == 87) & (frame["segments"] == "aligned")]
+    kind = analysis.segment_alignment(test.gt_audio, test.gt_visual)
+    expected = analysis.masked_segment_scores(*runs[("VALOR++", 87)]["predictions"], test.gt_audio,
+                                              test.gt_visual, kind == analysis.ALIGNED)
+    assert one[one["modality"] == "Audio"]["F"].item() == pytest.approx(expected["audio"]["f"])
+    table = analysis.alignment_seed_table(frame)
+    assert table.loc[("VALOR++", "aligned"), "Audio"].endswith("(2)")
+    reading = analysis.alignment_reading(frame, ["VALOR++", "+ T"], kind)
+    assert "annotated test segments are non-aligned" in reading and "+ T minus VALOR++" in reading
+    fig = analysis.alignment_seed_figure(frame, source="test data")
+    assert [ax.get_title() for ax in fig.axes] == ["aligned segments", "non-aligned segments"]
+    plt.close("all")

@@ -101,3 +101,25 @@ def test_figure_renderer_turns_metadata_into_alt_and_caption():
     assert figure[0]["alt"] == "A plot. Data: d." and figure[1].astext() == "C."
     plain = MimeData("image/png", "", output_metadata={})
     assert bookext.FigureRenderer.handle_mime(FakeRenderer(), plain, False) is None
+
+
+def test_measured_table_holds_measured_rows_only():
+    measured = [_measured("valor++"), _measured("link", n=1), _measured("+S/leap", n=2)]
+    frame = tables.measured_table_frame(measured, "segment")
+    assert list(frame.columns) == ["Audio", "Visual", "Audio-visual", "Type@AV", "Event@AV"]
+    assert list(frame.index) == [("VALOR++", "87/88/89"), ("LINK (T, S, P)", "87"), ("+S/leap", "87/88")]
+    assert frame.iloc[0, 0] == "60.0 ± 0.2" and frame.iloc[1, 0] == "60.0"  # one seed: no ±
+    html = tables.measured_table(measured, "event", title="Table II, measured",
+                                 source="SynthLLP small (synthetic)").to_html()
+    assert html == tables.measured_table(measured, "event", title="Table II, measured",
+                                         source="SynthLLP small (synthetic)").to_html()
+    assert "Table II, measured, event level: F-scores (%), measured on SynthLLP small (synthetic)" in html
+    assert "not LLP results" in html and "reported" not in html.split("</caption>")[1]
+    with pytest.raises(Exception, match="level"):
+        tables.measured_table_frame(measured, "frame")
+
+
+def test_paper_table_of_reported_rows_alone_has_no_source_column():
+    html = tables.paper_table(paper.reported_rows("II"), [], "segment", title="Table II (reported)").to_html()
+    assert ">R<" not in html and "src" not in html
+    assert "Reported: LINK paper, Table II: ablations on the LLP test set (reported)" in html

@@ -12,8 +12,19 @@ Three groups of functions, all pure (nothing here trains or changes a model):
   :func:`masked_segment_scores` / :func:`alignment_table` (segment-level F restricted to a
   kind of segment) and :func:`example_videos` (which test videos show a difference).
   :func:`delta_frame` compares each variant's gain over VALOR++ with the paper's.
-* **Figures** for those tables: :func:`history_figure`, :func:`variant_figure`,
-  :func:`per_class_comparison_figure`, :func:`diagnostics_figure`.
+* **Figures** for those tables: :func:`history_figure`, :func:`per_class_comparison_figure`,
+  :func:`diagnostics_figure`.
+* **Gains and their noise** (chapter 9): :func:`gain_data` / :func:`gain_report` (seed spread
+  and paired bootstrap), :func:`seed_gain_points` and :func:`gain_figure` (gains, never
+  absolute numbers, beside the paper's reported gains), :func:`modality_gains`, and the
+  Markdown sentences that read them (:func:`grid_status`, :func:`gain_verdicts`,
+  :func:`modality_reading`, :func:`grid_limits`), so that no number in the prose is typed.
+* **Two models over all their seeds** (chapter 10): :func:`seed_runs`,
+  :func:`per_class_seed_frame` / :func:`per_class_seed_figure` with :func:`class_support`
+  (test and training counts per class), :func:`class_differences`,
+  :func:`zero_score_classes`, :func:`alignment_seed_frame` / :func:`alignment_seed_figure`,
+  and the per-epoch :func:`epoch_endpoints` / :func:`epoch_panels_figure` (one panel and
+  one y range per quantity, changes from initialisation on a stated scale).
 
 Shapes: N videos, T = 10 segments, C = 25 classes; predictions and ground truth are (N, T, C)
 bool. F-scores are percentages.
@@ -215,22 +226,19 @@ def delta_frame(measured: list[dict], reported: list[dict], baseline: str = "val
     return frame.round(digits)
 
 
-def gain_report(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
-                columns=(3, 8), resamples: int = 2000, level: float = 0.95, digits: int = 2):
-    """What each variant's gain over ``baseline`` is worth, on the score ``columns``.
+def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
+              columns=(3, 8), resamples: int = 2000, level: float = 0.95):
+    """The numbers behind :func:`gain_report`: one row per (variant, score), all numeric.
 
-    measured: :func:`measured_rows`, each run folder holding ``test_decisions.npz``
-    (``scripts/collect_results.py`` writes them); reported: ``paper.reported_rows``; test: the
-    test annotations (``load_annotations("test")``). Per variant and score (columns):
-    ``reported``, the paper's gain; ``measured``, the difference of seed means; ``seed std``,
-    the variant's and the baseline's seed standard deviations; ``95% interval`` (for the
-    default ``level``), the paired-bootstrap interval over test videos
-    (``linkpaper.gains.paired_bootstrap`` on seed-averaged per-video scores); ``distinct``,
-    True when the interval excludes zero *and* the gain exceeds twice its seed standard error
-    (both noise sources); ``seeds needed``, the seeds per model that a two-sided 5 % test
-    with 80 % power needs for a gain of the paper's size at the measured seed spreads
-    (``linkpaper.gains.seeds_needed``; a model with a single seed borrows the other model's
-    spread, NaN when neither has two). Returns a pandas frame, rows (variant, score).
+    Index (``variant``: the Table II label or the registry name, ``score``: e.g. "Seg type").
+    Columns: ``model`` (registry name), ``reported`` (the paper's gain, NaN when it reports
+    none), ``measured`` (difference of seed means), ``low`` / ``high`` (the paired-bootstrap
+    interval at ``level``), ``std`` / ``std_baseline`` (seed standard deviations, 0 for one
+    seed), ``n`` / ``n_baseline`` (seeds), ``stderr`` (standard error of the gain over seeds;
+    a model with one seed borrows the other's spread), ``excludes_zero``, ``distinct`` (the
+    interval excludes zero *and* the gain exceeds twice ``stderr``), ``seeds_needed`` (seeds
+    per model for a gain of the paper's size at the measured spreads, NaN without a reported
+    gain or when neither model has two seeds), ``borrowed`` (True when a spread was borrowed).
     """
     import pandas as pd
 
@@ -267,15 +275,55 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
                       if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1 else np.nan)
             records.append({
                 "variant": VARIANT_LABELS.get(row["model"], row["model"]), "score": COLUMN_LABELS[c],
-                "reported": paper_gain, "measured": seeds.gain[c],
-                "seed std": f"{seeds.std_a[c]:.{digits}f} / {seeds.std_b[c]:.{digits}f}",
-                f"{level:.0%} interval": f"[{boot.low[c]:+.{digits}f}, {boot.high[c]:+.{digits}f}]",
+                "model": row["model"], "reported": paper_gain, "measured": float(seeds.gain[c]),
+                "low": float(boot.low[c]), "high": float(boot.high[c]),
+                "std": float(seeds.std_a[c]), "std_baseline": float(seeds.std_b[c]),
+                "n": int(row["n"]), "n_baseline": int(base["n"]), "stderr": float(stderr),
+                "excludes_zero": bool(boot.excludes_zero()[c]),
                 "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * stderr),
-                "seeds needed": needed,
+                "seeds_needed": needed, "borrowed": bool(row["n"] < 2 or base["n"] < 2),
             })
-    columns = ["variant", "score", "reported", "measured", "seed std", f"{level:.0%} interval", "distinct",
-               "seeds needed"]
-    frame = pd.DataFrame.from_records(records, columns=columns).set_index(["variant", "score"])
+    names = ["model", "reported", "measured", "low", "high", "std", "std_baseline", "n", "n_baseline",
+             "stderr", "excludes_zero", "distinct", "seeds_needed", "borrowed"]
+    frame = pd.DataFrame.from_records(records, columns=["variant", "score", *names])
+    frame = frame.set_index(["variant", "score"])
+    frame.attrs["level"] = level
+    return frame
+
+
+def gain_report(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
+                columns=(3, 8), resamples: int = 2000, level: float = 0.95, digits: int = 2, data=None):
+    """What each variant's gain over ``baseline`` is worth, on the score ``columns``.
+
+    measured: :func:`measured_rows`, each run folder holding ``test_decisions.npz``
+    (``scripts/collect_results.py`` writes them); reported: ``paper.reported_rows``; test: the
+    test annotations (``load_annotations("test")``). Per variant and score (columns):
+    ``reported``, the paper's gain; ``measured``, the difference of seed means; ``seed std``,
+    the variant's and the baseline's seed standard deviations; ``95% interval`` (for the
+    default ``level``), the paired-bootstrap interval over test videos
+    (``linkpaper.gains.paired_bootstrap`` on seed-averaged per-video scores); ``distinct``,
+    True when the interval excludes zero *and* the gain exceeds twice its seed standard error
+    (both noise sources); ``seeds needed``, the seeds per model that a two-sided 5 % test
+    with 80 % power needs for a gain of the paper's size at the measured seed spreads
+    (``linkpaper.gains.seeds_needed``; a model with a single seed borrows the other model's
+    spread, NaN when neither has two). Returns a pandas frame, rows (variant, score).
+    ``data``: a :func:`gain_data` frame already computed (the other arguments but ``digits``
+    are then ignored).
+    """
+    import pandas as pd
+
+    if data is None:
+        data = gain_data(measured, reported, test, baseline, columns, resamples, level)
+    level = data.attrs.get("level", level)
+    interval = f"{level:.0%} interval"
+    frame = pd.DataFrame({
+        "reported": data["reported"],
+        "measured": data["measured"],
+        "seed std": [f"{a:.{digits}f} / {b:.{digits}f}" for a, b in zip(data["std"], data["std_baseline"])],
+        interval: [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(data["low"], data["high"])],
+        "distinct": data["distinct"].astype(bool),
+        "seeds needed": data["seeds_needed"],
+    }, index=data.index, columns=["reported", "measured", "seed std", interval, "distinct", "seeds needed"])
     return frame.round({"reported": 1, "measured": digits, "seeds needed": 0})
 
 
@@ -585,56 +633,6 @@ def seed_scores_frame(measured: list[dict], columns=(3, 4), names: dict | None =
     return pd.DataFrame(rows)
 
 
-def variant_figure(measured: list[dict], reported: list[dict], source: str, columns=(3, 4), names: dict | None = None):
-    """Per variant (any set: Table II's and controls), for each score ``columns`` (indices into
-    ``SCORE_COLUMNS``; default segment Type@AV and Event@AV): every seed's test score (small
-    dots), their mean with ± one standard deviation over seeds (large dot and bar), and the
-    paper's reported value of the same variant (black diamond). The y axis is shared, but
-    the measured and reported numbers are different data (say so in ``source``)."""
-    import seaborn as sns
-
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
-    from linkpaper.paper import VARIANT_LABELS
-    from linkpaper.book.viz import describe, pyplot, titled
-
-    plt = pyplot()
-    names = {**VARIANT_LABELS, **(names or {})}
-    seeds = seed_scores_frame(measured, columns, names)
-    order = [names.get(row["model"], row["model"]) for row in measured]
-    reported_by_variant = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
-    fig, axes = plt.subplots(1, len(columns), figsize=(max(5.5, 0.55 * len(order) + 2) * len(columns), 3.9),
-                             squeeze=False)
-    for ax, column in zip(axes[0], columns):
-        level, modality = SCORE_COLUMNS[column]
-        score = f"{level}-level {COLUMN_TITLES[modality]}"
-        data = seeds[seeds["score"] == score]
-        sns.stripplot(data, x="variant", y="F (%)", order=order, ax=ax, color="#949494", size=4, jitter=0.12,
-                      label="measured: one seed")
-        sns.pointplot(data, x="variant", y="F (%)", order=order, ax=ax, errorbar="sd", linestyle="none",
-                      color="#0173b2", markersize=7, capsize=0.25, err_kws={"linewidth": 1.5},
-                      label="measured: mean ± std over seeds")
-        paper = [reported_by_variant.get(row["model"], [np.nan] * 10)[column] for row in measured]
-        ax.scatter(np.arange(len(order)) + 0.3, paper, marker="D", s=30, color="black", zorder=5,
-                   label="paper, LLP test (reported)")
-        ax.set_xlim(-0.5, len(order) - 0.2)
-        ax.tick_params(axis="x", rotation=30)
-        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
-        ax.set_xlabel("")
-        ax.set_ylabel(f"{score} F (%)")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    axes[0, 0].legend(unique.values(), unique.keys(), frameon=False, fontsize=7, loc="best")
-    for ax in axes[0, 1:]:
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-    fig.suptitle(titled("Ablation variants: measured vs reported", source), fontsize=10)
-    fig.tight_layout()
-    scores = " and ".join(f"{SCORE_COLUMNS[c][0]}-level {COLUMN_TITLES[SCORE_COLUMNS[c][1]]}" for c in columns)
-    return describe(fig, f"For each of {len(order)} variants, {scores}: the test F (%) of every training seed "
-                         "(grey dots), their mean with ± one standard deviation (blue), and the paper's "
-                         "reported value (black diamond)", source, title="Ablation variants: measured vs reported")
-
-
 def per_class_comparison_figure(frame, source: str, title: str = ""):
     """Heatmap of a :func:`per_class_frame`: one row per class, one column per (modality,
     model), each cell the F (%) written in it (blank: the class is never kept); when there are
@@ -734,3 +732,783 @@ def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = N
     shown = "; ".join(labels.get(key, key) for key in series)
     return describe(fig, f"Line plots per epoch, one line per variant (mean over its seeds, seed range shaded), "
                          f"of: {shown}", source, title="Per-epoch diagnostics")
+
+
+# --------------------------------------------------------------------------------------------
+# Gains over the baseline, with their noise, and the sentences that read them (chapter 9)
+# --------------------------------------------------------------------------------------------
+
+
+def _label(model: str) -> str:
+    from linkpaper.paper import VARIANT_LABELS
+
+    return VARIANT_LABELS.get(model, model)
+
+
+def _signed(value: float, digits: int = 2) -> str:
+    """``+1.23`` / ``−1.23`` (a true minus sign, as in the book's prose)."""
+    return f"{value:+.{digits}f}".replace("-", "−")
+
+
+def _seed_list(seeds) -> str:
+    seeds = [str(s) for s in seeds]
+    return seeds[0] if len(seeds) == 1 else ", ".join(seeds[:-1]) + " and " + seeds[-1]
+
+
+def grid_status(measured: list[dict], expected=None) -> str:
+    """Markdown: which variants a grid folder holds, with their seeds, and which are missing.
+
+    measured: :func:`measured_rows`; expected: the variants the grid is meant to hold
+    (default: the eight of Table II, ``linkpaper.models.list_models()``).
+    """
+    from linkpaper.models import list_models
+
+    expected = list(expected or list_models())
+    runs = sum(row["n"] for row in measured)
+    held = [f"{_label(row['model'])} ({row['n']} seed{'s' if row['n'] > 1 else ''}: "
+            f"{_seed_list(row['seeds'])})" for row in measured]
+    text = (f"The records hold **{runs} finished run{'s' if runs != 1 else ''} of {len(measured)} "
+            f"variant{'s' if len(measured) != 1 else ''}**: {'; '.join(held)}.")
+    missing = [_label(v) for v in expected if v not in {row["model"] for row in measured}]
+    if missing:
+        text += (f" Not trained yet: {', '.join(missing)}; their rows and gains appear here once "
+                 "their runs are committed.")
+    seeds = {row["n"] for row in measured}
+    if len(seeds) > 1:
+        text += " The variants have different numbers of seeds, so their spreads are not equally well known."
+    return text
+
+
+def seed_gain_points(measured: list[dict], baseline: str = "valor++", columns=(3, 8)):
+    """Long table of every seed's gain over the baseline's seed mean.
+
+    One row per (variant, seed, score): ``variant`` (label), ``model``, ``seed``, ``score``
+    (the short label, e.g. "Seg type") and ``gain`` (points): the run's test score minus the
+    mean over the baseline's seeds. The baseline's own seeds are included (their spread
+    around their mean is the noise every gain carries).
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import SCORE_LABELS
+    from linkpaper.runs import RunRecord
+
+    by_model = {row["model"]: row for row in measured}
+    if baseline not in by_model:
+        raise UserError(f"no measured run of the baseline {baseline!r}; measured: {', '.join(by_model) or 'none'}")
+    base_mean = np.asarray(by_model[baseline]["mean"], dtype=float)
+    rows = []
+    for row in measured:
+        for run in row["runs"]:
+            record = RunRecord.read(run)
+            for c in columns:
+                rows.append({"variant": _label(row["model"]), "model": row["model"], "seed": record.seed,
+                             "score": SCORE_LABELS[c], "gain": float(record.test_row[c]) - base_mean[c]})
+    return pd.DataFrame(rows, columns=["variant", "model", "seed", "score", "gain"])
+
+
+SCORE_NAMES = {"Seg type": "segment-level Type@AV", "Seg event": "segment-level Event@AV",
+               "Event type": "event-level Type@AV", "Event event": "event-level Event@AV",
+               "Seg a": "segment-level audio", "Seg v": "segment-level visual",
+               "Seg av": "segment-level audio-visual", "Event a": "event-level audio",
+               "Event v": "event-level visual", "Event av": "event-level audio-visual"}
+"""Short score labels (``metrics.SCORE_LABELS``) spelled out for prose and axis labels."""
+
+
+def gain_figure(data, points, source: str, baseline: str = "valor++", title: str = ""):
+    """The bridge between the paper and the measurements: gains over the baseline, never
+    absolute numbers.
+
+    data: :func:`gain_data`; points: :func:`seed_gain_points` for the same runs. One panel per
+    score in ``data``. Per variant: each seed's gain over the baseline's seed mean (grey dots;
+    the baseline's own seeds first, showing its spread around zero), the measured gain (blue:
+    filled when distinguishable from noise, hollow otherwise) with its paired-bootstrap
+    interval over test videos, and beside it the paper's reported gain (black diamond, where
+    the paper reports one). The y axis is a gain in F points, the same quantity for both.
+    """
+    import seaborn as sns
+
+    from linkpaper.book.viz import describe, pyplot, titled
+
+    plt = pyplot()
+    scores = list(dict.fromkeys(data.index.get_level_values("score")))
+    base = _label(baseline)
+    if not scores:  # only the baseline has runs: nothing to compare yet
+        fig, ax = plt.subplots(figsize=(6, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"No variant besides {base} has a finished run yet.", ha="center", va="center")
+        heading = title or f"Gains over {base}"
+        fig.suptitle(titled(heading, source), fontsize=10)
+        return describe(fig, f"An empty panel: no variant besides {base} to compare", source, title=heading)
+    spread = f"{base} (its seeds)"
+    points = points.replace({"variant": {base: spread}})
+    order = [spread] + list(dict.fromkeys(data.index.get_level_values("variant")))
+    # one panel per score, stacked, so the figure keeps a readable width in the text column
+    fig, axes = plt.subplots(len(scores), 1, figsize=(max(5.5, 0.6 * len(order) + 2.8), 2.6 * len(scores) + 1.4),
+                             squeeze=False)
+    axes = axes.T
+    level = data.attrs.get("level", 0.95)
+    for ax, score in zip(axes[0], scores):
+        seeds = points[points["score"] == score]
+        ax.axhline(0, color="black", lw=0.8)
+        sns.stripplot(seeds, x="variant", y="gain", order=order, ax=ax, color="#949494", size=4.5,
+                      jitter=0.08, label="measured: one seed (minus the mean of the baseline's seeds)")
+        rows = data.xs(score, level="score")
+        for i, variant in enumerate(order[1:], start=1):
+            if variant not in rows.index:
+                continue
+            row = rows.loc[variant]
+            label = (f"measured gain, {level:.0%} interval over test videos (filled: distinguishable from noise)"
+                     if row["distinct"] else "measured gain (hollow: not distinguishable from noise)")
+            error = [[row["measured"] - row["low"]], [row["high"] - row["measured"]]]
+            ax.errorbar(i + 0.18, row["measured"], yerr=error, fmt="o", color="#0173b2", ms=7, capsize=3, lw=1.5,
+                        mfc="#0173b2" if row["distinct"] else "white", label=label)
+            if np.isfinite(row["reported"]):
+                ax.scatter(i + 0.36, row["reported"], marker="D", s=32, color="black", zorder=5,
+                           label="paper's gain on LLP (reported)", gid="reported")
+        ax.set_xlim(-0.5, len(order) - 0.3)
+        if ax is axes[0, -1]:
+            ax.tick_params(axis="x", rotation=30)
+            plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        else:
+            ax.set_xticklabels([])
+        ax.set_xlabel("")
+        ax.set_ylabel("gain (F points)")
+        ax.set_title(f"{SCORE_NAMES.get(score, score)}: gain over {base}", fontsize=9)
+    found = {}
+    for ax in axes[0]:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            found.setdefault(name, handle)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.legend(found.values(), found.keys(), loc="lower center", ncol=1, frameon=False, fontsize=8)
+    heading = title or f"Gains over {base}: measured (with their noise) beside reported"
+    fig.suptitle(titled(heading, source), fontsize=10)
+    fig.tight_layout(rect=(0, (0.18 * len(found) + 0.1) / fig.get_figheight(), 1, 1))
+    names = " and ".join(SCORE_NAMES.get(s, s) for s in scores)
+    return describe(fig, f"Dot plot per variant of the gain over {base} in {names}: every seed's gain (grey), "
+                         f"the measured gain with its {level:.0%} paired-bootstrap interval (blue, hollow when "
+                         "not distinguishable from noise) and the paper's reported gain (black diamond)",
+                    source, title=heading)
+
+
+def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> str:
+    """Markdown, one bullet per variant: the measured gain on ``score`` with its interval and
+    seed counts, the paper's gain, whether it is distinguishable from noise, and how many seeds
+    a gain of the paper's size would need. data: :func:`gain_data`."""
+    if data.empty:
+        return f"No variant besides {_label(baseline)} has a finished run yet, so there is no gain to read."
+    level = data.attrs.get("level", 0.95)
+    name = SCORE_NAMES.get(score, score)
+    lines = []
+    explained = False  # the rule is spelled out at its first use only
+    for variant, row in data.xs(score, level="score").iterrows():
+        seeds = (f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of "
+                 f"{_label(baseline)}")
+        text = (f"* **{variant}** ({seeds}): {name} gain **{_signed(row['measured'])}** points, "
+                f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}]")
+        if np.isfinite(row["reported"]):
+            text += f"; the paper reports {_signed(row['reported'], 1)}"
+        else:
+            text += "; the paper reports no such variant"
+        borrowed = " (one seed: its spread is taken from the other model)" if row["borrowed"] else ""
+        if row["distinct"]:
+            text += ". **Distinguishable from noise**"
+            if not explained:
+                text += ": the interval excludes zero and the gain exceeds twice its seed standard error"
+                explained = True
+            text += borrowed
+        elif row["excludes_zero"]:
+            text += (". The test videos alone separate it from zero, but the seed spread does not: **not "
+                     f"distinguishable from noise**{borrowed}")
+        else:
+            text += f". **Not distinguishable from noise**{borrowed}"
+        if np.isfinite(row["seeds_needed"]):
+            text += (f"; a gain of the paper's size would need about **{row['seeds_needed']:.0f} seeds per model** "
+                     "at the measured seed spread")
+        elif np.isfinite(row["reported"]) and row["reported"] == 0:
+            text += "; the paper reports no gain here, so there is no size to detect"
+        lines.append(text + ".")
+    return "\n".join(lines)
+
+
+def modality_gains(measured: list[dict], baseline: str = "valor++", level: str = "segment"):
+    """Per variant, the gain over the baseline's seed mean in each of ``level``'s five scores.
+
+    Returns a numeric frame: index the variant labels (baseline excluded); columns (score
+    title, ``gain`` | ``low`` | ``high`` | ``n``): the mean gain, the lowest and the highest
+    single-seed gain (each seed of the variant minus the baseline's seed mean), and the
+    number of seeds.
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+
+    by_model = {row["model"]: row for row in measured}
+    if baseline not in by_model:
+        raise UserError(f"no measured run of the baseline {baseline!r}; measured: {', '.join(by_model) or 'none'}")
+    base_mean = np.asarray(by_model[baseline]["mean"], dtype=float)
+    columns = [i for i, (lvl, _) in enumerate(SCORE_COLUMNS) if lvl == level]
+    rows = {}
+    for row in measured:
+        if row["model"] == baseline:
+            continue
+        gains = _rows_of(row) - base_mean  # (seeds, 10)
+        values = {}
+        for c in columns:
+            title = COLUMN_TITLES[SCORE_COLUMNS[c][1]]
+            values.update({(title, "gain"): gains[:, c].mean(), (title, "low"): gains[:, c].min(),
+                           (title, "high"): gains[:, c].max(), (title, "n"): len(gains)})
+        rows[_label(row["model"])] = values
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    if not frame.empty:
+        frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["score", "statistic"])
+    frame.index.name = "variant"
+    return frame
+
+
+def modality_gain_table(gains, digits: int = 1, source: str = "", baseline: str = "valor++"):
+    """:func:`modality_gains` as strings: ``"+5.1 (+3.9 to +6.3)"`` (mean gain, and the range
+    of single-seed gains when there are several seeds), one column per score; the index is
+    named ``"gain over <baseline> [<source>]"``."""
+    import pandas as pd
+
+    if gains.empty:
+        return pd.DataFrame()
+    titles = list(dict.fromkeys(gains.columns.get_level_values(0)))
+    cells = {}
+    for title in titles:
+        part = gains[title]
+        cells[title] = [
+            _signed(g, digits) + (f" ({_signed(lo, digits)} to {_signed(hi, digits)})" if n > 1 else "")
+            for g, lo, hi, n in zip(part["gain"], part["low"], part["high"], part["n"])
+        ]
+    frame = pd.DataFrame(cells, index=gains.index)
+    frame.index.name = f"gain over {_label(baseline)}{' [' + source + ']' if source else ''}"
+    return frame
+
+
+def modality_reading(gains, baseline: str = "valor++") -> str:
+    """Markdown bullets reading :func:`modality_gains`: per variant, the audio, visual and
+    audio-visual gains, whether every seed agrees on their sign, and, for the S-LOSS controls,
+    how much of +S's visual change each already shows."""
+    if gains.empty:
+        return f"No variant besides {_label(baseline)} has a finished run yet."
+    parts = [m for m in ("Audio", "Visual", "Audio-visual") if m in gains.columns.get_level_values(0)]
+    lines = []
+    for variant, row in gains.iterrows():
+        n = int(row[(parts[0], "n")])
+        pieces = []
+        for m in parts:
+            text = f"{m.lower()} {_signed(row[(m, 'gain')], 1)}"
+            if n > 1:
+                if row[(m, "low")] > 0:
+                    text += " (every seed above)"
+                elif row[(m, "high")] < 0:
+                    text += " (every seed below)"
+                else:
+                    text += f" (seeds from {_signed(row[(m, 'low')], 1)} to {_signed(row[(m, 'high')], 1)})"
+            pieces.append(text)
+        seeds = f"{n} seed{'s' if n > 1 else ''}"
+        lines.append(f"* **{variant}** ({seeds}): " + ", ".join(pieces) + ".")
+    labels = list(gains.index)
+    plus_s = _label("+S")
+    if plus_s in labels and "Visual" in parts:
+        reference = gains.loc[plus_s, ("Visual", "gain")]
+        controls = [v for v in labels if v.startswith("+S/")]
+        if controls and abs(reference) > 0:
+            shares = ", ".join(f"{v} {_signed(gains.loc[v, ('Visual', 'gain')], 1)}" for v in controls)
+            label_only = ("+S/label" in controls and np.sign(gains.loc["+S/label", ("Visual", "gain")])
+                          == np.sign(reference))
+            text = (f"* **The S-LOSS controls** against the visual change of {plus_s} ({_signed(reference, 1)}): "
+                    f"{shares}.")
+            if label_only:
+                share = gains.loc["+S/label", ("Visual", "gain")] / reference
+                single = min(int(gains.loc[v, ("Visual", "n")]) for v in ("+S/label", plus_s)) == 1
+                text += (f" The label term alone, before any similarity term, already gives "
+                         f"{100 * share:.0f} % of it" + (" (from single seeds)." if single else "."))
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def epoch_endpoints(records: dict, keys, labels: dict | None = None, digits: int = 4):
+    """Where each per-epoch quantity starts and ends, per variant.
+
+    records: ``{(variant, seed): RunRecord}`` (``probe.grid_records``); keys:
+    ``probe.epoch_series`` keys (those no record has are skipped). Rows (quantity, variant);
+    columns ``seeds``, ``first epoch``, ``last epoch`` (means over seeds), ``change`` (last
+    minus first, mean over seeds) and ``change range`` (the lowest and highest change of a
+    single seed). Values are rounded to ``digits``.
+    """
+    import pandas as pd
+
+    from linkpaper.book.probe import epoch_series
+
+    labels = labels or {}
+    rows = {}
+    for key in keys:
+        try:
+            frame = epoch_series(records, key)
+        except UserError:
+            continue
+        for variant in dict.fromkeys(frame.columns.get_level_values("variant")):
+            values = frame[variant].dropna(how="all")
+            first, last = values.iloc[0], values.iloc[-1]
+            change = last - first
+            rows[(labels.get(key, key), _label(variant))] = {
+                "seeds": values.shape[1], "first epoch": round(float(first.mean()), digits),
+                "last epoch": round(float(last.mean()), digits),
+                "change": round(float(change.mean()), digits),
+                "change range": f"{change.min():+.{digits}f} to {change.max():+.{digits}f}"
+                if values.shape[1] > 1 else "",
+            }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    if not frame.empty:
+        frame.index = pd.MultiIndex.from_tuples(frame.index, names=["quantity", "variant"])
+    return frame
+
+
+def epoch_panels_figure(records: dict, panels: list[dict], source: str, title: str, columns: int = 2):
+    """Per-epoch quantities of grid runs, one readable panel each.
+
+    panels: dicts with ``key`` (a ``probe.epoch_series`` key) and optionally ``title``,
+    ``offset`` (subtracted, e.g. the initial value 1 of a CMIM scalar: the panel then shows the
+    change from initialisation), ``scale`` (multiplied after, e.g. 1000), ``ylabel`` (say the
+    offset and scale there), ``log`` (a log y axis) and ``from_epoch`` (draw only from that
+    epoch on, so a steep first epoch does not set the range; say so in the title). Each variant is a colour: its seeds
+    are thin lines, their mean a thick line; every panel has its own y range. Panels whose key
+    no record has are skipped.
+    """
+    from linkpaper.book.probe import epoch_series
+    from linkpaper.book.viz import describe, pyplot, titled
+
+    plt = pyplot()
+    found = []
+    for panel in panels:
+        try:
+            found.append((panel, epoch_series(records, panel["key"])))
+        except UserError:
+            continue
+    if not found:
+        raise UserError(f"no run record has any of {[p['key'] for p in panels]}")
+    columns = min(columns, len(found))
+    rows = int(np.ceil(len(found) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 2.7 * rows), squeeze=False)
+    handles = {}
+    for ax, (panel, frame) in zip(axes.ravel(), found):
+        values = (frame - panel.get("offset", 0.0)) * panel.get("scale", 1.0)
+        values = values.loc[values.index >= panel.get("from_epoch", values.index.min())]
+        for variant in dict.fromkeys(values.columns.get_level_values("variant")):
+            part = values[variant]
+            color = variant_color(variant)
+            for seed in part.columns:
+                ax.plot(part.index, part[seed], color=color, lw=0.7, alpha=0.45)
+            (line,) = ax.plot(part.index, part.mean(axis=1), color=color, lw=2.0)
+            handles.setdefault(_label(variant), line)
+        if panel.get("log"):
+            ax.set_yscale("log")
+        ax.set_title(panel.get("title", panel["key"]), fontsize=9)
+        ax.set_ylabel(panel.get("ylabel", ""), fontsize=8)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(found):]:
+        ax.axis("off")
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 6), frameon=False,
+               fontsize=8, title="thick: mean over seeds; thin: one seed", title_fontsize=8)
+    fig.suptitle(titled(title, source), fontsize=10)
+    fig.tight_layout(rect=(0, 0.1 if rows == 1 else 0.06, 1, 1))
+    shown = "; ".join(panel.get("title", panel["key"]) for panel, _ in found)
+    return describe(fig, f"Line plots per epoch, one colour per variant (thin: each seed, thick: their mean), "
+                         f"each panel with its own y range: {shown}", source, title=title)
+
+
+# --------------------------------------------------------------------------------------------
+# Two models over all their seeds: per class, per kind of segment (chapter 10)
+# --------------------------------------------------------------------------------------------
+
+
+def seed_runs(results_dir, variants, test) -> dict:
+    """Every finished run of ``variants`` that stored test decisions or predictions.
+
+    Returns ``{(label, seed): {"predictions": (pred_audio, pred_visual), "scores":
+    AVVPScores, "record": RunRecord}}`` (label: the paper's name of the variant), in variant
+    then seed order; test: the test annotations.
+    """
+    from linkpaper.engine import PREDICTIONS_FILE
+    from linkpaper.gains import DECISIONS_FILE
+    from linkpaper.metrics import evaluate_predictions
+    from linkpaper.runs import RunRecord
+
+    runs = {}
+    for run in find_run_dirs(results_dir, list(variants)):
+        if not any((run / name).is_file() for name in (PREDICTIONS_FILE, DECISIONS_FILE)):
+            continue
+        record = RunRecord.read(run)
+        if not record.complete:
+            continue
+        predictions = load_run_predictions(run, test.filenames)
+        scores = evaluate_predictions(*predictions, test.gt_audio, test.gt_visual)
+        runs[(_label(record.config["model"]), int(record.seed))] = {
+            "predictions": predictions, "scores": scores, "record": record}
+    return runs
+
+
+def class_support(test, train=None):
+    """How much of each class there is to learn and to score, per class (index ``CLASSES``).
+
+    test: annotations with ``gt_audio``, ``gt_visual`` (N, T, C) and ``weak`` (N, C). Columns:
+    ``test videos`` (video label), ``test audio segments``, ``test visual segments``. With
+    ``train`` (an ``AVVPSplit``, e.g. SynthLLP's training split) also ``train videos`` (its
+    video labels) and ``teacher audio segments`` / ``teacher visual segments`` (its segment
+    pseudo labels, >= 0.5), and ``train rank`` (1 = the rarest class in training).
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "test videos": np.asarray(test.weak).astype(bool).sum(axis=0),
+        "test audio segments": np.asarray(test.gt_audio, bool).sum(axis=(0, 1)),
+        "test visual segments": np.asarray(test.gt_visual, bool).sum(axis=(0, 1)),
+    }, index=pd.Index(list(CLASSES), name="class"))
+    if train is not None:
+        weak = np.asarray(train.weak) >= 0.5
+        frame["train videos"] = weak.sum(axis=0)
+        frame["teacher audio segments"] = (np.asarray(train.pseudo_audio) >= 0.5).sum(axis=(0, 1))
+        frame["teacher visual segments"] = (np.asarray(train.pseudo_visual) >= 0.5).sum(axis=(0, 1))
+        frame["train rank"] = frame["train videos"].rank(method="min").astype(int)
+    return frame.astype(int)
+
+
+def per_class_seed_frame(runs: dict, level: str = "segment", modalities=("audio", "visual")):
+    """Long table of per-class F (%) of every run: ``model``, ``seed``, ``modality``, ``class``,
+    ``F``, ``predicted segments`` (how many test segments the run predicts the class in;
+    segment level). runs: :func:`seed_runs`. A class the metric keeps in no video is NaN."""
+    import pandas as pd
+
+    rows = []
+    for (model, seed), run in runs.items():
+        scores = run["scores"]
+        for m in modalities:
+            f = scores.per_class[level][m].f
+            predicted = np.asarray(run["predictions"][0 if m == "audio" else 1], bool).sum(axis=(0, 1))
+            for c, name in enumerate(CLASSES):
+                rows.append({"model": model, "seed": seed, "modality": m, "class": name,
+                             "F": float(f[c]), "predicted segments": int(predicted[c])})
+    return pd.DataFrame(rows)
+
+
+def per_class_seed_figure(frame, support, source: str, title: str = ""):
+    """Per-class F of two (or more) models over all their seeds, one panel per modality.
+
+    frame: :func:`per_class_seed_frame`; support: :func:`class_support` (the number of test
+    segments of each class and modality is written beside its name, and classes are sorted
+    from the most to the least frequent, so the rare ones sit at the bottom). Small dots: one
+    seed; large marks: the mean over seeds.
+    """
+    import seaborn as sns
+
+    from linkpaper.book.viz import describe, pyplot, titled
+
+    plt = pyplot()
+    modalities = list(dict.fromkeys(frame["modality"]))
+    models = list(dict.fromkeys(frame["model"]))
+    palette = dict(zip(models, ("#0173b2", "#de8f05", "#029e73", "#d55e00")))
+    fig, axes = plt.subplots(1, len(modalities), figsize=(5.0 * len(modalities), 0.27 * len(CLASSES) + 1.6),
+                             squeeze=False)
+    for ax, m in zip(axes[0], modalities):
+        counts = support[f"test {m} segments"]
+        order = list(counts.sort_values(ascending=False, kind="stable").index)
+        data = frame[frame["modality"] == m].copy()
+        names = {c: f"{c} ({counts[c]})" for c in order}
+        data["class"] = data["class"].map(names)
+        y_order = [names[c] for c in order]
+        sns.stripplot(data, x="F", y="class", hue="model", order=y_order, hue_order=models, palette=palette,
+                      dodge=True, size=3, alpha=0.6, jitter=False, ax=ax, legend=False)
+        sns.pointplot(data, x="F", y="class", hue="model", order=y_order, hue_order=models, palette=palette,
+                      dodge=0.4, errorbar=None, linestyle="none", markers="D", markersize=4, ax=ax)
+        ax.set_xlim(-2, 102)
+        ax.set_xlabel(f"segment-level F (%), {m}")
+        ax.set_ylabel(f"class (test {m} segments)" if ax is axes[0, 0] else "")
+        ax.tick_params(axis="y", labelsize=7.5)
+        ax.set_title(f"{m.capitalize()}", fontsize=9)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, [f"{label} (diamond: mean over seeds; dots: one seed)" for label in labels],
+               loc="lower center", ncol=len(labels), frameon=False, fontsize=8)
+    heading = title or "Per-class segment-level F over seeds"
+    fig.suptitle(titled(heading, source), fontsize=10)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return describe(fig, f"Dot plot, one row per class sorted by its number of test segments (in parentheses), one "
+                         f"panel per modality ({', '.join(modalities)}): the per-class F of every seed (dots) and "
+                         f"the mean over seeds (diamonds) of {', '.join(models)}", source, title=heading)
+
+
+def class_differences(frame, support, models: list[str], count: int = 5, digits: int = 1):
+    """The (class, modality) pairs where two models differ most, with their seed spread.
+
+    frame: :func:`per_class_seed_frame`; models: [baseline, other]. The ``count`` largest
+    gains and ``count`` largest losses of the mean F of ``models[1]`` over ``models[0]``.
+    Columns: ``test segments``, each model's mean F with the range over its seeds, the
+    ``difference`` of the means, and ``seed ranges overlap`` (True: some seed of one model
+    scores as the other model's seeds do, so the difference is within seed noise).
+    """
+    import pandas as pd
+
+    a, b = models
+    stats = frame.groupby(["class", "modality", "model"])["F"].agg(["mean", "min", "max", "count"]).unstack("model")
+    diff = (stats[("mean", b)] - stats[("mean", a)]).dropna().sort_values(ascending=False, kind="stable")
+    picks = list(diff.index[:count]) + [i for i in diff.index[-count:] if i not in set(diff.index[:count])]
+    rows = {}
+    for key in picks:
+        s = stats.loc[key]
+        cell = {}
+        cell["test segments"] = int(support.loc[key[0], f"test {key[1]} segments"])
+        for model in (a, b):
+            spread = (f" ({s[('min', model)]:.{digits}f} to {s[('max', model)]:.{digits}f})"
+                      if s[("count", model)] > 1 else "")
+            cell[f"{model}: F, {int(s[('count', model)])} seed(s)"] = f"{s[('mean', model)]:.{digits}f}{spread}"
+        cell["difference"] = round(float(diff[key]), digits)
+        cell["seed ranges overlap"] = bool(s[("min", a)] <= s[("max", b)] and s[("min", b)] <= s[("max", a)])
+        rows[key] = cell
+    result = pd.DataFrame.from_dict(rows, orient="index")
+    result.index = pd.MultiIndex.from_tuples(result.index, names=["class", "modality"])
+    return result
+
+
+def zero_score_classes(frame, support):
+    """Every (class, modality) that scores F = 0 in at least one run, and why it may.
+
+    frame: :func:`per_class_seed_frame`; support: :func:`class_support` (with ``train``).
+    Rows (class, modality); columns ``runs at 0`` (e.g. "VALOR++ 88"), ``runs``, ``predicted
+    segments in those runs`` (total), ``test segments`` and, when the support has them,
+    ``train videos``, ``train rank`` and the teacher's segments of that modality.
+    """
+    import pandas as pd
+
+    zero = frame[frame["F"] == 0]
+    rows = {}
+    for (name, m), part in zero.groupby(["class", "modality"], sort=False):
+        row = {"runs at 0": "; ".join(f"{model} seed {seed}" for model, seed in zip(part["model"], part["seed"])),
+               "runs at 0 (count)": len(part),
+               "runs": int(((frame["class"] == name) & (frame["modality"] == m)).sum()),
+               "predicted segments in those runs": int(part["predicted segments"].sum()),
+               "test segments": int(support.loc[name, f"test {m} segments"])}
+        for column in ("train videos", "train rank"):
+            if column in support.columns:
+                row[column] = int(support.loc[name, column])
+        if f"teacher {m} segments" in support.columns:
+            row["teacher segments (this modality)"] = int(support.loc[name, f"teacher {m} segments"])
+        rows[(name, m)] = row
+    result = pd.DataFrame.from_dict(rows, orient="index")
+    if not result.empty:
+        result.index = pd.MultiIndex.from_tuples(result.index, names=["class", "modality"])
+    return result
+
+
+def zero_score_reading(zeros, support, frame) -> str:
+    """Markdown explaining :func:`zero_score_classes` from the data: whether the runs predict
+    the class at all, how rare it is in training and in the test set, and whether the
+    teachers label it; or that no class scores 0."""
+    runs = frame.groupby(["model", "seed"]).ngroups
+    if zeros.empty:
+        return (f"No class scores 0 in any of the {runs} runs compared here. The rarest classes are still the "
+                "least certain: their F rests on few test segments (the table below).")
+    everywhere = [f"{name} ({m})" for (name, m), row in zeros.iterrows() if row["runs at 0 (count)"] == row["runs"]]
+    lines = [f"* In every run of both models: {', '.join(everywhere)}." if everywhere else
+             "* No class scores 0 in every run of both models; the zeros below occur in some seeds only, so they "
+             "are part of the seed spread, not of a difference between the models."]
+    total = len(support)
+    for (name, m), row in zeros.iterrows():
+        never = row["predicted segments in those runs"] == 0
+        text = (f"* **{name}, {m}** scores 0 in {row['runs at 0']} ({row['runs at 0 (count)']} of the "
+                f"{row['runs']} runs). ")
+        those = "That run" if row["runs at 0 (count)"] == 1 else "Those runs"
+        text += (f"{those} **never predict{'s' if those == 'That run' else ''} it**: not one test segment, so "
+                 "the class scores 0 in every test video that has it." if never else
+                 f"{those} predict it in {row['predicted segments in those runs']} test segments, none of them "
+                 "right.")
+        text += f" It has {row['test segments']} {m} test segments"
+        if "train videos" in row:
+            median = int(support["train videos"].median())
+            text += (f", and {row['train videos']} training videos carry its video label (rank "
+                     f"{row['train rank']} of {total} from the rarest; the median class has {median})")
+            teacher = row.get("teacher segments (this modality)")
+            if teacher is not None and teacher > 0:
+                text += (f"; the {m} teacher labels it in {teacher:.0f} training segments, so the pseudo labels "
+                         "do contain it")
+                if row["train rank"] <= 3:
+                    text += ": what it lacks is training examples"
+            elif teacher is not None:
+                text += f"; the {m} teacher never labels it in training, so no segment label teaches it"
+        lines.append(text + ".")
+    return "\n".join(lines)
+
+
+def alignment_seed_frame(runs: dict, gt_audio, gt_visual):
+    """Long table of :func:`masked_segment_scores` for every run on aligned, non-aligned and
+    all annotated segments: ``model``, ``seed``, ``segments`` (kind), ``modality`` (Audio,
+    Visual, Audio-visual, Event@AV (pooled)), ``F``. runs: :func:`seed_runs`."""
+    import pandas as pd
+
+    kind = segment_alignment(gt_audio, gt_visual)
+    masks = {"aligned": kind == ALIGNED, "non-aligned": kind == NON_ALIGNED}
+    titles = dict(zip(MASKED_MODALITIES, ("Audio", "Visual", "Audio-visual", "Event@AV (pooled)")))
+    rows = []
+    for (model, seed), run in runs.items():
+        for label, mask in masks.items():
+            scores = masked_segment_scores(*run["predictions"], gt_audio, gt_visual, mask)
+            rows += [{"model": model, "seed": seed, "segments": label, "modality": titles[m], "F": scores[m]["f"]}
+                     for m in MASKED_MODALITIES]
+    return pd.DataFrame(rows)
+
+
+def alignment_seed_table(frame, digits: int = 1):
+    """:func:`alignment_seed_frame` summarised: rows (model, segments), columns the modalities,
+    cells ``mean ± std (n)`` over seeds (the value alone for one seed)."""
+    stats = frame.groupby(["model", "segments", "modality"], sort=False)["F"].agg(["mean", "std", "count"])
+    cells = stats.apply(lambda s: f"{s['mean']:.{digits}f}" + (f" ± {s['std']:.{digits}f} ({int(s['count'])})"
+                                                                if s["count"] > 1 else " (1)"), axis=1)
+    table = cells.unstack("modality")
+    order = list(dict.fromkeys(frame["modality"]))
+    return table[order]
+
+
+def alignment_seed_figure(frame, source: str, title: str = ""):
+    """Per kind of segment (aligned, non-aligned), the pooled F of each model and modality:
+    every seed (dots) and the mean over seeds (diamonds). frame: :func:`alignment_seed_frame`."""
+    import seaborn as sns
+
+    from linkpaper.book.viz import describe, pyplot, titled
+
+    plt = pyplot()
+    kinds = list(dict.fromkeys(frame["segments"]))
+    models = list(dict.fromkeys(frame["model"]))
+    palette = dict(zip(models, ("#0173b2", "#de8f05", "#029e73", "#d55e00")))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.4 * len(kinds), 3.6), squeeze=False, sharey=True)
+    for ax, kind in zip(axes[0], kinds):
+        data = frame[frame["segments"] == kind]
+        sns.stripplot(data, x="modality", y="F", hue="model", hue_order=models, palette=palette, dodge=True,
+                      size=4, alpha=0.6, jitter=False, ax=ax, legend=False)
+        sns.pointplot(data, x="modality", y="F", hue="model", hue_order=models, palette=palette, dodge=0.4,
+                      errorbar=None, linestyle="none", markers="D", markersize=5, ax=ax)
+        ax.set_title(f"{kind} segments", fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("segment-level F (%), pooled")
+        ax.tick_params(axis="x", labelsize=8)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, [f"{label} (diamond: mean over seeds; dots: one seed)" for label in labels],
+               loc="lower center", ncol=len(labels), frameon=False, fontsize=8)
+    heading = title or "Aligned and non-aligned segments, over seeds"
+    fig.suptitle(titled(heading, source), fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return describe(fig, f"Dot plots of the pooled segment-level F per modality on {' and '.join(kinds)} segments: "
+                         f"every seed (dots) and the mean over seeds (diamonds) of {', '.join(models)}",
+                    source, title=heading)
+
+
+def alignment_reading(frame, models: list[str], kind=None) -> str:
+    """Markdown bullets: how much of the test set is non-aligned (with ``kind``, the
+    :func:`segment_alignment` of the test set), whether every model scores lower on
+    non-aligned segments in every modality, then per kind of segment and modality the
+    difference of the two models' seed means (``models[1]`` minus ``models[0]``) and whether
+    their seed ranges overlap."""
+    a, b = models
+    stats = frame.groupby(["segments", "modality", "model"], sort=False)["F"].agg(["mean", "min", "max", "count"])
+    lines = []
+    if kind is not None:
+        annotated = int((np.asarray(kind) != EMPTY).sum())
+        share = 100 * int((np.asarray(kind) == NON_ALIGNED).sum()) / max(annotated, 1)
+        lines.append(f"* **{share:.0f} %** of the {annotated:,} annotated test segments are non-aligned.")
+    means = stats["mean"].unstack("segments")
+    if {"aligned", "non-aligned"} <= set(means.columns):
+        lower = means["non-aligned"] < means["aligned"]
+        gap = (means["aligned"] - means["non-aligned"])
+        if lower.all():
+            lines.append(f"* Every model scores lower on non-aligned segments in every column, by "
+                         f"{gap.min():.1f} to {gap.max():.1f} points (seed means).")
+        else:
+            higher = ", ".join(f"{model} {m}" for (m, model), ok in lower.items() if not ok)
+            lines.append(f"* Non-aligned segments score lower except for: {higher}.")
+    for kind in dict.fromkeys(frame["segments"]):
+        pieces = []
+        for m in dict.fromkeys(frame["modality"]):
+            sa, sb = stats.loc[(kind, m, a)], stats.loc[(kind, m, b)]
+            overlap = sa["min"] <= sb["max"] and sb["min"] <= sa["max"]
+            single = sa["count"] < 2 or sb["count"] < 2
+            note = ("one seed: spread unknown" if single else
+                    "seed ranges overlap" if overlap else "seed ranges apart")
+            pieces.append(f"{m} {_signed(sb['mean'] - sa['mean'], 1)} ({note})")
+        lines.append(f"* **{kind} segments**, {b} minus {a}: " + "; ".join(pieces) + ".")
+    return "\n".join(lines)
+
+
+def grid_limits(records: dict) -> str:
+    """Markdown bullets of what a grid's records say about its schedule and its modules: the
+    optimiser steps per epoch and in all (against LLP's training set with the same batch),
+    where the trainable μ ends (it starts at 0), and how far CMIM's scalars and TSAM's
+    spatial weights move. records: ``{(variant, seed): RunRecord}`` (``probe.grid_records``)."""
+    import math
+
+    from linkpaper.book.probe import epoch_series
+    from linkpaper.classes import SPLIT_SIZES
+
+    if not records:
+        return "No run records."
+    record = next(iter(records.values()))
+    config, sizes = record.config, record.data.get("sizes", {})
+    lines = []
+    if sizes.get("train") and config.get("batch_size"):
+        steps = math.ceil(sizes["train"] / config["batch_size"])
+        llp = math.ceil(SPLIT_SIZES["train"] / config["batch_size"])
+        epochs = config.get("epochs", 0)
+        lines.append(f"* **Schedule**: {sizes['train']:,} training videos in batches of {config['batch_size']} "
+                     f"make {steps} optimiser steps per epoch, {steps * epochs:,} in {epochs} epochs; LLP's "
+                     f"{SPLIT_SIZES['train']:,} training videos would make {llp} per epoch ({llp / steps:.1f} "
+                     "times as many).")
+
+    def series(key):
+        try:
+            return epoch_series(records, key)
+        except UserError:
+            return None
+
+    mu = series("mu")
+    if mu is not None:
+        trained = mu.loc[:, (mu.iloc[-1] - mu.iloc[0]).abs() > 1e-6]
+        if trained.shape[1]:
+            last = trained.iloc[-1]
+            variants = ", ".join(_label(v) for v in dict.fromkeys(trained.columns.get_level_values("variant")))
+            lines.append(f"* **S-LOSS's μ** starts at 0; after the last epoch it is between {last.min():.2f} and "
+                         f"{last.max():.2f} in the {trained.shape[1]} runs that train it ({variants}). The weight "
+                         "λ becomes the constant 1 only at μ = 1, so these runs train with the adaptive weight "
+                         "throughout, with μ still far from 1 (chapter 6: the paper's schedule on LLP's larger "
+                         "training set has enough optimiser steps to take it there).")
+    alphas = [s for s in (series("alpha1"), series("alpha2")) if s is not None]
+    if alphas:
+        change = max(float((s.iloc[-1] - 1.0).abs().max()) for s in alphas)
+        runs = alphas[0].shape[1]
+        which = "the one run" if runs == 1 else "both runs" if runs == 2 else f"all {runs} runs"
+        lines.append(f"* **CMIM's scalars** α₁ and α₂ start at 1 and end within {change:.3f} of it in "
+                     f"{which} with CMIM.")
+    spatial = [s for s in (series("tsam_a_spatial_std"), series("tsam_v_spatial_std")) if s is not None]
+    if spatial:
+        largest = max(float(s.iloc[-1].max()) for s in spatial)
+        lines.append(f"* **TSAM's spatial weights** differ between channels by a standard deviation of at most "
+                     f"{largest:.4f} at the last epoch (the weights sit near 0.5): an almost uniform rescaling.")
+    return "\n".join(lines)
+
+
+def class_difference_reading(differences, support) -> str:
+    """Markdown: how many of the largest per-class differences (:func:`class_differences`) lie
+    within seed noise, and how few test segments the rarest classes have (:func:`class_support`)."""
+    overlap = int(differences["seed ranges overlap"].sum())
+    total = len(differences)
+    rarest = support[["test audio segments", "test visual segments"]].min(axis=1).sort_values(kind="stable")
+    names = ", ".join(f"{c} ({int(n)})" for c, n in rarest.head(3).items())
+    text = (f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some seed of "
+            "one model scores as the other's seeds do): they are not evidence of a difference between the "
+            "models.")
+    text += (f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
+             "or less moves their F by several points; read their rows with that in mind.")
+    return text

@@ -92,7 +92,8 @@ def paper_table(reported: list[dict], measured: list[dict], level: str = "segmen
 
     ``title`` e.g. ``"Table I"``; ``table_id`` fixes the HTML ids (default from title and
     level) so the output is the same at every run. Measured rows get the CSS class
-    ``measured`` (shaded in the book).
+    ``measured`` (shaded in the book). With no measured rows the table is the paper's alone:
+    no source column, and the caption says where the numbers are reported.
     """
     import html
 
@@ -106,6 +107,62 @@ def paper_table(reported: list[dict], measured: list[dict], level: str = "segmen
         [["measured" if tag != REPORTED_TAG else ""] * frame.shape[1] for _, tag in frame.index],
         index=frame.index, columns=frame.columns,
     )
+    if not measured:  # the paper's rows alone: every row is reported, no tag column needed
+        frame, classes = frame.droplevel("src"), classes.droplevel("src")
+        caption = (f"<strong>{html.escape(heading)}</strong><br>"
+                   + html.escape(legend[REPORTED_TAG][0].upper() + legend[REPORTED_TAG][1:]))
     uid = table_id or "-".join(filter(None, ("paper", title.replace(" ", "-"), level))).lower()
     return (frame.style.set_caption(caption).set_table_attributes('class="paper-table"')
             .set_td_classes(classes).set_uuid(uid))
+
+
+def measured_table_frame(measured: list[dict], level: str = "segment", names: dict | None = None,
+                         digits: int = 1):
+    """The measured rows alone, with the columns of :func:`paper_table_frame` for ``level``.
+
+    Row index (``method``: the paper's label of the variant, e.g. ``"+ T, S"``, or the
+    registry name of a control; ``seeds``: the seeds averaged, e.g. ``"87/88/89"``);
+    cells ``mean ± std`` over seeds (the mean alone for one seed). No reported row is ever
+    placed here: the paper's numbers are another table (:func:`paper_table` with no measured
+    rows), because the two are different data.
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.paper import VARIANT_LABELS
+
+    if level not in LEVELS:
+        raise UserError(f"measured_table: level {level!r}; choose one of {', '.join(LEVELS)}")
+    columns = [i for i, (lvl, _) in enumerate(SCORE_COLUMNS) if lvl == level]
+    names = {**VARIANT_LABELS, **(names or {})}
+    index = [(names.get(row["model"], row["model"]), "/".join(map(str, row["seeds"]))) for row in measured]
+    cells = [[_cell(row["mean"][c], row["std"][c], row.get("n", 1), digits) for c in columns] for row in measured]
+    return pd.DataFrame(cells, columns=[COLUMN_TITLES[SCORE_COLUMNS[c][1]] for c in columns],
+                        index=pd.MultiIndex.from_tuples(index, names=["method", "seeds"]))
+
+
+def measured_table(measured: list[dict], level: str = "segment", title: str = "", source: str = "",
+                   names: dict | None = None, digits: int = 1, table_id: str = ""):
+    """:func:`measured_table_frame` as a styled HTML table whose caption names the data.
+
+    ``title`` e.g. ``"Table II, measured"``; ``source`` what the rows were measured on (e.g.
+    ``"recipe grid on SynthLLP small (synthetic), 60 epochs"``); by default the distinct data
+    labels of the rows. The caption says that cells are mean ± std over the seeds listed in
+    each row and that the rows are not LLP results.
+    """
+    import html
+
+    frame = measured_table_frame(measured, level, names, digits)
+    data = source or " / ".join(dict.fromkeys(str(row.get("data", "?")) for row in measured))
+    heading = f"{title + ', ' if title else ''}{level} level: F-scores (%), measured on {data}"
+    legend = ("mean ± std over the seeds listed in each row (one seed: the value alone); "
+              "measured here, not LLP results: compare them with each other, not with the "
+              "paper's table")
+    caption = f"<strong>{html.escape(heading)}</strong><br>{html.escape(legend)}"
+    uid = table_id or "-".join(filter(None, ("measured", title.replace(" ", "-").replace(",", ""),
+                                             level))).lower()
+    # "mean ± std" cells are wider than the paper's one number: tighter cells keep the
+    # table inside the text column at 1280 px (checked by the browser test)
+    compact = [{"selector": "th, td", "props": "padding: 0.15rem 0.35rem;"}]
+    return (frame.style.set_caption(caption).set_table_attributes('class="paper-table"')
+            .set_table_styles(compact).set_uuid(uid))
