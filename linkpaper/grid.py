@@ -176,7 +176,8 @@ class GridReport:
 JOBS_FILE = "jobs.json"  # OUT/submitit/jobs.json: run folder -> SLURM job id of its latest job
 
 
-def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None) -> GridReport:
+def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None,
+             train: bool = True) -> GridReport:
     """Train every (variant, seed) into ``out_dir`` (skipping complete runs), then summarise.
 
     base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run. executor: a
@@ -184,7 +185,9 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     Before anything runs, runs already in ``out_dir`` are checked against this configuration
     (:func:`check_grid_configs`). Complete runs are kept, interrupted ones resume, runs that a
     live job holds are left to it. Writes summary.json / summary.md over the complete runs unless
-    the jobs were submitted without waiting.
+    the jobs were submitted without waiting. ``train=False`` trains nothing: it checks the
+    folder and summarises the complete runs, counting the others as missing (a grid trained
+    across sessions, or collected into ``results/``).
     """
     from tqdm.auto import tqdm
 
@@ -225,6 +228,8 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
         elif key in known_jobs and job_still_queued(submitit_dir, options.submitit_cluster, known_jobs[key]):
             run.update(status="queued", message=f"{key}: SLURM job {known_jobs[key]} is still queued")
+        elif not train:
+            run.update(status="missing", complete=False)
         else:
             todo.append((run, grid_config(base_config, variant, seed)))
 

@@ -176,8 +176,8 @@ plt.show()
 # 256-d dot products saturate the softmax), and attention over **all** segment pairs: eqs 4-5
 # are written per segment t, which also admits a reading in which segment t of one stream
 # meets only segment t of the other; the (T × T) reading lets the audio of second 7 (the
-# dog's first bark) use the dog seen in second 8. The {doc}`../book/decisions` page gives the
-# alternatives.
+# dog's first bark) use the dog seen in second 8. The decisions page gives the
+# alternatives ({ref}`decision-cmim-pairs`).
 #
 # ## The code, on a short training run
 #

@@ -69,7 +69,7 @@
 #
 # In this book, and in its tables, **"+S" means L_label plus the λ-weighted similarity term**:
 # the paper introduces both in its S-LOSS section, so a variant with S carries both and the
-# others carry neither (a decision of this book, see {doc}`../book/decisions`). The ablation
+# others carry neither (a decision of this book, {ref}`decision-label-with-s`). The ablation
 # "+S" therefore measures more than LINK's own addition. The controls of {doc}`09_results`
 # take it apart: L_label alone, the similarity term with λ = 1 (no adaptive weight), and the
 # prior work's exact form of the term ({ref}`decision-sloss-form`).

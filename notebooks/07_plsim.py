@@ -96,7 +96,7 @@
 # without CMIM.
 # *Decisions:* where several classes are active in a segment, eq 13 here takes the **mean**
 # of their rows (a sum, or one embedding per class, are other readings; the
-# {doc}`../book/decisions` page lists them), and the text tables and the initialisation are
+# decisions page lists them: {ref}`decision-plsim-mean`), and the text tables and the initialisation are
 # set as {ref}`decision-plsim-init` says. Which labels PLSIM reads is
 # {ref}`decision-plsim-labels`.
 #

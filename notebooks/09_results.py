@@ -211,17 +211,14 @@ display(Markdown(
 #   There is no sound or picture in them, so a module that exploits what real features carry
 #   (a sound's source visible on screen, a scene that changes) has nothing to find.
 # * **CMIM's attention is near uniform** on these features, so its cross-modal mixing is
-#   close to an average over segments ({doc}`05_tsam_cmim`).
-#   <!-- merger: switch to ch5-grid-diagnostics -->
+#   close to an average over segments ({ref}`ch5-grid-diagnostics`).
 # * **TSAM's weights follow segment position** rather than content, and its spatial weights
-#   barely differ between channels ({doc}`05_tsam_cmim`).
-#   <!-- merger: switch to ch5-grid-diagnostics -->
+#   barely differ between channels ({ref}`ch5-grid-diagnostics`).
 # * **S-LOSS's μ moves only part of the way** from 0 towards 1 on SynthLLP small's few
 #   optimiser steps per epoch, so the adaptive weight is tested at one stage of its path
-#   ({doc}`06_sloss`). <!-- merger: switch to ch6-grid-diagnostics -->
+#   ({ref}`ch6-grid-diagnostics`).
 # * **PLSIM reads simulated teachers**: SynthLLP's pseudo labels imitate the teachers' error
-#   rates, not their errors on real videos ({doc}`07_plsim`).
-#   <!-- merger: switch to ch7-grid-diagnostics -->
+#   rates, not their errors on real videos ({ref}`ch7-grid-diagnostics`).
 # :::
 #
 # What the records of this grid say about its schedule and its modules (computed):

@@ -64,3 +64,17 @@ def test_grid_cli_trains_every_variant_and_resumes(tmp_path, capsys):
     assert main(argv) == 0
     assert results.stat().st_mtime_ns == stamp
     assert "Seg type" in capsys.readouterr().out
+
+
+def test_summarise_only_trains_nothing_and_counts_the_missing_runs(tmp_path, capsys):
+    out = tmp_path / "grid"
+    common = ["--seeds", "2", "--seed-base", "3", "--data", "synth:tiny", "--epochs", "1",
+              "--batch-size", "64", "--out", str(out), "--quiet", *OVERRIDES]
+    assert main(["grid", "--variants", "valor++", "--seeds", "1", *common[2:]]) == 0  # seed 3 only
+    trained = sorted(p.relative_to(out) for p in out.rglob("results.json"))
+    assert main(["grid", "--variants", "valor++,link", *common, "--summarise-only"]) == 1
+    assert sorted(p.relative_to(out) for p in out.rglob("results.json")) == trained  # nothing trained
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["missing_runs"] == 3 and [(r["model"], r["seeds"]) for r in summary["rows"]] == [("valor++", [3])]
+    printed = capsys.readouterr().out
+    assert "INCOMPLETE: 3 run(s)" in printed and "not trained (--summarise-only): link seed 4" in printed

@@ -149,6 +149,10 @@ def test_executed_copy_is_fresh_and_clean(source):
             assert output.output_type != "error", f"{executed.name}: a cell raised {output.get('ename')}"
             if output.output_type == "stream" and output.name == "stderr":
                 assert "Traceback" not in output.text, f"{executed.name}: a traceback on stderr"
+    prose = [c.source for c in stored.cells if c.cell_type == "markdown"]
+    assert prose == [c.source for c in jupytext.read(source).cells if c.cell_type == "markdown"], (
+        f"{executed.name} is stale: its text differs from {source.name} (the book renders the executed "
+        f"copy); run python scripts/run_notebooks.py {source.stem}")
     injected = [c for c in _code_cells(stored) if "injected-parameters" in c.metadata.get("tags", [])]
     assert not injected, f"{executed.name} was executed with non-default parameters; commit the default run"
 

@@ -20,6 +20,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed-base", type=int, default=87, help="first seed (default %(default)s: 87, 88, 89)")
     add_config_arguments(parser, single_run=False)
     parser.add_argument("--out", required=True, help="grid folder, e.g. runs/grid")
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="train nothing: summarise the complete runs in --out, name the missing ones")
     add_executor_arguments(parser, unit="run")
 
 
@@ -40,7 +42,8 @@ def run(args) -> int:
         args.device = "cpu"  # the submitting node may have no GPU: each job checks its own device
     config = dataclasses.replace(config_from_args(args), device=device)
     seeds = [args.seed_base + i for i in range(args.seeds)]
-    report = run_grid(config, args.variants, seeds, args.out, progress=not args.quiet, executor=options)
+    report = run_grid(config, args.variants, seeds, args.out, progress=not args.quiet, executor=options,
+                      train=not args.summarise_only)
 
     total = len(report.runs)
     if not report.summary_written:  # submitted with --no-wait
@@ -57,11 +60,14 @@ def run(args) -> int:
     for run in report.runs:
         if run["status"] in ("busy", "queued"):
             print(f"  still running elsewhere: {run['message']}")
+        elif run["status"] == "missing":
+            print(f"  not trained (--summarise-only): {run['model']} seed {run['seed']}")
         elif run["status"] == "incomplete":
             print(f"  not finished: {run['model']} seed {run['seed']} in {run['run_dir']}")
     for message in report.failures:
         print(f"  FAILED: {message}")
     if finished < total:
-        print("the summary covers the complete runs only; run the same command again to finish the others")
+        again = "without --summarise-only " if args.summarise_only else ""
+        print(f"the summary covers the complete runs only; run the same command {again}again to finish the others")
         return 1
     return 0
