@@ -31,7 +31,7 @@
 #
 # **Audio-visual video parsing (AVVP)** asks, for every one-second segment of a 10-second
 # clip, which of 25 event classes can be *heard* and which can be *seen*. Training clips carry
-# only **weak labels**: the set of classes somewhere in the clip, with no time and no
+# only **{term}`weak labels <weak label>`**: the set of classes somewhere in the clip, with no time and no
 # modality. Models are scored on the dense, per-modality annotations of the validation and
 # test clips ({doc}`02_evaluation` gives the protocol).
 #
@@ -44,7 +44,7 @@
 # between the two modalities. The first section below shows a real test clip where it
 # happens.
 #
-# The dataset is **LLP** (Look, Listen and Parse; Tian et al., ECCV 2020): YouTube clips of 10
+# The dataset is **{term}`LLP`** (Look, Listen and Parse; Tian et al., ECCV 2020): YouTube clips of 10
 # seconds, split into a large training set (weak labels only) and validation and test sets
 # with weak labels plus dense audio and visual event timelines (the first table below counts
 # them).
@@ -217,7 +217,7 @@ Markdown(
 table = viz.comparison_frame({DENSE: real})
 table
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 Markdown(
     f"**What to look at.** In {pct(real['mismatch_all'])} of all segments "
     f"({pct(real['mismatch_labelled'])} of the segments with any label) what is heard "

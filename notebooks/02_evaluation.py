@@ -54,11 +54,11 @@
 # audio-visual (heard *and* seen in the same segment, the AND of the two). Two summaries
 # then turn the three into one number:
 #
-# * **Type@AV** is the plain mean of the audio, visual and audio-visual scores. Each type
+# * **{term}`Type@AV`** is the plain mean of the audio, visual and audio-visual scores. Each type
 #   weighs the same, so a model cannot hide a weak modality behind a strong one. The
 #   segment-level Type@AV is the number that selects the best training epoch
 #   ({doc}`08_training`).
-# * **Event@AV** pools, for each class, the audio and visual counts (true positives, false
+# * **{term}`Event@AV`** pools, for each class, the audio and visual counts (true positives, false
 #   positives, misses) before taking one F-score. It judges the parse of a class in both
 #   streams at once: within a class, each modality counts in proportion to its events (at
 #   segment level, its active segments) instead of one third per type as in Type@AV.

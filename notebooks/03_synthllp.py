@@ -33,7 +33,7 @@
 # **Why a synthetic benchmark.** The released LLP features (CLAP, CLIP and R(2+1)D, tens of
 # GB) and the CLIP/CLAP weights cannot be downloaded where this book is built. To run the
 # whole pipeline anyway, with numbers that mean something, `linkpaper.data.synth` builds
-# **SynthLLP**, which keeps everything of LLP that is public (the labels) and simulates the
+# **{term}`SynthLLP`**, which keeps everything of LLP that is public (the labels) and simulates the
 # rest (the features and the teachers):
 #
 # * **Labels are LLP's.** Validation and test use LLP's *real* weak labels and *real* dense
@@ -64,7 +64,7 @@
 # models that are never trained here. **CLAP** (an audio-text model) listens to each
 # one-second segment and **CLIP** (an image-text model) looks at one frame of it; each scores the
 # segment against a text prompt per class ("This is a sound of ...", "A photo of ..."), and
-# a per-class threshold turns the scores into yes/no **pseudo labels** per segment, class and
+# a per-class threshold turns the scores into yes/no **{term}`pseudo labels <pseudo label>`** per segment, class and
 # modality.
 #
 # * **Ungated** labels: the thresholded scores over all 25 classes. They find most events,
@@ -213,7 +213,7 @@ fig = viz.modality_share_figure(synth_train["seg_cell_shares_per_class"], source
                                 overall=synth_train["seg_cell_shares"])
 plt.show()
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 Markdown(
     "**What to look at.** The two duration histograms should have the same shape, and "
     "the per-class bars should look like chapter 1's bars for LLP: SynthLLP's training "
@@ -242,7 +242,7 @@ pd.DataFrame(
     }
 ).T.round(3).rename_axis(["teacher", f"labels [{SYNTH}, val+test GT (real)]"])
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 Markdown(
     "**What to look at.** The precision column. Ungated, a teacher thresholded over 25 "
     "classes is right on only "

@@ -24,7 +24,7 @@
 # **Data.** SynthLLP small, seed 0 (LLP's real validation ground truth and weak labels,
 # simulated features and teachers; see chapter 3) through `linkpaper.data.sources.load_data`;
 # a VALOR++ trained here for one short epoch on SynthLLP small (CPU, seed 87); random
-# CLAP-shaped maps (illustrative) in the implementation details. The paper trains 60 epochs
+# {term}`CLAP`-shaped maps (illustrative) in the implementation details. The paper trains 60 epochs
 # on LLP's released features; its numbers are quoted as (reported).
 
 # %% [markdown]
@@ -61,7 +61,7 @@
 #
 # VALOR (Visual-Audio Label Elaboration) asks two large pretrained models, kept **frozen**,
 # for the missing detail. CLAP (contrastive language-audio pre-training) listens to each
-# second of the audio and scores "This is a sound of &lt;class&gt;"; CLIP (contrastive
+# second of the audio and scores "This is a sound of &lt;class&gt;"; {term}`CLIP` (contrastive
 # language-image pre-training) looks at each frame and scores "A photo of &lt;class&gt;". Each
 # score above its class's threshold becomes a **pseudo label** for that segment and
 # modality, and the labels are then AND-ed with the video's weak label (the **gated**
@@ -70,7 +70,7 @@
 # that only hears cannot be misled by what is seen, and the other way round.
 #
 # VALOR++ is VALOR's strongest setting: the same teachers, with CLAP and CLIP features also
-# as the model's input, and a deeper encoder (four HAN layers instead of one).
+# as the model's input, and a deeper encoder (four {term}`HAN` layers instead of one).
 
 # %% [markdown]
 # ## Running this page
@@ -189,7 +189,7 @@ fig = heatmaps_figure(
 )
 plt.show()
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 Markdown(
     "**What to look at.** Before the gate the audio teacher marks "
     f"{int(ungated_a.any(0).sum())} classes and the visual teacher "
@@ -213,8 +213,8 @@ assert gated_a[:, speech_id].sum() < 10
 # LINK leaves unchanged. The green modules (chapters 5-7) act on the features between
 # VALOR++'s projections and its encoder, which is this book's reading of the paper
 # ({ref}`decision-placement`). TSAM follows CBAM (the convolutional block attention module,
-# chapter 5). The audio input is the token map of HTS-AT (the hierarchical token-semantic
-# audio transformer inside CLAP); the visual input adds R(2+1)D features, from a residual
+# chapter 5). The audio input is the token map of {term}`HTS-AT` (the hierarchical token-semantic
+# audio transformer inside CLAP); the visual input adds {term}`R(2+1)D` features, from a residual
 # video network (R) whose 3-D convolutions are split into a 2-D spatial and a 1-D temporal
 # one, (2+1)D.
 
@@ -224,7 +224,7 @@ plt.show()
 
 # %% [markdown]
 # **What to look at.** Each stream is projected to H = 256 values per segment; the HAN
-# encoder is one box for both streams (one set of weights); the MMIL heads produce both the
+# encoder is one box for both streams (one set of weights); the {term}`MMIL` heads produce both the
 # segment predictions the task asks for and the video prediction the weak label can
 # supervise; below them come VALOR++'s three loss terms, and S-LOSS for LINK.
 #
@@ -555,7 +555,7 @@ fig = viz.timeline_figure(
 )
 plt.show()
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 Markdown(
     "**What to look at.** "
     + "; ".join(

@@ -116,7 +116,7 @@ plt.show()
 #
 # ## The idea
 #
-# TSAM is CBAM's attention (Woo et al., 2018: a channel attention, then a spatial attention,
+# TSAM is {term}`CBAM`'s attention (Woo et al., 2018: a channel attention, then a spatial attention,
 # each a sigmoid gate) moved from images to a (segment × channel) feature map: one gate per
 # segment, then one gate per channel, applied to each modality separately. CMIM is a
 # cross-attention in both directions, each stream querying the other's segments, added back

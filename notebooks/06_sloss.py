@@ -60,7 +60,7 @@
 # S-LOSS has three parts, and only one is new:
 #
 # * the **label term** L_label (eqs 9-10), each modality's video prediction against that
-#   modality's video-level pseudo label, is LEAP's ({ref}`decision-label-term`);
+#   modality's video-level pseudo label, is {term}`LEAP`'s ({ref}`decision-label-term`);
 # * the **similarity term**, the squared gap between the cosine of two segments' features and
 #   the agreement (IoU) of their labels, is the audio-visual similarity loss of the works the
 #   paper cites (LEAP and earlier), which it says it builds on;

@@ -88,7 +88,7 @@ test_annotations = load_annotations("test")  # LLP's real test annotations
 MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in rows))
 GRID = f"recipe grid on {MEASURED_SOURCE}, {measured[0]['epochs']} epochs"
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(Markdown(analysis.grid_status(measured)))
 
 # %% tags=["remove-cell"]
@@ -190,7 +190,7 @@ analysis.gain_report(measured, reported_ii, test_annotations, data=gains).rename
 # %% [markdown]
 # In words, computed from the table (so it stays true as the grid fills):
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(Markdown(
     "**Segment-level Type@AV**\n\n" + analysis.gain_verdicts(gains, "Seg type")
     + "\n\n**Event-level Type@AV**\n\n"
@@ -241,7 +241,7 @@ display(Markdown(analysis.grid_limits(grid)))
 by_modality = analysis.modality_gains(measured)
 analysis.modality_gain_table(by_modality, source=MEASURED_SOURCE)
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(Markdown(analysis.modality_reading(by_modality)))
 
 # %% [markdown]
@@ -279,7 +279,7 @@ plt.show()
 # loses as much as +S without the paper's adaptive weight (or without any similarity term)
 # places the loss before that weight. Chapter 6 shows why the visual scores fall.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(Markdown(
     analysis.modality_reading(control_modalities)
     + "\n\n**Segment-level Type@AV**\n\n"

@@ -129,7 +129,7 @@ plt.show()
 differences = analysis.class_differences(per_class, support, names)
 differences.rename_axis(index=[f"class [{SOURCE}]", "modality"])
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(Markdown(analysis.class_difference_reading(differences, support)))
 
 # %% [markdown]
@@ -144,7 +144,7 @@ display(Markdown(analysis.class_difference_reading(differences, support)))
 zeros = analysis.zero_score_classes(per_class, support)
 zeros.rename_axis(index=[f"class [{SOURCE}]", "modality"]) if len(zeros) else zeros
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(Markdown(analysis.zero_score_reading(zeros, support, per_class)))
 
 # %% [markdown]
@@ -194,7 +194,7 @@ analysis.alignment_seed_table(alignment).rename_axis(
     index=["model", f"segments [{SOURCE}]"]
 )
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(Markdown(analysis.alignment_reading(alignment, names, kind)))
 
 # %% [markdown]
