@@ -261,7 +261,7 @@ plt.show()
 #
 # At inference a class is predicted in segment $t$ of modality $m$ when both the segment
 # and the video probability pass one half: $\hat{o}_{t,m,c} = [p_{t,m,c} \ge 0.5]\,
-# [P_c \ge 0.5]$ (`linkpaper.metrics.binarize_predictions`, the rule of chapter 2).
+# [P_c \ge 0.5]$ ({py:func}`~linkpaper.metrics.binarize_predictions`, the rule of chapter 2).
 #
 # The **HAN encoder** runs four layers; each layer updates the audio stream from itself and
 # the visual stream, then the visual stream from itself and the *updated* audio stream, with
@@ -273,13 +273,13 @@ plt.show()
 # $$
 #
 # first with $(q, k) = (x_a, x_v)$, then with $(q, k) = (x_v, x_a)$ (LN: layer norm, FFN: a
-# two-layer feed-forward network; `linkpaper.models.valor.HANLayer`).
+# two-layer feed-forward network; {py:class}`~linkpaper.models.valor.HANLayer`).
 #
 # ## The code: one forward pass
 #
 # Four validation videos of SynthLLP through the untrained model. `trace_forward`
 # (`linkpaper.book.probe`) records the intermediate tensors with forward hooks; the outputs are
-# what every model of the grid returns (`AVVPOutput`). B = 4 videos, T = 10 segments,
+# what every model of the grid returns ({py:class}`~linkpaper.models.valor.AVVPOutput`). B = 4 videos, T = 10 segments,
 # H = 256, C = 25 classes; the modality axis of size 2 holds audio (0) and visual (1).
 
 # %%

@@ -59,7 +59,7 @@ data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_fea
 seed = 87  # model initialisation and training seed
 steps = 32  # optimiser steps of the demonstration (one epoch: 1,000 videos, batch 32)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
-grid_dir = "../results/synth_small_grid"  # grid run records, relative to notebooks/
+grid_dir = "../results/synth_small_recipe"  # grid run records, relative to notebooks/
 device = "cpu"  # cpu or cuda
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
@@ -508,14 +508,16 @@ if records:
     )
     spread = last["tsam_a_temporal_std"]
     same_seed = float(spread.groupby(level=1).agg(np.ptp).max())
+    shared = int(spread.groupby(level=1).size().max()) > 1  # two variants, one seed
     display(last.round(4).rename_axis(["variant", f"seed [last logged epoch, {GRID}]"]))
     ab1, ab2 = last.alpha1 * last.beta1, last.alpha2 * last.beta2
     display(Markdown(
         f"In these records the largest |α − β| over all runs is {gap:.3g}. At the last "
         f"epoch α1·β1 lies between {ab1.min():.4f} and {ab1.max():.4f} over the runs, "
         f"α2·β2 between {ab2.min():.4f} and {ab2.max():.4f}. The within-batch spread "
-        f"of the audio weights W ranges over {spread.min():.4f}-{spread.max():.4f}; "
-        f"runs that share a seed differ by at most {same_seed:.4f}."
+        f"of the audio weights W ranges over {spread.min():.4f}-{spread.max():.4f}"
+        + (f"; runs that share a seed differ by at most {same_seed:.4f}." if shared else
+           " (one variant so far: no two runs share a seed to compare).")
     ))
 
 # %% [markdown]
@@ -592,7 +594,7 @@ pd.Series(
 # 2. Switch CMIM's scale off by hand: multiply `model.cmim.scale` by 16 (= √H) in the
 #    attention cell and redraw the maps. How far from uniform are they now, and why does the
 #    paper's unscaled reading worry this book ({ref}`decision-cmim`)?
-# 3. Point `grid_dir` at the recipe grid (`-p grid_dir ../results/synth_small_recipe`) once it
-#    holds "T" variants, and compare how far α2·β2 moves in 60 epochs with the short grid.
+# 3. Point `grid_dir` at the first-round grid (`-p grid_dir ../results/synth_small_grid`: 6
+#    epochs instead of the recipe's 60) and compare how far α2·β2 moves in each schedule.
 #    Which module would you switch off (`ModelConfig(use_cmim=False)` or `use_tsam=False`) to
 #    test whether CMIM matters on SynthLLP?
