@@ -41,9 +41,13 @@ class AVVPOutput:
         As in VALOR, global_prob can exceed 1 (up to 2): frame attention is normalised over
         time per modality and modality attention per segment. The loss clamps it, and
         ``linkpaper.engine.predict`` clamps it to [0, 1]; the >= 0.5 gate is unaffected.
+
     frame_prob, frame_logits: (B, T, 2, C) segment probabilities / logits, modality axis 2.
+
     audio_hidden, visual_hidden: (B, T, H) HAN encoder outputs (the features the heads read;
-    S-LOSS compares them). diagnostics: detached scalars for the run record (LINK only).
+        S-LOSS compares them).
+
+    diagnostics: detached scalars for the run record (LINK only).
     """
 
     global_prob: torch.Tensor
