@@ -27,8 +27,8 @@
 # {doc}`02_evaluation` (segment-level Type@AV, the selection score) and {doc}`03_synthllp`
 # (the data, and its selection half).
 #
-# **Run time**: about 3 min on two CPU cores with the default parameters (a short run of
-# three epochs).
+# **Run time**: about 1 min on two idle CPU cores with the default parameters (up to 2 min
+# on a busy machine; a short run of three epochs).
 # :::
 #
 # This page trains one model end to end with `linkpaper.engine.train`, the same function
@@ -299,7 +299,7 @@ viz.scores_frame(
 #
 # 1. **A real warm-up.** Run the page with a longer schedule on the CPU,
 #    `python scripts/run_notebooks.py 08 -p epochs 8 -p warmup_epochs 3 --output-dir
-#    runs/executed` (about five minutes). Compare the learning-rate curve and the loss
+#    runs/executed` (about three minutes). Compare the learning-rate curve and the loss
 #    curves with the default run: is the first epoch's loss higher or lower with a warm-up,
 #    and which epoch is selected now? Is it still the last one?
 # 2. **Switch on the modules.** Train LINK instead of VALOR++ with the same schedule
@@ -307,7 +307,7 @@ viz.scores_frame(
 #    table, and how large are they next to VALOR++'s three? Compare the test tables of
 #    the three runs, and remember that one seed of a three-epoch run on SynthLLP cannot
 #    tell the variants apart ({doc}`09_results` shows why several seeds are needed).
-# 3. **The full recipe.** On a machine with a GPU, run
+# 3. **The full recipe (optional: needs a GPU).** On a machine with a GPU, run
 #    `python scripts/run_notebooks.py 08 --output-dir runs/executed -p device cuda
 #    -p data synth:full -p epochs 60 -p warmup_epochs 10 -p model link`. Where does the
 #    best epoch fall, and how much higher is its validation score than the last

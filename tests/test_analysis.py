@@ -511,6 +511,10 @@ def test_epoch_endpoints_and_panels(tmp_path):
     assert list(visible[1].lines[-1].get_xdata()) == [2, 3]
     with pytest.raises(UserError, match="no run record has any of"):
         analysis.epoch_panels_figure(records, [{"key": "nothing"}], source="x", title="x")
+    fixed = analysis.epoch_panels_figure(records, [{"key": "mu", "ylim": (0, 1.05), "hline": 1.0}],
+                                         source="test data", title="mu")
+    assert fixed.axes[0].get_ylim() == (0, 1.05)
+    assert fixed.axes[0].lines[-1].get_linestyle() == "--" and list(fixed.axes[0].lines[-1].get_ydata()) == [1, 1]
     plt.close("all")
 
 
@@ -561,6 +565,8 @@ def test_seed_runs_per_class_and_zero_scores(tmp_path):
     assert "Of these 6 largest differences" in analysis.class_difference_reading(differences, support)
     fig = analysis.per_class_seed_figure(frame, support, source="test data")
     assert len(fig.axes) == 2 and "(" in fig.axes[0].get_yticklabels()[0].get_text()
+    rows = [[t.get_text().rsplit(" (", 1)[0] for t in ax.get_yticklabels()] for ax in fig.axes]
+    assert rows[0] == rows[1]  # one class order for both panels
     plt.close("all")
 
 
@@ -580,6 +586,52 @@ def test_alignment_over_seeds(tmp_path):
     assert table.loc[("VALOR++", "aligned"), "Audio"].endswith("(2)")
     reading = analysis.alignment_reading(frame, ["VALOR++", "+ T"], kind)
     assert "annotated test segments are non-aligned" in reading and "+ T minus VALOR++" in reading
+    assert f"% of all {kind.size:,} test segments" in reading
     fig = analysis.alignment_seed_figure(frame, source="test data")
     assert [ax.get_title() for ax in fig.axes] == ["aligned segments", "non-aligned segments"]
     plt.close("all")
+
+
+def test_gain_table_notes_one_seed_and_evidence_against(tmp_path):
+    test, measured = _decisions_grid(tmp_path)
+    data = analysis.gain_data(measured, paper.reported_rows("II"), test, columns=(3,), resamples=200)
+    report = analysis.gain_report(measured, paper.reported_rows("II"), test, data=data)
+    assert report.loc[("+ S", "Seg type"), "seed std"].startswith("n/a (1 seed) / ")
+    assert "n/a" not in report.loc[("+ T", "Seg type"), "seed std"]
+    notes = analysis.seeds_needed_notes(data)
+    assert "**inf** seeds needed (+ S (Seg type))" in notes and "n/a (1 seed)" in notes
+    # a gain the seeds in hand could detect, measured outside its interval: evidence against it
+    fake = data.copy()
+    fake.loc[("+ T", "Seg type"), ["measured", "low", "high", "reported"]] = [-0.7, -1.9, 0.6, 0.9]
+    fake.loc[("+ T", "Seg type"), ["distinct", "seeds_needed"]] = [False, 2.0]
+    text = analysis.gain_verdicts(fake, "Seg type")
+    assert "no more than the 2 in hand" in text and "evidence against a gain of the paper's size" in text
+    fake.loc[("+ T", "Seg type"), "seeds_needed"] = 5.0
+    assert "evidence against" not in analysis.gain_verdicts(fake, "Seg type")
+
+
+def test_teacher_label_frame_and_commit_reading(tmp_path):
+    from types import SimpleNamespace
+
+    test, measured = _decisions_grid(tmp_path)
+    runs = analysis.seed_runs(tmp_path, ["valor++", "+T"], test)
+    # teachers that mark every class everywhere: kept to the baseline's classes they are the
+    # baseline's video-level classes over every segment
+    everything = np.ones_like(test.gt_audio, dtype=np.float32)
+    split = SimpleNamespace(filenames=list(reversed(test.filenames)), pseudo_audio_ungated=everything,
+                            pseudo_visual_ungated=everything)
+    frame = analysis.teacher_label_frame(split, test, runs)
+    assert list(frame.index) == [*analysis.TEACHER_ROWS[:1], "teacher labels within VALOR++'s predicted classes",
+                                 "VALOR++", "+ T"]
+    assert list(frame.columns) == ["Audio", "Visual", "Audio-visual", "Type@AV", "seeds"]
+    assert frame.loc["VALOR++", "seeds"] == 2
+    expected = np.mean([run["scores"].row()[0] for (m, _), run in runs.items() if m == "VALOR++"])
+    assert frame.loc["VALOR++", "Audio"] == pytest.approx(expected)
+    reading = analysis.teacher_label_reading(frame)
+    assert "Kept to the classes VALOR++ predicts" in reading and "+ T: audio" in reading
+    assert "nothing to compare" in analysis.teacher_label_reading(frame.loc[["VALOR++"]])
+    with pytest.raises(UserError):
+        analysis.teacher_label_frame(SimpleNamespace(pseudo_audio_ungated=None, pseudo_visual_ungated=None),
+                                     test, runs)
+    assert analysis.commit_reading(measured) == (
+        "The 5 runs started from 1 commit: abcdef1 (5 runs), none with uncommitted changes.")

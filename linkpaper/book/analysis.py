@@ -319,7 +319,8 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     frame = pd.DataFrame({
         "reported": data["reported"],
         "measured": data["measured"],
-        "seed std": [f"{a:.{digits}f} / {b:.{digits}f}" for a, b in zip(data["std"], data["std_baseline"])],
+        "seed std": [" / ".join(f"{v:.{digits}f}" if k > 1 else "n/a (1 seed)" for v, k in ((a, n), (b, nb)))
+                     for a, b, n, nb in zip(data["std"], data["std_baseline"], data["n"], data["n_baseline"])],
         interval: [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(data["low"], data["high"])],
         "distinct": data["distinct"].astype(bool),
         "seeds needed": data["seeds_needed"],
@@ -771,7 +772,7 @@ def grid_status(measured: list[dict], expected=None) -> str:
             f"variant{'s' if len(measured) != 1 else ''}**: {'; '.join(held)}.")
     missing = [_label(v) for v in expected if v not in {row["model"] for row in measured}]
     if missing:
-        text += (f" Not trained yet: {', '.join(missing)}; their rows and gains appear here once "
+        text += (f" Not trained yet: {'; '.join(missing)}. Their rows and gains appear here once "
                  "their runs are committed.")
     seeds = {row["n"] for row in measured}
     if len(seeds) > 1:
@@ -925,6 +926,12 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
         if np.isfinite(row["seeds_needed"]):
             text += (f"; a gain of the paper's size would need about **{row['seeds_needed']:.0f} seeds per model** "
                      "at the measured seed spread")
+            in_hand = min(row["n"], row["n_baseline"])
+            outside = not row["low"] <= row["reported"] <= row["high"]
+            if not row["distinct"] and row["seeds_needed"] <= in_hand and outside:
+                text += (f", no more than the {in_hand} in hand, and the interval over test videos excludes the "
+                         "paper's gain: on SynthLLP this is **evidence against a gain of the paper's size**, not "
+                         "merely a gain too small to see")
         elif np.isfinite(row["reported"]) and row["reported"] == 0:
             text += "; the paper reports no gain here, so there is no size to detect"
         lines.append(text + ".")
@@ -1073,7 +1080,8 @@ def epoch_panels_figure(records: dict, panels: list[dict], source: str, title: s
     panels: dicts with ``key`` (a ``probe.epoch_series`` key) and optionally ``title``,
     ``offset`` (subtracted, e.g. the initial value 1 of a CMIM scalar: the panel then shows the
     change from initialisation), ``scale`` (multiplied after, e.g. 1000), ``ylabel`` (say the
-    offset and scale there), ``log`` (a log y axis) and ``from_epoch`` (draw only from that
+    offset and scale there), ``log`` (a log y axis), ``ylim`` (a fixed y range, e.g. ``(0, 1)``),
+    ``hline`` (a dashed horizontal line, e.g. at a target value) and ``from_epoch`` (draw only from that
     epoch on, so a steep first epoch does not set the range; say so in the title). Each variant is a colour: its seeds
     are thin lines, their mean a thick line; every panel has its own y range. Panels whose key
     no record has are skipped.
@@ -1106,6 +1114,10 @@ def epoch_panels_figure(records: dict, panels: list[dict], source: str, title: s
             handles.setdefault(_label(variant), line)
         if panel.get("log"):
             ax.set_yscale("log")
+        if "ylim" in panel:
+            ax.set_ylim(*panel["ylim"])
+        if "hline" in panel:
+            ax.axhline(panel["hline"], color="0.3", lw=1.0, ls="--")
         ax.set_title(panel.get("title", panel["key"]), fontsize=9)
         ax.set_ylabel(panel.get("ylabel", ""), fontsize=8)
         ax.set_xlabel("epoch")
@@ -1199,9 +1211,9 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     """Per-class F of two (or more) models over all their seeds, one panel per modality.
 
     frame: :func:`per_class_seed_frame`; support: :func:`class_support` (the number of test
-    segments of each class and modality is written beside its name, and classes are sorted
-    from the most to the least frequent, so the rare ones sit at the bottom). Small dots: one
-    seed; large marks: the mean over seeds.
+    segments of each class and modality is written beside its name; every panel shows the
+    classes in one shared order, from the most to the least frequent over both modalities, so
+    the rare ones sit at the bottom). Small dots: one seed; large marks: the mean over seeds.
     """
     import seaborn as sns
 
@@ -1211,11 +1223,12 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     modalities = list(dict.fromkeys(frame["modality"]))
     models = list(dict.fromkeys(frame["model"]))
     palette = dict(zip(models, ("#0173b2", "#de8f05", "#029e73", "#d55e00")))
-    fig, axes = plt.subplots(1, len(modalities), figsize=(5.0 * len(modalities), 0.27 * len(CLASSES) + 1.6),
+    fig, axes = plt.subplots(1, len(modalities), figsize=(4.6 * len(modalities), 0.36 * len(CLASSES) + 1.8),
                              squeeze=False)
+    total = sum(support[f"test {m} segments"] for m in modalities)
+    order = list(total.sort_values(ascending=False, kind="stable").index)  # one order for every panel
     for ax, m in zip(axes[0], modalities):
         counts = support[f"test {m} segments"]
-        order = list(counts.sort_values(ascending=False, kind="stable").index)
         data = frame[frame["modality"] == m].copy()
         names = {c: f"{c} ({counts[c]})" for c in order}
         data["class"] = data["class"].map(names)
@@ -1227,7 +1240,7 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
         ax.set_xlim(-2, 102)
         ax.set_xlabel(f"segment-level F (%), {m}")
         ax.set_ylabel(f"class (test {m} segments)" if ax is axes[0, 0] else "")
-        ax.tick_params(axis="y", labelsize=7.5)
+        ax.tick_params(axis="y", labelsize=10)
         ax.set_title(f"{m.capitalize()}", fontsize=9)
         if ax.get_legend() is not None:
             ax.get_legend().remove()
@@ -1237,7 +1250,8 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     heading = title or "Per-class segment-level F over seeds"
     fig.suptitle(titled(heading, source), fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return describe(fig, f"Dot plot, one row per class sorted by its number of test segments (in parentheses), one "
+    return describe(fig, f"Dot plot, one row per class in one order for both panels (most test segments over both "
+                         f"modalities first; this modality's count in parentheses), one "
                          f"panel per modality ({', '.join(modalities)}): the per-class F of every seed (dots) and "
                          f"the mean over seeds (diamonds) of {', '.join(models)}", source, title=heading)
 
@@ -1418,8 +1432,11 @@ def alignment_reading(frame, models: list[str], kind=None) -> str:
     lines = []
     if kind is not None:
         annotated = int((np.asarray(kind) != EMPTY).sum())
-        share = 100 * int((np.asarray(kind) == NON_ALIGNED).sum()) / max(annotated, 1)
-        lines.append(f"* **{share:.0f} %** of the {annotated:,} annotated test segments are non-aligned.")
+        non_aligned = int((np.asarray(kind) == NON_ALIGNED).sum())
+        share = 100 * non_aligned / max(annotated, 1)
+        lines.append(f"* **{share:.1f} %** of the {annotated:,} annotated test segments are non-aligned "
+                     f"({100 * non_aligned / np.asarray(kind).size:.1f} % of all {np.asarray(kind).size:,} test "
+                     "segments, the share in the table above, which also counts the empty ones).")
     means = stats["mean"].unstack("segments")
     if {"aligned", "non-aligned"} <= set(means.columns):
         lower = means["non-aligned"] < means["aligned"]
@@ -1511,4 +1528,105 @@ def class_difference_reading(differences, support) -> str:
             "models.")
     text += (f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
              "or less moves their F by several points; read their rows with that in mind.")
+    return text
+
+
+TEACHER_ROWS = ("teacher labels, ungated, as they are", "teacher labels within {baseline}'s predicted classes")
+
+
+def teacher_label_frame(split, test, runs: dict, baseline: str = "VALOR++"):
+    """Segment-level F (%) of the teachers' ungated labels scored as predictions, beside the models.
+
+    split: the data's test split with ``pseudo_audio_ungated`` / ``pseudo_visual_ungated`` (what
+    PLSIM reads at test time), in any video order; test: the test annotations; runs:
+    :func:`seed_runs`. Rows: the ungated labels as they are; the same labels kept only for the
+    classes ``baseline`` predicts anywhere in the video (audio or visual, each of its seeds, then
+    the mean: the classes a model's video-level gate lets through); then every model of ``runs``
+    (mean over its seeds). Columns: Audio, Visual, Audio-visual, Type@AV, and ``seeds``.
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import evaluate_predictions
+
+    if split.pseudo_audio_ungated is None or split.pseudo_visual_ungated is None:
+        raise UserError("the test split holds no ungated teacher labels")
+    order = {name: i for i, name in enumerate(split.filenames)}
+    index = [order[name] for name in test.filenames]
+    audio = np.asarray(split.pseudo_audio_ungated)[index] > 0
+    visual = np.asarray(split.pseudo_visual_ungated)[index] > 0
+    titles = ["Audio", "Visual", "Audio-visual", "Type@AV"]
+
+    def scores(pred_audio, pred_visual):
+        return evaluate_predictions(pred_audio, pred_visual, test.gt_audio, test.gt_visual).row()[:4]
+
+    rows = {TEACHER_ROWS[0]: [*scores(audio, visual), np.nan]}
+    kept = []
+    for (model, _), run in runs.items():
+        if model == baseline:
+            pred_audio, pred_visual = run["predictions"]
+            classes = (np.asarray(pred_audio).any(axis=1) | np.asarray(pred_visual).any(axis=1))[:, None, :]
+            kept.append(scores(audio & classes, visual & classes))
+    if kept:
+        rows[TEACHER_ROWS[1].format(baseline=baseline)] = [*np.mean(kept, axis=0), len(kept)]
+    for model in dict.fromkeys(m for m, _ in runs):
+        own = [run["scores"].row()[:4] for (m, _), run in runs.items() if m == model]
+        rows[model] = [*np.mean(own, axis=0), len(own)]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=[*titles, "seeds"])
+    frame["seeds"] = frame["seeds"].astype("Int64")
+    frame.index.name = "segment-level F (%)"
+    return frame
+
+
+def teacher_label_reading(frame, baseline: str = "VALOR++") -> str:
+    """Markdown: how the teachers' labels within the baseline's classes compare with the baseline
+    and with each other model, in audio and visual segment-level F (:func:`teacher_label_frame`)."""
+    kept = TEACHER_ROWS[1].format(baseline=baseline)
+    if kept not in frame.index or baseline not in frame.index:
+        return "No run of the baseline with stored decisions, so there is nothing to compare."
+    raw, teacher, base = frame.loc[TEACHER_ROWS[0]], frame.loc[kept], frame.loc[baseline]
+    text = (f"* The ungated teacher labels as they are score audio {raw['Audio']:.1f} and visual "
+            f"{raw['Visual']:.1f}: they mark many classes a video does not have. Kept to the classes "
+            f"{baseline} predicts for the video, they score audio **{teacher['Audio']:.1f}** and visual "
+            f"**{teacher['Visual']:.1f}**, against {base['Audio']:.1f} and {base['Visual']:.1f} for "
+            f"{baseline} itself: {_signed(teacher['Audio'] - base['Audio'], 1)} audio, "
+            f"{_signed(teacher['Visual'] - base['Visual'], 1)} visual.")
+    others = [m for m in frame.index if m not in (*TEACHER_ROWS, kept, baseline)]
+    if others:
+        shifts = "; ".join(f"{m}: audio {_signed(frame.loc[m, 'Audio'] - base['Audio'], 1)}, visual "
+                           f"{_signed(frame.loc[m, 'Visual'] - base['Visual'], 1)}" for m in others)
+        text += f"\n* The models that read these labels at test time, against {baseline}: {shifts}."
+    return text
+
+
+def seeds_needed_notes(data) -> str:
+    """Markdown: why a row of :func:`gain_report` reads ``inf`` seeds needed (the paper reports no
+    gain of that sign to detect, or the measured seed spread is zero) and what "n/a (1 seed)" means."""
+    notes = []
+    infinite = data[~np.isfinite(data["seeds_needed"]) & np.isfinite(data["reported"])]
+    zero_gain = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] == 0]
+    no_spread = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] != 0]
+    if zero_gain:
+        notes.append(f"**inf** seeds needed ({'; '.join(zero_gain)}): the paper reports a gain of 0.0, so "
+                     "there is no gain of either sign to detect, however many seeds.")
+    if no_spread:
+        notes.append(f"**inf** seeds needed ({'; '.join(no_spread)}): the measured seed spread is zero.")
+    if (data["n"] < 2).any() or (data["n_baseline"] < 2).any():
+        notes.append("**n/a (1 seed)**: a model with one seed has no measured spread; its seeds needed "
+                     "and its verdict borrow the other model's spread.")
+    return " ".join(notes)
+
+
+def commit_reading(measured: list[dict]) -> str:
+    """Markdown: the commits the runs of ``measured`` (:func:`measured_rows`) started from, with
+    how many runs each, and whether any had uncommitted changes."""
+    from linkpaper.runs import RunRecord
+
+    records = [RunRecord.read(run) for row in measured for run in row["runs"]]
+    counts: dict = {}
+    for record in records:
+        counts[record.commit[:7]] = counts.get(record.commit[:7], 0) + 1
+    dirty = sum(bool(r.dirty) for r in records)
+    text = (f"The {len(records)} runs started from {len(counts)} commit{'s' if len(counts) != 1 else ''}: "
+            + "; ".join(f"{c} ({n} run{'s' if n != 1 else ''})" for c, n in counts.items())
+            + (f"; {dirty} with uncommitted changes." if dirty else ", none with uncommitted changes."))
     return text
