@@ -169,7 +169,7 @@ def curves_grid(panels: dict, source: str, title: str, xlabel: str = "", ylabel:
     ncols = min(ncols, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols + 0.4,
-                                                    panel_size[1] * nrows + 1.4), squeeze=False)
+                                                    panel_size[1] * nrows + 1.2), squeeze=False)
     for ax in grid.flat[len(panels):]:
         ax.remove()
     colours = {}
@@ -191,7 +191,8 @@ def curves_grid(panels: dict, source: str, title: str, xlabel: str = "", ylabel:
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle(titled(title, _wrapped(source, fig)), fontsize=11)
-    fig.tight_layout(rect=(0, 0.9 / (panel_size[1] * nrows + 1.4) + 0.02, 1, 1))
+    rows = -(-len(handles) // legend_cols) if len(handles) > 1 else 0
+    fig.tight_layout(rect=(0, (0.05 + 0.22 * rows) / fig.get_figheight(), 1, 1))
     if len(handles) > 1:
         fig.legend(list(handles.values()), list(handles), loc="lower center",
                    ncol=legend_cols, fontsize=9, frameon=False)
