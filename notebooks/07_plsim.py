@@ -589,7 +589,8 @@ found = [f"{a} − {b} (seed{'s' if len(sd) > 1 else ''} {seed_text(sd)})"
          for (a, b), sd in shared.items() if sd]
 lacking = [f"{a} − {b}" for (a, b), sd in shared.items() if not sd]
 paired = {(v, sd) for (a, b), sds in shared.items() for sd in sds for v in (a, b)}
-PAIRED = records_source({k: records[k] for k in paired}) if paired else GRID
+PAIRED = (records_source({k: r for k, r in records.items() if k in paired})
+          if paired else GRID)  # in the records' order, not the set's
 Markdown(
     ("Pairs with both partners in the folder: " + "; ".join(found) + "."
      if found else "No pair has both partners in the folder yet.")
