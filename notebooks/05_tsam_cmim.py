@@ -63,7 +63,7 @@ grid_dir = "../results/synth_small_recipe"  # grid run records, relative to note
 device = "cpu"  # cpu or cuda
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
 import time
 
@@ -77,8 +77,9 @@ from linkpaper.book import viz
 from linkpaper.data.sources import load_data
 from linkpaper.engine import TrainConfig, fit
 from linkpaper.models import build_model
-from linkpaper.book.modelviz import Panel, curves_figure, panels_figure
+from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
 from linkpaper.book.probe import (
+    cmim_attention,
     describe_records,
     epoch_series,
     find_grid_records,
@@ -225,30 +226,34 @@ RUN = (
 )
 history["alpha1·beta1"] = history["alpha1"] * history["beta1"]
 history["alpha2·beta2"] = history["alpha2"] * history["beta2"]
-history.loc[
-    [0, 1, 2, steps // 2, steps],
-    ["alpha1", "beta1", "alpha2", "beta2", "alpha1·beta1", "alpha2·beta2"]
-    + ["loss_total"],
-].round(6).rename_axis(f"step [{RUN}]")
+GREEK = {"alpha1": "α₁", "beta1": "β₁", "alpha2": "α₂", "beta2": "β₂",
+         "alpha1·beta1": "α₁·β₁", "alpha2·beta2": "α₂·β₂",
+         "loss_total": "training loss"}
+history.loc[[0, 1, 2, steps // 2, steps], list(GREEK)].round(6).rename(
+    columns=GREEK
+).rename_axis(f"step [{RUN}]")
 
 # %% tags=["nbval-ignore-output"]
 print(f"trained in {seconds:.1f} s")
 
 # %% tags=["hide-input"]
-fig = curves_figure(
+fig = curves_grid(
     {
-        "CMIM scalars (β1 covers α1, β2 covers α2)": {
-            k: (history.index, history[k]) for k in scalars
+        "CMIM scalars (β₁ covers α₁, β₂ covers α₂)": {
+            GREEK[k]: (history.index, history[k]) for k in scalars
         },
         "products": {
-            k: (history.index, history[k]) for k in ("alpha1·beta1", "alpha2·beta2")
+            GREEK[k]: (history.index, history[k])
+            for k in ("alpha1·beta1", "alpha2·beta2")
         },
-        "training loss": {"total": (history.index[1:], history["loss_total"].iloc[1:])},
+        "training loss": {
+            "training loss": (history.index[1:], history["loss_total"].iloc[1:])
+        },
     },
     source=RUN,
     title="CMIM's scalars during training",
     xlabel="optimiser step",
-    panel_size=(4.0, 3.0),
+    legend_cols=4,
 )
 plt.show()
 
@@ -317,7 +322,8 @@ fig = panels_figure(
     xlabel="segment",
     ylabel="video",
     yticks=names,
-    panel_size=(3.0, 2.4),
+    panel_size=(3.2, 2.4),
+    ncols=2,
 )
 plt.show()
 
@@ -430,7 +436,7 @@ plt.show()
 # The variants with "T" (+T, +T+S, +T+P, LINK) that the records folder holds, whatever seeds
 # it has:
 
-# %%
+# %% tags=["remove-input"]
 records = find_grid_records(grid_dir, ["+T", "+T+S", "+T+P", "link"])
 GRID = records_source(records) if records else "no grid records"
 Markdown(
@@ -444,22 +450,20 @@ if records:
     series = {
         k: epoch_series(records, k) for k in ("alpha1", "beta1", "alpha2", "beta2")
     }
-    fig = curves_figure(
-        {"α1 = β1 (visual ← audio)": series["alpha1"],
-         "α2 = β2 (audio ← visual)": series["alpha2"]},
+    fig = curves_grid(
+        {"α₁ = β₁ (visual ← audio)": series["alpha1"],
+         "α₂ = β₂ (audio ← visual)": series["alpha2"]},
         source=GRID,
         title="CMIM scalars per epoch (β equals α; both panels on one scale)",
         xlabel="epoch",
         markers=True,
-        panel_size=(4.6, 3.2),
-        legend_cols=2,
+        legend_cols=3,
     )
     values = pd.concat([series["alpha1"], series["alpha2"]], axis=1)
     low, high = min(float(values.min().min()), 1.0), max(float(values.max().max()), 1.0)
     for ax in fig.axes:
         ax.set_ylim(low - 0.1 * (high - low), high + 0.1 * (high - low))
         ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    fig.axes[1].get_legend().remove()
     plt.show()
 
 # %% [markdown]
@@ -467,29 +471,25 @@ if records:
 # in which direction; the two panels share one scale, so their moves can be compared.
 
 # %% tags=["hide-input"]
+SPREADS = {
+    "tsam_a_temporal_std": "audio TSAM: spread of W",
+    "tsam_v_temporal_std": "visual TSAM: spread of W",
+    "tsam_a_spatial_std": "audio TSAM: spread of S",
+    "tsam_v_spatial_std": "visual TSAM: spread of S",
+}
 if records:
-    tsam = {
-        k: epoch_series(records, k)
-        for k in (
-            "tsam_a_temporal_std",
-            "tsam_v_temporal_std",
-            "tsam_a_spatial_std",
-            "tsam_v_spatial_std",
-        )
-    }
-    fig = curves_figure(
-        {f"{k.replace('_', ' ')} (within batch)": v for k, v in tsam.items()},
+    tsam = {k: epoch_series(records, k) for k in SPREADS}
+    fig = curves_grid(
+        {SPREADS[k]: v for k, v in tsam.items()},
         source=GRID,
-        title="Spread of TSAM's weights per epoch (weights lie in [0, 1])",
+        title="Spread of TSAM's weights within a batch, per epoch (weights in [0, 1])",
         xlabel="epoch",
+        ylabel="standard deviation",
         markers=True,
-        panel_size=(3.6, 3.0),
+        legend_cols=3,
     )
     for ax in fig.axes:
         ax.set_ylim(0, 0.5)  # the largest standard deviation of values in [0, 1]
-    for i, ax in enumerate(fig.axes):
-        if i != 2:  # one legend, in a panel whose curves lie on the axis
-            ax.get_legend().remove()
     plt.show()
 
 # %% [markdown]
@@ -498,23 +498,27 @@ if records:
 # curves lie on the axis: S rescales every channel alike). Look also at whether the curves
 # move during training, and which runs lie together: the same seed, or the same variant.
 
-# %%
+# %% tags=["hide-input"]
 if records:
     last = pd.DataFrame(
         {k: s.ffill().iloc[-1] for k, s in {**series, **tsam}.items()}
     )
+    display(last.rename(columns={**GREEK, **SPREADS}).round(4).rename_axis(
+        ["variant", f"seed [last logged epoch, {GRID}]"]))
+
+# %% tags=["remove-input"]
+if records:
     gap = float(
         (last[["alpha1", "alpha2"]].values - last[["beta1", "beta2"]].values).max()
     )
     spread = last["tsam_a_temporal_std"]
     same_seed = float(spread.groupby(level=1).agg(np.ptp).max())
     shared = int(spread.groupby(level=1).size().max()) > 1  # two variants, one seed
-    display(last.round(4).rename_axis(["variant", f"seed [last logged epoch, {GRID}]"]))
     ab1, ab2 = last.alpha1 * last.beta1, last.alpha2 * last.beta2
     display(Markdown(
         f"In these records the largest |α − β| over all runs is {gap:.3g}. At the last "
-        f"epoch α1·β1 lies between {ab1.min():.4f} and {ab1.max():.4f} over the runs, "
-        f"α2·β2 between {ab2.min():.4f} and {ab2.max():.4f}. The within-batch spread "
+        f"epoch α₁·β₁ lies between {ab1.min():.4f} and {ab1.max():.4f} over the runs, "
+        f"α₂·β₂ between {ab2.min():.4f} and {ab2.max():.4f}. The within-batch spread "
         f"of the audio weights W ranges over {spread.min():.4f}-{spread.max():.4f}"
         + (f"; runs that share a seed differ by at most {same_seed:.4f}." if shared else
            " (one variant so far: no two runs share a seed to compare).")
@@ -591,10 +595,15 @@ pd.Series(
 #    change? Does the segment position still explain almost all of W's variance? What does
 #    that say about where the pattern comes from? (Then try `-p steps 63 -p train_videos None`:
 #    a full epoch over all 2,000 training videos.)
-# 2. Switch CMIM's scale off by hand: multiply `model.cmim.scale` by 16 (= √H) in the
-#    attention cell and redraw the maps. How far from uniform are they now, and why does the
-#    paper's unscaled reading worry this book ({ref}`decision-cmim`)?
+# 2. Make the features CMIM reads larger: in a new cell, call
+#    `cmim_attention(model.cmim, k * trace["cmim_in_a"], k * trace["cmim_in_v"])` for
+#    k = 3, 10 and 30 (the logits grow as k²) and redraw the attention maps of video 1 with
+#    the result. At which k do the maps leave uniform, and does their structure then follow
+#    the video's ground truth or only the segment position? What does that say about CMIM on
+#    features of LLP's scale, and about the scaling this book chose ({ref}`decision-cmim`)?
 # 3. Point `grid_dir` at the first-round grid (`-p grid_dir ../results/synth_small_grid`: 6
-#    epochs instead of the recipe's 60) and compare how far α2·β2 moves in each schedule.
+#    epochs instead of the recipe's 60, on an earlier SynthLLP whose differences the records
+#    note names) and compare with this page how far α₂·β₂ and the spread of W move in each
+#    schedule.
 #    Which module would you switch off (`ModelConfig(use_cmim=False)` or `use_tsam=False`) to
 #    test whether CMIM matters on SynthLLP?

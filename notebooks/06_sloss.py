@@ -139,9 +139,11 @@
 # out near 0.51,
 #
 # $$
-# x_{ij} = \frac{|A_i \cap V_j|}{\max_t \max(|A_t|, |V_t|)}, \qquad
-# \mathcal{L}_S^{\mathrm{LEAP}} = \mathop{\mathrm{mean}}_{b,i,j}\ \lambda(s_{ij}; \mu)\,
+# \begin{aligned}
+# x_{ij} &= \frac{|A_i \cap V_j|}{\max_t \max(|A_t|, |V_t|)}, \cr
+# \mathcal{L}_S^{\mathrm{LEAP}} &= \mathop{\mathrm{mean}}_{b,i,j}\ \lambda(s_{ij}; \mu)\,
 #   \Big(\mathrm{ReLU}(s_{ij}) - \frac{x_{ij}}{1 + x_{ij}} - 0.01\Big)^2 .
+# \end{aligned}
 # $$
 #
 # With μ frozen at 1 (λ = 1) this is exactly the prior work's loss: the control
@@ -161,7 +163,7 @@ grid_dir = "../results/synth_small_grid"  # the short first-round grid (contrast
 recipe_dir = "../results/synth_small_recipe"  # the grid under the paper's recipe
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
@@ -174,10 +176,11 @@ from linkpaper.data.sources import load_data
 from linkpaper.errors import UserError
 from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
 from linkpaper.models import build_model
-from linkpaper.book.modelviz import Panel, curves_figure, panels_figure
+from linkpaper.book.modelviz import Panel, curves_figure, curves_grid, panels_figure
 from linkpaper.book.probe import (
     describe_records,
     epoch_series,
+    seed_text,
     find_grid_records,
     lr_budget,
     misaligned_example,
@@ -359,7 +362,8 @@ fig = panels_figure(
     title="The similarity term, pair by pair (fixed colour ranges)",
     xlabel="visual segment j",
     ylabel="audio segment i",
-    panel_size=(3.0, 2.7),
+    panel_size=(3.3, 2.9),
+    ncols=2,
 )
 plt.show()
 
@@ -424,7 +428,7 @@ pd.DataFrame(
     index=pd.Index(shown, name="epoch (Σ lr × steps, no data)"),
 )
 
-# %%
+# %% tags=["remove-input"]
 llp_budget = schedules["recipe, 157 steps each (LLP)"]
 Markdown(
     "On LLP the recipe's budget passes 1 at epoch "
@@ -449,7 +453,7 @@ Markdown(
 # The runs with S of the short first-round grid; the dashed line is the budget of their own
 # schedule, drawn at each epoch's midpoint, where the logged mean sits.
 
-# %%
+# %% tags=["remove-input"]
 records = find_grid_records(grid_dir, ["+S", "+T+S", "+S+P", "link"])
 GRID = records_source(records) if records else "no grid records"
 Markdown(
@@ -461,35 +465,35 @@ Markdown(
 # %% tags=["hide-input"]
 if records:
     mu = epoch_series(records, "mu")
-    similarity = epoch_series(records, "train_loss.similarity")
     budget = np.concatenate([[0.0], record_budget(next(iter(records.values())))])
     midpoints = (budget[:-1] + budget[1:]) / 2
-    fig = curves_figure(
+    BUDGET = "Σ lr × steps (midpoint)"
+    fig = curves_grid(
         {
-            "μ (epoch mean)": {
-                **{f"{v} seed {s}": (mu.index, mu[(v, s)]) for v, s in mu.columns},
-                "Σ lr × steps (midpoint)": (np.arange(len(midpoints)) + 1, midpoints),
-            },
-            "similarity term (epoch mean)": similarity,
+            f"μ of {variant}": {
+                **{f"seed {s}": (mu.index, mu[(v, s)]) for v, s in mu.columns
+                   if v == variant},
+                BUDGET: (np.arange(len(midpoints)) + 1, midpoints),
+            }
+            for variant in dict.fromkeys(v for v, _ in mu.columns)
         },
         source=GRID,
-        title="S-LOSS during training",
+        title="μ (epoch mean) on the short schedule",
         xlabel="epoch",
         markers=True,
-        panel_size=(5.0, 3.4),
-        legend_cols=2,
+        legend_cols=4,
+        styles={BUDGET: {"ls": "--", "color": "grey"}},
     )
-    fig.axes[0].lines[-1].set_linestyle("--")
-    fig.axes[0].set_ylim(0, 1)  # μ's way from its start (0) to where λ = 1 (1)
-    fig.axes[1].set_ylim(0, None)
-    fig.axes[1].get_legend().remove()
+    for ax in fig.axes:
+        ax.set_ylim(0, 1)  # μ's way from its start (0) to where λ = 1 (1)
     plt.show()
 
 # %% [markdown]
-# *What to look at:* μ's panel spans its whole way, from 0 (its start) to 1 (where λ = 1):
-# on this schedule every run barely leaves the bottom, along the dashed budget.
+# *What to look at:* one panel per variant, each spanning μ's whole way, from 0 (its start)
+# to 1 (where λ = 1): on this schedule every run barely leaves the bottom, along the dashed
+# budget.
 
-# %%
+# %% tags=["hide-input"]
 if records:
     display(mu.T.round(4).rename_axis(["variant", f"seed [μ per epoch, {GRID}]"]))
 
@@ -508,7 +512,7 @@ if records:
 # The same quantity in the runs with S of the recipe grid, next to the budget of their
 # schedule.
 
-# %%
+# %% tags=["remove-input"]
 recipe_records = find_grid_records(
     recipe_dir, ["+S", "+S/leap", "+T+S", "+S+P", "link", "link/leap"]
 )
@@ -523,28 +527,31 @@ Markdown(
 if recipe_records:
     recipe_mu = epoch_series(recipe_records, "mu")
     recipe_budget = record_budget(next(iter(recipe_records.values())))
-    fig = curves_figure(
+    BUDGET = "Σ lr × steps"
+    fig = curves_grid(
         {
-            "μ (epoch mean)": {
-                **{f"{v} seed {s}": (recipe_mu.index, recipe_mu[(v, s)])
-                   for v, s in recipe_mu.columns},
-                "Σ lr × steps": (np.arange(1, len(recipe_budget) + 1), recipe_budget),
-            },
+            f"μ of {variant}": {
+                **{f"seed {s}": (recipe_mu.index, recipe_mu[(v, s)])
+                   for v, s in recipe_mu.columns if v == variant},
+                BUDGET: (np.arange(1, len(recipe_budget) + 1), recipe_budget),
+            }
+            for variant in dict.fromkeys(v for v, _ in recipe_mu.columns)
         },
         source=RECIPE,
-        title="μ under the paper's recipe",
+        title="μ (epoch mean) under the paper's recipe",
         xlabel="epoch",
-        panel_size=(6.0, 3.4),
+        legend_cols=4,
+        styles={BUDGET: {"ls": "--", "color": "grey"}},
     )
-    fig.axes[0].lines[-1].set_linestyle("--")
-    fig.axes[0].set_ylim(0, 1)
+    for ax in fig.axes:
+        ax.set_ylim(0, 1)
     plt.show()
 
 # %% [markdown]
-# *What to look at:* again μ's whole way from 0 to 1; where the curves end, and how close
-# they stay to the dashed budget.
+# *What to look at:* again one panel per variant and μ's whole way from 0 to 1; where the
+# curves end, and how close they stay to the dashed budget.
 
-# %%
+# %% tags=["remove-input"]
 if recipe_records:
     last_mu = recipe_mu.ffill().iloc[-1]
     display(Markdown(
@@ -569,7 +576,7 @@ if recipe_records:
 # λ = 1; `+S/leap` that form with the adaptive λ. Segment-level test scores, mean over the
 # seeds each variant has in the folder (column n):
 
-# %%
+# %% tags=["hide-input"]
 SLOSS_VARIANTS = [
     "valor++", "+S/label", "+S/paper-mu1", "+S", "+S/leap-mu1", "+S/leap", "link/leap"
 ]
@@ -581,13 +588,16 @@ except UserError as err:
     sloss_rows = []
     print(err)
 by_model = {row["model"]: row for row in sloss_rows}
+sloss_records = find_grid_records(recipe_dir, SLOSS_VARIANTS)
+# the caption names the runs the table shows, read from their records
+SHOWN = records_source(sloss_records) if sloss_records else "no recipe records"
 scores = pd.DataFrame(
     {row["model"]: dict(zip(["A", "V", "AV", "Type@AV"], row["mean"][:4]), n=row["n"])
      for row in sloss_rows}
 ).T
 if sloss_rows:
     display(scores.round(2).astype({"n": int}).rename_axis(
-        f"segment level, test [{RECIPE}]"))
+        f"segment level, test [{SHOWN}]"))
 
 # %% [markdown]
 # **Where the visual errors come from.** Counts over LLP's test cells (video, segment,
@@ -595,13 +605,17 @@ if sloss_rows:
 # positives split by what the *other* modality's ground truth says: a class predicted
 # visible where it is heard but not seen ("heard") or neither heard nor seen ("neither").
 
-# %%
+# %% tags=["hide-input"]
 test = load_annotations("test", data_dir)
 errors = analysis.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
 if errors is not None:
-    display(errors.rename_axis(f"cells of LLP test (real GT), seed means [{RECIPE}]"))
+    counts = errors.drop(columns="n").round(1)
+    if (counts == counts.round()).all().all():
+        counts = counts.astype(int)  # one seed each: whole cells
+    display(counts.assign(n=errors["n"].astype(int)).rename_axis(
+        f"cells of LLP test (real GT), seed means [{SHOWN}]"))
 
-# %%
+# %% tags=["remove-input"]
 if errors is not None and {"valor++", "+S", "+S/label"} <= set(errors.index):
     drop = {m: scores.loc[m, "V"] - scores.loc["valor++", "V"]
             for m in ("+S/label", "+S")}
@@ -656,7 +670,7 @@ pd.DataFrame(
 # set, overlapping sets, disjoint sets, both empty). How often each group occurs in the
 # training targets:
 
-# %%
+# %% tags=["hide-input"]
 pd.DataFrame(
     {"SynthLLP small train, gated pseudo labels (synthetic)":
          analysis.target_group_shares(train.pseudo_audio, train.pseudo_visual),
@@ -664,47 +678,67 @@ pd.DataFrame(
          analysis.target_group_shares(test.gt_audio, test.gt_visual)}
 ).T.round(3).rename_axis("share of (i, j) segment pairs")
 
-# %%
-sloss_records = find_grid_records(recipe_dir, SLOSS_VARIANTS)
-ALIGN = records_source(sloss_records) if sloss_records else "no recipe records"
-keys = {"cos_same": "cos, same set (r = 1)",
-        "cos_disjoint": "cos, disjoint (r = 0)",
-        "visual_prob_on_audio_only": "visual prob., heard-only cells"}
+# %% tags=["hide-input"]
+ALIGN = SHOWN
+READABLE = {
+    "cos_same": "cos, same labels (r = 1)",
+    "cos_overlap": "cos, overlapping labels",
+    "cos_disjoint": "cos, disjoint labels (r = 0)",
+    "cos_empty": "cos, both empty",
+    "visual_prob_on_audio_only": "visual prob. on audio-only cells",
+    "audio_prob_on_visual_only": "audio prob. on visual-only cells",
+}
 if sloss_records:
-    # one curve per variant: the mean over the seeds the folder holds
-    panels = {
-        title: epoch_series(sloss_records, key).T.groupby(level=0, sort=False).mean().T
-        for key, title in keys.items()
-    }
     last = pd.DataFrame({
-        key: epoch_series(sloss_records, key).ffill().iloc[-1]
+        READABLE[key]: epoch_series(sloss_records, key).ffill().iloc[-1]
         .groupby(level=0, sort=False).mean()
-        for key in ("cos_same", "cos_overlap", "cos_disjoint", "cos_empty",
-                    "visual_prob_on_audio_only", "audio_prob_on_visual_only")
+        for key in READABLE
     })
     display(last.round(3).rename_axis(f"variant [last epoch, seed means, {ALIGN}]"))
 
 # %% tags=["hide-input"]
 if sloss_records:
-    fig = curves_figure(panels, source=ALIGN, title="Encoder alignment during training",
-                        xlabel="epoch", panel_size=(3.2, 2.8), legend_cols=1)
-    for ax in fig.axes[:2]:
+    # one curve per variant (the mean over its seeds); colour = form of the term,
+    # dashed = λ fixed at 1
+    STYLES = {
+        "valor++": {"color": "black"},
+        "+S/label": {"color": "0.55"},
+        "+S/paper-mu1": {"color": "C0", "ls": "--"},
+        "+S": {"color": "C0"},
+        "+S/leap-mu1": {"color": "C1", "ls": "--"},
+        "+S/leap": {"color": "C1"},
+        "link/leap": {"color": "C2"},
+    }
+    fig = curves_grid(
+        {
+            READABLE[key]: epoch_series(sloss_records, key).T
+            .groupby(level=0, sort=False).mean().T
+            for key in ("cos_same", "cos_disjoint", "cos_empty",
+                        "visual_prob_on_audio_only")
+        },
+        source=ALIGN,
+        title="Encoder alignment during training (seed means)",
+        xlabel="epoch",
+        legend_cols=4,
+        styles=STYLES,
+    )
+    for ax in fig.axes[:3]:
         ax.set_ylim(-1, 1)  # a cosine's range
         ax.axhline(0, color="grey", lw=0.8)
-    fig.axes[2].set_ylim(0, 1)  # a probability's range
-    for ax in fig.axes[1:]:
-        ax.get_legend().remove()
+    fig.axes[3].set_ylim(0, 1)  # a probability's range
     plt.show()
 
 # %% [markdown]
-# *What to look at:* the cosine panels span a cosine's whole range, [−1, 1]. Without the
+# *What to look at:* black is VALOR++, grey L_label alone, blue the paper's form of the
+# similarity term, orange the prior work's; dashed lines have λ fixed at 1. The cosine panels
+# span a cosine's whole range, [−1, 1]. Without the
 # similarity term (VALOR++, `+S/label`) the audio and visual outputs stay nearly parallel for
 # every pair, whatever the labels (the shared encoder layers and the cross-modal attention
 # mix the streams); with it, the pairs with disjoint sets are pulled towards 0, as the targets
 # ask, and the same-set pairs end less aligned than VALOR++'s. In the last panel, a visual
 # probability above VALOR++'s on heard-only cells is the label term's leak at work.
 
-# %%
+# %% tags=["remove-input"]
 if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
     spread = by_model["valor++"]["std"][3]
     type_av = scores["Type@AV"]
@@ -757,6 +791,20 @@ if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
 #   over all T × T = 100 pairs of a video, and averaged over the batch.
 # :::
 
+# %% tags=["remove-input"]
+controls = [m for m in SLOSS_VARIANTS if m not in ("valor++", "+S") and m in by_model]
+if controls:
+    display(Markdown(
+        "Seeds behind the controls read on this page: "
+        + "; ".join(f"`{m}` {seed_text(by_model[m]['seeds'])} "
+                    f"({by_model[m]['n']} seed{'s' if by_model[m]['n'] > 1 else ''})"
+                    for m in controls)
+        + f"; VALOR++ has {by_model['valor++']['n']} and `+S` {by_model['+S']['n']}."
+        + (" With one seed, a control's difference from `+S` or VALOR++ is one draw, "
+           "to be read against VALOR++'s seed spread."
+           if min(by_model[m]["n"] for m in controls) == 1 else "")
+    ))
+
 # %% [markdown]
 # ## Summary
 #
@@ -769,18 +817,25 @@ if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
 # 3. Gradient descent can only raise μ towards 1 (λ → 1), at the pace of the optimiser's
 #    budget: the adaptive weight is a schedule in disguise, and on SynthLLP small it never
 #    reaches its end state. The grid's controls tell L_label's share of S's visual cost from
-#    the similarity term's.
+#    the similarity term's, each from the few seeds counted above the summary: a difference
+#    below VALOR++'s seed spread is not a finding.
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. Freeze the weight: train `+S` for the short schedule with μ frozen at its initial 0
-#    (`python -m linkpaper grid --variants +S --seeds 1 --epochs 6 --warmup-epochs 1
-#    --model-override freeze_mu=true --out runs/frozen`, a few minutes on a CPU), then
-#    re-run this page with `-p grid_dir ../runs/frozen`. Does μ stay flat? Does the
-#    similarity term end lower or higher than in the grid's `+S` runs?
+# 1. Freeze the weight: train `+S` twice for the short schedule on today's SynthLLP, once as
+#    it is and once with μ frozen at its initial 0, so that the two runs differ only in μ:
+#    `python -m linkpaper grid --variants +S --seeds 1 --epochs 6 --warmup-epochs 1
+#    --out runs/adaptive`, then the same with `--model-override freeze_mu=true --out
+#    runs/frozen` (a few minutes each on a CPU). Re-run this page with
+#    `-p grid_dir ../runs/adaptive` and with `-p grid_dir ../runs/frozen`. From the budget
+#    table, how far should the adaptive μ get in six epochs, and how different should λ be
+#    from the frozen one? Do the two runs' similarity terms and scores differ by more than
+#    that predicts?
 # 2. Re-run the page with another seed for the untrained model (`-p seed 88`). Does the
 #    cosine map stay flat and pale? What does that say about which pairs the loss pulls first?
-# 3. Switch the similarity term off with `ModelConfig(similarity_form="off")` (the `+S/label`
-#    control): which of the encoder-alignment curves of the grid section would you expect to
-#    follow VALOR++, and which `+S`? Check your answer in the figure.
+# 3. The prior work's form of the term (the dropdown in "The equations") pulls ReLU(s) towards
+#    x/(1 + x) + 0.01, not towards the IoU. Work out from that formula the largest cosine it
+#    asks of a pair whose segments share their labels, and compare with the "cos, same labels"
+#    column of the last-epoch table for `+S/leap-mu1` and `+S/leap`. Is the lower alignment of
+#    those runs what the target asks for, or a failure to reach it?

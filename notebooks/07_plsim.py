@@ -111,12 +111,13 @@ data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_fea
 seed = 87  # model initialisation and training seed
 epochs = 1  # training epochs of the demonstration models (the paper: 60)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
-grid_dir = "../results/synth_small_grid"  # grid run records, relative to notebooks/
+grid_dir = "../results/synth_small_recipe"  # grid run records, relative to notebooks/
 device = "cpu"  # cpu or cuda
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
+import textwrap
 import time
 import warnings
 
@@ -126,7 +127,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import viz
+from linkpaper.book import analysis, viz
 from linkpaper.classes import CLASSES, NUM_CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.data.synth import teacher_quality
@@ -137,7 +138,7 @@ from linkpaper.engine import (
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model
 from linkpaper.models.link import segment_label_embedding
-from linkpaper.book.modelviz import Panel, curves_figure, heatmaps_figure, panels_figure
+from linkpaper.book.modelviz import Panel, curves_grid, heatmaps_figure, panels_figure
 from linkpaper.book.probe import (
     describe_records,
     epoch_series,
@@ -147,6 +148,7 @@ from linkpaper.book.probe import (
     paired_differences,
     parameter_counts,
     records_source,
+    seed_text,
     trace_forward,
     video_label_prf,
 )
@@ -275,11 +277,12 @@ cos_rows = (
     torch.nn.functional.normalize(e_a, dim=1)
     @ torch.nn.functional.normalize(avvp.text_audio, dim=1).T
 )
-print(
+print(textwrap.fill(
     f"{val.filenames[index]}: weak labels {weak}; "
     f"ungated audio labels flag {[CLASSES[c] for c in shown]}; "
-    f"segments without a label: {torch.nonzero(~active.any(1)).flatten().tolist()}"
-)
+    f"segments without a label: {torch.nonzero(~active.any(1)).flatten().tolist()}",
+    80,
+))
 
 # %% tags=["hide-input"]
 fig = panels_figure(
@@ -429,7 +432,7 @@ try:
         progress=False,
     )
 except ConfigError as err:
-    print("ConfigError:", err)
+    print(textwrap.fill(f"ConfigError: {err}", 80))  # wrapped to fit the page
 
 # %% [markdown]
 # ### What the gated labels inflate (leakage demonstration)
@@ -488,7 +491,7 @@ assert leakage_flags == {"ungated": False, "gated": True}
 # %% tags=["nbval-ignore-output"]
 print(f"two models trained and scored in {seconds:.1f} s")
 
-# %%
+# %% tags=["remove-input"]
 type_av = {name: row.row()[3] for name, row in scores.items()}
 honest = type_av["trained on ungated, scored with ungated labels"]
 peek = type_av["trained on ungated, scored with gated labels (LEAK)"]
@@ -509,7 +512,8 @@ Markdown(
     f"{leaker_honest:.2f} ({versus(leaker_honest)}), and with empty labels "
     f"{leaker_empty:.2f} ({versus(leaker_empty)}). The gap between its gated and its "
     f"ungated rows, {leaker - leaker_honest:.2f} points, is what a leaking evaluation "
-    "would add to its reported numbers."
+    "would add to its reported numbers in this run (one seed, "
+    f"{'one epoch' if epochs == 1 else f'{epochs} epochs'}, synthetic data)."
 )
 
 # %% [markdown]
@@ -529,7 +533,7 @@ Markdown(
 # %%
 from linkpaper.runs import LEAKAGE_CAPTION
 
-print(LEAKAGE_CAPTION)
+print(textwrap.fill(LEAKAGE_CAPTION, 80))
 
 # %% [markdown]
 # (ch7-grid-diagnostics)=
@@ -541,7 +545,7 @@ print(LEAKAGE_CAPTION)
 # difference of their validation scores, seed by seed, is what adding PLSIM did in that run.
 # Whatever variants and seeds the records folder holds:
 
-# %%
+# %% tags=["remove-input"]
 PAIRS = [("+P", "valor++"), ("+T+P", "+T"), ("+S+P", "+S"), ("link", "+T+S")]
 records = find_grid_records(grid_dir, [v for pair in PAIRS for v in pair])
 GRID = records_source(records) if records else "no grid records"
@@ -551,7 +555,9 @@ Markdown(
     else missing_grid_message(grid_dir)
 )
 
-# %%
+# %% tags=["hide-input"]
+with_p = {k: r for k, r in records.items() if k[0] in {a for a, _ in PAIRS}}
+WITH_P = records_source(with_p) if with_p else GRID  # the runs the table shows
 if records:
     try:
         active_a = epoch_series(records, "plsim_active_a").ffill().iloc[-1]
@@ -560,19 +566,39 @@ if records:
             pd.DataFrame(
                 {"audio": active_a * NUM_CLASSES, "visual": active_v * NUM_CLASSES}
             ).round(2).rename_axis(
-                ["variant", f"seed [classes PLSIM reads per segment, {GRID}]"]
+                ["variant", f"seed [classes PLSIM reads per segment, {WITH_P}]"]
             )
         )
     except UserError as err:
         print(err)
     gt = val.gt_audio.sum(-1).mean(), val.gt_visual.sum(-1).mean()
-    print(
+    display(Markdown(
         f"For comparison, the ground truth of the {len(val)} LLP val videos of this "
         f"page's validation split (real): {gt[0]:.2f} audio and {gt[1]:.2f} visual "
-        "classes per segment"
-    )
+        "classes per segment."
+    ))
 
-# %%
+# %% tags=["remove-input"]
+held = {(v, sd) for v, sd in records}
+shared = {
+    pair: sorted({sd for v, sd in held if v == pair[0]}
+                 & {sd for v, sd in held if v == pair[1]})
+    for pair in PAIRS
+}
+found = [f"{a} − {b} (seed{'s' if len(sd) > 1 else ''} {seed_text(sd)})"
+         for (a, b), sd in shared.items() if sd]
+lacking = [f"{a} − {b}" for (a, b), sd in shared.items() if not sd]
+paired = {(v, sd) for (a, b), sds in shared.items() for sd in sds for v in (a, b)}
+PAIRED = (records_source({k: r for k, r in records.items() if k in paired})
+          if paired else GRID)  # in the records' order, not the set's
+Markdown(
+    ("Pairs with both partners in the folder: " + "; ".join(found) + "."
+     if found else "No pair has both partners in the folder yet.")
+    + (f" Left out until both partners share a seed: {'; '.join(lacking)}."
+       if lacking else "")
+)
+
+# %% tags=["hide-input"]
 try:
     gains = paired_differences(records, "val_type_av", PAIRS)
 except UserError as err:
@@ -581,28 +607,47 @@ except UserError as err:
 if gains is not None:
     last_gain = gains.ffill().iloc[-1].unstack(0)
     display(last_gain.round(2).rename_axis(
-        f"seed [val Type@AV at the last epoch, with P − without, {GRID}]"))
+        f"seed [val Type@AV at the last epoch, with P − without, {PAIRED}]"))
 
 # %% tags=["hide-input"]
 if gains is not None:
     pairs_found = list(dict.fromkeys(gains.columns.get_level_values(0)))
-    fig = curves_figure(
+    fig = curves_grid(
         {
             pair: gains[pair].rename(columns=lambda s: f"seed {s}")
             for pair in pairs_found
         },
-        source=GRID,
+        source=PAIRED,
         title="Validation Type@AV, with PLSIM minus without (same seed)",
         xlabel="epoch",
         ylabel="F points",
         markers=True,
-        panel_size=(3.2, 2.8),
+        legend_cols=3,
+        panel_size=(3.4, 2.7) if len(pairs_found) > 1 else (6.0, 3.0),
     )
     bound = max(1.0, float(gains.abs().max().max()) * 1.1)
     for ax in fig.axes:
         ax.set_ylim(-bound, bound)  # one symmetric scale for every pair
         ax.axhline(0, color="grey", lw=0.8)
     plt.show()
+
+# %% tags=["remove-input"]
+if gains is not None and shared[("+P", "valor++")]:
+    both = shared[("+P", "valor++")]
+    runs = [run for run in analysis.find_run_dirs(grid_dir, ["+P", "valor++"])
+            if run.name in {f"seed{sd}" for sd in both}]
+    test_rows = {row["model"]: row for row in analysis.measured_rows(runs)}
+    test_gain = test_rows["+P"]["mean"][3] - test_rows["valor++"]["mean"][3]
+    val_gain = float(last_gain["+P − valor++"].mean())
+    display(Markdown(
+        f"Over the seeds both hold ({seed_text(both)}), adding PLSIM to VALOR++ "
+        f"changes the validation Type@AV of the last epoch by {val_gain:+.2f} points "
+        "(the mean of the table above) and the segment-level test Type@AV, chapter 9's "
+        "measure (scored with the epoch each run selected on validation), by "
+        f"{test_gain:+.2f}. "
+        "The two differ by split (validation against test) and by epoch (the last "
+        "against the selected one); chapter 9 gives the test gain with its interval."
+    ))
 
 # %% [markdown]
 # *What to look at:* the panels share one scale, symmetric around 0 (no difference). Curves
@@ -670,5 +715,6 @@ pd.Series(
 #    Which is more precise on SynthLLP, the teachers' ungated labels or the model's own?
 # 3. Switch PLSIM off: train the demonstration's model as `model="valor++"` (the same
 #    network with `use_plsim=False`) and score it with `evaluate_split(model, avvp.val)`, no
-#    labels. Is the honest "+P" above it after one epoch? What would you need before calling
+#    labels (it returns three values: the scores, then the frame and video probabilities;
+#    `scores, _, _ = evaluate_split(...)` as in the demonstration cell). Is the honest "+P" above it after one epoch? What would you need before calling
 #    that a gain (see chapter 9)?

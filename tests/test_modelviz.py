@@ -54,3 +54,17 @@ def test_panels_figure_keeps_each_fixed_range():
     assert images[1].get_cmap().name == "RdBu_r"
     assert not any(line.get_visible() for line in fig.axes[0].get_xgridlines())
     assert "hand-made (illustrative)" in fig._suptitle.get_text()
+
+
+def test_curves_grid_and_panels_in_rows_fit_the_text_column():
+    import numpy as np
+    from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
+
+    curves = {"a": ([0, 1], [0, 1]), "b": ([0, 1], [1, 0])}
+    fig = curves_grid({"one": curves, "two": curves, "three": curves}, source="toy " * 40,
+                      title="t", xlabel="epoch")
+    assert len(fig.axes) == 3 and fig.get_figwidth() < 7.5
+    assert len(fig.legends) == 1 and fig._suptitle.get_text().count("\n") >= 2
+    panel = Panel(np.zeros((2, 2)), 0, 1)
+    fig = panels_figure({str(i): panel for i in range(4)}, source="toy", title="t", ncols=2)
+    assert sum(ax.get_visible() for ax in fig.axes) == 8  # four heatmaps, four colour bars

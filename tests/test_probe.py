@@ -167,7 +167,10 @@ def test_records_say_their_schedule_and_data(tmp_path):
     assert source_differences(source, source) == []
     text = describe_records(records, here)
     assert "1 run record (1 finished)" in text and "6 epochs (1 warm-up)" in text
-    assert "class_noise: 0.25 (here 0.37)" in text
+    assert "feature noise 0.25 (this page: 0.37); donors: all of LLP val (this page: the donor half)" in text
+    from linkpaper.book.probe import source_difference_words
+    assert source_difference_words({"sizes": {"val": 649}}, {"sizes": {"val": 321}}) == [
+        "649 validation videos for model selection (this page: 321)"]
     assert "trained on the data loaded on this page" in describe_records(records, source)
     assert describe_records({}) == "No run records were found."
 

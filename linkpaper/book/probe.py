@@ -323,6 +323,55 @@ def source_differences(record_source: dict, current_source: dict, _prefix: str =
     return differences
 
 
+def _donor_words(value) -> str:
+    if value is _ABSENT or value is None:
+        return "all of LLP val"
+    rule = value.get("rule") if isinstance(value, dict) else value
+    return "the donor half" if rule == "val-half" else str(rule)
+
+
+# setting -> (words with the record's value, the value alone for "this page: ...")
+_SETTING_WORDS = {
+    "sizes.val": (lambda v: f"{_setting(v)} validation videos for model selection", _setting),
+    "sizes.train": (lambda v: f"{_setting(v)} training videos", _setting),
+    "sizes.test": (lambda v: f"{_setting(v)} test videos", _setting),
+    "config.class_noise": (lambda v: f"feature noise {_setting(v)}", _setting),
+    "donors": (lambda v: f"donors: {_donor_words(v)}", _donor_words),
+}
+_SAME_AS = {"config.donors": "donors"}  # settings that say the same thing as another one
+
+
+def _setting_words(key: str, old, new) -> str:
+    if key in _SETTING_WORDS:
+        words, short = _SETTING_WORDS[key]
+        return f"{words(old)} (this page: {short(new)})"
+    return f"{key.rsplit('.', 1)[-1].replace('_', ' ')} {_setting(old)} (this page: {_setting(new)})"
+
+
+def source_difference_words(record_source: dict, current_source: dict) -> list[str]:
+    """:func:`source_differences` in words a reader understands, one per setting:
+    ``"649 validation videos for model selection (this page: 321)"``, ``"feature noise 0.25
+    (this page: 0.37)"``, ``"donors: all of LLP val (this page: the donor half)"``; a setting
+    that repeats another (the donor rule, stored twice) is said once."""
+    def flat(source, prefix=""):
+        out = {}
+        for key, value in (source or {}).items():
+            if isinstance(value, dict) and f"{prefix}{key}" not in _SETTING_WORDS:
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    old, new = flat(record_source), flat(current_source)
+    words = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if a == b or _SAME_AS.get(key) in set(old) | set(new):
+            continue
+        words.append(_setting_words(key, a, b))
+    return words
+
+
 def describe_records(records: dict, data_source: dict | None = None) -> str:
     """One paragraph (Markdown) saying what a set of grid records is: how many runs (and how
     many finished), their data, schedule and seeds, and, given the data source of the page
@@ -337,12 +386,12 @@ def describe_records(records: dict, data_source: dict | None = None) -> str:
             f"({complete} finished) on {data}, trained for {records_schedule(records)}: "
             f"{records_runs(records)}.")
     if data_source is not None:
-        differing = list(dict.fromkeys(d for r in coerced
-                                       for d in source_differences(r.data.get("source", {}), data_source)))
+        differing = list(dict.fromkeys(
+            d for r in coerced for d in source_difference_words(r.data.get("source", {}), data_source)))
         if differing:
             shown = "; ".join(differing[:4]) + ("; ..." if len(differing) > 4 else "")
-            text += (" Their data was generated with other settings than the data loaded on this page "
-                     f"({shown}), so they describe the modules' behaviour, not this page's models.")
+            text += (" Their data was generated with other settings than the data loaded on this page: "
+                     f"{shown}. They therefore describe the modules' behaviour, not this page's models.")
         else:
             text += " They were trained on the data loaded on this page."
     return text
