@@ -559,12 +559,12 @@ viz.scores_frame(gate_scores, source=f"val F-scores [{TRAINED}]")
 present = avvp.val.weak > 0  # (video, class) pairs the val videos contain
 passed = float((video_prob[present] >= 0.5).float().mean())
 absent_passed = float((video_prob[~present] >= 0.5).float().mean())
-cells = int(ungated_pred_a.sum() + ungated_pred_v.sum())
-kept = int(pred_a.sum() + pred_v.sum())
-gt_a, gt_v = avvp.val.gt_audio > 0, avvp.val.gt_visual > 0
-hits = int((ungated_pred_a & gt_a).sum() + (ungated_pred_v & gt_v).sum())
-gated_a_, gated_v_ = torch.as_tensor(pred_a) > 0, torch.as_tensor(pred_v) > 0
-hits_kept = int((gated_a_ & gt_a).sum() + (gated_v_ & gt_v).sum())
+both, gated = (ungated_pred_a, ungated_pred_v), (pred_a, pred_v)
+both, gated = ([np.asarray(x) > 0 for x in pair] for pair in (both, gated))
+gt_cells = [np.asarray(x) > 0 for x in (avvp.val.gt_audio, avvp.val.gt_visual)]
+cells, kept = int(both[0].sum() + both[1].sum()), int(gated[0].sum() + gated[1].sum())
+hits = int((both[0] & gt_cells[0]).sum() + (both[1] & gt_cells[1]).sum())
+hits_kept = int((gated[0] & gt_cells[0]).sum() + (gated[1] & gt_cells[1]).sum())
 gate_frame = viz.scores_frame(gate_scores, source="gate")
 type_col = [c for c in gate_frame.columns if "Type@AV" in str(c)][0]
 type_before, type_after = (float(v) for v in gate_frame[type_col])
