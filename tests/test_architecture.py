@@ -73,3 +73,23 @@ def test_main_writes_the_file(tmp_path, capsys):
     assert architecture.main([str(out)]) == 0
     assert out.read_bytes().startswith(b"<?xml")
     assert str(out) in capsys.readouterr().out
+
+
+def test_text_is_readable_at_the_column_width():
+    """Shown 672 px wide, no text may fall under about 11 px (MIN_FONT points)."""
+    fig = architecture.architecture_figure()
+    try:
+        scale = 672 / (fig.get_figwidth() * 96)  # CSS px per px of the natural size
+        sizes = [t.get_fontsize() for ax in fig.axes for t in ax.texts]
+        sizes += [t.get_fontsize() for ax in fig.axes if ax.get_legend()
+                  for t in ax.get_legend().get_texts()]
+        assert min(sizes) >= architecture.MIN_FONT
+        assert architecture.MIN_FONT * 96 / 72 * scale >= 11
+    finally:
+        matplotlib.pyplot.close(fig)
+
+
+def test_intro_lists_every_numbered_mark():
+    page = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    for _, anchor in architecture.DECISIONS:
+        assert f"{{ref}}`{anchor}`" in page, f"the intro's list of marks lacks {anchor}"
