@@ -80,13 +80,10 @@ from linkpaper.models import build_model
 from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
 from linkpaper.book.probe import (
     cmim_attention,
-    describe_records,
     epoch_series,
-    find_grid_records,
+    grid_section,
     misaligned_example,
-    missing_grid_message,
     parameter_counts,
-    records_source,
     trace_forward,
 )
 
@@ -437,13 +434,9 @@ plt.show()
 # it has:
 
 # %% tags=["remove-input"]
-records = find_grid_records(grid_dir, ["+T", "+T+S", "+T+P", "link"])
-GRID = records_source(records) if records else "no grid records"
-Markdown(
-    describe_records(records, avvp.source)
-    if records
-    else missing_grid_message(grid_dir)
-)
+T_VARIANTS = ["+T", "+T+S", "+T+P", "link"]
+records, GRID, text = grid_section(grid_dir, T_VARIANTS, avvp.source)
+Markdown(text)
 
 # %% tags=["hide-input"]
 if records:

@@ -178,15 +178,14 @@ from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lam
 from linkpaper.models import build_model
 from linkpaper.book.modelviz import Panel, curves_figure, curves_grid, panels_figure
 from linkpaper.book.probe import (
-    describe_records,
     epoch_series,
-    seed_text,
     find_grid_records,
+    grid_section,
     lr_budget,
     misaligned_example,
-    missing_grid_message,
     record_budget,
     records_source,
+    seed_text,
     sloss_terms,
     trace_forward,
     video_label_prf,
@@ -454,13 +453,9 @@ Markdown(
 # schedule, drawn at each epoch's midpoint, where the logged mean sits.
 
 # %% tags=["remove-input"]
-records = find_grid_records(grid_dir, ["+S", "+T+S", "+S+P", "link"])
-GRID = records_source(records) if records else "no grid records"
-Markdown(
-    describe_records(records, avvp.source)
-    if records
-    else missing_grid_message(grid_dir)
-)
+S_VARIANTS = ["+S", "+T+S", "+S+P", "link"]
+records, GRID, text = grid_section(grid_dir, S_VARIANTS, avvp.source)
+Markdown(text)
 
 # %% tags=["hide-input"]
 if records:
@@ -513,15 +508,10 @@ if records:
 # schedule.
 
 # %% tags=["remove-input"]
-recipe_records = find_grid_records(
-    recipe_dir, ["+S", "+S/leap", "+T+S", "+S+P", "link", "link/leap"]
+recipe_records, RECIPE, text = grid_section(
+    recipe_dir, ["+S", "+S/leap", "+T+S", "+S+P", "link", "link/leap"], avvp.source
 )
-RECIPE = records_source(recipe_records) if recipe_records else "no recipe records"
-Markdown(
-    describe_records(recipe_records, avvp.source)
-    if recipe_records
-    else missing_grid_message(recipe_dir)
-)
+Markdown(text)
 
 # %% tags=["hide-input"]
 if recipe_records:

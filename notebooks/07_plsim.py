@@ -140,11 +140,9 @@ from linkpaper.models import build_model
 from linkpaper.models.link import segment_label_embedding
 from linkpaper.book.modelviz import Panel, curves_grid, heatmaps_figure, panels_figure
 from linkpaper.book.probe import (
-    describe_records,
     epoch_series,
-    find_grid_records,
+    grid_section,
     misaligned_example,
-    missing_grid_message,
     paired_differences,
     parameter_counts,
     records_source,
@@ -547,13 +545,10 @@ print(textwrap.fill(LEAKAGE_CAPTION, 80))
 
 # %% tags=["remove-input"]
 PAIRS = [("+P", "valor++"), ("+T+P", "+T"), ("+S+P", "+S"), ("link", "+T+S")]
-records = find_grid_records(grid_dir, [v for pair in PAIRS for v in pair])
-GRID = records_source(records) if records else "no grid records"
-Markdown(
-    describe_records(records, avvp.source)
-    if records
-    else missing_grid_message(grid_dir)
+records, GRID, text = grid_section(
+    grid_dir, [v for pair in PAIRS for v in pair], avvp.source
 )
+Markdown(text)
 
 # %% tags=["hide-input"]
 with_p = {k: r for k, r in records.items() if k[0] in {a for a, _ in PAIRS}}

@@ -150,6 +150,12 @@ def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
     assert records_runs(records) == "link seed 88; valor++ seeds 87-89"
     assert seed_text([89, 87]) == "87, 89" and seed_text([87, 88]) == "87, 88" and seed_text([3, 1, 2]) == "1-3"
     assert find_grid_records(tmp_path / "absent", ["link"]) == {}
+    from linkpaper.book.probe import grid_section
+
+    found, source, text = grid_section(str(tmp_path), ["link"])
+    assert list(found) == [("link", 88)] and source.endswith(": link seed 88") and "1 run record" in text
+    found, source, text = grid_section(str(tmp_path / "absent"), ["link"])
+    assert found == {} and source == "no grid records" and "No grid run records under" in text
 
 
 def test_records_say_their_schedule_and_data(tmp_path):

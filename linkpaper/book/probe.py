@@ -185,8 +185,8 @@ def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], Run
 def missing_grid_message(grid_dir: str) -> str:
     """What a notebook prints when ``grid_dir`` (relative to notebooks/) holds no run records."""
     return (f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
-            "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --epochs 6 --warmup-epochs 1 "
-            f"--out {grid_dir.removeprefix('../')}) and re-execute this notebook.")
+            "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --threads 1 "
+            f"--executor local --jobs 2 --out {grid_dir.removeprefix('../')}) and re-execute this notebook.")
 
 
 def epoch_series(records: dict, key: str):
@@ -257,6 +257,20 @@ def find_grid_records(root: str | Path, variants) -> dict[tuple[str, int], RunRe
         for seed in seeds:
             found[(variant, seed)] = RunRecord.read(run_dir_for(root, variant, seed), full=False)
     return found
+
+
+def grid_section(grid_dir: str, variants, data_source: dict | None = None) -> tuple[dict, str, str]:
+    """What a chapter's grid section starts from: ``(records, source, text)``.
+
+    records: :func:`find_grid_records` of ``variants`` under ``grid_dir`` (relative to
+    notebooks/); source: their figure/table label (:func:`records_source`, or "no grid
+    records"); text: the Markdown paragraph that says what they are (:func:`describe_records`
+    against the page's ``data_source``) or how to produce them (:func:`missing_grid_message`).
+    """
+    records = find_grid_records(grid_dir, variants)
+    if not records:
+        return records, "no grid records", missing_grid_message(grid_dir)
+    return records, records_source(records), describe_records(records, data_source)
 
 
 def seed_text(seeds) -> str:
