@@ -47,7 +47,7 @@
 #
 # * **reported**: the paper's Tables I and II, LLP test set (real features), quoted from the
 #   paper, never computed here;
-# * **measured**: the same variants trained here with the paper's recipe (60 epochs, 10
+# * **measured**: the same variants trained here with {term}`the paper's recipe <paper's recipe>` (60 epochs, 10
 #   warm-up epochs, batch 64) on **SynthLLP small**: synthetic features, a training set a
 #   fifth of LLP's, scored against LLP's real test annotations (chapter 3).
 #
