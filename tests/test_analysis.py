@@ -291,6 +291,20 @@ def test_variant_colors_are_fixed_per_variant():
     assert analysis.variant_color("link") == colors[-1] and analysis.variant_color("unknown") == "#000000"
 
 
+def _write_noisy_decisions(root, test, slug, model, seed, rng, audio_noise, visual_noise=0.05):
+    """A run folder whose stored test decisions are ``test``'s ground truth with a share of
+    cells flipped (audio and visual noise drawn from ``rng``), its record holding their scores."""
+    from linkpaper.gains import DECISIONS_FILE
+
+    pred_a = test.gt_audio ^ (rng.random(test.gt_audio.shape) < audio_noise)
+    pred_v = test.gt_visual ^ (rng.random(test.gt_visual.shape) < visual_noise)
+    scores = evaluate_predictions(pred_a, pred_v, test.gt_audio, test.gt_visual)
+    folder = write_record(root, slug, model, seed, scores.row())
+    frame = np.stack([pred_a, pred_v], axis=2).astype(np.float32)
+    n = len(test.filenames)
+    save_predictions(folder / DECISIONS_FILE, test.filenames, frame, np.ones((n, NUM_CLASSES), np.float32))
+
+
 def test_gain_report_from_test_decisions(tmp_path):
     """Two seeds of a baseline and of a variant whose audio is better on every video; the report
     recovers the gain, its interval excludes zero, and a variant equal to the baseline does not."""
@@ -305,12 +319,7 @@ def test_gain_report_from_test_decisions(tmp_path):
     test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v)
 
     def run(slug, model, seed, audio_noise):
-        pred_a = gt_a ^ (rng.random(gt_a.shape) < audio_noise)
-        pred_v = gt_v ^ (rng.random(gt_v.shape) < 0.05)
-        scores = evaluate_predictions(pred_a, pred_v, gt_a, gt_v)
-        folder = write_record(tmp_path, slug, model, seed, scores.row())
-        frame = np.stack([pred_a, pred_v], axis=2).astype(np.float32)
-        save_predictions(folder / DECISIONS_FILE, test.filenames, frame, np.ones((n, NUM_CLASSES), np.float32))
+        _write_noisy_decisions(tmp_path, test, slug, model, seed, rng, audio_noise)
 
     for seed in (87, 88):
         run("valorpp", "valor++", seed, 0.10)
@@ -380,8 +389,6 @@ def _decisions_grid(tmp_path, n=40):
     baseline's seed 87, each with stored test decisions. Returns (test, measured)."""
     from types import SimpleNamespace
 
-    from linkpaper.gains import DECISIONS_FILE
-
     rng = np.random.default_rng(1)
     gt_a = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
     gt_v = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
@@ -392,12 +399,7 @@ def _decisions_grid(tmp_path, n=40):
 
     def run(slug, model, seed, audio_noise, noise_seed=None):
         local = np.random.default_rng(noise_seed if noise_seed is not None else seed)
-        pred_a = gt_a ^ (local.random(gt_a.shape) < audio_noise)
-        pred_v = gt_v ^ (local.random(gt_v.shape) < 0.05)
-        scores = evaluate_predictions(pred_a, pred_v, gt_a, gt_v)
-        folder = write_record(tmp_path, slug, model, seed, scores.row())
-        frame = np.stack([pred_a, pred_v], axis=2).astype(np.float32)
-        save_predictions(folder / DECISIONS_FILE, test.filenames, frame, np.ones((n, NUM_CLASSES), np.float32))
+        _write_noisy_decisions(tmp_path, test, slug, model, seed, local, audio_noise)
 
     for seed in (87, 88):
         run("valorpp", "valor++", seed, 0.10)

@@ -1212,6 +1212,34 @@ def per_class_seed_frame(runs: dict, level: str = "segment", modalities=("audio"
     return pd.DataFrame(rows)
 
 
+def _seed_palette(models) -> dict:
+    """One colour per model, from the book's colour-blind palette (``viz.PALETTE_HEX``)."""
+    from linkpaper.book.viz import PALETTE_HEX
+
+    return dict(zip(models, PALETTE_HEX))
+
+
+def _seed_dots_and_means(ax, data, x: str, y: str, models, palette, order=None, dot_size: float = 4,
+                         mean_size: float = 5) -> None:
+    """Every seed of every model as a dot and the mean over seeds as a diamond, dodged by model
+    (the per-seed comparisons of chapter 10); the axes' own legend is removed."""
+    import seaborn as sns
+
+    sns.stripplot(data, x=x, y=y, hue="model", order=order, hue_order=models, palette=palette, dodge=True,
+                  size=dot_size, alpha=0.6, jitter=False, ax=ax, legend=False)
+    sns.pointplot(data, x=x, y=y, hue="model", order=order, hue_order=models, palette=palette, dodge=0.4,
+                  errorbar=None, linestyle="none", markers="D", markersize=mean_size, ax=ax)
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+
+
+def _seed_legend(fig, ax) -> None:
+    """One legend under the panels, from ``ax``'s models, saying what dots and diamonds are."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, [f"{label} (diamond: mean over seeds; dots: one seed)" for label in labels],
+               loc="lower center", ncol=len(labels), frameon=False, fontsize=8)
+
+
 def per_class_seed_figure(frame, support, source: str, title: str = ""):
     """Per-class F of two (or more) models over all their seeds, one panel per modality.
 
@@ -1220,14 +1248,12 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     classes in one shared order, from the most to the least frequent over both modalities, so
     the rare ones sit at the bottom). Small dots: one seed; large marks: the mean over seeds.
     """
-    import seaborn as sns
-
     from linkpaper.book.viz import describe, pyplot, titled
 
     plt = pyplot()
     modalities = list(dict.fromkeys(frame["modality"]))
     models = list(dict.fromkeys(frame["model"]))
-    palette = dict(zip(models, ("#0173b2", "#de8f05", "#029e73", "#d55e00")))
+    palette = _seed_palette(models)
     fig, axes = plt.subplots(1, len(modalities), figsize=(4.6 * len(modalities), 0.36 * len(CLASSES) + 1.8),
                              squeeze=False)
     total = sum(support[f"test {m} segments"] for m in modalities)
@@ -1238,20 +1264,13 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
         names = {c: f"{c} ({counts[c]})" for c in order}
         data["class"] = data["class"].map(names)
         y_order = [names[c] for c in order]
-        sns.stripplot(data, x="F", y="class", hue="model", order=y_order, hue_order=models, palette=palette,
-                      dodge=True, size=3, alpha=0.6, jitter=False, ax=ax, legend=False)
-        sns.pointplot(data, x="F", y="class", hue="model", order=y_order, hue_order=models, palette=palette,
-                      dodge=0.4, errorbar=None, linestyle="none", markers="D", markersize=4, ax=ax)
+        _seed_dots_and_means(ax, data, "F", "class", models, palette, order=y_order, dot_size=3, mean_size=4)
         ax.set_xlim(-2, 102)
         ax.set_xlabel(f"segment-level F (%), {m}")
         ax.set_ylabel(f"class (test {m} segments)" if ax is axes[0, 0] else "")
         ax.tick_params(axis="y", labelsize=10)
         ax.set_title(f"{m.capitalize()}", fontsize=9)
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, [f"{label} (diamond: mean over seeds; dots: one seed)" for label in labels],
-               loc="lower center", ncol=len(labels), frameon=False, fontsize=8)
+    _seed_legend(fig, axes[0, 0])
     heading = title or "Per-class segment-level F over seeds"
     fig.suptitle(titled(heading, source), fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
@@ -1394,30 +1413,21 @@ def alignment_seed_table(frame, digits: int = 1):
 def alignment_seed_figure(frame, source: str, title: str = ""):
     """Per kind of segment (aligned, non-aligned), the pooled F of each model and modality:
     every seed (dots) and the mean over seeds (diamonds). frame: :func:`alignment_seed_frame`."""
-    import seaborn as sns
-
     from linkpaper.book.viz import describe, pyplot, titled
 
     plt = pyplot()
     kinds = list(dict.fromkeys(frame["segments"]))
     models = list(dict.fromkeys(frame["model"]))
-    palette = dict(zip(models, ("#0173b2", "#de8f05", "#029e73", "#d55e00")))
+    palette = _seed_palette(models)
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.4 * len(kinds), 3.6), squeeze=False, sharey=True)
     for ax, kind in zip(axes[0], kinds):
         data = frame[frame["segments"] == kind]
-        sns.stripplot(data, x="modality", y="F", hue="model", hue_order=models, palette=palette, dodge=True,
-                      size=4, alpha=0.6, jitter=False, ax=ax, legend=False)
-        sns.pointplot(data, x="modality", y="F", hue="model", hue_order=models, palette=palette, dodge=0.4,
-                      errorbar=None, linestyle="none", markers="D", markersize=5, ax=ax)
+        _seed_dots_and_means(ax, data, "modality", "F", models, palette)
         ax.set_title(f"{kind} segments", fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("segment-level F (%), pooled")
         ax.tick_params(axis="x", labelsize=8)
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, [f"{label} (diamond: mean over seeds; dots: one seed)" for label in labels],
-               loc="lower center", ncol=len(labels), frameon=False, fontsize=8)
+    _seed_legend(fig, axes[0, 0])
     heading = title or "Aligned and non-aligned segments, over seeds"
     fig.suptitle(titled(heading, source), fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
