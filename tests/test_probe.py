@@ -139,7 +139,8 @@ def _write(root, slug, model, seed, mus, **extra):
 
 
 def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
-    from linkpaper.book.probe import find_grid_records, records_runs, seed_text
+    from linkpaper.book.analysis import seed_text
+    from linkpaper.book.probe import find_grid_records, records_runs
 
     for seed in (87, 88, 89):
         _write(tmp_path, "valorpp", "valor++", seed, [0.0])
@@ -159,7 +160,7 @@ def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
 
 
 def test_records_say_their_schedule_and_data(tmp_path):
-    from linkpaper.book.probe import describe_records, records_schedule, records_source, source_differences
+    from linkpaper.book.probe import describe_records, records_schedule, records_source, source_difference_words
 
     source = {"kind": "synth", "preset": "small", "seed": 0, "config": {"class_noise": 0.25}}
     config = {"model": "+S", "epochs": 6, "warmup_epochs": 1, "batch_size": 64}
@@ -168,13 +169,14 @@ def test_records_say_their_schedule_and_data(tmp_path):
     assert records_schedule(records) == "6 epochs (1 warm-up), batch 64"
     assert records_source(records) == "SynthLLP small (synthetic), 6 epochs (1 warm-up), batch 64: +S seed 87"
     here = {**source, "config": {"class_noise": 0.37}, "donors": {"rule": "val-half"}}
-    assert source_differences(source, here) == ["config.class_noise: 0.25 (here 0.37)",
-                                                "donors: absent (here given)"]
-    assert source_differences(source, source) == []
+    assert source_difference_words(source, here) == ["feature noise 0.25 (this page: 0.37)",
+                                                     "donors: all of LLP val (this page: the donor half)"]
+    assert source_difference_words(source, source) == []
+    assert source_difference_words(source, {**source, "seed": 1, "extra": {"a": 1}}) == [
+        "seed 0 (this page: 1)", "a absent (this page: 1)"]
     text = describe_records(records, here)
     assert "1 run record (1 finished)" in text and "6 epochs (1 warm-up)" in text
     assert "feature noise 0.25 (this page: 0.37); donors: all of LLP val (this page: the donor half)" in text
-    from linkpaper.book.probe import source_difference_words
     assert source_difference_words({"sizes": {"val": 649}}, {"sizes": {"val": 321}}) == [
         "649 validation videos for model selection (this page: 321)"]
     assert "trained on the data loaded on this page" in describe_records(records, source)

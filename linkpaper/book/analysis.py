@@ -751,9 +751,13 @@ def _signed(value: float, digits: int = 2) -> str:
     return f"{value:+.{digits}f}".replace("-", "−")
 
 
-def _seed_list(seeds) -> str:
-    seeds = [str(s) for s in seeds]
-    return seeds[0] if len(seeds) == 1 else ", ".join(seeds[:-1]) + " and " + seeds[-1]
+def seed_text(seeds) -> str:
+    """Seeds as a reader writes them: ``"87-89"`` for a run of three or more consecutive
+    seeds, else ``"87, 89"`` (``"87"`` for one)."""
+    seeds = sorted({int(s) for s in seeds})
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 def grid_status(measured: list[dict], expected=None) -> str:
@@ -767,7 +771,7 @@ def grid_status(measured: list[dict], expected=None) -> str:
     expected = list(expected or list_models())
     runs = sum(row["n"] for row in measured)
     held = [f"{_label(row['model'])} ({row['n']} seed{'s' if row['n'] > 1 else ''}: "
-            f"{_seed_list(row['seeds'])})" for row in measured]
+            f"{seed_text(row['seeds'])})" for row in measured]
     text = (f"The records hold **{runs} finished run{'s' if runs != 1 else ''} of {len(measured)} "
             f"variant{'s' if len(measured) != 1 else ''}**: {'; '.join(held)}.")
     missing = [_label(v) for v in expected if v not in {row["model"] for row in measured}]

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from linkpaper.book.analysis import seed_text
 from linkpaper.errors import UserError
 from linkpaper.grid import run_dir_for
 from linkpaper.losses import iou_targets, sloss_lambda
@@ -273,15 +274,6 @@ def grid_section(grid_dir: str, variants, data_source: dict | None = None) -> tu
     return records, records_source(records), describe_records(records, data_source)
 
 
-def seed_text(seeds) -> str:
-    """Seeds as a reader writes them: ``"87-89"`` for a run of consecutive seeds, else
-    ``"87, 89"`` (``"87"`` for one)."""
-    seeds = sorted({int(s) for s in seeds})
-    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ", ".join(map(str, seeds))
-
-
 def records_runs(records: dict) -> str:
     """Which runs a set of records holds: ``"valor++ seeds 87-89; link seeds 87, 88"``
     (variants in first-seen order)."""
@@ -320,23 +312,6 @@ def _setting(value) -> str:
     return "absent" if value is _ABSENT else "given" if isinstance(value, dict) else str(value)
 
 
-def source_differences(record_source: dict, current_source: dict, _prefix: str = "") -> list[str]:
-    """Where the data source of a run record (``record["data"]["source"]``) differs from
-    another (e.g. ``AVVPData.source`` of the data a page loaded): one ``"key: old (here new)"``
-    per differing setting, nested keys dotted (``"config.class_noise: 0.25 (here 0.37)"``); a
-    setting only one side has shows ``absent`` on the other (``given`` for a whole group of
-    settings). Empty when they agree."""
-    old, new = record_source or {}, current_source or {}
-    differences = []
-    for key in list(old) + [k for k in new if k not in old]:
-        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if isinstance(a, dict) and isinstance(b, dict):
-            differences += source_differences(a, b, f"{_prefix}{key}.")
-        elif a is _ABSENT or b is _ABSENT or a != b:
-            differences.append(f"{_prefix}{key}: {_setting(a)} (here {_setting(b)})")
-    return differences
-
-
 def _donor_words(value) -> str:
     if value is _ABSENT or value is None:
         return "all of LLP val"
@@ -363,10 +338,14 @@ def _setting_words(key: str, old, new) -> str:
 
 
 def source_difference_words(record_source: dict, current_source: dict) -> list[str]:
-    """:func:`source_differences` in words a reader understands, one per setting:
-    ``"649 validation videos for model selection (this page: 321)"``, ``"feature noise 0.25
-    (this page: 0.37)"``, ``"donors: all of LLP val (this page: the donor half)"``; a setting
-    that repeats another (the donor rule, stored twice) is said once."""
+    """Where the data source of a run record (``record["data"]["source"]``) differs from
+    another (e.g. ``AVVPData.source`` of the data a page loaded), in words a reader
+    understands, one per differing setting: ``"649 validation videos for model selection
+    (this page: 321)"``, ``"feature noise 0.25 (this page: 0.37)"``, ``"donors: all of LLP
+    val (this page: the donor half)"``. A setting without words of its own is named by its
+    last key (``"seed 0 (this page: 1)"``; groups of settings are walked key by key), and
+    one that only one side has shows ``absent`` on the other; a setting that repeats
+    another (the donor rule, stored twice) is said once. Empty when the sources agree."""
     def flat(source, prefix=""):
         out = {}
         for key, value in (source or {}).items():
