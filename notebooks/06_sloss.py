@@ -185,6 +185,7 @@ from linkpaper.book.probe import (
     misaligned_example,
     record_budget,
     records_source,
+    seed_text,
     sloss_terms,
     trace_forward,
     video_label_prf,
@@ -785,7 +786,7 @@ controls = [m for m in SLOSS_VARIANTS if m not in ("valor++", "+S") and m in by_
 if controls:
     display(Markdown(
         "Seeds behind the controls read on this page: "
-        + "; ".join(f"`{m}` {analysis.seed_text(by_model[m]['seeds'])} "
+        + "; ".join(f"`{m}` {seed_text(by_model[m]['seeds'])} "
                     f"({by_model[m]['n']} seed{'s' if by_model[m]['n'] > 1 else ''})"
                     for m in controls)
         + f"; VALOR++ has {by_model['valor++']['n']} and `+S` {by_model['+S']['n']}."

@@ -146,6 +146,7 @@ from linkpaper.book.probe import (
     paired_differences,
     parameter_counts,
     records_source,
+    seed_text,
     trace_forward,
     video_label_prf,
 )
@@ -579,7 +580,7 @@ shared = {
                  & {sd for v, sd in held if v == pair[1]})
     for pair in PAIRS
 }
-found = [f"{a} − {b} (seed{'s' if len(sd) > 1 else ''} {analysis.seed_text(sd)})"
+found = [f"{a} − {b} (seed{'s' if len(sd) > 1 else ''} {seed_text(sd)})"
          for (a, b), sd in shared.items() if sd]
 lacking = [f"{a} − {b}" for (a, b), sd in shared.items() if not sd]
 paired = {(v, sd) for (a, b), sds in shared.items() for sd in sds for v in (a, b)}
@@ -634,7 +635,7 @@ if gains is not None and shared[("+P", "valor++")]:
     test_gain = test_rows["+P"]["mean"][3] - test_rows["valor++"]["mean"][3]
     val_gain = float(last_gain["+P − valor++"].mean())
     display(Markdown(
-        f"Over the seeds both hold ({analysis.seed_text(both)}), adding PLSIM to VALOR++ "
+        f"Over the seeds both hold ({seed_text(both)}), adding PLSIM to VALOR++ "
         f"changes the validation Type@AV of the last epoch by {val_gain:+.2f} points "
         "(the mean of the table above) and the segment-level test Type@AV, chapter 9's "
         "measure (scored with the epoch each run selected on validation), by "

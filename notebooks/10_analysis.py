@@ -387,10 +387,9 @@ plt.show()
 # ## Exercises
 #
 # 1. **Another pair.** Re-execute with `compare` set to `["valor++", "+P"]`
-#    (`-p compare '["valor++", "+P"]'`). +P has one seed in the grid, so each of its classes
-#    shows a single dot: which of LINK's largest per-class differences does +P share (both
-#    have PLSIM)? Why can a one-seed model's difference be checked against VALOR++'s seed
-#    range but not against its own?
+#    (`-p compare '["valor++", "+P"]'`). Which of LINK's largest per-class differences does
+#    +P share (both have PLSIM)? For which classes do the two models' seed ranges overlap,
+#    so that the difference in their means is not yet a finding?
 # 2. **Another seed's examples.** Set `seed` to 88: do the videos picked as the largest gain
 #    and loss stay the same? What does that say about reading one example video?
 # 3. **Is rarity the whole story?** From the class support table (`support`) and the

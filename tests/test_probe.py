@@ -139,8 +139,7 @@ def _write(root, slug, model, seed, mus, **extra):
 
 
 def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
-    from linkpaper.book.analysis import seed_text
-    from linkpaper.book.probe import find_grid_records, records_runs
+    from linkpaper.book.probe import find_grid_records, records_runs, seed_text
 
     for seed in (87, 88, 89):
         _write(tmp_path, "valorpp", "valor++", seed, [0.0])

@@ -751,21 +751,13 @@ def _signed(value: float, digits: int = 2) -> str:
     return f"{value:+.{digits}f}".replace("-", "−")
 
 
-def seed_text(seeds) -> str:
-    """Seeds as a reader writes them: ``"87-89"`` for a run of three or more consecutive
-    seeds, else ``"87, 89"`` (``"87"`` for one)."""
-    seeds = sorted({int(s) for s in seeds})
-    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ", ".join(map(str, seeds))
-
-
 def grid_status(measured: list[dict], expected=None) -> str:
     """Markdown: which variants a grid folder holds, with their seeds, and which are missing.
 
     measured: :func:`measured_rows`; expected: the variants the grid is meant to hold
     (default: the eight of Table II, ``linkpaper.models.list_models()``).
     """
+    from linkpaper.book.probe import seed_text
     from linkpaper.models import list_models
 
     expected = list(expected or list_models())

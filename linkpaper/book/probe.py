@@ -17,7 +17,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from linkpaper.book.analysis import seed_text
 from linkpaper.errors import UserError
 from linkpaper.grid import run_dir_for
 from linkpaper.losses import iou_targets, sloss_lambda
@@ -272,6 +271,15 @@ def grid_section(grid_dir: str, variants, data_source: dict | None = None) -> tu
     if not records:
         return records, "no grid records", missing_grid_message(grid_dir)
     return records, records_source(records), describe_records(records, data_source)
+
+
+def seed_text(seeds) -> str:
+    """Seeds as a reader writes them: ``"87-89"`` for a run of three or more consecutive
+    seeds, else ``"87, 89"`` (``"87"`` for one)."""
+    seeds = sorted({int(s) for s in seeds})
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 def records_runs(records: dict) -> str:
