@@ -97,22 +97,6 @@ def test_measured_rows_flag_dirty_code_and_mixed_epochs(tmp_path):
     assert row["epochs"] == "6 / 60"
 
 
-def test_results_table_interleaves_and_never_mixes(grid):
-    measured = analysis.measured_rows(analysis.find_run_dirs(grid))
-    table = analysis.results_table(paper.reported_rows("I"), measured)
-    assert len(table) == 11 + 2
-    methods = list(table.index.get_level_values("method"))
-    sources = list(table.index.get_level_values("source"))
-    v = methods.index("VALOR++")
-    assert methods[v + 1] == "VALOR++" and sources[v].startswith("reported: LLP test")
-    assert sources[v + 1] == "measured: SynthLLP small (synthetic), 6 epochs, seeds 87/89"
-    assert methods[-2:] == ["LINK", "LINK (T, S, P)"]  # Table I label, then the measured variant's label
-    assert table.iloc[v, 0] == "68.1" and table.iloc[v + 1, 0] == "1.00 ± 1.41"
-    assert table.columns[3] == ("segment-level", "Type@AV")
-    blocks = analysis.results_table(paper.reported_rows("II"), measured, interleave=False)
-    assert [s.split(":")[0] for s in blocks.index.get_level_values("source")] == ["reported"] * 8 + ["measured"] * 2
-
-
 def test_provenance_frame_lists_run_records(grid):
     frame = analysis.provenance_frame(analysis.measured_rows(analysis.find_run_dirs(grid)))
     assert list(frame.index) == ["valor++", "link"]
@@ -186,15 +170,6 @@ def test_masked_scores_over_all_segments_match_the_metric_counts():
             int(per_class[m].tp.sum()), int(per_class[m].fp.sum()), int(per_class[m].fn.sum())]
 
 
-def test_alignment_table_rows():
-    gt_a, gt_v, _ = _gt()
-    table = analysis.alignment_table({"oracle": (gt_a, gt_v), "nothing": (gt_a & False, gt_v & False)}, gt_a, gt_v)
-    assert table.shape == (6, 5)
-    assert table.loc[("oracle", "non-aligned"), "Audio"] == 100.0
-    assert table.loc[("nothing", "aligned"), "Visual"] == 0.0
-    assert table.loc[("oracle", "all with an event"), "segments"] == 3
-
-
 def test_load_run_predictions_reorders_and_gates(tmp_path):
     names = ["b.mp4", "a.mp4"]
     frame = np.zeros((2, NUM_SEGMENTS, 2, NUM_CLASSES), np.float32)
@@ -208,14 +183,6 @@ def test_load_run_predictions_reorders_and_gates(tmp_path):
     assert pred_a.shape == (2, NUM_SEGMENTS, NUM_CLASSES)
     assert pred_a[1, :, 5].tolist() == [True] * 3 + [False] * 7 and not pred_a[0].any()
     assert not pred_v.any()
-
-
-def test_per_class_frame_matches_the_metric():
-    gt_a, gt_v, (dog, cat, speech) = _gt()
-    scores = {"oracle": evaluate_predictions(gt_a, gt_v, gt_a, gt_v)}
-    frame = analysis.per_class_frame(scores)
-    assert frame.shape == (NUM_CLASSES, 2)
-    assert frame.loc["Dog", ("audio", "oracle")] == 100.0 and np.isnan(frame.loc["Car", ("visual", "oracle")])
 
 
 def test_example_videos_are_deterministic():
@@ -234,52 +201,12 @@ def test_example_videos_are_deterministic():
 # ---------------------------------------------------------------------------- figures
 
 
-def test_figures_have_their_panels(grid):
+def test_history_figure_has_its_panels(grid):
     import matplotlib.pyplot as plt
 
-    measured = analysis.measured_rows(analysis.find_run_dirs(grid))
     record = json.loads((grid / "link" / "seed87" / "results.json").read_text())
     fig = analysis.history_figure(analysis.history_frame(record), source="test data")
     assert len(fig.axes) == 3 and "[test data]" in fig._suptitle.get_text()
-    seeds = analysis.seed_scores_frame(measured)
-    assert len(seeds) == 2 * sum(row["n"] for row in measured)  # one row per (run, score)
-    gt_a, gt_v, _ = _gt()
-    frame = analysis.per_class_frame({"x": evaluate_predictions(gt_a, gt_v, gt_a, gt_v)})
-    assert len(analysis.per_class_comparison_figure(frame, source="test data").axes) == 2  # heatmap, colour bar
-    two = analysis.per_class_frame({"x": evaluate_predictions(gt_a, gt_v, gt_a, gt_v),
-                                    "y": evaluate_predictions(gt_v, gt_a, gt_a, gt_v)})
-    fig3 = analysis.per_class_comparison_figure(two, source="test data")
-    assert len(fig3.axes) == 4  # F heatmap and the difference heatmap, each with its colour bar
-    assert "y minus x" in viz.figure_description(fig3)["alt"]
-    plt.close("all")
-
-
-def test_delta_frame_gains_measured_and_reported(grid):
-    measured = analysis.measured_rows(analysis.find_run_dirs(grid))
-    frame = analysis.delta_frame(measured, paper.reported_rows("II"))
-    assert list(frame.index) == ["LINK (T, S, P)"] and frame.index.name == "gain over VALOR++"
-    # link mean 61 everywhere; valor++ mean i + 1 in column i (Seg type: 4, Seg event: 5)
-    assert frame.loc["LINK (T, S, P)", ("Seg type", "measured gain")] == 57.0
-    assert frame.loc["LINK (T, S, P)", ("Seg event", "measured gain")] == 56.0
-    assert frame.loc["LINK (T, S, P)", ("Seg type", "seed std")] == round(np.sqrt(2.0), 2)
-    assert frame.loc["LINK (T, S, P)", ("Seg type", "reported gain")] == pytest.approx(66.9 - 66.2)
-    with pytest.raises(UserError, match="no measured run of the baseline '\\+T'"):
-        analysis.delta_frame(measured, paper.reported_rows("II"), baseline="+T")
-
-
-def test_diagnostics_figure_one_panel_per_known_key(grid):
-    import matplotlib.pyplot as plt
-
-    from linkpaper.book.probe import grid_records
-
-    records = grid_records(grid, ["valor++", "link"], [87, 88, 89])
-    fig = analysis.diagnostics_figure(records, ["mu", "no_such_key", "val_type_av"], source="test data")
-    visible = [ax for ax in fig.axes if ax.axison]
-    assert [ax.get_title() for ax in visible] == ["mu", "val_type_av"]
-    link_mu = [line for line in visible[0].lines if line.get_label() == "LINK (T, S, P)"][0]
-    assert list(link_mu.get_ydata()) == pytest.approx([0.01, 0.02, 0.03])
-    with pytest.raises(UserError, match="no run record has any of"):
-        analysis.diagnostics_figure(records, ["nothing"], source="x")
     plt.close("all")
 
 

@@ -1,19 +1,16 @@
 """Analysis of finished runs for the results chapters (book chapters 8-10).
 
-Three groups of functions, all pure (nothing here trains or changes a model):
+Four groups of functions, all pure (nothing here trains or changes a model):
 
 * **Run records with provenance.** :func:`find_run_dirs` lists a grid's run folders,
   :func:`measured_rows` turns them into mean ± std rows (``linkpaper.grid.summarise_runs``)
-  that also name their data, seeds, epochs, code commit and hardware, and
-  :func:`results_table` sets them beside the paper's reported rows (``linkpaper.paper``).
-  :func:`history_frame` is one run's per-epoch history.
-* **Scores from predictions.** :func:`per_class_frame` (per-class F of several models),
-  :func:`segment_alignment` (does a segment's audio label set equal its visual label set?),
-  :func:`masked_segment_scores` / :func:`alignment_table` (segment-level F restricted to a
-  kind of segment) and :func:`example_videos` (which test videos show a difference).
-  :func:`delta_frame` compares each variant's gain over VALOR++ with the paper's.
-* **Figures** for those tables: :func:`history_figure`, :func:`per_class_comparison_figure`,
-  :func:`diagnostics_figure`.
+  that also name their data, seeds, epochs, code commit and hardware (``book.tables`` sets
+  them beside the paper's reported rows), :func:`provenance_frame` lists them, and
+  :func:`history_frame` / :func:`history_figure` show one run's per-epoch history.
+* **Scores from predictions.** :func:`segment_alignment` (does a segment's audio label set
+  equal its visual label set?), :func:`masked_segment_scores` (segment-level F restricted to
+  a kind of segment), :func:`cross_modal_error_rows` (errors that copy the other modality's
+  labels) and :func:`example_videos` (which test videos show a difference).
 * **Gains and their noise** (chapter 9): :func:`gain_data` / :func:`gain_report` (seed spread
   and paired bootstrap), :func:`seed_gain_points` and :func:`gain_figure` (gains, never
   absolute numbers, beside the paper's reported gains), :func:`modality_gains`, and the
@@ -131,50 +128,6 @@ def measured_rows(run_dirs) -> list[dict]:
     return rows
 
 
-def _format(mean: float, std: float | None, digits: int) -> str:
-    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def results_table(reported: list[dict], measured: list[dict], digits: int = 2, names: dict | None = None,
-                  interleave: bool = True):
-    """Reported and measured rows in one pandas table of strings, never mixed up.
-
-    reported: ``linkpaper.paper.reported_rows(...)`` (shown with one decimal, as printed);
-    measured: :func:`measured_rows` (``mean ± std`` with ``digits`` decimals). The row index has
-    two levels, ``method`` (a measured variant is shown by ``names[model]``, by default the
-    paper's Table II label, e.g. ``"+ T, S"``) and ``source`` (``"reported: LLP test set
-    (real)"`` or ``"measured: <label>"``); the columns are the ten scores as in
-    ``viz.scores_frame``. With ``interleave`` each measured row follows the reported row of the
-    same variant (measured rows without one come last); otherwise all reported rows come first.
-    """
-    import pandas as pd
-
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
-    from linkpaper.paper import VARIANT_LABELS
-
-    names = {**VARIANT_LABELS, **(names or {})}
-    measured_by_model = {row["model"]: row for row in measured}
-    placed: set[str] = set()
-    index, cells = [], []
-
-    def add_measured(row):
-        placed.add(row["model"])
-        index.append((names.get(row["model"], row["model"]), f"measured: {row['label']}"))
-        cells.append([_format(m, s, digits) for m, s in zip(row["mean"], row["std"])])
-
-    for row in reported:
-        index.append((row["method"], f"reported: {row['data']}"))
-        cells.append([_format(s, None, 1) for s in row["scores"]])
-        if interleave and row.get("variant") in measured_by_model and row["variant"] not in placed:
-            add_measured(measured_by_model[row["variant"]])
-    for row in measured:
-        if row["model"] not in placed:
-            add_measured(row)
-    columns = pd.MultiIndex.from_tuples([(f"{level}-level", COLUMN_TITLES[m]) for level, m in SCORE_COLUMNS],
-                                        names=["level", "F (%)"])
-    return pd.DataFrame(cells, index=pd.MultiIndex.from_tuples(index, names=["method", "source"]), columns=columns)
-
-
 def provenance_frame(measured: list[dict]):
     """One row per measured variant: data, seeds, epochs, device, commit, hardware, run folders."""
     import pandas as pd
@@ -186,44 +139,6 @@ def provenance_frame(measured: list[dict]):
         index=pd.Index([row["model"] for row in measured], name="measured variant"),
     )
     return frame
-
-
-def delta_frame(measured: list[dict], reported: list[dict], baseline: str = "valor++", columns=(3, 4, 8, 9),
-                digits: int = 2):
-    """Each variant's gain over ``baseline``, measured and reported, for the score ``columns``.
-
-    Indices into ``SCORE_COLUMNS``; the default is the two Type@AV and the two Event@AV
-    scores. Measured gains are differences of seed means, shown next to the largest of the
-    two seed standard deviations (a gain smaller than that is within seed noise); reported
-    gains are differences of the paper's numbers. Rows: variants (Table II labels) except the
-    baseline; columns (score, "measured gain" | "seed std" | "reported gain").
-    """
-    import pandas as pd
-
-    from linkpaper.metrics import SCORE_LABELS as COLUMN_LABELS
-    from linkpaper.paper import VARIANT_LABELS
-
-    by_model = {row["model"]: row for row in measured}
-    if baseline not in by_model:
-        raise UserError(f"no measured run of the baseline {baseline!r}; measured: {', '.join(by_model) or 'none'}")
-    paper_scores = {row["variant"]: row["scores"] for row in reported if row.get("variant")}
-    base = by_model[baseline]
-    rows = {}
-    for row in measured:
-        if row["model"] == baseline:
-            continue
-        values = {}
-        for c in columns:
-            values[(COLUMN_LABELS[c], "measured gain")] = row["mean"][c] - base["mean"][c]
-            values[(COLUMN_LABELS[c], "seed std")] = max(row["std"][c], base["std"][c])
-            paper_gain = (paper_scores[row["model"]][c] - paper_scores[baseline][c]
-                          if row["model"] in paper_scores and baseline in paper_scores else np.nan)
-            values[(COLUMN_LABELS[c], "reported gain")] = paper_gain
-        rows[VARIANT_LABELS.get(row["model"], row["model"])] = values
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["score", "F (%) points"])
-    frame.index.name = f"gain over {VARIANT_LABELS.get(baseline, baseline)}"
-    return frame.round(digits)
 
 
 def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
@@ -469,19 +384,6 @@ def target_group_shares(pl_audio, pl_visual) -> dict:
     }
 
 
-def per_class_frame(scores: dict, level: str = "segment", modalities=("audio", "visual"), digits: int = 2):
-    """Per-class F (%) of several models: index the 25 classes, columns (modality, model).
-
-    scores: model name -> ``metrics.AVVPScores``. A class kept in no video is NaN.
-    """
-    import pandas as pd
-
-    columns = {(m, name): s.per_class[level][m].f for m in modalities for name, s in scores.items()}
-    frame = pd.DataFrame(columns, index=pd.Index(list(CLASSES), name="class"))
-    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["modality", "model"])
-    return frame.round(digits)
-
-
 def segment_alignment(gt_audio, gt_visual) -> np.ndarray:
     """(N, T) int8 kind of every segment: ``EMPTY`` (no event heard or seen), ``ALIGNED`` (the
     classes heard are exactly the classes seen) or ``NON_ALIGNED`` (they differ, e.g. a narrator
@@ -522,27 +424,6 @@ def masked_segment_scores(pred_audio, pred_visual, gt_audio, gt_visual, mask) ->
         counts["f"] = f_from_counts(counts["tp"], counts["fp"], counts["fn"], scale=100.0, empty=float("nan"))
     result["segments"] = int(mask.sum())
     return result
-
-
-def alignment_table(predictions: dict, gt_audio, gt_visual, digits: int = 2):
-    """Segment-level F (%) per model on aligned and non-aligned segments (and all non-empty).
-
-    predictions: model name -> (pred_audio, pred_visual). Rows (model, kind of segment), columns
-    the four modalities of :func:`masked_segment_scores` and ``segments`` (how many).
-    """
-    import pandas as pd
-
-    kind = segment_alignment(gt_audio, gt_visual)
-    masks = {"aligned": kind == ALIGNED, "non-aligned": kind == NON_ALIGNED, "all with an event": kind != EMPTY}
-    rows = {}
-    for name, (pred_audio, pred_visual) in predictions.items():
-        for label, mask in masks.items():
-            scores = masked_segment_scores(pred_audio, pred_visual, gt_audio, gt_visual, mask)
-            rows[(name, label)] = {m: scores[m]["f"] for m in MASKED_MODALITIES} | {"segments": scores["segments"]}
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["model", "segments where"])
-    frame.columns = ["Audio", "Visual", "Audio-visual", "Event@AV (pooled)", "segments"]
-    return frame.round(digits)
 
 
 def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int = 3,
@@ -611,69 +492,6 @@ def history_figure(history, source: str):
                          "best epoch marked", source, title="Training curves")
 
 
-def seed_scores_frame(measured: list[dict], columns=(3, 4), names: dict | None = None):
-    """Long table of the per-seed test scores behind :func:`measured_rows`: one row per
-    (variant, seed, score) with columns ``variant`` (Table II label), ``model``, ``seed``,
-    ``score`` (e.g. "segment-level Type@AV") and ``F (%)``. Read from each run's record."""
-    import pandas as pd
-
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
-    from linkpaper.paper import VARIANT_LABELS
-    from linkpaper.runs import RunRecord
-
-    names = {**VARIANT_LABELS, **(names or {})}
-    rows = []
-    for row in measured:
-        for run in row["runs"]:
-            record = RunRecord.read(run)
-            for c in columns:
-                level, modality = SCORE_COLUMNS[c]
-                rows.append({"variant": names.get(row["model"], row["model"]), "model": row["model"],
-                             "seed": record.seed, "score": f"{level}-level {COLUMN_TITLES[modality]}",
-                             "F (%)": float(record.test_row[c])})
-    return pd.DataFrame(rows)
-
-
-def per_class_comparison_figure(frame, source: str, title: str = ""):
-    """Heatmap of a :func:`per_class_frame`: one row per class, one column per (modality,
-    model), each cell the F (%) written in it (blank: the class is never kept); when there are
-    two models, a second panel shows the difference (second minus first) per modality."""
-    import seaborn as sns
-
-    from linkpaper.book.viz import describe, pyplot, titled
-
-    plt = pyplot()
-    modalities = list(dict.fromkeys(frame.columns.get_level_values(0)))
-    models = list(dict.fromkeys(frame.columns.get_level_values(1)))
-    values = frame.copy()
-    values.columns = [f"{m}\n{model}" for m, model in frame.columns]
-    two = len(models) == 2
-    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(11 if two else 8, 0.3 * len(frame.index) + 2.0),
-                             squeeze=False, gridspec_kw={"width_ratios": [len(values.columns), len(modalities)]}
-                             if two else None)
-    import warnings
-
-    warnings.filterwarnings("ignore", message="The set_bad function", category=PendingDeprecationWarning)
-    sns.heatmap(values, ax=axes[0, 0], annot=True, fmt=".0f", cmap="viridis", vmin=0, vmax=100,
-                annot_kws={"fontsize": 7}, cbar_kws={"label": "F (%)", "shrink": 0.6})
-    axes[0, 0].set_ylabel("")
-    axes[0, 0].tick_params(labelsize=8)
-    what = (f"Heatmap: the per-class F (%) of {len(frame.index)} classes (rows) for "
-            f"{', '.join(modalities)} x {', '.join(models)} (columns), value written in each cell")
-    if two:
-        difference = frame.xs(models[1], axis=1, level=1) - frame.xs(models[0], axis=1, level=1)
-        limit = max(float(np.nanmax(np.abs(difference.to_numpy()))), 1.0) if difference.notna().any().any() else 1.0
-        sns.heatmap(difference, ax=axes[0, 1], annot=True, fmt="+.0f", cmap="RdBu", center=0, vmin=-limit,
-                    vmax=limit, annot_kws={"fontsize": 7}, yticklabels=False,
-                    cbar_kws={"label": f"{models[1]} - {models[0]} (points)", "shrink": 0.6})
-        axes[0, 1].set_ylabel("")
-        axes[0, 1].set_title(f"{models[1]} minus {models[0]}", fontsize=9)
-        what += f"; beside it the difference {models[1]} minus {models[0]} per class and modality (blue: gain)"
-    fig.suptitle(titled(title or "Per-class segment-level F", source), fontsize=10)
-    fig.tight_layout()
-    return describe(fig, what, source, title=title or "Per-class segment-level F")
-
-
 def variant_color(variant: str) -> str:
     """A fixed colour per registry variant (tab10 in registry order), the same in every figure."""
     from linkpaper.models import list_models
@@ -683,56 +501,6 @@ def variant_color(variant: str) -> str:
 
     known = list(list_models()) + list(list_controls())
     return PALETTE_HEX[known.index(variant) % len(PALETTE_HEX)] if variant in known else "#000000"
-
-
-def diagnostics_figure(records: dict, keys, source: str, labels: dict | None = None):
-    """One panel per per-epoch quantity (``probe.epoch_series`` keys, e.g. ``"mu"``,
-    ``"alpha2"``, ``"val_type_av"``): for each variant the mean over its seeds per epoch, with
-    the seed range shaded. records: ``{(variant, seed): RunRecord or results.json dict}``
-    (``probe.grid_records``); keys no record has are skipped."""
-    from linkpaper.paper import VARIANT_LABELS
-    from linkpaper.book.probe import epoch_series
-    from linkpaper.book.viz import describe, pyplot, titled
-
-    plt = pyplot()
-    labels = labels or {}
-    series = {}
-    for key in keys:
-        try:
-            series[key] = epoch_series(records, key)
-        except UserError:
-            continue
-    if not series:
-        raise UserError(f"no run record has any of {list(keys)}")
-    columns = min(len(series), 3)
-    rows = int(np.ceil(len(series) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(4.3 * columns, 3.0 * rows), squeeze=False)
-    for ax, (key, frame) in zip(axes.ravel(), series.items()):
-        for variant in dict.fromkeys(frame.columns.get_level_values("variant")):
-            values = frame[variant]
-            color = variant_color(variant)
-            ax.plot(values.index, values.mean(axis=1), "o-", ms=3, color=color,
-                    label=VARIANT_LABELS.get(variant, variant))
-            if values.shape[1] > 1:
-                ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.15)
-        ax.set_title(labels.get(key, key), fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    for ax in axes.ravel()[len(series):]:
-        ax.axis("off")
-    found = {}
-    for ax in axes.ravel()[:len(series)]:
-        for handle, name in zip(*ax.get_legend_handles_labels()):
-            found.setdefault(name, handle)
-    order = [VARIANT_LABELS.get(v, v) for v in VARIANT_LABELS]
-    names = sorted(found, key=lambda name: order.index(name) if name in order else len(order))
-    handles = [found[name] for name in names]
-    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 8), frameon=False, fontsize=8)
-    fig.suptitle(titled("Per-epoch diagnostics (mean over seeds, range shaded)", source), fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    shown = "; ".join(labels.get(key, key) for key in series)
-    return describe(fig, f"Line plots per epoch, one line per variant (mean over its seeds, seed range shaded), "
-                         f"of: {shown}", source, title="Per-epoch diagnostics")
 
 
 # --------------------------------------------------------------------------------------------
