@@ -359,7 +359,3 @@ def in_shard(key: str, index: int, count: int) -> bool:
     """Whether ``key`` belongs to shard ``index`` of ``count`` (every key is in exactly one)."""
     return count == 1 or shard_of(key, count) == index
 
-
-def select_shard(keys, index: int, count: int) -> list:
-    """The keys of shard ``index`` of ``count``, in their given order."""
-    return [k for k in keys if in_shard(k, index, count)]

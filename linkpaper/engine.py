@@ -75,11 +75,6 @@ _RESUMABLE_CHANGES = RESUMABLE_CHANGES  # the one definition is linkpaper.runs.R
 # --------------------------------------------------------------------------------------------
 
 
-def model_uses_plsim(model: torch.nn.Module) -> bool:
-    """Whether ``model`` has the PLSIM module (variants +P, +S+P, +T+P, link)."""
-    return bool(getattr(getattr(model, "config", None), "use_plsim", False))
-
-
 def plsim_inputs(split: AVVPSplit, mode: str, allow_label_leakage: bool = False) -> tuple:
     """The (audio, visual) PLSIM labels of ``split`` under ``mode``, each (N, T, C) or None.
 

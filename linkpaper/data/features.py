@@ -41,6 +41,7 @@ from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as t
     SPLITS_DIR,
     TEXT_TABLE_FILES,
     VALOR_LAYOUT,
+    feature_file,
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import UserError
@@ -157,7 +158,7 @@ def _resolve_audio_form(audio_form: str, audio_dir: Path, ids: list[str]) -> str
     if audio_form != "auto":
         raise FeatureError(f"audio_form={audio_form!r}: expected 'auto', 'maps' or 'pooled'")
     for vid in ids:
-        shape = _read_header_shape(audio_dir / f"{vid}.npy")
+        shape = _read_header_shape(audio_dir / feature_file(vid))
         for form, expected in AUDIO_SHAPES.items():
             if shape == expected:
                 return form
@@ -179,7 +180,7 @@ def _cache_key(root: Path, split: str, ids: list[str], streams: list[str], audio
         folder = root / VALOR_LAYOUT[stream]
         for vid in ids:
             try:
-                st = os.stat(folder / f"{vid}.npy")
+                st = os.stat(folder / feature_file(vid))
                 stamp = f"{st.st_size}:{st.st_mtime_ns}"
             except OSError:
                 stamp = "missing"
@@ -291,7 +292,7 @@ def _read_all(
             subdir = VALOR_LAYOUT[stream]
             if subdir in bad_streams:
                 continue
-            path = root / subdir / f"{vid}.npy"
+            path = root / subdir / feature_file(vid)
             try:
                 array = _load_npy(path)
             except FileNotFoundError:

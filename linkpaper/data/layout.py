@@ -53,6 +53,7 @@ SPLIT_CSV: dict[str, str] = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv"
 """Split -> its list of videos (LLP's file name; a copy under ``<root>/splits/`` overrides LLP's)."""
 
 
-def feature_file(filename: str) -> str:
-    """The file name of a video's arrays: the first 11 characters (the YouTube id) + ``.npy``."""
-    return f"{filename[:11]}.npy"
+def feature_file(vid: str) -> str:
+    """The file name of one video's array in a stream's folder: ``<id11>.npy``, where ``vid`` is
+    the video's 11-character id (``annotations.video_id`` of its LLP filename)."""
+    return f"{vid}.npy"

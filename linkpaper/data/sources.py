@@ -66,7 +66,3 @@ def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0) -> A
 
     return load_llp(root, data_dir=data_dir)
 
-
-def clear_cache() -> None:
-    """Forget cached synthetic datasets (frees memory)."""
-    _SYNTH_CACHE.clear()

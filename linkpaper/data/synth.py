@@ -46,7 +46,15 @@ import torch
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.download import MissingDataError, annotation_path
-from linkpaper.data.layout import LABEL_STREAMS, SPLIT_CSV, SPLITS_DIR, TEXT_TABLE_FILES, TEXT_TABLES_DIR, VALOR_LAYOUT
+from linkpaper.data.layout import (
+    LABEL_STREAMS,
+    SPLIT_CSV,
+    SPLITS_DIR,
+    TEXT_TABLE_FILES,
+    TEXT_TABLES_DIR,
+    VALOR_LAYOUT,
+    feature_file,
+)
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError, UserError
 
@@ -795,7 +803,7 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
     new_ids = {video_id(name) for split_name in SPLITS for name in getattr(data, split_name).filenames}
     for vid in sorted(old_ids - new_ids):  # the replaced generation's videos that this one lacks
         for folder, _ in STREAMS.values():
-            (out / folder / f"{vid}.npy").unlink(missing_ok=True)
+            (out / folder / feature_file(vid)).unlink(missing_ok=True)
     written = skipped = 0
     total = sum(len(getattr(data, s)) for s in SPLITS)
     bar = tqdm(total=total, desc=f"writing {out}", unit="video", disable=not progress)
@@ -810,7 +818,7 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
         for i, filename in enumerate(split.filenames):
             vid = video_id(filename)
             for key, (folder, array) in arrays.items():
-                path = out / folder / f"{vid}.npy"
+                path = out / folder / feature_file(vid)
                 if trust_existing:
                     try:
                         if path.stat().st_size == sizes[key]:

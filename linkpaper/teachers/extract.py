@@ -37,7 +37,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.layout import FEATURES, GATED, TEACHER_TEXT_TABLES, UNGATED
+from linkpaper.data.annotations import video_id
+from linkpaper.data.layout import FEATURES, GATED, TEACHER_TEXT_TABLES, UNGATED, feature_file
 from linkpaper.errors import UserError
 from linkpaper.teachers.labels import THRESHOLDS, gate, pseudo_labels
 
@@ -105,7 +106,7 @@ def find_clips(frames_dir: Path | None, audio_dir: Path | None) -> dict[str, Cli
     clips: dict[str, Clip] = {}
 
     def add(name: str, path: Path, kind: str) -> None:
-        clip_id = name[:11]
+        clip_id = video_id(name)
         clip = clips.setdefault(clip_id, Clip(clip_id, name))
         previous = getattr(clip, kind)
         if previous is not None:
@@ -130,7 +131,7 @@ def read_weak_table(path: Path | None) -> dict[str, np.ndarray]:
     """LLP weak-label file -> {id11: (25,) float32 multi-hot}; {} when ``path`` is None."""
     if path is None:
         return {}
-    from linkpaper.data.annotations import read_weak_labels, video_id
+    from linkpaper.data.annotations import read_weak_labels
 
     weak = read_weak_labels(path)
     return {video_id(name): row for name, row in zip(weak.filenames, weak.labels)}
@@ -156,7 +157,7 @@ def manifest_name(shard: tuple[int, int] | None) -> str:
 
 
 def output_path(out: Path, teacher: str, kind: str, clip_id: str) -> Path:
-    return Path(out) / teacher / kind / f"{clip_id}.npy"
+    return Path(out) / teacher / kind / feature_file(clip_id)
 
 
 def _writer_tag() -> str:
