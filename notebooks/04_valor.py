@@ -616,10 +616,10 @@ assert pred_a[index][:, speech].any() and not pred_v[index][:, speech].any()
 
 # %% [markdown]
 # On LLP, trained with its recipe (60 epochs) on the released features, VALOR++ reaches
-# segment-level
-# 68.1 / 68.4 / 61.9 (audio / visual / audio-visual F, LLP test, reported). The numbers on
-# this page are one short epoch on synthetic features; chapter 8 trains one run end to end,
-# and chapter 9 shows the part of the recipe grid on SynthLLP trained so far.
+# segment-level 68.1 / 68.4 / 61.9 (audio / visual / audio-visual F, LLP test, reported).
+# The numbers on this page are one short epoch on synthetic features; chapter 8 trains one
+# run end to end, and chapter 9 compares VALOR++ with every LINK variant, each trained with
+# the recipe on SynthLLP over several seeds.
 #
 # ## Implementation details
 #
