@@ -763,9 +763,9 @@ if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
 # controls separate what L_label does from what the similarity term and its weight do. They
 # cannot show what happens on LLP, where the recipe's budget carries μ to 1 and the real
 # visual teacher's video-level labels may be more precise than SynthLLP's simulated ones (the
-# released labels are gated, so this could not be measured offline); and with one seed per
-# control, differences below the seed spread are not findings. Both are checks for a run on
-# the released features.
+# released labels are gated, so this could not be measured offline); and a control's
+# difference smaller than the seed spread (chapter 9 gives each its interval) is not a
+# finding. The first is a check for a run on the released features.
 #
 # ## Implementation notes
 #
