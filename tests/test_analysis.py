@@ -306,6 +306,11 @@ def test_gain_report_with_only_the_baseline_is_empty(tmp_path):
     report = analysis.gain_report(measured, paper.reported_rows("II"), SimpleNamespace())
     assert report.empty and list(report.columns)[:2] == ["reported", "measured"]
     assert report.index.names == ["variant", "score"]
+    # chapter 9 reads the numbers too: an empty frame keeps its numeric columns numeric
+    data = analysis.gain_data(measured, paper.reported_rows("II"), SimpleNamespace())
+    assert data.empty and data["seeds_needed"].dtype == float and data["distinct"].dtype == bool
+    assert analysis.seeds_needed_notes(data) == ""
+    assert "no gain to read" in analysis.gain_verdicts(data, "Seg type")
 
 
 # ----------------------------------------------------------- gains and the prose that reads them

@@ -201,7 +201,9 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
     names = ["model", "reported", "measured", "low", "high", "std", "std_baseline", "n", "n_baseline",
              "stderr", "excludes_zero", "distinct", "seeds_needed", "borrowed"]
     frame = pd.DataFrame.from_records(records, columns=["variant", "score", *names])
-    frame = frame.set_index(["variant", "score"])
+    kinds = dict.fromkeys(names[1:], float) | dict.fromkeys(["n", "n_baseline"], int)
+    kinds |= dict.fromkeys(["excludes_zero", "distinct", "borrowed"], bool)
+    frame = frame.astype(kinds).set_index(["variant", "score"])  # typed even with no variant to compare
     frame.attrs["level"] = level
     return frame
 
