@@ -552,6 +552,28 @@ def test_gain_table_notes_one_seed_and_evidence_against(tmp_path):
     assert "evidence against" not in analysis.gain_verdicts(fake, "Seg type")
 
 
+def test_one_seed_each_is_never_called_distinguishable_from_noise(tmp_path):
+    """Baseline and +T with one seed each: the test videos separate them, the seeds cannot (no
+    spread is measured), and the notes do not call the NaN seeds needed 'inf'."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(2)
+    n = 40
+    gt_a, gt_v = (rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85 for _ in range(2))
+    test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v)
+    _write_noisy_decisions(tmp_path, test, "valorpp", "valor++", 87, rng, 0.10)
+    _write_noisy_decisions(tmp_path, test, "valorpp_T", "+T", 87, rng, 0.01)
+    measured = analysis.measured_rows(analysis.find_run_dirs(tmp_path))
+    data = analysis.gain_data(measured, paper.reported_rows("II"), test, columns=(0,), resamples=200)
+    row = data.loc[("+ T", "Seg a")]
+    assert row["excludes_zero"] and not row["distinct"]
+    assert np.isnan(row["stderr"]) and np.isnan(row["seeds_needed"])
+    text = analysis.gain_verdicts(data, "Seg a")
+    assert "**not distinguishable from noise**" in text and "seed spread is not measured" in text
+    notes = analysis.seeds_needed_notes(data)
+    assert "**inf**" not in notes and "n/a (1 seed)" in notes
+
+
 def test_teacher_label_frame_and_commit_reading(tmp_path):
     from types import SimpleNamespace
 

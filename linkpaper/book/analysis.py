@@ -150,8 +150,9 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
     none), ``measured`` (difference of seed means), ``low`` / ``high`` (the paired-bootstrap
     interval at ``level``), ``std`` / ``std_baseline`` (seed standard deviations, 0 for one
     seed), ``n`` / ``n_baseline`` (seeds), ``stderr`` (standard error of the gain over seeds;
-    a model with one seed borrows the other's spread), ``excludes_zero``, ``distinct`` (the
-    interval excludes zero *and* the gain exceeds twice ``stderr``), ``seeds_needed`` (seeds
+    a model with one seed borrows the other's spread; NaN when both have one seed),
+    ``excludes_zero``, ``distinct`` (the interval excludes zero *and* the gain exceeds twice
+    ``stderr``; False when both have one seed, the seed noise then unmeasured), ``seeds_needed`` (seeds
     per model for a gain of the paper's size at the measured spreads, NaN without a reported
     gain or when neither model has two seeds), ``borrowed`` (True when a spread was borrowed).
     """
@@ -185,7 +186,8 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
             # a variant with one seed borrows the baseline's seed spread (and vice versa)
             std_a = seeds.std_a[c] if row["n"] > 1 else seeds.std_b[c]
             std_b = seeds.std_b[c] if base["n"] > 1 else std_a
-            stderr = np.sqrt(std_a**2 / row["n"] + std_b**2 / base["n"])  # of the gain over seeds
+            spread = max(row["n"], base["n"]) > 1  # one seed each: no seed spread to borrow
+            stderr = np.sqrt(std_a**2 / row["n"] + std_b**2 / base["n"]) if spread else np.nan
             needed = (seeds_needed(abs(paper_gain), std_a, std_b)
                       if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1 else np.nan)
             records.append({
@@ -195,7 +197,7 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
                 "std": float(seeds.std_a[c]), "std_baseline": float(seeds.std_b[c]),
                 "n": int(row["n"]), "n_baseline": int(base["n"]), "stderr": float(stderr),
                 "excludes_zero": bool(boot.excludes_zero()[c]),
-                "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * stderr),
+                "distinct": bool(boot.excludes_zero()[c] and spread and abs(seeds.gain[c]) > 2 * stderr),
                 "seeds_needed": needed, "borrowed": bool(row["n"] < 2 or base["n"] < 2),
             })
     names = ["model", "reported", "measured", "low", "high", "std", "std_baseline", "n", "n_baseline",
@@ -682,7 +684,10 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
             text += f"; the paper reports {_signed(row['reported'], 1)}"
         else:
             text += "; the paper reports no such variant"
+        unmeasured = row["n"] < 2 and row["n_baseline"] < 2  # one seed each: no spread at all
         borrowed = " (one seed: its spread is taken from the other model)" if row["borrowed"] else ""
+        if unmeasured:
+            borrowed = " (one seed per model: the seed spread is not measured)"
         if row["distinct"]:
             text += ". **Distinguishable from noise**"
             if not explained:
@@ -690,7 +695,8 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
                 explained = True
             text += borrowed
         elif row["excludes_zero"]:
-            text += (". The test videos alone separate it from zero, but the seed spread does not: **not "
+            but = "the seed noise is unknown" if unmeasured else "but the seed spread does not"
+            text += (f". The test videos alone separate it from zero, {but}: **not "
                      f"distinguishable from noise**{borrowed}")
         else:
             text += f". **Not distinguishable from noise**{borrowed}"
@@ -1383,7 +1389,7 @@ def seeds_needed_notes(data) -> str:
     """Markdown: why a row of :func:`gain_report` reads ``inf`` seeds needed (the paper reports no
     gain of that sign to detect, or the measured seed spread is zero) and what "n/a (1 seed)" means."""
     notes = []
-    infinite = data[~np.isfinite(data["seeds_needed"]) & np.isfinite(data["reported"])]
+    infinite = data[np.isinf(data["seeds_needed"]) & np.isfinite(data["reported"])]  # NaN: one seed each
     zero_gain = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] == 0]
     no_spread = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] != 0]
     if zero_gain:
