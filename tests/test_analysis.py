@@ -505,6 +505,9 @@ def test_seed_runs_per_class_and_zero_scores(tmp_path):
     assert len(differences) == 6 and differences["difference"].iloc[0] >= differences["difference"].iloc[-1]
     assert "VALOR++: F, 2 seed(s)" in differences.columns
     assert "Of these 6 largest differences" in analysis.class_difference_reading(differences, support)
+    single = analysis.class_differences(frame[frame["seed"] == 87], support, ["VALOR++", "+ T"], count=3)
+    reading = analysis.class_difference_reading(single, support)  # one seed each: no ranges to overlap
+    assert "no seed ranges" in reading and "lie within the seed ranges" not in reading
     fig = analysis.per_class_seed_figure(frame, support, source="test data")
     assert len(fig.axes) == 2 and "(" in fig.axes[0].get_yticklabels()[0].get_text()
     rows = [[t.get_text().rsplit(" (", 1)[0] for t in ax.get_yticklabels()] for ax in fig.axes]

@@ -1310,9 +1310,14 @@ def class_difference_reading(differences, support) -> str:
     total = len(differences)
     rarest = support[["test audio segments", "test visual segments"]].min(axis=1).sort_values(kind="stable")
     names = ", ".join(f"{c} ({int(n)})" for c, n in rarest.head(3).items())
-    text = (f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some seed of "
-            "one model scores as the other's seeds do): they are not evidence of a difference between the "
-            "models.")
+    seeds = [int(c.rsplit(", ", 1)[1].split()[0]) for c in differences.columns if str(c).endswith(" seed(s)")]
+    if seeds and max(seeds) < 2:  # a point against a point: 'no overlap' says nothing about seed noise
+        text = (f"* With one seed per model there are no seed ranges: these {total} largest differences "
+                "cannot be told apart from seed noise.")
+    else:
+        text = (f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some "
+                "seed of one model scores as the other's seeds do): they are not evidence of a difference "
+                "between the models.")
     text += (f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
              "or less moves their F by several points; read their rows with that in mind.")
     return text
