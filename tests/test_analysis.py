@@ -75,6 +75,8 @@ def test_find_run_dirs_registry_then_seed_order(grid):
 def test_find_run_dirs_names_the_folder_when_empty(tmp_path):
     with pytest.raises(UserError, match=f"{tmp_path}: no run records"):
         analysis.find_run_dirs(tmp_path)
+    with pytest.raises(UserError, match=f"{tmp_path / 'typo'}: no such folder"):
+        analysis.find_run_dirs(tmp_path / "typo")
 
 
 def test_measured_rows_mean_std_and_provenance(grid):

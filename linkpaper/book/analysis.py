@@ -52,13 +52,16 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     """The run folders ``root/<slug>/seed<S>/`` that hold a ``results.json``.
 
     Ordered by variant (registry order, or the order of ``variants``) then seed. Raises
-    UserError naming ``root`` when it holds none.
+    UserError naming ``root`` when it is not a folder or holds none.
     """
     from linkpaper.models import variant_slug
     from linkpaper.models import list_models
     from linkpaper.runs import RESULTS_FILE
 
     root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such folder (relative paths start in notebooks/); point results_dir at a "
+                        "grid folder, e.g. ../results/synth_small_recipe")
     found = []
     for variant in variants or list_models():
         folders = (root / variant_slug(variant)).glob("seed*")
