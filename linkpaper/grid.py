@@ -27,7 +27,7 @@ from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
 from linkpaper.models.registry import variant_slug
 from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit
-from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord
+from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
 COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LABELS
 
@@ -155,7 +155,8 @@ class GridReport:
     table: the summary (:func:`summarise_runs`) over the complete runs; runs: one dict per
     (variant, seed) with its ``status`` (``complete`` before this call, ``trained``,
     ``resumed``, ``busy`` (another live job holds it), ``queued`` (a SLURM job submitted
-    earlier is pending), ``submitted`` (``--no-wait``), ``failed``, ``incomplete``);
+    earlier is pending), ``submitted`` (``--no-wait``), ``failed``, ``incomplete``, ``missing``
+    (``train=False``: no run record));
     failures: one message per failed job.
     """
 
@@ -187,7 +188,9 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     live job holds are left to it. Writes summary.json / summary.md over the complete runs unless
     the jobs were submitted without waiting. ``train=False`` trains nothing: it checks the
     folder and summarises the complete runs, counting the others as missing (a grid trained
-    across sessions, or collected into ``results/``).
+    across sessions, or collected into ``results/``); it refuses an ``out_dir`` that does not
+    exist. A run record that is there but damaged raises its UserError (naming the file) in
+    either mode.
     """
     from tqdm.auto import tqdm
 
@@ -199,6 +202,9 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     variants = resolve_variants(variants)
     seeds = [int(s) for s in seeds]
     out_dir = Path(out_dir)
+    if not train and not out_dir.exists():  # a mistyped path: say so, do not create it and call it empty
+        raise UserError(f"--out {out_dir}: no such folder; --summarise-only summarises the runs of an existing "
+                        "grid folder: check the path, or drop --summarise-only to train the grid there")
     check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
     if not (options.kind == "slurm" and options.submitit_cluster == "slurm"):
         base_config.validate()  # a SLURM job validates on its own node (the device may only be there)
@@ -222,14 +228,18 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         runs.append(run)
         if is_complete(run_dir):
             run.update(status="complete", complete=True)
-        elif (holder := lock_holder(run_dir)) is not None:
+            continue
+        has_record = (run_dir / RESULTS_FILE).is_file()
+        if has_record:
+            read_results(run_dir)  # a damaged record: its one-line UserError, not "not trained"
+        if (holder := lock_holder(run_dir)) is not None:
             from linkpaper.cluster import holder_text
 
             run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
         elif key in known_jobs and job_still_queued(submitit_dir, options.submitit_cluster, known_jobs[key]):
             run.update(status="queued", message=f"{key}: SLURM job {known_jobs[key]} is still queued")
         elif not train:
-            run.update(status="missing", complete=False)
+            run.update(status="incomplete" if has_record else "missing", complete=False)
         else:
             todo.append((run, grid_config(base_config, variant, seed)))
 

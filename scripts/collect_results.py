@@ -12,6 +12,10 @@ here) and gives the per-video scores the paired bootstrap of ``linkpaper.gains``
 named by ``--predictions`` it also stores the test predictions, at float16 precision to keep
 the repository small: every value keeps its side of the 0.5 threshold, so the file scores
 exactly the ten numbers of the run record (checked here before writing).
+
+Before it copies anything it checks SRC: a folder with run records, each one readable, all of
+one configuration apart from model and seed (and the same as the records already in DST); a
+problem is one ``error:`` line naming the folder or file (exit status 2).
 """
 
 from __future__ import annotations
@@ -28,9 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from linkpaper.data.annotations import load_annotations  # noqa: E402
+from linkpaper.errors import UserError  # noqa: E402
 from linkpaper.gains import DECISIONS_FILE  # noqa: E402
 from linkpaper.metrics import binarize_predictions, evaluate_probs  # noqa: E402
 from linkpaper.predictions import load_predictions, save_predictions  # noqa: E402
+from linkpaper.runs import config_differences, read_results  # noqa: E402
+
+RECORDS = "*/seed*/results.json"
 
 
 def quantise_keeping_threshold(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -55,37 +63,86 @@ def write_decisions(source: Path, target: Path, record: dict, test) -> None:
     save_predictions(target, test.filenames, decisions.astype(np.float32), ones)
 
 
-def main() -> int:
+def _complete_records(src: Path, dst: Path) -> list[tuple[Path, dict]]:
+    """The complete run records under ``src`` as (path, record) pairs, checked before anything is
+    copied: ``src`` is a folder holding run records, each record is readable, and every record (and
+    every one already in ``dst``) has one configuration apart from model and seed. Prints the
+    incomplete runs it skips; raises a UserError naming the folder or file and the problem."""
+    if not src.is_dir():
+        raise UserError(f"SRC {src}: no such folder; give the grid folder "
+                        "(the --out of 'python -m linkpaper grid')")
+    if dst.resolve() == src.resolve():
+        raise UserError(f"DST {dst} is SRC: collect into another folder (e.g. results/<name>)")
+    paths = sorted(src.glob(RECORDS))
+    if not paths:
+        raise UserError(f"SRC {src}: no run records ({RECORDS}); is it the --out folder of a grid?")
+    records = []
+    for path in paths:
+        record = read_results(path.parent)  # a damaged record: a UserError naming it
+        if not record["complete"]:
+            print(f"skip (incomplete): {path}")
+            continue
+        records.append((path, record))
+    kept = [(p, read_results(p.parent)) for p in sorted(dst.glob(RECORDS))]  # replaced or not: one grid
+    if records:
+        first, reference = records[0]
+        mixed = []
+        for path, record in records[1:] + kept:
+            diffs = [d for d in config_differences(reference["config"], record["config"])
+                     if not d.startswith(("model:", "seed:"))]
+            if diffs:
+                mixed.append(f"{path} ({'; '.join(diffs)})")
+        if mixed:
+            raise UserError(f"{len(mixed)} run record(s) were trained with another configuration than "
+                            f"{first} "
+                            f"(its value -> theirs): {', '.join(mixed)}; one results folder holds one grid: "
+                            "collect each configuration into a folder of its own")
+    return records
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path)
     parser.add_argument("dst", type=Path)
     parser.add_argument("--predictions", nargs="*", default=[], help="run folders (relative to SRC) whose test predictions to keep")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    try:
+        return collect(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
+
+def collect(args) -> int:
+    """Copy the records, decisions and chosen predictions of ``args.src`` into ``args.dst``;
+    returns 0 (problems raise a UserError)."""
+    records = _complete_records(args.src, args.dst)
+    for run in args.predictions:
+        if not any(path.parent == args.src / run for path, _ in records):
+            raise UserError(f"--predictions {run}: no complete run record at "
+                            f"{args.src / run / 'results.json'}")
     copied = decided = 0
     test = None
-    for record_path in sorted(args.src.glob("*/seed*/results.json")):
-        record = json.loads(record_path.read_text())
-        if not record.get("complete"):
-            print(f"skip (incomplete): {record_path}")
-            continue
+    for record_path, record in records:
         target = args.dst / record_path.relative_to(args.src)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(record_path, target)
-        copied += 1
-        source = record_path.parent / "test_predictions.npz"
-        if source.is_file():
+        # the decisions come from the test predictions or (a copy of a results folder) its decisions
+        source = next((record_path.parent / name for name in ("test_predictions.npz", DECISIONS_FILE)
+                       if (record_path.parent / name).is_file()), None)
+        if source is not None:
             if test is None:
                 test = load_annotations("test")
             write_decisions(source, target.parent / DECISIONS_FILE, record, test)
             decided += 1
+        shutil.copyfile(record_path, target)  # after its decisions: a record is never copied without them
+        copied += 1
     for name in ("summary.json", "summary.md"):
         if (args.src / name).is_file():
             shutil.copyfile(args.src / name, args.dst / name)
 
     for run in args.predictions:
         source = args.src / run / "test_predictions.npz"
-        record = json.loads((args.src / run / "results.json").read_text())
+        record = read_results(args.src / run)
         predictions = load_predictions(source)
         frame16 = quantise_keeping_threshold(predictions.frame_prob)
         video16 = quantise_keeping_threshold(predictions.video_prob)

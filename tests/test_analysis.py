@@ -75,6 +75,8 @@ def test_find_run_dirs_registry_then_seed_order(grid):
 def test_find_run_dirs_names_the_folder_when_empty(tmp_path):
     with pytest.raises(UserError, match=f"{tmp_path}: no run records"):
         analysis.find_run_dirs(tmp_path)
+    with pytest.raises(UserError, match=f"{tmp_path / 'typo'}: no such folder"):
+        analysis.find_run_dirs(tmp_path / "typo")
 
 
 def test_measured_rows_mean_std_and_provenance(grid):
@@ -306,6 +308,11 @@ def test_gain_report_with_only_the_baseline_is_empty(tmp_path):
     report = analysis.gain_report(measured, paper.reported_rows("II"), SimpleNamespace())
     assert report.empty and list(report.columns)[:2] == ["reported", "measured"]
     assert report.index.names == ["variant", "score"]
+    # chapter 9 reads the numbers too: an empty frame keeps its numeric columns numeric
+    data = analysis.gain_data(measured, paper.reported_rows("II"), SimpleNamespace())
+    assert data.empty and data["seeds_needed"].dtype == float and data["distinct"].dtype == bool
+    assert analysis.seeds_needed_notes(data) == ""
+    assert "no gain to read" in analysis.gain_verdicts(data, "Seg type")
 
 
 # ----------------------------------------------------------- gains and the prose that reads them
@@ -500,6 +507,9 @@ def test_seed_runs_per_class_and_zero_scores(tmp_path):
     assert len(differences) == 6 and differences["difference"].iloc[0] >= differences["difference"].iloc[-1]
     assert "VALOR++: F, 2 seed(s)" in differences.columns
     assert "Of these 6 largest differences" in analysis.class_difference_reading(differences, support)
+    single = analysis.class_differences(frame[frame["seed"] == 87], support, ["VALOR++", "+ T"], count=3)
+    reading = analysis.class_difference_reading(single, support)  # one seed each: no ranges to overlap
+    assert "no seed ranges" in reading and "lie within the seed ranges" not in reading
     fig = analysis.per_class_seed_figure(frame, support, source="test data")
     assert len(fig.axes) == 2 and "(" in fig.axes[0].get_yticklabels()[0].get_text()
     rows = [[t.get_text().rsplit(" (", 1)[0] for t in ax.get_yticklabels()] for ax in fig.axes]
@@ -545,6 +555,28 @@ def test_gain_table_notes_one_seed_and_evidence_against(tmp_path):
     assert "no more than the 2 in hand" in text and "evidence against a gain of the paper's size" in text
     fake.loc[("+ T", "Seg type"), "seeds_needed"] = 5.0
     assert "evidence against" not in analysis.gain_verdicts(fake, "Seg type")
+
+
+def test_one_seed_each_is_never_called_distinguishable_from_noise(tmp_path):
+    """Baseline and +T with one seed each: the test videos separate them, the seeds cannot (no
+    spread is measured), and the notes do not call the NaN seeds needed 'inf'."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(2)
+    n = 40
+    gt_a, gt_v = (rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85 for _ in range(2))
+    test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v)
+    _write_noisy_decisions(tmp_path, test, "valorpp", "valor++", 87, rng, 0.10)
+    _write_noisy_decisions(tmp_path, test, "valorpp_T", "+T", 87, rng, 0.01)
+    measured = analysis.measured_rows(analysis.find_run_dirs(tmp_path))
+    data = analysis.gain_data(measured, paper.reported_rows("II"), test, columns=(0,), resamples=200)
+    row = data.loc[("+ T", "Seg a")]
+    assert row["excludes_zero"] and not row["distinct"]
+    assert np.isnan(row["stderr"]) and np.isnan(row["seeds_needed"])
+    text = analysis.gain_verdicts(data, "Seg a")
+    assert "**not distinguishable from noise**" in text and "seed spread is not measured" in text
+    notes = analysis.seeds_needed_notes(data)
+    assert "**inf**" not in notes and "n/a (1 seed)" in notes
 
 
 def test_teacher_label_frame_and_commit_reading(tmp_path):

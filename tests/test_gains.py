@@ -67,3 +67,36 @@ def test_seed_gain_and_seeds_needed():
     assert seeds_needed(10.0, 0.1, 0.1) == 1.0
     with pytest.raises(UserError, match="at least one"):
         seed_gain(np.zeros((0, 10)), b)
+
+
+def test_run_per_video_refuses_decisions_of_another_run(tmp_path):
+    """A run folder's test_decisions.npz must score its own results.json: decisions copied from
+    another run would give the bootstrap interval of another model."""
+    import json
+    from types import SimpleNamespace
+
+    from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
+    from linkpaper.gains import DECISIONS_FILE, run_per_video
+    from linkpaper.predictions import save_predictions
+
+    rng = np.random.default_rng(3)
+    n = 30
+    gt_a, gt_v = (rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85 for _ in range(2))
+    test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v)
+    frames = {}
+    for name, noise in (("own", 0.05), ("other", 0.2)):
+        pred_a, pred_v = gt_a ^ (rng.random(gt_a.shape) < noise), gt_v ^ (rng.random(gt_v.shape) < noise)
+        frames[name] = (np.stack([pred_a, pred_v], axis=2).astype(np.float32),
+                        evaluate_predictions(pred_a, pred_v, gt_a, gt_v).row())
+    run = tmp_path / "run"
+    run.mkdir()
+    record = {"config": {"model": "valor++"}, "data": {"description": "test data"}, "seed": 87,
+              "plsim": {"used": False, "labels": "none"}, "epochs": [], "complete": True,
+              "test_row": frames["own"][1]}
+    (run / "results.json").write_text(json.dumps(record))
+    ones = np.ones((n, NUM_CLASSES), np.float32)
+    save_predictions(run / DECISIONS_FILE, test.filenames, frames["own"][0], ones)
+    np.testing.assert_allclose(run_per_video(run, test).mean(axis=0), frames["own"][1])
+    save_predictions(run / DECISIONS_FILE, test.filenames, frames["other"][0], ones)
+    with pytest.raises(UserError, match="do not score the test row"):
+        run_per_video(run, test)

@@ -78,3 +78,22 @@ def test_summarise_only_trains_nothing_and_counts_the_missing_runs(tmp_path, cap
     assert summary["missing_runs"] == 3 and [(r["model"], r["seeds"]) for r in summary["rows"]] == [("valor++", [3])]
     printed = capsys.readouterr().out
     assert "INCOMPLETE: 3 run(s)" in printed and "not trained (--summarise-only): link seed 4" in printed
+
+
+def test_summarise_only_refuses_a_missing_folder_and_names_damaged_or_unfinished_runs(tmp_path, capsys):
+    common = ["grid", "--variants", "valor++", "--seeds", "1", "--seed-base", "3", "--data", "synth:tiny",
+              "--epochs", "1", "--batch-size", "64", "--quiet", *OVERRIDES]
+    missing = tmp_path / "typo"
+    assert main([*common, "--out", str(missing), "--summarise-only"]) == 2
+    assert not missing.exists() and f"--out {missing}: no such folder" in capsys.readouterr().err
+    out = tmp_path / "grid"
+    assert main([*common, "--out", str(out)]) == 0
+    path = run_dir_for(out, "valor++", 3) / "results.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "test_row": record["test_row"][:9]}))  # complete, but damaged
+    capsys.readouterr()
+    assert main([*common, "--out", str(out), "--summarise-only"]) == 2
+    assert f"{path}: not a linkpaper run record" in capsys.readouterr().err  # not "not trained"
+    path.write_text(json.dumps({**record, "complete": False}))  # an interrupted run
+    assert main([*common, "--out", str(out), "--summarise-only"]) == 1
+    assert "not finished: valor++ seed 3" in capsys.readouterr().out

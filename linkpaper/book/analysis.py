@@ -52,13 +52,16 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     """The run folders ``root/<slug>/seed<S>/`` that hold a ``results.json``.
 
     Ordered by variant (registry order, or the order of ``variants``) then seed. Raises
-    UserError naming ``root`` when it holds none.
+    UserError naming ``root`` when it is not a folder or holds none.
     """
     from linkpaper.models import variant_slug
     from linkpaper.models import list_models
     from linkpaper.runs import RESULTS_FILE
 
     root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such folder (relative paths start in notebooks/); point results_dir at a "
+                        "grid folder, e.g. ../results/synth_small_recipe")
     found = []
     for variant in variants or list_models():
         folders = (root / variant_slug(variant)).glob("seed*")
@@ -150,8 +153,9 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
     none), ``measured`` (difference of seed means), ``low`` / ``high`` (the paired-bootstrap
     interval at ``level``), ``std`` / ``std_baseline`` (seed standard deviations, 0 for one
     seed), ``n`` / ``n_baseline`` (seeds), ``stderr`` (standard error of the gain over seeds;
-    a model with one seed borrows the other's spread), ``excludes_zero``, ``distinct`` (the
-    interval excludes zero *and* the gain exceeds twice ``stderr``), ``seeds_needed`` (seeds
+    a model with one seed borrows the other's spread; NaN when both have one seed),
+    ``excludes_zero``, ``distinct`` (the interval excludes zero *and* the gain exceeds twice
+    ``stderr``; False when both have one seed, the seed noise then unmeasured), ``seeds_needed`` (seeds
     per model for a gain of the paper's size at the measured spreads, NaN without a reported
     gain or when neither model has two seeds), ``borrowed`` (True when a spread was borrowed).
     """
@@ -185,7 +189,8 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
             # a variant with one seed borrows the baseline's seed spread (and vice versa)
             std_a = seeds.std_a[c] if row["n"] > 1 else seeds.std_b[c]
             std_b = seeds.std_b[c] if base["n"] > 1 else std_a
-            stderr = np.sqrt(std_a**2 / row["n"] + std_b**2 / base["n"])  # of the gain over seeds
+            spread = max(row["n"], base["n"]) > 1  # one seed each: no seed spread to borrow
+            stderr = np.sqrt(std_a**2 / row["n"] + std_b**2 / base["n"]) if spread else np.nan
             needed = (seeds_needed(abs(paper_gain), std_a, std_b)
                       if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1 else np.nan)
             records.append({
@@ -195,13 +200,15 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
                 "std": float(seeds.std_a[c]), "std_baseline": float(seeds.std_b[c]),
                 "n": int(row["n"]), "n_baseline": int(base["n"]), "stderr": float(stderr),
                 "excludes_zero": bool(boot.excludes_zero()[c]),
-                "distinct": bool(boot.excludes_zero()[c] and abs(seeds.gain[c]) > 2 * stderr),
+                "distinct": bool(boot.excludes_zero()[c] and spread and abs(seeds.gain[c]) > 2 * stderr),
                 "seeds_needed": needed, "borrowed": bool(row["n"] < 2 or base["n"] < 2),
             })
     names = ["model", "reported", "measured", "low", "high", "std", "std_baseline", "n", "n_baseline",
              "stderr", "excludes_zero", "distinct", "seeds_needed", "borrowed"]
     frame = pd.DataFrame.from_records(records, columns=["variant", "score", *names])
-    frame = frame.set_index(["variant", "score"])
+    kinds = dict.fromkeys(names[1:], float) | dict.fromkeys(["n", "n_baseline"], int)
+    kinds |= dict.fromkeys(["excludes_zero", "distinct", "borrowed"], bool)
+    frame = frame.astype(kinds).set_index(["variant", "score"])  # typed even with no variant to compare
     frame.attrs["level"] = level
     return frame
 
@@ -680,7 +687,10 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
             text += f"; the paper reports {_signed(row['reported'], 1)}"
         else:
             text += "; the paper reports no such variant"
+        unmeasured = row["n"] < 2 and row["n_baseline"] < 2  # one seed each: no spread at all
         borrowed = " (one seed: its spread is taken from the other model)" if row["borrowed"] else ""
+        if unmeasured:
+            borrowed = " (one seed per model: the seed spread is not measured)"
         if row["distinct"]:
             text += ". **Distinguishable from noise**"
             if not explained:
@@ -688,7 +698,8 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
                 explained = True
             text += borrowed
         elif row["excludes_zero"]:
-            text += (". The test videos alone separate it from zero, but the seed spread does not: **not "
+            but = "the seed noise is unknown" if unmeasured else "but the seed spread does not"
+            text += (f". The test videos alone separate it from zero, {but}: **not "
                      f"distinguishable from noise**{borrowed}")
         else:
             text += f". **Not distinguishable from noise**{borrowed}"
@@ -1302,9 +1313,14 @@ def class_difference_reading(differences, support) -> str:
     total = len(differences)
     rarest = support[["test audio segments", "test visual segments"]].min(axis=1).sort_values(kind="stable")
     names = ", ".join(f"{c} ({int(n)})" for c, n in rarest.head(3).items())
-    text = (f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some seed of "
-            "one model scores as the other's seeds do): they are not evidence of a difference between the "
-            "models.")
+    seeds = [int(c.rsplit(", ", 1)[1].split()[0]) for c in differences.columns if str(c).endswith(" seed(s)")]
+    if seeds and max(seeds) < 2:  # a point against a point: 'no overlap' says nothing about seed noise
+        text = (f"* With one seed per model there are no seed ranges: these {total} largest differences "
+                "cannot be told apart from seed noise.")
+    else:
+        text = (f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some "
+                "seed of one model scores as the other's seeds do): they are not evidence of a difference "
+                "between the models.")
     text += (f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
              "or less moves their F by several points; read their rows with that in mind.")
     return text
@@ -1381,7 +1397,7 @@ def seeds_needed_notes(data) -> str:
     """Markdown: why a row of :func:`gain_report` reads ``inf`` seeds needed (the paper reports no
     gain of that sign to detect, or the measured seed spread is zero) and what "n/a (1 seed)" means."""
     notes = []
-    infinite = data[~np.isfinite(data["seeds_needed"]) & np.isfinite(data["reported"])]
+    infinite = data[np.isinf(data["seeds_needed"]) & np.isfinite(data["reported"])]  # NaN: one seed each
     zero_gain = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] == 0]
     no_spread = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] != 0]
     if zero_gain:
