@@ -77,12 +77,16 @@ from IPython.display import Markdown, display
 from linkpaper import paper
 from linkpaper.book import analysis, tables
 from linkpaper.data.annotations import load_annotations
+from linkpaper.errors import UserError
 from linkpaper.models import list_controls, list_models
 
 rows = analysis.measured_rows(
     analysis.find_run_dirs(results_dir, list_models() + list_controls())
 )
 measured = [row for row in rows if row["model"] in list_models()]  # Table II variants
+if not any(row["model"] == "valor++" for row in measured):
+    raise UserError(f"{results_dir}: no finished VALOR++ run; every gain on this page "
+                    "is measured against it")
 controls = [row for row in rows if row["model"] in ["valor++", "+S"] + list_controls()]
 test_annotations = load_annotations("test")  # LLP's real test annotations
 MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in rows))

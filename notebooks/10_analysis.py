@@ -79,6 +79,9 @@ rows = analysis.measured_rows(analysis.find_run_dirs(results_dir, compare))
 TRAINED_ON = rows[0]["data"]
 SOURCE = f"LLP test GT (real); predictions of models trained on {TRAINED_ON}"
 seeds_of = {name: [s for m, s in runs if m == name] for name in names}
+if missing := [name for name in names if not seeds_of[name]]:
+    raise UserError(f"{results_dir}: no finished run with test decisions of "
+                    f"{', '.join(missing)}; set compare to variants this folder holds")
 display(Markdown("; ".join(
     f"**{name}**: seeds {', '.join(map(str, seeds_of[name]))}" for name in names
 )))
