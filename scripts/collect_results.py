@@ -59,7 +59,8 @@ def write_decisions(source: Path, target: Path, record: dict, test) -> None:
     ones = np.ones(predictions.video_prob.shape, dtype=np.float32)
     scores = evaluate_probs(decisions.astype(np.float32), ones, test.gt_audio, test.gt_visual)
     if scores.row() != record["test_row"]:
-        raise SystemExit(f"{source}: the decisions do not reproduce the record's test scores")
+        raise UserError(f"{source}: the decisions do not reproduce the test scores of its run record")
+    target.parent.mkdir(parents=True, exist_ok=True)  # only once the decisions are checked
     save_predictions(target, test.filenames, decisions.astype(np.float32), ones)
 
 
@@ -125,7 +126,6 @@ def collect(args) -> int:
     test = None
     for record_path, record in records:
         target = args.dst / record_path.relative_to(args.src)
-        target.parent.mkdir(parents=True, exist_ok=True)
         # the decisions come from the test predictions or (a copy of a results folder) its decisions
         source = next((record_path.parent / name for name in ("test_predictions.npz", DECISIONS_FILE)
                        if (record_path.parent / name).is_file()), None)
@@ -134,6 +134,7 @@ def collect(args) -> int:
                 test = load_annotations("test")
             write_decisions(source, target.parent / DECISIONS_FILE, record, test)
             decided += 1
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(record_path, target)  # after its decisions: a record is never copied without them
         copied += 1
     for name in ("summary.json", "summary.md"):
@@ -151,7 +152,7 @@ def collect(args) -> int:
         order = [test.filenames.index(name) for name in predictions.filenames]
         scores = evaluate_probs(frame16, video16, test.gt_audio[order], test.gt_visual[order])
         if not np.allclose(scores.row(), record["test_row"], atol=1e-9, rtol=0):
-            raise SystemExit(f"{run}: float16 predictions do not reproduce the record's test scores")
+            raise UserError(f"{source}: its float16 copy does not reproduce the test scores of its run record")
         target = args.dst / run / "test_predictions.npz"
         np.savez_compressed(target, filename=np.array(predictions.filenames, dtype=str),
                             frame_prob=frame16, video_prob=video16)

@@ -101,3 +101,12 @@ def test_a_copy_of_a_results_folder_keeps_its_decisions_and_a_damaged_file_is_na
     (src / "link/seed87/test_predictions.npz").write_bytes(b"PK\x03\x04 not a zip")
     status, err = _run(capsys, src, tmp_path / "dst2")
     assert status == 2 and f"{src / 'link/seed87/test_predictions.npz'}: not a readable .npz" in err
+
+
+def test_decisions_of_another_run_are_one_error_line_and_leave_no_folder(tmp_path, capsys, llp_data_dir):
+    src, dst = _grid(tmp_path, runs=("valorpp/seed87",)), tmp_path / "dst"
+    shutil.copyfile(RECIPE / "link/seed87/test_decisions.npz", src / "valorpp/seed87/test_decisions.npz")
+    status, err = _run(capsys, src, dst)
+    assert status == 2 and err.startswith("error: ")
+    assert f"{src / 'valorpp/seed87/test_decisions.npz'}: the decisions do not reproduce" in err
+    assert not (dst / "valorpp").exists()
