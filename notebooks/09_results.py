@@ -58,8 +58,8 @@
 # is the bridge of this page.
 #
 # The notebook's parameters: `results_dir`, the folder of run records (by default the recipe
-# grid, `results/synth_small_recipe`, which is trained across sessions: every table below
-# shows the runs committed so far), and `bootstrap_resamples`, the number of test-video
+# grid, `results/synth_small_recipe`: every table below shows the runs that folder holds and
+# names any that are missing), and `bootstrap_resamples`, the number of test-video
 # resamplings behind each interval.
 
 # %% tags=["parameters"]
@@ -132,7 +132,7 @@ tables.paper_table(reported_ii, [], "event", title="Table II (reported)")
 # %% [markdown]
 # ## The same columns, measured here (SynthLLP small, synthetic)
 #
-# Every variant of Table II trained so far, in a table of its own: mean ± standard deviation
+# Every variant of Table II the records hold, in a table of its own: mean ± standard deviation
 # over the seeds named in each row. VALOR++ and LINK are also the two rows of Table I this
 # repository can train; the other methods of Table I are not reimplemented. Read these rows
 # against each other, not against the tables above.
