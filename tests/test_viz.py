@@ -98,3 +98,31 @@ def test_disagreement_example_finds_the_first_video_with_all_three_kinds():
     assert kinds == {"heard only": [0], "seen only": [1], "heard and seen": [2]}
     with pytest.raises(ValueError, match="no video"):
         viz.disagreement_example(gt_a[:2], gt_v[:2])
+
+
+def test_palette_png_shrinks_a_plot_without_visible_change_and_keeps_transparency():
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from linkpaper.book.viz import palette_png
+
+    fig, (ax, heat) = plt.subplots(1, 2, figsize=(7, 3))
+    for k in range(8):  # anti-aliased thin lines with alpha: many colours in the raw PNG
+        ax.plot(np.sin(np.linspace(0, 6, 200) + k), lw=0.7, alpha=0.45)
+    image = heat.imshow(np.random.default_rng(0).random((10, 10)), cmap="RdBu_r", vmin=-1, vmax=1)
+    fig.colorbar(image, ax=heat)  # a colour bar: a smooth gradient
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, facecolor="white")
+    plt.close(fig)
+    raw = buffer.getvalue()
+    small = palette_png(raw)
+    assert len(small) < 0.6 * len(raw) and small == palette_png(raw)  # smaller, deterministic
+    before = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), dtype=float)
+    after = np.asarray(Image.open(io.BytesIO(small)).convert("RGB"), dtype=float)
+    error = np.abs(before - after).max(axis=2)  # per pixel, of 255 levels
+    assert before.shape == after.shape and error.mean() < 2.0 and error.max() <= 16
+    clear = io.BytesIO()
+    Image.new("RGBA", (20, 10), (255, 0, 0, 0)).save(clear, format="PNG")
+    assert palette_png(clear.getvalue()) == clear.getvalue()  # transparency is kept as it is
