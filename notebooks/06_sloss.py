@@ -745,6 +745,17 @@ if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
             "(`+S`)."
         )
     missing = [m for m in SLOSS_VARIANTS if m not in by_model]
+    if "+S/leap" in by_model and "link/leap" in missing:
+        # LINK with the prior work's form is trained only if that form beats the paper's
+        beats = type_av["+S/leap"] > type_av["+S"]
+        seeds = by_model["+S/leap"]["n"]
+        text += (
+            f" LINK with the prior work's form (`link/leap`) belongs in the grid only if "
+            f"`+S/leap` beats the paper's form; on {seeds} seed{'s' if seeds > 1 else ''} it "
+            + ("does, so `link/leap` is still to be trained." if beats else
+               "does not, so `link/leap` is not trained.")
+        )
+        missing.remove("link/leap")
     if missing:
         text += f" Not in the folder yet: {', '.join(missing)}."
     display(Markdown(text))
