@@ -750,8 +750,9 @@ if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
         beats = type_av["+S/leap"] > type_av["+S"]
         seeds = by_model["+S/leap"]["n"]
         text += (
-            f" LINK with the prior work's form (`link/leap`) belongs in the grid only if "
-            f"`+S/leap` beats the paper's form; on {seeds} seed{'s' if seeds > 1 else ''} it "
+            " LINK with the prior work's form (`link/leap`) belongs in the grid only "
+            "if `+S/leap` beats the paper's form; on "
+            f"{seeds} seed{'s' if seeds > 1 else ''} it "
             + ("does, so `link/leap` is still to be trained." if beats else
                "does not, so `link/leap` is not trained.")
         )
