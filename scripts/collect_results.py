@@ -118,8 +118,9 @@ def collect(args) -> int:
     """Copy the records, decisions and chosen predictions of ``args.src`` into ``args.dst``;
     returns 0 (problems raise a UserError)."""
     records = _complete_records(args.src, args.dst)
+    by_folder = {path.parent: record for path, record in records}
     for run in args.predictions:
-        if not any(path.parent == args.src / run for path, _ in records):
+        if args.src / run not in by_folder:
             raise UserError(f"--predictions {run}: no complete run record at "
                             f"{args.src / run / 'results.json'}")
     copied = decided = 0
@@ -143,7 +144,7 @@ def collect(args) -> int:
 
     for run in args.predictions:
         source = args.src / run / "test_predictions.npz"
-        record = read_results(args.src / run)
+        record = by_folder[args.src / run]
         predictions = load_predictions(source)
         frame16 = quantise_keeping_threshold(predictions.frame_prob)
         video16 = quantise_keeping_threshold(predictions.video_prob)
