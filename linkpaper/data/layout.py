@@ -11,6 +11,8 @@ the teacher extraction (``linkpaper.teachers.extract``) write it. One
     <root>/CLIP/segment_pseudo_labels/          (10, 25)
     <root>/CLAP/segment_pseudo_labels_ungated/  optional (our extension, for PLSIM)
     <root>/CLIP/segment_pseudo_labels_ungated/  optional
+    <root>/CLAP/segment_embeddings/             SynthLLP only: (10, 512) float32 one-second
+                                                embeddings of its audio teacher
     <root>/splits/AVVP_train.csv ...            optional split lists (override the LLP ones)
     <root>/text_tables/clap_text.npy, clip_text.npy   optional (25, D) class text tables
 """
@@ -34,6 +36,11 @@ VALOR_LAYOUT: dict[str, str] = {
     "pseudo_visual_ungated": f"{VISUAL_TEACHER}/{UNGATED}",
 }
 """Stream (an ``AVVPSplit`` field name) -> sub-directory of the features root."""
+
+AUDIO_TEACHER_EMBEDDINGS = f"{AUDIO_TEACHER}/segment_embeddings"
+"""SynthLLP's extension: the audio teacher's (10, 512) float32 one-second embeddings, from which
+its ungated labels are recomputed (100 x cosine to ``clap_text.npy`` > threshold). The loader
+does not read them; no model uses them."""
 
 OPTIONAL_STREAMS = ("pseudo_audio_ungated", "pseudo_visual_ungated")
 LABEL_STREAMS = ("pseudo_audio", "pseudo_visual", "pseudo_audio_ungated", "pseudo_visual_ungated")

@@ -20,6 +20,8 @@ pseudo_visual       (N, T, C) float32       gated CLIP segment pseudo labels (AN
 pseudo_audio_ungated  (N, T, C) or None     teacher labels over all 25 classes (PLSIM)
 pseudo_visual_ungated (N, T, C) or None
 gt_audio, gt_visual (N, T, C) bool or None  dense ground truth (val/test only)
+audio_teacher_embeddings  (N, T, 512) f32   SynthLLP only: the audio teacher's one-second
+                    numpy or None           embeddings its ungated labels are computed from
 ==================  ======================  =============================================
 """
 
@@ -47,6 +49,7 @@ class AVVPSplit:
     pseudo_visual_ungated: torch.Tensor | None = None
     gt_audio: np.ndarray | None = None
     gt_visual: np.ndarray | None = None
+    audio_teacher_embeddings: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.filenames)

@@ -16,12 +16,16 @@ What is real and what is simulated
   prototypes of its *audible* classes, its visual features those of its *visible* classes,
   plus a per-video background (partly made of faint distractor classes) and per-segment noise.
   A class that is only visible therefore leaves no trace in the audio, as in LLP.
-* **Teachers are simulated.** A CLAP-like audio teacher and a CLIP-like visual teacher score
-  every segment against their own class text tables (``text_audio`` (25, 512),
-  ``text_visual`` (25, 768)): evidence = clean signal x text similarity, plus per-(video, class)
-  and per-segment teacher noise, thresholded per class. Ungated labels cover all 25 classes;
-  gated labels are AND-ed with the weak labels, exactly like the released VALOR files (also
-  for val and test).
+* **Teachers are simulated the way VALOR makes them** (``book/decisions.md#decision-synth-teachers``).
+  The CLIP-like visual teacher scores the model's own visual features: its ungated label for
+  (segment, class) is ``100 * cos(visual feature, text_visual[class]) > threshold[class]``
+  (strict), from exactly the (10, 768) L2-normalised features written to ``CLIP/features``. The
+  CLAP-like audio teacher does the same on a *separate* one-second embedding of the same audible
+  events (512-d, the CLAP joint space; ``CLAP/segment_embeddings``), a second view of the audio
+  with its own noise. No teacher reads the clean signal. Per-class thresholds are the ones that
+  maximise gated cell-level F on the *donor half* of LLP val (never on test, never on the
+  selection half). Ungated labels cover all 25 classes; gated labels are AND-ed with the weak
+  labels, exactly like the released VALOR files (also for val and test).
 
 Entry points: ``make_synth(preset, seed, data_dir, **knobs) -> AVVPData`` and
 ``write_valor_layout(data, out_dir)`` (the released VALOR on-disk layout, read back by
@@ -47,6 +51,7 @@ from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.download import MissingDataError, annotation_path
 from linkpaper.data.layout import (
+    AUDIO_TEACHER_EMBEDDINGS,
     LABEL_STREAMS,
     SPLIT_CSV,
     SPLITS_DIR,
@@ -96,19 +101,14 @@ class SynthConfig:
       normalize_visual: L2-normalise the 2-D visual features per segment, as the released CLIP
         features are.
 
-    Teachers (evidence z[n,t,c] = sum_k signal[n,t,k] S[k,c] + noise; label = z > threshold[c]):
-      text_noise: how far the teacher's text embedding of a class is from the class's signal
-        direction (the image-text / audio-text gap); sets the off-diagonal confusions S[k, c].
-      teacher_threshold: base threshold on z (a fully visible class with amplitude 1 gives z ~
-        1 - text_noise^2 / 2).
-      threshold_jitter: std of a per-class offset of the threshold (some classes are over- or
-        under-labelled, like the hand-set CLIP/CLAP thresholds).
-      audio_teacher_video_noise / visual_teacher_video_noise: std of a per-(video, class) error
-        shared by all segments of a video (a whole event missed, a whole-clip hallucination).
-      audio_teacher_segment_noise / visual_teacher_segment_noise: std of the per-segment error.
-      teacher_cross_modal: share of the *other* modality's signal a teacher perceives (CLIP
-        "sees" a talking person when speech is only heard; CLAP "hears" an on-screen dog). It
-        puts the modality confusions of the real teachers into the gated labels.
+    Teachers (label = TEACHER_LOGIT_SCALE x cos(embedding, text row) > threshold[class]):
+      text_noise: how far the teacher's text embedding of a class is from the class's prototype
+        (the image-text / audio-text gap); sets how much correlated classes are confused.
+      The visual teacher's embedding is the visual feature itself; the audio teacher's is a
+      one-second CLAP-like view of the same audible events (class prototypes mapped to 512-d),
+      drawn with the audio stream's own noise knobs (``class_noise``, ``audio_noise``,
+      ``background``) but independent draws. Thresholds are not knobs: they are chosen per
+      class on the donor half of LLP val (:func:`choose_thresholds`).
 
     Donors and model selection:
       donors: which LLP val videos lend their timelines to train videos. "val-half" (default):
@@ -121,49 +121,8 @@ class SynthConfig:
         "full_av" (present in both modalities for all 10 s) or "audio" (audio only, 10 s).
         Never triggered with the real LLP files (every class has >= 8 val videos).
 
-    Calibration (done once, 2026-11-26, seed 0, against LLP; never tuned for LINK). The
-    teacher knobs were set first so that the ungated labels are noisy (precision ~0.2-0.3, as a
-    zero-shot teacher thresholded over 25 classes is) while the weak-label AND cleans them up;
-    the released CLIP/CLAP labels' own P/R/F on LLP were not available offline, so this part is
-    a judgement, not a fit. Then the feature knobs were checked with a VALOR++-like proxy
-    (``benchmarks/bench_synth.py --proxy``: per-segment MLP heads trained on the gated pseudo
-    labels + VALOR's MIL attention pooling to a video probability, 20 epochs of AdamW, segment
-    predictions gated by predicted video labels, AV = A AND V, official per-video segment F)
-    (target: LLP's range, segment Type@AV 55-70). The first feature setting already landed
-    there, so no feature knob was changed. Measured with these defaults, preset ``full``:
-
-    =======================================  =====  =====  =====  ========
-    segment level (val unless noted)           A      V      AV    Type@AV
-    =======================================  =====  =====  =====  ========
-    VALOR++-like proxy, val                  69.41  70.90  57.42   65.91
-    VALOR++-like proxy, test                 67.39  70.92  57.79   65.37
-    published VALOR++ on real LLP test       68.1   68.4   61.9    66.2
-    GT weak label, full length (cheat)       77.07  58.65  52.07   62.60
-    gated teacher labels as predictions      85.46  68.41  64.55   72.81
-    =======================================  =====  =====  =====  ========
-
-    Checked afterwards with the real model and engine (VALOR++, preset ``small``, 6 epochs,
-    warm-up 1, seeds 87-89, ``results/synth_small_grid``): test segment A / V / AV / Type@AV
-    69.21 / 65.28 / 62.23 / 65.57 (published VALOR++ on LLP: 68.1 / 68.4 / 61.9 / 66.2). No
-    knob was changed after that check (first made with torch's dropout: 69.24 / 65.26 /
-    62.26 / 65.59).
-
-    Recalibrated once for the paper's recipe (2026-11-30, with the donor/selection split of
-    ``donors``; VALOR++ alone, never a LINK variant). Under 60 epochs with 10 warm-up epochs
-    VALOR++ learned almost everything the first-round features hold (seed 87: test segment
-    Type@AV 71.2, against 65.6 after 6 epochs and 66.2 for VALOR++ on LLP; the gated teacher
-    labels themselves score 72.8). One knob moved: ``class_noise``, the per-segment noise on
-    the 25 class coefficients. Isotropic noise is spread over 768 dimensions and a longer
-    schedule averages it away; noise inside the prototype subspace confuses classes at any
-    schedule length, and it leaves the teachers (hence every pseudo label, PLSIM's input and
-    S-LOSS's targets) bit for bit unchanged, since they see the clean signal. Measured with
-    VALOR++, seed 87, preset ``small`` (``scripts/calibrate_synth.py``,
-    ``results/synth_calibration``): class_noise 0.45 -> test Type@AV 63.49, 0.70 -> 56.69;
-    interpolating between these and 71.2 at 0.25 gives 0.37 for 66.2. The three VALOR++
-    seeds of ``results/synth_small_recipe`` check the value.
-
-    Teacher cell-level P / R / F on val+test: audio gated 0.90 / 0.90 / 0.90, ungated
-    0.29 / 0.91 / 0.44; visual gated 0.79 / 0.94 / 0.86, ungated 0.22 / 0.95 / 0.36.
+    The defaults were calibrated with VALOR++ alone under the paper's recipe (how and with
+    which runs: ``results/README.md``, ``results/synth_calibration``).
     """
 
     n_train: int | None = None
@@ -186,13 +145,6 @@ class SynthConfig:
     normalize_visual: bool = True
 
     text_noise: float = 0.5
-    teacher_threshold: float = 0.6
-    threshold_jitter: float = 0.06
-    audio_teacher_video_noise: float = 0.2
-    audio_teacher_segment_noise: float = 0.2
-    visual_teacher_video_noise: float = 0.2
-    visual_teacher_segment_noise: float = 0.2
-    teacher_cross_modal: float = 0.5
 
     donors: str = "val-half"
     donor_fallback: str = "full_av"
@@ -200,7 +152,7 @@ class SynthConfig:
     def validate(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, float) and value < 0 and f.name != "teacher_threshold":
+            if isinstance(value, float) and value < 0:
                 raise ConfigError(f"SynthConfig.{f.name} must be >= 0, got {value}")
         for name in ("n_train", "n_val", "n_test"):
             value = getattr(self, name)
@@ -349,17 +301,14 @@ def sample_donor_timelines(
 
 @dataclass
 class _World:
-    """The per-generation constants shared by all splits: prototypes and teacher tables."""
+    """The per-generation constants shared by all splits: prototypes and the teachers' text tables."""
 
     proto_audio: np.ndarray  # (C, 768)
     proto_visual: np.ndarray  # (C, 768)
     proto_visual3d: np.ndarray  # (C, 512)
+    proto_clap: np.ndarray  # (C, 512) the audio classes in the CLAP-like teacher's joint space
     text_audio: np.ndarray  # (C, 512) CLAP-like teacher text table
     text_visual: np.ndarray  # (C, 768) CLIP-like teacher text table
-    sim_audio: np.ndarray  # (C, C) evidence a class-k signal gives text row c
-    sim_visual: np.ndarray
-    thr_audio: np.ndarray  # (C,)
-    thr_visual: np.ndarray
 
 
 def _make_world(cfg: SynthConfig, seed: int, glove: np.ndarray | None) -> _World:
@@ -368,22 +317,16 @@ def _make_world(cfg: SynthConfig, seed: int, glove: np.ndarray | None) -> _World
     proto_visual = class_prototypes(rng, VISUAL_DIM, glove, cfg.glove_weight)
     proto_visual3d = class_prototypes(rng, VISUAL3D_DIM, glove, cfg.glove_weight)
     rng = _rng(seed, "teachers")
-    # CLAP's text space is not the 768-d feature space: a fixed random map takes the audio
-    # prototypes there; CLIP's text space is the visual feature space itself.
-    audio_key = _unit_rows(proto_audio @ rng.standard_normal((AUDIO_DIM, TEXT_DIM_AUDIO)))
-    visual_key = proto_visual
+    # CLAP's joint space is not the 768-d feature space: a fixed random map takes the audio
+    # prototypes there; CLIP's joint space is the visual feature space itself.
+    proto_clap = _unit_rows(proto_audio @ rng.standard_normal((AUDIO_DIM, TEXT_DIM_AUDIO)))
 
     def text_table(key):
         gap = _unit_rows(rng.standard_normal(key.shape))
         return _unit_rows(np.sqrt(1 - cfg.text_noise**2 / 2) * key + cfg.text_noise / np.sqrt(2) * gap)
 
-    text_audio, text_visual = text_table(audio_key), text_table(visual_key)
-    thr_audio = cfg.teacher_threshold + cfg.threshold_jitter * rng.standard_normal(NUM_CLASSES)
-    thr_visual = cfg.teacher_threshold + cfg.threshold_jitter * rng.standard_normal(NUM_CLASSES)
-    return _World(
-        proto_audio, proto_visual, proto_visual3d, text_audio, text_visual,
-        audio_key @ text_audio.T, visual_key @ text_visual.T, thr_audio, thr_visual,
-    )  # fmt: skip
+    return _World(proto_audio, proto_visual, proto_visual3d, proto_clap, text_table(proto_clap),
+                  text_table(proto_visual))
 
 
 def _amplitudes(rng, timeline: np.ndarray, cfg: SynthConfig) -> np.ndarray:
@@ -408,20 +351,73 @@ def _stream(rng, coeff: np.ndarray, proto: np.ndarray, noise: float, background:
     return x
 
 
-def _teacher(rng, signal: np.ndarray, sim: np.ndarray, thr: np.ndarray, video_noise: float,
-             segment_noise: float) -> np.ndarray:
-    """Ungated (N, T, C) bool teacher labels: evidence signal @ sim + noise > threshold."""
-    n, t, c = signal.shape
-    z = (signal.reshape(n * t, c) @ sim.astype(np.float32)).reshape(n, t, c)
-    z += video_noise * rng.standard_normal((n, 1, c), dtype=np.float32)
-    z += segment_noise * rng.standard_normal((n, t, c), dtype=np.float32)
-    return z > thr.astype(np.float32)
+# --------------------------------------------------------------------------------------------
+# Teachers: thresholded cosines, as VALOR computes them (book/decisions.md#decision-synth-teachers)
+
+TEACHER_LOGIT_SCALE = 100.0
+"""Both simulated teachers score ``100 x cosine`` (CLIP ViT-L/14's logit scale; VALOR's CLIP
+thresholds are on this scale)."""
 
 
-def _make_split(name: str, filenames, weak, audio_tl, visual_tl, world: _World, cfg: SynthConfig,
-                seed: int, gt: bool) -> AVVPSplit:
+def teacher_logits(embeddings, text_table) -> np.ndarray:
+    """``TEACHER_LOGIT_SCALE * cos(embedding, text row)``: (N, T, D) x (C, D) -> (N, T, C) float64.
+
+    Computed in float64 from the float32 arrays, so labels recomputed from the written files
+    (``CLIP/features`` or ``CLAP/segment_embeddings`` and ``text_tables/``) match bit for bit.
+    """
+    e = np.asarray(embeddings, dtype=np.float64)
+    t = np.asarray(text_table, dtype=np.float64)
+    e = e / np.linalg.norm(e, axis=-1, keepdims=True)
+    t = t / np.linalg.norm(t, axis=-1, keepdims=True)
+    return TEACHER_LOGIT_SCALE * (e @ t.T)
+
+
+def teacher_labels(logits: np.ndarray, thresholds) -> np.ndarray:
+    """Ungated (N, T, C) bool labels: ``logits > thresholds[class]`` (strict, as VALOR)."""
+    return logits > np.asarray(thresholds, dtype=np.float64)
+
+
+def choose_thresholds(logits: np.ndarray, weak: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per class, the threshold that maximises *gated* cell-level F on a calibration split.
+
+    logits (N, T, C), weak (N, C), gt (N, T, C) bool. The gated label of a cell is
+    ``logit > threshold AND weak``; F = 2 TP / (predicted + positive) over the split's (video,
+    segment) cells of the class. The threshold is the midpoint between the last cell kept and
+    the next (below every cell when all are kept); a class with no positive cell gets the
+    largest logit (nothing fires); a class without any weak video gets +inf. Returns (C,) float64.
+    """
+    thresholds = np.full(NUM_CLASSES, np.inf)
+    for c in range(NUM_CLASSES):
+        rows = weak[:, c] > 0
+        if not rows.any():
+            continue
+        scores = logits[rows, :, c].ravel()
+        hits = gt[rows, :, c].ravel().astype(np.int64)
+        positives = int(gt[:, :, c].sum())
+        order = np.argsort(-scores, kind="stable")
+        ranked, tp = scores[order], np.cumsum(hits[order])
+        if positives == 0:
+            thresholds[c] = ranked[0]
+            continue
+        f = 2.0 * tp / (np.arange(1, ranked.size + 1) + positives)
+        k = int(np.argmax(f)) + 1  # cells kept
+        thresholds[c] = (ranked[k - 1] + ranked[k]) / 2.0 if k < ranked.size else ranked[-1] - 1.0
+    return thresholds
+
+
+@dataclass
+class _Views:
+    """What one split's videos look like: the model's features and the audio teacher's view."""
+
+    audio: np.ndarray  # (N, T, 768)
+    visual: np.ndarray  # (N, T, 768), L2-normalised when cfg.normalize_visual
+    visual3d: np.ndarray  # (N, T, 512)
+    clap: np.ndarray  # (N, T, 512) L2-normalised one-second CLAP-like embeddings
+
+
+def _make_views(name: str, audio_tl, visual_tl, world: _World, cfg: SynthConfig, seed: int) -> _Views:
     rng = _rng(seed, f"features/{name}")
-    n = len(filenames)
+    n = audio_tl.shape[0]
     amp_a = _amplitudes(rng, audio_tl, cfg)
     amp_v = _amplitudes(rng, visual_tl, cfg)
     distract_a, distract_v = (
@@ -436,21 +432,25 @@ def _make_split(name: str, filenames, weak, audio_tl, visual_tl, world: _World, 
         visual /= np.linalg.norm(visual, axis=2, keepdims=True)
     visual3d = _stream(rng, cfg.visual3d_scale * sig_v, world.proto_visual3d, cfg.visual3d_noise,
                        cfg.background, cfg)  # fmt: skip
+    # the audio teacher's own view of the same audible events: same signal, independent noise
+    clap = _stream(_rng(seed, f"clap/{name}"), sig_a, world.proto_clap, cfg.audio_noise, cfg.background, cfg)
+    clap /= np.linalg.norm(clap, axis=2, keepdims=True)
+    return _Views(audio, visual, visual3d, clap)
 
-    rng = _rng(seed, f"teachers/{name}")
-    cross = cfg.teacher_cross_modal
-    ung_a = _teacher(rng, sig_a + cross * sig_v, world.sim_audio, world.thr_audio, cfg.audio_teacher_video_noise,
-                     cfg.audio_teacher_segment_noise)  # fmt: skip
-    ung_v = _teacher(rng, sig_v + cross * sig_a, world.sim_visual, world.thr_visual, cfg.visual_teacher_video_noise,
-                     cfg.visual_teacher_segment_noise)  # fmt: skip
+
+def _make_split(name: str, filenames, weak, audio_tl, visual_tl, world: _World, thresholds: dict,
+                cfg: SynthConfig, seed: int, gt: bool) -> AVVPSplit:
+    views = _make_views(name, audio_tl, visual_tl, world, cfg, seed)
+    ung_a = teacher_labels(teacher_logits(views.clap, world.text_audio.astype(np.float32)), thresholds["audio"])
+    ung_v = teacher_labels(teacher_logits(views.visual, world.text_visual.astype(np.float32)), thresholds["visual"])
     weak_b = (weak > 0)[:, None, :]
     as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
     return AVVPSplit(
         name=name,
         filenames=list(filenames),
-        audio=torch.from_numpy(audio),
-        visual=torch.from_numpy(visual),
-        visual_3d=torch.from_numpy(visual3d),
+        audio=torch.from_numpy(views.audio),
+        visual=torch.from_numpy(views.visual),
+        visual_3d=torch.from_numpy(views.visual3d),
         weak=as_tensor(weak),
         pseudo_audio=as_tensor(ung_a & weak_b),
         pseudo_visual=as_tensor(ung_v & weak_b),
@@ -458,7 +458,19 @@ def _make_split(name: str, filenames, weak, audio_tl, visual_tl, world: _World, 
         pseudo_visual_ungated=as_tensor(ung_v),
         gt_audio=audio_tl.copy() if gt else None,
         gt_visual=visual_tl.copy() if gt else None,
+        audio_teacher_embeddings=views.clap,
     )
+
+
+def calibrate_teachers(weak, audio_tl, visual_tl, world: _World, cfg: SynthConfig, seed: int) -> dict:
+    """Per-class thresholds of both teachers, chosen on a calibration split (the donor half of
+    LLP val with its real timelines; :func:`choose_thresholds`). Returns {"audio": (C,),
+    "visual": (C,)} float64."""
+    views = _make_views("calibration", audio_tl, visual_tl, world, cfg, seed)
+    logits_a = teacher_logits(views.clap, world.text_audio.astype(np.float32))
+    logits_v = teacher_logits(views.visual, world.text_visual.astype(np.float32))
+    return {"audio": choose_thresholds(logits_a, weak, audio_tl.astype(bool)),
+            "visual": choose_thresholds(logits_v, weak, visual_tl.astype(bool))}
 
 
 def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -> SynthLLP:
@@ -496,6 +508,8 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
     )  # fmt: skip
     donors = np.where(donor_choice >= 0, donor_rows[np.maximum(donor_choice, 0)], donor_choice)
     world = _make_world(cfg, seed, glove)
+    thresholds = calibrate_teachers(val_full.weak[donor_rows], val_full.gt_audio[donor_rows],
+                                    val_full.gt_visual[donor_rows], world, cfg, seed)
     splits = {}
     for split in SPLITS:
         idx = pick[split]
@@ -504,8 +518,8 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
             tl_a, tl_v = train_audio, train_visual
         else:
             tl_a, tl_v = ann[split].gt_audio[idx], ann[split].gt_visual[idx]
-        splits[split] = _make_split(split, names, ann[split].weak[idx], tl_a, tl_v, world, cfg, seed,
-                                    gt=split != "train")  # fmt: skip
+        splits[split] = _make_split(split, names, ann[split].weak[idx], tl_a, tl_v, world, thresholds, cfg,
+                                    seed, gt=split != "train")  # fmt: skip
     timings["generate_s"] = time.perf_counter() - start
 
     data = AVVPData(
@@ -524,6 +538,9 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
             "donors": {"rule": cfg.donors, "val_videos": int(len(donor_rows)),
                        "selection_videos": int(len(selection_rows))},
             "config": dataclasses.asdict(cfg),
+            "teachers": {"rule": "max gated cell F on the donor half of LLP val",
+                         "logit_scale": TEACHER_LOGIT_SCALE,
+                         "thresholds": {m: [float(x) for x in t] for m, t in thresholds.items()}},
         },
     )
     prototypes = {"audio": world.proto_audio, "visual": world.proto_visual, "visual_3d": world.proto_visual3d}
@@ -639,9 +656,14 @@ def format_teacher_quality(quality: dict) -> str:
 # --------------------------------------------------------------------------------------------
 # The released VALOR layout on disk
 
-STREAMS = {stream: (folder, np.int64 if stream in LABEL_STREAMS else np.float32)
-           for stream, folder in VALOR_LAYOUT.items()}
+STREAMS = {**{stream: (folder, np.int64 if stream in LABEL_STREAMS else np.float32)
+              for stream, folder in VALOR_LAYOUT.items()},
+           "audio_teacher_embeddings": (AUDIO_TEACHER_EMBEDDINGS, np.float32)}
 """AVVPSplit field -> (folder under the output root, dtype of the per-video .npy)."""
+
+
+def _as_numpy(value) -> np.ndarray | None:
+    return value.numpy() if isinstance(value, torch.Tensor) else value
 PROVENANCE_FILE = "synthllp.json"
 PARTIAL_FILE = "synthllp.partial.json"
 """Written first (the generation being written), replaced by ``synthllp.json`` when complete."""
@@ -684,10 +706,10 @@ def generation_identity(data: AVVPData) -> dict:
         split = getattr(data, split_name)
         digest.update("\n".join(split.filenames).encode())
         for field_name, (_, dtype) in STREAMS.items():
-            tensor = getattr(split, field_name)
-            if tensor is not None and len(tensor):
-                for row in (0, len(tensor) - 1):
-                    digest.update(tensor[row].numpy().astype(dtype).tobytes())
+            array = _as_numpy(getattr(split, field_name))
+            if array is not None and len(array):
+                for row in (0, len(array) - 1):
+                    digest.update(array[row].astype(dtype).tobytes())
     for table in (data.text_audio, data.text_visual):
         if table is not None:
             digest.update(table.numpy().astype(np.float32).tobytes())
@@ -767,7 +789,8 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
 
     Per video ``<id11>.npy``: CLAP/features (10, 768) f32 (pooled), CLIP/features (10, 768) f32,
     feats/r2plus1d_18 (10, 512) f32, CLAP|CLIP/segment_pseudo_labels (10, 25) int64 (gated),
-    CLAP|CLIP/segment_pseudo_labels_ungated (10, 25) int64; plus text_tables/clap_text.npy,
+    CLAP|CLIP/segment_pseudo_labels_ungated (10, 25) int64, CLAP/segment_embeddings (10, 512) f32
+    (the audio teacher's own view); plus text_tables/clap_text.npy,
     text_tables/clip_text.npy, splits/AVVP_{train,val_pd,test_pd}.csv (TAB, ``filename<TAB>
     event_labels``) and ``synthllp.json`` (provenance with a fingerprint of the arrays).
 
@@ -811,9 +834,9 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
         split = getattr(data, split_name)
         arrays = {}
         for field_name, (folder, dtype) in STREAMS.items():
-            tensor = getattr(split, field_name)
-            if tensor is not None:
-                arrays[field_name] = (folder, tensor.numpy().astype(dtype, copy=False))
+            array = _as_numpy(getattr(split, field_name))
+            if array is not None:
+                arrays[field_name] = (folder, array.astype(dtype, copy=False))
         sizes = {k: _npy_size(a.shape[1:], a.dtype) for k, (_, a) in arrays.items()}
         for i, filename in enumerate(split.filenames):
             vid = video_id(filename)
