@@ -569,7 +569,12 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     if last_epoch < config.epochs:
         return Fitted(record, model)
 
-    # ---- the best epoch's weights, scored once on test ---------------------------------------
+    # ---- the last epoch's weights scored on test (what selection changes), then the best's ----
+    if evaluate_test:
+        last_split = prepare_split(model, data.test, device)
+        last_plsim = plsim_inputs(last_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
+        last_scores, _, _ = evaluate_split(model, last_split, last_plsim, config.eval_batch_size)
+        record.last_epoch_test, record.last_epoch_test_row = scores_record(last_scores), score_row(last_scores)
     if run_dir is not None:
         model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=device)["model"])
     else:

@@ -10,15 +10,21 @@ an (N, 10) matrix of per-video scores. Two sources of noise sit on a gain:
 * **test videos**: another draw of 1,200 test videos would give other scores.
   ``paired_bootstrap`` resamples test videos with replacement, the *same* videos for both
   models, and reports the percentile interval of the gain. For models trained with several
-  seeds it uses each model's per-video score averaged over its seeds.
+  seeds it uses each model's per-video score averaged over its seeds, so it ignores the seeds.
+* **both**: ``two_level_bootstrap`` resamples each model's seeds with replacement, then the
+  test videos (paired across models), so its interval holds seed noise (which includes the
+  choice of the best epoch on a small validation set) as well as the test draw.
 
 ``seeds_needed`` turns the seed spread into the number of seeds per model a two-sided test at
 level ``alpha`` needs to detect a gain of a given size with probability ``power`` (normal
-approximation). Scores are in percent throughout.
+approximation); ``seeds_needed_range`` gives the range that follows from the 95 % interval of
+the seed standard deviation itself (a spread measured on three seeds is very uncertain).
+Scores are in percent throughout.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -81,7 +87,9 @@ class BootstrapGain:
     """A paired-bootstrap gain of model A over model B on each of the ten scores (percent).
 
     gain: (10,) observed gain (mean over videos of the per-video difference). low, high: (10,)
-    the ``level`` percentile interval over ``resamples`` resamplings of the test videos.
+    the ``level`` percentile interval over ``resamples`` resamplings. resampled: what was
+    resampled, ``"videos"`` (:func:`paired_bootstrap`) or ``"seeds and videos"``
+    (:func:`two_level_bootstrap`).
     """
 
     gain: np.ndarray
@@ -90,6 +98,7 @@ class BootstrapGain:
     level: float
     resamples: int
     videos: int
+    resampled: str = "videos"
 
     def excludes_zero(self) -> np.ndarray:
         """(10,) bool: whether the interval lies entirely above or entirely below zero."""
@@ -124,6 +133,44 @@ def paired_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: flo
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail], axis=0)
     return BootstrapGain(difference.mean(axis=0), low, high, level, resamples, n)
+
+
+def two_level_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: float = 0.95,
+                        seed: int = 0) -> BootstrapGain:
+    """Gain of A over B resampling seeds, then test videos (a two-level bootstrap).
+
+    per_video_a (S_a, N, 10), per_video_b (S_b, N, 10) (or (N, 10) for one seed). Each resample
+    draws S_a of A's seeds and S_b of B's with replacement, and N test video indices with
+    replacement, the same videos for both models (paired); its gain is the mean over the drawn
+    seeds and videos of A minus that of B. The video indices are drawn from the same stream as
+    :func:`paired_bootstrap` with the same ``seed``, so with one seed per model (or identical
+    seeds) both give the same interval, and the seed draws only ever add spread. ``gain`` is the
+    observed one (seed means). Identical models give gain 0 and a zero-width interval.
+    """
+    a, b = _as_runs(per_video_a), _as_runs(per_video_b)
+    if a.shape[1:] != b.shape[1:]:
+        raise UserError(f"two-level bootstrap: the two models were scored on different videos ({a.shape[1]} vs {b.shape[1]})")
+    if not 0 < level < 1:
+        raise UserError(f"two-level bootstrap: level must be in (0, 1), got {level}")
+    n = a.shape[1]
+    videos = np.random.Generator(np.random.PCG64(seed))
+    seeds = np.random.Generator(np.random.PCG64([seed, 1]))
+    means = np.empty((resamples, a.shape[2]))
+    chunk = max(1, 2_000_000 // max(n * max(len(a), len(b)), 1))
+    for start in range(0, resamples, chunk):
+        stop = min(start + chunk, resamples)
+        index = videos.integers(0, n, size=(stop - start, n))  # (R, N), as paired_bootstrap draws them
+        gains = []
+        for runs in (a, b):
+            drawn = seeds.integers(0, len(runs), size=(stop - start, len(runs)))  # (R, S)
+            weights = np.stack([np.bincount(row, minlength=len(runs)) for row in drawn]) / len(runs)  # (R, S)
+            per_seed = runs[:, index].mean(axis=2)  # (S, R, 10): each seed's mean over the drawn videos
+            gains.append(np.einsum("rs,srk->rk", weights, per_seed))
+        means[start:stop] = gains[0] - gains[1]
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail], axis=0)
+    return BootstrapGain(a.mean(axis=(0, 1)) - b.mean(axis=(0, 1)), low, high, level, resamples, n,
+                         resampled="seeds and videos")
 
 
 @dataclass
@@ -169,4 +216,48 @@ def seeds_needed(gain: float, std_a: float, std_b: float, alpha: float = 0.05, p
     return max(1.0, z**2 * (std_a**2 + std_b**2) / gain**2)
 
 
-__all__ = ["BootstrapGain", "DECISIONS_FILE", "run_per_video", "SeedGain", "paired_bootstrap", "per_video_matrix", "seed_gain", "seeds_needed"]
+def _chi2_cdf(x: float, df: int) -> float:
+    """P(X <= x) for a chi-square variable with ``df`` degrees of freedom (the regularised lower
+    incomplete gamma function P(df/2, x/2), by its power series)."""
+    if x <= 0:
+        return 0.0
+    a, z = df / 2.0, x / 2.0
+    term = total = 1.0 / a
+    k = 0
+    while term > total * 1e-15 and k < 10_000:
+        k += 1
+        term *= z / (a + k)
+        total += term
+    return min(1.0, math.exp(a * math.log(z) - z - math.lgamma(a)) * total)
+
+
+def chi2_quantile(q: float, df: int) -> float:
+    """The ``q`` quantile of a chi-square distribution with ``df`` degrees of freedom (bisection)."""
+    low, high = 0.0, max(1.0, df * 10.0 + 100.0)
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        low, high = (mid, high) if _chi2_cdf(mid, df) < q else (low, mid)
+    return (low + high) / 2.0
+
+
+def seeds_needed_range(gain: float, std_a: float, std_b: float, n_a: int, n_b: int, alpha: float = 0.05,
+                       power: float = 0.8, level: float = 0.95) -> tuple[float, float, float]:
+    """(low, point, high) seeds per model needed to detect ``gain``, with the range that follows
+    from the ``level`` interval of the seed standard deviation.
+
+    The two models' seed variances are pooled (``n_a + n_b - 2`` degrees of freedom); the
+    interval of the variance is the chi-square one, ``df s^2 / chi2_{(1+level)/2}`` to ``df s^2 /
+    chi2_{(1-level)/2}``; each end goes through :func:`seeds_needed`. NaN everywhere when
+    the spread is unmeasured (fewer than two seeds in all), ``inf`` for a zero gain.
+    """
+    df = n_a + n_b - 2
+    if df < 1:
+        return (float("nan"),) * 3
+    pooled = ((n_a - 1) * std_a**2 + (n_b - 1) * std_b**2) / df
+    tail = (1.0 - level) / 2.0
+    variances = (df * pooled / chi2_quantile(1.0 - tail, df), pooled, df * pooled / chi2_quantile(tail, df))
+    return tuple(seeds_needed(gain, math.sqrt(v), math.sqrt(v), alpha, power) for v in variances)
+
+
+__all__ = ["BootstrapGain", "DECISIONS_FILE", "run_per_video", "SeedGain", "chi2_quantile", "paired_bootstrap",
+           "per_video_matrix", "seed_gain", "seeds_needed", "seeds_needed_range", "two_level_bootstrap"]

@@ -26,6 +26,7 @@ import numpy as np
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
 from linkpaper.models.registry import variant_slug
+from linkpaper.recipe import adopt_variant_plsim_labels
 from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit
 from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
@@ -61,8 +62,9 @@ def run_dir_for(out_dir: str | Path, variant: str, seed: int) -> Path:
 
 
 def grid_config(base_config, variant: str, seed: int):
-    """The TrainConfig of one grid run: ``base_config`` with its model and seed replaced."""
-    return dataclasses.replace(base_config, model=variant, seed=seed)
+    """The TrainConfig of one grid run: ``base_config`` with its model and seed replaced (and the
+    PLSIM labels of a variant that fixes them, ``+P/self``)."""
+    return adopt_variant_plsim_labels(dataclasses.replace(base_config, model=variant, seed=seed))
 
 
 def check_grid_configs(base_config, jobs, out_dir) -> None:

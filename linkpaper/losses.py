@@ -16,6 +16,7 @@ PROB_EPS = 1e-7  # VALOR clamps probabilities to [1e-7, 1 - 1e-7] before BCE
 LAMBDA_LOW = -0.2  # eq 11: below this cosine the weight is 1
 LEAP_TARGET_EPS = 0.01  # LEAP adds 0.01 to its target (so no pair aims at exactly 0)
 LEAP_EMPTY_DENOMINATOR = 1e-8  # LEAP's denominator for a video without any active class
+HAN_VISUAL_TARGET_SCALE = 0.9  # HAN smooths the visual weak target: 0.9 y + 0.05 (audio unsmoothed)
 
 
 def _clamped(prob: torch.Tensor) -> torch.Tensor:
@@ -33,6 +34,23 @@ def valor_losses(output, weak: torch.Tensor, pl_audio: torch.Tensor, pl_visual: 
         "video": F.binary_cross_entropy(_clamped(output.global_prob), weak.to(dtype)),
         "audio": F.binary_cross_entropy_with_logits(output.frame_logits[:, :, 0], pl_audio.to(dtype)),
         "visual": F.binary_cross_entropy_with_logits(output.frame_logits[:, :, 1], pl_visual.to(dtype)),
+    }
+
+
+def weak_label_losses(output, weak: torch.Tensor) -> dict:
+    """HAN's weak-label terms (the ``valor++/weak`` control; ``book/decisions.md#decision-weak-control``).
+
+    video: BCE(clamp(global_prob), weak); audio_video: BCE(clamp(a_prob), weak); visual_video:
+    BCE(clamp(v_prob), 0.9 weak + 0.05), the visual target smoothed because a weak label is
+    often not visible. weak (B, C); probabilities (B, C). No segment pseudo label is read.
+    """
+    dtype = output.global_prob.dtype
+    target = weak.to(dtype)
+    smoothed = HAN_VISUAL_TARGET_SCALE * target + (1.0 - HAN_VISUAL_TARGET_SCALE) / 2.0
+    return {
+        "video": F.binary_cross_entropy(_clamped(output.global_prob), target),
+        "audio_video": F.binary_cross_entropy(_clamped(output.a_prob), target),
+        "visual_video": F.binary_cross_entropy(_clamped(output.v_prob), smoothed),
     }
 
 
@@ -152,10 +170,16 @@ def compute_losses(model, output, batch: dict) -> dict:
 
     Keys: video, audio, visual; with S-LOSS on (``model.config.use_sloss``) also label and,
     unless ``similarity_form`` is "off", similarity. total = the sum, all weights 1 (eq 7).
+    A model trained on weak labels only (``supervision == "weak"``) has HAN's terms instead
+    (:func:`weak_label_losses`: video, audio_video, visual_video).
     """
+    config = getattr(model, "config", None)
+    if getattr(config, "supervision", "pseudo") == "weak":
+        losses = weak_label_losses(output, batch["weak"])
+        losses["total"] = sum(losses.values())
+        return losses
     pl_audio, pl_visual = batch["pseudo_audio"], batch["pseudo_visual"]
     losses = valor_losses(output, batch["weak"], pl_audio, pl_visual)
-    config = getattr(model, "config", None)
     if getattr(config, "use_sloss", False):
         losses["label"] = label_loss(output, pl_audio, pl_visual)
         if config.similarity_form != "off":

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 
 from linkpaper.errors import ConfigError
-from linkpaper.models import PLSIM_LABEL_MODES, canonical_name
+from linkpaper.models import PLSIM_LABEL_MODES, canonical_name, variant_plsim_labels
 
 RECIPE_EPOCHS = 60
 """The recipe's length (``book/decisions.md#decision-recipe``)."""
@@ -90,6 +90,7 @@ class TrainConfig:
             self.model = canonical_name(self.model)  # "LINK" -> "link", "+S+T" -> "+T+S"
         except ConfigError as err:
             raise ConfigError(f"--model: {err}") from None
+        adopt_variant_plsim_labels(self)
         if self.plsim_labels not in PLSIM_LABEL_MODES:
             raise ConfigError(
                 f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_LABEL_MODES)} "
@@ -122,6 +123,20 @@ class TrainConfig:
         if "betas" in values:
             values["betas"] = tuple(values["betas"])
         return cls(**values)
+
+
+def adopt_variant_plsim_labels(config: "TrainConfig") -> "TrainConfig":
+    """A variant that fixes its PLSIM labels (``+P/self``) sets ``config.plsim_labels`` (in place)
+    when the run left the default; any other explicit mode is refused (ConfigError)."""
+    fixed = variant_plsim_labels(config.model)
+    if fixed is not None and config.plsim_labels != fixed:
+        if config.plsim_labels != TrainConfig.plsim_labels:
+            raise ConfigError(
+                f"--plsim-labels {config.plsim_labels}: the variant {config.model} reads {fixed} labels; "
+                f"leave --plsim-labels out or pass {fixed}"
+            )
+        config.plsim_labels = fixed
+    return config
 
 
 _FLAGS = {"num_threads": "--threads", "eval_batch_size": "eval_batch_size (TrainConfig)"}

@@ -48,13 +48,15 @@ grid folder may be reused) with them changed."""
 
 # results.json's keys in the order they are written, and the field that holds each.
 _KEYS = ("config", "data", "seed", "plsim", "label_leakage", "caption", "code", "hardware", "parameters",
-         "epochs", "best_epoch", "best_val", "complete", "test", "test_row", "predictions", "stopped")
+         "epochs", "best_epoch", "best_val", "complete", "test", "test_row", "last_epoch_test",
+         "last_epoch_test_row", "predictions", "stopped")
 _FIELD_OF = {"caption": "leakage_caption"}
-_OPTIONAL = frozenset({"caption", "test", "test_row", "predictions", "stopped"})
+_OPTIONAL = frozenset({"caption", "test", "test_row", "last_epoch_test", "last_epoch_test_row", "predictions",
+                       "stopped"})
 """Keys written only when set (``caption`` only for a leaking run, ``test*`` once scored, ...)."""
 _NEW_ORDER = ("config", "data", "seed", "plsim", "label_leakage", "code", "hardware", "parameters",
-              "epochs", "best_epoch", "best_val", "complete", "caption", "test", "test_row", "predictions",
-              "stopped")
+              "epochs", "best_epoch", "best_val", "complete", "caption", "test", "test_row", "last_epoch_test",
+              "last_epoch_test_row", "predictions", "stopped")
 """The order a run writes them in (the leakage caption was always added after ``complete``)."""
 
 
@@ -68,7 +70,9 @@ class RunRecord(Mapping):
     ``{"used", "labels", "text_source"}``; code: ``{"commit", "dirty"}``; epochs: one dict per
     finished epoch (``epoch``, ``lr``, ``train_loss``, ``val``, ``val_type_av``,
     ``diagnostics``, ``seconds``); best_val / test: ``{level: {score: F}}``; test_row: the ten
-    test F-scores in ``metrics.SCORE_COLUMNS`` order; stopped: why a diverged run stopped.
+    test F-scores in ``metrics.SCORE_COLUMNS`` order (the best epoch's weights: the run's result);
+    last_epoch_test / last_epoch_test_row: the same for the last epoch's weights (what selection
+    on val changes; older records lack them); stopped: why a diverged run stopped.
 
     Reads like the dict it was read from (a read-only Mapping over :meth:`to_dict`), so code
     written for the plain dict keeps working; package code uses the fields.
@@ -89,6 +93,8 @@ class RunRecord(Mapping):
     leakage_caption: str | None = None
     test: dict | None = None
     test_row: list | None = None
+    last_epoch_test: dict | None = None
+    last_epoch_test_row: list | None = None
     predictions: str | None = None
     stopped: dict | None = None
     extra: dict = field(default_factory=dict, repr=False)

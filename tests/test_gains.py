@@ -100,3 +100,62 @@ def test_run_per_video_refuses_decisions_of_another_run(tmp_path):
     save_predictions(run / DECISIONS_FILE, test.filenames, frames["other"][0], ones)
     with pytest.raises(UserError, match="do not score the test row"):
         run_per_video(run, test)
+
+
+# ---- the two-level bootstrap (seeds, then videos) and the seeds-needed range -----------------
+
+
+def _runs(rng, seeds, base, seed_sd, video_sd, shift=0.0):
+    return base[None] + shift + rng.normal(0, seed_sd, (seeds, 1, 10)) + rng.normal(0, video_sd, (seeds, len(base), 10))
+
+
+def test_two_level_recovers_a_known_difference_and_is_never_narrower():
+    from linkpaper.gains import paired_bootstrap, two_level_bootstrap
+
+    rng = np.random.default_rng(3)
+    for trial in range(5):
+        base = rng.normal(60, 20, (400, 10))
+        a = _runs(rng, 3, base, 1.5, 4.0, shift=3.0)
+        b = _runs(rng, 3, base, 1.5, 4.0)
+        videos = paired_bootstrap(a, b, resamples=1000, seed=trial)
+        both = two_level_bootstrap(a, b, resamples=1000, seed=trial)
+        assert np.allclose(both.gain, a.mean(axis=(0, 1)) - b.mean(axis=(0, 1)))
+        assert np.allclose(both.gain, videos.gain)
+        assert ((both.high - both.low) >= (videos.high - videos.low)).all()
+        assert both.resampled == "seeds and videos" and videos.resampled == "videos"
+    # a large true gain with little noise is recovered inside the interval
+    base = rng.normal(60, 20, (400, 10))
+    a, b = _runs(rng, 4, base, 0.1, 1.0, shift=5.0), _runs(rng, 4, base, 0.1, 1.0)
+    result = two_level_bootstrap(a, b, resamples=500)
+    assert (result.low < 5.0 + 0.5).all() and (result.high > 5.0 - 0.5).all() and result.excludes_zero().all()
+
+
+def test_two_level_is_zero_width_at_zero_for_identical_runs_and_equals_videos_for_one_seed():
+    from linkpaper.gains import paired_bootstrap, two_level_bootstrap
+
+    rng = np.random.default_rng(4)
+    runs = np.repeat(rng.normal(60, 20, (1, 300, 10)), 3, axis=0)  # three identical runs per model
+    same = two_level_bootstrap(runs, runs.copy(), resamples=300)
+    assert np.allclose(same.gain, 0) and np.allclose(same.low, 0) and np.allclose(same.high, 0)
+    # the same three *different* seeds on both sides: the seeds are drawn independently per model
+    spread = rng.normal(60, 20, (3, 300, 10))
+    assert (two_level_bootstrap(spread, spread.copy(), resamples=300).high > 0.1).all()
+    one_a, one_b = runs[:1], rng.normal(60, 20, (1, 300, 10))
+    both, videos = two_level_bootstrap(one_a, one_b, resamples=300, seed=7), paired_bootstrap(one_a, one_b, resamples=300, seed=7)
+    assert np.allclose(both.low, videos.low) and np.allclose(both.high, videos.high)
+    with pytest.raises(UserError, match="different videos"):
+        two_level_bootstrap(runs, runs[:, :10])
+
+
+def test_seeds_needed_range_brackets_the_point_and_follows_the_chi_square_interval():
+    from linkpaper.gains import chi2_quantile, seeds_needed, seeds_needed_range
+
+    assert chi2_quantile(0.975, 4) == pytest.approx(11.1433, abs=1e-3)
+    assert chi2_quantile(0.025, 4) == pytest.approx(0.48442, abs=1e-4)
+    assert chi2_quantile(0.5, 2) == pytest.approx(2 * np.log(2), abs=1e-6)
+    low, point, high = seeds_needed_range(0.7, 1.46, 1.46, 3, 3)
+    assert point == pytest.approx(seeds_needed(0.7, 1.46, 1.46))
+    assert low < point < high
+    assert high / point == pytest.approx(4 / chi2_quantile(0.025, 4), rel=1e-6)  # variance ratio at the upper end
+    assert all(np.isnan(x) for x in seeds_needed_range(0.7, 0.0, 0.0, 1, 1))
+    assert seeds_needed_range(0.0, 1.0, 1.0, 3, 3)[1] == float("inf")

@@ -12,6 +12,7 @@ from linkpaper.models.registry import (
     list_models,
     load_valor_checkpoint,
     model_config,
+    variant_plsim_labels,
     variant_slug,
 )
 from linkpaper.models.valor import AVVPOutput, HANEncoder, HANLayer, InputShapeError, VALORPlusPlus
@@ -20,5 +21,5 @@ __all__ = [
     "AUDIO_PATHS", "AVVPOutput", "CMIM", "CONTROL_CONFIGS", "SIMILARITY_FORMS", "HANEncoder", "HANLayer", "InputShapeError", "LINK", "MODEL_CONFIGS",
     "ModelConfig", "PLSIM", "PLSIM_LABEL_MODES", "TSAM", "VALORPlusPlus", "audio_pooling_matrix", "build_model",
     "canonical_name", "list_controls", "list_models", "load_valor_checkpoint", "model_config", "pool_audio_maps",
-    "variant_slug",
+    "variant_plsim_labels", "variant_slug",
 ]

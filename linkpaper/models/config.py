@@ -13,6 +13,10 @@ from linkpaper.errors import ConfigError
 
 PLSIM_LABEL_MODES = ("ungated", "self", "gated")
 AUDIO_PATHS = ("fast", "reference")
+SUPERVISION_MODES = ("pseudo", "weak")
+"""What the segment heads learn from (``supervision``): ``pseudo`` = VALOR++'s terms against the
+teachers' segment pseudo labels; ``weak`` = HAN's video-level terms against the weak labels only
+(no pseudo label; ``linkpaper.losses.weak_label_losses``)."""
 SIMILARITY_FORMS = ("paper", "leap", "off")
 """The similarity term of S-LOSS (``similarity_form``): ``paper`` = eq 12 as printed (raw cosine
 against the IoU target), ``leap`` = LEAP's released L_avss (ReLU of the cosine against
@@ -45,6 +49,7 @@ class ModelConfig:
     mu_init: float = 0.0  # S-LOSS mu (eq 11)
     freeze_mu: bool = False
     similarity_form: str = "paper"  # S-LOSS similarity term: "paper" (eq 12), "leap" (LEAP's L_avss) or "off"
+    supervision: str = "pseudo"  # "pseudo" (VALOR++'s segment pseudo labels) or "weak" (HAN's weak-label terms)
 
     def __post_init__(self):
         self.validate()
@@ -80,6 +85,12 @@ class ModelConfig:
                 f"model config similarity_form: unknown {self.similarity_form!r}; choose one of "
                 f"{', '.join(SIMILARITY_FORMS)}"
             )
+        if self.supervision not in SUPERVISION_MODES:
+            raise ConfigError(
+                f"model config supervision: unknown {self.supervision!r}; choose one of {', '.join(SUPERVISION_MODES)}"
+            )
+        if self.supervision == "weak" and self.use_sloss:
+            raise ConfigError("model config supervision='weak': S-LOSS needs segment pseudo labels; switch one off")
         if self.audio_path not in AUDIO_PATHS:
             raise ConfigError(
                 f"model config audio_path: unknown {self.audio_path!r}; choose one of {', '.join(AUDIO_PATHS)}"

@@ -40,6 +40,8 @@ CONTROL_CONFIGS: dict[str, dict] = {
     "+S/leap": {**_S, "similarity_form": "leap"},
     "+S/paper-mu1": {**_S, "mu_init": 1.0, "freeze_mu": True},
     "link/leap": {**_T, **_S, **_P, "similarity_form": "leap"},
+    "valor++/weak": {"supervision": "weak"},
+    "+P/self": {**_P, "plsim_labels": "self"},
 }
 """Controls that separate LINK's S-LOSS from the prior work it builds on (not in the paper's tables):
 
@@ -47,8 +49,19 @@ CONTROL_CONFIGS: dict[str, dict] = {
 * ``+S/leap-mu1``: LEAP's L_avss with mu frozen at 1 (lambda = 1): exactly the prior work's loss;
 * ``+S/leap``: LEAP's form with the paper's adaptive weight lambda(s; mu);
 * ``+S/paper-mu1``: the paper's form with mu frozen at 1 (lambda = 1);
-* ``link/leap``: LINK with LEAP's form of the similarity term.
+* ``link/leap``: LINK with LEAP's form of the similarity term;
+* ``valor++/weak``: VALOR++'s network trained on the weak labels only, with HAN's video-level
+  terms (no pseudo label): what the teachers' pseudo labels add;
+* ``+P/self``: PLSIM reading its own first pass at test time (``--plsim-labels self``), which
+  separates the module from the teachers' test-time information.
 """
+
+
+def variant_plsim_labels(name: str) -> str | None:
+    """The PLSIM label mode a named variant fixes (``+P/self`` -> ``"self"``), or None when the
+    run's ``--plsim-labels`` decides."""
+    settings = CONTROL_CONFIGS.get(canonical_name(name), {})
+    return settings.get("plsim_labels")
 
 ALIASES = {"valor++": "valor++", "valorpp": "valor++", "valor": "valor++", "link": "link", "+t+s+p": "link"}
 
@@ -85,7 +98,8 @@ def canonical_name(name: str) -> str:
 
 def variant_slug(name: str) -> str:
     """The run-folder name of a variant (the grid's ``OUT/<slug>/seed<SEED>``): ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``,
-    ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``."""
+    ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``, ``valor++/weak`` ->
+    ``valorpp__weak``, ``+P/self`` -> ``valorpp_P__self``."""
     base, _, control = name.partition("/")
     if base == "valor++":
         slug = "valorpp"
