@@ -64,6 +64,7 @@
 
 # %% tags=["parameters"]
 results_dir = "../results/synth_small_recipe"  # <variant>/seed<N>/results.json, summary
+first_teachers = "../results/synth_teachers/first_teachers_test_ungated.npz"  # labels of the first generation
 bootstrap_resamples = 2000  # test-video resamplings for the gain intervals
 
 # %%
@@ -79,6 +80,7 @@ from linkpaper.book import analysis, tables
 from linkpaper.data.annotations import load_annotations
 from linkpaper.errors import UserError
 from linkpaper.models import list_controls, list_models
+from linkpaper.paper import VARIANT_LABELS
 
 rows = analysis.measured_rows(
     analysis.find_run_dirs(results_dir, list_models() + list_controls())
@@ -261,22 +263,27 @@ display(Markdown(analysis.modality_reading(by_modality)))
 #
 # The largest measured effect is +P's: audio up by several points, visual down by about as
 # much, and LINK, which also has PLSIM, shows the same shift on every seed. A likely cause is
-# SynthLLP itself. Its recalibration raised `class_noise` (0.25 to 0.37), the noise that
-# confuses classes in the **features**, and left the simulated **teachers** untouched: they
-# see the clean signal (chapter 3). PLSIM reads the teachers' ungated segment labels at test
-# time, so it may receive cleaner class information than the features carry. To measure
-# this, the test split's ungated teacher labels are scored as predictions, as they are and
-# kept to the classes VALOR++ predicts for each video (what a model's video-level gate lets
-# through), beside the models (segment-level F, %, on LLP's real test annotations):
+# SynthLLP itself. The generation this grid was trained on scored its simulated **teachers**
+# on the *clean* per-class signal, before the noise that confuses classes in the
+# **features** was added (chapter 3 describes it and the VALOR-like teachers that replaced
+# it). PLSIM reads the teachers' ungated segment labels at test time, so it may receive
+# cleaner class information than the features carry. To measure this, the test split's
+# ungated teacher labels of that generation (stored, since the present code makes the new
+# teachers) are scored as predictions, as they are and kept to the classes VALOR++ predicts
+# for each video (what a model's video-level gate lets through), beside the models
+# (segment-level F, %, on LLP's real test annotations):
 
 # %%
-from linkpaper.data.sources import load_data
-
-compared = ["valor++", "+P", "link"]
+compared = ["valor++", "+T", "+P", "+S+P", "+T+P", "link"]
 teacher_runs = analysis.seed_runs(results_dir, compared, test_annotations)
-spec = next(iter(teacher_runs.values()))["record"].data["spec"]  # "synth:small"
+teacher_split, teacher_origin = analysis.teacher_test_split(
+    next(iter(teacher_runs.values()))["record"], first_teachers
+)
+print("teacher labels:", teacher_origin)
 teachers = analysis.teacher_label_frame(
-    load_data(spec).test, test_annotations, teacher_runs
+    teacher_split, test_annotations,
+    {key: run for key, run in teacher_runs.items()
+     if key[0] in {VARIANT_LABELS[v] for v in ("valor++", "+P", "link")}},
 )
 teachers.round(1).rename_axis(f"segment-level F (%) [{MEASURED_SOURCE}, LLP test GT]")
 
@@ -288,11 +295,33 @@ display(Markdown(analysis.teacher_label_reading(teachers)))
 # have. But within the classes VALOR++ already predicts, the audio teacher places them in
 # time better than VALOR++ does, and the visual teacher worse (it also marks classes that are
 # only heard), and +P's and LINK's shifts over VALOR++ have the same signs and similar
-# sizes. This is consistent with PLSIM passing on the simulated teachers' segment labels, an
-# artefact of how SynthLLP builds its teachers, rather than with anything PLSIM's similarity
-# does; it does not prove it (no run here switches the teachers off). On LLP the teachers
-# (CLAP and CLIP) and the features come from the same audio and frames, so the artefact need
-# not carry over.
+# sizes. This is consistent with PLSIM passing on the simulated teachers' segment labels.
+#
+# **Per video.** If PLSIM replays the teachers, a model's gain over VALOR++ on a test video
+# should follow how much better the teachers' labels are than VALOR++'s decisions on that
+# video (the teachers' *advantage*, within VALOR++'s predicted classes). The correlation r and
+# the least-squares slope of the per-video gain on the advantage, per modality, with +T (which
+# reads no teacher label at test time) as the control:
+
+# %%
+replay = analysis.teacher_replay_frame(teacher_split, test_annotations, teacher_runs)
+replay.round(2)
+
+# %% tags=["remove-input"]
+plsim_rows = [VARIANT_LABELS[v] for v in ("+P", "+S+P", "+T+P", "link") if VARIANT_LABELS[v] in replay.index]
+control = VARIANT_LABELS["+T"]
+display(Markdown(
+    "**What to look at.** The r columns. "
+    + ", ".join(f"{name}: audio {replay.loc[name, ('audio', 'r')]:.2f}, visual "
+                f"{replay.loc[name, ('visual', 'r')]:.2f}" for name in plsim_rows)
+    + (f"; against {replay.loc[control, ('audio', 'r')]:.2f} and {replay.loc[control, ('visual', 'r')]:.2f} "
+       "for +T." if control in replay.index else ".")
+    + " The models with PLSIM gain where the teachers are better and lose where they are worse: "
+    "PLSIM largely replays the simulated teachers' test-time labels. It is an artefact of how "
+    "that SynthLLP built its teachers, not evidence about PLSIM's similarity. The grid on "
+    "the VALOR-like teachers (chapter 3) repeats this measurement; on LLP the teachers (CLAP "
+    "and CLIP) and the features come from the same audio and frames."
+))
 
 # %% [markdown]
 # ## Controls: LINK's S-LOSS against the prior work's

@@ -604,3 +604,59 @@ def test_teacher_label_frame_and_commit_reading(tmp_path):
                                      test, runs)
     assert analysis.commit_reading(measured) == (
         "The 5 runs started from 1 commit: abcdef1 (5 runs), none with uncommitted changes.")
+
+
+def test_replay_regression_recovers_a_known_slope_and_refuses_no_spread():
+    from linkpaper.book.analysis import replay_regression
+
+    rng = np.random.default_rng(0)
+    advantage = rng.normal(0, 10, 500)
+    r, slope, n = replay_regression(advantage, 0.5 * advantage + 3.0)
+    assert r == pytest.approx(1.0) and slope == pytest.approx(0.5) and n == 500
+    noisy = 0.5 * advantage + rng.normal(0, 5, 500)
+    r, slope, _ = replay_regression(advantage, noisy)
+    assert 0.6 < r < 0.8 and 0.4 < slope < 0.6  # r = 5 / sqrt(5^2 + 5^2) ~ 0.71
+    r, _, _ = replay_regression(advantage, -advantage)
+    assert r == pytest.approx(-1.0)
+    with_nan = advantage.copy()
+    with_nan[:10] = np.nan
+    assert replay_regression(with_nan, advantage)[2] == 490
+    assert np.isnan(replay_regression(advantage, np.zeros(500))[0])
+
+
+def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_path):
+    from linkpaper.book.analysis import StoredTeacherLabels, teacher_test_split
+    from linkpaper.runs import RunRecord
+
+    source = {"kind": "synth", "preset": "tiny", "seed": 0, "config": {"class_noise": 0.37}}
+    path = tmp_path / "labels.npz"
+    labels = np.zeros((2, NUM_SEGMENTS, NUM_CLASSES), dtype=bool)
+    labels[0, 3, 4] = True
+    np.savez_compressed(path, filenames=np.array(["a", "b"]), audio=labels, visual=~labels,
+                        source=np.array(json.dumps(source)))
+    stored = StoredTeacherLabels.read(path)
+    assert stored.filenames == ["a", "b"] and stored.pseudo_audio_ungated[0, 3, 4] and stored.source == source
+    # a record of synth:tiny with other knobs than the present generator's -> the stored labels
+    record = RunRecord(data={"spec": "synth:tiny", "source": source, "description": "SynthLLP tiny"})
+    split, where = teacher_test_split(record, path)
+    assert split.filenames == ["a", "b"] and "earlier generation" in where
+    other = RunRecord(data={"spec": "synth:tiny", "description": "SynthLLP tiny",
+                            "source": {**source, "config": {"class_noise": 0.5}}})
+    with pytest.raises(UserError, match="belong to another generation"):
+        teacher_test_split(other, path)
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(UserError, match="cannot read stored teacher labels"):
+        StoredTeacherLabels.read(tmp_path / "bad.npz")
+
+
+def test_trained_on_recognises_the_present_generation():
+    from linkpaper.book.analysis import teacher_test_split, trained_on
+    from linkpaper.data.sources import load_data
+    from linkpaper.runs import RunRecord
+
+    data = load_data("synth:tiny")
+    record = RunRecord(data={"spec": "synth:tiny", "source": json.loads(json.dumps(data.source))})
+    assert trained_on(record, data)
+    split, where = teacher_test_split(record)
+    assert where == "regenerated from synth:tiny" and split.filenames == data.test.filenames
+    assert not trained_on(RunRecord(data={"spec": "synth:tiny", "source": {**data.source, "seed": 1}}), data)

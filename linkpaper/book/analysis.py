@@ -29,6 +29,7 @@ bool. F-scores are percentages.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -1326,6 +1327,65 @@ def class_difference_reading(differences, support) -> str:
     return text
 
 
+def trained_on(record, data) -> bool:
+    """Whether ``data`` (an AVVPData) is the data the run of ``record`` was trained on: the same
+    source record (SynthLLP: preset, seed, every knob and the teachers' thresholds). False for
+    a grid trained on a SynthLLP generation the present code no longer makes."""
+    import json
+
+    def normal(source):
+        return json.loads(json.dumps(source, sort_keys=True, default=str))
+
+    return normal(record.data.get("source", {})) == normal(data.source)
+
+
+@dataclass
+class StoredTeacherLabels:
+    """A test split's ungated teacher labels kept in a file (``scripts/teacher_report.py
+    --test-labels``): what :func:`teacher_label_frame` and :func:`teacher_replay_frame` read
+    for a generation the present code no longer makes. audio / visual (N, T, C) bool."""
+
+    filenames: list
+    pseudo_audio_ungated: np.ndarray
+    pseudo_visual_ungated: np.ndarray
+    source: dict
+
+    @classmethod
+    def read(cls, path) -> "StoredTeacherLabels":
+        import json
+
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return cls([str(n) for n in stored["filenames"]], stored["audio"].astype(bool),
+                           stored["visual"].astype(bool), json.loads(str(stored["source"])))
+        except (OSError, KeyError, ValueError) as err:
+            raise UserError(f"{path}: cannot read stored teacher labels ({err}); write them with "
+                            "scripts/teacher_report.py --test-labels") from None
+
+
+def teacher_test_split(record, teachers_file=None, data_dir=None):
+    """The test split whose ungated teacher labels the runs of ``record`` were trained and
+    scored with: the data regenerated from ``record``'s spec when the present code makes the
+    same data (:func:`trained_on`), else the labels stored in ``teachers_file``. Returns
+    ``(split, where)`` with ``where`` saying which."""
+    from linkpaper.data.sources import load_data
+
+    data = load_data(record.data["spec"], data_dir=data_dir)
+    if trained_on(record, data):
+        return data.test, f"regenerated from {record.data['spec']}"
+    if teachers_file is None:
+        raise UserError(f"the runs were trained on data the present code no longer makes "
+                        f"({record.description}); pass the stored teacher labels of that generation")
+    stored = StoredTeacherLabels.read(teachers_file)
+    ours = record.data.get("source", {})
+    if any(stored.source.get(key) != ours.get(key) for key in ("kind", "preset", "seed", "config")):
+        raise UserError(f"{teachers_file}: these teacher labels belong to another generation "
+                        f"({stored.source.get('preset')} seed {stored.source.get('seed')}, other settings) than the "
+                        f"runs' ({record.description})")
+    return stored, f"stored in {Path(teachers_file).name} (an earlier generation)"
+
+
 TEACHER_ROWS = ("teacher labels, ungated, as they are", "teacher labels within {baseline}'s predicted classes")
 
 
@@ -1391,6 +1451,75 @@ def teacher_label_reading(frame, baseline: str = "VALOR++") -> str:
                            f"{_signed(frame.loc[m, 'Visual'] - base['Visual'], 1)}" for m in others)
         text += f"\n* The models that read these labels at test time, against {baseline}: {shifts}."
     return text
+
+
+def replay_regression(advantage, gain) -> tuple[float, float, int]:
+    """(r, slope, n): Pearson correlation and least-squares slope of ``gain`` on ``advantage``,
+    both (N,) per-video values, over the n videos where both are finite (NaN when n < 3 or
+    either has no spread)."""
+    x, y = np.asarray(advantage, float), np.asarray(gain, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size < 3 or x.std() == 0 or y.std() == 0:
+        return float("nan"), float("nan"), int(x.size)
+    xc, yc = x - x.mean(), y - y.mean()
+    return float((xc @ yc) / np.sqrt((xc @ xc) * (yc @ yc))), float((xc @ yc) / (xc @ xc)), int(x.size)
+
+
+def teacher_replay_frame(split, test, runs: dict, baseline: str = "VALOR++"):
+    """Does a model's per-video gain over ``baseline`` follow the teachers' per-video advantage?
+
+    For every test video and modality (segment-level audio and visual F, in percent): the
+    teachers' *advantage* is the score of the ungated teacher labels kept to the classes
+    ``baseline`` predicts for the video (as in :func:`teacher_label_frame`) minus the baseline's
+    own score, averaged over the baseline's seeds; a model's *gain* is its per-video score
+    (mean over its seeds) minus the baseline's. Rows: every other model of ``runs``; columns:
+    r and slope of :func:`replay_regression` for audio and visual, and the seeds. A model that
+    replays the teachers at test time (PLSIM) has r and slope well above those of one that
+    cannot read them (+T).
+    """
+    import pandas as pd
+
+    from linkpaper.metrics import evaluate_predictions
+
+    if split.pseudo_audio_ungated is None or split.pseudo_visual_ungated is None:
+        raise UserError("the test split holds no ungated teacher labels")
+    order = {name: i for i, name in enumerate(split.filenames)}
+    index = [order[name] for name in test.filenames]
+    audio = np.asarray(split.pseudo_audio_ungated)[index] > 0
+    visual = np.asarray(split.pseudo_visual_ungated)[index] > 0
+
+    def per_video(pred_audio, pred_visual) -> dict:
+        scores = evaluate_predictions(pred_audio, pred_visual, test.gt_audio, test.gt_visual).per_video["segment"]
+        return {m: 100.0 * scores[m] for m in ("audio", "visual")}
+
+    base_runs = [run for (model, _), run in runs.items() if model == baseline]
+    if not base_runs:
+        raise UserError(f"no run of {baseline} with stored decisions: nothing to compare with")
+    base, advantage = {m: [] for m in ("audio", "visual")}, {m: [] for m in ("audio", "visual")}
+    for run in base_runs:
+        pred_audio, pred_visual = (np.asarray(p) for p in run["predictions"])
+        classes = (pred_audio.any(axis=1) | pred_visual.any(axis=1))[:, None, :]
+        own, kept = per_video(pred_audio, pred_visual), per_video(audio & classes, visual & classes)
+        for m in base:
+            base[m].append(own[m])
+            advantage[m].append(kept[m] - own[m])
+    base = {m: np.mean(v, axis=0) for m, v in base.items()}
+    advantage = {m: np.mean(v, axis=0) for m, v in advantage.items()}
+    rows = {}
+    for model in dict.fromkeys(m for m, _ in runs if m != baseline):
+        own = [per_video(*(np.asarray(p) for p in run["predictions"])) for (m, _), run in runs.items() if m == model]
+        row = {}
+        for m in ("audio", "visual"):
+            gain = np.mean([o[m] for o in own], axis=0) - base[m]
+            r, slope, _ = replay_regression(advantage[m], gain)
+            row[(m, "r")], row[(m, "slope")] = r, slope
+        row[("", "seeds")] = len(own)
+        rows[model] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index.name = f"per-video gain over {baseline} ~ teachers' advantage"
+    return frame
 
 
 def seeds_needed_notes(data) -> str:

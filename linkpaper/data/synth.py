@@ -645,6 +645,35 @@ def teacher_quality(data: AVVPData, splits=("val", "test")) -> dict:
     return result
 
 
+def teacher_report(data: AVVPData, splits=("val", "test")) -> dict:
+    """Everything the book reports about a generation's teachers, pooled over ``splits``.
+
+    Returns ``{"cells": teacher_quality(...), "videos": {modality: P/R/F of the gated labels at
+    video level (a class is labelled when any segment is) against "audible anywhere" /
+    "visible anywhere"}, "weak_visible": share of (video, weak label) pairs visible at all
+    (the ceiling the visual gate cannot beat), "weak_audible": the same for audio,
+    "as_predictions": the ten official scores (``metrics.SCORE_COLUMNS`` order) of the gated
+    labels used as predictions (frames = gated labels, video = weak labels)}``.
+    """
+    from linkpaper.metrics import evaluate_probs
+
+    parts = [getattr(data, s) for s in splits]
+    weak = np.concatenate([p.weak.numpy() > 0 for p in parts])
+    gt = {m: np.concatenate([getattr(p, f"gt_{m}") for p in parts]).astype(bool) for m in ("audio", "visual")}
+    gated = {m: np.concatenate([getattr(p, f"pseudo_{m}").numpy() > 0.5 for p in parts]) for m in ("audio", "visual")}
+    videos = {m: _prf(gated[m].any(axis=1), gt[m].any(axis=1)) for m in ("audio", "visual")}
+    frame_prob = np.stack([gated["audio"], gated["visual"]], axis=2).astype(np.float32)
+    scores = evaluate_probs(frame_prob, weak.astype(np.float32), gt["audio"], gt["visual"])
+    return {
+        "splits": list(splits),
+        "cells": teacher_quality(data, splits),
+        "videos": videos,
+        "weak_visible": float(gt["visual"].any(axis=1)[weak].mean()),
+        "weak_audible": float(gt["audio"].any(axis=1)[weak].mean()),
+        "as_predictions": [float(x) for x in scores.row()],
+    }
+
+
 def format_teacher_quality(quality: dict) -> str:
     lines = [f"{'teacher':<18} {'labels':<9} {'P':>6} {'R':>6} {'F':>6}"]
     for modality, name in (("audio", "audio (CLAP-like)"), ("visual", "visual (CLIP-like)")):
