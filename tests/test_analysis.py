@@ -266,10 +266,17 @@ def test_gain_report_from_test_decisions(tmp_path):
     better = report.loc[("+ T", "Seg a")]
     assert better["measured"] > 5 and better["distinct"]
     assert better["reported"] == pytest.approx(0.7)  # 68.8 - 68.1 in the paper's Table II
-    low, high = (float(x) for x in better["95% interval"].strip("[]").split(","))
+    low, high = (float(x) for x in better["95% interval, test videos"].strip("[]").split(","))
     assert 0 < low < better["measured"] < high
+    wide_low, wide_high = (float(x) for x in better["95% interval, seeds and videos"].strip("[]").split(","))
+    assert wide_low <= low and wide_high >= high and wide_low > 0  # seeds add spread; still above zero
     same = report.loc[("+ P", "Seg type")]
-    assert same["measured"] == 0 and same["95% interval"] == "[+0.00, +0.00]" and not same["distinct"]
+    assert same["measured"] == 0 and same["95% interval, test videos"] == "[+0.00, +0.00]" and not same["distinct"]
+    # seeds needed: the paper's +0.7 on Seg a at the measured spread, with its range
+    needed = better["seeds needed (95% range)"]
+    point, low_high = needed.split(" (")
+    low_n, high_n = (float(x.replace(",", "")) for x in low_high.rstrip(")").split("-"))
+    assert low_n < float(point.replace(",", "")) < high_n
     with pytest.raises(UserError, match="baseline"):
         analysis.gain_report([row for row in measured if row["model"] != "valor++"], [], test)
 
@@ -353,7 +360,9 @@ def test_gain_data_is_numeric_and_gain_report_formats_it(tmp_path):
     assert single["borrowed"] and single["std"] == 0  # one seed: its spread is borrowed
     report = analysis.gain_report(measured, paper.reported_rows("II"), test, data=data)
     assert report.loc[("+ T", "Seg a"), "measured"] == round(better["measured"], 2)
-    assert report.loc[("+ T", "Seg a"), "95% interval"] == f"[{better['low']:+.2f}, {better['high']:+.2f}]"
+    assert report.loc[("+ T", "Seg a"), "95% interval, test videos"] == f"[{better['low']:+.2f}, {better['high']:+.2f}]"
+    assert report.loc[("+ T", "Seg a"), "95% interval, seeds and videos"] == (
+        f"[{better['low_seeds']:+.2f}, {better['high_seeds']:+.2f}]")
 
 
 def test_seed_gain_points_and_gain_figure(tmp_path):

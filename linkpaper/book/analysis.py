@@ -152,17 +152,28 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
     Index (``variant``: the Table II label or the registry name, ``score``: e.g. "Seg type").
     Columns: ``model`` (registry name), ``reported`` (the paper's gain, NaN when it reports
     none), ``measured`` (difference of seed means), ``low`` / ``high`` (the paired-bootstrap
-    interval at ``level``), ``std`` / ``std_baseline`` (seed standard deviations, 0 for one
-    seed), ``n`` / ``n_baseline`` (seeds), ``stderr`` (standard error of the gain over seeds;
-    a model with one seed borrows the other's spread; NaN when both have one seed),
-    ``excludes_zero``, ``distinct`` (the interval excludes zero *and* the gain exceeds twice
-    ``stderr``; False when both have one seed, the seed noise then unmeasured), ``seeds_needed`` (seeds
-    per model for a gain of the paper's size at the measured spreads, NaN without a reported
-    gain or when neither model has two seeds), ``borrowed`` (True when a spread was borrowed).
+    interval over test videos at ``level``), ``low_seeds`` / ``high_seeds`` (the two-level
+    interval: seeds, then test videos; ``linkpaper.gains.two_level_bootstrap``), ``std`` /
+    ``std_baseline`` (seed standard deviations, 0 for one seed), ``n`` / ``n_baseline``
+    (seeds), ``stderr`` (standard error of the gain over seeds; a model with one seed borrows
+    the other's spread; NaN when both have one seed), ``excludes_zero`` (the video interval
+    does), ``distinct`` (the two-level interval excludes zero; False when both have one seed,
+    the seed noise then unmeasured), ``seeds_needed`` (seeds per model for a gain of the paper's
+    size at the measured spreads, NaN without a reported gain or when neither model has two
+    seeds) with ``seeds_needed_low`` / ``seeds_needed_high`` (its range over the 95 %
+    interval of the seed spread, ``linkpaper.gains.seeds_needed_range``), ``borrowed`` (True
+    when a spread was borrowed).
     """
     import pandas as pd
 
-    from linkpaper.gains import paired_bootstrap, run_per_video, seed_gain, seeds_needed
+    from linkpaper.gains import (
+        paired_bootstrap,
+        run_per_video,
+        seed_gain,
+        seeds_needed,
+        seeds_needed_range,
+        two_level_bootstrap,
+    )
     from linkpaper.metrics import SCORE_LABELS as COLUMN_LABELS
     from linkpaper.paper import VARIANT_LABELS
 
@@ -184,6 +195,7 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
             continue
         seeds = seed_gain(_rows_of(row), _rows_of(base))
         boot = paired_bootstrap(scores_of(row["model"]), scores_of(baseline), resamples=resamples, level=level)
+        both = two_level_bootstrap(scores_of(row["model"]), scores_of(baseline), resamples=resamples, level=level)
         for c in columns:
             paper_gain = (paper_scores[row["model"]][c] - paper_scores[baseline][c]
                           if row["model"] in paper_scores and baseline in paper_scores else np.nan)
@@ -194,18 +206,25 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
             stderr = np.sqrt(std_a**2 / row["n"] + std_b**2 / base["n"]) if spread else np.nan
             needed = (seeds_needed(abs(paper_gain), std_a, std_b)
                       if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1 else np.nan)
+            needed_low, _, needed_high = (
+                seeds_needed_range(abs(paper_gain), seeds.std_a[c], seeds.std_b[c], row["n"], base["n"])
+                if np.isfinite(needed) else (np.nan, np.nan, np.nan))
+            excludes_both = bool(both.excludes_zero()[c])
             records.append({
                 "variant": VARIANT_LABELS.get(row["model"], row["model"]), "score": COLUMN_LABELS[c],
                 "model": row["model"], "reported": paper_gain, "measured": float(seeds.gain[c]),
                 "low": float(boot.low[c]), "high": float(boot.high[c]),
+                "low_seeds": float(both.low[c]), "high_seeds": float(both.high[c]),
                 "std": float(seeds.std_a[c]), "std_baseline": float(seeds.std_b[c]),
                 "n": int(row["n"]), "n_baseline": int(base["n"]), "stderr": float(stderr),
                 "excludes_zero": bool(boot.excludes_zero()[c]),
-                "distinct": bool(boot.excludes_zero()[c] and spread and abs(seeds.gain[c]) > 2 * stderr),
-                "seeds_needed": needed, "borrowed": bool(row["n"] < 2 or base["n"] < 2),
+                "distinct": bool(excludes_both and spread),
+                "seeds_needed": needed, "seeds_needed_low": needed_low, "seeds_needed_high": needed_high,
+                "borrowed": bool(row["n"] < 2 or base["n"] < 2),
             })
-    names = ["model", "reported", "measured", "low", "high", "std", "std_baseline", "n", "n_baseline",
-             "stderr", "excludes_zero", "distinct", "seeds_needed", "borrowed"]
+    names = ["model", "reported", "measured", "low", "high", "low_seeds", "high_seeds", "std", "std_baseline", "n",
+             "n_baseline", "stderr", "excludes_zero", "distinct", "seeds_needed", "seeds_needed_low",
+             "seeds_needed_high", "borrowed"]
     frame = pd.DataFrame.from_records(records, columns=["variant", "score", *names])
     kinds = dict.fromkeys(names[1:], float) | dict.fromkeys(["n", "n_baseline"], int)
     kinds |= dict.fromkeys(["excludes_zero", "distinct", "borrowed"], bool)
@@ -224,12 +243,13 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     ``reported``, the paper's gain; ``measured``, the difference of seed means; ``seed std``,
     the variant's and the baseline's seed standard deviations; ``95% interval`` (for the
     default ``level``), the paired-bootstrap interval over test videos
-    (``linkpaper.gains.paired_bootstrap`` on seed-averaged per-video scores); ``distinct``,
-    True when the interval excludes zero *and* the gain exceeds twice its seed standard error
-    (both noise sources); ``seeds needed``, the seeds per model that a two-sided 5 % test
-    with 80 % power needs for a gain of the paper's size at the measured seed spreads
-    (``linkpaper.gains.seeds_needed``; a model with a single seed borrows the other model's
-    spread, NaN when neither has two). Returns a pandas frame, rows (variant, score).
+    (``linkpaper.gains.paired_bootstrap`` on seed-averaged per-video scores), and beside it the
+    interval over seeds *and* test videos (``linkpaper.gains.two_level_bootstrap``);
+    ``distinct``, True when the second interval excludes zero (both noise sources); ``seeds
+    needed``, the seeds per model that a two-sided 5 % test with 80 % power needs for a gain of
+    the paper's size at the measured seed spreads, with its range over the 95 % interval of
+    the spread (``linkpaper.gains.seeds_needed_range``; a model with a single seed borrows the
+    other model's spread, empty when neither has two). Returns a pandas frame, rows (variant, score).
     ``data``: a :func:`gain_data` frame already computed (the other arguments but ``digits``
     are then ignored).
     """
@@ -238,17 +258,25 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     if data is None:
         data = gain_data(measured, reported, test, baseline, columns, resamples, level)
     level = data.attrs.get("level", level)
-    interval = f"{level:.0%} interval"
+    interval = f"{level:.0%} interval, test videos"
+    interval_both = f"{level:.0%} interval, seeds and videos"
+
+    def needed_text(point, low, high) -> str:
+        return "" if not np.isfinite(point) else f"{point:,.0f} ({low:,.0f}-{high:,.0f})"
+
     frame = pd.DataFrame({
         "reported": data["reported"],
         "measured": data["measured"],
         "seed std": [" / ".join(f"{v:.{digits}f}" if k > 1 else "n/a (1 seed)" for v, k in ((a, n), (b, nb)))
                      for a, b, n, nb in zip(data["std"], data["std_baseline"], data["n"], data["n_baseline"])],
         interval: [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(data["low"], data["high"])],
+        interval_both: [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]"
+                        for lo, hi in zip(data["low_seeds"], data["high_seeds"])],
         "distinct": data["distinct"].astype(bool),
-        "seeds needed": data["seeds_needed"],
-    }, index=data.index, columns=["reported", "measured", "seed std", interval, "distinct", "seeds needed"])
-    return frame.round({"reported": 1, "measured": digits, "seeds needed": 0})
+        "seeds needed (95% range)": [needed_text(*v) for v in
+                                     zip(data["seeds_needed"], data["seeds_needed_low"], data["seeds_needed_high"])],
+    }, index=data.index)
+    return frame.round({"reported": 1, "measured": digits})
 
 
 def _rows_of(row: dict) -> np.ndarray:
@@ -636,10 +664,14 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
                 continue
             row = rows.loc[variant]
             label = (f"measured gain, {level:.0%} interval over test videos (filled: distinguishable from noise)"
-                     if row["distinct"] else "measured gain (hollow: not distinguishable from noise)")
+                     if row["distinct"] else f"measured gain, {level:.0%} interval over test videos (hollow: not "
+                     "distinguishable from noise)")
+            wide = [[row["measured"] - row["low_seeds"]], [row["high_seeds"] - row["measured"]]]
+            ax.errorbar(i + 0.18, row["measured"], yerr=wide, fmt="none", ecolor="#9ecae1", lw=5, capsize=0,
+                        label=f"{level:.0%} interval over seeds and test videos", zorder=1)
             error = [[row["measured"] - row["low"]], [row["high"] - row["measured"]]]
             ax.errorbar(i + 0.18, row["measured"], yerr=error, fmt="o", color="#0173b2", ms=7, capsize=3, lw=1.5,
-                        mfc="#0173b2" if row["distinct"] else "white", label=label)
+                        mfc="#0173b2" if row["distinct"] else "white", label=label, zorder=2)
             if np.isfinite(row["reported"]):
                 ax.scatter(i + 0.36, row["reported"], marker="D", s=32, color="black", zorder=5,
                            label="paper's gain on LLP (reported)", gid="reported")
@@ -664,8 +696,9 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
     fig.tight_layout(rect=(0, (0.18 * len(found) + 0.1) / fig.get_figheight(), 1, 1))
     names = " and ".join(SCORE_NAMES.get(s, s) for s in scores)
     return describe(fig, f"Dot plot per variant of the gain over {base} in {names}: every seed's gain (grey), "
-                         f"the measured gain with its {level:.0%} paired-bootstrap interval (blue, hollow when "
-                         "not distinguishable from noise) and the paper's reported gain (black diamond)",
+                         f"the measured gain with its {level:.0%} paired-bootstrap interval over test videos (blue, "
+                         "hollow when not distinguishable from noise), its interval over seeds and test videos "
+                         "(light blue) and the paper's reported gain (black diamond)",
                     source, title=heading)
 
 
@@ -683,7 +716,8 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
         seeds = (f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of "
                  f"{_label(baseline)}")
         text = (f"* **{variant}** ({seeds}): {name} gain **{_signed(row['measured'])}** points, "
-                f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}]")
+                f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}], "
+                f"over seeds and test videos [{_signed(row['low_seeds'])}, {_signed(row['high_seeds'])}]")
         if np.isfinite(row["reported"]):
             text += f"; the paper reports {_signed(row['reported'], 1)}"
         else:
@@ -695,18 +729,21 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
         if row["distinct"]:
             text += ". **Distinguishable from noise**"
             if not explained:
-                text += ": the interval excludes zero and the gain exceeds twice its seed standard error"
+                text += ": its interval over seeds and test videos excludes zero"
                 explained = True
             text += borrowed
         elif row["excludes_zero"]:
             but = "the seed noise is unknown" if unmeasured else "but the seed spread does not"
             text += (f". The test videos alone separate it from zero, {but}: **not "
                      f"distinguishable from noise**{borrowed}")
+        elif row["low_seeds"] > 0 or row["high_seeds"] < 0:  # one seed each: the two intervals coincide
+            text += f". **Not distinguishable from noise**{borrowed}"
         else:
             text += f". **Not distinguishable from noise**{borrowed}"
         if np.isfinite(row["seeds_needed"]):
-            text += (f"; a gain of the paper's size would need about **{row['seeds_needed']:.0f} seeds per model** "
-                     "at the measured seed spread")
+            text += (f"; a gain of the paper's size would need about **{row['seeds_needed']:,.0f} seeds per model** "
+                     f"at the measured seed spread ({row['seeds_needed_low']:,.0f} to {row['seeds_needed_high']:,.0f} "
+                     "over the 95 % interval of that spread, measured on so few seeds)")
             in_hand = min(row["n"], row["n_baseline"])
             outside = not row["low"] <= row["reported"] <= row["high"]
             if not row["distinct"] and row["seeds_needed"] <= in_hand and outside:
