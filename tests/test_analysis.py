@@ -669,3 +669,30 @@ def test_trained_on_recognises_the_present_generation():
     split, where = teacher_test_split(record)
     assert where == "regenerated from synth:tiny" and split.filenames == data.test.filenames
     assert not trained_on(RunRecord(data={"spec": "synth:tiny", "source": {**data.source, "seed": 1}}), data)
+
+
+def test_selection_frame_compares_the_selected_and_the_last_epoch(tmp_path):
+    from linkpaper.runs import RunRecord
+
+    def record(slug, model, seed, selected, last, best_epoch):
+        folder = tmp_path / slug / f"seed{seed}"
+        folder.mkdir(parents=True)
+        row = [0.0] * 10
+        row[3] = selected
+        last_row = None if last is None else [0.0] * 3 + [last] + [0.0] * 6
+        RunRecord(config={"model": model, "epochs": 60, "data": "synth:small", "warmup_epochs": 10, "device": "cpu"},
+                  data={"description": "SynthLLP small", "source": {"kind": "synth", "preset": "small", "seed": 0}},
+                  seed=seed, plsim={"used": False, "labels": "none"}, epochs=[{"epoch": 1}], best_epoch=best_epoch, complete=True,
+                  test_row=row, last_epoch_test_row=last_row, code={"commit": "x"}, hardware={}).write(folder)
+
+    record("valorpp", "valor++", 87, 66.0, 65.0, 12)
+    record("valorpp", "valor++", 88, 68.0, 67.0, 30)
+    record("valorpp_T", "+T", 87, 67.0, 68.0, 50)
+    record("valorpp_T", "+T", 88, 69.0, None, 41)  # recorded before last-epoch scores were kept
+    frame = analysis.selection_frame(analysis.measured_rows(analysis.find_run_dirs(tmp_path)))
+    base, t = frame.loc["VALOR++"], frame.iloc[1]
+    assert base["selected epochs"] == "12, 30" and base["last epoch recorded"] == 2
+    assert base["test at the selected epoch"] == 67.0 and base["test at the last epoch"] == 66.0
+    assert base["selection moved"] == 1.0 and base["gain, selected"] == 0.0
+    assert t["last epoch recorded"] == 1 and t["test at the last epoch"] == 68.0
+    assert t["gain, selected"] == 1.0 and t["gain, last"] == 2.0

@@ -132,6 +132,41 @@ def measured_rows(run_dirs) -> list[dict]:
     return rows
 
 
+def selection_frame(measured: list[dict], baseline: str = "valor++", column: int = 3):
+    """What choosing the best epoch on validation does, per variant (mean over its seeds).
+
+    measured: :func:`measured_rows`. Columns: ``seeds``, ``selected epochs`` (each seed's best
+    epoch), ``test at the selected epoch`` / ``test at the last epoch`` (the score ``column``
+    of ``metrics.SCORE_COLUMNS``, default segment Type@AV, mean over seeds), ``selection
+    moved`` (their difference) and the gain over ``baseline`` under each rule (``gain,
+    selected`` / ``gain, last``). Runs recorded before the last epoch's test scores were kept
+    give NaN in the last-epoch columns (``last epoch recorded`` says how many seeds have it).
+    """
+    import pandas as pd
+
+    from linkpaper.runs import RunRecord
+
+    rows, means = {}, {}
+    for row in measured:
+        records = [RunRecord.read(run) for run in row["runs"]]
+        selected = np.array([r.test_row[column] for r in records], dtype=float)
+        last = np.array([r.last_epoch_test_row[column] if r.last_epoch_test_row else np.nan for r in records])
+        means[row["model"]] = (selected.mean(), np.nanmean(last) if np.isfinite(last).any() else np.nan)
+        rows[_label(row["model"])] = {
+            "seeds": len(records), "selected epochs": ", ".join(str(r.best_epoch) for r in records),
+            "last epoch recorded": int(np.isfinite(last).sum()),
+            "test at the selected epoch": means[row["model"]][0], "test at the last epoch": means[row["model"]][1],
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    if frame.empty:
+        return frame
+    frame["selection moved"] = frame["test at the selected epoch"] - frame["test at the last epoch"]
+    base = means.get(baseline, (np.nan, np.nan))
+    frame["gain, selected"] = frame["test at the selected epoch"] - base[0]
+    frame["gain, last"] = frame["test at the last epoch"] - base[1]
+    return frame
+
+
 def provenance_frame(measured: list[dict]):
     """One row per measured variant: data, seeds, epochs, device, commit, hardware, run folders."""
     import pandas as pd
