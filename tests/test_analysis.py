@@ -696,3 +696,21 @@ def test_selection_frame_compares_the_selected_and_the_last_epoch(tmp_path):
     assert base["selection moved"] == 1.0 and base["gain, selected"] == 0.0
     assert t["last epoch recorded"] == 1 and t["test at the last epoch"] == 68.0
     assert t["gain, selected"] == 1.0 and t["gain, last"] == 2.0
+
+
+def test_gains_before_after_aligns_variants_of_two_grids():
+    import pandas as pd
+
+    def frame(rows):
+        index = pd.MultiIndex.from_tuples([(v, s) for v, s, *_ in rows], names=["variant", "score"])
+        return pd.DataFrame([{"measured": g, "low_seeds": lo, "high_seeds": hi, "n": n} for _, _, g, lo, hi, n in rows],
+                            index=index)
+
+    before = frame([("+ P", "Seg type", 0.5, -0.5, 1.5, 3), ("+ T", "Seg type", -0.5, -1.0, 0.1, 3),
+                    ("+ T", "Event type", 9.0, 8.0, 10.0, 3)])
+    after = frame([("+ P", "Seg type", -1.25, -2.0, -0.5, 3), ("VALOR++ (weak)", "Seg type", -8.0, -9.0, -7.0, 1)])
+    table = analysis.gains_before_after(before, after)
+    assert table.loc["+ P", ("", "change")] == -1.75
+    assert table.loc["+ P", ("after", "interval (seeds and videos)")] == "[-2.00, -0.50]"
+    assert np.isnan(table.loc["+ T", ("after", "gain")]) and np.isnan(table.loc["VALOR++ (weak)", ("before", "gain")])
+    assert set(table.index) == {"+ P", "+ T", "VALOR++ (weak)"}  # Event type rows are not mixed in

@@ -268,6 +268,30 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
     return frame
 
 
+def gains_before_after(before, after, score: str = "Seg type", digits: int = 2):
+    """Each variant's gain over the baseline on two grids side by side (two :func:`gain_data`
+    frames, e.g. the first SynthLLP and the one with VALOR-like teachers), on ``score``.
+
+    Columns per grid: the gain, its interval over seeds and test videos, and the seeds; then
+    ``change`` (after minus before). Variants measured on only one grid keep NaN / empty cells
+    on the other."""
+    import pandas as pd
+
+    columns = {}
+    for name, data in (("before", before), ("after", after)):
+        rows = data.xs(score, level="score") if len(data) else data
+        columns[(name, "gain")] = rows["measured"] if len(rows) else pd.Series(dtype=float)
+        columns[(name, "interval (seeds and videos)")] = pd.Series(
+            {v: f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for v, lo, hi in
+             zip(rows.index, rows["low_seeds"], rows["high_seeds"])} if len(rows) else {}, dtype=object)
+        columns[(name, "seeds")] = rows["n"] if len(rows) else pd.Series(dtype=float)
+    frame = pd.DataFrame(columns)
+    frame[("", "change")] = frame[("after", "gain")] - frame[("before", "gain")]
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index.name = "variant"
+    return frame.round({("before", "gain"): digits, ("after", "gain"): digits, ("", "change"): digits})
+
+
 def gain_report(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
                 columns=(3, 8), resamples: int = 2000, level: float = 0.95, digits: int = 2, data=None):
     """What each variant's gain over ``baseline`` is worth, on the score ``columns``.
