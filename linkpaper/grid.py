@@ -70,24 +70,31 @@ def check_grid_configs(base_config, jobs, out_dir) -> None:
 
     jobs: (variant, seed) pairs. Every run folder with a ``results.json`` (finished or not) is
     compared with the configuration this grid would train it with; options that change no number
-    (device, threads, evaluation batch size, data folder) may differ. Raises one ConfigError that
+    (device, threads, evaluation batch size, data folder) may differ, but the annotation files
+    must be the ones the run recorded (their sha256, :mod:`linkpaper.inputs`). Raises one ConfigError that
     names every run and every difference, before anything is trained or submitted, so a summary
     never mixes runs of different epochs, data, recipes or label modes.
     """
+    from linkpaper.inputs import annotation_changes, spec_annotation_checksums
+
     out_dir = Path(out_dir)
     problems = []
+    annotations = None  # the current annotation checksums, read once a record needs them
     for variant, seed in jobs:
         run_dir = run_dir_for(out_dir, variant, seed)
         if not (run_dir / RESULTS_FILE).is_file():
             continue
         record = RunRecord.read(run_dir, full=False)  # the configuration is all this check needs
         diffs = record.config_differences(grid_config(base_config, variant, seed))
+        if annotations is None and record.data.get("inputs"):
+            annotations = spec_annotation_checksums(base_config.data, base_config.data_dir) or {}
+        diffs += annotation_changes(record, annotations or None)  # scored on other ground truth
         if diffs:
             problems.append(f"{run_dir.relative_to(out_dir)} ({'; '.join(diffs)})")
     if problems:
         raise ConfigError(
             f"--out {out_dir}: {len(problems)} run(s) there were trained with a different configuration "
-            f"(theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
+            f"or annotation files (theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
         )
 
 
