@@ -802,7 +802,8 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
     feats/r2plus1d_18 (10, 512) f32, CLAP|CLIP/segment_pseudo_labels (10, 25) int64 (gated),
     CLAP|CLIP/segment_pseudo_labels_ungated (10, 25) int64; plus text_tables/clap_text.npy,
     text_tables/clip_text.npy, splits/AVVP_{train,val_pd,test_pd}.csv (TAB, ``filename<TAB>
-    event_labels``) and ``synthllp.json`` (provenance with a fingerprint of the arrays).
+    event_labels``) and ``synthllp.json`` (provenance with a fingerprint of the arrays; a copy in
+    ``text_tables/``, so a folder whose ``synthllp.json`` was removed is still known as synthetic).
 
     Safe to re-run: ``synthllp.partial.json`` names the generation being written until
     ``synthllp.json`` replaces it at the end. The same generation again resumes an interrupted
@@ -875,6 +876,7 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
         if table is not None:
             _atomic_save_npy(out / name, table.numpy().astype(np.float32))
     seconds = time.perf_counter() - start
+    _atomic_write_text(out / TEXT_TABLES_DIR / PROVENANCE_FILE, json.dumps(identity, indent=1, sort_keys=True) + "\n")
     _atomic_write_text(marker, json.dumps(identity, indent=1, sort_keys=True) + "\n")
     (out / PARTIAL_FILE).unlink()
     return {"written": written, "skipped": skipped, "seconds": seconds}
