@@ -17,8 +17,10 @@ are those of the sequential grid. A grid folder never mixes configurations:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +183,27 @@ class GridReport:
         return all(r.get("complete") for r in self.runs)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM raises KeyboardInterrupt (in the main thread only; elsewhere
+    nothing changes), so the caller's cleanup runs; the previous handler is restored after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 JOBS_FILE = "jobs.json"  # OUT/submitit/jobs.json: run folder -> SLURM job id of its latest job
 
 
@@ -272,18 +295,29 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from linkpaper.cluster import die_with_parent, stop_workers
+
         job = GridRun(verbose=False)
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
-        with ProcessPoolExecutor(max_workers=min(options.jobs or 1, len(todo)), mp_context=context) as pool:
-            futures = {pool.submit(job, config, run["run_dir"]): run for run, config in todo}
-            with tqdm(total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run",
-                      disable=not progress) as bar:
-                for future in as_completed(futures):
-                    try:
-                        finish(futures[future], future.result())
-                    except Exception as err:  # noqa: BLE001 - reported per run, the others go on
-                        finish(futures[future], error=f"{type(err).__name__}: {err}")
-                    bar.update(1)
+        # Workers end with this process however it ends (die_with_parent); SIGTERM here is turned
+        # into an exception so the pool is stopped instead of waited for.
+        pool = ProcessPoolExecutor(max_workers=min(options.jobs or 1, len(todo)), mp_context=context,
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            with _sigterm_as_interrupt():
+                futures = {pool.submit(job, config, run["run_dir"]): run for run, config in todo}
+                with tqdm(total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run",
+                          disable=not progress) as bar:
+                    for future in as_completed(futures):
+                        try:
+                            finish(futures[future], future.result())
+                        except Exception as err:  # noqa: BLE001 - reported per run, the others go on
+                            finish(futures[future], error=f"{type(err).__name__}: {err}")
+                        bar.update(1)
+        except BaseException:  # Ctrl-C, SIGTERM: stop the workers now, never wait for their runs
+            stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
     elif todo:
         from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
 
