@@ -140,6 +140,63 @@ def options_from_args(args, device: str = "cpu") -> ExecutorOptions:
     ).validate()
 
 
+# --------------------------------------------------------------------------------------------
+# Local workers die with their parent
+# --------------------------------------------------------------------------------------------
+
+PARENT_POLL_S = 0.5
+"""How often a local worker checks that the process that started it is still alive."""
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process (a ``--executor local`` worker) end when ``parent_pid`` ends, however it
+    ends (SIGKILL included): on Linux the kernel sends SIGTERM at the parent's death
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread polls the parent id and exits this
+    process when it changes. A worker never trains on, orphaned, after its grid is gone.
+
+    Used as the ``initializer`` of the grid's ProcessPoolExecutor (``initargs=(os.getpid(),)``).
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog below still works
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="linkpaper-parent-watch", daemon=True).start()
+
+
+def stop_workers(pool) -> None:
+    """Stop a ProcessPoolExecutor now: cancel what is queued and terminate the running workers
+    (their runs resume from the last checkpoint next time), instead of waiting for them."""
+    processes = list(getattr(pool, "_processes", {}).values())  # the pool keeps no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+
+
 def available_cpus() -> int:
     """CPUs this process may use (its affinity mask where the OS has one)."""
     try:

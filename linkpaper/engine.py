@@ -35,6 +35,7 @@ from linkpaper.data.sources import load_data
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.data.text_tables import load_text_table
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.inputs import check_inputs, check_resume_inputs, recorded_inputs, run_inputs
 from linkpaper.losses import alignment_diagnostics, compute_losses
 from linkpaper.metrics import evaluate_probs, save_predictions
 from linkpaper.models import PLSIM_LABEL_MODES, build_model, model_config
@@ -59,6 +60,7 @@ from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, capti
     config_differences,
     is_complete,
     load_checkpoint,
+    load_weights,
     save_checkpoint,
 )
 
@@ -468,6 +470,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
         state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
         _refuse_config_change(state["config"], config, run_dir / CHECKPOINT_LAST)
+        check_resume_inputs(run_dir, record.data["inputs"])  # annotations and data as recorded
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _restore_rng_states(state["rng"], generator)
@@ -662,13 +665,14 @@ def load_run(run_dir: str | Path, device: str | None = None, data: AVVPData | No
     if data is None:
         data = load_data(config.data, data_dir=config.data_dir)
     model, _, _ = prepare_model(config, data, torch.device(config.device))
-    model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=config.device)["model"])
+    load_weights(model, run_dir / CHECKPOINT_BEST, config)
     return record, config, model, data
 
 
 def test_run(run_dir: str | Path, device: str | None = None, data: AVVPData | None = None) -> tuple:
     """Re-score a finished run's best checkpoint on test: (AVVPScores, RunRecord)."""
     record, config, model, data = load_run(run_dir, device, data)
+    check_inputs(recorded_inputs(record), run_inputs(data, config.data_dir), Path(run_dir) / RESULTS_FILE, "test")
     test_split = prepare_split(model, data.test, config.device)
     mode = record.plsim_labels
     plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if record.uses_plsim else (None, None)
