@@ -37,9 +37,13 @@ LEAKAGE_CAPTION = (
 RECORD_FIELDS = {"config": dict, "data": dict, "seed": int, "plsim": dict, "epochs": list, "complete": bool}
 """The top-level entries every results.json holds, with their JSON types."""
 
-RESUMABLE_CHANGES = frozenset({"device", "num_threads", "eval_batch_size", "data_dir"})
+RESUMABLE_CHANGES = frozenset({"device", "num_threads", "eval_batch_size", "data_dir", "log"})
 """Configuration keys whose change does not change a single number: a run may resume (and a
 grid folder may be reused) with them changed."""
+
+ADDED_CONFIG_KEYS = {"precision": "fp32", "compile": False, "log": None}
+"""Configuration keys added after runs were first recorded, with the value a record without
+them was trained with (a record without ``precision`` is fp32)."""
 
 
 # --------------------------------------------------------------------------------------------
