@@ -82,9 +82,9 @@ def as_float32(output):
     return dataclasses.replace(output, **changes)
 
 
-def compile_model(model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` with ``torch.compile`` applied to its calls in place (default inductor backend)."""
-    model.compile()
+def compile_model(model: torch.nn.Module, backend: str = "inductor") -> torch.nn.Module:
+    """``model`` with ``torch.compile`` applied to its calls in place (``backend``: torch's default)."""
+    model.compile(backend=backend)
     return model
 
 

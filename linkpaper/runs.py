@@ -245,12 +245,12 @@ class RunRecord(Mapping):
 def config_differences(old: dict, new: dict) -> list[str]:
     """``["key: old -> new", ...]`` for every configuration key that differs between two config
     dicts, except ``RESUMABLE_CHANGES`` (they change no number); lists and tuples compare
-    as lists."""
+    as lists; a key of ``ADDED_CONFIG_KEYS`` that a dict lacks has its recorded value."""
     diffs = []
     for key in sorted(set(old) | set(new)):
         if key in RESUMABLE_CHANGES:
             continue
-        a, b = old.get(key), new.get(key)
+        a, b = old.get(key, ADDED_CONFIG_KEYS.get(key)), new.get(key, ADDED_CONFIG_KEYS.get(key))
         if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
             a, b = list(a), list(b)
         if a != b:
