@@ -217,3 +217,21 @@ def test_cli_options_reach_the_config():
     default = config_from_args(build_parser({"train"}).parse_args(["train", "--out", "x"]), model="link", seed=1)
     assert (default.precision, default.compile, default.log) == ("fp32", False, None)
     assert dataclasses.asdict(default)["precision"] == "fp32"
+
+
+def test_bit_identity_check_reads_an_added_key_at_its_default_as_absent(tmp_path, capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import check_bit_identity
+
+    old, new, bf16 = tmp_path / "old", tmp_path / "new", tmp_path / "bf16"
+    for folder in (old, new, bf16):
+        folder.mkdir()
+    run = {"config": {"model": "link", "epochs": 2}, "test_row": [1.5]}
+    (old / "r.json").write_text(json.dumps({"record": run}))
+    (new / "r.json").write_text(json.dumps({"record": {**run, "config": {**run["config"], "precision": "fp32",
+                                                                          "compile": False, "log": None}}}))
+    (bf16 / "r.json").write_text(json.dumps({"record": {**run, "config": {**run["config"], "precision": "bf16"}}}))
+    assert check_bit_identity.compare(old, new) == 0
+    assert "IDENTICAL r.json (added configuration keys at their default: compile, log, precision)" in capsys.readouterr().out
+    assert check_bit_identity.compare(old, bf16) == 1
+    assert "DIFFERENT r.json" in capsys.readouterr().out
