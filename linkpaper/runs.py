@@ -37,9 +37,13 @@ LEAKAGE_CAPTION = (
 RECORD_FIELDS = {"config": dict, "data": dict, "seed": int, "plsim": dict, "epochs": list, "complete": bool}
 """The top-level entries every results.json holds, with their JSON types."""
 
-RESUMABLE_CHANGES = frozenset({"device", "num_threads", "eval_batch_size", "data_dir"})
+RESUMABLE_CHANGES = frozenset({"device", "num_threads", "eval_batch_size", "data_dir", "log"})
 """Configuration keys whose change does not change a single number: a run may resume (and a
 grid folder may be reused) with them changed."""
+
+ADDED_CONFIG_KEYS = {"precision": "fp32", "compile": False, "log": None}
+"""Configuration keys added after runs were first recorded, with the value a record without
+them was trained with (a record without ``precision`` is fp32)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,12 +255,12 @@ class RunRecord(Mapping):
 def config_differences(old: dict, new: dict) -> list[str]:
     """``["key: old -> new", ...]`` for every configuration key that differs between two config
     dicts, except ``RESUMABLE_CHANGES`` (they change no number); lists and tuples compare
-    as lists."""
+    as lists; a key of ``ADDED_CONFIG_KEYS`` that a dict lacks has its recorded value."""
     diffs = []
     for key in sorted(set(old) | set(new)):
         if key in RESUMABLE_CHANGES:
             continue
-        a, b = old.get(key), new.get(key)
+        a, b = old.get(key, ADDED_CONFIG_KEYS.get(key)), new.get(key, ADDED_CONFIG_KEYS.get(key))
         if key == "data":  # synth:tiny and synth:tiny:0 are one dataset
             a, b = _canonical_spec(a), _canonical_spec(b)
         if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
