@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from linkpaper.errors import ConfigError, UserError
 EXECUTORS = ("sequential", "local", "slurm")
 SUBMITIT_CLUSTERS = ("slurm", "local")
 LOCK_FILE = ".lock"
+QUEUED_STATES = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "CONFIGURING", "COMPLETING", "RESIZING",
+                 "SUSPENDED"}  # squeue's states of a job that will still run or is running
 INSTALL_HINT = "pip install 'linkpaper[cluster]' (in a checkout: pip install -e '.[cluster]')"
 
 
@@ -273,21 +276,23 @@ def wait_for_jobs(jobs: list, desc: str, progress: bool = True, poll_s: float | 
             yield job
 
 
-def job_still_queued(folder: str | Path, cluster: str, job_id: str) -> bool:
+def job_still_queued(cluster: str, job_id: str) -> bool:
     """Whether a job submitted earlier (``job_id``, e.g. ``1234_5``) is still queued or running.
 
-    Only answers for SLURM (a local job dies with the command that started it); any failure to
-    ask counts as "not queued": the job itself refuses a locked or finished run, so at worst a
-    duplicate job exits at once.
+    Only answers for SLURM (a local job dies with the command that started it), and asks
+    ``squeue``, which every cluster answers (``sacct``, which submitit asks, needs accounting,
+    and says nothing without it). Any failure to ask counts as "not queued": the job itself
+    refuses a locked or finished run, so at worst a duplicate job exits at once.
     """
     if cluster != "slurm":
         return False
     try:
-        submitit = require_submitit()
-        state = submitit.SlurmJob(folder=str(Path(folder) / "%j"), job_id=str(job_id)).state
-    except Exception:  # noqa: BLE001 - see the docstring
+        listed = subprocess.run(["squeue", "--noheader", "--array", "--format=%T", f"--jobs={job_id}"],
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
         return False
-    return state.upper() in {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "RESIZING", "SUSPENDED"}
+    states = listed.stdout.split() if listed.returncode == 0 else []
+    return any(state.upper() in QUEUED_STATES for state in states)
 
 
 # --------------------------------------------------------------------------------------------

@@ -268,7 +268,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             from linkpaper.cluster import holder_text
 
             run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
-        elif key in known_jobs and job_still_queued(submitit_dir, options.submitit_cluster, known_jobs[key]):
+        elif key in known_jobs and job_still_queued(options.submitit_cluster, known_jobs[key]):
             run.update(status="queued", message=f"{key}: SLURM job {known_jobs[key]} is still queued")
         elif not train:
             run.update(status="incomplete" if has_record else "missing", complete=False)
