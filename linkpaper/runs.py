@@ -209,14 +209,14 @@ class RunRecord(Mapping):
         return bool(self.code.get("dirty"))
 
     def data_label(self) -> str:
-        """A short name of the data: ``"SynthLLP small (synthetic)"`` or ``"LLP features (real)"``."""
+        """A short name of the data: ``"SynthLLP small (synthetic)"`` or ``"LLP (real features)"``."""
         source = self.data.get("source", {})
         kind = source.get("kind")
         if kind == "synth":
             seed = source.get("seed", 0)
             return f"SynthLLP {source.get('preset')}{'' if seed == 0 else f' seed {seed}'} (synthetic)"
         if kind == "llp":
-            return "LLP features (real)"
+            return "LLP (real features)"
         return self.description
 
     def hardware_text(self) -> str:
