@@ -1,7 +1,7 @@
 # linkpaper: two commands after cloning.
 #   make book   set up .venv, execute every notebook with papermill on the embedded default
 #               (SynthLLP + the LLP annotations), and build the Jupyter Book into _build/html
-#   make test   set up .venv (extras book, dev, cluster), run the unit tests, nbval on the executed notebooks, and the
+#   make test   set up .venv (extras book, dev, cluster, download), run the unit tests, nbval on the executed notebooks, and the
 #               headless-browser check of the built book (Debian's chromium + chromium-driver;
 #               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1)
 #
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[book,dev,cluster]"
+	$(PY) -m pip install --quiet -e ".[book,dev,cluster,download]"
 	touch $(STAMP)
 
 data: setup

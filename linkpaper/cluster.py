@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from linkpaper.errors import ConfigError, UserError
 EXECUTORS = ("sequential", "local", "slurm")
 SUBMITIT_CLUSTERS = ("slurm", "local")
 LOCK_FILE = ".lock"
+QUEUED_STATES = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "CONFIGURING", "COMPLETING", "RESIZING",
+                 "SUSPENDED"}  # squeue's states of a job that will still run or is running
 INSTALL_HINT = "pip install 'linkpaper[cluster]' (in a checkout: pip install -e '.[cluster]')"
 
 
@@ -140,6 +143,63 @@ def options_from_args(args, device: str = "cpu") -> ExecutorOptions:
     ).validate()
 
 
+# --------------------------------------------------------------------------------------------
+# Local workers die with their parent
+# --------------------------------------------------------------------------------------------
+
+PARENT_POLL_S = 0.5
+"""How often a local worker checks that the process that started it is still alive."""
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process (a ``--executor local`` worker) end when ``parent_pid`` ends, however it
+    ends (SIGKILL included): on Linux the kernel sends SIGTERM at the parent's death
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread polls the parent id and exits this
+    process when it changes. A worker never trains on, orphaned, after its grid is gone.
+
+    Used as the ``initializer`` of the grid's ProcessPoolExecutor (``initargs=(os.getpid(),)``).
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog below still works
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="linkpaper-parent-watch", daemon=True).start()
+
+
+def stop_workers(pool) -> None:
+    """Stop a ProcessPoolExecutor now: cancel what is queued and terminate the running workers
+    (their runs resume from the last checkpoint next time), instead of waiting for them."""
+    processes = list(getattr(pool, "_processes", {}).values())  # the pool keeps no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+
+
 def available_cpus() -> int:
     """CPUs this process may use (its affinity mask where the OS has one)."""
     try:
@@ -216,21 +276,23 @@ def wait_for_jobs(jobs: list, desc: str, progress: bool = True, poll_s: float | 
             yield job
 
 
-def job_still_queued(folder: str | Path, cluster: str, job_id: str) -> bool:
+def job_still_queued(cluster: str, job_id: str) -> bool:
     """Whether a job submitted earlier (``job_id``, e.g. ``1234_5``) is still queued or running.
 
-    Only answers for SLURM (a local job dies with the command that started it); any failure to
-    ask counts as "not queued": the job itself refuses a locked or finished run, so at worst a
-    duplicate job exits at once.
+    Only answers for SLURM (a local job dies with the command that started it), and asks
+    ``squeue``, which every cluster answers (``sacct``, which submitit asks, needs accounting,
+    and says nothing without it). Any failure to ask counts as "not queued": the job itself
+    refuses a locked or finished run, so at worst a duplicate job exits at once.
     """
     if cluster != "slurm":
         return False
     try:
-        submitit = require_submitit()
-        state = submitit.SlurmJob(folder=str(Path(folder) / "%j"), job_id=str(job_id)).state
-    except Exception:  # noqa: BLE001 - see the docstring
+        listed = subprocess.run(["squeue", "--noheader", "--array", "--format=%T", f"--jobs={job_id}"],
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
         return False
-    return state.upper() in {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "RESIZING", "SUSPENDED"}
+    states = listed.stdout.split() if listed.returncode == 0 else []
+    return any(state.upper() in QUEUED_STATES for state in states)
 
 
 # --------------------------------------------------------------------------------------------

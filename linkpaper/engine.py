@@ -35,9 +35,11 @@ from linkpaper.data.sources import load_data
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.data.text_tables import load_text_table
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.inputs import check_inputs, check_resume_inputs, recorded_inputs, run_inputs
 from linkpaper.losses import alignment_diagnostics, compute_losses
 from linkpaper.metrics import evaluate_probs, save_predictions
 from linkpaper.models import PLSIM_LABEL_MODES, build_model, model_config
+from linkpaper.precision import apply_precision, compile_model
 from linkpaper.recipe import (  # noqa: F401 - the recipe's names, re-exported for engine users
     RECIPE_EPOCHS,
     RECIPE_WARMUP_EPOCHS,
@@ -47,6 +49,7 @@ from linkpaper.recipe import (  # noqa: F401 - the recipe's names, re-exported f
     recipe_warmup,
 )
 from linkpaper.records import check_writable_dir, remove_created_dirs
+from linkpaper.tracking import open_log
 from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, caption: re-exported
     CHECKPOINT_BEST,
     CHECKPOINT_KEYS,
@@ -59,6 +62,7 @@ from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, capti
     config_differences,
     is_complete,
     load_checkpoint,
+    load_weights,
     save_checkpoint,
 )
 
@@ -346,7 +350,8 @@ def scores_record(scores) -> dict:
 
 
 def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
-    """(model on device, uses_plsim, text_source) built from the config, seeded by the caller.
+    """(model on device, uses_plsim, text_source) built from the config, seeded by the caller;
+    its forward runs in ``config.precision``, compiled when ``config.compile``.
 
     For a PLSIM variant the model is built with ``plsim_labels`` = the run's mode and text
     dimensions that fit the resolved class text tables (unless overridden explicitly).
@@ -362,7 +367,8 @@ def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
     model = build_model(config.model, **overrides)
     if uses_plsim:
         model.set_text_tables(text_audio, text_visual)
-    return model.to(device), uses_plsim, text_source
+    model = apply_precision(model.to(device), config.precision)
+    return (compile_model(model) if config.compile else model), uses_plsim, text_source
 
 
 def plsim_keys(mode: str) -> tuple:
@@ -468,6 +474,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
         state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
         _refuse_config_change(state["config"], config, run_dir / CHECKPOINT_LAST)
+        check_resume_inputs(run_dir, record.data["inputs"])  # annotations and data as recorded
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _restore_rng_states(state["rng"], generator)
@@ -482,6 +489,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     bar = tqdm(total=steps_per_epoch * (last_epoch - start_epoch + 1), disable=not progress,
                desc=f"{config.model} seed {config.seed}", unit="batch", leave=False)
     check_each_step = device.type in _CHECK_EACH_STEP
+    log = open_log(config.log, run_dir)  # live curves (--log); the record stays the source of truth
     step = (start_epoch - 1) * steps_per_epoch
     for epoch in range(start_epoch, last_epoch + 1):
         lr = lr_at_epoch(epoch, config.epochs, config.lr, config.lr_min, config.warmup_epochs)
@@ -560,12 +568,14 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
             "val_type_av": selection, "diagnostics": diagnostics,
             "seconds": {"train": train_seconds, "val": val_seconds},
         })
+        log.log_epoch(record.epochs[-1])
         bar.set_postfix(loss=f"{train_losses['total']:.4f}", val_type_av=f"{selection:.2f}", epoch=epoch)
         if run_dir is not None:
             save_epoch(run_dir, model, optimizer, generator, epoch, improved, best_score, record, config)
         elif improved:
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     bar.close()
+    log.close()
     if last_epoch < config.epochs:
         return Fitted(record, model)
 
@@ -662,13 +672,14 @@ def load_run(run_dir: str | Path, device: str | None = None, data: AVVPData | No
     if data is None:
         data = load_data(config.data, data_dir=config.data_dir)
     model, _, _ = prepare_model(config, data, torch.device(config.device))
-    model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=config.device)["model"])
+    load_weights(model, run_dir / CHECKPOINT_BEST, config)
     return record, config, model, data
 
 
 def test_run(run_dir: str | Path, device: str | None = None, data: AVVPData | None = None) -> tuple:
     """Re-score a finished run's best checkpoint on test: (AVVPScores, RunRecord)."""
     record, config, model, data = load_run(run_dir, device, data)
+    check_inputs(recorded_inputs(record), run_inputs(data, config.data_dir), Path(run_dir) / RESULTS_FILE, "test")
     test_split = prepare_split(model, data.test, config.device)
     mode = record.plsim_labels
     plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if record.uses_plsim else (None, None)

@@ -17,8 +17,10 @@ are those of the sequential grid. A grid folder never mixes configurations:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -72,24 +74,31 @@ def check_grid_configs(base_config, jobs, out_dir) -> None:
 
     jobs: (variant, seed) pairs. Every run folder with a ``results.json`` (finished or not) is
     compared with the configuration this grid would train it with; options that change no number
-    (device, threads, evaluation batch size, data folder) may differ. Raises one ConfigError that
+    (device, threads, evaluation batch size, data folder) may differ, but the annotation files
+    must be the ones the run recorded (their sha256, :mod:`linkpaper.inputs`). Raises one ConfigError that
     names every run and every difference, before anything is trained or submitted, so a summary
     never mixes runs of different epochs, data, recipes or label modes.
     """
+    from linkpaper.inputs import annotation_changes, spec_annotation_checksums
+
     out_dir = Path(out_dir)
     problems = []
+    annotations = None  # the current annotation checksums, read once a record needs them
     for variant, seed in jobs:
         run_dir = run_dir_for(out_dir, variant, seed)
         if not (run_dir / RESULTS_FILE).is_file():
             continue
         record = RunRecord.read(run_dir, full=False)  # the configuration is all this check needs
         diffs = record.config_differences(grid_config(base_config, variant, seed))
+        if annotations is None and record.data.get("inputs"):
+            annotations = spec_annotation_checksums(base_config.data, base_config.data_dir) or {}
+        diffs += annotation_changes(record, annotations or None)  # scored on other ground truth
         if diffs:
             problems.append(f"{run_dir.relative_to(out_dir)} ({'; '.join(diffs)})")
     if problems:
         raise ConfigError(
             f"--out {out_dir}: {len(problems)} run(s) there were trained with a different configuration "
-            f"(theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
+            f"or annotation files (theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
         )
 
 
@@ -176,6 +185,27 @@ class GridReport:
         return all(r.get("complete") for r in self.runs)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM raises KeyboardInterrupt (in the main thread only; elsewhere
+    nothing changes), so the caller's cleanup runs; the previous handler is restored after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 JOBS_FILE = "jobs.json"  # OUT/submitit/jobs.json: run folder -> SLURM job id of its latest job
 
 
@@ -238,7 +268,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             from linkpaper.cluster import holder_text
 
             run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
-        elif key in known_jobs and job_still_queued(submitit_dir, options.submitit_cluster, known_jobs[key]):
+        elif key in known_jobs and job_still_queued(options.submitit_cluster, known_jobs[key]):
             run.update(status="queued", message=f"{key}: SLURM job {known_jobs[key]} is still queued")
         elif not train:
             run.update(status="incomplete" if has_record else "missing", complete=False)
@@ -267,18 +297,29 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from linkpaper.cluster import die_with_parent, stop_workers
+
         job = GridRun(verbose=False)
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
-        with ProcessPoolExecutor(max_workers=min(options.jobs or 1, len(todo)), mp_context=context) as pool:
-            futures = {pool.submit(job, config, run["run_dir"]): run for run, config in todo}
-            with tqdm(total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run",
-                      disable=not progress) as bar:
-                for future in as_completed(futures):
-                    try:
-                        finish(futures[future], future.result())
-                    except Exception as err:  # noqa: BLE001 - reported per run, the others go on
-                        finish(futures[future], error=f"{type(err).__name__}: {err}")
-                    bar.update(1)
+        # Workers end with this process however it ends (die_with_parent); SIGTERM here is turned
+        # into an exception so the pool is stopped instead of waited for.
+        pool = ProcessPoolExecutor(max_workers=min(options.jobs or 1, len(todo)), mp_context=context,
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            with _sigterm_as_interrupt():
+                futures = {pool.submit(job, config, run["run_dir"]): run for run, config in todo}
+                with tqdm(total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run",
+                          disable=not progress) as bar:
+                    for future in as_completed(futures):
+                        try:
+                            finish(futures[future], future.result())
+                        except Exception as err:  # noqa: BLE001 - reported per run, the others go on
+                            finish(futures[future], error=f"{type(err).__name__}: {err}")
+                        bar.update(1)
+        except BaseException:  # Ctrl-C, SIGTERM: stop the workers now, never wait for their runs
+            stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
     elif todo:
         from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
 

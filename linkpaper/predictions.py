@@ -45,12 +45,14 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def aligned_to(self, filenames: list[str], split: str = "evaluated", allow_subset: bool = False) -> "Predictions":
+    def aligned_to(self, filenames: list[str], split: str = "evaluated", allow_subset: bool = False,
+                   subset_hint: bool = True) -> "Predictions":
         """The rows reordered to ``filenames`` (a split's annotation order).
 
         Raises ``PredictionsError`` naming the file when a name is missing or extra. With
         ``allow_subset`` missing videos are allowed (never extra ones): the result holds the
-        covered videos only, in split order, and ``len()`` tells how many.
+        covered videos only, in split order, and ``len()`` tells how many. ``subset_hint``: the
+        message suggests ``--subset`` (only for commands that have that flag, i.e. ``evaluate``).
         """
         source = self.path if self.path is not None else "predictions"
         row_of = {name: n for n, name in enumerate(self.filenames)}
@@ -64,7 +66,7 @@ class Predictions:
             problems.append(f"{len(extra)} filename(s) are not in the {split} split (e.g. {_examples(extra)})")
         if problems:
             hint = (" To score a run on part of the split, pass --subset." if missing and not allow_subset
-                    and not extra else "")
+                    and not extra and subset_hint else "")
             raise PredictionsError(
                 f"{source}: {'; '.join(problems)}. A predictions file must hold exactly one row per "
                 f"video of the {split} split ({len(filenames)} videos).{hint}"
@@ -165,16 +167,37 @@ def save_predictions(path: str | os.PathLike, filenames, frame_prob, video_prob)
     path = Path(path)
     frame_prob, video_prob = check_probabilities(frame_prob, video_prob, source=str(path))
     names = _check_filenames(filenames, frame_prob.shape[0], str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    write_npz_atomically(path, filename=np.array(names, dtype=str), frame_prob=frame_prob.astype(np.float32),
+                         video_prob=video_prob.astype(np.float32))
+    return path
+
+
+def write_npz_atomically(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
+    """``np.savez_compressed(path, **arrays)`` through ``<name>.partial`` and a rename: a failed
+    write (disk full, no permission) removes the partial file, leaves an existing ``path`` as it
+    was and raises one UserError naming the file."""
+    path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as f:
-        np.savez_compressed(
-            f,
-            filename=np.array(names, dtype=str),
-            frame_prob=frame_prob.astype(np.float32),
-            video_prob=video_prob.astype(np.float32),
-        )
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as f:
+            np.savez_compressed(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as err:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise UserError(f"{path}: cannot write ({err.strerror or err}); free disk space or make the folder "
+                        "writable, then run the same command again") from None
+    except BaseException:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
     return path
 
 

@@ -16,6 +16,10 @@ import torch
 
 from linkpaper.errors import ConfigError
 from linkpaper.models import PLSIM_LABEL_MODES, canonical_name, variant_plsim_labels
+from linkpaper.precision import DEFAULT_PRECISION, check_precision
+
+LOG_KINDS = (None, "tensorboard")
+"""``TrainConfig.log``: no live log (the default) or TensorBoard (the ``[tracking]`` extra)."""
 
 RECIPE_EPOCHS = 60
 """The recipe's length (``book/decisions.md#decision-recipe``)."""
@@ -38,7 +42,9 @@ class TrainConfig:
     ``plsim_labels`` picks the labels PLSIM reads (``book/decisions.md#decision-plsim-labels``): ``ungated`` (the
     split's teacher labels over all classes), ``self`` (the model's own first pass) or
     ``gated`` (the released weak-label-gated files; needs ``allow_label_leakage``).
-    ``eval_batch_size`` only changes speed, never a number.
+    ``eval_batch_size`` only changes speed, never a number. ``precision`` (``fp32`` or ``bf16``)
+    and ``compile`` set how the model's forward runs (``linkpaper.precision``); ``log``
+    (``None`` or ``"tensorboard"``) adds live curves beside the run record (``linkpaper.tracking``).
     """
 
     model: str = "valor++"
@@ -61,6 +67,9 @@ class TrainConfig:
     text_table: str | None = None
     num_threads: int | None = None
     eval_batch_size: int = 1024
+    precision: str = DEFAULT_PRECISION
+    compile: bool = False
+    log: str | None = None
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the option for any value the engine cannot run with."""
@@ -104,6 +113,11 @@ class TrainConfig:
             raise ConfigError(f"--device {self.device}: CUDA is not available in this torch build/machine; use --device cpu")
         if device.type not in ("cpu", "cuda"):
             raise ConfigError(f"--device: {self.device!r} is not supported; use 'cpu' or 'cuda'")
+        check_precision(self.precision, device)
+        if not isinstance(self.compile, bool):
+            raise ConfigError(f"compile: expected True or False, got {self.compile!r}")
+        if self.log not in LOG_KINDS:
+            raise ConfigError(f"--log: unknown {self.log!r}; choose {' or '.join(k for k in LOG_KINDS if k)}")
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides: expected a dict, got {type(self.model_overrides).__name__}")
         return self

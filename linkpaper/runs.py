@@ -37,9 +37,13 @@ LEAKAGE_CAPTION = (
 RECORD_FIELDS = {"config": dict, "data": dict, "seed": int, "plsim": dict, "epochs": list, "complete": bool}
 """The top-level entries every results.json holds, with their JSON types."""
 
-RESUMABLE_CHANGES = frozenset({"device", "num_threads", "eval_batch_size", "data_dir"})
+RESUMABLE_CHANGES = frozenset({"device", "num_threads", "eval_batch_size", "data_dir", "log"})
 """Configuration keys whose change does not change a single number: a run may resume (and a
 grid folder may be reused) with them changed."""
+
+ADDED_CONFIG_KEYS = {"precision": "fp32", "compile": False, "log": None}
+"""Configuration keys added after runs were first recorded, with the value a record without
+them was trained with (a record without ``precision`` is fp32)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,7 +70,8 @@ class RunRecord(Mapping):
     is written to) and is not part of the file.
 
     config: the TrainConfig as a dict (``train_config()`` gives the TrainConfig); data:
-    ``{"spec", "source", "description", "sizes", "audio_form", "text_source"}``; plsim:
+    ``{"spec", "source", "description", "sizes", "audio_form", "text_source", "inputs"}`` (inputs:
+    annotation checksums and data fingerprint, :mod:`linkpaper.inputs`); plsim:
     ``{"used", "labels", "text_source"}``; code: ``{"commit", "dirty"}``; epochs: one dict per
     finished epoch (``epoch``, ``lr``, ``train_loss``, ``val``, ``val_type_av``,
     ``diagnostics``, ``seconds``); best_val / test: ``{level: {score: F}}``; test_row: the ten
@@ -111,12 +116,15 @@ class RunRecord(Mapping):
 
         config: a validated TrainConfig; data: the AVVPData it trains on; model: the built model
         (for its parameter count); mode: the PLSIM label mode (``"none"`` without PLSIM)."""
+        from linkpaper.inputs import run_inputs
+
         leakage = uses_plsim and mode == "gated"
         return cls(
             config=config.to_dict(),
             data={"spec": config.data, "source": data.source, "description": data.describe(),
                   "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
-                  "audio_form": data.train.audio_form, "text_source": data.text_source},
+                  "audio_form": data.train.audio_form, "text_source": data.text_source,
+                  "inputs": run_inputs(data, config.data_dir)},
             seed=config.seed,
             plsim={"used": uses_plsim, "labels": mode, "text_source": text_source},
             label_leakage=leakage,
@@ -201,14 +209,14 @@ class RunRecord(Mapping):
         return bool(self.code.get("dirty"))
 
     def data_label(self) -> str:
-        """A short name of the data: ``"SynthLLP small (synthetic)"`` or ``"LLP features (real)"``."""
+        """A short name of the data: ``"SynthLLP small (synthetic)"`` or ``"LLP (real features)"``."""
         source = self.data.get("source", {})
         kind = source.get("kind")
         if kind == "synth":
             seed = source.get("seed", 0)
             return f"SynthLLP {source.get('preset')}{'' if seed == 0 else f' seed {seed}'} (synthetic)"
         if kind == "llp":
-            return "LLP features (real)"
+            return "LLP (real features)"
         return self.description
 
     def hardware_text(self) -> str:
@@ -247,17 +255,26 @@ class RunRecord(Mapping):
 def config_differences(old: dict, new: dict) -> list[str]:
     """``["key: old -> new", ...]`` for every configuration key that differs between two config
     dicts, except ``RESUMABLE_CHANGES`` (they change no number); lists and tuples compare
-    as lists."""
+    as lists; a key of ``ADDED_CONFIG_KEYS`` that a dict lacks has its recorded value."""
     diffs = []
     for key in sorted(set(old) | set(new)):
         if key in RESUMABLE_CHANGES:
             continue
-        a, b = old.get(key), new.get(key)
+        a, b = old.get(key, ADDED_CONFIG_KEYS.get(key)), new.get(key, ADDED_CONFIG_KEYS.get(key))
+        if key == "data":  # synth:tiny and synth:tiny:0 are one dataset
+            a, b = _canonical_spec(a), _canonical_spec(b)
         if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
             a, b = list(a), list(b)
         if a != b:
             diffs.append(f"{key}: {a!r} -> {b!r}")
     return diffs
+
+
+def _canonical_spec(spec):
+    """``synth:PRESET`` as ``synth:PRESET:0`` (its default seed); any other value as is."""
+    if isinstance(spec, str) and spec.startswith("synth:") and spec.count(":") == 1:
+        return spec + ":0"
+    return spec
 
 
 def caption(record) -> str:
@@ -370,3 +387,17 @@ def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None
     if not isinstance(state.get("model"), dict):
         raise UserError(f"{path}: the 'model' entry is not a state dict ({type(state.get('model')).__name__})")
     return state
+
+
+def load_weights(model, path: str | Path, config) -> None:
+    """Load the ``model`` entry of checkpoint ``path`` into ``model`` (built from ``config``, a
+    TrainConfig); a checkpoint of another architecture or size is one UserError naming the file."""
+    state = load_checkpoint(path, map_location=config.device)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError) as err:
+        detail = " ".join(str(err).split())[:200]
+        raise UserError(
+            f"{path}: its weights do not fit the run's model {config.model} ({detail}); the checkpoint belongs "
+            "to another architecture or configuration: restore the run's own checkpoint or train the run again"
+        ) from None

@@ -496,7 +496,7 @@ display(Markdown(analysis.commit_reading(rows)))
 #     -p results_dir ../results/llp_grid
 # ```
 #
-# The measured tables then read "LLP features (real)", and only then do their absolute
+# The measured tables then read "LLP (real features)", and only then do their absolute
 # numbers answer the paper's.
 
 # %% [markdown]

@@ -8,7 +8,10 @@ The runs: four small models (valor++, link, +S, +S/leap; hidden 32, one layer) f
 epochs on ``synth:small`` through the command line (``python -m linkpaper train ... --out DIR``),
 whose ``results.json`` is kept. A refactoring that claims "behaviour unchanged" records before
 and after and compares: every number must be equal as written (JSON text), only timing
-(``seconds``), the code version (``code``) and the hardware (``hardware``) may differ.
+(``seconds``), the code version (``code``) and the hardware (``hardware``) may differ. A
+configuration key added since (``linkpaper.runs.ADDED_CONFIG_KEYS``, e.g. ``precision``) that a
+recording holds at the value a record without it means (``fp32``) is the same as its absence:
+the comparison says which such keys it found.
 """
 
 from __future__ import annotations
@@ -67,6 +70,25 @@ def record(out: Path) -> None:
         print(f"cli {model}: test_row {result['test_row'][:3]} ...", flush=True)
 
 
+def _without_added_keys(value, found: set):
+    """``value`` with every ``config`` dict's ADDED_CONFIG_KEYS entries removed where they hold the
+    value their absence means (their names are added to ``found``)."""
+    from linkpaper.runs import ADDED_CONFIG_KEYS
+
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "config" and isinstance(item, dict):
+                kept = {k: v for k, v in item.items() if not (k in ADDED_CONFIG_KEYS and v == ADDED_CONFIG_KEYS[k])}
+                found.update(set(item) - set(kept))
+                item = kept
+            out[key] = _without_added_keys(item, found)
+        return out
+    if isinstance(value, list):
+        return [_without_added_keys(v, found) for v in value]
+    return value
+
+
 def compare(old: Path, new: Path) -> int:
     names = sorted(p.name for p in old.glob("*.json"))
     if not names:
@@ -79,9 +101,12 @@ def compare(old: Path, new: Path) -> int:
             print(f"MISSING {name}")
             failures += 1
             continue
-        a, b = json.loads((old / name).read_text()), json.loads(other.read_text())
+        found: set = set()
+        a = _without_added_keys(json.loads((old / name).read_text()), found)
+        b = _without_added_keys(json.loads(other.read_text()), found)
         same = json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-        print(f"{'IDENTICAL' if same else 'DIFFERENT'} {name}")
+        note = f" (added configuration keys at their default: {', '.join(sorted(found))})" if found else ""
+        print(f"{'IDENTICAL' if same else 'DIFFERENT'} {name}{note}")
         failures += not same
     print("bit-identical" if not failures else f"{failures} recording(s) differ")
     return 1 if failures else 0

@@ -14,15 +14,17 @@ the repository small: every value keeps its side of the 0.5 threshold, so the fi
 exactly the ten numbers of the run record (checked here before writing).
 
 Before it copies anything it checks SRC: a folder with run records, each one readable, all of
-one configuration apart from model and seed (and the same as the records already in DST); a
-problem is one ``error:`` line naming the folder or file (exit status 2).
+one configuration apart from model and seed (and the same as the records already in DST); DST:
+a writable folder outside SRC; ``--predictions``: run folders inside SRC (never an absolute path
+or one that leaves SRC, so nothing is ever written into SRC). A problem is one ``error:`` line
+naming the folder or file (exit status 2). Every file is written to a temporary name and renamed
+when complete, so a full disk leaves no partial file in DST.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -35,7 +37,8 @@ from linkpaper.data.annotations import load_annotations  # noqa: E402
 from linkpaper.errors import UserError  # noqa: E402
 from linkpaper.gains import DECISIONS_FILE  # noqa: E402
 from linkpaper.metrics import binarize_predictions, evaluate_probs  # noqa: E402
-from linkpaper.predictions import load_predictions, save_predictions  # noqa: E402
+from linkpaper.predictions import load_predictions, save_predictions, write_npz_atomically  # noqa: E402
+from linkpaper.records import atomic_write_bytes, check_writable_dir, remove_created_dirs  # noqa: E402
 from linkpaper.runs import config_differences, read_results  # noqa: E402
 
 RECORDS = "*/seed*/results.json"
@@ -53,7 +56,7 @@ def quantise_keeping_threshold(prob: np.ndarray, threshold: float = 0.5) -> np.n
 def write_decisions(source: Path, target: Path, record: dict, test) -> None:
     """``target``: the gated 0/1 decisions of the predictions in ``source``, checked to score the
     record's test row exactly."""
-    predictions = load_predictions(source).aligned_to(test.filenames, "test")
+    predictions = load_predictions(source).aligned_to(test.filenames, "test", subset_hint=False)
     audio, visual = binarize_predictions(predictions.frame_prob, predictions.video_prob)
     decisions = np.stack([audio, visual], axis=2)  # (N, T, 2, C)
     ones = np.ones(predictions.video_prob.shape, dtype=np.float32)
@@ -74,6 +77,9 @@ def _complete_records(src: Path, dst: Path) -> list[tuple[Path, dict]]:
                         "(the --out of 'python -m linkpaper grid')")
     if dst.resolve() == src.resolve():
         raise UserError(f"DST {dst} is SRC: collect into another folder (e.g. results/<name>)")
+    if dst.resolve().is_relative_to(src.resolve()):
+        raise UserError(f"DST {dst} lies inside SRC {src}: its records would be read as runs of the grid; "
+                        "collect into a folder outside SRC (e.g. results/<name>)")
     paths = sorted(src.glob(RECORDS))
     if not paths:
         raise UserError(f"SRC {src}: no run records ({RECORDS}); is it the --out folder of a grid?")
@@ -117,7 +123,31 @@ def main(argv=None) -> int:
 def collect(args) -> int:
     """Copy the records, decisions and chosen predictions of ``args.src`` into ``args.dst``;
     returns 0 (problems raise a UserError)."""
+    for run in args.predictions:
+        _check_run_name(run, args.src)
     records = _complete_records(args.src, args.dst)
+    created = check_writable_dir(args.dst, "DST")  # a file, under a file or read-only: one line
+    try:
+        return _copy(args, records)
+    except OSError as err:  # a folder that cannot be created (disk full); the files are atomic
+        remove_created_dirs(created)
+        raise UserError(f"DST {args.dst}: cannot write ({err.strerror or err}); free disk space or "
+                        "choose another DST, then run the same command again") from None
+    except BaseException:
+        remove_created_dirs(created)  # (only if still empty)
+        raise
+
+
+def _check_run_name(run: str, src: Path) -> None:
+    """A ``--predictions`` run must name a folder inside ``src``: a relative path that stays there."""
+    if Path(run).is_absolute():
+        raise UserError(f"--predictions {run}: an absolute path; name the run relative to SRC "
+                        "(e.g. link/seed87)")
+    if ".." in Path(run).parts or not (src / run).resolve().is_relative_to(src.resolve()):
+        raise UserError(f"--predictions {run}: leaves SRC {src}; name a run folder inside it (e.g. link/seed87)")
+
+
+def _copy(args, records: list[tuple[Path, dict]]) -> int:
     by_folder = {path.parent: record for path, record in records}
     for run in args.predictions:
         if args.src / run not in by_folder:
@@ -136,11 +166,12 @@ def collect(args) -> int:
             write_decisions(source, target.parent / DECISIONS_FILE, record, test)
             decided += 1
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(record_path, target)  # after its decisions: a record is never copied without them
+        # after its decisions: a record is never copied without them
+        atomic_write_bytes(target, record_path.read_bytes())
         copied += 1
     for name in ("summary.json", "summary.md"):
         if (args.src / name).is_file():
-            shutil.copyfile(args.src / name, args.dst / name)
+            atomic_write_bytes(args.dst / name, (args.src / name).read_bytes())
 
     for run in args.predictions:
         source = args.src / run / "test_predictions.npz"
@@ -155,8 +186,8 @@ def collect(args) -> int:
         if not np.allclose(scores.row(), record["test_row"], atol=1e-9, rtol=0):
             raise UserError(f"{source}: its float16 copy does not reproduce the test scores of its run record")
         target = args.dst / run / "test_predictions.npz"
-        np.savez_compressed(target, filename=np.array(predictions.filenames, dtype=str),
-                            frame_prob=frame16, video_prob=video16)
+        write_npz_atomically(target, filename=np.array(predictions.filenames, dtype=str),
+                             frame_prob=frame16, video_prob=video16)
         print(f"predictions: {target} ({target.stat().st_size / 1e6:.2f} MB, scores identical)")
     print(f"copied {copied} run records into {args.dst} ({decided} with test decisions)")
     return 0

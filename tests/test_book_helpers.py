@@ -37,7 +37,7 @@ def test_paper_table_splits_levels_and_tags_sources():
 
 
 def test_paper_table_numbers_distinct_data_and_single_seeds():
-    measured = [_measured("valor++"), _measured("link", label="LLP features (real), 60 epochs, seeds 87", n=1)]
+    measured = [_measured("valor++"), _measured("link", label="LLP (real features), 60 epochs, seeds 87", n=1)]
     frame, legend = tables.paper_table_frame(paper.reported_rows("I"), measured, "segment")
     assert ("VALOR++", "M1") in frame.index and ("LINK", "M2") in frame.index
     assert frame.loc[("LINK", "M2")].tolist()[0] == "60.0"  # one seed: no ± 0.0

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import resource
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +115,81 @@ def test_decisions_of_another_run_are_one_error_line_and_leave_no_folder(tmp_pat
     assert status == 2 and err.startswith("error: ")
     assert f"{src / 'valorpp/seed87/test_decisions.npz'}: the decisions do not reproduce" in err
     assert not (dst / "valorpp").exists()
+
+
+# ------------------------------------------------------------- run names and DST never reach SRC
+
+
+GRID = ROOT / "results" / "synth_small_grid"
+
+
+def _grid_with_predictions(tmp_path) -> Path:
+    """A grid folder with one run holding float32-sized test predictions (the committed file)."""
+    src = tmp_path / "src"
+    (src / "link/seed87").mkdir(parents=True)
+    for name in ("results.json", "test_predictions.npz"):
+        shutil.copyfile(GRID / "link/seed87" / name, src / "link/seed87" / name)
+    return src
+
+
+@pytest.mark.parametrize("form", ["absolute", "dotdot", "escaping"])
+def test_predictions_run_outside_src_is_refused_and_src_is_untouched(tmp_path, capsys, form):
+    src, dst = _grid_with_predictions(tmp_path), tmp_path / "dst"
+    before = (src / "link/seed87/test_predictions.npz").read_bytes()
+    run = {"absolute": str((src / "link/seed87").resolve()), "dotdot": "link/../link/seed87",
+           "escaping": "../src/link/seed87"}[form]
+    status, err = _run(capsys, src, dst, "--predictions", run)
+    assert status == 2 and err.startswith(f"error: --predictions {run}: ") and err.count("\n") == 1
+    assert ("absolute path" if form == "absolute" else "leaves SRC") in err
+    assert (src / "link/seed87/test_predictions.npz").read_bytes() == before and not dst.exists()
+
+
+def test_dst_inside_src_a_file_or_under_a_file_is_one_line(tmp_path, capsys):
+    src = _grid(tmp_path)
+    status, err = _run(capsys, src, src / "collected")
+    assert status == 2 and "lies inside SRC" in err and not (src / "collected").exists()
+    (tmp_path / "file").write_text("x")
+    for dst, problem in ((tmp_path / "file", "is a file"), (tmp_path / "file" / "sub", "lies under")):
+        status, err = _run(capsys, src, dst)
+        assert status == 2 and err.startswith(f"error: DST {dst}: {problem}") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_dst_is_one_line(tmp_path, capsys):
+    src, dst = _grid(tmp_path), tmp_path / "ro"
+    dst.mkdir()
+    dst.chmod(0o500)
+    try:
+        status, err = _run(capsys, src, dst / "sub")
+    finally:
+        dst.chmod(0o700)
+    assert status == 2 and "cannot create the folder" in err
+
+
+def _collect_with_file_size_limit(argv, limit: int) -> subprocess.CompletedProcess:
+    """Run the script with every file it writes capped at ``limit`` bytes: a full disk (EFBIG)."""
+    def cap():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "collect_results.py"), *map(str, argv)],
+                          capture_output=True, text=True, preexec_fn=cap, timeout=300)
+
+
+def test_a_full_disk_leaves_no_partial_file_and_no_traceback(tmp_path, llp_data_dir):
+    src = _grid(tmp_path, decisions=True)  # 42 kB decisions, 145 kB records
+    dst = tmp_path / "dst"
+    done = _collect_with_file_size_limit([src, dst], 60_000)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: ") and "results.json: cannot write" in done.stderr
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+    records = {p.relative_to(dst) for p in dst.rglob("results.json")} if dst.exists() else set()
+    assert not records  # no record was copied (each one failed whole)
+    # the float16 predictions copy (about 1 MB) under a 500 kB cap: refused whole, no .partial in DST
+    src2 = _grid_with_predictions(tmp_path / "p")
+    dst2 = tmp_path / "dst2"
+    done = _collect_with_file_size_limit([src2, dst2, "--predictions", "link/seed87"], 500_000)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "test_predictions.npz: cannot write" in done.stderr
+    assert not (dst2 / "link/seed87/test_predictions.npz").exists()
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".tmp", ".partial"))]

@@ -128,7 +128,7 @@ def test_load_llp_uses_the_llp_split_lists_and_glove_without_splits_folder(tmp_p
                               "AVVP_eval_audio.csv", "AVVP_eval_visual.csv"}  # fmt: skip
     assert checksums["AVVP_eval_audio.csv"] == ANNOTATION_FILES["eval_audio"].sha256
     assert data.source["official_annotations"] is False  # the split CSVs are cut down
-    assert "LLP released features" in data.describe()
+    assert "LLP (real features)" in data.describe()
 
 
 def test_load_llp_prefers_the_layout_text_tables_and_splits_folder(tmp_path, real_data):

@@ -78,7 +78,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
 
 def data_label(record) -> str:
     """A short name of a run's data (a RunRecord or a results.json dict):
-    ``"SynthLLP small (synthetic)"`` or ``"LLP features (real)"`` (:meth:`RunRecord.data_label`)."""
+    ``"SynthLLP small (synthetic)"`` or ``"LLP (real features)"`` (:meth:`RunRecord.data_label`)."""
     from linkpaper.runs import RunRecord
 
     return RunRecord.coerce(record).data_label()

@@ -56,13 +56,14 @@ def check_out_folder(out) -> None:
 
 
 def run(args) -> int:
-    from linkpaper.data.synth import generate, write_valor_layout
+    from linkpaper.data.synth import generate, precheck_out, write_valor_layout
     from linkpaper.errors import UserError
 
     if args.out is None and not args.stats:
         raise UserError("synth: give --out DIR (where to write the dataset) and/or --stats (report only)")
-    if args.out is not None:  # a file, or a folder synth did not write: refuse before generating
+    if args.out is not None:  # a file, a folder synth did not write or of another generation: refuse first
         check_out_folder(args.out)
+        precheck_out(args.out, args.preset, args.seed, args.overwrite)
     result = generate(args.preset, args.seed, args.data_dir)
     sizes = result.data.source["sizes"]
     print(f"generated {result.data.describe()}: train {sizes['train']}, val {sizes['val']}, "

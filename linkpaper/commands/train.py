@@ -9,6 +9,8 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
     """Options shared by ``train`` and ``grid`` (everything in TrainConfig)."""
     from linkpaper.engine import TrainConfig
     from linkpaper.models import PLSIM_LABEL_MODES
+    from linkpaper.precision import PRECISIONS
+    from linkpaper.recipe import LOG_KINDS
 
     defaults = TrainConfig()
     if single_run:
@@ -29,6 +31,12 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--model-override", action="append", default=[], metavar="KEY=VALUE",
                         help="override a ModelConfig field, e.g. hidden_dim=64 (repeatable)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=defaults.precision,
+                        help="number format of the forward: fp32, or bf16 autocast (fast on CPUs with avx512_bf16 "
+                             "or amx_bf16 and on Ampere or newer GPUs; default %(default)s)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model's forward (default off)")
+    parser.add_argument("--log", choices=[kind for kind in LOG_KINDS if kind], default=None,
+                        help="also write live training curves into the run folder (needs the [tracking] extra)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -57,7 +65,8 @@ def config_from_args(args, **extra):
         data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
         warmup_epochs=args.warmup_epochs,
         device=args.device, plsim_labels=args.plsim_labels, allow_label_leakage=args.allow_label_leakage,
-        text_table=args.text_table, num_threads=args.threads,
+        text_table=args.text_table, num_threads=args.threads, precision=args.precision,
+        compile=args.compile, log=args.log,
         model_overrides=parse_overrides(args.model_override), **extra,
     ).validate()
 

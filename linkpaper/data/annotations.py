@@ -19,6 +19,7 @@ filename in a weak file, empty split) raises ``AnnotationError`` naming the file
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +39,33 @@ class AnnotationError(UserError, ValueError):
     """A malformed annotation file; the message names the file, the line and the problem."""
 
 
+LLP_FILENAME = re.compile(r"[A-Za-z0-9_-]{11}_[0-9]+(?:\.[0-9]+)?_[0-9]+(?:\.[0-9]+)?")
+"""An LLP filename: the 11-character YouTube id (letters, digits, ``_``, ``-``), then
+``_<start>_<end>`` in seconds (possibly fractional). Every weak file of the release matches."""
+VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+
+
 def video_id(filename: str) -> str:
-    """The 11-character YouTube id of an LLP filename (``<id>_<start>_<end>``); features key on it."""
-    return filename[:11]
+    """The 11-character YouTube id of an LLP filename (``<id>_<start>_<end>``); features key on it.
+
+    The id becomes a file name (``<id>.npy``), so anything but YouTube id characters is refused
+    (an ``AnnotationError``): a name from a CSV never reaches outside its folder.
+    """
+    vid = filename[:11]
+    if not VIDEO_ID.fullmatch(vid):
+        raise AnnotationError(f"filename {filename!r}: its first 11 characters {vid!r} are not a YouTube id "
+                              "(letters, digits, '_' and '-'); LLP filenames look like 'abc123XYZ-_30_40'")
+    return vid
+
+
+def check_llp_filename(filename: str, source: str) -> str:
+    """``filename`` if it has the LLP form (``LLP_FILENAME``); else an AnnotationError naming ``source``."""
+    if not LLP_FILENAME.fullmatch(filename):
+        raise AnnotationError(
+            f"{source}: filename {filename!r} is not an LLP filename (an 11-character YouTube id of "
+            "letters, digits, '_' and '-', then _<start>_<end>, e.g. 'abc123XYZ-_30_40')"
+        )
+    return filename
 
 
 @dataclass
@@ -124,11 +149,7 @@ def read_weak_labels(path: str | os.PathLike) -> WeakLabels:
     labels: list[np.ndarray] = []
     seen: dict[str, int] = {}
     for number, (filename, label_text) in _read_rows(path, WEAK_HEADER):
-        if len(filename) < 11:
-            raise AnnotationError(
-                f"{path}, line {number}: filename {filename!r} is shorter than the 11-character "
-                "YouTube id it must start with"
-            )
+        check_llp_filename(filename, f"{path}, line {number}")
         if filename in seen:
             raise AnnotationError(
                 f"{path}, line {number}: filename {filename!r} repeats line {seen[filename]}"

@@ -40,6 +40,7 @@ from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as t
     SPLIT_CSV,
     SPLITS_DIR,
     TEXT_TABLE_FILES,
+    TEXT_TABLES_DIR,
     VALOR_LAYOUT,
     feature_file,
 )
@@ -63,6 +64,9 @@ _FIX_HINT_REST = (" (python -m linkpaper extract, or re-download the release); s
 SYNTH_PROVENANCE = "synthllp.json"
 SYNTH_PARTIAL = "synthllp.partial.json"
 """``python -m linkpaper synth`` writes ``synthllp.partial.json`` first and ``synthllp.json`` last."""
+SYNTH_PROVENANCE_COPY = f"{TEXT_TABLES_DIR}/{SYNTH_PROVENANCE}"
+"""A second copy of the provenance (``synth`` writes both): a folder whose ``synthllp.json`` was
+removed is still recorded as synthetic, never as real LLP features."""
 
 
 class FeatureError(UserError, ValueError):
@@ -511,7 +515,9 @@ def synth_provenance(root: Path) -> dict | None:
         )
     path = root / SYNTH_PROVENANCE
     if not path.exists():
-        return None
+        path = root / SYNTH_PROVENANCE_COPY  # synthllp.json removed: the copy still says what it is
+        if not path.exists():
+            return None
     try:
         provenance = json.loads(path.read_text())
     except (OSError, ValueError) as err:

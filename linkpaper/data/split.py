@@ -116,5 +116,5 @@ class AVVPData:
                 text += f", read from {self.source['root']}"
             return text
         if kind == "llp":
-            return f"LLP released features at {self.source.get('root')}"
+            return f"LLP (real features) at {self.source.get('root')}"
         return str(self.source)

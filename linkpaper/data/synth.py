@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.annotations import load_annotations, video_id
+from linkpaper.data.annotations import LLP_FILENAME, check_llp_filename, load_annotations, video_id
 from linkpaper.data.download import MissingDataError, annotation_path
 from linkpaper.data.layout import (
     AUDIO_TEACHER_EMBEDDINGS,
@@ -217,8 +217,19 @@ def _load_glove(data_dir) -> np.ndarray | None:
         path = annotation_path("glove", data_dir)
     except MissingDataError:
         return None
-    table = torch.load(path, map_location="cpu", weights_only=True)
-    return np.stack([np.asarray(v, dtype=np.float64) for v in table.values()])  # position order
+    from linkpaper.records import safe_torch_load
+
+    remedy = "Download it again (python -m linkpaper download) or remove it to generate without it."
+    table = safe_torch_load(path, what="GloVe class table", remedy=remedy)
+    try:
+        rows = np.stack([np.asarray(v, dtype=np.float64) for v in table.values()])  # position order
+    except (AttributeError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: not a GloVe class table ({type(err).__name__}: {str(err)[:120]}); "
+                        f"expected a dict of {NUM_CLASSES} vectors. {remedy}") from None
+    if rows.ndim != 2 or rows.shape[0] != NUM_CLASSES or not np.isfinite(rows).all():
+        raise UserError(f"{path}: the GloVe class table has shape {rows.shape} (or non-finite values); "
+                        f"expected {NUM_CLASSES} finite vectors. {remedy}")
+    return rows
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -797,7 +808,10 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> tuple[bool, set[
             lines = (out / SPLITS_DIR / csv).read_text(encoding="utf-8").splitlines()[1:]
         except OSError:
             continue
-        listed.update(video_id(line.split("\t", 1)[0]) for line in lines if line.strip())
+        names = (line.split("\t", 1)[0].strip() for line in lines)
+        # only names of the LLP form can be files synth wrote; anything else (``../../x``) is ignored,
+        # so an edited split list never makes --overwrite delete a file outside --out
+        listed.update(name[:11] for name in names if LLP_FILENAME.fullmatch(name))
     if previous == identity:
         return bool(marker.get("trust_existing", True)) if partial.exists() else True, listed
     if not overwrite:
@@ -813,6 +827,25 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> tuple[bool, set[
     return False, listed
 
 
+def precheck_out(out, preset: str, seed: int, overwrite: bool) -> None:
+    """Before generating: refuse an ``out`` whose complete generation has another preset, seed or
+    settings than (``preset``, ``seed``) unless ``overwrite`` (the same refusal as
+    :func:`write_valor_layout`, minutes earlier). An unreadable or unfinished marker is left to it."""
+    out = Path(out)
+    if overwrite or not check_synth_out(out) or (out / PARTIAL_FILE).exists():
+        return
+    previous = _read_marker(out / PROVENANCE_FILE)
+    wanted = json.loads(json.dumps({"preset": preset, "seed": int(seed),
+                                    "config": dataclasses.asdict(SynthConfig(**PRESETS[preset]))}, sort_keys=True))
+    if "unreadable" in previous or {k: previous.get(k) for k in wanted} == wanted:
+        return
+    raise SynthFolderError(
+        f"--out {out}: holds another SynthLLP generation ({_describe_generation(previous)}); writing "
+        f"{_describe_generation(wanted)} there would mix the two. Pass --overwrite to replace it, "
+        "or choose a new --out folder"
+    )
+
+
 def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite: bool = False) -> dict:
     """Write ``data`` in the released VALOR on-disk layout (``book/decisions.md#ref-feature-layout``).
 
@@ -821,7 +854,8 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
     CLAP|CLIP/segment_pseudo_labels_ungated (10, 25) int64, CLAP/segment_embeddings (10, 512) f32
     (the audio teacher's own view); plus text_tables/clap_text.npy,
     text_tables/clip_text.npy, splits/AVVP_{train,val_pd,test_pd}.csv (TAB, ``filename<TAB>
-    event_labels``) and ``synthllp.json`` (provenance with a fingerprint of the arrays).
+    event_labels``) and ``synthllp.json`` (provenance with a fingerprint of the arrays; a copy in
+    ``text_tables/``, so a folder whose ``synthllp.json`` was removed is still known as synthetic).
 
     Safe to re-run: ``synthllp.partial.json`` names the generation being written until
     ``synthllp.json`` replaces it at the end. The same generation again resumes an interrupted
@@ -835,6 +869,9 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
 
     out = Path(out_dir)
     start = time.perf_counter()
+    for split_name in SPLITS:  # every name becomes a file name under --out: checked before any write
+        for filename in getattr(data, split_name).filenames:
+            check_llp_filename(filename, f"SynthLLP {split_name} split")
     identity = generation_identity(data)
     trust_existing, old_ids = _prepare_out(out, identity, overwrite)
     try:
@@ -891,6 +928,7 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
         if table is not None:
             _atomic_save_npy(out / name, table.numpy().astype(np.float32))
     seconds = time.perf_counter() - start
+    _atomic_write_text(out / TEXT_TABLES_DIR / PROVENANCE_FILE, json.dumps(identity, indent=1, sort_keys=True) + "\n")
     _atomic_write_text(marker, json.dumps(identity, indent=1, sort_keys=True) + "\n")
     (out / PARTIAL_FILE).unlink()
     return {"written": written, "skipped": skipped, "seconds": seconds}
