@@ -41,8 +41,8 @@ def test_environment_yml_and_pyproject_agree():
     pins = set(re.findall(r"torch==([\d.]+)", env)) | set(re.findall(r"torch==([\d.]+)", makefile))
     assert len(pins) == 1
     # the conda file installs the package through pyproject's extras (single source of truth)
-    assert "-e .[book,dev,cluster]" in env and ".[book,dev,cluster]" in makefile
-    for extra in ("book", "dev", "cluster", "extract"):
+    assert "-e .[book,dev,cluster,tracking]" in env and ".[book,dev,cluster,tracking]" in makefile
+    for extra in ("book", "dev", "cluster", "tracking", "extract"):
         assert re.search(rf"^{extra} = \[", pyproject, re.M), extra
 
 
