@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[book,dev,cluster,download]"
+	$(PY) -m pip install --quiet -e ".[book,dev,cluster,download,tracking]"
 	touch $(STAMP)
 
 data: setup

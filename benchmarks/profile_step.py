@@ -35,7 +35,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_train import random_data, sgemm_peak  # noqa: E402
+from bench_train import gemm_peak, random_data  # noqa: E402
 
 import linkpaper.models.dropout as dropout_module  # noqa: E402
 from linkpaper.engine import (TrainConfig, evaluate_split, forward, make_optimizer, plsim_keys,  # noqa: E402
@@ -204,7 +204,7 @@ def main() -> None:
     flops = {kind: sum(product_flops(kind, layout) for func, layout, _ in calls if PRODUCTS[func] == kind)
              for kind in kinds}
     total_flops = sum(flops.values())
-    peak = sgemm_peak()
+    peak = gemm_peak()
 
     total = ms["total"]
     share = lambda x: f"{100 * x / total:.0f} %"  # noqa: E731

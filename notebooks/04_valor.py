@@ -77,8 +77,8 @@
 #
 # The parameters below are the ones papermill can change (see the exercises): the data
 # (`data`, `data_dir`), the seed of the model and its training (`seed`), the length of the
-# demonstration training run (`epochs`, on the first `train_videos` training videos) and the
-# `device`.
+# demonstration training run (`epochs`, on the first `train_videos` training videos), the
+# `device` and the number format of its forward pass (`precision`).
 
 # %% tags=["parameters"]
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
@@ -86,6 +86,7 @@ seed = 87  # model initialisation and training seed (VALOR++'s own seed is 87)
 epochs = 1  # training epochs of the walk-through model (VALOR++'s recipe: 60)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
 device = "cpu"  # cpu or cuda
+precision = "fp32"  # fp32, or bf16 (faster on CPUs with bf16 instructions, recent GPUs)
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %% tags=["hide-input"]
@@ -349,6 +350,7 @@ config = TrainConfig(
     warmup_epochs=recipe_warmup(epochs),
     seed=seed,
     device=device,
+    precision=precision,
     num_threads=1,
     batch_size=32,
 )

@@ -52,7 +52,8 @@
 #
 # The parameters set the data, the demonstration run and the grid records read at the end:
 # `data`, `seed`, `steps` (optimiser steps of the demonstration), `train_videos`, `grid_dir`
-# (a folder of grid run records, relative to `notebooks/`), `device`, `data_dir`.
+# (a folder of grid run records, relative to `notebooks/`), `device`, `precision` (the number
+# format of the forward pass), `data_dir`.
 
 # %% tags=["parameters"]
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
@@ -61,6 +62,7 @@ steps = 32  # optimiser steps of the demonstration (one epoch: 1,000 videos, bat
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
 grid_dir = "../results/synth_small_recipe"  # grid run records, relative to notebooks/
 device = "cpu"  # cpu or cuda
+precision = "fp32"  # fp32, or bf16 (faster on CPUs with bf16 instructions, recent GPUs)
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %% tags=["hide-input"]
@@ -197,6 +199,7 @@ config = TrainConfig(
     batch_size=32,
     seed=seed,
     device=device,
+    precision=precision,
 )
 scalars = ("alpha1", "alpha2", "beta1", "beta2")
 torch.manual_seed(seed)

@@ -104,7 +104,7 @@
 #
 # The parameters: `data`, `seed`, `epochs` (training epochs of the demonstration models),
 # `train_videos`, `grid_dir` (a folder of grid run records, relative to `notebooks/`),
-# `device` and `data_dir`.
+# `device`, `precision` (the number format of the forward pass) and `data_dir`.
 
 # %% tags=["parameters"]
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
@@ -113,6 +113,7 @@ epochs = 1  # training epochs of the demonstration models (the paper: 60)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
 grid_dir = "../results/synth_small_recipe"  # grid run records, relative to notebooks/
 device = "cpu"  # cpu or cuda
+precision = "fp32"  # fp32, or bf16 (faster on CPUs with bf16 instructions, recent GPUs)
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %% tags=["hide-input"]
@@ -463,6 +464,7 @@ for mode in ("ungated", "gated"):
         warmup_epochs=recipe_warmup(epochs),
         seed=seed,
         device=device,
+        precision=precision,
         num_threads=1,
         batch_size=32,
         plsim_labels=mode,

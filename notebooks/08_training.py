@@ -73,8 +73,9 @@
 # The parameters: `model` is the variant trained (`valor++`, `+T`, `+S`, `+P`, `+T+S`,
 # `+S+P`, `+T+P` or `link`), `data` the data spec (`synth:PRESET[:SEED]` or
 # `llp:/path/to/valor_features`), `epochs` and `warmup_epochs` the schedule, `seed` the
-# training seed, `device` and `num_threads` where it runs, `out_dir` the run folder (emptied
-# first) and `data_dir` the folder with LLP's annotation files.
+# training seed, `device` and `num_threads` where it runs, `precision` the number format of
+# the forward pass (`fp32`, or `bf16` where the hardware has it), `out_dir` the run folder
+# (emptied first) and `data_dir` the folder with LLP's annotation files.
 
 # %% tags=["parameters"]
 data = "synth:small"  # synth:PRESET[:SEED] or llp:/path/to/valor_features
@@ -84,6 +85,7 @@ warmup_epochs = 1  # linear warm-up epochs; the paper's recipe uses 10 (with 60 
 model = "valor++"  # variant: valor++, +T, +S, +P, +T+S, +S+P, +T+P or link
 seed = 87  # training seed (VALOR++'s)
 num_threads = 1  # torch CPU threads; 1 keeps CPU results identical on every machine
+precision = "fp32"  # fp32, or bf16 (faster on CPUs with bf16 instructions, recent GPUs)
 out_dir = "../runs/book_training"  # run folder (ignored by git); emptied first
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
@@ -122,6 +124,7 @@ config = TrainConfig(
     seed=seed,
     device=device,
     num_threads=num_threads if device == "cpu" else None,
+    precision=precision,
 ).validate()
 recipe = ("epochs", "warmup_epochs", "batch_size", "lr", "lr_min", "betas",
           "weight_decay", "clip_norm")

@@ -41,8 +41,8 @@ def test_environment_yml_and_pyproject_agree():
     pins = set(re.findall(r"torch==([\d.]+)", env)) | set(re.findall(r"torch==([\d.]+)", makefile))
     assert len(pins) == 1
     # the conda file installs the package through pyproject's extras (single source of truth)
-    assert "-e .[book,dev,cluster,download]" in env and ".[book,dev,cluster,download]" in makefile
-    for extra in ("book", "dev", "cluster", "download", "extract"):
+    assert "-e .[book,dev,cluster,download,tracking]" in env and ".[book,dev,cluster,download,tracking]" in makefile
+    for extra in ("book", "dev", "cluster", "download", "tracking", "extract"):
         assert re.search(rf"^{extra} = \[", pyproject, re.M), extra
 
 
