@@ -136,7 +136,7 @@ class SynthConfig:
     segment_jitter: float = 0.25
     distractor_prob: float = 0.06
     distractor_level: float = 0.35
-    class_noise: float = 0.37
+    class_noise: float = 0.40
     audio_noise: float = 1.0
     visual_noise: float = 1.0
     visual3d_noise: float = 1.0
