@@ -35,7 +35,7 @@ from linkpaper.data.sources import load_data
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.data.text_tables import load_text_table
 from linkpaper.errors import ConfigError, UserError
-from linkpaper.inputs import check_inputs, check_resume_inputs, recorded_inputs, run_inputs
+from linkpaper.inputs import check_inputs, check_resume_inputs, check_source, recorded_inputs, run_inputs
 from linkpaper.losses import alignment_diagnostics, compute_losses
 from linkpaper.metrics import evaluate_probs, save_predictions
 from linkpaper.models import PLSIM_LABEL_MODES, build_model, model_config
@@ -680,6 +680,8 @@ def test_run(run_dir: str | Path, device: str | None = None, data: AVVPData | No
     """Re-score a finished run's best checkpoint on test: (AVVPScores, RunRecord)."""
     record, config, model, data = load_run(run_dir, device, data)
     check_inputs(recorded_inputs(record), run_inputs(data, config.data_dir), Path(run_dir) / RESULTS_FILE, "test")
+    if recorded_inputs(record) is None:
+        check_source(record.data.get("source"), data.source, Path(run_dir) / RESULTS_FILE, "test")
     test_split = prepare_split(model, data.test, config.device)
     mode = record.plsim_labels
     plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if record.uses_plsim else (None, None)

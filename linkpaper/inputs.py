@@ -145,3 +145,22 @@ def annotation_changes(record, current: dict[str, str] | None) -> list[str]:
     if inputs is None or current is None or not isinstance(inputs.get("annotations"), dict):
         return []
     return input_changes({"annotations": inputs["annotations"]}, {"annotations": current})
+
+
+SYNTH_IDENTITY = ("preset", "seed", "config", "teachers")
+"""The source entries that identify a SynthLLP generation (its knobs and its teachers)."""
+
+
+def check_source(recorded: dict | None, current: dict, where, action: str) -> None:
+    """For records without inputs (written before they were recorded): refuse SynthLLP data whose
+    generation differs from the recorded one (other knobs, e.g. a calibration run's override,
+    or teachers of another generator), with one line naming what differs."""
+    if not isinstance(recorded, dict) or recorded.get("kind") != "synth" or current.get("kind") != "synth":
+        return
+    differing = [key for key in SYNTH_IDENTITY if recorded.get(key) != current.get(key)]
+    if differing:
+        raise UserError(
+            f"{action}: {where} was trained on another SynthLLP generation than the data now given "
+            f"({', '.join(differing)} differ); regenerate it with the recorded settings (data.source in the "
+            "record) and pass it as data, or train a new run"
+        )

@@ -6,6 +6,11 @@ Trains VALOR++ (60 epochs, 10 warm-up, batch 64: ``TrainConfig``'s defaults) on 
 ``small`` generated with the given knob overrides (any ``SynthConfig`` field, ``NAME=VALUE``),
 and writes an ordinary run folder (``results.json`` records the knobs in its data source).
 No LINK variant is ever trained here: the knobs are set before any LINK run sees the data.
+
+    python scripts/calibrate_synth.py --out runs/calib/cn037 --score-only class_noise=0.37
+
+scores the best checkpoint a run folder holds so far on the test split of the same generation
+(a probe stopped early, once it was clearly off target), and says how many epochs it had.
 """
 
 from __future__ import annotations
@@ -33,9 +38,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=87, help="training seed")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--score-only", action="store_true",
+                        help="train nothing: score the best checkpoint of --out so far on test")
     args = parser.parse_args()
     knobs = dict(parse_knob(k) for k in args.knobs)
     data = make_synth(args.preset, 0, **knobs)
+    if args.score_only:
+        from linkpaper.engine import evaluate_split, load_run, prepare_split
+
+        record, config, model, data = load_run(args.out, device="cpu", data=data)
+        if record.data["source"].get("config") != data.source["config"]:
+            raise SystemExit(f"{args.out}: trained on other knobs than {knobs}")
+        scores, _, _ = evaluate_split(model, prepare_split(model, data.test, "cpu"))
+        test = scores.table["segment"]
+        print(f"{knobs} {len(record.epochs)} of {config.epochs} epochs, best epoch {record.best_epoch}: val Type@AV "
+              f"{record.best_val['segment']['type']:.2f}, test A/V/AV/Type@AV {test['audio']:.2f} / "
+              f"{test['visual']:.2f} / {test['audio_visual']:.2f} / {test['type']:.2f}")
+        return
     config = TrainConfig(model="valor++", data=f"synth:{args.preset}", seed=args.seed, num_threads=args.threads,
                          epochs=args.epochs)
     record = train(config, args.out, data=data, resume=True)

@@ -162,3 +162,25 @@ def test_a_synth_folder_without_its_synthllp_json_is_still_recorded_as_synthetic
     assert data.source["kind"] == "synth" and data.source["seed"] == 2
     record = RunRecord(data={"source": data.source, "description": data.describe()})
     assert record.data_label() == "SynthLLP tiny seed 2 (synthetic)"
+
+
+def test_test_refuses_a_synth_run_of_another_generation_without_recorded_inputs(tmp_path):
+    """A record written before inputs were recorded (or by a calibration run with a knob
+    override) is not silently scored on the default generation."""
+    import json
+
+    from linkpaper.data.synth import make_synth
+    from linkpaper.engine import test_run, train
+    from linkpaper.errors import UserError
+    from helpers_sizes import tiny_run_config
+
+    data = make_synth("tiny", 0, class_noise=0.6)
+    run = tmp_path / "run"
+    train(tiny_run_config(epochs=1), run, data=data, progress=False)
+    record = json.loads((run / "results.json").read_text())
+    record["data"].pop("inputs")  # as records of earlier rounds
+    (run / "results.json").write_text(json.dumps(record))
+    with pytest.raises(UserError, match=r"another SynthLLP generation .*\(config, teachers differ\)"):
+        test_run(run)  # synth:tiny regenerated with the default class_noise
+    scores, _ = test_run(run, data=data)  # the run's own generation: scored
+    assert scores.row()[3] == pytest.approx(record["test_row"][3])
