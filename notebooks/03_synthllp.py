@@ -349,16 +349,24 @@ from linkpaper.paper import reported_scores
 from linkpaper.runs import RunRecord
 
 
-def calibration_row(run) -> dict:
+def calibration_row(run) -> dict | None:
+    """One calibration run; a probe stopped early reads the test scores of its best checkpoint
+    so far (``best_so_far.json``, written by ``calibrate_synth.py --score-only``)."""
     record = RunRecord.read(run)
     source = record.data["source"]
     knobs = source["config"]  # the SynthConfig of the run's data
-    test = record.test["segment"]
+    stopped = Path(run, "best_so_far.json")
+    if record.complete:
+        test, epochs = record.test["segment"], f"{len(record.epochs)}"
+    elif stopped.is_file():
+        test, epochs = json.loads(stopped.read_text())["test"]["segment"], f"{len(record.epochs)} (stopped)"
+    else:
+        return None  # still training
     donors = knobs.get("donors") or "val"
     return {"teachers": "VALOR-like" if "teachers" in source else "first (clean signal)",
             "class_noise": knobs["class_noise"], "seed": record.seed,
             "donors": "donor half" if donors == "val-half" else "all of val",
-            "epochs": record.train_config().epochs, "best epoch": record.best_epoch,
+            "epochs": record.train_config().epochs, "epochs run": epochs, "best epoch": record.best_epoch,
             "val Type@AV": record.best_val["segment"]["type"],
             "test A": test["audio"], "test V": test["visual"],
             "test AV": test["audio_visual"], "test Type@AV": test["type"]}
@@ -372,7 +380,7 @@ for folder in (first_round_dir, recipe_dir, valor_recipe_dir):
         print(err)
 for folder in (calibration_dir, valor_calibration_dir):
     calibration_runs += sorted(Path(folder).glob("*/seed*"))
-calibration = pd.DataFrame([calibration_row(run) for run in calibration_runs if RunRecord.read(run).complete])
+calibration = pd.DataFrame([row for row in map(calibration_row, calibration_runs) if row is not None])
 calibration.round(2).set_index(["teachers", "class_noise", "epochs", "seed"]).rename_axis(
     ["teachers [VALOR++, SynthLLP small (synthetic)]", "class_noise", "epochs", "seed"])
 

@@ -10,16 +10,22 @@ No LINK variant is ever trained here: the knobs are set before any LINK run sees
     python scripts/calibrate_synth.py --out runs/calib/cn037 --score-only class_noise=0.37
 
 scores the best checkpoint a run folder holds so far on the test split of the same generation
-(a probe stopped early, once it was clearly off target), and says how many epochs it had.
+(a probe stopped early, once it was clearly off target), says how many epochs it had, and
+writes it to ``best_so_far.json`` beside the run's ``results.json`` (chapter 3 reads it).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 from linkpaper.data.synth import SynthConfig, make_synth
 from linkpaper.engine import TrainConfig, train
+
+
+BEST_SO_FAR = "best_so_far.json"
+"""Where ``--score-only`` writes the test scores of a stopped probe's best checkpoint."""
 
 
 def parse_knob(text: str) -> tuple[str, object]:
@@ -51,6 +57,12 @@ def main() -> None:
             raise SystemExit(f"{args.out}: trained on other knobs than {knobs}")
         scores, _, _ = evaluate_split(model, prepare_split(model, data.test, "cpu"))
         test = scores.table["segment"]
+        from linkpaper.engine import scores_record
+        from linkpaper.records import atomic_write_json, git_commit
+
+        atomic_write_json(Path(args.out) / BEST_SO_FAR, {
+            "epochs_run": len(record.epochs), "best_epoch": record.best_epoch, "test": scores_record(scores),
+            "scored_by": git_commit()})
         print(f"{knobs} {len(record.epochs)} of {config.epochs} epochs, best epoch {record.best_epoch}: val Type@AV "
               f"{record.best_val['segment']['type']:.2f}, test A/V/AV/Type@AV {test['audio']:.2f} / "
               f"{test['visual']:.2f} / {test['audio_visual']:.2f} / {test['type']:.2f}")
