@@ -405,16 +405,16 @@ for teachers, value in (("first (clean signal)", 0.37), ("VALOR-like", SynthConf
     rows = recipe[recipe["teachers"] == teachers]
     probes = rows[rows["class_noise"] != value]
     chosen = rows[rows["class_noise"] == value]
-    text = f"**{teachers.capitalize()} teachers**: "
+    text = f"**{teachers[0].upper() + teachers[1:]} teachers**: "
     if len(probes):
         text += "probes " + ", ".join(f"class_noise {row['class_noise']:.2f} gives {row['test Type@AV']:.2f}"
                                       for _, row in probes.iterrows()) + "; "
     if len(chosen):
-        text += (f"the chosen class_noise {value} gives {mean_of(chosen, 'test Type@AV')} over seeds "
+        text += (f"the chosen class_noise {value:.2f} gives {mean_of(chosen, 'test Type@AV')} over seeds "
                  f"{', '.join(map(str, sorted(set(chosen['seed']))))} (val {mean_of(chosen, 'val Type@AV')} on "
                  "the selection half).")
     else:
-        text += f"the chosen class_noise {value} has no finished recipe run yet."
+        text += f"the chosen class_noise {value:.2f} has no finished recipe run yet."
     lines.append(text)
 lines.append("The balance between the columns was not tuned (compare test A and V with the reported ones).")
 Markdown("\n\n".join(lines))

@@ -358,7 +358,7 @@ display(Markdown(
        "for +T." if control in replay.index else ".")
     + " The models with PLSIM gain where the teachers are better and lose where they are worse: "
     "PLSIM largely replays the simulated teachers' test-time labels. It is an artefact of how "
-    "that SynthLLP built its teachers, not evidence about PLSIM's similarity. The grid on "
+    "the first SynthLLP built its teachers, not evidence about PLSIM's similarity. The grid on "
     "the VALOR-like teachers (chapter 3) repeats this measurement; on LLP the teachers (CLAP "
     "and CLIP) and the features come from the same audio and frames."
 ))
