@@ -96,10 +96,11 @@ preset = "small"  # SynthLLP preset: tiny, small (2,000 train videos) or full (1
 seed = 0  # SynthLLP generation seed
 calibration_dir = "../results/synth_calibration"  # VALOR++ calibration runs
 recipe_dir = "../results/synth_small_recipe"  # the first recipe grid (its VALOR++ runs)
-valor_calibration_dir = "../results/synth_calibration_valor_teachers"  # VALOR++ calibration, VALOR-like teachers
-valor_recipe_dir = "../results/synth_small_valor_teachers"  # the recipe grid on the VALOR-like teachers
+# VALOR++ calibration with the VALOR-like teachers, and their recipe grid
+valor_calibration_dir = "../results/synth_calibration_valor_teachers"
+valor_recipe_dir = "../results/synth_small_valor_teachers"
 first_round_dir = "../results/synth_small_grid"  # 6-epoch grid, first-round SynthLLP
-teachers_dir = "../results/synth_teachers"  # the first teachers' report (scripts/teacher_report.py)
+teachers_dir = "../results/synth_teachers"  # the first teachers' report
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
@@ -250,7 +251,8 @@ Markdown(
 from linkpaper.data.synth import teacher_labels, teacher_logits
 
 thresholds = data.source["teachers"]["thresholds"]
-logits = teacher_logits(data.val.visual.numpy(), data.text_visual.numpy())  # (N, 10, 25)
+# (N, 10, 25) logits: 100 x cosine of every val segment's visual feature to every class
+logits = teacher_logits(data.val.visual.numpy(), data.text_visual.numpy())
 recomputed = teacher_labels(logits, thresholds["visual"])
 stored = data.val.pseudo_visual_ungated.numpy() > 0.5
 print(f"visual logits {logits.shape}: recomputed labels equal the stored ones: "
@@ -290,12 +292,14 @@ def teacher_rows(report) -> dict:
     rows = {}
     for modality in ("audio", "visual"):
         for kind in ("gated", "ungated"):
+            cells = report["cells"][modality][kind]
             for key in ("precision", "recall", "f"):
-                rows[(f"{modality} cells, {kind}", key)] = report["cells"][modality][kind][key]
+                rows[(f"{modality} cells, {kind}", key)] = cells[key]
         for key in ("precision", "recall"):
             rows[(f"{modality} videos, gated", key)] = report["videos"][modality][key]
+    scores = report["as_predictions"]
     for column, label in enumerate(["Seg A", "Seg V", "Seg AV", "Seg Type@AV"]):
-        rows[("gated labels as predictions", label)] = report["as_predictions"][column] / 100
+        rows[("gated labels as predictions", label)] = scores[column] / 100
     return rows
 
 
@@ -306,18 +310,30 @@ comparison.round(3).rename_axis([f"[{SYNTH}, val+test GT (real)]", ""])
 # %% tags=["remove-input"]
 Markdown(
     "**What to look at.** The visual video rows. Of the gated visual video labels, "
-    f"{before['videos']['visual']['precision']:.0%} were really visible with the first teachers and "
+    f"{before['videos']['visual']['precision']:.0%} were really visible with the first "
+    "teachers and "
+    ""
     f"{now['videos']['visual']['precision']:.0%} are now; on LLP's val+test only "
     f"{now['weak_visible']:.0%} of the weak labels are visible at all (and "
-    f"{now['weak_audible']:.0%} audible), so a visual teacher that keeps almost every weak "
+    f"{now['weak_audible']:.0%} audible), so a visual teacher that keeps almost every "
+    "weak "
+    ""
     "label cannot be right. The ungated precision fell "
     f"(audio {before['cells']['audio']['ungated']['precision']:.2f} to "
     f"{now['cells']['audio']['ungated']['precision']:.2f}, visual "
     f"{before['cells']['visual']['ungated']['precision']:.2f} to "
-    f"{now['cells']['visual']['ungated']['precision']:.2f}): thresholds that maximise the "
-    "*gated* F may sit low, because the AND with the weak labels removes most of what they let "
-    "through. **How good are the real teachers?** We found no published table of the real "
-    "CLIP/CLAP labels' own precision and recall against LLP's dense labels (VALOR reports "
+    f"{now['cells']['visual']['ungated']['precision']:.2f}): thresholds that maximise "
+    "the "
+    ""
+    "*gated* F may sit low, because the AND with the weak labels removes most of what "
+    "they let "
+    ""
+    "through. **How good are the real teachers?** We found no published table of the "
+    "real "
+    ""
+    "CLIP/CLAP labels' own precision and recall against LLP's dense labels (VALOR "
+    "reports "
+    ""
     "what training on them gives), so nothing here could be fitted to them."
 )
 
@@ -350,8 +366,8 @@ from linkpaper.runs import RunRecord
 
 
 def calibration_row(run) -> dict | None:
-    """One calibration run; a probe stopped early reads the test scores of its best checkpoint
-    so far (``best_so_far.json``, written by ``calibrate_synth.py --score-only``)."""
+    """One calibration run; a probe stopped early reads the test scores of its best
+    checkpoint so far (``best_so_far.json``, by ``calibrate_synth.py --score-only``)."""
     record = RunRecord.read(run)
     source = record.data["source"]
     knobs = source["config"]  # the SynthConfig of the run's data
@@ -359,14 +375,17 @@ def calibration_row(run) -> dict | None:
     if record.complete:
         test, epochs = record.test["segment"], f"{len(record.epochs)}"
     elif stopped.is_file():
-        test, epochs = json.loads(stopped.read_text())["test"]["segment"], f"{len(record.epochs)} (stopped)"
+        test = json.loads(stopped.read_text())["test"]["segment"]
+        epochs = f"{len(record.epochs)} (stopped)"
     else:
         return None  # still training
     donors = knobs.get("donors") or "val"
-    return {"teachers": "VALOR-like" if "teachers" in source else "first (clean signal)",
+    teachers = "VALOR-like" if "teachers" in source else "first (clean signal)"
+    return {"teachers": teachers,
             "class_noise": knobs["class_noise"], "seed": record.seed,
             "donors": "donor half" if donors == "val-half" else "all of val",
-            "epochs": record.train_config().epochs, "epochs run": epochs, "best epoch": record.best_epoch,
+            "epochs": record.train_config().epochs, "epochs run": epochs,
+            "best epoch": record.best_epoch,
             "val Type@AV": record.best_val["segment"]["type"],
             "test A": test["audio"], "test V": test["visual"],
             "test AV": test["audio_visual"], "test Type@AV": test["type"]}
@@ -380,8 +399,10 @@ for folder in (first_round_dir, recipe_dir, valor_recipe_dir):
         print(err)
 for folder in (calibration_dir, valor_calibration_dir):
     calibration_runs += sorted(Path(folder).glob("*/seed*"))
-calibration = pd.DataFrame([row for row in map(calibration_row, calibration_runs) if row is not None])
-calibration.round(2).set_index(["teachers", "class_noise", "epochs", "seed"]).rename_axis(
+rows = [row for row in map(calibration_row, calibration_runs) if row is not None]
+calibration = pd.DataFrame(rows)
+index = ["teachers", "class_noise", "epochs", "seed"]
+calibration.round(2).set_index(index).rename_axis(
     ["teachers [VALOR++, SynthLLP small (synthetic)]", "class_noise", "epochs", "seed"])
 
 # %% tags=["hide-input"]
@@ -397,26 +418,34 @@ recipe = calibration[calibration["epochs"] == 60]
 lines = [
     f"**What to look at.** The last column. Reported VALOR++ on the real LLP test set: "
     f"{' / '.join(f'{v:.1f}' for v in reported.values())} (A / V / AV / Type@AV); the "
-    f"present teachers' gated labels of {SYNTH}, used directly as test predictions, score "
+    f"present teachers' gated labels of {SYNTH}, used directly as test predictions, "
+    "score "
+    ""
     f"{ceiling:.2f} segment Type@AV (they read the test weak labels: a ceiling of "
     "sorts, not a legal model)."
 ]
-for teachers, value in (("first (clean signal)", 0.37), ("VALOR-like", SynthConfig().class_noise)):
+chosen_values = {"first (clean signal)": 0.37, "VALOR-like": SynthConfig().class_noise}
+for teachers, value in chosen_values.items():
     rows = recipe[recipe["teachers"] == teachers]
     probes = rows[rows["class_noise"] != value]
     chosen = rows[rows["class_noise"] == value]
     text = f"**{teachers[0].upper() + teachers[1:]} teachers**: "
     if len(probes):
-        text += "probes " + ", ".join(f"class_noise {row['class_noise']:.2f} gives {row['test Type@AV']:.2f}"
+        text += "probes " + ", ".join(
+            f"class_noise {row['class_noise']:.2f} gives {row['test Type@AV']:.2f}"
                                       for _, row in probes.iterrows()) + "; "
     if len(chosen):
-        text += (f"the chosen class_noise {value:.2f} gives {mean_of(chosen, 'test Type@AV')} over seeds "
-                 f"{', '.join(map(str, sorted(set(chosen['seed']))))} (val {mean_of(chosen, 'val Type@AV')} on "
+        text += (f"the chosen class_noise {value:.2f} gives "
+                 f"{mean_of(chosen, 'test Type@AV')} over seeds "
+                 f"{', '.join(map(str, sorted(set(chosen['seed']))))} (val "
+                 f"{mean_of(chosen, 'val Type@AV')} on "
+                 ""
                  "the selection half).")
     else:
         text += f"the chosen class_noise {value:.2f} has no finished recipe run yet."
     lines.append(text)
-lines.append("The balance between the columns was not tuned (compare test A and V with the reported ones).")
+lines.append("The balance between the columns was not tuned (compare test A and V with "
+             "the reported ones).")
 Markdown("\n\n".join(lines))
 
 # %% [markdown]

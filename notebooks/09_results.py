@@ -64,9 +64,10 @@
 
 # %% tags=["parameters"]
 results_dir = "../results/synth_small_recipe"  # <variant>/seed<N>/results.json, summary
-first_teachers = "../results/synth_teachers/first_teachers_test_ungated.npz"  # labels of the first generation
-first_grid_dir = "../results/synth_small_recipe"  # the grid on the first SynthLLP (clean-signal teachers)
-valor_teachers_dir = "../results/synth_small_valor_teachers"  # the grid on SynthLLP with VALOR-like teachers
+# the first SynthLLP's test teacher labels and grid; the grid on VALOR-like teachers
+first_teachers = "../results/synth_teachers/first_teachers_test_ungated.npz"
+first_grid_dir = "../results/synth_small_recipe"
+valor_teachers_dir = "../results/synth_small_valor_teachers"
 bootstrap_resamples = 2000  # test-video resamplings for the gain intervals
 
 # %%
@@ -236,15 +237,25 @@ selection.round(2).rename_axis(f"segment Type@AV [{MEASURED_SOURCE}]")
 recorded = selection[selection["last epoch recorded"] > 0]
 if len(recorded):
     moved = recorded["selection moved"]
-    text = (f"**What to look at.** The last two columns. Choosing the epoch on validation changes a "
-            f"variant's mean test score by {moved.min():+.2f} to {moved.max():+.2f} points, and the gains "
-            "over VALOR++ move with it: a gain that changes sign between the two rules is within the "
+    text = (f"**What to look at.** The last two columns. Choosing the epoch on "
+            "validation changes a "
+            f"variant's mean test score by {moved.min():+.2f} to {moved.max():+.2f} "
+            "points, and the gains "
+            ""
+            "over VALOR++ move with it: a gain that changes sign between the two rules "
+            "is within the "
+            ""
             "noise of model selection alone.")
 else:
     epochs = [int(e) for text in selection["selected epochs"] for e in text.split(", ")]
-    text = (f"**What to look at.** The selected epochs: from {min(epochs)} to {max(epochs)} of a "
-            "60-epoch schedule. This folder's runs were recorded before the last epoch's test scores "
-            "were kept, so how much the selection moves each gain is measured on the grid with the "
+    text = (f"**What to look at.** The selected epochs: from {min(epochs)} to "
+            f"{max(epochs)} of a "
+            "60-epoch schedule. This folder's runs were recorded before the last "
+            "epoch's test scores "
+            ""
+            "were kept, so how much the selection moves each gain is measured on the "
+            "grid with the "
+            ""
             "VALOR-like teachers.")
 display(Markdown(text))
 
@@ -348,18 +359,28 @@ replay = analysis.teacher_replay_frame(teacher_split, test_annotations, teacher_
 replay.round(2)
 
 # %% tags=["remove-input"]
-plsim_rows = [VARIANT_LABELS[v] for v in ("+P", "+S+P", "+T+P", "link") if VARIANT_LABELS[v] in replay.index]
+plsim_rows = [VARIANT_LABELS[v] for v in ("+P", "+S+P", "+T+P", "link")
+              if VARIANT_LABELS[v] in replay.index]
 control = VARIANT_LABELS["+T"]
 display(Markdown(
     "**What to look at.** The r columns. "
     + ", ".join(f"{name}: audio {replay.loc[name, ('audio', 'r')]:.2f}, visual "
                 f"{replay.loc[name, ('visual', 'r')]:.2f}" for name in plsim_rows)
-    + (f"; against {replay.loc[control, ('audio', 'r')]:.2f} and {replay.loc[control, ('visual', 'r')]:.2f} "
+    + (f"; against {replay.loc[control, ('audio', 'r')]:.2f} and "
+       f"{replay.loc[control, ('visual', 'r')]:.2f} "
        "for +T." if control in replay.index else ".")
-    + " The models with PLSIM gain where the teachers are better and lose where they are worse: "
-    "PLSIM largely replays the simulated teachers' test-time labels. It is an artefact of how "
-    "the first SynthLLP built its teachers, not evidence about PLSIM's similarity. The grid on "
-    "the VALOR-like teachers (chapter 3) repeats this measurement; on LLP the teachers (CLAP "
+    + " The models with PLSIM gain where the teachers are better and lose where they "
+      "are worse: "
+      ""
+    "PLSIM largely replays the simulated teachers' test-time labels. It is an artefact "
+    "of how "
+    ""
+    "the first SynthLLP built its teachers, not evidence about PLSIM's similarity. The "
+    "grid on "
+    ""
+    "the VALOR-like teachers (chapter 3) repeats this measurement; on LLP the teachers "
+    "(CLAP "
+    ""
     "and CLIP) and the features come from the same audio and frames."
 ))
 
@@ -377,24 +398,33 @@ display(Markdown(
 
 # %%
 changed_variants = list_models() + ["+S/label", "valor++/weak", "+P/self"]
-first_rows = analysis.measured_rows(analysis.find_run_dirs(first_grid_dir, changed_variants))
+first_rows = analysis.measured_rows(
+    analysis.find_run_dirs(first_grid_dir, changed_variants))
 try:
-    valor_rows = analysis.measured_rows(analysis.find_run_dirs(valor_teachers_dir, changed_variants))
+    valor_rows = analysis.measured_rows(
+        analysis.find_run_dirs(valor_teachers_dir, changed_variants))
 except UserError as err:
     valor_rows = []
     print(err)
 valor_models = {row["model"] for row in valor_rows}
 if "valor++" in valor_models and len(valor_models) > 1:
     before_after = analysis.gains_before_after(
-        analysis.gain_data(first_rows, reported_ii, test_annotations, resamples=bootstrap_resamples),
-        analysis.gain_data(valor_rows, reported_ii, test_annotations, resamples=bootstrap_resamples),
+        analysis.gain_data(first_rows, reported_ii, test_annotations,
+                           resamples=bootstrap_resamples),
+        analysis.gain_data(valor_rows, reported_ii, test_annotations,
+                           resamples=bootstrap_resamples),
     )
-    display(before_after.rename_axis(f"variant [segment Type@AV gain over VALOR++; SynthLLP small (synthetic)]"))
+    display(before_after.rename_axis(
+        "variant [segment Type@AV gain over VALOR++; SynthLLP small (synthetic)]"))
 else:
     display(Markdown(
-        f"The grid on the VALOR-like teachers (`{valor_teachers_dir}`) is being trained across sessions "
+        f"The grid on the VALOR-like teachers (`{valor_teachers_dir}`) is being "
+        "trained across sessions "
+        ""
         f"and holds {sum(row['n'] for row in valor_rows)} finished runs so far, "
-        f"{'without' if 'valor++' not in valor_models else 'with'} VALOR++: the comparison appears "
+        f"{'without' if 'valor++' not in valor_models else 'with'} VALOR++: the "
+        "comparison appears "
+        ""
         "here once VALOR++ and a variant have finished runs."
     ))
 

@@ -116,11 +116,15 @@ tables.measured_table(rows, "segment", title="Compared models", source=TRAINED_O
 
 # %%
 first_record = next(iter(runs.values()))["record"]
-regenerated = load_data(first_record.data["spec"], data_dir)  # the runs' data, "synth:small"
-support = analysis.class_support(test, regenerated.train)  # its training split: labels, pseudo labels
-if not analysis.trained_on(first_record, regenerated):  # the weak labels are LLP's, the teachers were others
-    support = support.drop(columns=["teacher audio segments", "teacher visual segments"])
-    print("the runs were trained on an earlier SynthLLP generation: its teacher counts are not shown")
+# the runs' data ("synth:small"): its training split's labels and pseudo labels
+regenerated = load_data(first_record.data["spec"], data_dir)
+support = analysis.class_support(test, regenerated.train)
+if not analysis.trained_on(first_record, regenerated):
+    # the weak labels are LLP's for every generation; the teachers were another's
+    teacher_counts = ["teacher audio segments", "teacher visual segments"]
+    support = support.drop(columns=teacher_counts)
+    print("the runs were trained on an earlier SynthLLP generation: "
+          "its teacher counts are not shown")
 per_class = analysis.per_class_seed_frame(runs)
 
 # %% tags=["hide-input"]

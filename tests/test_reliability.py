@@ -109,7 +109,7 @@ def test_synth_refuses_another_generation_and_overwrite_replaces_it(tmp_path, ti
         write_valor_layout(seed1, out, progress=False)
     assert _snapshot(out) == before  # nothing touched
     summary = write_valor_layout(seed1, out, progress=False, overwrite=True)
-    assert summary["skipped"] == 0 and summary["written"] == 7 * 128  # every file rewritten
+    assert summary["skipped"] == 0 and summary["written"] == 8 * 128  # every file rewritten
     loaded = load_llp(out, data_dir=llp_data_dir, cache=False, progress=False)
     for name in ("train", "val", "test"):
         a, b = getattr(seed1, name), getattr(loaded, name)
