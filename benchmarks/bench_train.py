@@ -176,10 +176,10 @@ def gemm_peak(dtype: torch.dtype = torch.float32) -> float:
     x, y = torch.randn(2048, 2048).to(dtype), torch.randn(2048, 2048).to(dtype)
     for _ in range(3):
         x @ y
-    tic = time.perf_counter()
+    tic = clock()
     for _ in range(10):
         x @ y
-    return 10 * 2 * 2048**3 / (time.perf_counter() - tic)
+    return 10 * 2 * 2048**3 / (clock() - tic)
 
 
 def arithmetic_floor(model, batch: dict, plsim_keys: tuple, n_train: int, n_val: int) -> str:
