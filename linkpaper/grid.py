@@ -26,6 +26,7 @@ import numpy as np
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
 from linkpaper.models.registry import variant_slug
+from linkpaper.precision import DEFAULT_PRECISION
 from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit
 from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
@@ -357,11 +358,14 @@ def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int =
     code = git_commit()
     caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {data}; "
                f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
+    precision = getattr(base_config, "precision", DEFAULT_PRECISION)
+    if precision != DEFAULT_PRECISION:  # an fp32 summary reads as it always did
+        caption += f"; trained in {precision} (autocast)"
     if missing:
         caption += f"; INCOMPLETE: {missing} run(s) of the grid are not finished and not in this table"
     atomic_write_json(out_dir / "summary.json", {
         "data": data, "data_spec": base_config.data, "seeds": list(seeds), "epochs": base_config.epochs,
         "code": code, "missing_runs": missing, "columns": list(COLUMN_LABELS), "label_leakage": any(r["label_leakage"] for r in table),
-        "rows": table,
+        "rows": table, **({"precision": precision} if precision != DEFAULT_PRECISION else {}),
     })
     atomic_write_bytes(out_dir / "summary.md", format_summary(table, caption).encode())
