@@ -26,7 +26,6 @@ import numpy as np
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
 from linkpaper.models.registry import variant_slug
-from linkpaper.precision import DEFAULT_PRECISION
 from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit
 from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
@@ -353,6 +352,8 @@ def format_summary(table: list[dict], caption: str = "") -> str:
 def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int = 0) -> None:
     """``summary.json`` and ``summary.md`` in ``out_dir``; ``missing``: runs of the grid that are
     not complete (named in the caption, so a partial table never passes for the whole grid)."""
+    from linkpaper.precision import DEFAULT_PRECISION
+
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data
     code = git_commit()
