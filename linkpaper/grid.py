@@ -395,16 +395,21 @@ def format_summary(table: list[dict], caption: str = "") -> str:
 def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int = 0) -> None:
     """``summary.json`` and ``summary.md`` in ``out_dir``; ``missing``: runs of the grid that are
     not complete (named in the caption, so a partial table never passes for the whole grid)."""
+    from linkpaper.precision import DEFAULT_PRECISION
+
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data
     code = git_commit()
     caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {data}; "
                f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
+    precision = getattr(base_config, "precision", DEFAULT_PRECISION)
+    if precision != DEFAULT_PRECISION:  # an fp32 summary reads as it always did
+        caption += f"; trained in {precision} (autocast)"
     if missing:
         caption += f"; INCOMPLETE: {missing} run(s) of the grid are not finished and not in this table"
     atomic_write_json(out_dir / "summary.json", {
         "data": data, "data_spec": base_config.data, "seeds": list(seeds), "epochs": base_config.epochs,
         "code": code, "missing_runs": missing, "columns": list(COLUMN_LABELS), "label_leakage": any(r["label_leakage"] for r in table),
-        "rows": table,
+        "rows": table, **({"precision": precision} if precision != DEFAULT_PRECISION else {}),
     })
     atomic_write_bytes(out_dir / "summary.md", format_summary(table, caption).encode())

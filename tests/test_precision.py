@@ -114,6 +114,8 @@ def test_grid_refuses_to_mix_precisions_and_runs_bf16(tmp_path, capsys):
     assert main([*common, "--precision", "bf16"]) == 0
     record = RunRecord.read(out / "valorpp" / "seed87")
     assert record.config["precision"] == "bf16" and record.complete
+    assert "trained in bf16 (autocast)" in (out / "summary.md").read_text()
+    assert json.loads((out / "summary.json").read_text())["precision"] == "bf16"
     capsys.readouterr()
     assert main(common) == 2  # the fp32 grid would join bf16 runs
     err = capsys.readouterr().err
