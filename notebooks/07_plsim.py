@@ -687,6 +687,8 @@ pd.Series(
 #   with every result.
 # * With `plsim_labels="self"` (a `ModelConfig` field) the model makes its own labels in a
 #   first pass without PLSIM (eval mode, no gradient), thresholded by the inference rule.
+#   The grid trains it as the named control `+P/self`: the gap between `+P` and `+P/self`
+#   is what the teachers' test-time labels add, apart from the module itself (chapter 9).
 # :::
 
 # %% [markdown]
