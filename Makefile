@@ -4,6 +4,7 @@
 #   make test   set up .venv (extras book, dev, cluster, download), run the unit tests, nbval on the executed notebooks, and the
 #               headless-browser check of the built book (Debian's chromium + chromium-driver;
 #               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1)
+#   make llp    the same book on the released LLP features (internet, GPU): into _build/html-llp
 #
 # Data: LINKPAPER_DATA names a folder holding llp/ and leap/ (the LLP annotation CSVs and the
 # GloVe table). If unset, a sibling ../shared/data is used when present, else the files are
@@ -24,7 +25,7 @@ export LINKPAPER_DATA
 export HF_HUB_OFFLINE := 1
 unexport MPLBACKEND
 
-.PHONY: setup data book notebooks test unit nbval browser test-extract clean
+.PHONY: setup data book notebooks test unit nbval browser test-extract llp clean
 
 setup: $(STAMP)
 
@@ -65,6 +66,14 @@ test: data
 test-extract: data
 	test -x .venv-extract/bin/python || scripts/setup_extract_env.sh .venv-extract
 	.venv-extract/bin/python -m pytest tests/extract -q -p no:cacheprovider
+
+# The book on real LLP (a machine with internet; a GPU for the paper's recipe): download the released
+# features and checkpoints, score the checkpoints, train the Table II grid, execute the chapters on
+# llp:... and build _build/html-llp. Options: make llp LLP_ARGS="--seeds 1 -- --executor slurm ...";
+# python scripts/llp.py --help lists them. Downloads need the network: HF_HUB_OFFLINE is unset here.
+LLP_ARGS ?=
+llp: setup
+	env -u HF_HUB_OFFLINE $(PY) scripts/llp.py $(LLP_ARGS)
 
 clean:
 	rm -rf _build runs

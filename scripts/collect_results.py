@@ -120,6 +120,22 @@ def main(argv=None) -> int:
         return 2
 
 
+def test_annotations(record: dict):
+    """LLP's test annotations for the videos of the run's test split: the split list of its feature
+    folder (``llp:DIR`` with a ``splits/`` override) when it has one, else LLP's whole test split."""
+    from linkpaper.data.annotations import SplitAnnotations, dense_ground_truth, read_dense_events, read_weak_labels
+    from linkpaper.data.features import split_csv_path
+    from linkpaper.data.files import annotation_path
+
+    root = record.get("data", {}).get("source", {}).get("root")
+    if not root:
+        return load_annotations("test")
+    weak = read_weak_labels(split_csv_path(root, "test"))
+    return SplitAnnotations(split="test", filenames=weak.filenames, weak=weak.labels,
+                            gt_audio=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_audio"))),
+                            gt_visual=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_visual"))))
+
+
 def collect(args) -> int:
     """Copy the records, decisions and chosen predictions of ``args.src`` into ``args.dst``;
     returns 0 (problems raise a UserError)."""
@@ -162,7 +178,7 @@ def _copy(args, records: list[tuple[Path, dict]]) -> int:
                        if (record_path.parent / name).is_file()), None)
         if source is not None:
             if test is None:
-                test = load_annotations("test")
+                test = test_annotations(record)
             write_decisions(source, target.parent / DECISIONS_FILE, record, test)
             decided += 1
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +196,7 @@ def _copy(args, records: list[tuple[Path, dict]]) -> int:
         frame16 = quantise_keeping_threshold(predictions.frame_prob)
         video16 = quantise_keeping_threshold(predictions.video_prob)
         if test is None:
-            test = load_annotations("test")
+            test = test_annotations(record)
         order = [test.filenames.index(name) for name in predictions.filenames]
         scores = evaluate_probs(frame16, video16, test.gt_audio[order], test.gt_visual[order])
         if not np.allclose(scores.row(), record["test_row"], atol=1e-9, rtol=0):
