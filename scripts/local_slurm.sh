@@ -108,7 +108,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
 ReturnToService=2
-KillWait=5
+# scancel: SIGKILL 2 s after SIGTERM (a submitit job ignores SIGTERM; the default waits 30 s)
+KillWait=2
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
