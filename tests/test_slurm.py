@@ -10,6 +10,7 @@ brings up a single-node one; ``.ci/run`` does). Without one they are skipped, un
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -33,6 +34,7 @@ JOB_ARGS = ["--executor", "slurm", "--cpus-per-job", "1", "--mem-gb", "1", "--ti
 TIMEOUT_S = 600  # for any one wait on SLURM; an idle single node needs a small fraction of it
 
 
+@functools.cache  # asked once per session: an unconfigured client can take the whole timeout
 def slurm_problem() -> str | None:
     """Why no SLURM can be used here (None: sinfo answers and submitit is installed)."""
     try:
@@ -40,11 +42,11 @@ def slurm_problem() -> str | None:
     except ImportError:
         return "submitit is not installed (pip install -e '.[cluster]')"
     try:
-        proc = subprocess.run(["sinfo", "-h", "-o", "%P %a %t"], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(["sinfo", "-h", "-o", "%P %a %t"], capture_output=True, text=True, timeout=20)
     except FileNotFoundError:
         return "sinfo not found: no SLURM client on this machine"
     except subprocess.TimeoutExpired:
-        return "sinfo did not answer within 30 s"
+        return "sinfo did not answer within 20 s"
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         return f"sinfo failed ({lines[-1] if lines else f'exit status {proc.returncode}'})"
