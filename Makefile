@@ -3,7 +3,9 @@
 #               (SynthLLP + the LLP annotations), and build the Jupyter Book into _build/html
 #   make test   set up .venv (extras book, dev, cluster), run the unit tests, nbval on the executed notebooks, and the
 #               headless-browser check of the built book (Debian's chromium + chromium-driver;
-#               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1)
+#               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1). The unit tests include
+#               tests/test_slurm.py, which submits to a real SLURM (scripts/local_slurm.sh start;
+#               skipped where sinfo fails unless LINKPAPER_REQUIRE_SLURM=1)
 #
 # Data: LINKPAPER_DATA names a folder holding llp/ and leap/ (the LLP annotation CSVs and the
 # GloVe table). If unset, a sibling ../shared/data is used when present, else the files are
