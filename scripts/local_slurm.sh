@@ -70,6 +70,9 @@ start() {
   if [[ -f "$CONF" ]] && ! grep -qxF "$MARK" "$CONF"; then
     die "$CONF exists and was not written by this script: this machine has its own SLURM configuration; use that cluster (or move the file away)"
   fi
+  if [[ -f "$CONF" ]] && timeout 20 sinfo >/dev/null 2>&1; then
+    die "a SLURM controller already answers with $CONF, not one whose pids are in $STATE (another LOCAL_SLURM_DIR?); stop that one first"
+  fi
   [[ "$CPUS" =~ ^[1-9][0-9]*$ ]] || die "LOCAL_SLURM_CPUS: expected a positive integer, got '$CPUS'"
   [[ "$MEM_MB" =~ ^[1-9][0-9]*$ ]] || die "LOCAL_SLURM_MEM_MB: expected a positive integer, got '$MEM_MB'"
   mkdir -p "$STATE/spool/ctld" "$STATE/spool/d"
