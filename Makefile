@@ -1,9 +1,11 @@
 # linkpaper: two commands after cloning.
 #   make book   set up .venv, execute every notebook with papermill on the embedded default
 #               (SynthLLP + the LLP annotations), and build the Jupyter Book into _build/html
-#   make test   set up .venv (extras book, dev, cluster, download), run the unit tests, nbval on the executed notebooks, and the
+#   make test   set up .venv (extras book, dev, cluster, download, tracking), run the unit tests, nbval on the executed notebooks, and the
 #               headless-browser check of the built book (Debian's chromium + chromium-driver;
-#               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1)
+#               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1). The unit tests include
+#               tests/test_slurm.py, which submits to a real SLURM (scripts/local_slurm.sh start;
+#               skipped where sinfo fails unless LINKPAPER_REQUIRE_SLURM=1)
 #   make llp    the same book on the released LLP features (internet, GPU): into _build/html-llp
 #
 # Data: LINKPAPER_DATA names a folder holding llp/ and leap/ (the LLP annotation CSVs and the

@@ -264,35 +264,72 @@ def job_log(job) -> str:
 
 
 def wait_for_jobs(jobs: list, desc: str, progress: bool = True, poll_s: float | None = None):
-    """Yield the submitit ``jobs`` as they finish (submitit's own ``as_completed``), with a bar."""
-    submitit = require_submitit()
+    """Yield the submitit ``jobs`` as they end, with a bar; read each with :func:`job_result`.
+
+    A job has ended when submitit says so (its result file, or ``sacct``) or, on SLURM, when
+    ``squeue`` has not listed it for two polls in a row: without accounting ``sacct`` knows
+    nothing, and a job cancelled or killed before writing its result would be waited for forever.
+    """
+    require_submitit()
     from tqdm.auto import tqdm
 
-    if poll_s is None:  # a local job is a process poll; SLURM is asked through sacct, less often
-        poll_s = 1.0 if all(type(j).__name__ == "LocalJob" for j in jobs) else 30.0
+    local = all(type(j).__name__ == "LocalJob" for j in jobs)
+    if poll_s is None:  # a poll stats result files; submitit itself spaces out its sacct calls
+        poll_s = 1.0 if local else 5.0
+    pending, unlisted = list(jobs), {}
     with tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress) as bar:
-        for job in submitit.helpers.as_completed(jobs, poll_frequency=poll_s):
-            bar.update(1)
-            yield job
+        while pending:
+            queue = None if local else slurm_queue()  # asked first: a job it misses had ended before
+            for job in list(pending):
+                if queue is not None:
+                    unlisted[job.job_id] = 0 if str(job.job_id) in queue else unlisted.get(job.job_id, 0) + 1
+                if job.done() or unlisted.get(job.job_id, 0) >= 2:
+                    pending.remove(job)
+                    bar.update(1)
+                    yield job
+            if pending:
+                time.sleep(poll_s)
 
 
-def job_still_queued(cluster: str, job_id: str) -> bool:
-    """Whether a job submitted earlier (``job_id``, e.g. ``1234_5``) is still queued or running.
+class JobEndedWithoutResult(RuntimeError):
+    """A SLURM job that SLURM no longer lists ended without writing its result (cancelled, killed)."""
 
-    Only answers for SLURM (a local job dies with the command that started it), and asks
-    ``squeue``, which every cluster answers (``sacct``, which submitit asks, needs accounting,
-    and says nothing without it). Any failure to ask counts as "not queued": the job itself
-    refuses a locked or finished run, so at worst a duplicate job exits at once.
-    """
-    if cluster != "slurm":
-        return False
+
+def job_result(job):
+    """What a job that :func:`wait_for_jobs` yielded returned; raises what submitit raises for a
+    failed job, and JobEndedWithoutResult for one that ended without a result and that submitit
+    cannot tell apart from a running one. Its message quotes SLURM's last word in the job's log
+    (``*** JOB 12 ON node CANCELLED AT ... ***``), else the log's last line."""
+    if job.done():
+        return job.result()
     try:
-        listed = subprocess.run(["squeue", "--noheader", "--array", "--format=%T", f"--jobs={job_id}"],
+        lines = [line.strip() for line in Path(job.paths.stderr).read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    lines = [line for line in lines if "***" in line] or lines
+    raise JobEndedWithoutResult(f"SLURM job {job.job_id} ended without a result" + (f": {lines[-1]}" if lines else ""))
+
+
+def slurm_queue() -> dict | None:
+    """This user's SLURM jobs that are queued or running, ``{"1234_5": "RUNNING", ...}`` (one
+    entry per array task), from ``squeue``; None when ``squeue`` does not answer.
+
+    ``squeue`` answers on every cluster; ``sacct``, which submitit asks, needs accounting and
+    says nothing without it.
+    """
+    try:
+        listed = subprocess.run(["squeue", "--noheader", "--array", "--format=%i %T", f"--user={os.getuid()}"],
                                 capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
-        return False
-    states = listed.stdout.split() if listed.returncode == 0 else []
-    return any(state.upper() in QUEUED_STATES for state in states)
+        return None
+    if listed.returncode != 0:
+        return None
+    queue = {}
+    for line in listed.stdout.splitlines():
+        job_id, _, state = line.strip().partition(" ")
+        if state.strip().upper() in QUEUED_STATES:
+            queue[job_id] = state.strip().upper()
+    return queue
 
 
 # --------------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     """
     from tqdm.auto import tqdm
 
-    from linkpaper.cluster import ExecutorOptions, available_cpus, job_still_queued, lock_holder
+    from linkpaper.cluster import ExecutorOptions, available_cpus, lock_holder, slurm_queue
     from linkpaper.records import check_writable_dir
     from linkpaper.runs import is_complete
 
@@ -252,6 +252,9 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     submitit_dir = out_dir / "submitit"
     jobs_path = submitit_dir / JOBS_FILE
     known_jobs = json.loads(jobs_path.read_text()) if jobs_path.is_file() else {}
+    # jobs submitted earlier that SLURM still has (a local job dies with the command that started
+    # it); where squeue does not answer, none: the job itself refuses a locked or finished run
+    queue = (slurm_queue() or {}) if known_jobs and options.submitit_cluster == "slurm" else {}
     runs, todo = [], []
     for variant, seed in pairs:
         run_dir = run_dir_for(out_dir, variant, seed)
@@ -268,7 +271,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             from linkpaper.cluster import holder_text
 
             run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
-        elif key in known_jobs and job_still_queued(options.submitit_cluster, known_jobs[key]):
+        elif known_jobs.get(key) in queue:
             run.update(status="queued", message=f"{key}: SLURM job {known_jobs[key]} is still queued")
         elif not train:
             run.update(status="incomplete" if has_record else "missing", complete=False)
@@ -321,7 +324,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             raise
         pool.shutdown(wait=True)
     elif todo:
-        from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
+        from linkpaper.cluster import failure_text, job_result, make_submitit_executor, wait_for_jobs
 
         executor_ = make_submitit_executor(options, submitit_dir)
         jobs = executor_.map_array(GridRun(), [c for _, c in todo], [r["run_dir"] for r, _ in todo])
@@ -333,7 +336,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             by_id = {job.job_id: run for (run, _), job in zip(todo, jobs)}
             for job in wait_for_jobs(jobs, "grid jobs", progress=progress):
                 try:
-                    finish(by_id[job.job_id], job.result())
+                    finish(by_id[job.job_id], job_result(job))
                 except Exception as err:  # noqa: BLE001 - submitit raises for failed/killed jobs
                     finish(by_id[job.job_id], error=failure_text(err, job))
 

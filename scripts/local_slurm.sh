@@ -70,6 +70,9 @@ start() {
   if [[ -f "$CONF" ]] && ! grep -qxF "$MARK" "$CONF"; then
     die "$CONF exists and was not written by this script: this machine has its own SLURM configuration; use that cluster (or move the file away)"
   fi
+  if [[ -f "$CONF" ]] && timeout 20 sinfo >/dev/null 2>&1; then
+    die "a SLURM controller already answers with $CONF, not one whose pids are in $STATE (another LOCAL_SLURM_DIR?); stop that one first"
+  fi
   [[ "$CPUS" =~ ^[1-9][0-9]*$ ]] || die "LOCAL_SLURM_CPUS: expected a positive integer, got '$CPUS'"
   [[ "$MEM_MB" =~ ^[1-9][0-9]*$ ]] || die "LOCAL_SLURM_MEM_MB: expected a positive integer, got '$MEM_MB'"
   mkdir -p "$STATE/spool/ctld" "$STATE/spool/d"
@@ -108,7 +111,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
 ReturnToService=2
-KillWait=5
+# scancel: SIGKILL 2 s after SIGTERM (a submitit job ignores SIGTERM; the default waits 30 s)
+KillWait=2
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF

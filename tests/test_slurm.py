@@ -10,10 +10,14 @@ brings up a single-node one; ``.ci/run`` does). Without one they are skipped, un
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import re
 import signal
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,9 +32,10 @@ from linkpaper.grid import run_dir_for
 pytestmark = pytest.mark.slurm
 
 JOB_ARGS = ["--executor", "slurm", "--cpus-per-job", "1", "--mem-gb", "1", "--time", "10"]
-TIMEOUT_S = 300  # for any one wait on SLURM; a healthy single node needs a fraction of it
+TIMEOUT_S = 600  # for any one wait on SLURM; an idle single node needs a small fraction of it
 
 
+@functools.cache  # asked once per session: an unconfigured client can take the whole timeout
 def slurm_problem() -> str | None:
     """Why no SLURM can be used here (None: sinfo answers and submitit is installed)."""
     try:
@@ -38,11 +43,11 @@ def slurm_problem() -> str | None:
     except ImportError:
         return "submitit is not installed (pip install -e '.[cluster]')"
     try:
-        proc = subprocess.run(["sinfo", "-h", "-o", "%P %a %t"], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(["sinfo", "-h", "-o", "%P %a %t"], capture_output=True, text=True, timeout=20)
     except FileNotFoundError:
         return "sinfo not found: no SLURM client on this machine"
     except subprocess.TimeoutExpired:
-        return "sinfo did not answer within 30 s"
+        return "sinfo did not answer within 20 s"
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         return f"sinfo failed ({lines[-1] if lines else f'exit status {proc.returncode}'})"
@@ -163,15 +168,17 @@ def test_a_slurm_grid_gives_the_sequential_numbers_and_no_wait_collects_later(tm
     assert holders == jobs
 
 
-def test_a_cancelled_job_is_left_alone_while_it_runs_and_resumed_after(tmp_path, capsys, cancel_jobs):
+def test_a_job_cancelled_mid_run_is_left_alone_while_it_runs_then_resumed(tmp_path, capsys, cancel_jobs):
     out = tmp_path / "grid"
     cancel_jobs(out)
-    epochs = 150
+    epochs = 100
     argv = grid_argv(out, variants="valor++", seeds="1", epochs=str(epochs))
-    assert main([*argv, "--no-wait"]) == 0
-    capsys.readouterr()
-    (job,) = grid_jobs(out).values()
     run_dir = run_dir_for(out, "valor++", 1)
+    # the same run uninterrupted, trained here (in its own process) while SLURM runs the job
+    reference = subprocess.Popen(
+        [sys.executable, "-m", "linkpaper", "train", "--model", "valor++", "--seed", "1",
+         "--out", str(tmp_path / "uninterrupted"), *argv[argv.index("--data"):argv.index("--out")], "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def epochs_done():
         try:
@@ -179,16 +186,32 @@ def test_a_cancelled_job_is_left_alone_while_it_runs_and_resumed_after(tmp_path,
         except (OSError, ValueError, KeyError):
             return 0
 
-    wait_until(lambda: epochs_done() >= 2, "the job to write two epochs", poll_s=0.05)
-    # a second call while SLURM runs the job: it is left alone, nothing is submitted
-    assert main(argv) == 1
-    text = capsys.readouterr().out
-    assert "grid: 0 of 1 runs complete (0 trained, 0 resumed, 0 already complete)" in text
-    assert f"still running elsewhere: valorpp/seed1: process " in text and f"(SLURM job {job})" in text
-    assert grid_jobs(out) == {"valorpp/seed1": job} and list(queued([job]).values()) == ["RUNNING"]
+    seen = {}
 
-    subprocess.run(["scancel", job], check=True, timeout=30)
-    wait_until(lambda: not queued([job]) and lock_holder(run_dir) is None, "the cancelled job to end")
+    def second_call_then_scancel():  # runs while the first call waits for the job
+        deadline = time.monotonic() + TIMEOUT_S
+        while epochs_done() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (seen["job"],) = grid_jobs(out).values()
+        seen["state"] = queued([seen["job"]])
+        seen["second call"] = main([*argv, "--no-wait"])  # SLURM runs the job: it is left alone
+        seen["jobs after"] = grid_jobs(out)
+        subprocess.run(["scancel", seen["job"]], check=True, timeout=30)
+
+    thread = threading.Thread(target=second_call_then_scancel, daemon=True)
+    thread.start()
+    with time_limit(TIMEOUT_S, "the grid waiting for a job that was cancelled"):
+        assert main(argv) == 1  # waits for the job, and is told when it is cancelled
+    thread.join(timeout=60)
+    job = seen["job"]
+    text = capsys.readouterr().out
+    assert seen["state"] == {job: "RUNNING"}
+    assert seen["second call"] == 0 and seen["jobs after"] == {"valorpp/seed1": job}  # nothing submitted
+    assert "submitted 0 of 1 runs (job array -); 0 already complete, 1 running or queued elsewhere" in text
+    assert "grid: 0 of 1 runs complete (0 trained, 0 resumed, 0 already complete)" in text
+    assert f"  FAILED: valor++ seed 1: SLURM job {job} ended without a result: " in text
+    assert re.search(rf"ended without a result: \S+ error: \*\*\* (JOB|STEP) {job}(\.0)? ON \S+ CANCELLED AT ", text)
+    wait_until(lambda: lock_holder(run_dir) is None, "the cancelled job's lock to go")
     record = json.loads((run_dir / "results.json").read_text())
     done_before = len(record["epochs"])
     assert not record["complete"] and 2 <= done_before < epochs, done_before
@@ -198,13 +221,13 @@ def test_a_cancelled_job_is_left_alone_while_it_runs_and_resumed_after(tmp_path,
     assert "grid: 1 of 1 runs complete (0 trained, 1 resumed, 0 already complete)" in capsys.readouterr().out
     (second,) = grid_jobs(out).values()
     assert second != job
-    log = next((out / "submitit").glob(f"{second.split('_')[0]}/{second}_0_log.out")).read_text()
+    log = (out / "submitit" / second / f"{second}_0_log.out").read_text()
     assert f"valor++ seed 1: resuming after epoch {done_before} in {run_dir}" in log
     resumed = json.loads((run_dir / "results.json").read_text())
     assert [e["epoch"] for e in resumed["epochs"]] == list(range(1, epochs + 1))
     assert resumed["epochs"][:done_before] == record["epochs"][:done_before]  # not retrained
-    uninterrupted = train(TrainConfig(model="valor++", model_overrides=SMALL_RUN, data="synth:tiny", epochs=epochs,
-                                      batch_size=32, seed=1, num_threads=1), progress=False)
+    assert reference.wait(timeout=TIMEOUT_S) == 0, reference.stderr.read()
+    uninterrupted = json.loads((tmp_path / "uninterrupted" / "results.json").read_text())
     assert resumed["test_row"] == uninterrupted["test_row"]
 
 
