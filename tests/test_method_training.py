@@ -12,7 +12,7 @@ import torch
 
 from linkpaper.cli import main
 from linkpaper.engine import TrainConfig, load_run, make_optimizer, train
-from linkpaper.errors import ConfigError
+from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model, canonical_name, get_method, list_methods
 from linkpaper.recipe import epoch_lr, method_recipe, recipe_config, select_epoch, step_lr_at_epoch
 
@@ -63,6 +63,8 @@ def test_same_seed_same_numbers_and_resume_of_a_stage(tmp_path):
     assert not interrupted.complete
     resumed = train(config, tmp_path / "run", progress=False, resume=True)
     assert resumed.test_row == first.test_row
+    with pytest.raises(UserError, match="a finished run is already there"):
+        train(config, tmp_path / "run", progress=False)
 
 
 def test_recipes_match_the_released_scripts():

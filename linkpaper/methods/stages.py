@@ -35,11 +35,13 @@ def fit_stages(config, out_dir=None, data=None, *, resume: bool = False, stop_af
     stage's record holds ``method.stages``: each earlier stage's name, run folder, best epoch
     and what it handed over.
     """
-    from linkpaper.engine import fit
+    from linkpaper.engine import _check_run_dir, fit
 
     config.validate()
     method = get_method(config.model)
     out_dir = Path(out_dir) if out_dir is not None else None
+    if out_dir is not None:
+        _check_run_dir(out_dir, config, resume)  # a finished or unfinished final stage needs --resume, before any work
     if data is None:
         data = load_data(config.data, data_dir=config.data_dir)
     previous_config = dataclasses.replace(config, model=method.previous_stage)
