@@ -1,6 +1,9 @@
-"""The training engine: VALOR++'s recipe (``book/decisions.md#decision-recipe``).
+"""The training engine: one loop for every method of the registry (``linkpaper.models.registry``).
 
-Recipe, unchanged for every variant:
+A run takes its loss, optimiser, learning-rate schedule, clipping and published selection
+rule from its method (``Method``; ``linkpaper.recipe.method_recipe``); the field's methods
+(HAN, MM-Pyramid, JoMoLD, LEAP) bring theirs (``book/decisions.md#method-field``). VALOR++'s
+recipe (``book/decisions.md#decision-recipe``), unchanged for every variant of the grid:
 
 * loss: ``linkpaper.losses.compute_losses(model, output, batch)["total"]``;
 * AdamW over all parameters, lr 3e-4, betas (0.5, 0.999), eps 1e-8, weight decay 1e-3;
