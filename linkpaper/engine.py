@@ -366,11 +366,15 @@ def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
     its forward runs in ``config.precision``, compiled when ``config.compile``.
 
     For a PLSIM variant the model is built with ``plsim_labels`` = the run's mode and text
-    dimensions that fit the resolved class text tables (unless overridden explicitly).
+    dimensions that fit the resolved class text tables (unless overridden explicitly); a method
+    of the field takes the input widths of the data (VALOR's or HAN's features).
     """
     overrides = dict(config.model_overrides)
     uses_plsim, text_source = False, "unused"
-    if not get_method(config.model).is_grid_variant:  # the field's methods: no PLSIM
+    if not get_method(config.model).is_grid_variant:  # the field's methods: no PLSIM; input widths from the data
+        for name, tensor in (("audio_dim", data.train.audio), ("visual_dim", data.train.visual),
+                             ("visual_3d_dim", data.train.visual_3d)):
+            overrides.setdefault(name, int(tensor.shape[-1]))
         model = build_model(config.model, **overrides)
     else:
         uses_plsim = model_config(config.model, **overrides).use_plsim

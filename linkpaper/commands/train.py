@@ -23,7 +23,7 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
                             help=f"a variant ({', '.join(list_models())}), a control ({', '.join(list_controls())}) "
                                  f"or a method of the field ({', '.join(list_methods())})")
         parser.add_argument("--seed", type=int, default=defaults.seed, help="training seed (default %(default)s)")
-    parser.add_argument("--data", default=defaults.data, help="synth:PRESET[:SEED] or llp:DIR (default %(default)s)")
+    parser.add_argument("--data", default=defaults.data, help="synth:PRESET[:SEED], llp:DIR (VALOR's layout) or han:DIR (HAN's features) (default %(default)s)")
     parser.add_argument("--data-dir", default=None, help="LLP annotation folder (default $LINKPAPER_DATA)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"default: the model's recipe (VALOR++ and LINK: {defaults.epochs})")

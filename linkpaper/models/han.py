@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.layout import HAN_LAYOUT
 from linkpaper.errors import ConfigError
 from linkpaper.models.audio_pooling import audio_pooling_matrix
 from linkpaper.models.config import AUDIO_PATHS
@@ -34,7 +35,7 @@ from linkpaper.models.dropout import drop
 from linkpaper.models.inputs import FeatureInputs, check_config
 from linkpaper.models.valor import AVVPOutput, HANLayer, attentive_mmil_pooling, multi_head_attention
 
-HAN_RELEASE_INPUTS = {"audio_dim": 128, "visual_dim": 2048, "visual_3d_dim": 512}
+HAN_RELEASE_INPUTS = {f"{stream}_dim": shape[-1] for stream, (_, shape) in HAN_LAYOUT.items()}
 """Input widths of HAN's feature release: VGGish (10, 128), ResNet-152 (80, 2048), R(2+1)D (10, 512)."""
 
 

@@ -22,11 +22,11 @@ from dataclasses import fields
 
 import torch
 
+from linkpaper.data.layout import RESNET_FRAMES
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models.audio_pooling import FREQ_GROUPS, TIME_STEPS, reference_audio_embedding
 
 AUDIO_MAP_TOKENS = FREQ_GROUPS * TIME_STEPS  # 64 CLAP tokens per clip
-RESNET_FRAMES = 80  # HAN's ResNet-152 release: 8 frames per one-second segment
 
 
 class InputShapeError(UserError, ValueError):
