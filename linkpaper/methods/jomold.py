@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from linkpaper.errors import ConfigError
-from linkpaper.losses import PROB_EPS
-from linkpaper.methods.han import VISUAL_SMOOTHING, bce, smoothed
+from linkpaper.losses import PROB_EPS, han_visual_target
+from linkpaper.methods.han import bce
 from linkpaper.models.jomold import segment_similarities
 
 NCE_SMOOTHING = 0.1
@@ -53,7 +53,7 @@ def contrastive_loss(audio_hidden: torch.Tensor, visual_hidden: torch.Tensor, te
 
 def modality_targets(weak: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(audio target y, visual target 0.9 y + 0.05), each (B, C)."""
-    return weak.clone(), smoothed(weak, VISUAL_SMOOTHING)
+    return weak.clone(), han_visual_target(weak)
 
 
 def estimator_losses(model, output, batch: dict) -> dict:
