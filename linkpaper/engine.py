@@ -1,6 +1,9 @@
-"""The training engine: VALOR++'s recipe (``book/decisions.md#decision-recipe``).
+"""The training engine: one loop for every method of the registry (``linkpaper.models.registry``).
 
-Recipe, unchanged for every variant:
+A run takes its loss, optimiser, learning-rate schedule, clipping and published selection
+rule from its method (``Method``; ``linkpaper.recipe.method_recipe``); the field's methods
+(HAN, MM-Pyramid, JoMoLD, LEAP) bring theirs (``book/decisions.md#method-field``). VALOR++'s
+recipe (``book/decisions.md#decision-recipe``), unchanged for every variant of the grid:
 
 * loss: ``linkpaper.losses.compute_losses(model, output, batch)["total"]``;
 * AdamW over all parameters, lr 3e-4, betas (0.5, 0.999), eps 1e-8, weight decay 1e-3;
@@ -38,15 +41,19 @@ from linkpaper.errors import ConfigError, UserError
 from linkpaper.inputs import check_inputs, check_resume_inputs, check_source, recorded_inputs, run_inputs
 from linkpaper.losses import alignment_diagnostics, compute_losses
 from linkpaper.metrics import evaluate_probs, save_predictions
-from linkpaper.models import PLSIM_LABEL_MODES, build_model, model_config
+from linkpaper.models import PLSIM_LABEL_MODES, build_model, get_method, model_config
 from linkpaper.precision import apply_precision, compile_model
 from linkpaper.recipe import (  # noqa: F401 - the recipe's names, re-exported for engine users
     RECIPE_EPOCHS,
     RECIPE_WARMUP_EPOCHS,
     SHORT_RUN_WARMUP_EPOCHS,
     TrainConfig,
+    epoch_lr,
     lr_at_epoch,
+    method_record,
+    method_recipe,
     recipe_warmup,
+    select_epoch,
 )
 from linkpaper.records import check_writable_dir, remove_created_dirs
 from linkpaper.tracking import open_log
@@ -203,27 +210,32 @@ def _scalar_diagnostics(diagnostics) -> dict:
     return result
 
 
-def make_optimizer(model, config: "TrainConfig", device: str | torch.device) -> torch.optim.AdamW:
-    """The recipe's AdamW, fused (one kernel per parameter instead of the per-tensor loop; the
+def make_optimizer(model, config: "TrainConfig", device: str | torch.device) -> torch.optim.Optimizer:
+    """The recipe's optimiser (AdamW for VALOR++ and LINK, Adam for the field's methods:
+    ``method_recipe``), fused (one kernel per parameter instead of the per-tensor loop; the
     speed-up is in ``benchmarks/README.md``) on the CPU and CUDA."""
-    return torch.optim.AdamW(
+    kind = torch.optim.Adam if method_recipe(config.model)["optimizer"] == "adam" else torch.optim.AdamW
+    return kind(
         model.parameters(), lr=config.lr, betas=tuple(config.betas), eps=config.eps,
         weight_decay=config.weight_decay, fused=torch.device(device).type in ("cpu", "cuda"),
     )
 
 
-def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None), clip_norm: float = 1.0):
+def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None), clip_norm: float | None = 1.0,
+                  loss_fn=compute_losses):
     """One optimiser step on ``batch`` ({field: (B, ...)}): loss, backward, clip, step.
 
-    Returns (losses {name: scalar tensor, incl. "total"}, output). The gradient norm is
-    clipped to ``clip_norm`` (L2 over all parameters) before ``optimizer.step()``.
+    Returns (losses {name: scalar tensor, incl. "total"}, output). ``loss_fn(model, output,
+    batch)`` is the method's loss (``Method.loss``). The gradient norm is clipped to
+    ``clip_norm`` (L2 over all parameters; None: no clipping) before ``optimizer.step()``.
     """
     plsim = tuple(None if key is None else batch[key] for key in plsim_keys)
     output = forward(model, batch, plsim)
-    losses = compute_losses(model, output, batch)
+    losses = loss_fn(model, output, batch)
     optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     optimizer.step()
     output.diagnostics.update(alignment_diagnostics(output, batch["pseudo_audio"], batch["pseudo_visual"]))
     return losses, output
@@ -354,19 +366,26 @@ def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
     its forward runs in ``config.precision``, compiled when ``config.compile``.
 
     For a PLSIM variant the model is built with ``plsim_labels`` = the run's mode and text
-    dimensions that fit the resolved class text tables (unless overridden explicitly).
+    dimensions that fit the resolved class text tables (unless overridden explicitly); a method
+    of the field takes the input widths of the data (VALOR's or HAN's features).
     """
     overrides = dict(config.model_overrides)
-    uses_plsim = model_config(config.model, **overrides).use_plsim
-    text_source = "unused"
-    if uses_plsim:
-        text_audio, text_visual, text_source = resolve_text_tables(data, config.text_table)
-        overrides["plsim_labels"] = config.plsim_labels
-        overrides.setdefault("text_dim_audio", int(text_audio.shape[-1]))
-        overrides.setdefault("text_dim_visual", int(text_visual.shape[-1]))
-    model = build_model(config.model, **overrides)
-    if uses_plsim:
-        model.set_text_tables(text_audio, text_visual)
+    uses_plsim, text_source = False, "unused"
+    if not get_method(config.model).is_grid_variant:  # the field's methods: no PLSIM; input widths from the data
+        for name, tensor in (("audio_dim", data.train.audio), ("visual_dim", data.train.visual),
+                             ("visual_3d_dim", data.train.visual_3d)):
+            overrides.setdefault(name, int(tensor.shape[-1]))
+        model = build_model(config.model, **overrides)
+    else:
+        uses_plsim = model_config(config.model, **overrides).use_plsim
+        if uses_plsim:
+            text_audio, text_visual, text_source = resolve_text_tables(data, config.text_table)
+            overrides["plsim_labels"] = config.plsim_labels
+            overrides.setdefault("text_dim_audio", int(text_audio.shape[-1]))
+            overrides.setdefault("text_dim_visual", int(text_visual.shape[-1]))
+        model = build_model(config.model, **overrides)
+        if uses_plsim:
+            model.set_text_tables(text_audio, text_visual)
     model = apply_precision(model.to(device), config.precision)
     return (compile_model(model) if config.compile else model), uses_plsim, text_source
 
@@ -405,15 +424,22 @@ class Fitted:
 
 def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None,
           resume: bool = False, stop_after: int | None = None, progress: bool = True) -> RunRecord:
-    """Train one run and return its record (what ``results.json`` holds): :func:`fit` without the model."""
+    """Train one run and return its record (what ``results.json`` holds): :func:`fit` without
+    the model; a multi-stage method (JoMoLD) trains its stages first (``linkpaper.methods.stages``)."""
+    if get_method(config.model).previous_stage:
+        from linkpaper.methods.stages import fit_stages
+
+        return fit_stages(config, out_dir, data, resume=resume, stop_after=stop_after, progress=progress).record
     return fit(config, out_dir, data, resume=resume, stop_after=stop_after, progress=progress,
                load_finished=False).record
 
 
 def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None, *,
         resume: bool = False, stop_after: int | None = None, max_steps: int | None = None,
-        on_step=None, evaluate_test: bool = True, progress: bool = True, load_finished: bool = True) -> Fitted:
-    """Train one run: the training loop of every command, notebook and benchmark.
+        on_step=None, evaluate_test: bool = True, progress: bool = True, load_finished: bool = True,
+        prepare=None) -> Fitted:
+    """Train one run (one stage of a multi-stage method): the training loop of every command,
+    notebook and benchmark.
 
     config: the run. out_dir: the run folder (None keeps nothing on disk: no checkpoints, no
     resume; the best weights are kept in memory). data: an AVVPData to use instead of resolving
@@ -425,6 +451,8 @@ def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData |
     a module's scalars with it; it never changes a number). evaluate_test: False skips the final
     test pass (the record then has no ``test`` / ``test_row``). load_finished: False returns a
     finished run (``resume``) with ``model=None`` instead of loading its best checkpoint.
+    prepare: called as ``prepare(model, record)`` once the seeded model and its record exist,
+    before training (a stage hand-over; an interrupted run's checkpoint is loaded after it).
     """
     config.validate()
     run_dir = Path(out_dir) if out_dir is not None else None
@@ -440,14 +468,14 @@ def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData |
             return Fitted(finished, model)
         created = check_writable_dir(run_dir, "--out")  # before any work: a file, read-only, ...
     try:
-        return _fit(config, run_dir, data, resume, stop_after, max_steps, on_step, evaluate_test, progress)
+        return _fit(config, run_dir, data, resume, stop_after, max_steps, on_step, evaluate_test, progress, prepare)
     except BaseException:
         remove_created_dirs(created)  # only folders this call created, and only when still empty
         raise
 
 
 def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resume: bool, stop_after: int | None,
-         max_steps: int | None, on_step, evaluate_test: bool, progress: bool) -> Fitted:
+         max_steps: int | None, on_step, evaluate_test: bool, progress: bool, prepare=None) -> Fitted:
     # ---- the data, the seeded model, the PLSIM labels, the optimiser ------------------------
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
@@ -456,6 +484,8 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         data = load_data(config.data, data_dir=config.data_dir)
     seed_everything(config.seed)
     model, uses_plsim, text_source = prepare_model(config, data, device)
+    method = get_method(config.model)
+    loss_fn = method.loss_function()
     mode = config.plsim_labels if uses_plsim else "none"
     if uses_plsim:  # fail before training if the labels are missing or forbidden
         for split in (data.train, data.val, data.test):
@@ -470,6 +500,10 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     # ---- the record, or the state of an interrupted run --------------------------------------
     record = RunRecord.start(config, data, model, uses_plsim, mode, text_source, device)
     record.run_dir = run_dir
+    if not method.is_grid_variant:  # the field's methods name their recipe and selection rules
+        record.extra["method"] = method_record(config.model)
+    if prepare is not None:
+        prepare(model, record)
     best_score, start_epoch, best_state = -math.inf, 1, None
     if resume and run_dir is not None and (run_dir / CHECKPOINT_LAST).is_file():
         state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
@@ -492,7 +526,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     log = open_log(config.log, run_dir)  # live curves (--log); the record stays the source of truth
     step = (start_epoch - 1) * steps_per_epoch
     for epoch in range(start_epoch, last_epoch + 1):
-        lr = lr_at_epoch(epoch, config.epochs, config.lr, config.lr_min, config.warmup_epochs)
+        lr = epoch_lr(config, epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
         tic = time.perf_counter()
@@ -512,7 +546,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
                 index = order[start:start + config.batch_size]
                 batch = {name: t[index] for name, t in tensors.items()}
                 try:
-                    losses, output = training_step(model, optimizer, batch, keys, config.clip_norm)
+                    losses, output = training_step(model, optimizer, batch, keys, config.clip_norm, loss_fn)
                 except RuntimeError as err:
                     if not any(text in str(err) for text in _PROBABILITY_ERRORS):
                         raise
@@ -568,6 +602,8 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
             "val_type_av": selection, "diagnostics": diagnostics,
             "seconds": {"train": train_seconds, "val": val_seconds},
         })
+        if method.selection is not None:  # the method's published rule, beside the common one
+            record.extra["method"]["published_selection"] = select_epoch(method.selection, record.epochs)
         log.log_epoch(record.epochs[-1])
         bar.set_postfix(loss=f"{train_losses['total']:.4f}", val_type_av=f"{selection:.2f}", epoch=epoch)
         if run_dir is not None:

@@ -46,12 +46,16 @@ def weak_label_losses(output, weak: torch.Tensor) -> dict:
     """
     dtype = output.global_prob.dtype
     target = weak.to(dtype)
-    smoothed = HAN_VISUAL_TARGET_SCALE * target + (1.0 - HAN_VISUAL_TARGET_SCALE) / 2.0
     return {
         "video": F.binary_cross_entropy(_clamped(output.global_prob), target),
         "audio_video": F.binary_cross_entropy(_clamped(output.a_prob), target),
-        "visual_video": F.binary_cross_entropy(_clamped(output.v_prob), smoothed),
+        "visual_video": F.binary_cross_entropy(_clamped(output.v_prob), han_visual_target(target)),
     }
+
+
+def han_visual_target(weak: torch.Tensor) -> torch.Tensor:
+    """HAN's smoothed visual target 0.9 y + 0.05 (label smoothing toward 0.5), (B, C)."""
+    return HAN_VISUAL_TARGET_SCALE * weak + (1.0 - HAN_VISUAL_TARGET_SCALE) / 2.0
 
 
 def label_loss(output, pl_audio: torch.Tensor, pl_visual: torch.Tensor) -> torch.Tensor:

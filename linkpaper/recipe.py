@@ -5,6 +5,12 @@ LINK keeps for every variant: AdamW (lr 3e-4, betas (0.5, 0.999), eps 1e-8, weig
 batch 64, gradient clipping at 1.0, 60 epochs with a 10-epoch linear warm-up then a cosine decay
 to 3e-6 (:func:`lr_at_epoch`). The engine (``linkpaper.engine``) trains one; the run record
 (``linkpaper.runs``) stores it.
+
+The field's methods (HAN, MM-Pyramid, JoMoLD, LEAP) bring their own recipes
+(``linkpaper.models.registry.METHODS``, ``book/decisions.md#method-field``): Adam and a step
+schedule (:func:`step_lr_at_epoch`). :func:`method_recipe` gives a model's full recipe,
+:func:`recipe_config` a TrainConfig with its defaults, :func:`epoch_lr` the learning rate of an
+epoch under it.
 """
 
 from __future__ import annotations
@@ -87,6 +93,8 @@ class TrainConfig:
             positive_int("num_threads")
         for name in ("lr", "lr_min", "eps", "clip_norm"):
             value = getattr(self, name)
+            if name == "clip_norm" and value is None:  # no gradient clipping (the field's recipes)
+                continue
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f"{name}: expected a positive number, got {value!r}")
         if self.lr_min > self.lr:
@@ -168,3 +176,82 @@ def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6,
     span = epochs - warmup_epochs
     progress = (epoch - warmup_epochs) / span if span > 0 else 0.0
     return lr_min + 0.5 * (lr - lr_min) * (1.0 + math.cos(math.pi * progress))
+
+
+OPTIMIZERS = ("adamw", "adam")
+SCHEDULES = ("warmup-cosine", "step")
+_RECIPE_FIELDS = ("epochs", "batch_size", "lr", "lr_min", "warmup_epochs", "betas", "eps", "weight_decay", "clip_norm")
+"""The TrainConfig fields a method's recipe sets."""
+
+
+def method_recipe(model: str) -> dict:
+    """The full recipe of a model name: the TrainConfig fields of :data:`_RECIPE_FIELDS` plus
+    ``optimizer`` and ``schedule`` (and ``step_size`` / ``gamma`` for a step schedule). VALOR++,
+    LINK and the controls get TrainConfig's defaults; the field's methods their registry entry's."""
+    from linkpaper.models.registry import get_method
+
+    defaults = TrainConfig()
+    recipe = {"optimizer": "adamw", "schedule": "warmup-cosine",
+              **{name: getattr(defaults, name) for name in _RECIPE_FIELDS}}
+    recipe.update(get_method(model).recipe)
+    return recipe
+
+
+def recipe_config(model: str = "valor++", **values) -> TrainConfig:
+    """A TrainConfig for ``model`` whose recipe fields default to the model's recipe; ``values``
+    (any TrainConfig field; None means "the recipe's") override them."""
+    recipe = method_recipe(model)
+    given = {name: value for name, value in values.items() if value is not None}
+    return TrainConfig(model=model, **{**{name: recipe[name] for name in _RECIPE_FIELDS}, **given})
+
+
+def step_lr_at_epoch(epoch: int, lr: float, step_size: int, gamma: float) -> float:
+    """``lr * gamma ** ((epoch - 1) // step_size)``: torch's StepLR as the released HAN, MM-Pyramid,
+    JoMoLD and LEAP scripts step it (``scheduler.step(epoch)`` after epoch ``epoch``)."""
+    return lr * gamma ** ((epoch - 1) // step_size)
+
+
+def epoch_lr(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of epoch ``epoch`` (1-based) of a run under its model's schedule."""
+    recipe = method_recipe(config.model)
+    if recipe["schedule"] == "step":
+        return step_lr_at_epoch(epoch, config.lr, recipe["step_size"], recipe["gamma"])
+    return lr_at_epoch(epoch, config.epochs, config.lr, config.lr_min, config.warmup_epochs)
+
+
+COMMON_SELECTION = {"level": "segment", "score": "type", "ties": "earlier"}
+"""The one rule every run's test scores use: best validation segment Type@AV, strictly greater
+(VALOR++'s; ``linkpaper.engine.SELECTION_SCORE``)."""
+
+
+def describe_selection(rule: dict) -> str:
+    """``{"level": "event", "score": "audio", "ties": "later"}`` -> ``"val event-level audio, >="``."""
+    return f"val {rule['level']}-level {rule['score']}, {'>=' if rule['ties'] == 'later' else '>'}"
+
+
+def select_epoch(rule: dict, epochs: list[dict]) -> dict | None:
+    """The epoch a selection rule picks from a run's history (``RunRecord.epochs``: each with
+    ``epoch`` and ``val`` = {level: {score: F}}): {"rule", "best_epoch", "best_val"}, or None
+    before the first epoch. ``ties`` "later" keeps the later of equal scores (the released
+    ``>=``), "earlier" the first (``>``)."""
+    best = None
+    for entry in epochs:
+        score = entry["val"][rule["level"]][rule["score"]]
+        if best is None or score > best[0] or (rule["ties"] == "later" and score == best[0]):
+            best = (score, entry)
+    if best is None:
+        return None
+    return {"rule": describe_selection(rule), "best_epoch": best[1]["epoch"], "best_val": best[1]["val"]}
+
+
+def method_record(model: str) -> dict:
+    """What a run's ``results.json`` says about a method of the field (its ``method`` entry):
+    name, paper, full recipe and both selection rules."""
+    from linkpaper.models.registry import get_method
+
+    method = get_method(model)
+    recipe = method_recipe(model)
+    recipe["betas"] = list(recipe["betas"])
+    return {"name": method.name, "paper": method.paper, "recipe": recipe,
+            "selection": {"common": describe_selection(COMMON_SELECTION),
+                          "published": describe_selection(method.selection) if method.selection else None}}

@@ -142,9 +142,10 @@ def test_han_loss_on_a_hand_made_batch():
         return -(y * math.log(p) + (1 - y) * math.log(1 - p))
 
     assert losses["video"].item() == pytest.approx((bce(0.8, 1) + bce(0.3, 0)) / 2, rel=1e-6)
-    assert losses["audio"].item() == pytest.approx((bce(0.6, 1) + bce(0.2, 0)) / 2, rel=1e-6)
-    assert losses["visual"].item() == pytest.approx((bce(0.5, 0.95) + bce(0.1, 0.05)) / 2, rel=1e-6)
-    assert losses["total"].item() == pytest.approx(sum(losses[k].item() for k in ("video", "audio", "visual")))
+    assert losses["audio_video"].item() == pytest.approx((bce(0.6, 1) + bce(0.2, 0)) / 2, rel=1e-6)
+    assert losses["visual_video"].item() == pytest.approx((bce(0.5, 0.95) + bce(0.1, 0.05)) / 2, rel=1e-6)
+    assert losses["total"].item() == pytest.approx(
+        sum(losses[k].item() for k in ("video", "audio_video", "visual_video")))
 
 
 def test_leap_loss_on_a_hand_made_batch():

@@ -1,27 +1,37 @@
-"""``python -m linkpaper train --model valor++ --data synth:small --out runs/NAME [...]``."""
+"""``python -m linkpaper train --model valor++ --data synth:small --out runs/NAME [...]``.
+
+``--model`` takes any name of the registry (``linkpaper.models.registry``): VALOR++, the LINK
+variants, the controls and the field's methods (han, mm-pyramid, jomold, leap). Options left
+out take the model's recipe (VALOR++'s for the grid; each method's its own).
+"""
 
 from __future__ import annotations
 
-HELP = "train VALOR++, LINK or an ablation variant"
+HELP = "train VALOR++, LINK, an ablation variant or one of the field's methods (HAN, MM-Pyramid, JoMoLD, LEAP)"
 
 
 def add_config_arguments(parser, single_run: bool = True) -> None:
     """Options shared by ``train`` and ``grid`` (everything in TrainConfig)."""
     from linkpaper.engine import TrainConfig
-    from linkpaper.models import PLSIM_LABEL_MODES
+    from linkpaper.models import PLSIM_LABEL_MODES, list_controls, list_methods, list_models
     from linkpaper.precision import PRECISIONS
     from linkpaper.recipe import LOG_KINDS
 
     defaults = TrainConfig()
     if single_run:
-        parser.add_argument("--model", default=defaults.model, help="variant name: valor++, +T, +S, +P, +T+S, +S+P, +T+P, link")
+        parser.add_argument("--model", default=defaults.model,
+                            help=f"a variant ({', '.join(list_models())}), a control ({', '.join(list_controls())}) "
+                                 f"or a method of the field ({', '.join(list_methods())})")
         parser.add_argument("--seed", type=int, default=defaults.seed, help="training seed (default %(default)s)")
-    parser.add_argument("--data", default=defaults.data, help="synth:PRESET[:SEED] or llp:DIR (default %(default)s)")
+    parser.add_argument("--data", default=defaults.data, help="synth:PRESET[:SEED], llp:DIR (VALOR's layout) or han:DIR (HAN's features) (default %(default)s)")
     parser.add_argument("--data-dir", default=None, help="LLP annotation folder (default $LINKPAPER_DATA)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="default %(default)s")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default %(default)s")
-    parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs,
-                        help="linear warm-up epochs before the cosine decay (default %(default)s, VALOR++'s)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"default: the model's recipe (VALOR++ and LINK: {defaults.epochs})")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"default: the model's recipe (VALOR++ and LINK: {defaults.batch_size})")
+    parser.add_argument("--warmup-epochs", type=int, default=None,
+                        help="linear warm-up epochs before the cosine decay (default: the model's recipe, "
+                             f"VALOR++'s {defaults.warmup_epochs}; the field's step schedules have none)")
     parser.add_argument("--device", default=defaults.device, help="cpu or cuda (default %(default)s)")
     parser.add_argument("--plsim-labels", choices=PLSIM_LABEL_MODES, default=defaults.plsim_labels,
                         help="labels PLSIM reads (book/decisions.md#decision-plsim-labels; default %(default)s)")
@@ -58,11 +68,18 @@ def parse_overrides(items) -> dict:
     return overrides
 
 
-def config_from_args(args, **extra):
-    from linkpaper.engine import TrainConfig
+def config_from_args(args, model: str = "valor++", **extra):
+    """The TrainConfig of the parsed options: the model's recipe, then every option given."""
+    from linkpaper.errors import ConfigError
+    from linkpaper.models import canonical_name
+    from linkpaper.recipe import recipe_config
 
-    return TrainConfig(
-        data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+    try:
+        model = canonical_name(model)
+    except ConfigError as err:
+        raise ConfigError(f"--model: {err}") from None
+    return recipe_config(
+        model, data=args.data, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
         warmup_epochs=args.warmup_epochs,
         device=args.device, plsim_labels=args.plsim_labels, allow_label_leakage=args.allow_label_leakage,
         text_table=args.text_table, num_threads=args.threads, precision=args.precision,

@@ -55,6 +55,15 @@ TEACHER_TEXT_TABLES: dict[str, str] = {AUDIO_TEACHER: TEXT_TABLE_FILES["audio"],
 """Teacher -> its text table file (the extraction's view of :data:`TEXT_TABLE_FILES`)."""
 
 
+HAN_LAYOUT: dict[str, tuple[str, tuple[int, int]]] = {
+    "audio": ("feats/vggish", (10, 128)),  # VGGish, one vector per second
+    "visual": ("feats/res152", (80, 2048)),  # ResNet-152, 8 frames per second
+    "visual_3d": (VALOR_LAYOUT["visual_3d"], (10, 512)),  # R(2+1)D-18, the files VALOR reads too
+}
+"""HAN's feature release (``--data han:DIR``, ``linkpaper.data.han_release``): stream -> (sub-directory
+of the root, per-video shape), float32, one ``<id11>.npy`` per video."""
+RESNET_FRAMES = HAN_LAYOUT["visual"][1][0]  # 80 ResNet-152 frames: 8 per one-second segment
+
 SPLITS_DIR = "splits"
 SPLIT_CSV: dict[str, str] = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv", "test": "AVVP_test_pd.csv"}
 """Split -> its list of videos (LLP's file name; a copy under ``<root>/splits/`` overrides LLP's)."""

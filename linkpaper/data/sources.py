@@ -1,7 +1,8 @@
 """Resolve a data spec string to an AVVPData: ``synth:PRESET[:SEED]`` or ``llp:DIR``.
 
 Examples: ``synth:small`` (SynthLLP, preset small, seed 0), ``synth:full:3`` (seed 3),
-``synth:tiny`` (unit tests), ``llp:/data/valor_features`` (the released VALOR feature layout).
+``synth:tiny`` (unit tests), ``llp:/data/valor_features`` (the released VALOR feature layout),
+``han:/data/llp`` (HAN's feature release: VGGish, ResNet-152, R(2+1)D; the field's methods).
 Synthetic data is cached in-process: the same spec and seed give the same object, so a grid
 of runs generates it once.
 """
@@ -13,7 +14,8 @@ from pathlib import Path
 from linkpaper.data.split import AVVPData
 from linkpaper.errors import ConfigError
 
-EXAMPLES = "synth:small, synth:full, synth:tiny, synth:small:3 (seed 3), llp:/path/to/valor_features"
+EXAMPLES = ("synth:small, synth:full, synth:tiny, synth:small:3 (seed 3), llp:/path/to/valor_features, "
+            "han:/path/to/han_features")
 
 _SYNTH_CACHE: dict[tuple, AVVPData] = {}
 
@@ -33,10 +35,10 @@ def parse_spec(spec: str, seed: int = 0) -> dict:
             except ValueError:
                 raise ConfigError(f"--data {spec!r}: the seed {seed_text!r} is not an integer (e.g. synth:small:3)") from None
         return {"kind": "synth", "preset": preset, "seed": int(seed)}
-    if kind == "llp":
+    if kind in ("llp", "han"):
         if not rest:
-            raise ConfigError(f"--data {spec!r}: give the features folder, e.g. llp:/path/to/valor_features")
-        return {"kind": "llp", "root": Path(rest).expanduser()}
+            raise ConfigError(f"--data {spec!r}: give the features folder, e.g. {kind}:/path/to/features")
+        return {"kind": kind, "root": Path(rest).expanduser()}
     raise ConfigError(f"--data {spec!r}: unknown data kind {kind!r}; examples: {EXAMPLES}")
 
 
@@ -57,6 +59,13 @@ def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0) -> A
                 raise ConfigError(f"--data {spec!r}: {err}; examples: {EXAMPLES}") from None
         return _SYNTH_CACHE[key]
     root = parsed["root"]
+    if parsed["kind"] == "han":
+        if not root.is_dir():
+            raise ConfigError(f"--data {spec!r}: the folder {root} does not exist; point han: at HAN's feature "
+                              "release (feats/vggish, feats/res152, feats/r2plus1d_18)")
+        from linkpaper.data.han_release import load_han_release
+
+        return load_han_release(root, data_dir=data_dir)
     if not root.is_dir():
         raise ConfigError(
             f"--data {spec!r}: the folder {root} does not exist; point llp: at the released VALOR "

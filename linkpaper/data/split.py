@@ -117,4 +117,6 @@ class AVVPData:
             return text
         if kind == "llp":
             return f"LLP (real features) at {self.source.get('root')}"
+        if kind == "han":
+            return f"LLP (HAN's released features) at {self.source.get('root')}"
         return str(self.source)

@@ -3,9 +3,10 @@
     L = BCE(P, y) + BCE(p_a, y) + BCE(p_v, 0.9 y + 0.05)
 
 P (B, C) the attentive-MMIL video probability, p_a / p_v (B, C) the modality probabilities
-(``AVVPOutput.a_prob`` / ``v_prob``), y (B, C) the weak labels. The visual target is smoothed
-(the released code's label smoothing with v = 0.9: 0.9 y + 0.1 * 0.5); the audio target is not.
-Probabilities are clamped to [1e-7, 1 - 1e-7] before each BCE, as in the released code.
+(``AVVPOutput.a_prob`` / ``v_prob``), y (B, C) the weak labels; the visual target is smoothed,
+the audio target is not. The three terms are ``linkpaper.losses.weak_label_losses`` (the
+``valor++/weak`` control trains VALOR++'s network on them too); probabilities are clamped to
+[1e-7, 1 - 1e-7] before each BCE, as in the released code.
 """
 
 from __future__ import annotations
@@ -13,14 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from linkpaper.losses import PROB_EPS
-
-VISUAL_SMOOTHING = 0.9  # the released code's v; the audio target keeps a = 1.0
-
-
-def smoothed(weak: torch.Tensor, keep: float) -> torch.Tensor:
-    """keep * y + (1 - keep) * 0.5: HAN's label smoothing toward 0.5."""
-    return keep * weak + (1.0 - keep) * 0.5
+from linkpaper.losses import PROB_EPS, weak_label_losses
 
 
 def bce(prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -29,12 +23,8 @@ def bce(prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def han_losses(model, output, batch: dict) -> dict:
-    """HAN's three terms on a batch ({'weak': (B, C), ...}) and their sum: {video, audio, visual, total}."""
-    weak = batch["weak"].to(output.global_prob.dtype)
-    losses = {
-        "video": bce(output.global_prob, weak),
-        "audio": bce(output.a_prob, weak),
-        "visual": bce(output.v_prob, smoothed(weak, VISUAL_SMOOTHING)),
-    }
-    losses["total"] = losses["video"] + losses["audio"] + losses["visual"]
+    """HAN's three terms on a batch ({'weak': (B, C), ...}) and their sum: {video, audio_video,
+    visual_video, total}."""
+    losses = weak_label_losses(output, batch["weak"])
+    losses["total"] = losses["video"] + losses["audio_video"] + losses["visual_video"]
     return losses

@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from linkpaper.errors import ConfigError
-from linkpaper.losses import PROB_EPS
-from linkpaper.methods.han import VISUAL_SMOOTHING, bce, smoothed
+from linkpaper.losses import PROB_EPS, han_visual_target
+from linkpaper.methods.han import bce
 from linkpaper.models.jomold import segment_similarities
 
 NCE_SMOOTHING = 0.1
@@ -53,7 +53,7 @@ def contrastive_loss(audio_hidden: torch.Tensor, visual_hidden: torch.Tensor, te
 
 def modality_targets(weak: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(audio target y, visual target 0.9 y + 0.05), each (B, C)."""
-    return weak.clone(), smoothed(weak, VISUAL_SMOOTHING)
+    return weak.clone(), han_visual_target(weak)
 
 
 def estimator_losses(model, output, batch: dict) -> dict:
@@ -130,8 +130,11 @@ def estimate_noise_ratios(model, audio, visual, visual_3d, weak, batch_size: int
     labelled = weak != 0
     noisy_a = labelled & (a_prob * target_a / a_prob.mean(dim=0) < audio_threshold)
     noisy_v = labelled & (v_prob * target_v / v_prob.mean(dim=0) < visual_threshold)
-    events = labelled.sum(dim=0).double()
-    ratio = lambda noisy: torch.where(events > 0, noisy.sum(dim=0) / events.clamp(min=1), torch.zeros_like(events))  # noqa: E731
+    events = labelled.sum(dim=0).double()  # videos labelled with each class
+
+    def ratio(noisy):
+        return torch.where(events > 0, noisy.sum(dim=0) / events.clamp(min=1), torch.zeros_like(events))
+
     return ratio(noisy_a), ratio(noisy_v)
 
 
@@ -180,3 +183,27 @@ def denoising_losses(model, output, batch: dict) -> dict:
     output.diagnostics["dropped_audio"] = ((target_a > 0.5) & (denoised_a <= 0.5)).sum().float()
     output.diagnostics["dropped_visual"] = ((target_v > 0.5) & (denoised_v <= 0.5)).sum().float()
     return losses
+
+
+def hand_over(estimator, data, config) -> tuple:
+    """Stages 1 -> 3: the noise ratios of a trained estimator on ``data.train`` and the function
+    that gives them to the fresh stage-3 network.
+
+    estimator: the stage-1 network (its best epoch); config: the run's TrainConfig (its
+    ``batch_size`` sets the warm-up, 0.9 epoch of optimiser steps). Returns (prepare(model),
+    {"noise_ratios": {"audio": [...], "visual": [...]}, "warmup_steps": float}) for the record.
+    """
+    from linkpaper.engine import prepare_split  # the engine's own split preparation (pooled audio)
+
+    device = next(estimator.parameters()).device
+    train = prepare_split(estimator, data.train, device)
+    ratio_a, ratio_v = estimate_noise_ratios(estimator, train.audio, train.visual, train.visual_3d, train.weak,
+                                             batch_size=config.eval_batch_size)
+    warmup_steps = RATIO_WARMUP_EPOCHS * math.ceil(len(train) / config.batch_size)
+
+    def prepare(model) -> None:
+        begin_denoising(model, ratio_a, ratio_v, warmup_steps)
+
+    info = {"noise_ratios": {"audio": [float(r) for r in ratio_a], "visual": [float(r) for r in ratio_v]},
+            "warmup_steps": warmup_steps}
+    return prepare, info

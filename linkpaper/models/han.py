@@ -27,14 +27,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.layout import HAN_LAYOUT
 from linkpaper.errors import ConfigError
 from linkpaper.models.audio_pooling import audio_pooling_matrix
 from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.dropout import drop
 from linkpaper.models.inputs import FeatureInputs, check_config
-from linkpaper.models.valor import AVVPOutput, HANLayer, multi_head_attention
+from linkpaper.models.valor import AVVPOutput, HANLayer, attentive_mmil_pooling, multi_head_attention
 
-HAN_RELEASE_INPUTS = {"audio_dim": 128, "visual_dim": 2048, "visual_3d_dim": 512}
+HAN_RELEASE_INPUTS = {f"{stream}_dim": shape[-1] for stream, (_, shape) in HAN_LAYOUT.items()}
 """Input widths of HAN's feature release: VGGish (10, 128), ResNet-152 (80, 2048), R(2+1)D (10, 512)."""
 
 
@@ -98,30 +99,6 @@ class HybridAttentionEncoder(nn.Module):
             else:
                 x_a, x_v = self_attention_only(layer, x_a), self_attention_only(layer, x_v)
         return x_a, x_v
-
-
-def attentive_mmil_pooling(fc_prob: nn.Linear, fc_frame_att: nn.Linear, fc_av_att: nn.Linear,
-                           h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
-    """HAN's attentive MMIL pooling: (B, T, H) x 2 -> {frame_logits, frame_prob
-    (B, T, 2, C), global_prob, a_prob, v_prob (B, C)}.
-
-    frame attention is a softmax over time per modality and class, modality attention a
-    softmax over the two modalities per segment and class; a_prob / v_prob are the
-    time-attended sums of one modality (the weak-label targets of HAN's modality losses).
-    """
-    x = torch.stack([h_a, h_v], dim=2)  # (B, T, 2, H)
-    frame_logits = fc_prob(x)
-    frame_prob = torch.sigmoid(frame_logits)
-    frame_att = torch.softmax(fc_frame_att(x), dim=1)
-    av_att = torch.softmax(fc_av_att(x), dim=2)
-    temporal_prob = frame_att * frame_prob
-    return {
-        "frame_logits": frame_logits,
-        "frame_prob": frame_prob,
-        "global_prob": (temporal_prob * av_att).sum(dim=(1, 2)),
-        "a_prob": temporal_prob[:, :, 0].sum(dim=1),
-        "v_prob": temporal_prob[:, :, 1].sum(dim=1),
-    }
 
 
 class HAN(FeatureInputs, nn.Module):

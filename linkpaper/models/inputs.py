@@ -22,9 +22,15 @@ from dataclasses import fields
 
 import torch
 
-from linkpaper.errors import ConfigError
-from linkpaper.models.audio_pooling import reference_audio_embedding
-from linkpaper.models.valor import AUDIO_MAP_TOKENS, RESNET_FRAMES, InputShapeError
+from linkpaper.data.layout import RESNET_FRAMES
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.models.audio_pooling import FREQ_GROUPS, TIME_STEPS, reference_audio_embedding
+
+AUDIO_MAP_TOKENS = FREQ_GROUPS * TIME_STEPS  # 64 CLAP tokens per clip
+
+
+class InputShapeError(UserError, ValueError):
+    """A feature tensor whose shape the model cannot take."""
 
 
 class FeatureInputs:
@@ -47,7 +53,7 @@ class FeatureInputs:
         if audio.dim() != 3 or audio.shape[-1] != self.config.audio_dim or audio.shape[1] not in (AUDIO_MAP_TOKENS, T):
             raise InputShapeError(
                 f"audio features: expected (B, {AUDIO_MAP_TOKENS}, {self.config.audio_dim}) CLAP maps or "
-                f"(B, {T}, {self.config.audio_dim}) segment features, got {tuple(audio.shape)}"
+                f"(B, {T}, {self.config.audio_dim}) pooled features, got {tuple(audio.shape)}"
             )
         if audio.shape[1] == AUDIO_MAP_TOKENS and self.config.audio_path == "reference":
             return reference_audio_embedding(audio, self.fc_a, T)
@@ -58,8 +64,7 @@ class FeatureInputs:
         T = self.config.num_segments
         if visual.dim() != 3 or visual.shape[-1] != self.config.visual_dim or visual.shape[1] not in (T, RESNET_FRAMES):
             raise InputShapeError(
-                f"visual features: expected (B, {T}, {self.config.visual_dim}) or (B, {RESNET_FRAMES}, "
-                f"{self.config.visual_dim}) frames, got {tuple(visual.shape)}"
+                f"visual features: expected (B, {T}, {self.config.visual_dim}), got {tuple(visual.shape)}"
             )
         if visual_3d.dim() != 3 or visual_3d.shape[1:] != (T, self.config.visual_3d_dim) \
                 or visual_3d.shape[0] != visual.shape[0]:

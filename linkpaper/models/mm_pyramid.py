@@ -35,9 +35,9 @@ from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.models.audio_pooling import audio_pooling_matrix
 from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.dropout import drop
-from linkpaper.models.han import attentive_mmil_pooling, refuse_plsim
+from linkpaper.models.han import refuse_plsim
 from linkpaper.models.inputs import FeatureInputs, check_config
-from linkpaper.models.valor import AVVPOutput
+from linkpaper.models.valor import AVVPOutput, attentive_mmil_pooling
 
 MASKED_SCORE = -1e9  # the score a key outside the window gets before the softmax (as released)
 

@@ -7,8 +7,8 @@ vsablock.layer.self_attn.linears.0.weight``); ours are named after what they are
 (``encoder.levels.0.visual_self.attn.q.weight``). :data:`RENAMES` maps one onto the other,
 rule by rule. The load is a bijection: every parameter of our network receives exactly one
 released tensor, and every released tensor is either used, one of the modules the released
-network builds but never calls (:data:`UNUSED`, listed on ``book/decisions.md#method-reference-
-checkpoints``), or a second name of a tensor already used (:data:`ALIASES`, checked equal).
+network builds but never calls (:data:`UNUSED`; ``book/decisions.md#method-reference-checkpoints``),
+or a second name of a tensor already used (:data:`ALIASES`, checked equal).
 Input widths (VGGish 128 or CLAP 768, ResNet-152 2048 or CLIP 768) are read from the
 checkpoint, so a released HAN-feature checkpoint builds a HAN-feature network.
 """

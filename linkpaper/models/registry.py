@@ -1,23 +1,44 @@
-"""Build any model of the ablation grid by name (the paper's Table II).
+"""Every trainable method by name: the ablation grid (the paper's Table II) and the field before it.
 
     build_model("valor++")                 # the baseline, loads released VALOR++ checkpoints
     build_model("link", hidden_dim=64)     # TSAM + CMIM, S-LOSS, PLSIM; any ModelConfig field
+    build_model("han", audio_dim=128, visual_dim=2048)   # HAN on its own feature release
     list_models()                          # the eight grid names, in table order
+    list_methods()                         # han, mm-pyramid, jomold, leap
+    get_method("jomold")                   # network, loss, recipe, selection rule and stages
 
 "T" switches on TSAM and CMIM (the paper's TSAM section covers both), "S" S-LOSS, "P" PLSIM.
+
+A :class:`Method` is a named config in the spirit of open_clip's model configs: its network
+builder, its loss (a ``"module:function"`` path, resolved by the training code), its recipe
+(``TrainConfig`` values plus the optimiser and learning-rate schedule, read by
+``linkpaper.recipe``), its published checkpoint-selection rule and, for a multi-stage method,
+the stage before it and the hand-over between them. The engine reads a method only through
+these fields, so adding one touches its own files and one entry of :data:`METHODS`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from linkpaper.errors import ConfigError
 from linkpaper.models.config import ModelConfig
+from linkpaper.models.han import HAN, HANConfig
+from linkpaper.models.jomold import JoMoLD, JoMoLDConfig
+from linkpaper.models.leap import LEAP, LEAPConfig
 from linkpaper.models.link import LINK, LINK_ONLY_MODULES
+from linkpaper.models.mm_pyramid import MMPyramid, MMPyramidConfig
+from linkpaper.models.reference import glove_table, load_reference_checkpoint
 from linkpaper.models.valor import VALORPlusPlus
+
+__all__ = ["CONTROL_CONFIGS", "METHODS", "MODEL_CONFIGS", "Method", "build_model", "canonical_name", "get_method",
+           "list_controls", "list_methods", "list_models", "load_reference_checkpoint", "load_valor_checkpoint",
+           "model_config", "resolve", "variant_slug"]
 
 _T = {"use_tsam": True, "use_cmim": True}
 _S = {"use_sloss": True}
@@ -63,7 +84,9 @@ def variant_plsim_labels(name: str) -> str | None:
     settings = CONTROL_CONFIGS.get(canonical_name(name), {})
     return settings.get("plsim_labels")
 
-ALIASES = {"valor++": "valor++", "valorpp": "valor++", "valor": "valor++", "link": "link", "+t+s+p": "link"}
+ALIASES = {"valor++": "valor++", "valorpp": "valor++", "valor": "valor++", "link": "link", "+t+s+p": "link",
+           "han": "han", "mm-pyramid": "mm-pyramid", "mmpyramid": "mm-pyramid", "mm_pyramid": "mm-pyramid",
+           "mm-pyr": "mm-pyramid", "jomold": "jomold", "jomold/estimator": "jomold/estimator", "leap": "leap"}
 
 
 def list_models() -> list[str]:
@@ -92,7 +115,8 @@ def canonical_name(name: str) -> str:
         canonical = "".join("+" + p for p in "TSP" if p in flags)
         return "link" if canonical == "+T+S+P" else canonical
     raise ConfigError(
-        f"unknown model {name!r}; choose one of {', '.join(list_models())} (controls: {', '.join(list_controls())})"
+        f"unknown model {name!r}; choose one of {', '.join(list_models())} (controls: {', '.join(list_controls())}; "
+        f"the field: {', '.join(list_methods())})"
     )
 
 
@@ -110,19 +134,24 @@ def variant_slug(name: str) -> str:
     return slug + ("__" + control.replace("-", "_") if control else "")
 
 
-def model_config(name: str, **overrides) -> ModelConfig:
-    """The ModelConfig of a named variant with ``overrides`` applied (strings are parsed)."""
+def model_config(name: str, **overrides):
+    """The config of a named model with ``overrides`` applied (strings are parsed): a
+    ModelConfig for the grid's variants and controls, the method's own config dataclass
+    (``HANConfig``, ``MMPyramidConfig``, ``JoMoLDConfig``, ``LEAPConfig``) for the field."""
     name = canonical_name(name)
-    settings = {**(MODEL_CONFIGS[name] if name in MODEL_CONFIGS else CONTROL_CONFIGS[name])}
-    known = {f.name: f for f in dataclasses.fields(ModelConfig)}
+    if name in MODEL_CONFIGS or name in CONTROL_CONFIGS:
+        config_class, settings = ModelConfig, {**(MODEL_CONFIGS.get(name) or CONTROL_CONFIGS.get(name, {}))}
+    else:
+        config_class, settings = METHODS[name].config, {**METHODS[name].settings}
+    known = {f.name: f for f in dataclasses.fields(config_class)}
     unknown = sorted(set(overrides) - set(known))
     if unknown:
         raise ConfigError(
-            f"unknown model option(s) {', '.join(unknown)}; valid ModelConfig fields: {', '.join(known)}"
+            f"unknown model option(s) {', '.join(unknown)}; valid {config_class.__name__} fields: {', '.join(known)}"
         )
     for key, value in overrides.items():
         settings[key] = _parse(key, known[key].type, value)
-    return ModelConfig(**settings)
+    return config_class(**settings)
 
 
 def _parse(key: str, kind: str, value):
@@ -142,9 +171,117 @@ def _parse(key: str, kind: str, value):
 
 
 def build_model(name: str = "valor++", **overrides) -> torch.nn.Module:
-    """A fresh model of a named variant. VALOR++ when no LINK part is on, LINK otherwise."""
+    """A fresh model of a named variant or method. VALOR++ when no LINK part is on, LINK
+    otherwise; for the field, the method's network (LEAP's with its GloVe class table)."""
     config = model_config(name, **overrides)
-    return VALORPlusPlus(config) if config.is_valor else LINK(config)
+    if isinstance(config, ModelConfig):
+        return VALORPlusPlus(config) if config.is_valor else LINK(config)
+    method = METHODS[canonical_name(name)]
+    model = method.network(config)
+    if method.needs_label_table:
+        model.set_label_table(glove_table())
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# Methods: a network, its loss, its recipe, its selection rule, its stages (one name each)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Method:
+    """One trainable method (``python -m linkpaper train --model NAME``).
+
+    network / config / settings: the network class, its config dataclass and the entry's field
+    values (the grid's variants use ``ModelConfig`` switches instead, see ``MODEL_CONFIGS``).
+    loss: ``"module:function"``, called as ``loss(model, output, batch) -> {term: scalar,
+    "total": scalar}``. recipe: ``TrainConfig`` values (epochs, batch_size, lr, betas, eps,
+    weight_decay, clip_norm (None: no clipping), warmup_epochs) plus ``optimizer`` ("adamw" |
+    "adam") and ``schedule`` ("warmup-cosine" | "step", with ``step_size`` and ``gamma``); an
+    empty recipe is VALOR++'s (TrainConfig's defaults). selection: the method's published
+    checkpoint rule, ``{"level", "score", "ties"}`` ("later": >=, "earlier": >), recorded beside
+    the common one (None: the common rule is the method's own). previous_stage / hand_over: a
+    method trained first, and ``"module:function"`` called as ``hand_over(previous model, data,
+    config) -> (prepare(model), info)`` before this one trains.
+    """
+
+    name: str
+    paper: str
+    loss: str
+    network: Callable | None = None
+    config: type | None = None
+    settings: dict = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)
+    selection: dict | None = None
+    previous_stage: str | None = None
+    hand_over: str | None = None
+    needs_label_table: bool = False
+
+    def loss_function(self) -> Callable:
+        """The loss this method trains with (``loss`` resolved)."""
+        return resolve(self.loss)
+
+    def hand_over_function(self) -> Callable | None:
+        """The hand-over from ``previous_stage`` (``hand_over`` resolved), or None."""
+        return resolve(self.hand_over) if self.hand_over else None
+
+    @property
+    def is_grid_variant(self) -> bool:
+        """True for VALOR++, the LINK variants and the controls (ModelConfig switches, PLSIM)."""
+        return self.network is None
+
+
+_VALOR_PAPER = "Lai et al., NeurIPS 2023 (VALOR++); Wang et al., arXiv 2412.20872 (LINK)"
+_ADAM = {"optimizer": "adam", "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "clip_norm": None,
+         "schedule": "step", "warmup_epochs": 0}
+_TYPE_AT_AV = {"level": "segment", "score": "type", "ties": "later"}
+
+METHODS: dict[str, Method] = {
+    **{name: Method(name, _VALOR_PAPER, "linkpaper.losses:compute_losses")
+       for name in (*MODEL_CONFIGS, *CONTROL_CONFIGS)},
+    "han": Method(
+        "han", "Tian et al., ECCV 2020", "linkpaper.methods.han:han_losses", HAN, HANConfig,
+        recipe={**_ADAM, "lr": 3e-4, "step_size": 10, "gamma": 0.1, "epochs": 40, "batch_size": 16},
+        selection=_TYPE_AT_AV),
+    "mm-pyramid": Method(
+        "mm-pyramid", "Yu et al., ACM MM 2022", "linkpaper.methods.han:han_losses", MMPyramid, MMPyramidConfig,
+        recipe={**_ADAM, "lr": 1e-4, "step_size": 10, "gamma": 0.1, "epochs": 40, "batch_size": 16},
+        selection=_TYPE_AT_AV),
+    "jomold/estimator": Method(
+        "jomold/estimator", "Cheng et al., ECCV 2022 (stage 1)", "linkpaper.methods.jomold:estimator_losses",
+        JoMoLD, JoMoLDConfig, settings={"cross_attention": False},
+        recipe={**_ADAM, "lr": 5e-4, "step_size": 6, "gamma": 0.25, "epochs": 25, "batch_size": 128},
+        selection={"level": "event", "score": "audio", "ties": "later"}),
+    "jomold": Method(
+        "jomold", "Cheng et al., ECCV 2022", "linkpaper.methods.jomold:denoising_losses", JoMoLD, JoMoLDConfig,
+        recipe={**_ADAM, "lr": 5e-4, "step_size": 6, "gamma": 0.25, "epochs": 25, "batch_size": 128},
+        selection={"level": "event", "score": "audio", "ties": "later"},
+        previous_stage="jomold/estimator", hand_over="linkpaper.methods.jomold:hand_over"),
+    "leap": Method(
+        "leap", "Zhou et al., ECCV 2024", "linkpaper.methods.leap:leap_losses", LEAP, LEAPConfig,
+        recipe={**_ADAM, "lr": 1e-4, "step_size": 10, "gamma": 0.1, "epochs": 30, "batch_size": 32},
+        selection=_TYPE_AT_AV, needs_label_table=True),
+}
+"""Every trainable name -> its :class:`Method` (recipes: ``book/decisions.md#method-field``)."""
+
+
+def resolve(path: str) -> Callable:
+    """``"package.module:function"`` -> the function (imported on first use, so the registry
+    names training code without importing it)."""
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def list_methods() -> list[str]:
+    """The field's methods, in the order of their lineage (stages not listed)."""
+    return ["han", "mm-pyramid", "jomold", "leap"]
+
+
+def get_method(name: str) -> Method:
+    """The :class:`Method` of a model name (any spelling ``canonical_name`` accepts)."""
+    return METHODS[canonical_name(name)]
 
 
 def load_valor_checkpoint(model: torch.nn.Module, source) -> list[str]:

@@ -20,17 +20,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from linkpaper.errors import ConfigError, UserError
-from linkpaper.models.audio_pooling import FREQ_GROUPS, TIME_STEPS, audio_pooling_matrix, reference_audio_embedding
+from linkpaper.errors import ConfigError
+from linkpaper.models.audio_pooling import audio_pooling_matrix
 from linkpaper.models.config import ModelConfig
 from linkpaper.models.dropout import drop
-
-AUDIO_MAP_TOKENS = FREQ_GROUPS * TIME_STEPS  # 64 CLAP tokens per clip
-RESNET_FRAMES = 80  # 8 frames per segment (VALOR / VALOR+ 2-D visual input)
-
-
-class InputShapeError(UserError, ValueError):
-    """A feature tensor whose shape the model cannot take."""
+from linkpaper.models.inputs import FeatureInputs
 
 
 @dataclass
@@ -137,11 +131,37 @@ class HANEncoder(nn.Module):
         return x_a, x_v
 
 
-class VALORPlusPlus(nn.Module):
+def attentive_mmil_pooling(fc_prob: nn.Linear, fc_frame_att: nn.Linear, fc_av_att: nn.Linear,
+                           h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
+    """HAN's attentive MMIL pooling (Tian et al., ECCV 2020), the heads of HAN, VALOR++,
+    MM-Pyramid and JoMoLD: (B, T, H) x 2 -> {frame_logits, frame_prob (B, T, 2, C),
+    global_prob, a_prob, v_prob (B, C)}.
+
+    Frame attention is a softmax over time per modality and class, modality attention a
+    softmax over the two modalities per segment and class; a_prob / v_prob are the
+    time-attended sums of one modality (HAN's modality-wise targets).
+    """
+    x = torch.stack([h_a, h_v], dim=2)  # (B, T, 2, H)
+    frame_logits = fc_prob(x)  # (B, T, 2, C)
+    frame_prob = torch.sigmoid(frame_logits)
+    frame_att = torch.softmax(fc_frame_att(x), dim=1)  # over time
+    av_att = torch.softmax(fc_av_att(x), dim=2)  # over modality
+    temporal_prob = frame_att * frame_prob
+    return {
+        "frame_logits": frame_logits,
+        "frame_prob": frame_prob,
+        "global_prob": (temporal_prob * av_att).sum(dim=(1, 2)),  # (B, C)
+        "a_prob": temporal_prob[:, :, 0].sum(dim=1),
+        "v_prob": temporal_prob[:, :, 1].sum(dim=1),
+    }
+
+
+class VALORPlusPlus(FeatureInputs, nn.Module):
     """VALOR++ (``MMIL_Net``): fc_a/fc_v/fc_st/fc_fusion -> HAN encoder -> MMIL heads.
 
     forward(audio (B, 64, Da) maps or (B, T, Da) pooled, visual (B, T, Dv), visual_3d
-    (B, T, 512)) -> AVVPOutput. ``plsim_audio`` / ``plsim_visual`` are accepted (and must be
+    (B, T, 512)) -> AVVPOutput. The input projections (``embed``, ``pool_audio_input``) are
+    the field's shared input stage, ``linkpaper.models.inputs.FeatureInputs``. ``plsim_audio`` / ``plsim_visual`` are accepted (and must be
     None) so every model of the grid has one call signature.
     """
 
@@ -163,83 +183,14 @@ class VALORPlusPlus(nn.Module):
         # Not in the state dict: released checkpoints load strictly.
         self.register_buffer("audio_pooling", audio_pooling_matrix(config.num_segments), persistent=False)
 
-    # ----- input projections (book/decisions.md#ref-valor-network) -----
-
-    def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
-        """(B, 64, Da) CLAP maps or (B, T, Da) pooled features -> x_a (B, T, H)."""
-        T = self.config.num_segments
-        if audio.dim() != 3 or audio.shape[-1] != self.config.audio_dim or audio.shape[1] not in (AUDIO_MAP_TOKENS, T):
-            raise InputShapeError(
-                f"audio features: expected (B, {AUDIO_MAP_TOKENS}, {self.config.audio_dim}) CLAP maps or "
-                f"(B, {T}, {self.config.audio_dim}) pooled features, got {tuple(audio.shape)}"
-            )
-        if audio.shape[1] == AUDIO_MAP_TOKENS and self.config.audio_path == "reference":
-            return reference_audio_embedding(audio, self.fc_a, T)
-        return self.fc_a(self.pool_audio_input(audio))
-
-    def pool_audio_input(self, audio: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
-        """The fast path's first step: (N, 64, Da) maps -> (N, T, Da) through the fixed (T, 64)
-        matrix, ``chunk`` videos at a time. Pooled input, and every input on the
-        ``"reference"`` path, is returned unchanged.
-
-        ``embed_audio`` starts with it; the engine also calls it once per split
-        (``engine.prepare_split``), so an epoch on the released maps costs a pooled epoch.
-        """
-        if audio.dim() != 3 or audio.shape[1] != AUDIO_MAP_TOKENS or self.config.audio_path != "fast":
-            return audio
-        matrix = self.audio_pooling.to(device=audio.device, dtype=audio.dtype)
-        if audio.shape[0] <= chunk:
-            return matrix @ audio
-        return torch.cat([matrix @ audio[start:start + chunk] for start in range(0, audio.shape[0], chunk)])
-
-    def embed_visual(self, visual: torch.Tensor, visual_3d: torch.Tensor) -> torch.Tensor:
-        """(B, T, Dv) [or (B, 80, Dv) ResNet frames] and (B, T, 512) -> x_v (B, T, H)."""
-        T = self.config.num_segments
-        if visual.dim() != 3 or visual.shape[-1] != self.config.visual_dim or visual.shape[1] not in (T, RESNET_FRAMES):
-            raise InputShapeError(
-                f"visual features: expected (B, {T}, {self.config.visual_dim}), got {tuple(visual.shape)}"
-            )
-        if visual_3d.shape[1:] != (T, self.config.visual_3d_dim) or visual_3d.shape[0] != visual.shape[0]:
-            raise InputShapeError(
-                f"3-D visual features: expected ({visual.shape[0]}, {T}, {self.config.visual_3d_dim}), "
-                f"got {tuple(visual_3d.shape)}"
-            )
-        vid_s = self.fc_v(visual)
-        if visual.shape[1] == RESNET_FRAMES:  # average the 8 frames of each segment
-            vid_s = vid_s.reshape(vid_s.shape[0], T, RESNET_FRAMES // T, -1).mean(dim=2)
-        vid_st = self.fc_st(visual_3d)
-        return self.fc_fusion(torch.cat([vid_s, vid_st], dim=-1))
-
-    def embed(self, audio, visual, visual_3d) -> tuple[torch.Tensor, torch.Tensor]:
-        """x_a, x_v (B, T, H): the features the HAN encoder reads."""
-        x_a = self.embed_audio(audio)
-        x_v = self.embed_visual(visual, visual_3d)
-        if x_a.shape[0] != x_v.shape[0]:
-            raise InputShapeError(f"batch sizes differ: audio {x_a.shape[0]}, visual {x_v.shape[0]}")
-        return x_a, x_v
-
     # ----- encoder and heads (book/decisions.md#ref-valor-network) -----
 
     def encode_and_predict(self, x_a: torch.Tensor, x_v: torch.Tensor, diagnostics: dict | None = None) -> AVVPOutput:
         """HAN encoder, then the attentive MMIL heads: (B, T, H) x 2 -> AVVPOutput."""
         h_a, h_v = self.hat_encoder(x_a, x_v)
-        x = torch.stack([h_a, h_v], dim=2)  # (B, T, 2, H)
-        frame_logits = self.fc_prob(x)  # (B, T, 2, C)
-        frame_prob = torch.sigmoid(frame_logits)
-        frame_att = torch.softmax(self.fc_frame_att(x), dim=1)  # over time
-        av_att = torch.softmax(self.fc_av_att(x), dim=2)  # over modality
-        temporal_prob = frame_att * frame_prob
-        global_prob = (temporal_prob * av_att).sum(dim=(1, 2))  # (B, C)
-        return AVVPOutput(
-            global_prob=global_prob,
-            a_prob=temporal_prob[:, :, 0].sum(dim=1),
-            v_prob=temporal_prob[:, :, 1].sum(dim=1),
-            frame_prob=frame_prob,
-            frame_logits=frame_logits,
-            audio_hidden=h_a,
-            visual_hidden=h_v,
-            diagnostics=diagnostics if diagnostics is not None else {},
-        )
+        heads = attentive_mmil_pooling(self.fc_prob, self.fc_frame_att, self.fc_av_att, h_a, h_v)
+        return AVVPOutput(audio_hidden=h_a, visual_hidden=h_v, **heads,
+                          diagnostics=diagnostics if diagnostics is not None else {})
 
     def forward(self, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> AVVPOutput:
         if plsim_audio is not None or plsim_visual is not None:
