@@ -61,6 +61,7 @@ from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, capti
     is_complete,
     load_checkpoint,
     load_weights,
+    read_results,
     save_checkpoint,
 )
 
@@ -429,6 +430,8 @@ def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData |
     created: list[Path] = []
     if run_dir is not None:
         _check_run_dir(run_dir, config, resume)
+        if resume and (run_dir / RESULTS_FILE).is_file():
+            read_results(run_dir, full=False)  # a damaged record is its one line, never trained over
         if resume and is_complete(run_dir):
             finished = RunRecord.read(run_dir)
             _refuse_config_change(finished.config, config, run_dir / RESULTS_FILE)

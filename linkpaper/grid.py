@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
 from linkpaper.models.registry import variant_slug
-from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit
+from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit, read_json
 from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
 COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LABELS
@@ -207,6 +206,19 @@ def _sigterm_as_interrupt():
 JOBS_FILE = "jobs.json"  # OUT/submitit/jobs.json: run folder -> SLURM job id of its latest job
 
 
+def _read_jobs(path: Path) -> dict:
+    """``OUT/submitit/jobs.json`` (run folder -> SLURM job id), {} when absent; a damaged file is
+    one UserError naming it."""
+    if not path.exists():
+        return {}
+    remedy = ("it only lists the SLURM jobs submitted earlier: delete it (the runs are kept), "
+              "after checking with squeue that none is still queued")
+    jobs = read_json(path, "list of submitted jobs", remedy)
+    if not isinstance(jobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in jobs.items()):
+        raise UserError(f"{path}: not a list of submitted jobs (expected an object of run folder -> job id); {remedy}")
+    return jobs
+
+
 def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None,
              train: bool = True) -> GridReport:
     """Train every (variant, seed) into ``out_dir`` (skipping complete runs), then summarise.
@@ -225,7 +237,8 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     from tqdm.auto import tqdm
 
     from linkpaper.cluster import ExecutorOptions, available_cpus, job_still_queued, lock_holder
-    from linkpaper.records import check_writable_dir
+    from linkpaper.limits import check_seed
+    from linkpaper.records import check_writable_dir, remove_created_dirs
     from linkpaper.runs import is_complete
 
     options = (executor or ExecutorOptions()).validate()
@@ -235,11 +248,17 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     if not train and not out_dir.exists():  # a mistyped path: say so, do not create it and call it empty
         raise UserError(f"--out {out_dir}: no such folder; --summarise-only summarises the runs of an existing "
                         "grid folder: check the path, or drop --summarise-only to train the grid there")
-    check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
-    if not (options.kind == "slurm" and options.submitit_cluster == "slurm"):
-        base_config.validate()  # a SLURM job validates on its own node (the device may only be there)
+    for seed in seeds:
+        check_seed(seed, "--seeds")
+    created = check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
     pairs = [(v, s) for v in variants for s in seeds]
-    check_grid_configs(base_config, pairs, out_dir)
+    try:
+        if not (options.kind == "slurm" and options.submitit_cluster == "slurm"):
+            base_config.validate()  # a SLURM job validates on its own node (the device may only be there)
+        check_grid_configs(base_config, pairs, out_dir)
+    except BaseException:
+        remove_created_dirs(created)  # a refused grid leaves no empty --out behind
+        raise
     out_dir.mkdir(parents=True, exist_ok=True)
 
     if base_config.num_threads is None and options.kind == "local":
@@ -249,7 +268,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
 
     submitit_dir = out_dir / "submitit"
     jobs_path = submitit_dir / JOBS_FILE
-    known_jobs = json.loads(jobs_path.read_text()) if jobs_path.is_file() else {}
+    known_jobs = _read_jobs(jobs_path)
     runs, todo = [], []
     for variant, seed in pairs:
         run_dir = run_dir_for(out_dir, variant, seed)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import torch
 
+from linkpaper import limits
 from linkpaper.errors import ConfigError
 from linkpaper.models import PLSIM_LABEL_MODES, canonical_name
 
@@ -76,6 +77,12 @@ class TrainConfig:
             raise ConfigError(f"warmup_epochs: expected an integer >= 0, got {self.warmup_epochs!r}")
         if self.num_threads is not None:
             positive_int("num_threads")
+        for name, high in (("epochs", limits.MAX_EPOCHS), ("batch_size", limits.MAX_BATCH_SIZE),
+                           ("eval_batch_size", limits.MAX_BATCH_SIZE), ("warmup_epochs", limits.MAX_EPOCHS),
+                           ("num_threads", limits.max_threads()), ("seed", limits.MAX_SEED)):
+            if getattr(self, name) is not None:
+                limits.check_int(getattr(self, name), 0 if name in ("seed", "warmup_epochs") else 1, high,
+                                 _FLAGS.get(name, f"--{name.replace('_', '-')}"))
         for name in ("lr", "lr_min", "eps", "clip_norm"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:

@@ -59,6 +59,9 @@ def run(args) -> int:
     from linkpaper.data.synth import generate, precheck_out, write_valor_layout
     from linkpaper.errors import UserError
 
+    from linkpaper.limits import check_seed
+
+    check_seed(args.seed)
     if args.out is None and not args.stats:
         raise UserError("synth: give --out DIR (where to write the dataset) and/or --stats (report only)")
     if args.out is not None:  # a file, a folder synth did not write or of another generation: refuse first

@@ -32,6 +32,10 @@ def parse_spec(spec: str, seed: int = 0) -> dict:
                 seed = int(seed_text)
             except ValueError:
                 raise ConfigError(f"--data {spec!r}: the seed {seed_text!r} is not an integer (e.g. synth:small:3)") from None
+        from linkpaper.limits import MAX_SEED
+
+        if not 0 <= int(seed) <= MAX_SEED:
+            raise ConfigError(f"--data {spec!r}: the seed {seed} is out of range; expected an integer from 0 to {MAX_SEED}")
         return {"kind": "synth", "preset": preset, "seed": int(seed)}
     if kind == "llp":
         if not rest:

@@ -57,6 +57,7 @@ from linkpaper.data.layout import (
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.records import parse_json
 
 SPLITS = ("train", "val", "test")
 DONOR_RULES = ("val-half", "val")
@@ -713,7 +714,7 @@ def _describe_generation(identity: dict) -> str:
 
 def _read_marker(path: Path) -> dict:
     try:
-        value = json.loads(path.read_text())
+        value = parse_json(path.read_bytes().decode("utf-8"))
         if isinstance(value, dict):
             return value
     except (OSError, ValueError):
