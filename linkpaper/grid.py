@@ -394,6 +394,16 @@ def summarise_runs(run_dirs) -> list[dict]:
     return table
 
 
+def markdown_text(text) -> str:
+    """``text`` (from a run record, so from anywhere) as literal markdown: one line, HTML and
+    markdown syntax escaped (a ``<script>`` or ``**`` in a data description stays text)."""
+    import html
+    import re
+
+    flat = " ".join(str(text).split())
+    return re.sub(r"([\\`*_\[\]|#~])", r"\\\1", html.escape(flat, quote=False))
+
+
 def format_summary(table: list[dict], caption: str = "") -> str:
     """A markdown table: one row per variant, ten columns ``mean ± std``."""
     lines = []
@@ -415,7 +425,7 @@ def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int =
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data
     code = git_commit()
-    caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {data}; "
+    caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {markdown_text(data)}; "
                f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
     if missing:
         caption += f"; INCOMPLETE: {missing} run(s) of the grid are not finished and not in this table"

@@ -112,6 +112,9 @@ class TrainConfig:
             raise ConfigError(f"--device: {self.device!r} is not supported; use 'cpu' or 'cuda'")
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides: expected a dict, got {type(self.model_overrides).__name__}")
+        if "plsim_labels" in self.model_overrides:  # the engine sets it from the run's mode
+            raise ConfigError("--model-override plsim_labels: the labels PLSIM reads are the run's --plsim-labels "
+                              f"option; pass --plsim-labels {self.model_overrides['plsim_labels']} instead")
         return self
 
     def to_dict(self) -> dict:

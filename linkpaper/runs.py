@@ -395,3 +395,18 @@ def load_weights(model, path: str | Path, config) -> None:
             f"{path}: its weights do not fit the run's model {config.model} ({detail}); the checkpoint belongs "
             "to another architecture or configuration: restore the run's own checkpoint or train the run again"
         ) from None
+
+
+def check_finite_weights(state: dict, path: str | Path) -> None:
+    """Refuse to resume from a checkpoint whose weights hold NaN or infinite values (one line
+    naming the file): training on from them only repeats the divergence."""
+    import torch
+
+    bad = [name for name, tensor in state.get("model", {}).items()
+           if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if bad:
+        raise UserError(
+            f"{path}: the weights of epoch {state.get('epoch', '?')} hold NaN or infinite values ({len(bad)} tensor(s), "
+            f"e.g. {bad[0]}), so the run cannot resume from it; train the run again into a new --out "
+            "(a smaller learning rate or another seed)"
+        )

@@ -283,3 +283,59 @@ def test_a_pickle_that_would_run_code_is_named_as_such(tmp_path):
     with pytest.raises(UserError, match=r"refused to load: the file holds Python objects .*GLOBAL posix\.system "
                                         r"\(module posix is blocked\).*could run code"):
         safe_torch_load(path)
+
+
+def test_a_data_description_with_markup_stays_text_in_summary_md(tmp_path):
+    from linkpaper.grid import write_summary
+
+    from helpers_sizes import tiny_run_config
+
+    description = "<script>alert(1)</script> **bold** | cell"
+    row = {"model": "valor++", "n": 1, "mean": [1.0] * 10, "std": [0.0] * 10, "runs": [], "label_leakage": False,
+           "data": description}
+    write_summary(tmp_path, [row], tiny_run_config(), [87])
+    text = (tmp_path / "summary.md").read_text()
+    assert "<script>" not in text and "&lt;script&gt;" in text and r"\*\*bold\*\* \| cell" in text
+
+
+def test_model_override_of_plsim_labels_is_refused(capsys):
+    from helpers_sizes import tiny_run_config
+    from linkpaper.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--model-override plsim_labels: .* pass --plsim-labels gated instead"):
+        tiny_run_config(model="link", model_overrides={"plsim_labels": "gated"}).validate()
+
+
+def test_huge_but_finite_features_are_named_not_blamed_on_the_learning_rate(tmp_path):
+    import dataclasses
+
+    from helpers_sizes import tiny_run_config
+    from linkpaper.data.sources import load_data
+    from linkpaper.engine import DivergenceError, train
+
+    tiny = load_data("synth:tiny")
+    huge = dataclasses.replace(tiny, train=dataclasses.replace(tiny.train, audio=tiny.train.audio * 3e37))
+    with pytest.raises(DivergenceError, match=r"input features are finite but reach [0-9.]+e\+3[78].*not usable features"):
+        train(tiny_run_config(epochs=1), tmp_path / "run", data=huge, progress=False)
+
+
+def test_resume_from_a_checkpoint_with_nan_weights_is_refused(tmp_path):
+    from helpers_sizes import tiny_run_config
+    from linkpaper.engine import CHECKPOINT_LAST, train
+
+    config = tiny_run_config(epochs=2)
+    train(config, tmp_path / "run", stop_after=1, progress=False)
+    path = tmp_path / "run" / CHECKPOINT_LAST
+    state = torch.load(path, weights_only=True)
+    first = next(iter(state["model"]))
+    state["model"][first] = torch.full_like(state["model"][first], float("nan"))
+    torch.save(state, path)
+    with pytest.raises(UserError, match=r"checkpoint_last\.pt: the weights of epoch 1 hold NaN or infinite values"):
+        train(config, tmp_path / "run", resume=True, progress=False)
+
+
+def test_synth_help_gives_the_real_val_size(capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "small 2000/321/1200" in out and "649/1200" not in out

@@ -15,7 +15,8 @@ def add_arguments(parser) -> None:
     from linkpaper.data.synth import PRESETS
 
     parser.add_argument("--preset", choices=list(PRESETS), default="full",
-                        help="full: 10000/649/1200 videos; small: 2000/649/1200; tiny: 64/32/32 (tests)")
+                        help="train/val/test videos: full 10000/321/1200; small 2000/321/1200 (val: the selection half "
+                             "of LLP's 649 val videos); tiny 64/32/32 (tests)")
     parser.add_argument("--seed", type=int, default=0, help="generation seed (same seed -> identical files)")
     parser.add_argument("--out", default=None, help="output folder for the VALOR layout (omit with --stats to only report)")
     parser.add_argument("--data-dir", default=None, help="folder with llp/ and leap/ (default: $LINKPAPER_DATA)")

@@ -44,9 +44,10 @@ def parse_spec(spec: str, seed: int = 0) -> dict:
     raise ConfigError(f"--data {spec!r}: unknown data kind {kind!r}; examples: {EXAMPLES}")
 
 
-def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0) -> AVVPData:
+def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0, progress: bool = True) -> AVVPData:
     """The AVVPData a spec names (see the module docstring). ``seed`` is the SynthLLP seed
-    unless the spec carries its own; ``data_dir`` locates the LLP annotation CSVs."""
+    unless the spec carries its own; ``data_dir`` locates the LLP annotation CSVs; ``progress``
+    False hides the ``llp:`` loading bar (``--quiet``)."""
     parsed = parse_spec(spec, seed)
     if parsed["kind"] == "synth":
         from linkpaper.data.synth import make_synth
@@ -68,5 +69,5 @@ def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0) -> A
         )
     from linkpaper.data.features import load_llp
 
-    return load_llp(root, data_dir=data_dir)
+    return load_llp(root, data_dir=data_dir, progress=progress)
 

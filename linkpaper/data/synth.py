@@ -224,8 +224,9 @@ PRESETS: dict[str, dict] = {
 }
 """Preset name -> SynthConfig size overrides.
 
-* ``full``: LLP sizes, 10,000 / 649 / 1,200.
-* ``small``: 2,000 train videos (a fixed subset of the real train list) / 649 / 1,200; val and
+* ``full``: LLP sizes, 10,000 / 321 / 1,200 (val: the selection half of LLP's 649 val videos;
+  the other half lends train timelines, ``SynthConfig.donors``).
+* ``small``: 2,000 train videos (a fixed subset of the real train list) / 321 / 1,200; val and
   test stay LLP's real splits so metrics are comparable with ``full``. For CPU work.
 * ``tiny``: 64 / 32 / 32, for unit tests only: val and test are *subsets* of the real splits,
   so its metrics are not comparable with the other presets.
@@ -547,7 +548,7 @@ def make_synth(preset: str = "small", seed: int = 0, data_dir=None, *, return_ti
                **overrides):
     """SynthLLP as an ``AVVPData`` the trainer consumes directly.
 
-    preset: "full" (10,000 / 649 / 1,200), "small" (2,000 / 649 / 1,200) or "tiny"
+    preset: "full" (10,000 / 321 / 1,200), "small" (2,000 / 321 / 1,200) or "tiny"
     (64 / 32 / 32, val/test subsampled; unit tests only). seed: generation seed; the same seed
     gives bit-identical arrays. data_dir: where the LLP annotation files are (default
     ``$LINKPAPER_DATA``); missing files raise ``MissingDataError`` saying how to fetch them.
