@@ -132,8 +132,12 @@ def safe_torch_load(path: str | Path, map_location="cpu", what: str = "checkpoin
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: {what} not found" + (" (it is a folder)" if path.is_dir() else ""))
+    import warnings
+
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # its "pickle protocol" warning precedes the one-line error
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for a truncated zip/pickle
         import re
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -117,9 +118,12 @@ def test_a_corrupt_or_foreign_glove_table_is_one_line(tmp_path, capsys, llp_data
             torch.save([1, 2, 3], glove)
         else:
             glove.write_bytes(payload)
-        status = main(["synth", "--preset", "tiny", "--stats", "--data-dir", str(data), "--no-progress"])
+        with warnings.catch_warnings(record=True) as caught:  # a warning would be a second stderr line
+            warnings.simplefilter("always")
+            status = main(["synth", "--preset", "tiny", "--stats", "--data-dir", str(data), "--no-progress"])
         err = capsys.readouterr().err
         assert status == 2 and err.startswith(f"error: {glove}: ") and problem in err and err.count("\n") == 1
+        assert not [w for w in caught if "pickle protocol" in str(w.message)]
 
 
 # --------------------------------------------------------------------------- 4. no traceback, no partial file
