@@ -343,3 +343,15 @@ def test_synth_help_gives_the_real_val_size(capsys):
         main(["synth", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "small 2000/321/1200" in out and "649/1200" not in out
+
+
+def test_only_evaluate_is_told_to_pass_subset():
+    from linkpaper.predictions import Predictions, PredictionsError
+
+    predictions = Predictions(["abcdefghijk_0_10"], np.zeros((1, 10, 2, 25)), np.zeros((1, 25)), Path("p.npz"))
+    split = ["abcdefghijk_0_10", "bcdefghijkl_0_10"]
+    with pytest.raises(PredictionsError, match="pass --subset"):
+        predictions.aligned_to(split, "test")
+    with pytest.raises(PredictionsError) as caught:
+        predictions.aligned_to(split, "test", subset_hint=False)  # collect_results has no such flag
+    assert "--subset" not in str(caught.value)
