@@ -95,7 +95,7 @@ def check_grid_configs(base_config, jobs, out_dir) -> None:
     if problems:
         raise ConfigError(
             f"--out {out_dir}: {len(problems)} run(s) there were trained with a different configuration "
-            f"or annotation files (theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
+            f"(theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
         )
 
 
