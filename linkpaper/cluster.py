@@ -76,6 +76,10 @@ class ExecutorOptions:
         for flag, value in (("--jobs", self.jobs), ("--array-parallelism", self.array_parallelism)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{flag}: expected a positive integer, got {value!r}")
+        if self.jobs is not None:
+            from linkpaper.limits import check_int, max_jobs
+
+            check_int(self.jobs, 1, max_jobs(), "--jobs")
         if self.jobs is not None and self.kind != "local":
             raise ConfigError(f"--jobs {self.jobs} needs --executor local (with --executor slurm, "
                               "--array-parallelism limits how many jobs run at once)")

@@ -66,10 +66,12 @@ from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, capti
     RESUMABLE_CHANGES,
     RunRecord,
     caption,
+    check_finite_weights,
     config_differences,
     is_complete,
     load_checkpoint,
     load_weights,
+    read_results,
     save_checkpoint,
 )
 
@@ -461,6 +463,8 @@ def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData |
     created: list[Path] = []
     if run_dir is not None:
         _check_run_dir(run_dir, config, resume)
+        if resume and (run_dir / RESULTS_FILE).is_file():
+            read_results(run_dir, full=False)  # a damaged record is its one line, never trained over
         if resume and is_complete(run_dir):
             finished = RunRecord.read(run_dir)
             _refuse_config_change(finished.config, config, run_dir / RESULTS_FILE)
@@ -481,7 +485,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         torch.set_num_threads(config.num_threads)
     device = torch.device(config.device)
     if data is None:
-        data = load_data(config.data, data_dir=config.data_dir)
+        data = load_data(config.data, data_dir=config.data_dir, progress=progress)
     seed_everything(config.seed)
     model, uses_plsim, text_source = prepare_model(config, data, device)
     method = get_method(config.model)
@@ -509,6 +513,7 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         state = load_checkpoint(run_dir / CHECKPOINT_LAST, map_location=device)
         _refuse_config_change(state["config"], config, run_dir / CHECKPOINT_LAST)
         check_resume_inputs(run_dir, record.data["inputs"])  # annotations and data as recorded
+        check_finite_weights(state, run_dir / CHECKPOINT_LAST)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _restore_rng_states(state["rng"], generator)
@@ -656,6 +661,21 @@ def save_epoch(run_dir: Path, model, optimizer, generator, epoch: int, improved:
     record.write(run_dir)
 
 
+HUGE_FEATURE = 1e6
+"""Feature values beyond this are not features (CLIP / CLAP / R(2+1)D values are O(1) to O(10))."""
+
+
+def _largest_feature(data: AVVPData) -> float:
+    """The largest finite |value| of the train split's float inputs."""
+    largest = 0.0
+    for tensor in data.train.tensor_fields().values():
+        if tensor.is_floating_point() and tensor.numel():
+            finite = tensor[torch.isfinite(tensor)]
+            if finite.numel():
+                largest = max(largest, float(finite.abs().max()))
+    return largest
+
+
 def _diverged(err: Exception, epoch: int, record: RunRecord, run_dir: Path | None, data: AVVPData) -> DivergenceError:
     """The one-line error for a NaN/inf loss or prediction in ``epoch``; records it in results.json."""
     cache = ""
@@ -667,6 +687,9 @@ def _diverged(err: Exception, epoch: int, record: RunRecord, run_dir: Path | Non
         if err.inputs:
             what += (f"; the batch's input features hold non-finite values ({_count_text(err.inputs)}): "
                      f"the feature files or their cache are damaged{cache}")
+        elif (largest := _largest_feature(data)) > HUGE_FEATURE:
+            what += (f"; the input features are finite but reach {largest:.3g}, which overflows the model whatever "
+                     f"the learning rate: they are not usable features (rescale or re-extract them){cache}")
         else:
             what += "; the inputs are finite, so the model diverged (try a smaller learning rate or another seed)"
         stopped = {"reason": "non-finite loss", "epoch": epoch, "step": err.step}

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
 from linkpaper.models.registry import variant_slug
 from linkpaper.recipe import adopt_variant_plsim_labels
-from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit
+from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit, read_json
 from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
 COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LABELS
@@ -98,7 +97,7 @@ def check_grid_configs(base_config, jobs, out_dir) -> None:
     if problems:
         raise ConfigError(
             f"--out {out_dir}: {len(problems)} run(s) there were trained with a different configuration "
-            f"or annotation files (theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
+            f"(theirs -> this command's): {', '.join(problems)}; rerun with the original options or choose a new --out"
         )
 
 
@@ -209,6 +208,19 @@ def _sigterm_as_interrupt():
 JOBS_FILE = "jobs.json"  # OUT/submitit/jobs.json: run folder -> SLURM job id of its latest job
 
 
+def _read_jobs(path: Path) -> dict:
+    """``OUT/submitit/jobs.json`` (run folder -> SLURM job id), {} when absent; a damaged file is
+    one UserError naming it."""
+    if not path.exists():
+        return {}
+    remedy = ("it only lists the SLURM jobs submitted earlier: delete it (the runs are kept), "
+              "after checking with squeue that none is still queued")
+    jobs = read_json(path, "list of submitted jobs", remedy)
+    if not isinstance(jobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in jobs.items()):
+        raise UserError(f"{path}: not a list of submitted jobs (expected an object of run folder -> job id); {remedy}")
+    return jobs
+
+
 def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None,
              train: bool = True) -> GridReport:
     """Train every (variant, seed) into ``out_dir`` (skipping complete runs), then summarise.
@@ -227,7 +239,8 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     from tqdm.auto import tqdm
 
     from linkpaper.cluster import ExecutorOptions, available_cpus, lock_holder, slurm_queue
-    from linkpaper.records import check_writable_dir
+    from linkpaper.limits import check_seed
+    from linkpaper.records import check_writable_dir, remove_created_dirs
     from linkpaper.runs import is_complete
 
     options = (executor or ExecutorOptions()).validate()
@@ -237,11 +250,17 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     if not train and not out_dir.exists():  # a mistyped path: say so, do not create it and call it empty
         raise UserError(f"--out {out_dir}: no such folder; --summarise-only summarises the runs of an existing "
                         "grid folder: check the path, or drop --summarise-only to train the grid there")
-    check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
-    if not (options.kind == "slurm" and options.submitit_cluster == "slurm"):
-        base_config.validate()  # a SLURM job validates on its own node (the device may only be there)
+    for seed in seeds:
+        check_seed(seed, "--seeds")
+    created = check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
     pairs = [(v, s) for v in variants for s in seeds]
-    check_grid_configs(base_config, pairs, out_dir)
+    try:
+        if not (options.kind == "slurm" and options.submitit_cluster == "slurm"):
+            base_config.validate()  # a SLURM job validates on its own node (the device may only be there)
+        check_grid_configs(base_config, pairs, out_dir)
+    except BaseException:
+        remove_created_dirs(created)  # a refused grid leaves no empty --out behind
+        raise
     out_dir.mkdir(parents=True, exist_ok=True)
 
     if base_config.num_threads is None and options.kind == "local":
@@ -251,7 +270,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
 
     submitit_dir = out_dir / "submitit"
     jobs_path = submitit_dir / JOBS_FILE
-    known_jobs = json.loads(jobs_path.read_text()) if jobs_path.is_file() else {}
+    known_jobs = _read_jobs(jobs_path)
     # jobs submitted earlier that SLURM still has (a local job dies with the command that started
     # it); where squeue does not answer, none: the job itself refuses a locked or finished run
     queue = (slurm_queue() or {}) if known_jobs and options.submitit_cluster == "slurm" else {}
@@ -380,6 +399,16 @@ def summarise_runs(run_dirs) -> list[dict]:
     return table
 
 
+def markdown_text(text) -> str:
+    """``text`` (from a run record, so from anywhere) as literal markdown: one line, HTML and
+    markdown syntax escaped (a ``<script>`` or ``**`` in a data description stays text)."""
+    import html
+    import re
+
+    flat = " ".join(str(text).split())
+    return re.sub(r"([\\`*_\[\]|#~])", r"\\\1", html.escape(flat, quote=False))
+
+
 def format_summary(table: list[dict], caption: str = "") -> str:
     """A markdown table: one row per variant, ten columns ``mean ± std``."""
     lines = []
@@ -403,7 +432,7 @@ def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int =
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data
     code = git_commit()
-    caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {data}; "
+    caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {markdown_text(data)}; "
                f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
     precision = getattr(base_config, "precision", DEFAULT_PRECISION)
     if precision != DEFAULT_PRECISION:  # an fp32 summary reads as it always did

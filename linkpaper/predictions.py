@@ -237,8 +237,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
                 f"{path}: missing key(s) {', '.join(missing)}; found {', '.join(members) or 'none'} "
                 f"(expected {', '.join(PREDICTION_KEYS)})"
             )
-        arrays = {}
-        for key in PREDICTION_KEYS:
+        headers = {}
+        for key in PREDICTION_KEYS:  # every header first: a shape they show is refused before any read
             info = archive.getinfo(members[key])
             with archive.open(info) as member:
                 try:
@@ -246,7 +246,42 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
                     check_npy_size(shape, dtype, info.file_size - member.tell())
                 except NpyHeaderError as err:
                     raise PredictionsError(f"{path}: {key}: {err}") from None
+            headers[key] = (info, shape, fortran, dtype)
+        _check_header_shapes(path, {key: (shape, dtype) for key, (_, shape, _, dtype) in headers.items()})
+        arrays = {}
+        for key, (info, shape, fortran, dtype) in headers.items():
+            with archive.open(info) as member:
+                read_npy_header(member)
                 data = member.read()
             array = np.frombuffer(data, dtype=dtype)
             arrays[key] = array.reshape(shape, order="F" if fortran else "C").copy()
     return arrays
+
+
+MAX_ROWS = 100_000
+"""The most videos a predictions file may hold (LLP has 11,849 in all): a header claiming more
+is refused before its data is read (a small, highly compressed member can claim gigabytes)."""
+
+
+def _check_header_shapes(path: Path, headers: dict[str, tuple[tuple, np.dtype]]) -> None:
+    """The shapes and dtypes the three headers claim, checked against the module docstring's table
+    (the same messages as :func:`check_probabilities`, before any data is read)."""
+    shape, dtype = headers["filename"]
+    if len(shape) != 1 or dtype.kind not in "US":
+        raise PredictionsError(f"{path}: filename has shape {tuple(shape)} and dtype {dtype}; expected (N,) strings")
+    for name, tail, text in (("frame_prob", (NUM_SEGMENTS, 2, NUM_CLASSES), f"(N, {NUM_SEGMENTS}, 2, {NUM_CLASSES})"),
+                             ("video_prob", (NUM_CLASSES,), f"(N, {NUM_CLASSES})")):
+        shape, dtype = headers[name]
+        if dtype.fields is not None or dtype.kind != "f":
+            raise PredictionsError(f"{path}: {name} has dtype {dtype}; expected floating-point probabilities")
+        if len(shape) != len(tail) + 1 or tuple(shape[1:]) != tail:
+            raise PredictionsError(f"{path}: {name} has shape {tuple(shape)}; expected {text}")
+    rows = {key: shape[0] for key, (shape, _) in headers.items()}
+    if rows["frame_prob"] != rows["video_prob"]:
+        raise PredictionsError(f"{path}: frame_prob has {rows['frame_prob']} videos but video_prob has "
+                               f"{rows['video_prob']}")
+    if rows["filename"] != rows["frame_prob"]:
+        raise PredictionsError(f"{path}: {rows['filename']} filenames for {rows['frame_prob']} rows of probabilities")
+    if rows["frame_prob"] > MAX_ROWS:
+        raise PredictionsError(f"{path}: {rows['frame_prob']:,} videos (from its headers); a predictions file holds "
+                               f"one split of LLP, at most {MAX_ROWS:,} videos")

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import torch
 
+from linkpaper import limits
 from linkpaper.errors import ConfigError
 from linkpaper.models import PLSIM_LABEL_MODES, canonical_name, variant_plsim_labels
 from linkpaper.precision import DEFAULT_PRECISION, check_precision
@@ -91,6 +92,12 @@ class TrainConfig:
             raise ConfigError(f"warmup_epochs: expected an integer >= 0, got {self.warmup_epochs!r}")
         if self.num_threads is not None:
             positive_int("num_threads")
+        for name, high in (("epochs", limits.MAX_EPOCHS), ("batch_size", limits.MAX_BATCH_SIZE),
+                           ("eval_batch_size", limits.MAX_BATCH_SIZE), ("warmup_epochs", limits.MAX_EPOCHS),
+                           ("num_threads", limits.max_threads()), ("seed", limits.MAX_SEED)):
+            if getattr(self, name) is not None:
+                limits.check_int(getattr(self, name), 0 if name in ("seed", "warmup_epochs") else 1, high,
+                                 _FLAGS.get(name, f"--{name.replace('_', '-')}"))
         for name in ("lr", "lr_min", "eps", "clip_norm"):
             value = getattr(self, name)
             if name == "clip_norm" and value is None:  # no gradient clipping (the field's recipes)
@@ -128,6 +135,9 @@ class TrainConfig:
             raise ConfigError(f"--log: unknown {self.log!r}; choose {' or '.join(k for k in LOG_KINDS if k)}")
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides: expected a dict, got {type(self.model_overrides).__name__}")
+        if "plsim_labels" in self.model_overrides:  # the engine sets it from the run's mode
+            raise ConfigError("--model-override plsim_labels: the labels PLSIM reads are the run's --plsim-labels "
+                              f"option; pass --plsim-labels {self.model_overrides['plsim_labels']} instead")
         return self
 
     def to_dict(self) -> dict:

@@ -46,6 +46,55 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
         raise _cannot_write(path, err) from None
 
 
+MAX_JSON_BYTES = 64 * 2**20
+"""The largest JSON file the package reads (a run record of a 60-epoch run is about 150 kB)."""
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of lists and objects it accepts (run records nest 5 deep)."""
+
+
+class JSONLimitError(ValueError):
+    """A JSON document beyond ``MAX_JSON_BYTES`` / ``MAX_JSON_DEPTH``, or one numbers cannot hold."""
+
+
+def parse_json(text: str | bytes):
+    """``json.loads`` within limits: at most ``MAX_JSON_BYTES``, nesting at most ``MAX_JSON_DEPTH``
+    deep, no integer longer than Python converts; anything else raises ``ValueError`` (a
+    ``json.JSONDecodeError`` or a ``JSONLimitError``) whose text says what, never RecursionError."""
+    if len(text) > MAX_JSON_BYTES:
+        raise JSONLimitError(f"{len(text)} bytes, more than the {MAX_JSON_BYTES} a linkpaper JSON file may hold")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JSONLimitError(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as err:
+        if isinstance(err, json.JSONDecodeError):
+            raise
+        raise JSONLimitError(str(err).splitlines()[0][:160]) from None  # e.g. a 5,000-digit integer
+    stack = [(value, 1)]
+    while stack:  # iterative: a deep document must not exhaust the recursion limit here either
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise JSONLimitError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
+def read_json(path: str | Path, what: str, remedy: str):
+    """The JSON value in ``path`` read within :func:`parse_json`'s limits; a missing, unreadable,
+    non-UTF-8, malformed or oversized file raises one UserError naming ``path``, ``what`` it is and
+    the ``remedy``."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise JSONLimitError(f"{path.stat().st_size} bytes, more than the {MAX_JSON_BYTES} a linkpaper JSON "
+                                 "file may hold")
+        return parse_json(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0][:200]
+        raise UserError(f"{path}: not a readable {what} ({detail}); {remedy}") from None
+
+
 def atomic_write_json(path: str | Path, record: dict) -> None:
     """Write ``record`` as indented JSON, atomically."""
     atomic_write_bytes(path, (json.dumps(record, indent=2, sort_keys=False) + "\n").encode())
@@ -83,13 +132,20 @@ def safe_torch_load(path: str | Path, map_location="cpu", what: str = "checkpoin
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: {what} not found" + (" (it is a folder)" if path.is_dir() else ""))
+    import warnings
+
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # its "pickle protocol" warning precedes the one-line error
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for a truncated zip/pickle
         import re
 
         detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
         detail = detail.group(1).strip().split(" was not")[0][:160] if detail else None
+        blocked = re.search(r"unsupported GLOBAL (\S+) whose module (\S+) is blocked", str(err))
+        if blocked:  # torch >= 2.6 words a blocked module this way
+            detail = f"Unsupported global: GLOBAL {blocked.group(1)} (module {blocked.group(2)} is blocked)"
         if isinstance(err, pickle.UnpicklingError) and detail and detail.startswith("Unsupported global"):
             raise UserError(
                 f"{path}: refused to load: the file holds Python objects beyond tensors and plain values "

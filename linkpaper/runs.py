@@ -15,14 +15,14 @@ Checkpoints load with ``torch.load(weights_only=True)`` only (:func:`load_checkp
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from linkpaper.errors import UserError
 from linkpaper.recipe import TrainConfig
-from linkpaper.records import atomic_torch_save, atomic_write_json, git_commit, hardware, safe_torch_load
+from linkpaper.records import atomic_torch_save, atomic_write_json, git_commit, hardware, parse_json, safe_torch_load
 
 RESULTS_FILE = "results.json"
 CHECKPOINT_LAST = "checkpoint_last.pt"
@@ -300,9 +300,10 @@ def read_results(run_dir: str | Path, full: bool = True) -> dict:
     if not path.is_file():
         raise UserError(f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?")
     try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not valid JSON ({err}); the run record is damaged, train the run again") from None
+        record = parse_json(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0][:200]
+        raise UserError(f"{path}: not valid JSON ({detail}); the run record is damaged, train the run again") from None
     problem = record_problem(record, full)
     if problem:
         raise UserError(f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
@@ -332,8 +333,11 @@ def record_problem(record, full: bool = True) -> str | None:
         return "plsim lacks 'used' or 'labels'"
     if record["complete"]:
         row = record.get("test_row")
-        if not (isinstance(row, list) and len(row) == 10 and all(isinstance(x, (int, float)) for x in row)):
+        if not (isinstance(row, list) and len(row) == 10
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)):
             return "complete, but 'test_row' is not ten numbers"
+        if not all(math.isfinite(x) and 0 <= x <= 100 for x in row):
+            return "complete, but 'test_row' holds a value that is not an F-score in [0, 100] (NaN, infinite, or out of range)"
     return None
 
 
@@ -401,3 +405,18 @@ def load_weights(model, path: str | Path, config) -> None:
             f"{path}: its weights do not fit the run's model {config.model} ({detail}); the checkpoint belongs "
             "to another architecture or configuration: restore the run's own checkpoint or train the run again"
         ) from None
+
+
+def check_finite_weights(state: dict, path: str | Path) -> None:
+    """Refuse to resume from a checkpoint whose weights hold NaN or infinite values (one line
+    naming the file): training on from them only repeats the divergence."""
+    import torch
+
+    bad = [name for name, tensor in state.get("model", {}).items()
+           if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if bad:
+        raise UserError(
+            f"{path}: the weights of epoch {state.get('epoch', '?')} hold NaN or infinite values ({len(bad)} tensor(s), "
+            f"e.g. {bad[0]}), so the run cannot resume from it; train the run again into a new --out "
+            "(a smaller learning rate or another seed)"
+        )

@@ -34,8 +34,13 @@ def run(args) -> int:
     from linkpaper.errors import ConfigError
     from linkpaper.grid import run_grid
 
+    from linkpaper import limits
+
     if args.seeds < 1:
         raise ConfigError(f"--seeds: expected a positive integer, got {args.seeds}")
+    limits.check_int(args.seeds, 1, limits.MAX_SEEDS, "--seeds")
+    limits.check_seed(args.seed_base, "--seed-base")
+    limits.check_seed(args.seed_base + args.seeds - 1, "--seed-base + --seeds - 1 (the last seed)")
     options = options_from_args(args, device=args.device)
     device = args.device
     if options.kind == "slurm" and options.submitit_cluster == "slurm":

@@ -15,7 +15,8 @@ def add_arguments(parser) -> None:
     from linkpaper.data.synth import PRESETS
 
     parser.add_argument("--preset", choices=list(PRESETS), default="full",
-                        help="full: 10000/649/1200 videos; small: 2000/649/1200; tiny: 64/32/32 (tests)")
+                        help="train/val/test videos: full 10000/321/1200; small 2000/321/1200 (val: the selection half "
+                             "of LLP's 649 val videos); tiny 64/32/32 (tests)")
     parser.add_argument("--seed", type=int, default=0, help="generation seed (same seed -> identical files)")
     parser.add_argument("--out", default=None, help="output folder for the VALOR layout (omit with --stats to only report)")
     parser.add_argument("--data-dir", default=None, help="folder with llp/ and leap/ (default: $LINKPAPER_DATA)")
@@ -59,6 +60,9 @@ def run(args) -> int:
     from linkpaper.data.synth import generate, precheck_out, write_valor_layout
     from linkpaper.errors import UserError
 
+    from linkpaper.limits import check_seed
+
+    check_seed(args.seed)
     if args.out is None and not args.stats:
         raise UserError("synth: give --out DIR (where to write the dataset) and/or --stats (report only)")
     if args.out is not None:  # a file, a folder synth did not write or of another generation: refuse first

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -63,7 +62,11 @@ def download_annotations(
         if target.is_file() and not force and sha256_of(target) == spec.sha256:
             status[key] = "present"
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"--data-dir {root}: cannot create {target.parent} ({err.strerror or err}); "
+                            "choose a writable --data-dir (or $LINKPAPER_DATA)") from None
         try:
             with urllib.request.urlopen(spec.url, timeout=timeout) as response:
                 payload = response.read()
@@ -76,8 +79,8 @@ def download_annotations(
         found = hashlib.sha256(payload).hexdigest()
         if found != spec.sha256:
             raise ChecksumError(f"{spec.url}: downloaded sha256 {found} != pinned {spec.sha256}")
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-            tmp.write(payload)
-        os.replace(tmp.name, target)
+        from linkpaper.records import atomic_write_bytes
+
+        atomic_write_bytes(target, payload)  # disk full or read-only: one UserError naming the file
         status[key] = "downloaded"
     return status

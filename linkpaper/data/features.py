@@ -46,6 +46,7 @@ from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as t
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import UserError
+from linkpaper.records import parse_json
 
 AUDIO_SHAPES: dict[str, tuple[int, int]] = {"maps": (64, 768), "pooled": (NUM_SEGMENTS, 768)}
 FIXED_SHAPES: dict[str, tuple[int, int]] = {
@@ -206,7 +207,7 @@ def _writable_dir(path: Path) -> bool:
 
 def _cache_base(root: Path, cache_dir: str | os.PathLike | None) -> Path | None:
     """Where caches go: ``cache_dir``, else ``<root>/.linkpaper-cache``, else the user cache."""
-    tag = f"{root.resolve().name}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}"
+    tag = f"{root.resolve().name}-{hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:12]}"  # any bytes
     if cache_dir is not None:  # shared by several feature folders: one sub-folder per root
         mine = Path(cache_dir).expanduser() / tag
         if not _writable_dir(mine):
@@ -519,10 +520,10 @@ def synth_provenance(root: Path) -> dict | None:
         if not path.exists():
             return None
     try:
-        provenance = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise FeatureError(f"{path}: unreadable SynthLLP provenance ({err}); write the folder again with "
-                           "'python -m linkpaper synth --out ... --overwrite'") from None
+        provenance = parse_json(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as err:  # (UnicodeDecodeError and JSON limits are ValueErrors)
+        raise FeatureError(f"{path}: unreadable SynthLLP provenance ({str(err).splitlines()[0][:200]}); write "
+                           "the folder again with 'python -m linkpaper synth --out ... --overwrite'") from None
     if not isinstance(provenance, dict) or provenance.get("kind") != "synth":
         raise FeatureError(f"{path}: not a SynthLLP provenance record (no kind 'synth'); write the folder again "
                            "with 'python -m linkpaper synth --out ... --overwrite'")

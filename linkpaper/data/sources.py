@@ -34,6 +34,10 @@ def parse_spec(spec: str, seed: int = 0) -> dict:
                 seed = int(seed_text)
             except ValueError:
                 raise ConfigError(f"--data {spec!r}: the seed {seed_text!r} is not an integer (e.g. synth:small:3)") from None
+        from linkpaper.limits import MAX_SEED
+
+        if not 0 <= int(seed) <= MAX_SEED:
+            raise ConfigError(f"--data {spec!r}: the seed {seed} is out of range; expected an integer from 0 to {MAX_SEED}")
         return {"kind": "synth", "preset": preset, "seed": int(seed)}
     if kind in ("llp", "han"):
         if not rest:
@@ -42,9 +46,10 @@ def parse_spec(spec: str, seed: int = 0) -> dict:
     raise ConfigError(f"--data {spec!r}: unknown data kind {kind!r}; examples: {EXAMPLES}")
 
 
-def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0) -> AVVPData:
+def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0, progress: bool = True) -> AVVPData:
     """The AVVPData a spec names (see the module docstring). ``seed`` is the SynthLLP seed
-    unless the spec carries its own; ``data_dir`` locates the LLP annotation CSVs."""
+    unless the spec carries its own; ``data_dir`` locates the LLP annotation CSVs; ``progress``
+    False hides the ``llp:`` loading bar (``--quiet``)."""
     parsed = parse_spec(spec, seed)
     if parsed["kind"] == "synth":
         from linkpaper.data.synth import make_synth
@@ -73,5 +78,5 @@ def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0) -> A
         )
     from linkpaper.data.features import load_llp
 
-    return load_llp(root, data_dir=data_dir)
+    return load_llp(root, data_dir=data_dir, progress=progress)
 

@@ -62,6 +62,7 @@ from linkpaper.data.layout import (
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.records import parse_json
 
 SPLITS = ("train", "val", "test")
 DONOR_RULES = ("val-half", "val")
@@ -175,8 +176,9 @@ PRESETS: dict[str, dict] = {
 }
 """Preset name -> SynthConfig size overrides.
 
-* ``full``: LLP sizes, 10,000 / 649 / 1,200.
-* ``small``: 2,000 train videos (a fixed subset of the real train list) / 649 / 1,200; val and
+* ``full``: LLP sizes, 10,000 / 321 / 1,200 (val: the selection half of LLP's 649 val videos;
+  the other half lends train timelines, ``SynthConfig.donors``).
+* ``small``: 2,000 train videos (a fixed subset of the real train list) / 321 / 1,200; val and
   test stay LLP's real splits so metrics are comparable with ``full``. For CPU work.
 * ``tiny``: 64 / 32 / 32, for unit tests only: val and test are *subsets* of the real splits,
   so its metrics are not comparable with the other presets.
@@ -563,7 +565,7 @@ def make_synth(preset: str = "small", seed: int = 0, data_dir=None, *, return_ti
                **overrides):
     """SynthLLP as an ``AVVPData`` the trainer consumes directly.
 
-    preset: "full" (10,000 / 649 / 1,200), "small" (2,000 / 649 / 1,200) or "tiny"
+    preset: "full" (10,000 / 321 / 1,200), "small" (2,000 / 321 / 1,200) or "tiny"
     (64 / 32 / 32, val/test subsampled; unit tests only). seed: generation seed; the same seed
     gives bit-identical arrays. data_dir: where the LLP annotation files are (default
     ``$LINKPAPER_DATA``); missing files raise ``MissingDataError`` saying how to fetch them.
@@ -764,7 +766,7 @@ def _describe_generation(identity: dict) -> str:
 
 def _read_marker(path: Path) -> dict:
     try:
-        value = json.loads(path.read_text())
+        value = parse_json(path.read_bytes().decode("utf-8"))
         if isinstance(value, dict):
             return value
     except (OSError, ValueError):
