@@ -261,11 +261,10 @@ def config_differences(old: dict, new: dict) -> list[str]:
         if key in RESUMABLE_CHANGES:
             continue
         a, b = old.get(key, ADDED_CONFIG_KEYS.get(key)), new.get(key, ADDED_CONFIG_KEYS.get(key))
-        if key == "data":  # synth:tiny and synth:tiny:0 are one dataset
-            a, b = _canonical_spec(a), _canonical_spec(b)
         if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
             a, b = list(a), list(b)
-        if a != b:
+        same = (_canonical_spec(a) == _canonical_spec(b)) if key == "data" else a == b  # synth:tiny = synth:tiny:0
+        if not same:
             diffs.append(f"{key}: {a!r} -> {b!r}")
     return diffs
 

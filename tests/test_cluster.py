@@ -92,7 +92,7 @@ def test_a_changed_configuration_is_refused_with_the_differences(sequential_grid
         assert main(grid_argv(sequential_grid, "--executor", "local", "--jobs", "2", *extra)) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"error: --out {sequential_grid}: 4 run(s) there were trained with a different "
-                              f"configuration or annotation files (theirs -> this command's): valorpp/seed1 ({diff}), ")
+                              f"configuration (theirs -> this command's): valorpp/seed1 ({diff}), ")
         assert err.count(f"({diff})") == 4 and f"valorpp_T/seed2 ({diff})" in err
         assert err.endswith("rerun with the original options or choose a new --out\n") and err.count("\n") == 1
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing was touched

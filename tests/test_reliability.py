@@ -265,10 +265,11 @@ def test_a_failed_save_names_the_file(tmp_path, monkeypatch):
 
 
 def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: int):
-    """The engine's compute_losses, returning a NaN total at (epoch, step), counting calls from the start."""
-    import linkpaper.engine as engine
+    """The grid variants' loss (the registry resolves ``linkpaper.losses.compute_losses`` when a run
+    starts), returning a NaN total at (epoch, step), counting calls from the start."""
+    import linkpaper.losses as losses
 
-    original = engine.compute_losses
+    original = losses.compute_losses
     calls = {"n": 0}
     target = (epoch_step[0] - 1) * steps_per_epoch + epoch_step[1]
 
@@ -279,7 +280,7 @@ def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: 
             result = {**result, "total": result["total"] * float("nan")}
         return result
 
-    monkeypatch.setattr(engine, "compute_losses", poisoned)
+    monkeypatch.setattr(losses, "compute_losses", poisoned)
 
 
 @pytest.mark.parametrize("check_each_step", [True, False], ids=["cpu-per-step", "deferred-like-cuda"])
