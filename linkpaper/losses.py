@@ -175,7 +175,7 @@ def compute_losses(model, output, batch: dict) -> dict:
     Keys: video, audio, visual; with S-LOSS on (``model.config.use_sloss``) also label and,
     unless ``similarity_form`` is "off", similarity. total = the sum, all weights 1 (eq 7).
     A model trained on weak labels only (``supervision == "weak"``) has HAN's terms instead
-    (:func:`weak_label_losses`: video, audio_video, visual_video).
+    (``weak_label_losses``: video, audio_video, visual_video).
     """
     config = getattr(model, "config", None)
     if getattr(config, "supervision", "pseudo") == "weak":

@@ -71,7 +71,7 @@ class RunRecord(Mapping):
 
     config: the TrainConfig as a dict (``train_config()`` gives the TrainConfig); data:
     ``{"spec", "source", "description", "sizes", "audio_form", "text_source", "inputs"}`` (inputs:
-    annotation checksums and data fingerprint, :mod:`linkpaper.inputs`); plsim:
+    annotation checksums and data fingerprint, ``linkpaper.inputs``); plsim:
     ``{"used", "labels", "text_source"}``; code: ``{"commit", "dirty"}``; epochs: one dict per
     finished epoch (``epoch``, ``lr``, ``train_loss``, ``val``, ``val_type_av``,
     ``diagnostics``, ``seconds``); best_val / test: ``{level: {score: F}}``; test_row: the ten

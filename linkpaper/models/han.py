@@ -102,7 +102,7 @@ class HybridAttentionEncoder(nn.Module):
 
 
 class HAN(FeatureInputs, nn.Module):
-    """HAN: input projections -> :class:`HybridAttentionEncoder` -> attentive MMIL pooling.
+    """HAN: input projections -> ``HybridAttentionEncoder`` -> attentive MMIL pooling.
 
     forward(audio, visual, visual_3d) -> AVVPOutput (``plsim_audio`` / ``plsim_visual`` are
     accepted and must be None, so every model of the registry has one call signature).

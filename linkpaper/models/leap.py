@@ -88,7 +88,7 @@ class DecoderLayer(nn.Module):
 
 
 class LEAP(FeatureInputs, nn.Module):
-    """LEAP: input projections -> :class:`PyramidEncoder` -> one label-query decoder per modality.
+    """LEAP: input projections -> ``PyramidEncoder`` -> one label-query decoder per modality.
 
     The class table is the buffer ``label_table`` (C, label_dim), saved with the model and set
     by :meth:`set_label_table` (``build`` in the registry fills it with LEAP's GloVe table).

@@ -182,7 +182,7 @@ class PyramidLevel(nn.Module):
 
 
 class PyramidEncoder(nn.Module):
-    """The multimodal pyramid attentional module: L :class:`PyramidLevel`s (dilations 2^l), then
+    """The multimodal pyramid attentional module: L ``PyramidLevel`` layers (dilations 2^l), then
     the adaptive semantic fusion of the L level outputs per segment and modality.
     (x_a, x_v) (B, T, H) x 2 -> (h_a, h_v) (B, T, H) x 2."""
 
