@@ -1482,6 +1482,21 @@ def teacher_test_split(record, teachers_file=None, data_dir=None):
     return stored, f"stored in {Path(teachers_file).name} (an earlier generation)"
 
 
+def _ungated_test_labels(split, test) -> tuple[np.ndarray, np.ndarray]:
+    """(audio, visual) (N, T, C) bool ungated teacher labels of ``split`` in the order of the
+    test annotations ``test``; UserError when the split holds none."""
+    if split.pseudo_audio_ungated is None or split.pseudo_visual_ungated is None:
+        raise UserError("the test split holds no ungated teacher labels")
+    order = {name: i for i, name in enumerate(split.filenames)}
+    index = [order[name] for name in test.filenames]
+    return np.asarray(split.pseudo_audio_ungated)[index] > 0, np.asarray(split.pseudo_visual_ungated)[index] > 0
+
+
+def _predicted_classes(pred_audio, pred_visual) -> np.ndarray:
+    """(N, 1, C) bool: the classes a model predicts anywhere in a video, audio or visual."""
+    return (np.asarray(pred_audio).any(axis=1) | np.asarray(pred_visual).any(axis=1))[:, None, :]
+
+
 TEACHER_ROWS = ("teacher labels, ungated, as they are", "teacher labels within {baseline}'s predicted classes")
 
 
@@ -1499,12 +1514,7 @@ def teacher_label_frame(split, test, runs: dict, baseline: str = "VALOR++"):
 
     from linkpaper.metrics import evaluate_predictions
 
-    if split.pseudo_audio_ungated is None or split.pseudo_visual_ungated is None:
-        raise UserError("the test split holds no ungated teacher labels")
-    order = {name: i for i, name in enumerate(split.filenames)}
-    index = [order[name] for name in test.filenames]
-    audio = np.asarray(split.pseudo_audio_ungated)[index] > 0
-    visual = np.asarray(split.pseudo_visual_ungated)[index] > 0
+    audio, visual = _ungated_test_labels(split, test)
     titles = ["Audio", "Visual", "Audio-visual", "Type@AV"]
 
     def scores(pred_audio, pred_visual):
@@ -1515,7 +1525,7 @@ def teacher_label_frame(split, test, runs: dict, baseline: str = "VALOR++"):
     for (model, _), run in runs.items():
         if model == baseline:
             pred_audio, pred_visual = run["predictions"]
-            classes = (np.asarray(pred_audio).any(axis=1) | np.asarray(pred_visual).any(axis=1))[:, None, :]
+            classes = _predicted_classes(pred_audio, pred_visual)
             kept.append(scores(audio & classes, visual & classes))
     if kept:
         rows[TEACHER_ROWS[1].format(baseline=baseline)] = [*np.mean(kept, axis=0), len(kept)]
@@ -1578,12 +1588,7 @@ def teacher_replay_frame(split, test, runs: dict, baseline: str = "VALOR++"):
 
     from linkpaper.metrics import evaluate_predictions
 
-    if split.pseudo_audio_ungated is None or split.pseudo_visual_ungated is None:
-        raise UserError("the test split holds no ungated teacher labels")
-    order = {name: i for i, name in enumerate(split.filenames)}
-    index = [order[name] for name in test.filenames]
-    audio = np.asarray(split.pseudo_audio_ungated)[index] > 0
-    visual = np.asarray(split.pseudo_visual_ungated)[index] > 0
+    audio, visual = _ungated_test_labels(split, test)
 
     def per_video(pred_audio, pred_visual) -> dict:
         scores = evaluate_predictions(pred_audio, pred_visual, test.gt_audio, test.gt_visual).per_video["segment"]
@@ -1595,7 +1600,7 @@ def teacher_replay_frame(split, test, runs: dict, baseline: str = "VALOR++"):
     base, advantage = {m: [] for m in ("audio", "visual")}, {m: [] for m in ("audio", "visual")}
     for run in base_runs:
         pred_audio, pred_visual = (np.asarray(p) for p in run["predictions"])
-        classes = (pred_audio.any(axis=1) | pred_visual.any(axis=1))[:, None, :]
+        classes = _predicted_classes(pred_audio, pred_visual)
         own, kept = per_video(pred_audio, pred_visual), per_video(audio & classes, visual & classes)
         for m in base:
             base[m].append(own[m])

@@ -112,14 +112,7 @@ class HAN(FeatureInputs, nn.Module):
         super().__init__()
         config = config or HANConfig()
         self.config = config
-        H, C = config.hidden_dim, config.num_classes
-        self.fc_prob = nn.Linear(H, C)
-        self.fc_frame_att = nn.Linear(H, C)
-        self.fc_av_att = nn.Linear(H, C)
-        self.fc_a = nn.Linear(config.audio_dim, H)
-        self.fc_v = nn.Linear(config.visual_dim, H)
-        self.fc_st = nn.Linear(config.visual_3d_dim, H)
-        self.fc_fusion = nn.Linear(2 * H, H)
+        self.create_heads_and_projections(config.hidden_dim, config.num_classes)
         self.hat_encoder = HybridAttentionEncoder(config)
         self.register_buffer("audio_pooling", audio_pooling_matrix(config.num_segments), persistent=False)
 

@@ -36,6 +36,22 @@ class InputShapeError(UserError, ValueError):
 class FeatureInputs:
     """embed_audio / embed_visual / pool_audio_input for a model with fc_a, fc_v, fc_st, fc_fusion."""
 
+    def create_heads_and_projections(self, hidden_dim: int, num_classes: int) -> None:
+        """The attentive MMIL heads (fc_prob, fc_frame_att, fc_av_att: H -> C) and the input
+        projections (fc_a, fc_v, fc_st, fc_fusion), under the released checkpoints' names and in
+        the reference networks' creation order, so a seed gives the reference's initial weights.
+        Call it in ``__init__`` before the encoder is created."""
+        from torch import nn
+
+        H, C = hidden_dim, num_classes
+        self.fc_prob = nn.Linear(H, C)
+        self.fc_frame_att = nn.Linear(H, C)
+        self.fc_av_att = nn.Linear(H, C)
+        self.fc_a = nn.Linear(self.config.audio_dim, H)
+        self.fc_v = nn.Linear(self.config.visual_dim, H)
+        self.fc_st = nn.Linear(self.config.visual_3d_dim, H)
+        self.fc_fusion = nn.Linear(2 * H, H)
+
     def pool_audio_input(self, audio: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """(N, 64, Da) CLAP maps -> (N, T, Da) through the fixed (T, 64) pooling matrix, ``chunk``
         videos at a time; any other input (and every input on the ``"reference"`` path) is

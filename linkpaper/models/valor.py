@@ -169,15 +169,8 @@ class VALORPlusPlus(FeatureInputs, nn.Module):
         super().__init__()
         config = (config or ModelConfig()).validate()
         self.config = config
-        H, C = config.hidden_dim, config.num_classes
-        # Creation order = the reference's, so a seed gives the reference's initial weights.
-        self.fc_prob = nn.Linear(H, C)
-        self.fc_frame_att = nn.Linear(H, C)
-        self.fc_av_att = nn.Linear(H, C)
-        self.fc_a = nn.Linear(config.audio_dim, H)
-        self.fc_v = nn.Linear(config.visual_dim, H)
-        self.fc_st = nn.Linear(config.visual_3d_dim, H)
-        self.fc_fusion = nn.Linear(2 * H, H)
+        H = config.hidden_dim
+        self.create_heads_and_projections(H, config.num_classes)
         layer = HANLayer(H, config.num_heads, config.ff_dim, config.dropout)
         self.hat_encoder = HANEncoder(layer, config.num_layers, H)
         # Not in the state dict: released checkpoints load strictly.
