@@ -621,10 +621,10 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         return Fitted(record, model)
 
     # ---- the last epoch's weights scored on test (what selection changes), then the best's ----
-    if evaluate_test:
-        last_split = prepare_split(model, data.test, device)
-        last_plsim = plsim_inputs(last_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
-        last_scores, _, _ = evaluate_split(model, last_split, last_plsim, config.eval_batch_size)
+    if evaluate_test:  # the test split is prepared once: its audio pooling is fixed, not learned
+        test_split = prepare_split(model, data.test, device)
+        test_plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
+        last_scores, _, _ = evaluate_split(model, test_split, test_plsim, config.eval_batch_size)
         record.last_epoch_test, record.last_epoch_test_row = scores_record(last_scores), score_row(last_scores)
     if run_dir is not None:
         model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_BEST, map_location=device)["model"])
@@ -633,8 +633,6 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     record.complete = True
     if not evaluate_test:
         return Fitted(record, model)
-    test_split = prepare_split(model, data.test, device)
-    test_plsim = plsim_inputs(test_split, mode, config.allow_label_leakage) if uses_plsim else (None, None)
     test_scores, frame_prob, video_prob = evaluate_split(model, test_split, test_plsim, config.eval_batch_size)
     record.test = scores_record(test_scores)
     record.test_row = score_row(test_scores)
