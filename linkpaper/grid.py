@@ -26,8 +26,8 @@ import numpy as np
 
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.metrics import SCORE_LABELS
-from linkpaper.models.registry import variant_slug
-from linkpaper.recipe import adopt_variant_plsim_labels
+from linkpaper.models.registry import get_method, variant_slug
+from linkpaper.recipe import RECIPE_FIELDS, adopt_variant_plsim_labels, method_recipe
 from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit, read_json
 from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
@@ -35,12 +35,13 @@ COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LA
 
 
 def resolve_variants(variants: str | list[str]) -> list[str]:
-    """``"all"`` (the eight of Table II), ``"controls"``, or a comma list of names and those two
-    words -> variant names in registry order (Table II first, then the controls), validated."""
-    from linkpaper.models import canonical_name, list_controls, list_models
+    """``"all"`` (the eight of Table II), ``"controls"``, ``"methods"`` (the field's: HAN,
+    MM-Pyramid, JoMoLD, LEAP), or a comma list of names and those words -> model names in
+    registry order (Table II, the controls, then the field's methods), validated."""
+    from linkpaper.models import canonical_name, list_controls, list_methods, list_models
 
-    known = list(list_models()) + list(list_controls())
-    groups = {"all": list(list_models()), "controls": list(list_controls())}
+    known = list(list_models()) + list(list_controls()) + list(list_methods())
+    groups = {"all": list(list_models()), "controls": list(list_controls()), "methods": list(list_methods())}
     items = [v.strip() for v in variants.split(",") if v.strip()] if isinstance(variants, str) else list(variants)
     wanted, unknown = set(), []
     for item in items:
@@ -53,7 +54,8 @@ def resolve_variants(variants: str | list[str]) -> list[str]:
             unknown.append(item)
     if unknown or not wanted:
         raise ConfigError(
-            f"--variants: unknown {unknown or variants!r}; use 'all', 'controls' or a comma list of {', '.join(known)}"
+            f"--variants: unknown {unknown or variants!r}; use 'all', 'controls', 'methods' or a comma list of "
+            f"{', '.join(known)}"
         )
     return [v for v in known if v in wanted]
 
@@ -62,13 +64,21 @@ def run_dir_for(out_dir: str | Path, variant: str, seed: int) -> Path:
     return Path(out_dir) / variant_slug(variant) / f"seed{seed}"
 
 
-def grid_config(base_config, variant: str, seed: int):
+def grid_config(base_config, variant: str, seed: int, recipe_given=()):
     """The TrainConfig of one grid run: ``base_config`` with its model and seed replaced (and the
-    PLSIM labels of a variant that fixes them, ``+P/self``)."""
-    return adopt_variant_plsim_labels(dataclasses.replace(base_config, model=variant, seed=seed))
+    PLSIM labels of a variant that fixes them, ``+P/self``). A method of the field trains under
+    its own recipe (``linkpaper.recipe.method_recipe``) except for the recipe fields named in
+    ``recipe_given`` (those the command line set, e.g. ``{"epochs"}``), which keep
+    ``base_config``'s value for every run."""
+    config = dataclasses.replace(base_config, model=variant, seed=seed)
+    if not get_method(variant).is_grid_variant:
+        recipe = method_recipe(variant)
+        config = dataclasses.replace(
+            config, **{name: recipe[name] for name in RECIPE_FIELDS if name not in set(recipe_given)})
+    return adopt_variant_plsim_labels(config)
 
 
-def check_grid_configs(base_config, jobs, out_dir) -> None:
+def check_grid_configs(base_config, jobs, out_dir, recipe_given=()) -> None:
     """Refuse a grid folder holding runs trained with another configuration.
 
     jobs: (variant, seed) pairs. Every run folder with a ``results.json`` (finished or not) is
@@ -88,7 +98,7 @@ def check_grid_configs(base_config, jobs, out_dir) -> None:
         if not (run_dir / RESULTS_FILE).is_file():
             continue
         record = RunRecord.read(run_dir, full=False)  # the configuration is all this check needs
-        diffs = record.config_differences(grid_config(base_config, variant, seed))
+        diffs = record.config_differences(grid_config(base_config, variant, seed, recipe_given))
         if annotations is None and record.data.get("inputs"):
             annotations = spec_annotation_checksums(base_config.data, base_config.data_dir) or {}
         diffs += annotation_changes(record, annotations or None)  # scored on other ground truth
@@ -222,10 +232,12 @@ def _read_jobs(path: Path) -> dict:
 
 
 def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None,
-             train: bool = True) -> GridReport:
+             train: bool = True, recipe_given=()) -> GridReport:
     """Train every (variant, seed) into ``out_dir`` (skipping complete runs), then summarise.
 
-    base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run. executor: a
+    base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run (a method of the
+    field also takes its own recipe, but for the fields in ``recipe_given``: see
+    :func:`grid_config`). executor: a
     ``linkpaper.cluster.ExecutorOptions`` (None: sequential, in this process, as always).
     Before anything runs, runs already in ``out_dir`` are checked against this configuration
     (:func:`check_grid_configs`). Complete runs are kept, interrupted ones resume, runs that a
@@ -257,7 +269,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     try:
         if not (options.kind == "slurm" and options.submitit_cluster == "slurm"):
             base_config.validate()  # a SLURM job validates on its own node (the device may only be there)
-        check_grid_configs(base_config, pairs, out_dir)
+        check_grid_configs(base_config, pairs, out_dir, recipe_given)
     except BaseException:
         remove_created_dirs(created)  # a refused grid leaves no empty --out behind
         raise
@@ -295,7 +307,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         elif not train:
             run.update(status="incomplete" if has_record else "missing", complete=False)
         else:
-            todo.append((run, grid_config(base_config, variant, seed)))
+            todo.append((run, grid_config(base_config, variant, seed, recipe_given)))
 
     failures = []
 

@@ -190,19 +190,19 @@ def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6,
 
 OPTIMIZERS = ("adamw", "adam")
 SCHEDULES = ("warmup-cosine", "step")
-_RECIPE_FIELDS = ("epochs", "batch_size", "lr", "lr_min", "warmup_epochs", "betas", "eps", "weight_decay", "clip_norm")
+RECIPE_FIELDS = ("epochs", "batch_size", "lr", "lr_min", "warmup_epochs", "betas", "eps", "weight_decay", "clip_norm")
 """The TrainConfig fields a method's recipe sets."""
 
 
 def method_recipe(model: str) -> dict:
-    """The full recipe of a model name: the TrainConfig fields of :data:`_RECIPE_FIELDS` plus
+    """The full recipe of a model name: the TrainConfig fields of :data:`RECIPE_FIELDS` plus
     ``optimizer`` and ``schedule`` (and ``step_size`` / ``gamma`` for a step schedule). VALOR++,
     LINK and the controls get TrainConfig's defaults; the field's methods their registry entry's."""
     from linkpaper.models.registry import get_method
 
     defaults = TrainConfig()
     recipe = {"optimizer": "adamw", "schedule": "warmup-cosine",
-              **{name: getattr(defaults, name) for name in _RECIPE_FIELDS}}
+              **{name: getattr(defaults, name) for name in RECIPE_FIELDS}}
     recipe.update(get_method(model).recipe)
     return recipe
 
@@ -212,7 +212,7 @@ def recipe_config(model: str = "valor++", **values) -> TrainConfig:
     (any TrainConfig field; None means "the recipe's") override them."""
     recipe = method_recipe(model)
     given = {name: value for name, value in values.items() if value is not None}
-    return TrainConfig(model=model, **{**{name: recipe[name] for name in _RECIPE_FIELDS}, **given})
+    return TrainConfig(model=model, **{**{name: recipe[name] for name in RECIPE_FIELDS}, **given})
 
 
 def step_lr_at_epoch(epoch: int, lr: float, step_size: int, gamma: float) -> float:

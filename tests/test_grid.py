@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -97,3 +98,35 @@ def test_summarise_only_refuses_a_missing_folder_and_names_damaged_or_unfinished
     path.write_text(json.dumps({**record, "complete": False}))  # an interrupted run
     assert main([*common, "--out", str(out), "--summarise-only"]) == 1
     assert "not finished: valor++ seed 3" in capsys.readouterr().out
+
+
+def test_methods_join_the_grid_under_their_own_recipes():
+    from linkpaper.grid import grid_config
+    from linkpaper.models import list_methods
+    from linkpaper.recipe import method_recipe
+
+    assert resolve_variants("methods") == list_methods()
+    assert resolve_variants("han,valor++") == ["valor++", "han"]  # Table II first, the field after
+    base = TrainConfig(data="synth:tiny")
+    han = grid_config(base, "han", 88)
+    recipe = method_recipe("han")
+    assert (han.model, han.seed, han.epochs, han.batch_size, han.lr) == ("han", 88, recipe["epochs"],
+                                                                         recipe["batch_size"], recipe["lr"])
+    assert (han.epochs, han.batch_size) != (base.epochs, base.batch_size)  # not VALOR++'s 60 x 64
+    # a recipe field set on the command line holds for every run, the method's own included
+    short = grid_config(dataclasses.replace(base, epochs=2), "han", 88, recipe_given={"epochs"})
+    assert short.epochs == 2 and short.batch_size == recipe["batch_size"]
+    assert grid_config(base, "valor++", 88).epochs == base.epochs  # the grid's variants: unchanged
+
+
+def test_grid_cli_trains_a_method_and_summarises_it_beside_a_variant(tmp_path, capsys):
+    out = tmp_path / "grid"
+    argv = ["grid", "--variants", "han,valor++", "--seeds", "1", "--data", "synth:tiny", "--epochs", "1",
+            "--threads", "1", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["model"] for row in summary["rows"]] == ["valor++", "han"]
+    han = json.loads((run_dir_for(out, "han", 87) / "results.json").read_text())
+    assert han["config"]["model"] == "han" and han["config"]["epochs"] == 1
+    assert han["config"]["batch_size"] == 16  # HAN's recipe, not VALOR++'s 64
+    assert "| han | 1 |" in capsys.readouterr().out

@@ -15,7 +15,9 @@ def add_arguments(parser) -> None:
     from linkpaper.cluster import add_executor_arguments
     from linkpaper.commands.train import add_config_arguments
 
-    parser.add_argument("--variants", default="all", help="'all' or a comma list, e.g. valor++,link")
+    parser.add_argument("--variants", default="all",
+                        help="'all' (Table II's eight), 'controls', 'methods' (HAN, MM-Pyramid, JoMoLD, LEAP, "
+                             "each under its own recipe) or a comma list, e.g. valor++,link,han")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default %(default)s)")
     parser.add_argument("--seed-base", type=int, default=87, help="first seed (default %(default)s: 87, 88, 89)")
     add_config_arguments(parser, single_run=False)
@@ -47,8 +49,9 @@ def run(args) -> int:
         args.device = "cpu"  # the submitting node may have no GPU: each job checks its own device
     config = dataclasses.replace(config_from_args(args), device=device)
     seeds = [args.seed_base + i for i in range(args.seeds)]
+    recipe_given = {name for name in ("epochs", "batch_size", "warmup_epochs") if getattr(args, name) is not None}
     report = run_grid(config, args.variants, seeds, args.out, progress=not args.quiet, executor=options,
-                      train=not args.summarise_only)
+                      train=not args.summarise_only, recipe_given=recipe_given)
 
     total = len(report.runs)
     if not report.summary_written:  # submitted with --no-wait
