@@ -178,7 +178,10 @@ def test_missing_folders_are_notes_not_errors(records, tmp_path):
     test, field_dir, grid_dir = records
     runs, notes = field.field_run_dirs(tmp_path / "absent", grid_dir)
     assert [p.parent.name for p in runs] == ["valorpp", "valorpp", "link"]
-    assert len(notes) == 1 and "absent: no such folder" in notes[0]
+    assert notes == [f"`{tmp_path / 'absent'}` is not there yet: no run of HAN, MM-Pyramid, JoMoLD, LEAP is committed"]
+    (tmp_path / "empty").mkdir()
+    assert field.field_run_dirs(tmp_path / "empty", grid_dir)[1] == [
+        f"`{tmp_path / 'empty'}` holds no finished run of HAN, MM-Pyramid, JoMoLD, LEAP yet"]
     assert field.field_rows(tmp_path / "absent", tmp_path / "gone") == []
     status = field.field_status([], notes=notes)
     assert "no finished run" in status and "Not trained yet" in status and "absent" in status
@@ -293,4 +296,6 @@ def test_field_verdicts_read_each_gain(records):
     one_each = field.field_verdicts(over_link, "Seg type", baseline="LINK")
     assert "One seed each: the interval covers the test videos only" in one_each
     assert "over seeds and test videos" not in one_each
-    assert "no gain to read" in field.field_verdicts(None, baseline="HAN")
+    assert field.field_verdicts(None, baseline="HAN") == (
+        "HAN has no finished run yet, so there is no gain over it to read.")
+    assert "No method besides LINK" in field.field_verdicts(over_link.iloc[:0], baseline="LINK")

@@ -213,10 +213,14 @@ def field_run_dirs(field_dir, grid_dir) -> tuple[list[Path], list[str]]:
     found, notes = {}, []
     groups = ((field_dir, [m for m in LINEAGE if m not in GRID_VARIANTS]), (grid_dir, list(GRID_VARIANTS)))
     for folder, methods in groups:
+        names = ", ".join(method_label(m) for m in methods)
+        if not Path(folder).is_dir():
+            notes.append(f"`{folder}` is not there yet: no run of {names} is committed")
+            continue
         try:
             runs = find_run_dirs(folder, methods)
-        except UserError as err:
-            notes.append(str(err))
+        except UserError:
+            notes.append(f"`{folder}` holds no finished run of {names} yet")
             continue
         for run in runs:
             found.setdefault(run.parent.name, []).append(run)
@@ -283,7 +287,7 @@ def field_status(rows: list[dict], notes=(), seeds=PLANNED_SEEDS) -> str:
         groups = "; ".join(", ".join(names) for names in benchmarks.values())
         text += (f" **The runs read {len(benchmarks)} different benchmarks** (grouped: {groups}): rows of "
                  "different groups are not comparable.")
-    elif benchmarks:
+    elif len(rows) > 1:
         text += " Every run read the same benchmark (the same data source in its record)."
     for note in notes:
         text += f"\n\n(Records folder: {note})"
@@ -457,7 +461,9 @@ def field_verdicts(data, score: str = "Seg type", baseline: str = "HAN") -> str:
     (``analysis.gain_verdicts`` does that for Table II, where the features are the same)."""
     from linkpaper.book.analysis import SCORE_NAMES, _signed
 
-    if data is None or not len(data):
+    if data is None:
+        return f"{baseline} has no finished run yet, so there is no gain over it to read."
+    if not len(data):
         return f"No method besides {baseline} has a finished run yet, so there is no gain to read."
     level = data.attrs.get("level", 0.95)
     name = SCORE_NAMES.get(score, score)
