@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 
@@ -163,7 +164,7 @@ def records(tmp_path):
 
 
 def test_field_rows_in_lineage_order_from_both_folders(records):
-    test, field_dir, grid_dir = records
+    _, field_dir, grid_dir = records
     runs, notes = field.field_run_dirs(field_dir, grid_dir)
     assert [(p.parent.name, p.name) for p in runs] == [
         ("han", "seed87"), ("han", "seed88"), ("jomold", "seed87"), ("valorpp", "seed87"), ("valorpp", "seed88"),
@@ -175,7 +176,7 @@ def test_field_rows_in_lineage_order_from_both_folders(records):
 
 
 def test_missing_folders_are_notes_not_errors(records, tmp_path):
-    test, field_dir, grid_dir = records
+    _, _, grid_dir = records
     runs, notes = field.field_run_dirs(tmp_path / "absent", grid_dir)
     assert [p.parent.name for p in runs] == ["valorpp", "valorpp", "link"]
     assert notes == [f"`{tmp_path / 'absent'}` is not there yet: no run of HAN, MM-Pyramid, JoMoLD, LEAP is committed"]
@@ -188,7 +189,7 @@ def test_missing_folders_are_notes_not_errors(records, tmp_path):
 
 
 def test_field_status_names_held_and_missing_runs(records):
-    test, field_dir, grid_dir = records
+    _, field_dir, grid_dir = records
     rows = field.field_rows(field_dir, grid_dir)
     status = field.field_status(rows)
     assert "**6 finished runs**" in status
@@ -207,7 +208,7 @@ def test_field_status_flags_runs_on_different_benchmarks(tmp_path):
 
 
 def test_measured_frame_has_a_row_per_method(records):
-    test, field_dir, grid_dir = records
+    _, field_dir, grid_dir = records
     rows = field.field_rows(field_dir, grid_dir)
     frame = field.measured_frame(rows, "segment")
     assert list(frame.index) == ["HAN", "MM-Pyramid", "JoMoLD", "VALOR++", "LEAP", "LINK"]

@@ -427,7 +427,7 @@ def ordering_reading(rows: list[dict], column: int = SEG_TYPE, over_han=None, ov
     agree = sum((measured[a] - measured[b]) * (reported[a] - reported[b]) > 0 for a, b in pairs)
     text = (f"**Measured order** by {name} (seed means): "
             + " > ".join(f"{method_label(m)} {measured[m]:.1f}" for m in order)
-            + f". **The paper's order** of the same methods (Table I, each on its own features): "
+            + ". **The paper's order** of the same methods (Table I, each on its own features): "
             + " > ".join(f"{method_label(m)} {reported[m]:.1f}" for m in paper_order)
             + f". The two orders agree on {agree} of the {len(pairs)} pairs.")
     single = [method_label(row["model"]) for row in rows if row["n"] < 2]
