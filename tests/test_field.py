@@ -300,3 +300,23 @@ def test_field_verdicts_read_each_gain(records):
     assert field.field_verdicts(None, baseline="HAN") == (
         "HAN has no finished run yet, so there is no gain over it to read.")
     assert "No method besides LINK" in field.field_verdicts(over_link.iloc[:0], baseline="LINK")
+
+
+def test_gain_figure_names_the_methods_and_refuses_an_empty_comparison(records):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    test, field_dir, grid_dir = records
+    rows = field.field_rows(field_dir, grid_dir)
+    over_han = field.field_gains(rows, test, "han", columns=(3,), resamples=200)
+    fig = field.gain_figure(rows, over_han, "han", source="test data")
+    ticks = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
+    assert ticks == ["HAN (its seeds)", "JoMoLD", "VALOR++", "LINK"]
+    assert "Gains over HAN" in fig._suptitle.get_text() and "[test data]" in fig._suptitle.get_text()
+    diamonds = sorted(float(c.get_offsets()[0, 1]) for c in fig.axes[0].collections if c.get_gid() == "reported")
+    assert diamonds == pytest.approx(sorted([60.8 - 54.0, 66.2 - 54.0, 66.9 - 54.0]))
+    with pytest.raises(UserError, match="no gain over HAN to draw"):
+        field.gain_figure(rows, over_han.iloc[:0], "han", source="test data")
+    plt.close("all")

@@ -17,7 +17,7 @@ one selection rule. Pure functions over run records (nothing here trains):
 * **Gains.** :func:`field_gains` (``analysis.gain_data`` over a baseline, labelled with the
   methods' names, the paper's Table I gain beside it), :func:`gain_frame` (its table, the
   interval over seeds left empty where both models have one seed), :func:`field_verdicts`
-  (each gain in words) and :func:`ordering_reading` (the measured order against the reported
+  (each gain in words), :func:`gain_figure` (the gains with every seed) and :func:`ordering_reading` (the measured order against the reported
   one, in words), so that no number in the chapter's prose is typed.
 
 Shapes: N test videos, T = 10 segments, C = 25 classes. F-scores are percentages.
@@ -486,3 +486,21 @@ def field_verdicts(data, score: str = "Seg type", baseline: str = "HAN") -> str:
                      "with other features")
         lines.append(text + ".")
     return "\n".join(lines)
+
+
+def gain_figure(rows: list[dict], data, baseline: str, source: str):
+    """``analysis.gain_figure`` for the field: every seed's gain over ``baseline`` (a registry
+    name), the measured gains of a :func:`field_gains` frame with their two intervals, and the
+    paper's Table I gain (black diamonds; a gain across different features), the methods named
+    as the chapter names them. Raises UserError when there is nothing to compare (``data`` None
+    or empty)."""
+    from linkpaper.book.analysis import gain_figure as draw
+    from linkpaper.book.analysis import seed_gain_points
+
+    label = method_label(baseline)
+    if data is None or not len(data):
+        raise UserError(f"no gain over {label} to draw: it or every other method has no finished run")
+    title = f"Gains over {label}: measured on one engine, beside Table I's gains (other features)"
+    points = seed_gain_points(rows, baseline=baseline)
+    points["variant"] = points["model"].map(method_label)
+    return draw(data, points, source, baseline=label, title=title)
