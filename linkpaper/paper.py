@@ -125,9 +125,10 @@ TABLE_I_METHODS = {"HAN": "han", "MM-Pyr": "mm-pyramid", "JoMoLD": "jomold", "VA
                    "LEAP": "leap", "LINK": "link"}
 
 # The input features each row of Table I was trained on, as the method's released code reads
-# them (the repositories the decisions page names, book/decisions.md#method-field): the rows
-# are not a comparison on equal features. LINK has no released code; the paper follows
-# VALOR++'s setting.
+# them (for HAN, MM-Pyramid, JoMoLD and LEAP the repositories book/decisions.md#method-field
+# names; for MGN, CMPAE and CoLeaF+ their public repositories' loaders; DG-SCT prompts frozen
+# image and audio backbones on the raw clips): the rows are not a comparison on equal
+# features. LINK has no released code; the paper follows VALOR++'s setting.
 FEATURES_LLP = "VGGish, ResNet-152, R(2+1)D (LLP's release)"
 FEATURES_CLIP_CLAP = "CLAP, CLIP, R(2+1)D (VALOR++'s)"
 TABLE_I_FEATURES = {

@@ -291,8 +291,8 @@ display(Markdown(field.source_block(valor_losses)))
 # which it trains on. What LINK took from it: the video-level label term (L_label) and
 # L_avss, the similarity term of S-LOSS ({doc}`06_sloss`), and the idea of class text as
 # an input, which PLSIM turns into feature modulation ({doc}`07_plsim`). For class c,
-# modality m and segment t, with E_c the class's GloVe vector and h_m the encoder's
-# segments:
+# modality m and segment t, with E_c the class's GloVe vector, h_m the encoder's
+# segments, and q and h projected by each head k of the decoder's attention:
 #
 # $$
 # q_c^{0} = W_{label} E_c, \qquad
