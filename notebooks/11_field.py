@@ -36,8 +36,9 @@
 # :::
 #
 # The paper's Table I ranks LINK against ten published methods, and each of those methods
-# was trained on the features its own code reads: the released code of HAN, MM-Pyramid, MGN, JoMoLD, CMPAE, LEAP and CoLeaF+ reads LLP's VGGish,
-# ResNet-152 and R(2+1)D features, while only VALOR++ and LINK read CLAP and CLIP features.
+# was trained on the features its own code reads: the released code of HAN, MM-Pyramid,
+# MGN, JoMoLD, CMPAE, LEAP and CoLeaF+ reads LLP's VGGish, ResNet-152 and R(2+1)D
+# features, while only VALOR++ and LINK read CLAP and CLIP features.
 # A row of Table I therefore measures a method *and* its features together.
 #
 # This repository trains six of those methods with one engine ({ref}`method-field`): each
