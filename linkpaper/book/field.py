@@ -429,11 +429,13 @@ def ordering_reading(rows: list[dict], column: int = SEG_TYPE, over_han=None, ov
             + " > ".join(f"{method_label(m)} {measured[m]:.1f}" for m in order)
             + ". **The paper's order** of the same methods (Table I, each on its own features): "
             + " > ".join(f"{method_label(m)} {reported[m]:.1f}" for m in paper_order)
-            + f". The two orders agree on {agree} of the {len(pairs)} pairs.")
+            + (f". The two orders agree on {agree} of the {len(pairs)} pairs." if len(pairs) > 1
+               else f". The two orders {'agree' if agree else 'disagree'} on this pair."))
     single = [method_label(row["model"]) for row in rows if row["n"] < 2]
     if single:
         text += (f" {', '.join(single)} {'has' if len(single) == 1 else 'have'} one seed, so "
-                 f"{'its place' if len(single) == 1 else 'their places'} in the order carries unmeasured seed noise.")
+                 f"{'its place in the order carries' if len(single) == 1 else 'their places in the order carry'} "
+                 "unmeasured seed noise.")
     verdicts = []
     for data, base in ((over_han, "HAN"), (over_valor, "VALOR++")):
         if data is None or not len(data):
