@@ -118,3 +118,38 @@ PRINTED_INCONSISTENCIES = (("I", "MM-Pyr", "event"), ("II", "+ S, P", "segment")
 
 # Registry name -> the paper's label of the variant (Table II), e.g. "+T+S" -> "+ T, S".
 VARIANT_LABELS = {row.variant: row.method for row in TABLE_II}
+
+# Table I's method labels -> the registry names of the methods this repository trains
+# (``linkpaper.models``): the field's four and the two grid variants of Table I.
+TABLE_I_METHODS = {"HAN": "han", "MM-Pyr": "mm-pyramid", "JoMoLD": "jomold", "VALOR++": "valor++",
+                   "LEAP": "leap", "LINK": "link"}
+
+# The input features each row of Table I was trained on, as the method's released code reads
+# them (for HAN, MM-Pyramid, JoMoLD and LEAP the repositories book/decisions.md#method-field
+# names; for MGN, CMPAE and CoLeaF+ their public repositories' loaders; DG-SCT prompts frozen
+# image and audio backbones on the raw clips): the rows are not a comparison on equal
+# features. LINK has no released code; the paper follows VALOR++'s setting.
+FEATURES_LLP = "VGGish, ResNet-152, R(2+1)D (LLP's release)"
+FEATURES_CLIP_CLAP = "CLAP, CLIP, R(2+1)D (VALOR++'s)"
+TABLE_I_FEATURES = {
+    "HAN": FEATURES_LLP,
+    "MM-Pyr": FEATURES_LLP,
+    "MGN": FEATURES_LLP,
+    "JoMoLD": FEATURES_LLP,
+    "CMPAE": FEATURES_LLP,
+    "DGSCT": "raw frames and audio (frozen Swin-V2 and HTS-AT with prompts)",
+    "VALOR++": FEATURES_CLIP_CLAP,
+    "CM-PIE": "not checked (no released code found)",
+    "LEAP": FEATURES_LLP + "; trained on CLAP / CLIP pseudo labels",
+    "CoLeaF+": FEATURES_LLP,
+    "LINK": FEATURES_CLIP_CLAP,
+}
+
+
+def table_i_features(method: str) -> str:
+    """The input features the row ``method`` (a Table I label, e.g. ``"MM-Pyr"``) was trained on.
+
+    Raises UserError naming the label when Table I has no such row."""
+    if method not in TABLE_I_FEATURES:
+        raise UserError(f"paper Table I has no row {method!r}; it has {', '.join(TABLE_I_FEATURES)}")
+    return TABLE_I_FEATURES[method]

@@ -102,6 +102,7 @@ def notebook_parameters(source: Path, args, features: Path, results: Path) -> di
         values[name] = str(results / "grid")
     if "recipe_dir" not in names:  # chapters whose grid_dir is the recipe grid
         values["grid_dir"] = str(results / "grid")
+    values["field_dir"] = str(results / "grid")  # chapter 11: the field's methods, if the grid trained them
     for item in args.set:
         key, _, value = item.partition("=")
         values[key] = value

@@ -10,5 +10,6 @@ imports it, so training runs without the ``[book]`` extra (``tests/test_package.
 * :mod:`~linkpaper.book.probe`: parameter tables, traced forward passes, grid series;
 * :mod:`~linkpaper.book.analysis`: what the run records say (errors, gains, per-class);
 * :mod:`~linkpaper.book.tables`: the paper's and our tables side by side;
+* :mod:`~linkpaper.book.field`: the field's lineage and Table I, reported and measured;
 * :mod:`~linkpaper.book.bookext`: the myst-nb renderer of the notebooks' figures.
 """
