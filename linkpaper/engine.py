@@ -82,7 +82,6 @@ SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the bes
 _RESUMABLE_CHANGES = RESUMABLE_CHANGES  # the one definition is linkpaper.runs.RESUMABLE_CHANGES
 
 
-
 # --------------------------------------------------------------------------------------------
 # PLSIM labels and text tables
 # --------------------------------------------------------------------------------------------
@@ -191,8 +190,11 @@ def evaluate_split(model, split: AVVPSplit, plsim: tuple = (None, None), batch_s
     frame_prob, video_prob = predict(model, split, plsim, batch_size)
     if not (np.isfinite(frame_prob).all() and np.isfinite(video_prob).all()):
         inputs = _nonfinite_inputs(split.tensor_fields())
-        cause = (f"its input features hold non-finite values ({_count_text(inputs)})" if inputs
-                 else "the inputs are finite, so the model's weights are not")
+        cause = (
+            f"its input features hold non-finite values ({_count_text(inputs)})"
+            if inputs
+            else "the inputs are finite, so the model's weights are not"
+        )
         raise DivergenceError(f"the model's {split.name} predictions hold NaN or infinite values: {cause}")
     return evaluate_probs(frame_prob, video_prob, split.gt_audio, split.gt_visual), frame_prob, video_prob
 
@@ -218,13 +220,23 @@ def make_optimizer(model, config: "TrainConfig", device: str | torch.device) -> 
     speed-up is in ``benchmarks/README.md``) on the CPU and CUDA."""
     kind = torch.optim.Adam if method_recipe(config.model)["optimizer"] == "adam" else torch.optim.AdamW
     return kind(
-        model.parameters(), lr=config.lr, betas=tuple(config.betas), eps=config.eps,
-        weight_decay=config.weight_decay, fused=torch.device(device).type in ("cpu", "cuda"),
+        model.parameters(),
+        lr=config.lr,
+        betas=tuple(config.betas),
+        eps=config.eps,
+        weight_decay=config.weight_decay,
+        fused=torch.device(device).type in ("cpu", "cuda"),
     )
 
 
-def training_step(model, optimizer, batch: dict, plsim_keys: tuple = (None, None), clip_norm: float | None = 1.0,
-                  loss_fn=compute_losses):
+def training_step(
+    model,
+    optimizer,
+    batch: dict,
+    plsim_keys: tuple = (None, None),
+    clip_norm: float | None = 1.0,
+    loss_fn=compute_losses,
+):
     """One optimiser step on ``batch`` ({field: (B, ...)}): loss, backward, clip, step.
 
     Returns (losses {name: scalar tensor, incl. "total"}, output). ``loss_fn(model, output,
@@ -281,8 +293,9 @@ _CHECK_EACH_STEP = ("cpu",)
 
 
 def _loss_text(losses: dict) -> str:
-    terms = [name for name, value in losses.items()
-             if name != "total" and not bool(torch.isfinite(value.detach()).all())]
+    terms = [
+        name for name, value in losses.items() if name != "total" and not bool(torch.isfinite(value.detach()).all())
+    ]
     return "the training loss is NaN or infinite" + (f" (terms: {', '.join(terms)})" if terms else "")
 
 
@@ -293,7 +306,7 @@ def _nan_probabilities(err, step, steps, seen_bad, finite_prefix, order, batch_s
     try:
         if bool(seen_bad):  # an earlier non-finite loss (deferred check) is the real first step
             step, exact, what = int(finite_prefix) + 1, True, "the training loss is NaN or infinite"
-        inputs = _nonfinite_inputs(tensors, order[(step - 1) * batch_size:step * batch_size])
+        inputs = _nonfinite_inputs(tensors, order[(step - 1) * batch_size : step * batch_size])
     except RuntimeError:  # after a device-side assert the device cannot be read any more
         inputs = {}
     return NonFiniteLoss(step, steps, what, inputs, exact=exact)
@@ -311,8 +324,13 @@ def _rng_states(generator: torch.Generator) -> dict:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
         "python": {"version": int(version), "state": list(python_state), "gauss_next": gauss_next},
         "shuffle": generator.get_state(),
     }
@@ -323,8 +341,15 @@ def _restore_rng_states(states: dict, generator: torch.Generator) -> None:
     if states.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
     numpy_state = states["numpy"]
-    np.random.set_state((numpy_state["name"], numpy_state["keys"].numpy().astype(np.uint32), numpy_state["pos"],
-                         numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
+    np.random.set_state(
+        (
+            numpy_state["name"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
     python_state = states["python"]
     random.setstate((python_state["version"], tuple(python_state["state"]), python_state["gauss_next"]))
     generator.set_state(states["shuffle"])
@@ -374,8 +399,11 @@ def prepare_model(config: TrainConfig, data: AVVPData, device) -> tuple:
     overrides = dict(config.model_overrides)
     uses_plsim, text_source = False, "unused"
     if not get_method(config.model).is_grid_variant:  # the field's methods: no PLSIM; input widths from the data
-        for name, tensor in (("audio_dim", data.train.audio), ("visual_dim", data.train.visual),
-                             ("visual_3d_dim", data.train.visual_3d)):
+        for name, tensor in (
+            ("audio_dim", data.train.audio),
+            ("visual_dim", data.train.visual),
+            ("visual_3d_dim", data.train.visual_3d),
+        ):
             overrides.setdefault(name, int(tensor.shape[-1]))
         model = build_model(config.model, **overrides)
     else:
@@ -424,22 +452,39 @@ class Fitted:
     model: torch.nn.Module
 
 
-def train(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None,
-          resume: bool = False, stop_after: int | None = None, progress: bool = True) -> RunRecord:
+def train(
+    config: TrainConfig,
+    out_dir: str | Path | None = None,
+    data: AVVPData | None = None,
+    resume: bool = False,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> RunRecord:
     """Train one run and return its record (what ``results.json`` holds): :func:`fit` without
     the model; a multi-stage method (JoMoLD) trains its stages first (``linkpaper.methods.stages``)."""
     if get_method(config.model).previous_stage:
         from linkpaper.methods.stages import fit_stages
 
         return fit_stages(config, out_dir, data, resume=resume, stop_after=stop_after, progress=progress).record
-    return fit(config, out_dir, data, resume=resume, stop_after=stop_after, progress=progress,
-               load_finished=False).record
+    return fit(
+        config, out_dir, data, resume=resume, stop_after=stop_after, progress=progress, load_finished=False
+    ).record
 
 
-def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData | None = None, *,
-        resume: bool = False, stop_after: int | None = None, max_steps: int | None = None,
-        on_step=None, evaluate_test: bool = True, progress: bool = True, load_finished: bool = True,
-        prepare=None) -> Fitted:
+def fit(
+    config: TrainConfig,
+    out_dir: str | Path | None = None,
+    data: AVVPData | None = None,
+    *,
+    resume: bool = False,
+    stop_after: int | None = None,
+    max_steps: int | None = None,
+    on_step=None,
+    evaluate_test: bool = True,
+    progress: bool = True,
+    load_finished: bool = True,
+    prepare=None,
+) -> Fitted:
     """Train one run (one stage of a multi-stage method): the training loop of every command,
     notebook and benchmark.
 
@@ -478,8 +523,18 @@ def fit(config: TrainConfig, out_dir: str | Path | None = None, data: AVVPData |
         raise
 
 
-def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resume: bool, stop_after: int | None,
-         max_steps: int | None, on_step, evaluate_test: bool, progress: bool, prepare=None) -> Fitted:
+def _fit(
+    config: TrainConfig,
+    run_dir: Path | None,
+    data: AVVPData | None,
+    resume: bool,
+    stop_after: int | None,
+    max_steps: int | None,
+    on_step,
+    evaluate_test: bool,
+    progress: bool,
+    prepare=None,
+) -> Fitted:
     # ---- the data, the seeded model, the PLSIM labels, the optimiser ------------------------
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
@@ -525,8 +580,13 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     n = len(train_split)
     steps_per_epoch = math.ceil(n / config.batch_size)
     last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
-    bar = tqdm(total=steps_per_epoch * (last_epoch - start_epoch + 1), disable=not progress,
-               desc=f"{config.model} seed {config.seed}", unit="batch", leave=False)
+    bar = tqdm(
+        total=steps_per_epoch * (last_epoch - start_epoch + 1),
+        disable=not progress,
+        desc=f"{config.model} seed {config.seed}",
+        unit="batch",
+        leave=False,
+    )
     check_each_step = device.type in _CHECK_EACH_STEP
     log = open_log(config.log, run_dir)  # live curves (--log); the record stays the source of truth
     step = (start_epoch - 1) * steps_per_epoch
@@ -548,15 +608,16 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
         batches = 0
         try:
             for start in range(0, n, config.batch_size):
-                index = order[start:start + config.batch_size]
+                index = order[start : start + config.batch_size]
                 batch = {name: t[index] for name, t in tensors.items()}
                 try:
                     losses, output = training_step(model, optimizer, batch, keys, config.clip_norm, loss_fn)
                 except RuntimeError as err:
                     if not any(text in str(err) for text in _PROBABILITY_ERRORS):
                         raise
-                    raise _nan_probabilities(err, batches + 1, steps_per_epoch, seen_bad, finite_prefix, order,
-                                             config.batch_size, tensors) from None
+                    raise _nan_probabilities(
+                        err, batches + 1, steps_per_epoch, seen_bad, finite_prefix, order, config.batch_size, tensors
+                    ) from None
                 total = losses["total"].detach()
                 if check_each_step:
                     if not bool(torch.isfinite(total)):
@@ -579,9 +640,10 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
                     break
             if not check_each_step and bool(seen_bad):  # one host read per epoch
                 bad = int(finite_prefix) + 1
-                index = order[(bad - 1) * config.batch_size:bad * config.batch_size]
-                raise NonFiniteLoss(bad, steps_per_epoch, "the training loss is NaN or infinite",
-                                    _nonfinite_inputs(tensors, index))
+                index = order[(bad - 1) * config.batch_size : bad * config.batch_size]
+                raise NonFiniteLoss(
+                    bad, steps_per_epoch, "the training loss is NaN or infinite", _nonfinite_inputs(tensors, index)
+                )
             if max_steps is not None and step >= max_steps:
                 bar.close()
                 return Fitted(record, model)  # stopped inside the epoch: no validation, incomplete
@@ -602,11 +664,17 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
             best_score = selection
             record.best_epoch = epoch
             record.best_val = scores_record(val_scores)
-        record.epochs.append({
-            "epoch": epoch, "lr": lr, "train_loss": train_losses, "val": scores_record(val_scores),
-            "val_type_av": selection, "diagnostics": diagnostics,
-            "seconds": {"train": train_seconds, "val": val_seconds},
-        })
+        record.epochs.append(
+            {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": train_losses,
+                "val": scores_record(val_scores),
+                "val_type_av": selection,
+                "diagnostics": diagnostics,
+                "seconds": {"train": train_seconds, "val": val_seconds},
+            }
+        )
         if method.selection is not None:  # the method's published rule, beside the common one
             record.extra["method"]["published_selection"] = select_epoch(method.selection, record.epochs)
         log.log_epoch(record.epochs[-1])
@@ -637,25 +705,48 @@ def _fit(config: TrainConfig, run_dir: Path | None, data: AVVPData | None, resum
     record.test = scores_record(test_scores)
     record.test_row = score_row(test_scores)
     if run_dir is not None:
-        save_predictions(run_dir / PREDICTIONS_FILE, frame_prob=frame_prob, video_prob=video_prob,
-                         filenames=list(data.test.filenames))
+        save_predictions(
+            run_dir / PREDICTIONS_FILE,
+            frame_prob=frame_prob,
+            video_prob=video_prob,
+            filenames=list(data.test.filenames),
+        )
         record.predictions = PREDICTIONS_FILE
         record.write(run_dir)
     return Fitted(record, model)
 
 
-def save_epoch(run_dir: Path, model, optimizer, generator, epoch: int, improved: bool, best_score: float,
-               record: RunRecord, config: TrainConfig) -> None:
+def save_epoch(
+    run_dir: Path,
+    model,
+    optimizer,
+    generator,
+    epoch: int,
+    improved: bool,
+    best_score: float,
+    record: RunRecord,
+    config: TrainConfig,
+) -> None:
     """Write the end of ``epoch``: ``checkpoint_best.pt`` when it improved, ``checkpoint_last.pt``
     (everything :func:`fit` needs to resume bit for bit) and ``results.json``."""
     if improved:
-        save_checkpoint(run_dir / CHECKPOINT_BEST,
-                        {"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()})
-    save_checkpoint(run_dir / CHECKPOINT_LAST, {
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-        "rng": _rng_states(generator), "best_score": best_score, "best_epoch": record.best_epoch,
-        "best_val": record.best_val, "history": record.epochs, "config": config.to_dict(),
-    })
+        save_checkpoint(
+            run_dir / CHECKPOINT_BEST, {"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()}
+        )
+    save_checkpoint(
+        run_dir / CHECKPOINT_LAST,
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch,
+            "rng": _rng_states(generator),
+            "best_score": best_score,
+            "best_epoch": record.best_epoch,
+            "best_val": record.best_val,
+            "history": record.epochs,
+            "config": config.to_dict(),
+        },
+    )
     record.write(run_dir)
 
 
@@ -678,16 +769,22 @@ def _diverged(err: Exception, epoch: int, record: RunRecord, run_dir: Path | Non
     """The one-line error for a NaN/inf loss or prediction in ``epoch``; records it in results.json."""
     cache = ""
     if data.source.get("root"):
-        cache = (f" (delete the feature cache {Path(data.source['root']) / '.linkpaper-cache'} so the files "
-                 "are validated again)")
+        cache = (
+            f" (delete the feature cache {Path(data.source['root']) / '.linkpaper-cache'} so the files "
+            "are validated again)"
+        )
     if isinstance(err, NonFiniteLoss):
         what = f"epoch {epoch}, {'step' if err.exact else 'at or before step'} {err.step} of {err.steps}: {err.what}"
         if err.inputs:
-            what += (f"; the batch's input features hold non-finite values ({_count_text(err.inputs)}): "
-                     f"the feature files or their cache are damaged{cache}")
+            what += (
+                f"; the batch's input features hold non-finite values ({_count_text(err.inputs)}): "
+                f"the feature files or their cache are damaged{cache}"
+            )
         elif (largest := _largest_feature(data)) > HUGE_FEATURE:
-            what += (f"; the input features are finite but reach {largest:.3g}, which overflows the model whatever "
-                     f"the learning rate: they are not usable features (rescale or re-extract them){cache}")
+            what += (
+                f"; the input features are finite but reach {largest:.3g}, which overflows the model whatever "
+                f"the learning rate: they are not usable features (rescale or re-extract them){cache}"
+            )
         else:
             what += "; the inputs are finite, so the model diverged (try a smaller learning rate or another seed)"
         stopped = {"reason": "non-finite loss", "epoch": epoch, "step": err.step}

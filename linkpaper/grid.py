@@ -74,7 +74,8 @@ def grid_config(base_config, variant: str, seed: int, recipe_given=()):
     if not get_method(variant).is_grid_variant:
         recipe = method_recipe(variant)
         config = dataclasses.replace(
-            config, **{name: recipe[name] for name in RECIPE_FIELDS if name not in set(recipe_given)})
+            config, **{name: recipe[name] for name in RECIPE_FIELDS if name not in set(recipe_given)}
+        )
     return adopt_variant_plsim_labels(config)
 
 
@@ -134,8 +135,13 @@ class GridRun:
         from linkpaper.runs import is_complete
 
         run_dir = Path(run_dir)
-        result = {"model": config.model, "seed": config.seed, "run_dir": str(run_dir),
-                  "host": socket.gethostname(), "epochs_before": 0}
+        result = {
+            "model": config.model,
+            "seed": config.seed,
+            "run_dir": str(run_dir),
+            "host": socket.gethostname(),
+            "epochs_before": 0,
+        }
         tic = time.perf_counter()
         try:
             with run_lock(run_dir):
@@ -145,8 +151,11 @@ class GridRun:
                     result["epochs_before"] = len(RunRecord.read(run_dir, full=False).epochs)
                 if self.verbose:
                     start = f"resuming after epoch {result['epochs_before']}" if result["epochs_before"] else "starting"
-                    print(f"{config.model} seed {config.seed}: {start} in {run_dir} "
-                          f"({config.num_threads or 'default'} threads)", flush=True)
+                    print(
+                        f"{config.model} seed {config.seed}: {start} in {run_dir} "
+                        f"({config.num_threads or 'default'} threads)",
+                        flush=True,
+                    )
                 record = train(config, run_dir, resume=True, progress=progress)
         except RunBusy as err:
             return {**result, "status": "busy", "message": str(err), "seconds": 0.0}
@@ -223,16 +232,19 @@ def _read_jobs(path: Path) -> dict:
     one UserError naming it."""
     if not path.exists():
         return {}
-    remedy = ("it only lists the SLURM jobs submitted earlier: delete it (the runs are kept), "
-              "after checking with squeue that none is still queued")
+    remedy = (
+        "it only lists the SLURM jobs submitted earlier: delete it (the runs are kept), "
+        "after checking with squeue that none is still queued"
+    )
     jobs = read_json(path, "list of submitted jobs", remedy)
     if not isinstance(jobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in jobs.items()):
         raise UserError(f"{path}: not a list of submitted jobs (expected an object of run folder -> job id); {remedy}")
     return jobs
 
 
-def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None,
-             train: bool = True, recipe_given=()) -> GridReport:
+def run_grid(
+    base_config, variants, seeds, out_dir, progress: bool = True, executor=None, train: bool = True, recipe_given=()
+) -> GridReport:
     """Train every (variant, seed) into ``out_dir`` (skipping complete runs), then summarise.
 
     base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run (a method of the
@@ -260,8 +272,10 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     seeds = [int(s) for s in seeds]
     out_dir = Path(out_dir)
     if not train and not out_dir.exists():  # a mistyped path: say so, do not create it and call it empty
-        raise UserError(f"--out {out_dir}: no such folder; --summarise-only summarises the runs of an existing "
-                        "grid folder: check the path, or drop --summarise-only to train the grid there")
+        raise UserError(
+            f"--out {out_dir}: no such folder; --summarise-only summarises the runs of an existing "
+            "grid folder: check the path, or drop --summarise-only to train the grid there"
+        )
     for seed in seeds:
         check_seed(seed, "--seeds")
     created = check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
@@ -337,13 +351,18 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
         # Workers end with this process however it ends (die_with_parent); SIGTERM here is turned
         # into an exception so the pool is stopped instead of waited for.
-        pool = ProcessPoolExecutor(max_workers=min(options.jobs or 1, len(todo)), mp_context=context,
-                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(
+            max_workers=min(options.jobs or 1, len(todo)),
+            mp_context=context,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )
         try:
             with _sigterm_as_interrupt():
                 futures = {pool.submit(job, config, run["run_dir"]): run for run, config in todo}
-                with tqdm(total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run",
-                          disable=not progress) as bar:
+                with tqdm(
+                    total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run", disable=not progress
+                ) as bar:
                     for future in as_completed(futures):
                         try:
                             finish(futures[future], future.result())
@@ -391,9 +410,18 @@ def summarise_runs(run_dirs) -> list[dict]:
     groups: dict[str, dict] = {}
     for run_dir in run_dirs:
         record = RunRecord.read(run_dir)
-        group = groups.setdefault(record.model, {"model": record.model, "seeds": [], "rows": [], "runs": [],
-                                                 "label_leakage": False, "data": record.data["description"],
-                                                 "incomplete": 0})
+        group = groups.setdefault(
+            record.model,
+            {
+                "model": record.model,
+                "seeds": [],
+                "rows": [],
+                "runs": [],
+                "label_leakage": False,
+                "data": record.data["description"],
+                "incomplete": 0,
+            },
+        )
         if not record.complete:
             group["incomplete"] += 1
             continue
@@ -444,16 +472,28 @@ def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int =
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data
     code = git_commit()
-    caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {markdown_text(data)}; "
-               f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
+    caption = (
+        f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {markdown_text(data)}; "
+        f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}"
+    )
     precision = getattr(base_config, "precision", DEFAULT_PRECISION)
     if precision != DEFAULT_PRECISION:  # an fp32 summary reads as it always did
         caption += f"; trained in {precision} (autocast)"
     if missing:
         caption += f"; INCOMPLETE: {missing} run(s) of the grid are not finished and not in this table"
-    atomic_write_json(out_dir / "summary.json", {
-        "data": data, "data_spec": base_config.data, "seeds": list(seeds), "epochs": base_config.epochs,
-        "code": code, "missing_runs": missing, "columns": list(COLUMN_LABELS), "label_leakage": any(r["label_leakage"] for r in table),
-        "rows": table, **({"precision": precision} if precision != DEFAULT_PRECISION else {}),
-    })
+    atomic_write_json(
+        out_dir / "summary.json",
+        {
+            "data": data,
+            "data_spec": base_config.data,
+            "seeds": list(seeds),
+            "epochs": base_config.epochs,
+            "code": code,
+            "missing_runs": missing,
+            "columns": list(COLUMN_LABELS),
+            "label_leakage": any(r["label_leakage"] for r in table),
+            "rows": table,
+            **({"precision": precision} if precision != DEFAULT_PRECISION else {}),
+        },
+    )
     atomic_write_bytes(out_dir / "summary.md", format_summary(table, caption).encode())

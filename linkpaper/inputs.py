@@ -80,8 +80,10 @@ def input_changes(recorded: dict | None, current: dict) -> list[str]:
             if a != b:
                 changes.append(f"{name}: sha256 {_short(a)} -> {_short(b)}")
     if recorded.get("fingerprint") and current.get("fingerprint") and recorded["fingerprint"] != current["fingerprint"]:
-        changes.append(f"data fingerprint {_short(recorded['fingerprint'])} -> {_short(current['fingerprint'])} "
-                       "(other features or labels)")
+        changes.append(
+            f"data fingerprint {_short(recorded['fingerprint'])} -> {_short(current['fingerprint'])} "
+            "(other features or labels)"
+        )
     return changes
 
 
@@ -132,8 +134,10 @@ def spec_annotation_checksums(spec: str, data_dir=None) -> dict[str, str] | None
         root = parsed["root"]
         used = [split_csv_path(root, name, data_dir) for name in SPLIT_CSV]
         used += [annotation_path("eval_audio", data_dir), annotation_path("eval_visual", data_dir)]
-        return {(f"{SPLITS_DIR}/{path.name}" if path.parent == root / SPLITS_DIR else path.name): sha256_of(path)
-                for path in used}
+        return {
+            (f"{SPLITS_DIR}/{path.name}" if path.parent == root / SPLITS_DIR else path.name): sha256_of(path)
+            for path in used
+        }
     except (MissingDataError, OSError, UserError):
         return None
 

@@ -80,6 +80,7 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the option for any value the engine cannot run with."""
+
         def positive_int(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -92,12 +93,21 @@ class TrainConfig:
             raise ConfigError(f"warmup_epochs: expected an integer >= 0, got {self.warmup_epochs!r}")
         if self.num_threads is not None:
             positive_int("num_threads")
-        for name, high in (("epochs", limits.MAX_EPOCHS), ("batch_size", limits.MAX_BATCH_SIZE),
-                           ("eval_batch_size", limits.MAX_BATCH_SIZE), ("warmup_epochs", limits.MAX_EPOCHS),
-                           ("num_threads", limits.max_threads()), ("seed", limits.MAX_SEED)):
+        for name, high in (
+            ("epochs", limits.MAX_EPOCHS),
+            ("batch_size", limits.MAX_BATCH_SIZE),
+            ("eval_batch_size", limits.MAX_BATCH_SIZE),
+            ("warmup_epochs", limits.MAX_EPOCHS),
+            ("num_threads", limits.max_threads()),
+            ("seed", limits.MAX_SEED),
+        ):
             if getattr(self, name) is not None:
-                limits.check_int(getattr(self, name), 0 if name in ("seed", "warmup_epochs") else 1, high,
-                                 _FLAGS.get(name, f"--{name.replace('_', '-')}"))
+                limits.check_int(
+                    getattr(self, name),
+                    0 if name in ("seed", "warmup_epochs") else 1,
+                    high,
+                    _FLAGS.get(name, f"--{name.replace('_', '-')}"),
+                )
         for name in ("lr", "lr_min", "eps", "clip_norm"):
             value = getattr(self, name)
             if name == "clip_norm" and value is None:  # no gradient clipping (the field's recipes)
@@ -125,7 +135,9 @@ class TrainConfig:
         except RuntimeError:
             raise ConfigError(f"--device: {self.device!r} is not a torch device (try 'cpu' or 'cuda')") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"--device {self.device}: CUDA is not available in this torch build/machine; use --device cpu")
+            raise ConfigError(
+                f"--device {self.device}: CUDA is not available in this torch build/machine; use --device cpu"
+            )
         if device.type not in ("cpu", "cuda"):
             raise ConfigError(f"--device: {self.device!r} is not supported; use 'cpu' or 'cuda'")
         check_precision(self.precision, device)
@@ -136,8 +148,10 @@ class TrainConfig:
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides: expected a dict, got {type(self.model_overrides).__name__}")
         if "plsim_labels" in self.model_overrides:  # the engine sets it from the run's mode
-            raise ConfigError("--model-override plsim_labels: the labels PLSIM reads are the run's --plsim-labels "
-                              f"option; pass --plsim-labels {self.model_overrides['plsim_labels']} instead")
+            raise ConfigError(
+                "--model-override plsim_labels: the labels PLSIM reads are the run's --plsim-labels "
+                f"option; pass --plsim-labels {self.model_overrides['plsim_labels']} instead"
+            )
         return self
 
     def to_dict(self) -> dict:
@@ -174,6 +188,7 @@ def adopt_variant_plsim_labels(config: "TrainConfig") -> "TrainConfig":
 _FLAGS = {"num_threads": "--threads", "eval_batch_size": "eval_batch_size (TrainConfig)"}
 """Config fields whose command-line flag is not ``--`` + the field name."""
 
+
 def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6, warmup_epochs: int = 10) -> float:
     """The learning rate of epoch ``epoch`` (1-based), set before the epoch starts.
 
@@ -201,8 +216,11 @@ def method_recipe(model: str) -> dict:
     from linkpaper.models.registry import get_method
 
     defaults = TrainConfig()
-    recipe = {"optimizer": "adamw", "schedule": "warmup-cosine",
-              **{name: getattr(defaults, name) for name in RECIPE_FIELDS}}
+    recipe = {
+        "optimizer": "adamw",
+        "schedule": "warmup-cosine",
+        **{name: getattr(defaults, name) for name in RECIPE_FIELDS},
+    }
     recipe.update(get_method(model).recipe)
     return recipe
 
@@ -262,6 +280,12 @@ def method_record(model: str) -> dict:
     method = get_method(model)
     recipe = method_recipe(model)
     recipe["betas"] = list(recipe["betas"])
-    return {"name": method.name, "paper": method.paper, "recipe": recipe,
-            "selection": {"common": describe_selection(COMMON_SELECTION),
-                          "published": describe_selection(method.selection) if method.selection else None}}
+    return {
+        "name": method.name,
+        "paper": method.paper,
+        "recipe": recipe,
+        "selection": {
+            "common": describe_selection(COMMON_SELECTION),
+            "published": describe_selection(method.selection) if method.selection else None,
+        },
+    }

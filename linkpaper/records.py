@@ -20,6 +20,7 @@ import torch
 
 from linkpaper.errors import UserError
 
+
 def _cannot_write(path: Path, err: OSError) -> UserError:
     return UserError(
         f"{path}: cannot write ({err.strerror or err}); free disk space or make the folder writable, "
@@ -87,8 +88,9 @@ def read_json(path: str | Path, what: str, remedy: str):
     path = Path(path)
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
-            raise JSONLimitError(f"{path.stat().st_size} bytes, more than the {MAX_JSON_BYTES} a linkpaper JSON "
-                                 "file may hold")
+            raise JSONLimitError(
+                f"{path.stat().st_size} bytes, more than the {MAX_JSON_BYTES} a linkpaper JSON file may hold"
+            )
         return parse_json(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0][:200]
@@ -120,8 +122,9 @@ def _discard(tmp: Path) -> None:
         pass
 
 
-def safe_torch_load(path: str | Path, map_location="cpu", what: str = "checkpoint",
-                    remedy: str = "Train the run again.") -> object:
+def safe_torch_load(
+    path: str | Path, map_location="cpu", what: str = "checkpoint", remedy: str = "Train the run again."
+) -> object:
     """``torch.load(path, weights_only=True)``: tensors and plain values only, never code.
 
     A missing, unsafe (pickled Python objects), truncated or corrupt file raises one UserError
@@ -154,8 +157,7 @@ def safe_torch_load(path: str | Path, map_location="cpu", what: str = "checkpoin
             ) from None
         first = detail or f"{type(err).__name__}: {err}".splitlines()[0][:200]
         raise UserError(
-            f"{path}: cannot read this {what} ({first}); it is truncated or corrupt (an interrupted "
-            f"write?). {remedy}"
+            f"{path}: cannot read this {what} ({first}); it is truncated or corrupt (an interrupted write?). {remedy}"
         ) from None
 
 
@@ -182,15 +184,19 @@ def check_writable_dir(path: str | Path, flag: str = "--out") -> list[Path]:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         remove_created_dirs(missing[::-1])
-        raise UserError(f"{flag} {path}: cannot create the folder ({err.strerror or err}); choose a writable place") from None
+        raise UserError(
+            f"{flag} {path}: cannot create the folder ({err.strerror or err}); choose a writable place"
+        ) from None
     probe = path / f".linkpaper-write-probe-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
         remove_created_dirs(missing[::-1])
-        raise UserError(f"{flag} {path}: the folder is not writable ({err.strerror or err}); "
-                        f"choose a writable {flag} or fix its permissions") from None
+        raise UserError(
+            f"{flag} {path}: the folder is not writable ({err.strerror or err}); "
+            f"choose a writable {flag} or fix its permissions"
+        ) from None
     return missing[::-1]
 
 
@@ -227,7 +233,11 @@ def _git_commit_at_start(repo_dir: str | None) -> dict:
         ).stdout.strip()
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", *OUTPUT_PATHSPECS],
-            cwd=cwd, capture_output=True, text=True, timeout=10, check=True,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
         return {"commit": sha, "dirty": bool(status.strip())}
     except (OSError, subprocess.SubprocessError):

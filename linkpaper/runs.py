@@ -51,16 +51,53 @@ them was trained with (a record without ``precision`` is fp32)."""
 # --------------------------------------------------------------------------------------------
 
 # results.json's keys in the order they are written, and the field that holds each.
-_KEYS = ("config", "data", "seed", "plsim", "label_leakage", "caption", "code", "hardware", "parameters",
-         "epochs", "best_epoch", "best_val", "complete", "test", "test_row", "last_epoch_test",
-         "last_epoch_test_row", "predictions", "stopped")
+_KEYS = (
+    "config",
+    "data",
+    "seed",
+    "plsim",
+    "label_leakage",
+    "caption",
+    "code",
+    "hardware",
+    "parameters",
+    "epochs",
+    "best_epoch",
+    "best_val",
+    "complete",
+    "test",
+    "test_row",
+    "last_epoch_test",
+    "last_epoch_test_row",
+    "predictions",
+    "stopped",
+)
 _FIELD_OF = {"caption": "leakage_caption"}
-_OPTIONAL = frozenset({"caption", "test", "test_row", "last_epoch_test", "last_epoch_test_row", "predictions",
-                       "stopped"})
+_OPTIONAL = frozenset(
+    {"caption", "test", "test_row", "last_epoch_test", "last_epoch_test_row", "predictions", "stopped"}
+)
 """Keys written only when set (``caption`` only for a leaking run, ``test*`` once scored, ...)."""
-_NEW_ORDER = ("config", "data", "seed", "plsim", "label_leakage", "code", "hardware", "parameters",
-              "epochs", "best_epoch", "best_val", "complete", "caption", "test", "test_row", "last_epoch_test",
-              "last_epoch_test_row", "predictions", "stopped")
+_NEW_ORDER = (
+    "config",
+    "data",
+    "seed",
+    "plsim",
+    "label_leakage",
+    "code",
+    "hardware",
+    "parameters",
+    "epochs",
+    "best_epoch",
+    "best_val",
+    "complete",
+    "caption",
+    "test",
+    "test_row",
+    "last_epoch_test",
+    "last_epoch_test_row",
+    "predictions",
+    "stopped",
+)
 """The order a run writes them in (the leakage caption was always added after ``complete``)."""
 
 
@@ -121,10 +158,15 @@ class RunRecord(Mapping):
         leakage = uses_plsim and mode == "gated"
         return cls(
             config=config.to_dict(),
-            data={"spec": config.data, "source": data.source, "description": data.describe(),
-                  "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
-                  "audio_form": data.train.audio_form, "text_source": data.text_source,
-                  "inputs": run_inputs(data, config.data_dir)},
+            data={
+                "spec": config.data,
+                "source": data.source,
+                "description": data.describe(),
+                "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
+                "audio_form": data.train.audio_form,
+                "text_source": data.text_source,
+                "inputs": run_inputs(data, config.data_dir),
+            },
             seed=config.seed,
             plsim={"used": uses_plsim, "labels": mode, "text_source": text_source},
             label_leakage=leakage,
@@ -143,8 +185,13 @@ class RunRecord(Mapping):
         extra = {key: value for key, value in record.items() if key not in _KEYS}
         absent = frozenset(key for key in _KEYS if key not in record)
         order = tuple(key for key in record if key in _KEYS)
-        return cls(**values, extra=extra, run_dir=Path(run_dir) if run_dir is not None else None,
-                   _absent=absent, _order=order + tuple(k for k in _NEW_ORDER if k not in order))
+        return cls(
+            **values,
+            extra=extra,
+            run_dir=Path(run_dir) if run_dir is not None else None,
+            _absent=absent,
+            _order=order + tuple(k for k in _NEW_ORDER if k not in order),
+        )
 
     @classmethod
     def read(cls, run_dir: str | Path, full: bool = True) -> "RunRecord":
@@ -297,7 +344,9 @@ def read_results(run_dir: str | Path, full: bool = True) -> dict:
     """
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
-        raise UserError(f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?")
+        raise UserError(
+            f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?"
+        )
     try:
         record = parse_json(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
@@ -305,8 +354,10 @@ def read_results(run_dir: str | Path, full: bool = True) -> dict:
         raise UserError(f"{path}: not valid JSON ({detail}); the run record is damaged, train the run again") from None
     problem = record_problem(record, full)
     if problem:
-        raise UserError(f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
-                        "Restore it or train the run again")
+        raise UserError(
+            f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
+            "Restore it or train the run again"
+        )
     return record
 
 
@@ -332,8 +383,11 @@ def record_problem(record, full: bool = True) -> str | None:
         return "plsim lacks 'used' or 'labels'"
     if record["complete"]:
         row = record.get("test_row")
-        if not (isinstance(row, list) and len(row) == 10
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)):
+        if not (
+            isinstance(row, list)
+            and len(row) == 10
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)
+        ):
             return "complete, but 'test_row' is not ten numbers"
         if not all(math.isfinite(x) and 0 <= x <= 100 for x in row):
             return "complete, but 'test_row' holds a value that is not an F-score in [0, 100] (NaN, infinite, or out of range)"
@@ -356,8 +410,17 @@ def is_complete(run_dir: str | Path) -> bool:
 # --------------------------------------------------------------------------------------------
 
 CHECKPOINT_KEYS = {
-    CHECKPOINT_LAST: ("model", "optimizer", "epoch", "rng", "best_score", "best_epoch", "best_val", "history",
-                      "config"),
+    CHECKPOINT_LAST: (
+        "model",
+        "optimizer",
+        "epoch",
+        "rng",
+        "best_score",
+        "best_epoch",
+        "best_val",
+        "history",
+        "config",
+    ),
     CHECKPOINT_BEST: ("model", "epoch", "config"),
 }
 """The entries each checkpoint file must hold (``engine.fit`` writes exactly these)."""
@@ -377,8 +440,9 @@ def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None
     A missing, damaged, unsafe or wrongly structured file raises a UserError naming the file.
     """
     path = Path(path)
-    state = safe_torch_load(path, map_location=map_location, what="checkpoint",
-                            remedy="Delete it and train the run again.")
+    state = safe_torch_load(
+        path, map_location=map_location, what="checkpoint", remedy="Delete it and train the run again."
+    )
     required = CHECKPOINT_KEYS.get(path.name, ("model",)) if required is None else required
     missing = [key for key in required if not isinstance(state, dict) or key not in state]
     if missing:
@@ -411,8 +475,11 @@ def check_finite_weights(state: dict, path: str | Path) -> None:
     naming the file): training on from them only repeats the divergence."""
     import torch
 
-    bad = [name for name, tensor in state.get("model", {}).items()
-           if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    bad = [
+        name
+        for name, tensor in state.get("model", {}).items()
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()
+    ]
     if bad:
         raise UserError(
             f"{path}: the weights of epoch {state.get('epoch', '?')} hold NaN or infinite values ({len(bad)} tensor(s), "

@@ -92,14 +92,14 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cac
 # %%
 import time
 
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import Markdown
 
-from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.annotations import load_annotations
 from linkpaper import metrics
 from linkpaper.book import viz
+from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.annotations import load_annotations
 
 HAND = "hand-made example video (illustrative)"
 SPEECH, CAR, DOG, CAT = (

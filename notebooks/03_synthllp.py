@@ -106,22 +106,20 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cac
 # %%
 import dataclasses
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
-from linkpaper import metrics
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.synth import (
     SynthConfig,
     make_synth,
     real_statistics,
-    teacher_quality,
     train_statistics,
 )
-from linkpaper.book import viz
 
 synth = make_synth(preset, seed=seed, data_dir=data_dir, return_timelines=True)
 data = synth.data

@@ -94,21 +94,21 @@ import dataclasses
 import time
 import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
 from linkpaper.book import viz
+from linkpaper.book.modelviz import curves_figure, heatmaps_figure
+from linkpaper.book.probe import parameter_counts, trace_forward
 from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.engine import TrainConfig, fit, recipe_warmup
 from linkpaper.losses import compute_losses
 from linkpaper.metrics import binarize_predictions, evaluate_predictions, evaluate_probs
 from linkpaper.models import audio_pooling_matrix, build_model, pool_audio_maps
-from linkpaper.book.modelviz import curves_figure, heatmaps_figure
-from linkpaper.book.probe import parameter_counts, trace_forward
 
 torch.set_num_threads(1)  # same numbers on every machine
 warnings.filterwarnings(

@@ -69,25 +69,24 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cac
 import dataclasses
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
 from linkpaper.book import viz
-from linkpaper.data.sources import load_data
-from linkpaper.engine import TrainConfig, fit
-from linkpaper.models import build_model
 from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
 from linkpaper.book.probe import (
-    cmim_attention,
     epoch_series,
     grid_section,
     misaligned_example,
     parameter_counts,
     trace_forward,
 )
+from linkpaper.data.sources import load_data
+from linkpaper.engine import TrainConfig, fit
+from linkpaper.models import build_model
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)

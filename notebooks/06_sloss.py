@@ -164,18 +164,13 @@ recipe_dir = "../results/synth_small_recipe"  # the grid under the paper's recip
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %% tags=["hide-input"]
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
 from linkpaper.book import analysis, viz
-from linkpaper.data.annotations import load_annotations
-from linkpaper.data.sources import load_data
-from linkpaper.errors import UserError
-from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
-from linkpaper.models import build_model
 from linkpaper.book.modelviz import Panel, curves_figure, curves_grid, panels_figure
 from linkpaper.book.probe import (
     epoch_series,
@@ -190,6 +185,11 @@ from linkpaper.book.probe import (
     trace_forward,
     video_label_prf,
 )
+from linkpaper.data.annotations import load_annotations
+from linkpaper.data.sources import load_data
+from linkpaper.errors import UserError
+from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
+from linkpaper.models import build_model
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)

@@ -122,23 +122,12 @@ import textwrap
 import time
 import warnings
 
-import numpy as np
-import pandas as pd
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 from IPython.display import Markdown
 
 from linkpaper.book import analysis, viz
-from linkpaper.classes import CLASSES, NUM_CLASSES
-from linkpaper.data.sources import load_data
-from linkpaper.data.synth import teacher_quality
-from linkpaper.data.text_tables import glove_table
-from linkpaper.engine import (
-    TrainConfig, evaluate_split, fit, plsim_inputs, recipe_warmup, train,
-)
-from linkpaper.errors import ConfigError, UserError
-from linkpaper.models import build_model
-from linkpaper.models.link import segment_label_embedding
 from linkpaper.book.modelviz import Panel, curves_grid, heatmaps_figure, panels_figure
 from linkpaper.book.probe import (
     epoch_series,
@@ -151,6 +140,21 @@ from linkpaper.book.probe import (
     trace_forward,
     video_label_prf,
 )
+from linkpaper.classes import CLASSES, NUM_CLASSES
+from linkpaper.data.sources import load_data
+from linkpaper.data.synth import teacher_quality
+from linkpaper.data.text_tables import glove_table
+from linkpaper.engine import (
+    TrainConfig,
+    evaluate_split,
+    fit,
+    plsim_inputs,
+    recipe_warmup,
+    train,
+)
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.models import build_model
+from linkpaper.models.link import segment_label_embedding
 
 torch.set_num_threads(1)
 warnings.filterwarnings(

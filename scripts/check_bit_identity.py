@@ -49,22 +49,53 @@ def record(out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     for model in SMALL_MODELS:
-        config = TrainConfig(model=model, model_overrides={"hidden_dim": 32, "num_layers": 1, "ff_dim": 64},
-                             data="synth:tiny", epochs=2, warmup_epochs=1, batch_size=16, seed=5, num_threads=1)
+        config = TrainConfig(
+            model=model,
+            model_overrides={"hidden_dim": 32, "num_layers": 1, "ff_dim": 64},
+            data="synth:tiny",
+            epochs=2,
+            warmup_epochs=1,
+            batch_size=16,
+            seed=5,
+            num_threads=1,
+        )
         result = _as_dict(train(config, None, progress=False))
-        kept = {"test_row": result["test_row"],
-                "train_loss": [e["train_loss"] for e in result["epochs"]],
-                "val": [e["val"] for e in result["epochs"]],
-                "diagnostics": [e["diagnostics"] for e in result["epochs"]],
-                "record": _strip(result)}
+        kept = {
+            "test_row": result["test_row"],
+            "train_loss": [e["train_loss"] for e in result["epochs"]],
+            "val": [e["val"] for e in result["epochs"]],
+            "diagnostics": [e["diagnostics"] for e in result["epochs"]],
+            "record": _strip(result),
+        }
         (out / f"tiny_{_slug(model)}.json").write_text(json.dumps(kept, indent=1) + "\n")
         print(f"tiny {model}: test_row {result['test_row'][:3]} ...", flush=True)
     for model in CLI_MODELS:
         with tempfile.TemporaryDirectory() as tmp:
             run = Path(tmp) / "run"
-            subprocess.run([sys.executable, "-m", "linkpaper", "train", "--model", model, "--data", "synth:small",
-                            "--epochs", "2", "--warmup-epochs", "1", "--threads", "1", "--device", "cpu",
-                            "--out", str(run)], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "linkpaper",
+                    "train",
+                    "--model",
+                    model,
+                    "--data",
+                    "synth:small",
+                    "--epochs",
+                    "2",
+                    "--warmup-epochs",
+                    "1",
+                    "--threads",
+                    "1",
+                    "--device",
+                    "cpu",
+                    "--out",
+                    str(run),
+                ],
+                check=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            )
             result = json.loads((run / "results.json").read_text())
         (out / f"cli_{_slug(model)}.json").write_text(json.dumps(_strip(result), indent=1) + "\n")
         print(f"cli {model}: test_row {result['test_row'][:3]} ...", flush=True)

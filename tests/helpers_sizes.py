@@ -15,6 +15,14 @@ def tiny_run_config(**changes):
 
     from linkpaper.engine import TrainConfig
 
-    base = TrainConfig(model="valor++", model_overrides=dict(SMALL_RUN), data="synth:tiny", epochs=3,
-                       batch_size=16, seed=5, eval_batch_size=64, num_threads=1)
+    base = TrainConfig(
+        model="valor++",
+        model_overrides=dict(SMALL_RUN),
+        data="synth:tiny",
+        epochs=3,
+        batch_size=16,
+        seed=5,
+        eval_batch_size=64,
+        num_threads=1,
+    )
     return dataclasses.replace(base, **changes)

@@ -31,16 +31,25 @@ def write_record(root, slug, model, seed, row, complete=True, epochs=6, commit="
     run.mkdir(parents=True)
     record = {
         "config": {"model": model, "epochs": epochs, "warmup_epochs": 1, "device": "cpu", "seed": seed},
-        "data": {"spec": "synth:small", "source": {"kind": "synth", "preset": "small", "seed": 0},
-                 "description": "SynthLLP (synthetic) preset=small seed=0"},
+        "data": {
+            "spec": "synth:small",
+            "source": {"kind": "synth", "preset": "small", "seed": 0},
+            "description": "SynthLLP (synthetic) preset=small seed=0",
+        },
         "seed": seed,
         "plsim": {"used": False, "labels": "none"},
         "label_leakage": False,
         "code": {"commit": commit, "dirty": dirty},
         "hardware": {"device": "cpu", "device_name": "AMD EPYC", "threads": 1, "torch": "2.13.0+cpu"},
         "epochs": [
-            {"epoch": e, "lr": 3e-4 / e, "train_loss": {"video": 1.0 / e, "total": 3.0 / e},
-             "val": _scores(40.0 + e), "val_type_av": 40.0 + (e if e != 2 else 10), "diagnostics": {"mu": 0.01 * e}}
+            {
+                "epoch": e,
+                "lr": 3e-4 / e,
+                "train_loss": {"video": 1.0 / e, "total": 3.0 / e},
+                "val": _scores(40.0 + e),
+                "val_type_av": 40.0 + (e if e != 2 else 10),
+                "diagnostics": {"mu": 0.01 * e},
+            }
             for e in range(1, 4)
         ],
         "best_epoch": 2,
@@ -68,7 +77,12 @@ def grid(tmp_path):
 def test_find_run_dirs_registry_then_seed_order(grid):
     runs = analysis.find_run_dirs(grid)
     assert [(p.parent.name, p.name) for p in runs] == [
-        ("valorpp", "seed87"), ("valorpp", "seed89"), ("valorpp", "seed90"), ("link", "seed87"), ("link", "seed88")]
+        ("valorpp", "seed87"),
+        ("valorpp", "seed89"),
+        ("valorpp", "seed90"),
+        ("link", "seed87"),
+        ("link", "seed88"),
+    ]
     assert [p.parent.name for p in analysis.find_run_dirs(grid, ["link"])] == ["link", "link"]
 
 
@@ -169,7 +183,10 @@ def test_masked_scores_over_all_segments_match_the_metric_counts():
     per_class = evaluate_predictions(pred_a, pred_v, gt_a, gt_v).per_class["segment"]
     for m in analysis.MASKED_MODALITIES:
         assert [everything[m][k] for k in ("tp", "fp", "fn")] == [
-            int(per_class[m].tp.sum()), int(per_class[m].fp.sum()), int(per_class[m].fn.sum())]
+            int(per_class[m].tp.sum()),
+            int(per_class[m].fp.sum()),
+            int(per_class[m].fn.sum()),
+        ]
 
 
 def test_load_run_predictions_reorders_and_gates(tmp_path):
@@ -191,7 +208,11 @@ def test_example_videos_are_deterministic():
     a = np.array([0.5, 0.5, 0.5, 0.5, 0.5])
     b = np.array([0.9, 0.5, 0.1, 0.6, 0.5])
     assert analysis.example_videos(a, b, 4) == [
-        (0, "largest gain"), (2, "largest loss"), (1, "typical"), (4, "typical")]
+        (0, "largest gain"),
+        (2, "largest loss"),
+        (1, "typical"),
+        (4, "typical"),
+    ]
     eligible = np.array([False, True, True, True, False])
     assert analysis.example_videos(a, b, 3, eligible) == [(3, "largest gain"), (2, "largest loss"), (1, "typical")]
     with pytest.raises(UserError, match="expected two equal"):
@@ -335,8 +356,7 @@ def _decisions_grid(tmp_path, n=40):
     gt_v = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
     gt_v[: n // 2] = gt_a[: n // 2]  # half the videos aligned: heard = seen
     weak = gt_a.any(axis=1) | gt_v.any(axis=1)
-    test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v,
-                           weak=weak)
+    test = SimpleNamespace(filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a, gt_visual=gt_v, weak=weak)
 
     def run(slug, model, seed, audio_noise, noise_seed=None):
         local = np.random.default_rng(noise_seed if noise_seed is not None else seed)
@@ -362,7 +382,8 @@ def test_gain_data_is_numeric_and_gain_report_formats_it(tmp_path):
     assert report.loc[("+ T", "Seg a"), "measured"] == round(better["measured"], 2)
     assert report.loc[("+ T", "Seg a"), "95% interval, test videos"] == f"[{better['low']:+.2f}, {better['high']:+.2f}]"
     assert report.loc[("+ T", "Seg a"), "95% interval, seeds and videos"] == (
-        f"[{better['low_seeds']:+.2f}, {better['high_seeds']:+.2f}]")
+        f"[{better['low_seeds']:+.2f}, {better['high_seeds']:+.2f}]"
+    )
 
 
 def test_seed_gain_points_and_gain_figure(tmp_path):
@@ -418,8 +439,9 @@ def test_modality_reading_compares_the_controls_with_plus_s(tmp_path):
     write_record(tmp_path, "valorpp", "valor++", 87, [50.0] * 10)
     write_record(tmp_path, "valorpp_S", "+S", 87, [50.0, 40.0] + [50.0] * 8)
     write_record(tmp_path, "valorpp_S__label", "+S/label", 87, [50.0, 45.0] + [50.0] * 8)
-    gains = analysis.modality_gains(analysis.measured_rows(analysis.find_run_dirs(
-        tmp_path, ["valor++", "+S", "+S/label"])))
+    gains = analysis.modality_gains(
+        analysis.measured_rows(analysis.find_run_dirs(tmp_path, ["valor++", "+S", "+S/label"]))
+    )
     reading = analysis.modality_reading(gains)
     assert "visual change of + S (−10.0)" in reading and "+S/label −5.0" in reading
     assert "already gives 50 % of it (from single seeds)" in reading
@@ -437,8 +459,9 @@ def _epoch_records(tmp_path):
         record["data"]["sizes"] = {"train": 2000, "val": 321, "test": 1200}
         record["config"].update({"batch_size": 64, "epochs": 3})
         for e in record["epochs"]:
-            e["diagnostics"].update({"alpha1": 1 + drift * e["epoch"], "beta1": 1 + drift * e["epoch"],
-                                     "tsam_a_spatial_std": 0.002})
+            e["diagnostics"].update(
+                {"alpha1": 1 + drift * e["epoch"], "beta1": 1 + drift * e["epoch"], "tsam_a_spatial_std": 0.002}
+            )
         (run / "results.json").write_text(json.dumps(record))
     return grid_records(tmp_path, ["link"], [87, 88])
 
@@ -452,11 +475,16 @@ def test_epoch_endpoints_and_panels(tmp_path):
     row = ends.loc[("α₁", "LINK (T, S, P)")]
     assert row["seeds"] == 2 and row["first epoch"] == pytest.approx(1.0015)
     assert row["change"] == pytest.approx(0.003) and row["change range"] == "+0.0020 to +0.0040"
-    fig = analysis.epoch_panels_figure(records, [
-        {"key": "alpha1", "title": "α₁ − 1", "offset": 1.0, "scale": 1000},
-        {"key": "nothing"},
-        {"key": "val_type_av", "from_epoch": 2},
-    ], source="test data", title="Diagnostics")
+    fig = analysis.epoch_panels_figure(
+        records,
+        [
+            {"key": "alpha1", "title": "α₁ − 1", "offset": 1.0, "scale": 1000},
+            {"key": "nothing"},
+            {"key": "val_type_av", "from_epoch": 2},
+        ],
+        source="test data",
+        title="Diagnostics",
+    )
     visible = [ax for ax in fig.axes if ax.axison]
     assert [ax.get_title() for ax in visible] == ["α₁ − 1", "val_type_av"]
     mean_line = visible[0].lines[-1]  # seeds first (thin), then the mean (thick)
@@ -464,8 +492,9 @@ def test_epoch_endpoints_and_panels(tmp_path):
     assert list(visible[1].lines[-1].get_xdata()) == [2, 3]
     with pytest.raises(UserError, match="no run record has any of"):
         analysis.epoch_panels_figure(records, [{"key": "nothing"}], source="x", title="x")
-    fixed = analysis.epoch_panels_figure(records, [{"key": "mu", "ylim": (0, 1.05), "hline": 1.0}],
-                                         source="test data", title="mu")
+    fixed = analysis.epoch_panels_figure(
+        records, [{"key": "mu", "ylim": (0, 1.05), "hline": 1.0}], source="test data", title="mu"
+    )
     assert fixed.axes[0].get_ylim() == (0, 1.05)
     assert fixed.axes[0].lines[-1].get_linestyle() == "--" and list(fixed.axes[0].lines[-1].get_ydata()) == [1, 1]
     plt.close("all")
@@ -484,8 +513,9 @@ def test_grid_limits_reads_the_schedule_and_the_modules(tmp_path):
 
 
 def test_seed_runs_per_class_and_zero_scores(tmp_path):
-    import matplotlib.pyplot as plt
     from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
 
     test, _ = _decisions_grid(tmp_path)
     runs = analysis.seed_runs(tmp_path, ["valor++", "+T"], test)
@@ -494,9 +524,11 @@ def test_seed_runs_per_class_and_zero_scores(tmp_path):
     pred_a, pred_v = runs[("+ T", 88)]["predictions"]
     pred_a[..., 0] = False
     runs[("+ T", 88)]["scores"] = evaluate_predictions(pred_a, pred_v, test.gt_audio, test.gt_visual)
-    train = SimpleNamespace(weak=np.eye(NUM_CLASSES)[np.arange(60) % NUM_CLASSES],
-                            pseudo_audio=np.zeros((60, NUM_SEGMENTS, NUM_CLASSES)),
-                            pseudo_visual=np.ones((60, NUM_SEGMENTS, NUM_CLASSES)))
+    train = SimpleNamespace(
+        weak=np.eye(NUM_CLASSES)[np.arange(60) % NUM_CLASSES],
+        pseudo_audio=np.zeros((60, NUM_SEGMENTS, NUM_CLASSES)),
+        pseudo_visual=np.ones((60, NUM_SEGMENTS, NUM_CLASSES)),
+    )
     train.weak[:5, 0] = 0  # class 0: the rarest in training
     support = analysis.class_support(test, train)
     assert support.loc[CLASSES[0], "test audio segments"] == test.gt_audio[..., 0].sum()
@@ -535,8 +567,9 @@ def test_alignment_over_seeds(tmp_path):
     assert len(frame) == 4 * 2 * 4  # runs x kinds x modalities
     one = frame[(frame["model"] == "VALOR++") & (frame["seed"] == 87) & (frame["segments"] == "aligned")]
     kind = analysis.segment_alignment(test.gt_audio, test.gt_visual)
-    expected = analysis.masked_segment_scores(*runs[("VALOR++", 87)]["predictions"], test.gt_audio,
-                                              test.gt_visual, kind == analysis.ALIGNED)
+    expected = analysis.masked_segment_scores(
+        *runs[("VALOR++", 87)]["predictions"], test.gt_audio, test.gt_visual, kind == analysis.ALIGNED
+    )
     assert one[one["modality"] == "Audio"]["F"].item() == pytest.approx(expected["audio"]["f"])
     table = analysis.alignment_seed_table(frame)
     assert table.loc[("VALOR++", "aligned"), "Audio"].endswith("(2)")
@@ -596,11 +629,16 @@ def test_teacher_label_frame_and_commit_reading(tmp_path):
     # teachers that mark every class everywhere: kept to the baseline's classes they are the
     # baseline's video-level classes over every segment
     everything = np.ones_like(test.gt_audio, dtype=np.float32)
-    split = SimpleNamespace(filenames=list(reversed(test.filenames)), pseudo_audio_ungated=everything,
-                            pseudo_visual_ungated=everything)
+    split = SimpleNamespace(
+        filenames=list(reversed(test.filenames)), pseudo_audio_ungated=everything, pseudo_visual_ungated=everything
+    )
     frame = analysis.teacher_label_frame(split, test, runs)
-    assert list(frame.index) == [*analysis.TEACHER_ROWS[:1], "teacher labels within VALOR++'s predicted classes",
-                                 "VALOR++", "+ T"]
+    assert list(frame.index) == [
+        *analysis.TEACHER_ROWS[:1],
+        "teacher labels within VALOR++'s predicted classes",
+        "VALOR++",
+        "+ T",
+    ]
     assert list(frame.columns) == ["Audio", "Visual", "Audio-visual", "Type@AV", "seeds"]
     assert frame.loc["VALOR++", "seeds"] == 2
     expected = np.mean([run["scores"].row()[0] for (m, _), run in runs.items() if m == "VALOR++"])
@@ -609,10 +647,10 @@ def test_teacher_label_frame_and_commit_reading(tmp_path):
     assert "Kept to the classes VALOR++ predicts" in reading and "+ T: audio" in reading
     assert "nothing to compare" in analysis.teacher_label_reading(frame.loc[["VALOR++"]])
     with pytest.raises(UserError):
-        analysis.teacher_label_frame(SimpleNamespace(pseudo_audio_ungated=None, pseudo_visual_ungated=None),
-                                     test, runs)
+        analysis.teacher_label_frame(SimpleNamespace(pseudo_audio_ungated=None, pseudo_visual_ungated=None), test, runs)
     assert analysis.commit_reading(measured) == (
-        "The 5 runs started from 1 commit: abcdef1 (5 runs), none with uncommitted changes.")
+        "The 5 runs started from 1 commit: abcdef1 (5 runs), none with uncommitted changes."
+    )
 
 
 def test_replay_regression_recovers_a_known_slope_and_refuses_no_spread():
@@ -641,16 +679,22 @@ def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_pa
     path = tmp_path / "labels.npz"
     labels = np.zeros((2, NUM_SEGMENTS, NUM_CLASSES), dtype=bool)
     labels[0, 3, 4] = True
-    np.savez_compressed(path, filenames=np.array(["a", "b"]), audio=labels, visual=~labels,
-                        source=np.array(json.dumps(source)))
+    np.savez_compressed(
+        path, filenames=np.array(["a", "b"]), audio=labels, visual=~labels, source=np.array(json.dumps(source))
+    )
     stored = StoredTeacherLabels.read(path)
     assert stored.filenames == ["a", "b"] and stored.pseudo_audio_ungated[0, 3, 4] and stored.source == source
     # a record of synth:tiny with other knobs than the present generator's -> the stored labels
     record = RunRecord(data={"spec": "synth:tiny", "source": source, "description": "SynthLLP tiny"})
     split, where = teacher_test_split(record, path)
     assert split.filenames == ["a", "b"] and "earlier generation" in where
-    other = RunRecord(data={"spec": "synth:tiny", "description": "SynthLLP tiny",
-                            "source": {**source, "config": {"class_noise": 0.5}}})
+    other = RunRecord(
+        data={
+            "spec": "synth:tiny",
+            "description": "SynthLLP tiny",
+            "source": {**source, "config": {"class_noise": 0.5}},
+        }
+    )
     with pytest.raises(UserError, match="belong to another generation"):
         teacher_test_split(other, path)
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
@@ -680,10 +724,19 @@ def test_selection_frame_compares_the_selected_and_the_last_epoch(tmp_path):
         row = [0.0] * 10
         row[3] = selected
         last_row = None if last is None else [0.0] * 3 + [last] + [0.0] * 6
-        RunRecord(config={"model": model, "epochs": 60, "data": "synth:small", "warmup_epochs": 10, "device": "cpu"},
-                  data={"description": "SynthLLP small", "source": {"kind": "synth", "preset": "small", "seed": 0}},
-                  seed=seed, plsim={"used": False, "labels": "none"}, epochs=[{"epoch": 1}], best_epoch=best_epoch, complete=True,
-                  test_row=row, last_epoch_test_row=last_row, code={"commit": "x"}, hardware={}).write(folder)
+        RunRecord(
+            config={"model": model, "epochs": 60, "data": "synth:small", "warmup_epochs": 10, "device": "cpu"},
+            data={"description": "SynthLLP small", "source": {"kind": "synth", "preset": "small", "seed": 0}},
+            seed=seed,
+            plsim={"used": False, "labels": "none"},
+            epochs=[{"epoch": 1}],
+            best_epoch=best_epoch,
+            complete=True,
+            test_row=row,
+            last_epoch_test_row=last_row,
+            code={"commit": "x"},
+            hardware={},
+        ).write(folder)
 
     record("valorpp", "valor++", 87, 66.0, 65.0, 12)
     record("valorpp", "valor++", 88, 68.0, 67.0, 30)
@@ -703,11 +756,17 @@ def test_gains_before_after_aligns_variants_of_two_grids():
 
     def frame(rows):
         index = pd.MultiIndex.from_tuples([(v, s) for v, s, *_ in rows], names=["variant", "score"])
-        return pd.DataFrame([{"measured": g, "low_seeds": lo, "high_seeds": hi, "n": n} for _, _, g, lo, hi, n in rows],
-                            index=index)
+        return pd.DataFrame(
+            [{"measured": g, "low_seeds": lo, "high_seeds": hi, "n": n} for _, _, g, lo, hi, n in rows], index=index
+        )
 
-    before = frame([("+ P", "Seg type", 0.5, -0.5, 1.5, 3), ("+ T", "Seg type", -0.5, -1.0, 0.1, 3),
-                    ("+ T", "Event type", 9.0, 8.0, 10.0, 3)])
+    before = frame(
+        [
+            ("+ P", "Seg type", 0.5, -0.5, 1.5, 3),
+            ("+ T", "Seg type", -0.5, -1.0, 0.1, 3),
+            ("+ T", "Event type", 9.0, 8.0, 10.0, 3),
+        ]
+    )
     after = frame([("+ P", "Seg type", -1.25, -2.0, -0.5, 3), ("VALOR++ (weak)", "Seg type", -8.0, -9.0, -7.0, 1)])
     table = analysis.gains_before_after(before, after)
     assert table.loc["+ P", ("", "change")] == -1.75

@@ -10,6 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+# A small network (and one thread, which is faster on a busy 2-core machine) keeps every run
+# in this file to about a second.
+from helpers_sizes import SMALL_RUN as SMALL
+from helpers_sizes import tiny_run_config
+
 from linkpaper.data.sources import load_data
 from linkpaper.engine import (
     CHECKPOINT_BEST,
@@ -23,10 +28,6 @@ from linkpaper.engine import (
     training_step,
 )
 from linkpaper.errors import ConfigError, UserError
-
-# A small network (and one thread, which is faster on a busy 2-core machine) keeps every run
-# in this file to about a second.
-from helpers_sizes import SMALL_RUN as SMALL, tiny_run_config
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +160,9 @@ def test_checkpoint_of_the_wrong_kind_is_named(tmp_path, tiny):
     run = tmp_path / "swapped"
     train(config(), run, data=tiny, stop_after=1, progress=False)
     (run / CHECKPOINT_LAST).write_bytes((run / CHECKPOINT_BEST).read_bytes())
-    with pytest.raises(UserError, match=r"checkpoint_last\.pt: not a linkpaper checkpoint_last\.pt \(missing optimizer"):
+    with pytest.raises(
+        UserError, match=r"checkpoint_last\.pt: not a linkpaper checkpoint_last\.pt \(missing optimizer"
+    ):
         train(config(), run, data=tiny, resume=True, progress=False)
 
 
@@ -189,8 +192,12 @@ def test_gated_plsim_labels_need_the_leakage_flag(tmp_path, tiny):
     with pytest.raises(ConfigError, match="ground-truth.*--allow-label-leakage"):
         train(config(model="+P", plsim_labels="gated", epochs=1), tmp_path / "g", data=tiny, progress=False)
     assert not (tmp_path / "g" / CHECKPOINT_LAST).exists()
-    record = train(config(model="+P", plsim_labels="gated", allow_label_leakage=True, epochs=1),
-                   tmp_path / "g2", data=tiny, progress=False)
+    record = train(
+        config(model="+P", plsim_labels="gated", allow_label_leakage=True, epochs=1),
+        tmp_path / "g2",
+        data=tiny,
+        progress=False,
+    )
     saved = json.loads((tmp_path / "g2" / "results.json").read_text())
     assert saved["label_leakage"] is True and record["label_leakage"] is True
     assert "ground-truth video labels" in saved["caption"]
@@ -213,8 +220,24 @@ def test_train_and_test_commands(tmp_path, capsys):
     from linkpaper.cli import main
 
     out = tmp_path / "cli_run"
-    argv = ["train", "--model", "valor++", "--data", "synth:tiny", "--epochs", "1", "--batch-size", "32",
-            "--seed", "3", "--out", str(out), "--quiet", "--threads", "1"]
+    argv = [
+        "train",
+        "--model",
+        "valor++",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--quiet",
+        "--threads",
+        "1",
+    ]
     for key, value in SMALL.items():
         argv += ["--model-override", f"{key}={value}"]
     assert main(argv) == 0
@@ -237,8 +260,9 @@ def test_plsim_self_mode_and_text_table_file(tmp_path, tiny):
     assert record["plsim"] == {"used": True, "labels": "self", "text_source": tiny.text_source}
     table = np.random.default_rng(0).normal(size=(25, 16)).astype(np.float32)
     np.save(tmp_path / "table.npy", table)
-    record = train(config(model="+P", text_table=str(tmp_path / "table.npy"), epochs=1), None, data=tiny,
-                   progress=False)
+    record = train(
+        config(model="+P", text_table=str(tmp_path / "table.npy"), epochs=1), None, data=tiny, progress=False
+    )
     assert "table.npy" in record["plsim"]["text_source"] and record["plsim"]["labels"] == "ungated"
     np.save(tmp_path / "bad.npy", table[:3])
     with pytest.raises(UserError, match="bad.npy"):
@@ -249,6 +273,7 @@ def test_predict_clamps_video_probabilities_above_one(tiny):
     """VALOR's attentive pooling can exceed 1; predictions files need [0, 1] (gate unchanged)."""
     from linkpaper.engine import predict
     from linkpaper.models import build_model
+
     model = build_model("valor++")
 
     class Overshoot(torch.nn.Module):
@@ -279,9 +304,18 @@ def random_data(seed: int, prefix: str, n_train: int):
     def split(name, n):
         labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
         gt = labels.numpy() > 0.5
-        return AVVPSplit(name, [f"{prefix}{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
-                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
-                         labels.amax(1), labels, labels, gt_audio=gt, gt_visual=gt)
+        return AVVPSplit(
+            name,
+            [f"{prefix}{name}{i:08d}_0_10.mp4" for i in range(n)],
+            torch.randn(n, 10, 768, generator=g),
+            torch.randn(n, 10, 768, generator=g),
+            torch.randn(n, 10, 512, generator=g),
+            labels.amax(1),
+            labels,
+            labels,
+            gt_audio=gt,
+            gt_visual=gt,
+        )
 
     return AVVPData(split("train", n_train), split("val", 4), split("test", 4), source={"kind": "test"})
 
@@ -306,8 +340,7 @@ def test_fit_can_skip_the_test_pass():
     from linkpaper.engine import fit
 
     data = random_data(4, "w", 8)
-    record = fit(config(epochs=1, warmup_epochs=1, batch_size=4), data=data, evaluate_test=False,
-                 progress=False).record
+    record = fit(config(epochs=1, warmup_epochs=1, batch_size=4), data=data, evaluate_test=False, progress=False).record
     assert record["complete"] and "test" not in record and "test_row" not in record
 
 
@@ -319,9 +352,16 @@ def test_on_step_sees_every_step_and_max_steps_stops_the_run():
     seen = []
 
     def watch(step):
-        seen.append({"step": step.step, "epoch": step.epoch, "alpha1": step.model.cmim.alpha1.item(),
-                     "beta1": step.model.cmim.beta1.item(), "total": step.losses["total"].item(),
-                     "alpha1_seen": float(torch.as_tensor(step.output.diagnostics["alpha1"]).float().mean())})
+        seen.append(
+            {
+                "step": step.step,
+                "epoch": step.epoch,
+                "alpha1": step.model.cmim.alpha1.item(),
+                "beta1": step.model.cmim.beta1.item(),
+                "total": step.losses["total"].item(),
+                "alpha1_seen": float(torch.as_tensor(step.output.diagnostics["alpha1"]).float().mean()),
+            }
+        )
 
     record = fit(run, data=data, on_step=watch, progress=False).record
     assert [s["step"] for s in seen] == [1, 2, 3] and {s["epoch"] for s in seen} == {1}  # ceil(10 / 4) steps
@@ -332,8 +372,9 @@ def test_on_step_sees_every_step_and_max_steps_stops_the_run():
     assert epoch["diagnostics"]["alpha1"] == pytest.approx(np.mean([s["alpha1_seen"] for s in seen]), abs=1e-6)
 
     cut = []
-    fitted = fit(run, data=data, max_steps=2, on_step=lambda step: cut.append(step.model.cmim.alpha1.item()),
-                 progress=False)
+    fitted = fit(
+        run, data=data, max_steps=2, on_step=lambda step: cut.append(step.model.cmim.alpha1.item()), progress=False
+    )
     assert cut == [s["alpha1"] for s in seen[:2]]  # the same steps, stopped after the second
     assert fitted.model.cmim.alpha1.item() == cut[-1]
     assert not fitted.record["complete"] and fitted.record["epochs"] == []

@@ -86,13 +86,21 @@ def test_run_per_video_refuses_decisions_of_another_run(tmp_path):
     frames = {}
     for name, noise in (("own", 0.05), ("other", 0.2)):
         pred_a, pred_v = gt_a ^ (rng.random(gt_a.shape) < noise), gt_v ^ (rng.random(gt_v.shape) < noise)
-        frames[name] = (np.stack([pred_a, pred_v], axis=2).astype(np.float32),
-                        evaluate_predictions(pred_a, pred_v, gt_a, gt_v).row())
+        frames[name] = (
+            np.stack([pred_a, pred_v], axis=2).astype(np.float32),
+            evaluate_predictions(pred_a, pred_v, gt_a, gt_v).row(),
+        )
     run = tmp_path / "run"
     run.mkdir()
-    record = {"config": {"model": "valor++"}, "data": {"description": "test data"}, "seed": 87,
-              "plsim": {"used": False, "labels": "none"}, "epochs": [], "complete": True,
-              "test_row": frames["own"][1]}
+    record = {
+        "config": {"model": "valor++"},
+        "data": {"description": "test data"},
+        "seed": 87,
+        "plsim": {"used": False, "labels": "none"},
+        "epochs": [],
+        "complete": True,
+        "test_row": frames["own"][1],
+    }
     (run / "results.json").write_text(json.dumps(record))
     ones = np.ones((n, NUM_CLASSES), np.float32)
     save_predictions(run / DECISIONS_FILE, test.filenames, frames["own"][0], ones)
@@ -141,7 +149,10 @@ def test_two_level_is_zero_width_at_zero_for_identical_runs_and_equals_videos_fo
     spread = rng.normal(60, 20, (3, 300, 10))
     assert (two_level_bootstrap(spread, spread.copy(), resamples=300).high > 0.1).all()
     one_a, one_b = runs[:1], rng.normal(60, 20, (1, 300, 10))
-    both, videos = two_level_bootstrap(one_a, one_b, resamples=300, seed=7), paired_bootstrap(one_a, one_b, resamples=300, seed=7)
+    both, videos = (
+        two_level_bootstrap(one_a, one_b, resamples=300, seed=7),
+        paired_bootstrap(one_a, one_b, resamples=300, seed=7),
+    )
     assert np.allclose(both.low, videos.low) and np.allclose(both.high, videos.high)
     with pytest.raises(UserError, match="different videos"):
         two_level_bootstrap(runs, runs[:, :10])

@@ -14,12 +14,12 @@ from linkpaper.metrics import (
     SCORE_COLUMNS,
     MetricInputError,
     binarize_predictions,
-    event_bounds,
-    event_count_table,
-    event_counts,
     evaluate_predictions,
     evaluate_predictions_loop,
     evaluate_probs,
+    event_bounds,
+    event_count_table,
+    event_counts,
     extract_events,
     match_events,
     row_codes,
@@ -224,7 +224,9 @@ def test_torch_inputs_give_the_same_scores():
     gt_a = rng.random((50, NUM_SEGMENTS, NUM_CLASSES)) < 0.1
     gt_v = rng.random((50, NUM_SEGMENTS, NUM_CLASSES)) < 0.1
     ours = evaluate_probs(frame, video, gt_a, gt_v)
-    theirs = evaluate_probs(torch.from_numpy(frame), torch.from_numpy(video), torch.from_numpy(gt_a), gt_v.astype(np.int64))
+    theirs = evaluate_probs(
+        torch.from_numpy(frame), torch.from_numpy(video), torch.from_numpy(gt_a), gt_v.astype(np.int64)
+    )
     assert ours.row() == theirs.row()
 
 

@@ -24,7 +24,7 @@ def type_at_av_mismatches(tolerance=0.1):
         for row in rows:
             s = np.asarray(row.scores)
             for level, start in (("segment", 0), ("event", 5)):
-                if abs(s[start + 3] - s[start:start + 3].mean()) > tolerance + 1e-9:
+                if abs(s[start + 3] - s[start : start + 3].mean()) > tolerance + 1e-9:
                     found.add((name, row.method, level))
     return found
 
@@ -49,7 +49,7 @@ def test_table_i_and_ii_agree_on_valor_and_link():
 
 def test_link_beats_valor_on_every_reported_column():
     # LINK's claim (Table I): better than VALOR++ on all ten scores.
-    assert all(l >= v for l, v in zip(paper.reported_scores("link"), paper.reported_scores("valor++")))
+    assert all(link >= valor for link, valor in zip(paper.reported_scores("link"), paper.reported_scores("valor++")))
 
 
 def test_reported_rows_are_marked_reported():

@@ -33,8 +33,12 @@ def test_committed_records_round_trip_byte_for_byte(path):
 
 
 def test_write_read_and_optional_keys(tmp_path):
-    record = RunRecord(config={"model": "valor++", "epochs": 2}, data={"description": "d"}, seed=1,
-                       plsim={"used": False, "labels": "none", "text_source": "unused"})
+    record = RunRecord(
+        config={"model": "valor++", "epochs": 2},
+        data={"description": "d"},
+        seed=1,
+        plsim={"used": False, "labels": "none", "text_source": "unused"},
+    )
     plain = record.to_dict()
     assert "test" not in plain and "caption" not in plain and "stopped" not in plain
     assert plain["best_epoch"] is None and list(plain)[:4] == ["config", "data", "seed", "plsim"]
@@ -47,8 +51,9 @@ def test_write_read_and_optional_keys(tmp_path):
 
 
 def test_leakage_caption_and_damaged_record(tmp_path):
-    record = RunRecord(config={"model": "+P"}, data={"description": "d"}, seed=2, label_leakage=True,
-                       leakage_caption="x")
+    record = RunRecord(
+        config={"model": "+P"}, data={"description": "d"}, seed=2, label_leakage=True, leakage_caption="x"
+    )
     assert "ground-truth video labels" in record.caption()
     assert record.to_dict()["caption"] == "x"
     (tmp_path / RESULTS_FILE).write_text("[1, 2]")
@@ -72,7 +77,8 @@ def test_the_engine_reexports_and_records_stays_below_runs():
     assert engine.load_checkpoint is runs.load_checkpoint and engine.caption is runs.caption
     assert engine.TrainConfig is recipe.TrainConfig and engine.lr_at_epoch is recipe.lr_at_epoch
     # provenance helpers never import the run record (no import cycle records <-> runs <-> engine)
-    imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(records)))
-                if isinstance(node, ast.ImportFrom)}
+    imported = {
+        node.module for node in ast.walk(ast.parse(inspect.getsource(records))) if isinstance(node, ast.ImportFrom)
+    }
     assert not imported & {"linkpaper.runs", "linkpaper.engine"}
     assert not hasattr(records, "read_results")

@@ -61,8 +61,10 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
 
     root = Path(root)
     if not root.is_dir():
-        raise UserError(f"{root}: no such folder (relative paths start in notebooks/); point results_dir at a "
-                        "grid folder, e.g. ../results/synth_small_recipe")
+        raise UserError(
+            f"{root}: no such folder (relative paths start in notebooks/); point results_dir at a "
+            "grid folder, e.g. ../results/synth_small_recipe"
+        )
     found = []
     for variant in variants or list_models():
         folders = (root / variant_slug(variant)).glob("seed*")
@@ -86,6 +88,7 @@ def data_label(record) -> str:
 
 def _provenance(records: list) -> dict:
     """What a group of run records (RunRecords) of one variant shares (or lists when they differ)."""
+
     def distinct(values):
         return sorted({str(v) for v in values})
 
@@ -153,9 +156,11 @@ def selection_frame(measured: list[dict], baseline: str = "valor++", column: int
         last = np.array([r.last_epoch_test_row[column] if r.last_epoch_test_row else np.nan for r in records])
         means[row["model"]] = (selected.mean(), np.nanmean(last) if np.isfinite(last).any() else np.nan)
         rows[_label(row["model"])] = {
-            "seeds": len(records), "selected epochs": ", ".join(str(r.best_epoch) for r in records),
+            "seeds": len(records),
+            "selected epochs": ", ".join(str(r.best_epoch) for r in records),
             "last epoch recorded": int(np.isfinite(last).sum()),
-            "test at the selected epoch": means[row["model"]][0], "test at the last epoch": means[row["model"]][1],
+            "test at the selected epoch": means[row["model"]][0],
+            "test at the last epoch": means[row["model"]][1],
         }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     if frame.empty:
@@ -173,15 +178,28 @@ def provenance_frame(measured: list[dict]):
 
     keys = ("data", "epochs", "warmup_epochs", "device", "plsim_labels", "commit", "hardware", "torch")
     frame = pd.DataFrame(
-        [{"seeds": "/".join(map(str, row["seeds"])), **{k: row[k] for k in keys},
-          "run records": ", ".join(_relative_run(p) for p in row["runs"])} for row in measured],
+        [
+            {
+                "seeds": "/".join(map(str, row["seeds"])),
+                **{k: row[k] for k in keys},
+                "run records": ", ".join(_relative_run(p) for p in row["runs"]),
+            }
+            for row in measured
+        ],
         index=pd.Index([row["model"] for row in measured], name="measured variant"),
     )
     return frame
 
 
-def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
-              columns=(3, 8), resamples: int = 2000, level: float = 0.95):
+def gain_data(
+    measured: list[dict],
+    reported: list[dict],
+    test,
+    baseline: str = "valor++",
+    columns=(3, 8),
+    resamples: int = 2000,
+    level: float = 0.95,
+):
     """The numbers behind :func:`gain_report`: one row per (variant, score), all numeric.
 
     Index (``variant``: the Table II label or the registry name, ``score``: e.g. "Seg type").
@@ -232,34 +250,71 @@ def gain_data(measured: list[dict], reported: list[dict], test, baseline: str = 
         boot = paired_bootstrap(scores_of(row["model"]), scores_of(baseline), resamples=resamples, level=level)
         both = two_level_bootstrap(scores_of(row["model"]), scores_of(baseline), resamples=resamples, level=level)
         for c in columns:
-            paper_gain = (paper_scores[row["model"]][c] - paper_scores[baseline][c]
-                          if row["model"] in paper_scores and baseline in paper_scores else np.nan)
+            paper_gain = (
+                paper_scores[row["model"]][c] - paper_scores[baseline][c]
+                if row["model"] in paper_scores and baseline in paper_scores
+                else np.nan
+            )
             # a variant with one seed borrows the baseline's seed spread (and vice versa)
             std_a = seeds.std_a[c] if row["n"] > 1 else seeds.std_b[c]
             std_b = seeds.std_b[c] if base["n"] > 1 else std_a
             spread = max(row["n"], base["n"]) > 1  # one seed each: no seed spread to borrow
             stderr = np.sqrt(std_a**2 / row["n"] + std_b**2 / base["n"]) if spread else np.nan
-            needed = (seeds_needed(abs(paper_gain), std_a, std_b)
-                      if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1 else np.nan)
+            needed = (
+                seeds_needed(abs(paper_gain), std_a, std_b)
+                if np.isfinite(paper_gain) and max(row["n"], base["n"]) > 1
+                else np.nan
+            )
             needed_low, _, needed_high = (
                 seeds_needed_range(abs(paper_gain), seeds.std_a[c], seeds.std_b[c], row["n"], base["n"])
-                if np.isfinite(needed) else (np.nan, np.nan, np.nan))
+                if np.isfinite(needed)
+                else (np.nan, np.nan, np.nan)
+            )
             excludes_both = bool(both.excludes_zero()[c])
-            records.append({
-                "variant": VARIANT_LABELS.get(row["model"], row["model"]), "score": COLUMN_LABELS[c],
-                "model": row["model"], "reported": paper_gain, "measured": float(seeds.gain[c]),
-                "low": float(boot.low[c]), "high": float(boot.high[c]),
-                "low_seeds": float(both.low[c]), "high_seeds": float(both.high[c]),
-                "std": float(seeds.std_a[c]), "std_baseline": float(seeds.std_b[c]),
-                "n": int(row["n"]), "n_baseline": int(base["n"]), "stderr": float(stderr),
-                "excludes_zero": bool(boot.excludes_zero()[c]),
-                "distinct": bool(excludes_both and spread),
-                "seeds_needed": needed, "seeds_needed_low": needed_low, "seeds_needed_high": needed_high,
-                "borrowed": bool(row["n"] < 2 or base["n"] < 2),
-            })
-    names = ["model", "reported", "measured", "low", "high", "low_seeds", "high_seeds", "std", "std_baseline", "n",
-             "n_baseline", "stderr", "excludes_zero", "distinct", "seeds_needed", "seeds_needed_low",
-             "seeds_needed_high", "borrowed"]
+            records.append(
+                {
+                    "variant": VARIANT_LABELS.get(row["model"], row["model"]),
+                    "score": COLUMN_LABELS[c],
+                    "model": row["model"],
+                    "reported": paper_gain,
+                    "measured": float(seeds.gain[c]),
+                    "low": float(boot.low[c]),
+                    "high": float(boot.high[c]),
+                    "low_seeds": float(both.low[c]),
+                    "high_seeds": float(both.high[c]),
+                    "std": float(seeds.std_a[c]),
+                    "std_baseline": float(seeds.std_b[c]),
+                    "n": int(row["n"]),
+                    "n_baseline": int(base["n"]),
+                    "stderr": float(stderr),
+                    "excludes_zero": bool(boot.excludes_zero()[c]),
+                    "distinct": bool(excludes_both and spread),
+                    "seeds_needed": needed,
+                    "seeds_needed_low": needed_low,
+                    "seeds_needed_high": needed_high,
+                    "borrowed": bool(row["n"] < 2 or base["n"] < 2),
+                }
+            )
+    names = [
+        "model",
+        "reported",
+        "measured",
+        "low",
+        "high",
+        "low_seeds",
+        "high_seeds",
+        "std",
+        "std_baseline",
+        "n",
+        "n_baseline",
+        "stderr",
+        "excludes_zero",
+        "distinct",
+        "seeds_needed",
+        "seeds_needed_low",
+        "seeds_needed_high",
+        "borrowed",
+    ]
     frame = pd.DataFrame.from_records(records, columns=["variant", "score", *names])
     kinds = dict.fromkeys(names[1:], float) | dict.fromkeys(["n", "n_baseline"], int)
     kinds |= dict.fromkeys(["excludes_zero", "distinct", "borrowed"], bool)
@@ -282,8 +337,14 @@ def gains_before_after(before, after, score: str = "Seg type", digits: int = 2):
         rows = data.xs(score, level="score") if len(data) else data
         columns[(name, "gain")] = rows["measured"] if len(rows) else pd.Series(dtype=float)
         columns[(name, "interval (seeds and videos)")] = pd.Series(
-            {v: f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for v, lo, hi in
-             zip(rows.index, rows["low_seeds"], rows["high_seeds"])} if len(rows) else {}, dtype=object)
+            {
+                v: f"[{lo:+.{digits}f}, {hi:+.{digits}f}]"
+                for v, lo, hi in zip(rows.index, rows["low_seeds"], rows["high_seeds"])
+            }
+            if len(rows)
+            else {},
+            dtype=object,
+        )
         columns[(name, "seeds")] = rows["n"] if len(rows) else pd.Series(dtype=float)
     frame = pd.DataFrame(columns)
     frame[("", "change")] = frame[("after", "gain")] - frame[("before", "gain")]
@@ -292,8 +353,17 @@ def gains_before_after(before, after, score: str = "Seg type", digits: int = 2):
     return frame.round({("before", "gain"): digits, ("after", "gain"): digits, ("", "change"): digits})
 
 
-def gain_report(measured: list[dict], reported: list[dict], test, baseline: str = "valor++",
-                columns=(3, 8), resamples: int = 2000, level: float = 0.95, digits: int = 2, data=None):
+def gain_report(
+    measured: list[dict],
+    reported: list[dict],
+    test,
+    baseline: str = "valor++",
+    columns=(3, 8),
+    resamples: int = 2000,
+    level: float = 0.95,
+    digits: int = 2,
+    data=None,
+):
     """What each variant's gain over ``baseline`` is worth, on the score ``columns``.
 
     measured: :func:`measured_rows`, each run folder holding ``test_decisions.npz``
@@ -323,18 +393,25 @@ def gain_report(measured: list[dict], reported: list[dict], test, baseline: str 
     def needed_text(point, low, high) -> str:
         return "" if not np.isfinite(point) else f"{point:,.0f} ({low:,.0f}-{high:,.0f})"
 
-    frame = pd.DataFrame({
-        "reported": data["reported"],
-        "measured": data["measured"],
-        "seed std": [" / ".join(f"{v:.{digits}f}" if k > 1 else "n/a (1 seed)" for v, k in ((a, n), (b, nb)))
-                     for a, b, n, nb in zip(data["std"], data["std_baseline"], data["n"], data["n_baseline"])],
-        interval: [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(data["low"], data["high"])],
-        interval_both: [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]"
-                        for lo, hi in zip(data["low_seeds"], data["high_seeds"])],
-        "distinct": data["distinct"].astype(bool),
-        "seeds needed (95% range)": [needed_text(*v) for v in
-                                     zip(data["seeds_needed"], data["seeds_needed_low"], data["seeds_needed_high"])],
-    }, index=data.index)
+    frame = pd.DataFrame(
+        {
+            "reported": data["reported"],
+            "measured": data["measured"],
+            "seed std": [
+                " / ".join(f"{v:.{digits}f}" if k > 1 else "n/a (1 seed)" for v, k in ((a, n), (b, nb)))
+                for a, b, n, nb in zip(data["std"], data["std_baseline"], data["n"], data["n_baseline"])
+            ],
+            interval: [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(data["low"], data["high"])],
+            interval_both: [
+                f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(data["low_seeds"], data["high_seeds"])
+            ],
+            "distinct": data["distinct"].astype(bool),
+            "seeds needed (95% range)": [
+                needed_text(*v) for v in zip(data["seeds_needed"], data["seeds_needed_low"], data["seeds_needed_high"])
+            ],
+        },
+        index=data.index,
+    )
     return frame.round({"reported": 1, "measured": digits})
 
 
@@ -445,8 +522,12 @@ def cross_modal_error_rows(measured: list[dict], test):
 
     rows = {}
     for row in measured:
-        per_run = [cross_modal_errors({"run": load_run_predictions(run, test.filenames)}, test.gt_audio,
-                                      test.gt_visual).loc["run"] for run in row["runs"]]
+        per_run = [
+            cross_modal_errors({"run": load_run_predictions(run, test.filenames)}, test.gt_audio, test.gt_visual).loc[
+                "run"
+            ]
+            for run in row["runs"]
+        ]
         mean = pd.concat(per_run, axis=1).mean(axis=1)
         mean["n"] = len(per_run)
         rows[row["model"]] = mean
@@ -521,8 +602,9 @@ def masked_segment_scores(pred_audio, pred_visual, gt_audio, gt_visual, mask) ->
     return result
 
 
-def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int = 3,
-                   eligible: np.ndarray | None = None) -> list[tuple[int, str]]:
+def example_videos(
+    per_video_a: np.ndarray, per_video_b: np.ndarray, count: int = 3, eligible: np.ndarray | None = None
+) -> list[tuple[int, str]]:
     """Indices of test videos worth plotting, comparing two models' per-video scores (N,).
 
     Returns ``count`` (index, why) pairs, deterministic (ties go to the lower index): the
@@ -536,8 +618,9 @@ def example_videos(per_video_a: np.ndarray, per_video_b: np.ndarray, count: int 
         raise UserError(f"per-video scores of shapes {a.shape} and {b.shape}: expected two equal (N,)")
     allowed = np.ones(len(a), dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
     if allowed.shape != a.shape or not allowed.any():
-        raise UserError(f"eligible has shape {allowed.shape} and {int(allowed.sum())} video(s); "
-                        f"expected {a.shape} with one or more")
+        raise UserError(
+            f"eligible has shape {allowed.shape} and {int(allowed.sum())} video(s); expected {a.shape} with one or more"
+        )
     candidates = np.nonzero(allowed)[0]
     diff = (b - a)[candidates]
     picks = [(int(candidates[np.argmax(diff)]), "largest gain"), (int(candidates[np.argmin(diff)]), "largest loss")]
@@ -569,8 +652,11 @@ def history_figure(history, source: str):
         axes[1].plot(epochs, history[column], "o-", label=column[5:], lw=2.5 if column == "loss total" else 1.2)
     axes[1].set_ylabel("train loss (mean over batches)")
     axes[1].legend(frameon=False, fontsize=8)
-    for column, label in (("val segment type", "segment Type@AV"), ("val segment event", "segment Event@AV"),
-                          ("val event type", "event Type@AV")):
+    for column, label in (
+        ("val segment type", "segment Type@AV"),
+        ("val segment event", "segment Event@AV"),
+        ("val event type", "event Type@AV"),
+    ):
         axes[2].plot(epochs, history[column], "o-", label=label)
     if history["best"].any():
         best = history.index[history["best"]][-1]
@@ -582,9 +668,14 @@ def history_figure(history, source: str):
         ax.set_xticks(epochs)
     fig.suptitle(titled("Training curves", source), fontsize=10)
     fig.tight_layout()
-    return describe(fig, "Three panels per epoch: the learning rate, the training-loss terms, and the "
-                         "validation segment Type@AV, segment Event@AV and event Type@AV, with the selected "
-                         "best epoch marked", source, title="Training curves")
+    return describe(
+        fig,
+        "Three panels per epoch: the learning rate, the training-loss terms, and the "
+        "validation segment Type@AV, segment Event@AV and event Type@AV, with the selected "
+        "best epoch marked",
+        source,
+        title="Training curves",
+    )
 
 
 def variant_color(variant: str) -> str:
@@ -625,14 +716,19 @@ def grid_status(measured: list[dict], expected=None) -> str:
 
     expected = list(expected or list_models())
     runs = sum(row["n"] for row in measured)
-    held = [f"{_label(row['model'])} ({row['n']} seed{'s' if row['n'] > 1 else ''}: "
-            f"{seed_text(row['seeds'])})" for row in measured]
-    text = (f"The records hold **{runs} finished run{'s' if runs != 1 else ''} of {len(measured)} "
-            f"variant{'s' if len(measured) != 1 else ''}**: {'; '.join(held)}.")
+    held = [
+        f"{_label(row['model'])} ({row['n']} seed{'s' if row['n'] > 1 else ''}: {seed_text(row['seeds'])})"
+        for row in measured
+    ]
+    text = (
+        f"The records hold **{runs} finished run{'s' if runs != 1 else ''} of {len(measured)} "
+        f"variant{'s' if len(measured) != 1 else ''}**: {'; '.join(held)}."
+    )
     missing = [_label(v) for v in expected if v not in {row["model"] for row in measured}]
     if missing:
-        text += (f" Not trained yet: {'; '.join(missing)}. Their rows and gains appear here once "
-                 "their runs are committed.")
+        text += (
+            f" Not trained yet: {'; '.join(missing)}. Their rows and gains appear here once their runs are committed."
+        )
     seeds = {row["n"] for row in measured}
     if len(seeds) > 1:
         text += " The variants have different numbers of seeds, so their spreads are not equally well known."
@@ -661,16 +757,30 @@ def seed_gain_points(measured: list[dict], baseline: str = "valor++", columns=(3
         for run in row["runs"]:
             record = RunRecord.read(run)
             for c in columns:
-                rows.append({"variant": _label(row["model"]), "model": row["model"], "seed": record.seed,
-                             "score": SCORE_LABELS[c], "gain": float(record.test_row[c]) - base_mean[c]})
+                rows.append(
+                    {
+                        "variant": _label(row["model"]),
+                        "model": row["model"],
+                        "seed": record.seed,
+                        "score": SCORE_LABELS[c],
+                        "gain": float(record.test_row[c]) - base_mean[c],
+                    }
+                )
     return pd.DataFrame(rows, columns=["variant", "model", "seed", "score", "gain"])
 
 
-SCORE_NAMES = {"Seg type": "segment-level Type@AV", "Seg event": "segment-level Event@AV",
-               "Event type": "event-level Type@AV", "Event event": "event-level Event@AV",
-               "Seg a": "segment-level audio", "Seg v": "segment-level visual",
-               "Seg av": "segment-level audio-visual", "Event a": "event-level audio",
-               "Event v": "event-level visual", "Event av": "event-level audio-visual"}
+SCORE_NAMES = {
+    "Seg type": "segment-level Type@AV",
+    "Seg event": "segment-level Event@AV",
+    "Event type": "event-level Type@AV",
+    "Event event": "event-level Event@AV",
+    "Seg a": "segment-level audio",
+    "Seg v": "segment-level visual",
+    "Seg av": "segment-level audio-visual",
+    "Event a": "event-level audio",
+    "Event v": "event-level visual",
+    "Event av": "event-level audio-visual",
+}
 """Short score labels (``metrics.SCORE_LABELS``) spelled out for prose and axis labels."""
 
 
@@ -703,8 +813,9 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
     points = points.replace({"variant": {base: spread}})
     order = [spread] + list(dict.fromkeys(data.index.get_level_values("variant")))
     # one panel per score, stacked, so the figure keeps a readable width in the text column
-    fig, axes = plt.subplots(len(scores), 1, figsize=(max(5.5, 0.6 * len(order) + 2.8), 2.6 * len(scores) + 1.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(scores), 1, figsize=(max(5.5, 0.6 * len(order) + 2.8), 2.6 * len(scores) + 1.4), squeeze=False
+    )
     axes = axes.T
     level = data.attrs.get("level", 0.95)
     for ax, score in zip(axes[0], scores):
@@ -713,8 +824,17 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
         state = np.random.get_state()  # seaborn jitters with numpy's global generator:
         np.random.seed(0)  # a fixed draw keeps the figure the same on every execution
         try:
-            sns.stripplot(seeds, x="variant", y="gain", order=order, ax=ax, color="#949494", size=4.5,
-                          jitter=0.08, label="measured: one seed (minus the mean of the baseline's seeds)")
+            sns.stripplot(
+                seeds,
+                x="variant",
+                y="gain",
+                order=order,
+                ax=ax,
+                color="#949494",
+                size=4.5,
+                jitter=0.08,
+                label="measured: one seed (minus the mean of the baseline's seeds)",
+            )
         finally:
             np.random.set_state(state)
         rows = data.xs(score, level="score")
@@ -722,18 +842,48 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
             if variant not in rows.index:
                 continue
             row = rows.loc[variant]
-            label = (f"measured gain, {level:.0%} interval over test videos (filled: distinguishable from noise)"
-                     if row["distinct"] else f"measured gain, {level:.0%} interval over test videos (hollow: not "
-                     "distinguishable from noise)")
+            label = (
+                f"measured gain, {level:.0%} interval over test videos (filled: distinguishable from noise)"
+                if row["distinct"]
+                else f"measured gain, {level:.0%} interval over test videos (hollow: not distinguishable from noise)"
+            )
             wide = [[row["measured"] - row["low_seeds"]], [row["high_seeds"] - row["measured"]]]
-            ax.errorbar(i + 0.18, row["measured"], yerr=wide, fmt="none", ecolor="#9ecae1", lw=5, capsize=0,
-                        label=f"{level:.0%} interval over seeds and test videos", zorder=1)
+            ax.errorbar(
+                i + 0.18,
+                row["measured"],
+                yerr=wide,
+                fmt="none",
+                ecolor="#9ecae1",
+                lw=5,
+                capsize=0,
+                label=f"{level:.0%} interval over seeds and test videos",
+                zorder=1,
+            )
             error = [[row["measured"] - row["low"]], [row["high"] - row["measured"]]]
-            ax.errorbar(i + 0.18, row["measured"], yerr=error, fmt="o", color="#0173b2", ms=7, capsize=3, lw=1.5,
-                        mfc="#0173b2" if row["distinct"] else "white", label=label, zorder=2)
+            ax.errorbar(
+                i + 0.18,
+                row["measured"],
+                yerr=error,
+                fmt="o",
+                color="#0173b2",
+                ms=7,
+                capsize=3,
+                lw=1.5,
+                mfc="#0173b2" if row["distinct"] else "white",
+                label=label,
+                zorder=2,
+            )
             if np.isfinite(row["reported"]):
-                ax.scatter(i + 0.36, row["reported"], marker="D", s=32, color="black", zorder=5,
-                           label="paper's gain on LLP (reported)", gid="reported")
+                ax.scatter(
+                    i + 0.36,
+                    row["reported"],
+                    marker="D",
+                    s=32,
+                    color="black",
+                    zorder=5,
+                    label="paper's gain on LLP (reported)",
+                    gid="reported",
+                )
         ax.set_xlim(-0.5, len(order) - 0.3)
         if ax is axes[0, -1]:
             ax.tick_params(axis="x", rotation=30)
@@ -754,11 +904,15 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
     fig.suptitle(titled(heading, source), fontsize=10)
     fig.tight_layout(rect=(0, (0.18 * len(found) + 0.1) / fig.get_figheight(), 1, 1))
     names = " and ".join(SCORE_NAMES.get(s, s) for s in scores)
-    return describe(fig, f"Dot plot per variant of the gain over {base} in {names}: every seed's gain (grey), "
-                         f"the measured gain with its {level:.0%} paired-bootstrap interval over test videos (blue, "
-                         "hollow when not distinguishable from noise), its interval over seeds and test videos "
-                         "(light blue) and the paper's reported gain (black diamond)",
-                    source, title=heading)
+    return describe(
+        fig,
+        f"Dot plot per variant of the gain over {base} in {names}: every seed's gain (grey), "
+        f"the measured gain with its {level:.0%} paired-bootstrap interval over test videos (blue, "
+        "hollow when not distinguishable from noise), its interval over seeds and test videos "
+        "(light blue) and the paper's reported gain (black diamond)",
+        source,
+        title=heading,
+    )
 
 
 def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> str:
@@ -772,11 +926,12 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
     lines = []
     explained = False  # the rule is spelled out at its first use only
     for variant, row in data.xs(score, level="score").iterrows():
-        seeds = (f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of "
-                 f"{_label(baseline)}")
-        text = (f"* **{variant}** ({seeds}): {name} gain **{_signed(row['measured'])}** points, "
-                f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}], "
-                f"over seeds and test videos [{_signed(row['low_seeds'])}, {_signed(row['high_seeds'])}]")
+        seeds = f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of {_label(baseline)}"
+        text = (
+            f"* **{variant}** ({seeds}): {name} gain **{_signed(row['measured'])}** points, "
+            f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}], "
+            f"over seeds and test videos [{_signed(row['low_seeds'])}, {_signed(row['high_seeds'])}]"
+        )
         if np.isfinite(row["reported"]):
             text += f"; the paper reports {_signed(row['reported'], 1)}"
         else:
@@ -793,22 +948,27 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
             text += borrowed
         elif row["excludes_zero"]:
             but = "the seed noise is unknown" if unmeasured else "but the seed spread does not"
-            text += (f". The test videos alone separate it from zero, {but}: **not "
-                     f"distinguishable from noise**{borrowed}")
+            text += (
+                f". The test videos alone separate it from zero, {but}: **not distinguishable from noise**{borrowed}"
+            )
         elif row["low_seeds"] > 0 or row["high_seeds"] < 0:  # one seed each: the two intervals coincide
             text += f". **Not distinguishable from noise**{borrowed}"
         else:
             text += f". **Not distinguishable from noise**{borrowed}"
         if np.isfinite(row["seeds_needed"]):
-            text += (f"; a gain of the paper's size would need about **{row['seeds_needed']:,.0f} seeds per model** "
-                     f"at the measured seed spread ({row['seeds_needed_low']:,.0f} to {row['seeds_needed_high']:,.0f} "
-                     "over the 95 % interval of that spread, measured on so few seeds)")
+            text += (
+                f"; a gain of the paper's size would need about **{row['seeds_needed']:,.0f} seeds per model** "
+                f"at the measured seed spread ({row['seeds_needed_low']:,.0f} to {row['seeds_needed_high']:,.0f} "
+                "over the 95 % interval of that spread, measured on so few seeds)"
+            )
             in_hand = min(row["n"], row["n_baseline"])
             outside = not row["low"] <= row["reported"] <= row["high"]
             if not row["distinct"] and row["seeds_needed"] <= in_hand and outside:
-                text += (f", no more than the {in_hand} in hand, and the interval over test videos excludes the "
-                         "paper's gain: on SynthLLP this is **evidence against a gain of the paper's size**, not "
-                         "merely a gain too small to see")
+                text += (
+                    f", no more than the {in_hand} in hand, and the interval over test videos excludes the "
+                    "paper's gain: on SynthLLP this is **evidence against a gain of the paper's size**, not "
+                    "merely a gain too small to see"
+                )
         elif np.isfinite(row["reported"]) and row["reported"] == 0:
             text += "; the paper reports no gain here, so there is no size to detect"
         lines.append(text + ".")
@@ -840,8 +1000,14 @@ def modality_gains(measured: list[dict], baseline: str = "valor++", level: str =
         values = {}
         for c in columns:
             title = COLUMN_TITLES[SCORE_COLUMNS[c][1]]
-            values.update({(title, "gain"): gains[:, c].mean(), (title, "low"): gains[:, c].min(),
-                           (title, "high"): gains[:, c].max(), (title, "n"): len(gains)})
+            values.update(
+                {
+                    (title, "gain"): gains[:, c].mean(),
+                    (title, "low"): gains[:, c].min(),
+                    (title, "high"): gains[:, c].max(),
+                    (title, "n"): len(gains),
+                }
+            )
         rows[_label(row["model"])] = values
     frame = pd.DataFrame.from_dict(rows, orient="index")
     if not frame.empty:
@@ -901,15 +1067,19 @@ def modality_reading(gains, baseline: str = "valor++") -> str:
         controls = [v for v in labels if v.startswith("+S/")]
         if controls and abs(reference) > 0:
             shares = ", ".join(f"{v} {_signed(gains.loc[v, ('Visual', 'gain')], 1)}" for v in controls)
-            label_only = ("+S/label" in controls and np.sign(gains.loc["+S/label", ("Visual", "gain")])
-                          == np.sign(reference))
-            text = (f"* **The S-LOSS controls** against the visual change of {plus_s} ({_signed(reference, 1)}): "
-                    f"{shares}.")
+            label_only = "+S/label" in controls and np.sign(gains.loc["+S/label", ("Visual", "gain")]) == np.sign(
+                reference
+            )
+            text = (
+                f"* **The S-LOSS controls** against the visual change of {plus_s} ({_signed(reference, 1)}): {shares}."
+            )
             if label_only:
                 share = gains.loc["+S/label", ("Visual", "gain")] / reference
                 single = min(int(gains.loc[v, ("Visual", "n")]) for v in ("+S/label", plus_s)) == 1
-                text += (f" The label term alone, before any similarity term, already gives "
-                         f"{100 * share:.0f} % of it" + (" (from single seeds)." if single else "."))
+                text += (
+                    f" The label term alone, before any similarity term, already gives "
+                    f"{100 * share:.0f} % of it" + (" (from single seeds)." if single else ".")
+                )
             lines.append(text)
     return "\n".join(lines)
 
@@ -939,11 +1109,13 @@ def epoch_endpoints(records: dict, keys, labels: dict | None = None, digits: int
             first, last = values.iloc[0], values.iloc[-1]
             change = last - first
             rows[(labels.get(key, key), _label(variant))] = {
-                "seeds": values.shape[1], "first epoch": round(float(first.mean()), digits),
+                "seeds": values.shape[1],
+                "first epoch": round(float(first.mean()), digits),
                 "last epoch": round(float(last.mean()), digits),
                 "change": round(float(change.mean()), digits),
                 "change range": f"{change.min():+.{digits}f} to {change.max():+.{digits}f}"
-                if values.shape[1] > 1 else "",
+                if values.shape[1] > 1
+                else "",
             }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     if not frame.empty:
@@ -999,15 +1171,28 @@ def epoch_panels_figure(records: dict, panels: list[dict], source: str, title: s
         ax.set_ylabel(panel.get("ylabel", ""), fontsize=8)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    for ax in axes.ravel()[len(found):]:
+    for ax in axes.ravel()[len(found) :]:
         ax.axis("off")
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 6), frameon=False,
-               fontsize=8, title="thick: mean over seeds; thin: one seed", title_fontsize=8)
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="lower center",
+        ncol=min(len(handles), 6),
+        frameon=False,
+        fontsize=8,
+        title="thick: mean over seeds; thin: one seed",
+        title_fontsize=8,
+    )
     fig.suptitle(titled(title, source), fontsize=10)
     fig.tight_layout(rect=(0, 0.1 if rows == 1 else 0.06, 1, 1))
     shown = "; ".join(panel.get("title", panel["key"]) for panel, _ in found)
-    return describe(fig, f"Line plots per epoch, one colour per variant (thin: each seed, thick: their mean), "
-                         f"each panel with its own y range: {shown}", source, title=title)
+    return describe(
+        fig,
+        f"Line plots per epoch, one colour per variant (thin: each seed, thick: their mean), "
+        f"each panel with its own y range: {shown}",
+        source,
+        title=title,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1037,7 +1222,10 @@ def seed_runs(results_dir, variants, test) -> dict:
         predictions = load_run_predictions(run, test.filenames)
         scores = evaluate_predictions(*predictions, test.gt_audio, test.gt_visual)
         runs[(_label(record.config["model"]), int(record.seed))] = {
-            "predictions": predictions, "scores": scores, "record": record}
+            "predictions": predictions,
+            "scores": scores,
+            "record": record,
+        }
     return runs
 
 
@@ -1052,11 +1240,14 @@ def class_support(test, train=None):
     """
     import pandas as pd
 
-    frame = pd.DataFrame({
-        "test videos": np.asarray(test.weak).astype(bool).sum(axis=0),
-        "test audio segments": np.asarray(test.gt_audio, bool).sum(axis=(0, 1)),
-        "test visual segments": np.asarray(test.gt_visual, bool).sum(axis=(0, 1)),
-    }, index=pd.Index(list(CLASSES), name="class"))
+    frame = pd.DataFrame(
+        {
+            "test videos": np.asarray(test.weak).astype(bool).sum(axis=0),
+            "test audio segments": np.asarray(test.gt_audio, bool).sum(axis=(0, 1)),
+            "test visual segments": np.asarray(test.gt_visual, bool).sum(axis=(0, 1)),
+        },
+        index=pd.Index(list(CLASSES), name="class"),
+    )
     if train is not None:
         weak = np.asarray(train.weak) >= 0.5
         frame["train videos"] = weak.sum(axis=0)
@@ -1079,8 +1270,16 @@ def per_class_seed_frame(runs: dict, level: str = "segment", modalities=("audio"
             f = scores.per_class[level][m].f
             predicted = np.asarray(run["predictions"][0 if m == "audio" else 1], bool).sum(axis=(0, 1))
             for c, name in enumerate(CLASSES):
-                rows.append({"model": model, "seed": seed, "modality": m, "class": name,
-                             "F": float(f[c]), "predicted segments": int(predicted[c])})
+                rows.append(
+                    {
+                        "model": model,
+                        "seed": seed,
+                        "modality": m,
+                        "class": name,
+                        "F": float(f[c]),
+                        "predicted segments": int(predicted[c]),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -1091,16 +1290,43 @@ def _seed_palette(models) -> dict:
     return dict(zip(models, PALETTE_HEX))
 
 
-def _seed_dots_and_means(ax, data, x: str, y: str, models, palette, order=None, dot_size: float = 4,
-                         mean_size: float = 5) -> None:
+def _seed_dots_and_means(
+    ax, data, x: str, y: str, models, palette, order=None, dot_size: float = 4, mean_size: float = 5
+) -> None:
     """Every seed of every model as a dot and the mean over seeds as a diamond, dodged by model
     (the per-seed comparisons of chapter 10); the axes' own legend is removed."""
     import seaborn as sns
 
-    sns.stripplot(data, x=x, y=y, hue="model", order=order, hue_order=models, palette=palette, dodge=True,
-                  size=dot_size, alpha=0.6, jitter=False, ax=ax, legend=False)
-    sns.pointplot(data, x=x, y=y, hue="model", order=order, hue_order=models, palette=palette, dodge=0.4,
-                  errorbar=None, linestyle="none", markers="D", markersize=mean_size, ax=ax)
+    sns.stripplot(
+        data,
+        x=x,
+        y=y,
+        hue="model",
+        order=order,
+        hue_order=models,
+        palette=palette,
+        dodge=True,
+        size=dot_size,
+        alpha=0.6,
+        jitter=False,
+        ax=ax,
+        legend=False,
+    )
+    sns.pointplot(
+        data,
+        x=x,
+        y=y,
+        hue="model",
+        order=order,
+        hue_order=models,
+        palette=palette,
+        dodge=0.4,
+        errorbar=None,
+        linestyle="none",
+        markers="D",
+        markersize=mean_size,
+        ax=ax,
+    )
     if ax.get_legend() is not None:
         ax.get_legend().remove()
 
@@ -1108,8 +1334,14 @@ def _seed_dots_and_means(ax, data, x: str, y: str, models, palette, order=None, 
 def _seed_legend(fig, ax) -> None:
     """One legend under the panels, from ``ax``'s models, saying what dots and diamonds are."""
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, [f"{label} (diamond: mean over seeds; dots: one seed)" for label in labels],
-               loc="lower center", ncol=len(labels), frameon=False, fontsize=8)
+    fig.legend(
+        handles,
+        [f"{label} (diamond: mean over seeds; dots: one seed)" for label in labels],
+        loc="lower center",
+        ncol=len(labels),
+        frameon=False,
+        fontsize=8,
+    )
 
 
 def per_class_seed_figure(frame, support, source: str, title: str = ""):
@@ -1126,8 +1358,9 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     modalities = list(dict.fromkeys(frame["modality"]))
     models = list(dict.fromkeys(frame["model"]))
     palette = _seed_palette(models)
-    fig, axes = plt.subplots(1, len(modalities), figsize=(4.6 * len(modalities), 0.36 * len(CLASSES) + 1.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(modalities), figsize=(4.6 * len(modalities), 0.36 * len(CLASSES) + 1.8), squeeze=False
+    )
     total = sum(support[f"test {m} segments"] for m in modalities)
     order = list(total.sort_values(ascending=False, kind="stable").index)  # one order for every panel
     for ax, m in zip(axes[0], modalities):
@@ -1146,10 +1379,15 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     heading = title or "Per-class segment-level F over seeds"
     fig.suptitle(titled(heading, source), fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return describe(fig, f"Dot plot, one row per class in one order for both panels (most test segments over both "
-                         f"modalities first; this modality's count in parentheses), one "
-                         f"panel per modality ({', '.join(modalities)}): the per-class F of every seed (dots) and "
-                         f"the mean over seeds (diamonds) of {', '.join(models)}", source, title=heading)
+    return describe(
+        fig,
+        f"Dot plot, one row per class in one order for both panels (most test segments over both "
+        f"modalities first; this modality's count in parentheses), one "
+        f"panel per modality ({', '.join(modalities)}): the per-class F of every seed (dots) and "
+        f"the mean over seeds (diamonds) of {', '.join(models)}",
+        source,
+        title=heading,
+    )
 
 
 def class_differences(frame, support, models: list[str], count: int = 5, digits: int = 1):
@@ -1173,8 +1411,11 @@ def class_differences(frame, support, models: list[str], count: int = 5, digits:
         cell = {}
         cell["test segments"] = int(support.loc[key[0], f"test {key[1]} segments"])
         for model in (a, b):
-            spread = (f" ({s[('min', model)]:.{digits}f} to {s[('max', model)]:.{digits}f})"
-                      if s[("count", model)] > 1 else "")
+            spread = (
+                f" ({s[('min', model)]:.{digits}f} to {s[('max', model)]:.{digits}f})"
+                if s[("count", model)] > 1
+                else ""
+            )
             cell[f"{model}: F, {int(s[('count', model)])} seed(s)"] = f"{s[('mean', model)]:.{digits}f}{spread}"
         cell["difference"] = round(float(diff[key]), digits)
         cell["seed ranges overlap"] = bool(s[("min", a)] <= s[("max", b)] and s[("min", b)] <= s[("max", a)])
@@ -1197,11 +1438,13 @@ def zero_score_classes(frame, support):
     zero = frame[frame["F"] == 0]
     rows = {}
     for (name, m), part in zero.groupby(["class", "modality"], sort=False):
-        row = {"runs at 0": "; ".join(f"{model} seed {seed}" for model, seed in zip(part["model"], part["seed"])),
-               "runs at 0 (count)": len(part),
-               "runs": int(((frame["class"] == name) & (frame["modality"] == m)).sum()),
-               "predicted segments in those runs": int(part["predicted segments"].sum()),
-               "test segments": int(support.loc[name, f"test {m} segments"])}
+        row = {
+            "runs at 0": "; ".join(f"{model} seed {seed}" for model, seed in zip(part["model"], part["seed"])),
+            "runs at 0 (count)": len(part),
+            "runs": int(((frame["class"] == name) & (frame["modality"] == m)).sum()),
+            "predicted segments in those runs": int(part["predicted segments"].sum()),
+            "test segments": int(support.loc[name, f"test {m} segments"]),
+        }
         for column in ("train videos", "train rank"):
             if column in support.columns:
                 row[column] = int(support.loc[name, column])
@@ -1220,31 +1463,43 @@ def zero_score_reading(zeros, support, frame) -> str:
     teachers label it; or that no class scores 0."""
     runs = frame.groupby(["model", "seed"]).ngroups
     if zeros.empty:
-        return (f"No class scores 0 in any of the {runs} runs compared here. The rarest classes are still the "
-                "least certain: their F rests on few test segments (the table below).")
+        return (
+            f"No class scores 0 in any of the {runs} runs compared here. The rarest classes are still the "
+            "least certain: their F rests on few test segments (the table below)."
+        )
     everywhere = [f"{name} ({m})" for (name, m), row in zeros.iterrows() if row["runs at 0 (count)"] == row["runs"]]
-    lines = [f"* In every run of both models: {', '.join(everywhere)}." if everywhere else
-             "* No class scores 0 in every run of both models; the zeros below occur in some seeds only, so they "
-             "are part of the seed spread, not of a difference between the models."]
+    lines = [
+        f"* In every run of both models: {', '.join(everywhere)}."
+        if everywhere
+        else "* No class scores 0 in every run of both models; the zeros below occur in some seeds only, so they "
+        "are part of the seed spread, not of a difference between the models."
+    ]
     total = len(support)
     for (name, m), row in zeros.iterrows():
         never = row["predicted segments in those runs"] == 0
-        text = (f"* **{name}, {m}** scores 0 in {row['runs at 0']} ({row['runs at 0 (count)']} of the "
-                f"{row['runs']} runs). ")
+        text = (
+            f"* **{name}, {m}** scores 0 in {row['runs at 0']} ({row['runs at 0 (count)']} of the {row['runs']} runs). "
+        )
         those = "That run" if row["runs at 0 (count)"] == 1 else "Those runs"
-        text += (f"{those} **never predict{'s' if those == 'That run' else ''} it**: not one test segment, so "
-                 "the class scores 0 in every test video that has it." if never else
-                 f"{those} predict it in {row['predicted segments in those runs']} test segments, none of them "
-                 "right.")
+        text += (
+            f"{those} **never predict{'s' if those == 'That run' else ''} it**: not one test segment, so "
+            "the class scores 0 in every test video that has it."
+            if never
+            else f"{those} predict it in {row['predicted segments in those runs']} test segments, none of them right."
+        )
         text += f" It has {row['test segments']} {m} test segments"
         if "train videos" in row:
             median = int(support["train videos"].median())
-            text += (f", and {row['train videos']} training videos carry its video label (rank "
-                     f"{row['train rank']} of {total} from the rarest; the median class has {median})")
+            text += (
+                f", and {row['train videos']} training videos carry its video label (rank "
+                f"{row['train rank']} of {total} from the rarest; the median class has {median})"
+            )
             teacher = row.get("teacher segments (this modality)")
             if teacher is not None and teacher > 0:
-                text += (f"; the {m} teacher labels it in {teacher:.0f} training segments, so the pseudo labels "
-                         "do contain it")
+                text += (
+                    f"; the {m} teacher labels it in {teacher:.0f} training segments, so the pseudo labels "
+                    "do contain it"
+                )
                 if row["train rank"] <= 3:
                     text += ": what it lacks is training examples"
             elif teacher is not None:
@@ -1266,8 +1521,10 @@ def alignment_seed_frame(runs: dict, gt_audio, gt_visual):
     for (model, seed), run in runs.items():
         for label, mask in masks.items():
             scores = masked_segment_scores(*run["predictions"], gt_audio, gt_visual, mask)
-            rows += [{"model": model, "seed": seed, "segments": label, "modality": titles[m], "F": scores[m]["f"]}
-                     for m in MASKED_MODALITIES]
+            rows += [
+                {"model": model, "seed": seed, "segments": label, "modality": titles[m], "F": scores[m]["f"]}
+                for m in MASKED_MODALITIES
+            ]
     return pd.DataFrame(rows)
 
 
@@ -1275,8 +1532,12 @@ def alignment_seed_table(frame, digits: int = 1):
     """:func:`alignment_seed_frame` summarised: rows (model, segments), columns the modalities,
     cells ``mean ± std (n)`` over seeds (the value alone for one seed)."""
     stats = frame.groupby(["model", "segments", "modality"], sort=False)["F"].agg(["mean", "std", "count"])
-    cells = stats.apply(lambda s: f"{s['mean']:.{digits}f}" + (f" ± {s['std']:.{digits}f} ({int(s['count'])})"
-                                                                if s["count"] > 1 else " (1)"), axis=1)
+    cells = stats.apply(
+        lambda s: (
+            f"{s['mean']:.{digits}f}" + (f" ± {s['std']:.{digits}f} ({int(s['count'])})" if s["count"] > 1 else " (1)")
+        ),
+        axis=1,
+    )
     table = cells.unstack("modality")
     order = list(dict.fromkeys(frame["modality"]))
     return table[order]
@@ -1303,9 +1564,13 @@ def alignment_seed_figure(frame, source: str, title: str = ""):
     heading = title or "Aligned and non-aligned segments, over seeds"
     fig.suptitle(titled(heading, source), fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return describe(fig, f"Dot plots of the pooled segment-level F per modality on {' and '.join(kinds)} segments: "
-                         f"every seed (dots) and the mean over seeds (diamonds) of {', '.join(models)}",
-                    source, title=heading)
+    return describe(
+        fig,
+        f"Dot plots of the pooled segment-level F per modality on {' and '.join(kinds)} segments: "
+        f"every seed (dots) and the mean over seeds (diamonds) of {', '.join(models)}",
+        source,
+        title=heading,
+    )
 
 
 def alignment_reading(frame, models: list[str], kind=None) -> str:
@@ -1321,16 +1586,20 @@ def alignment_reading(frame, models: list[str], kind=None) -> str:
         annotated = int((np.asarray(kind) != EMPTY).sum())
         non_aligned = int((np.asarray(kind) == NON_ALIGNED).sum())
         share = 100 * non_aligned / max(annotated, 1)
-        lines.append(f"* **{share:.1f} %** of the {annotated:,} annotated test segments are non-aligned "
-                     f"({100 * non_aligned / np.asarray(kind).size:.1f} % of all {np.asarray(kind).size:,} test "
-                     "segments, the share in the table above, which also counts the empty ones).")
+        lines.append(
+            f"* **{share:.1f} %** of the {annotated:,} annotated test segments are non-aligned "
+            f"({100 * non_aligned / np.asarray(kind).size:.1f} % of all {np.asarray(kind).size:,} test "
+            "segments, the share in the table above, which also counts the empty ones)."
+        )
     means = stats["mean"].unstack("segments")
     if {"aligned", "non-aligned"} <= set(means.columns):
         lower = means["non-aligned"] < means["aligned"]
-        gap = (means["aligned"] - means["non-aligned"])
+        gap = means["aligned"] - means["non-aligned"]
         if lower.all():
-            lines.append(f"* Every model scores lower on non-aligned segments in every column, by "
-                         f"{gap.min():.1f} to {gap.max():.1f} points (seed means).")
+            lines.append(
+                f"* Every model scores lower on non-aligned segments in every column, by "
+                f"{gap.min():.1f} to {gap.max():.1f} points (seed means)."
+            )
         else:
             higher = ", ".join(f"{model} {m}" for (m, model), ok in lower.items() if not ok)
             lines.append(f"* Non-aligned segments score lower except for: {higher}.")
@@ -1340,8 +1609,7 @@ def alignment_reading(frame, models: list[str], kind=None) -> str:
             sa, sb = stats.loc[(kind, m, a)], stats.loc[(kind, m, b)]
             overlap = sa["min"] <= sb["max"] and sb["min"] <= sa["max"]
             single = sa["count"] < 2 or sb["count"] < 2
-            note = ("one seed: spread unknown" if single else
-                    "seed ranges overlap" if overlap else "seed ranges apart")
+            note = "one seed: spread unknown" if single else "seed ranges overlap" if overlap else "seed ranges apart"
             pieces.append(f"{m} {_signed(sb['mean'] - sa['mean'], 1)} ({note})")
         lines.append(f"* **{kind} segments**, {b} minus {a}: " + "; ".join(pieces) + ".")
     return "\n".join(lines)
@@ -1366,10 +1634,12 @@ def grid_limits(records: dict) -> str:
         steps = math.ceil(sizes["train"] / config["batch_size"])
         llp = math.ceil(SPLIT_SIZES["train"] / config["batch_size"])
         epochs = config.get("epochs", 0)
-        lines.append(f"* **Schedule**: {sizes['train']:,} training videos in batches of {config['batch_size']} "
-                     f"make {steps} optimiser steps per epoch, {steps * epochs:,} in {epochs} epochs; LLP's "
-                     f"{SPLIT_SIZES['train']:,} training videos would make {llp} per epoch ({llp / steps:.1f} "
-                     "times as many).")
+        lines.append(
+            f"* **Schedule**: {sizes['train']:,} training videos in batches of {config['batch_size']} "
+            f"make {steps} optimiser steps per epoch, {steps * epochs:,} in {epochs} epochs; LLP's "
+            f"{SPLIT_SIZES['train']:,} training videos would make {llp} per epoch ({llp / steps:.1f} "
+            "times as many)."
+        )
 
     def series(key):
         try:
@@ -1383,23 +1653,28 @@ def grid_limits(records: dict) -> str:
         if trained.shape[1]:
             last = trained.iloc[-1]
             variants = ", ".join(_label(v) for v in dict.fromkeys(trained.columns.get_level_values("variant")))
-            lines.append(f"* **S-LOSS's μ** starts at 0; after the last epoch it is between {last.min():.2f} and "
-                         f"{last.max():.2f} in the {trained.shape[1]} runs that train it ({variants}). The weight "
-                         "λ becomes the constant 1 only at μ = 1, so these runs train with the adaptive weight "
-                         "throughout, with μ still far from 1 (chapter 6: the paper's schedule on LLP's larger "
-                         "training set has enough optimiser steps to take it there).")
+            lines.append(
+                f"* **S-LOSS's μ** starts at 0; after the last epoch it is between {last.min():.2f} and "
+                f"{last.max():.2f} in the {trained.shape[1]} runs that train it ({variants}). The weight "
+                "λ becomes the constant 1 only at μ = 1, so these runs train with the adaptive weight "
+                "throughout, with μ still far from 1 (chapter 6: the paper's schedule on LLP's larger "
+                "training set has enough optimiser steps to take it there)."
+            )
     alphas = [s for s in (series("alpha1"), series("alpha2")) if s is not None]
     if alphas:
         change = max(float((s.iloc[-1] - 1.0).abs().max()) for s in alphas)
         runs = alphas[0].shape[1]
         which = "the one run" if runs == 1 else "both runs" if runs == 2 else f"all {runs} runs"
-        lines.append(f"* **CMIM's scalars** α₁ and α₂ start at 1 and end within {change:.3f} of it in "
-                     f"{which} with CMIM.")
+        lines.append(
+            f"* **CMIM's scalars** α₁ and α₂ start at 1 and end within {change:.3f} of it in {which} with CMIM."
+        )
     spatial = [s for s in (series("tsam_a_spatial_std"), series("tsam_v_spatial_std")) if s is not None]
     if spatial:
         largest = max(float(s.iloc[-1].max()) for s in spatial)
-        lines.append(f"* **TSAM's spatial weights** differ between channels by a standard deviation of at most "
-                     f"{largest:.4f} at the last epoch (the weights sit near 0.5): an almost uniform rescaling.")
+        lines.append(
+            f"* **TSAM's spatial weights** differ between channels by a standard deviation of at most "
+            f"{largest:.4f} at the last epoch (the weights sit near 0.5): an almost uniform rescaling."
+        )
     return "\n".join(lines)
 
 
@@ -1412,14 +1687,20 @@ def class_difference_reading(differences, support) -> str:
     names = ", ".join(f"{c} ({int(n)})" for c, n in rarest.head(3).items())
     seeds = [int(c.rsplit(", ", 1)[1].split()[0]) for c in differences.columns if str(c).endswith(" seed(s)")]
     if seeds and max(seeds) < 2:  # a point against a point: 'no overlap' says nothing about seed noise
-        text = (f"* With one seed per model there are no seed ranges: these {total} largest differences "
-                "cannot be told apart from seed noise.")
+        text = (
+            f"* With one seed per model there are no seed ranges: these {total} largest differences "
+            "cannot be told apart from seed noise."
+        )
     else:
-        text = (f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some "
-                "seed of one model scores as the other's seeds do): they are not evidence of a difference "
-                "between the models.")
-    text += (f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
-             "or less moves their F by several points; read their rows with that in mind.")
+        text = (
+            f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some "
+            "seed of one model scores as the other's seeds do): they are not evidence of a difference "
+            "between the models."
+        )
+    text += (
+        f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
+        "or less moves their F by several points; read their rows with that in mind."
+    )
     return text
 
 
@@ -1453,11 +1734,17 @@ class StoredTeacherLabels:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as stored:
-                return cls([str(n) for n in stored["filenames"]], stored["audio"].astype(bool),
-                           stored["visual"].astype(bool), json.loads(str(stored["source"])))
+                return cls(
+                    [str(n) for n in stored["filenames"]],
+                    stored["audio"].astype(bool),
+                    stored["visual"].astype(bool),
+                    json.loads(str(stored["source"])),
+                )
         except (OSError, KeyError, ValueError) as err:
-            raise UserError(f"{path}: cannot read stored teacher labels ({err}); write them with "
-                            "scripts/teacher_report.py --test-labels") from None
+            raise UserError(
+                f"{path}: cannot read stored teacher labels ({err}); write them with "
+                "scripts/teacher_report.py --test-labels"
+            ) from None
 
 
 def teacher_test_split(record, teachers_file=None, data_dir=None):
@@ -1471,14 +1758,18 @@ def teacher_test_split(record, teachers_file=None, data_dir=None):
     if trained_on(record, data):
         return data.test, f"regenerated from {record.data['spec']}"
     if teachers_file is None:
-        raise UserError(f"the runs were trained on data the present code no longer makes "
-                        f"({record.description}); pass the stored teacher labels of that generation")
+        raise UserError(
+            f"the runs were trained on data the present code no longer makes "
+            f"({record.description}); pass the stored teacher labels of that generation"
+        )
     stored = StoredTeacherLabels.read(teachers_file)
     ours = record.data.get("source", {})
     if any(stored.source.get(key) != ours.get(key) for key in ("kind", "preset", "seed", "config")):
-        raise UserError(f"{teachers_file}: these teacher labels belong to another generation "
-                        f"({stored.source.get('preset')} seed {stored.source.get('seed')}, other settings) than the "
-                        f"runs' ({record.description})")
+        raise UserError(
+            f"{teachers_file}: these teacher labels belong to another generation "
+            f"({stored.source.get('preset')} seed {stored.source.get('seed')}, other settings) than the "
+            f"runs' ({record.description})"
+        )
     return stored, f"stored in {Path(teachers_file).name} (an earlier generation)"
 
 
@@ -1545,16 +1836,21 @@ def teacher_label_reading(frame, baseline: str = "VALOR++") -> str:
     if kept not in frame.index or baseline not in frame.index:
         return "No run of the baseline with stored decisions, so there is nothing to compare."
     raw, teacher, base = frame.loc[TEACHER_ROWS[0]], frame.loc[kept], frame.loc[baseline]
-    text = (f"* The ungated teacher labels as they are score audio {raw['Audio']:.1f} and visual "
-            f"{raw['Visual']:.1f}: they mark many classes a video does not have. Kept to the classes "
-            f"{baseline} predicts for the video, they score audio **{teacher['Audio']:.1f}** and visual "
-            f"**{teacher['Visual']:.1f}**, against {base['Audio']:.1f} and {base['Visual']:.1f} for "
-            f"{baseline} itself: {_signed(teacher['Audio'] - base['Audio'], 1)} audio, "
-            f"{_signed(teacher['Visual'] - base['Visual'], 1)} visual.")
+    text = (
+        f"* The ungated teacher labels as they are score audio {raw['Audio']:.1f} and visual "
+        f"{raw['Visual']:.1f}: they mark many classes a video does not have. Kept to the classes "
+        f"{baseline} predicts for the video, they score audio **{teacher['Audio']:.1f}** and visual "
+        f"**{teacher['Visual']:.1f}**, against {base['Audio']:.1f} and {base['Visual']:.1f} for "
+        f"{baseline} itself: {_signed(teacher['Audio'] - base['Audio'], 1)} audio, "
+        f"{_signed(teacher['Visual'] - base['Visual'], 1)} visual."
+    )
     others = [m for m in frame.index if m not in (*TEACHER_ROWS, kept, baseline)]
     if others:
-        shifts = "; ".join(f"{m}: audio {_signed(frame.loc[m, 'Audio'] - base['Audio'], 1)}, visual "
-                           f"{_signed(frame.loc[m, 'Visual'] - base['Visual'], 1)}" for m in others)
+        shifts = "; ".join(
+            f"{m}: audio {_signed(frame.loc[m, 'Audio'] - base['Audio'], 1)}, visual "
+            f"{_signed(frame.loc[m, 'Visual'] - base['Visual'], 1)}"
+            for m in others
+        )
         text += f"\n* The models that read these labels at test time, against {baseline}: {shifts}."
     return text
 
@@ -1631,13 +1927,17 @@ def seeds_needed_notes(data) -> str:
     zero_gain = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] == 0]
     no_spread = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] != 0]
     if zero_gain:
-        notes.append(f"**inf** seeds needed ({'; '.join(zero_gain)}): the paper reports a gain of 0.0, so "
-                     "there is no gain of either sign to detect, however many seeds.")
+        notes.append(
+            f"**inf** seeds needed ({'; '.join(zero_gain)}): the paper reports a gain of 0.0, so "
+            "there is no gain of either sign to detect, however many seeds."
+        )
     if no_spread:
         notes.append(f"**inf** seeds needed ({'; '.join(no_spread)}): the measured seed spread is zero.")
     if (data["n"] < 2).any() or (data["n_baseline"] < 2).any():
-        notes.append("**n/a (1 seed)**: a model with one seed has no measured spread; its seeds needed "
-                     "and its verdict borrow the other model's spread.")
+        notes.append(
+            "**n/a (1 seed)**: a model with one seed has no measured spread; its seeds needed "
+            "and its verdict borrow the other model's spread."
+        )
     return " ".join(notes)
 
 
@@ -1651,7 +1951,9 @@ def commit_reading(measured: list[dict]) -> str:
     for record in records:
         counts[record.commit[:7]] = counts.get(record.commit[:7], 0) + 1
     dirty = sum(bool(r.dirty) for r in records)
-    text = (f"The {len(records)} runs started from {len(counts)} commit{'s' if len(counts) != 1 else ''}: "
-            + "; ".join(f"{c} ({n} run{'s' if n != 1 else ''})" for c, n in counts.items())
-            + (f"; {dirty} with uncommitted changes." if dirty else ", none with uncommitted changes."))
+    text = (
+        f"The {len(records)} runs started from {len(counts)} commit{'s' if len(counts) != 1 else ''}: "
+        + "; ".join(f"{c} ({n} run{'s' if n != 1 else ''})" for c, n in counts.items())
+        + (f"; {dirty} with uncommitted changes." if dirty else ", none with uncommitted changes.")
+    )
     return text

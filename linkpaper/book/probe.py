@@ -101,6 +101,7 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
         def record(module, args, out):
             trace[f"tsam_W_{suffix}"], trace[f"tsam_S_{suffix}"] = out[1], out[2]
             trace[f"tsam_out_{suffix}"] = out[0]
+
         return record
 
     def on_cmim(module, args, out):
@@ -184,9 +185,11 @@ def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], Run
 
 def missing_grid_message(grid_dir: str) -> str:
     """What a notebook prints when ``grid_dir`` (relative to notebooks/) holds no run records."""
-    return (f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
-            "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --threads 1 "
-            f"--executor local --jobs 2 --out {grid_dir.removeprefix('../')}) and re-execute this notebook.")
+    return (
+        f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
+        "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --threads 1 "
+        f"--executor local --jobs 2 --out {grid_dir.removeprefix('../')}) and re-execute this notebook."
+    )
 
 
 def epoch_series(records: dict, key: str):
@@ -252,8 +255,9 @@ def find_grid_records(root: str | Path, variants) -> dict[tuple[str, int], RunRe
     found = {}
     for variant in variants:
         folder = run_dir_for(root, variant, 0).parent
-        seeds = sorted(int(p.name[4:]) for p in folder.glob("seed*")
-                       if p.name[4:].isdigit() and (p / RESULTS_FILE).is_file())
+        seeds = sorted(
+            int(p.name[4:]) for p in folder.glob("seed*") if p.name[4:].isdigit() and (p / RESULTS_FILE).is_file()
+        )
         for seed in seeds:
             found[(variant, seed)] = RunRecord.read(run_dir_for(root, variant, seed), full=False)
     return found
@@ -354,6 +358,7 @@ def source_difference_words(record_source: dict, current_source: dict) -> list[s
     last key (``"seed 0 (this page: 1)"``; groups of settings are walked key by key), and
     one that only one side has shows ``absent`` on the other; a setting that repeats
     another (the donor rule, stored twice) is said once. Empty when the sources agree."""
+
     def flat(source, prefix=""):
         out = {}
         for key, value in (source or {}).items():
@@ -383,16 +388,21 @@ def describe_records(records: dict, data_source: dict | None = None) -> str:
     coerced = [RunRecord.coerce(r) for r in records.values()]
     complete = sum(bool(r.complete) for r in coerced)
     data = " / ".join(sorted({r.data_label() for r in coerced}))
-    text = (f"These diagnostics come from {len(coerced)} run record{'s' if len(coerced) > 1 else ''} "
-            f"({complete} finished) on {data}, trained for {records_schedule(records)}: "
-            f"{records_runs(records)}.")
+    text = (
+        f"These diagnostics come from {len(coerced)} run record{'s' if len(coerced) > 1 else ''} "
+        f"({complete} finished) on {data}, trained for {records_schedule(records)}: "
+        f"{records_runs(records)}."
+    )
     if data_source is not None:
-        differing = list(dict.fromkeys(
-            d for r in coerced for d in source_difference_words(r.data.get("source", {}), data_source)))
+        differing = list(
+            dict.fromkeys(d for r in coerced for d in source_difference_words(r.data.get("source", {}), data_source))
+        )
         if differing:
             shown = "; ".join(differing[:4]) + ("; ..." if len(differing) > 4 else "")
-            text += (" Their data was generated with other settings than the data loaded on this page: "
-                     f"{shown}. They therefore describe the modules' behaviour, not this page's models.")
+            text += (
+                " Their data was generated with other settings than the data loaded on this page: "
+                f"{shown}. They therefore describe the modules' behaviour, not this page's models."
+            )
         else:
             text += " They were trained on the data loaded on this page."
     return text
@@ -450,10 +460,14 @@ def misaligned_example() -> dict:
     visual[8:10, CLASS_INDEX["Dog"]] = 1
     weak = np.maximum(audio.max(0), visual.max(0))
     return {
-        "audio": audio, "visual": visual, "weak": weak,
+        "audio": audio,
+        "visual": visual,
+        "weak": weak,
         "classes": [CLASS_INDEX[name] for name in ("Speech", "Car", "Dog")],
-        "description": ("a narrator heard in seconds 0-7 but never seen, a car seen in seconds 3-6 "
-                        "but not heard, a dog heard in seconds 7-9 and seen in seconds 8-9"),
+        "description": (
+            "a narrator heard in seconds 0-7 but never seen, a car seen in seconds 3-6 "
+            "but not heard, a dog heard in seconds 7-9 and seen in seconds 8-9"
+        ),
     }
 
 
@@ -462,15 +476,20 @@ def misaligned_example() -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def lr_budget(epochs: int, steps_per_epoch: int, warmup_epochs: int, lr: float = 3e-4,
-              lr_min: float = 3e-6) -> np.ndarray:
+def lr_budget(
+    epochs: int, steps_per_epoch: int, warmup_epochs: int, lr: float = 3e-4, lr_min: float = 3e-6
+) -> np.ndarray:
     """Σ lr × steps after each epoch (array of ``epochs`` values) under the recipe's schedule
     (``linkpaper.recipe.lr_at_epoch``): how far AdamW moves a parameter whose gradient keeps
     its sign and size (each step moves it by about the learning rate)."""
     from linkpaper.recipe import lr_at_epoch
 
-    return np.cumsum([lr_at_epoch(e, epochs, lr=lr, lr_min=lr_min, warmup_epochs=warmup_epochs) * steps_per_epoch
-                      for e in range(1, epochs + 1)])
+    return np.cumsum(
+        [
+            lr_at_epoch(e, epochs, lr=lr, lr_min=lr_min, warmup_epochs=warmup_epochs) * steps_per_epoch
+            for e in range(1, epochs + 1)
+        ]
+    )
 
 
 def record_budget(record) -> np.ndarray:
@@ -479,5 +498,6 @@ def record_budget(record) -> np.ndarray:
     record = RunRecord.coerce(record)
     config = record.config
     steps = int(np.ceil(record.data["sizes"]["train"] / config["batch_size"]))
-    return lr_budget(config["epochs"], steps, config["warmup_epochs"], lr=config.get("lr", 3e-4),
-                     lr_min=config.get("lr_min", 3e-6))
+    return lr_budget(
+        config["epochs"], steps, config["warmup_epochs"], lr=config.get("lr", 3e-4), lr_min=config.get("lr_min", 3e-6)
+    )

@@ -17,10 +17,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("predictions", help="a .npz with filename (N,), frame_prob (N,10,2,25), video_prob (N,25)")
     parser.add_argument("--split", choices=["val", "test"], required=True, help="split whose dense ground truth to use")
     parser.add_argument("--json", action="store_true", help="print the ten scores (percent) as JSON")
-    parser.add_argument("--subset", action="store_true",
-                        help="allow predictions for part of the split (scored on those videos only; "
-                             "the output says how many); names outside the split are still refused")
-    parser.add_argument("--data-dir", default=None, help="folder holding llp/ (default: $LINKPAPER_DATA or ~/.cache/linkpaper/data)")
+    parser.add_argument(
+        "--subset",
+        action="store_true",
+        help="allow predictions for part of the split (scored on those videos only; "
+        "the output says how many); names outside the split are still refused",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="folder holding llp/ (default: $LINKPAPER_DATA or ~/.cache/linkpaper/data)"
+    )
 
 
 def run(args) -> int:
@@ -43,8 +48,10 @@ def run(args) -> int:
         covered = set(aligned.filenames)
         rows = [i for i, name in enumerate(annotations.filenames) if name in covered]
         gt_audio, gt_visual = gt_audio[rows], gt_visual[rows]
-        subset_note = (f"SUBSET: scored on {len(aligned)} of the {total} videos of the {args.split} split "
-                       "(--subset); not comparable with scores on the whole split")
+        subset_note = (
+            f"SUBSET: scored on {len(aligned)} of the {total} videos of the {args.split} split "
+            "(--subset); not comparable with scores on the whole split"
+        )
     scores = evaluate_probs(aligned.frame_prob, aligned.video_prob, gt_audio, gt_visual)
     if args.json:
         if subset_note:

@@ -16,11 +16,18 @@ HELP = "score a run's best checkpoint (compared with its record), or a released 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run_dir", nargs="?", default=None, help="a run folder written by 'python -m linkpaper train'")
-    parser.add_argument("--checkpoint", default=None, metavar="NAME[=PATH]",
-                        help="a released checkpoint instead of a run: valor++, valor+ or valor (from "
-                             "'download checkpoints'), or NAME=PATH for a file elsewhere")
-    parser.add_argument("--data", default=None,
-                        help="with --checkpoint: llp:DIR, the released features (default: llp:<data dir>/valor_features)")
+    parser.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="NAME[=PATH]",
+        help="a released checkpoint instead of a run: valor++, valor+ or valor (from "
+        "'download checkpoints'), or NAME=PATH for a file elsewhere",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="with --checkpoint: llp:DIR, the released features (default: llp:<data dir>/valor_features)",
+    )
     parser.add_argument("--data-dir", default=None, help="LLP annotations and downloads (default $LINKPAPER_DATA)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: the run's device; cpu for --checkpoint)")
     parser.add_argument("--out", default=None, help="with --checkpoint: also write the scores to this JSON file")
@@ -32,16 +39,22 @@ def comparison(scores, record) -> tuple[str, bool]:
 
     epochs = f"{len(record.epochs)} of {record.config.get('epochs', '?')} epochs"
     if not record.complete or record.test_row is None:
-        return (f"note: the run is unfinished ({epochs}); these are the scores of its best checkpoint so far "
-                f"(epoch {record.best_epoch}), and its record holds no test scores to compare with", False)
+        return (
+            f"note: the run is unfinished ({epochs}); these are the scores of its best checkpoint so far "
+            f"(epoch {record.best_epoch}), and its record holds no test scores to compare with",
+            False,
+        )
     now = scores.row()
     differing = [(label, old, new) for label, old, new in zip(SCORE_LABELS, record.test_row, now) if old != new]
     if not differing:
         return f"the run is finished ({epochs}); these scores are the ones its record holds", False
     shown = ", ".join(f"{label} {old:.2f} -> {new:.2f}" for label, old, new in differing[:4])
-    return (f"WARNING: these scores differ from the ones the run record holds ({shown}"
-            f"{', ...' if len(differing) > 4 else ''}): the checkpoint is not the one that produced the record "
-            "(replaced or damaged?)", True)
+    return (
+        f"WARNING: these scores differ from the ones the run record holds ({shown}"
+        f"{', ...' if len(differing) > 4 else ''}): the checkpoint is not the one that produced the record "
+        "(replaced or damaged?)",
+        True,
+    )
 
 
 def run(args) -> int:
@@ -78,20 +91,25 @@ def _score_released(args) -> int:
     else:
         parsed = parse_spec(args.data)
         if parsed["kind"] != "llp":
-            raise ConfigError(f"--data {args.data!r}: a released checkpoint is scored on the released features; "
-                              "give llp:DIR")
+            raise ConfigError(
+                f"--data {args.data!r}: a released checkpoint is scored on the released features; give llp:DIR"
+            )
         features = parsed["root"]
     if not Path(features).is_dir():
-        raise ConfigError(f"--data llp:{features}: no such folder; fetch the features with: python -m linkpaper "
-                          "download features")
-    scores, caption = released.score_checkpoint(args.checkpoint, Path(features), args.data_dir,
-                                                device=args.device or "cpu")
+        raise ConfigError(
+            f"--data llp:{features}: no such folder; fetch the features with: python -m linkpaper download features"
+        )
+    scores, caption = released.score_checkpoint(
+        args.checkpoint, Path(features), args.data_dir, device=args.device or "cpu"
+    )
     print(scores.format_table(caption))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps({"checkpoint": args.checkpoint, "caption": caption,
-                                   "test": scores_record(scores)}, indent=1) + "\n")
+        tmp.write_text(
+            json.dumps({"checkpoint": args.checkpoint, "caption": caption, "test": scores_record(scores)}, indent=1)
+            + "\n"
+        )
         os.replace(tmp, out)
     return 0

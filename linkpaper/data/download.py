@@ -22,6 +22,7 @@ from linkpaper.data.files import (  # noqa: F401  (re-exported: the download com
 )
 from linkpaper.errors import UserError
 
+
 class ChecksumError(UserError, ValueError):
     """A downloaded or local file does not have the sha256 it should have."""
 
@@ -65,8 +66,10 @@ def download_annotations(
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise UserError(f"--data-dir {root}: cannot create {target.parent} ({err.strerror or err}); "
-                            "choose a writable --data-dir (or $LINKPAPER_DATA)") from None
+            raise UserError(
+                f"--data-dir {root}: cannot create {target.parent} ({err.strerror or err}); "
+                "choose a writable --data-dir (or $LINKPAPER_DATA)"
+            ) from None
         try:
             with urllib.request.urlopen(spec.url, timeout=timeout) as response:
                 payload = response.read()

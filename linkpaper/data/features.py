@@ -60,8 +60,7 @@ MAX_LISTED = 3  # paths shown per kind of problem
 
 
 _FIX_HINT = "Fix or re-extract those files"
-_FIX_HINT_REST = (" (python -m linkpaper extract, or re-download the release); see the layout in "
-                  "linkpaper.data.layout.")
+_FIX_HINT_REST = " (python -m linkpaper extract, or re-download the release); see the layout in linkpaper.data.layout."
 SYNTH_PROVENANCE = "synthllp.json"
 SYNTH_PARTIAL = "synthllp.partial.json"
 """``python -m linkpaper synth`` writes ``synthllp.partial.json`` first and ``synthllp.json`` last."""
@@ -290,8 +289,13 @@ def _read_all(
         if not (root / VALOR_LAYOUT[stream]).is_dir():
             problems.add(VALOR_LAYOUT[stream], "missing", f"the whole folder {root / VALOR_LAYOUT[stream]}")
     bad_streams = set(problems.by_stream)
-    bar = tqdm(ids, desc=f"{split}: reading {len(ids)} videos x {len(streams)} streams", disable=not progress,
-               unit="video", leave=False)
+    bar = tqdm(
+        ids,
+        desc=f"{split}: reading {len(ids)} videos x {len(streams)} streams",
+        disable=not progress,
+        unit="video",
+        leave=False,
+    )
     for n, vid in enumerate(bar):
         for stream in streams:
             subdir = VALOR_LAYOUT[stream]
@@ -342,8 +346,14 @@ def _stacked_streams(root, split, ids, audio_form, cache, cache_dir, progress) -
     tmp.mkdir()
     try:
         _read_all(root, split, ids, streams, form, tmp, progress)
-        meta = {"split": split, "key": key, "ids": ids, "streams": streams, "audio_form": form,
-                "version": CACHE_VERSION}  # fmt: skip
+        meta = {
+            "split": split,
+            "key": key,
+            "ids": ids,
+            "streams": streams,
+            "audio_form": form,
+            "version": CACHE_VERSION,
+        }
         _finish_cache(tmp, final, meta)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # interrupted or invalid: leave nothing behind
@@ -389,8 +399,10 @@ def load_split(
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise FeatureError(f"{root}: the features folder does not exist (expected the VALOR layout: "
-                           f"{', '.join(VALOR_LAYOUT[s] for s in VALOR_LAYOUT if s not in OPTIONAL_STREAMS)})")
+        raise FeatureError(
+            f"{root}: the features folder does not exist (expected the VALOR layout: "
+            f"{', '.join(VALOR_LAYOUT[s] for s in VALOR_LAYOUT if s not in OPTIONAL_STREAMS)})"
+        )
     csv_path = split_csv_path(root, split, data_dir)
     try:
         weak = read_weak_labels(csv_path)
@@ -465,8 +477,9 @@ def load_llp(
     splits, failures = {}, []
     for name in SPLIT_CSV:  # every split's problems are reported together, in one error
         try:
-            splits[name] = load_split(root, name, data_dir, audio_form, cache=cache, progress=progress,
-                                      cache_dir=cache_dir)
+            splits[name] = load_split(
+                root, name, data_dir, audio_form, cache=cache, progress=progress, cache_dir=cache_dir
+            )
         except FeatureError as err:
             failures.append(str(err))
     if failures:
@@ -474,8 +487,10 @@ def load_llp(
         raise FeatureError("\n".join(lines + [_FIX_HINT + _FIX_HINT_REST]))
     forms = {s.audio_form for s in splits.values()}
     if len(forms) > 1:
-        raise FeatureError(f"{root / VALOR_LAYOUT['audio']}: splits mix audio forms "
-                           f"({', '.join(f'{n}={s.audio_form}' for n, s in splits.items())}); use one form")
+        raise FeatureError(
+            f"{root / VALOR_LAYOUT['audio']}: splits mix audio forms "
+            f"({', '.join(f'{n}={s.audio_form}' for n, s in splits.items())}); use one form"
+        )
     used = [split_csv_path(root, name, data_dir) for name in SPLIT_CSV]
     used += [annotation_path("eval_audio", data_dir), annotation_path("eval_visual", data_dir)]
     checksums = {}
@@ -498,9 +513,14 @@ def load_llp(
     if synthetic is not None:  # SynthLLP written by `synth`: say so in every record and caption
         source = {**synthetic, **source, "kind": "synth", "read_from": f"llp:{root}"}
     return AVVPData(
-        train=splits["train"], val=splits["val"], test=splits["test"],
-        text_audio=text_audio, text_visual=text_visual, text_source=text_source, source=source,
-    )  # fmt: skip
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+        text_audio=text_audio,
+        text_visual=text_visual,
+        text_source=text_source,
+        source=source,
+    )
 
 
 def synth_provenance(root: Path) -> dict | None:
@@ -522,11 +542,15 @@ def synth_provenance(root: Path) -> dict | None:
     try:
         provenance = parse_json(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError) as err:  # (UnicodeDecodeError and JSON limits are ValueErrors)
-        raise FeatureError(f"{path}: unreadable SynthLLP provenance ({str(err).splitlines()[0][:200]}); write "
-                           "the folder again with 'python -m linkpaper synth --out ... --overwrite'") from None
+        raise FeatureError(
+            f"{path}: unreadable SynthLLP provenance ({str(err).splitlines()[0][:200]}); write "
+            "the folder again with 'python -m linkpaper synth --out ... --overwrite'"
+        ) from None
     if not isinstance(provenance, dict) or provenance.get("kind") != "synth":
-        raise FeatureError(f"{path}: not a SynthLLP provenance record (no kind 'synth'); write the folder again "
-                           "with 'python -m linkpaper synth --out ... --overwrite'")
+        raise FeatureError(
+            f"{path}: not a SynthLLP provenance record (no kind 'synth'); write the folder again "
+            "with 'python -m linkpaper synth --out ... --overwrite'"
+        )
     return provenance
 
 

@@ -56,11 +56,7 @@ class AVVPSplit:
 
     def tensor_fields(self) -> dict[str, torch.Tensor]:
         """Every per-video tensor of the split (those that are not None), by field name."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if isinstance(getattr(self, f.name), torch.Tensor)
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)}
 
     def to(self, device: str | torch.device) -> "AVVPSplit":
         """A copy whose tensors live on ``device`` (ground truth stays in numpy on the host)."""

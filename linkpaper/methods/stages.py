@@ -27,8 +27,9 @@ def stage_dir(out_dir: Path | None, stage: str) -> Path | None:
     return None if out_dir is None else out_dir / stage.rpartition("/")[2]
 
 
-def fit_stages(config, out_dir=None, data=None, *, resume: bool = False, stop_after: int | None = None,
-               progress: bool = True):
+def fit_stages(
+    config, out_dir=None, data=None, *, resume: bool = False, stop_after: int | None = None, progress: bool = True
+):
     """Train a method and every stage before it; returns the last stage's ``engine.Fitted``.
 
     ``stop_after`` applies to the last stage only (the earlier ones always finish). The last
@@ -52,8 +53,12 @@ def fit_stages(config, out_dir=None, data=None, *, resume: bool = False, stop_af
     else:
         previous = fit(previous_config, previous_dir, data, resume=previous_resume, progress=progress)
     prepare_model, handed = method.hand_over_function()(previous.model, data, config)
-    stage = {"name": method.previous_stage, "run_dir": None if previous_dir is None else previous_dir.name,
-             "best_epoch": previous.record.best_epoch, **handed}
+    stage = {
+        "name": method.previous_stage,
+        "run_dir": None if previous_dir is None else previous_dir.name,
+        "best_epoch": previous.record.best_epoch,
+        **handed,
+    }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out_dir / HAND_OVER_FILE, stage)

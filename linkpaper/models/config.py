@@ -61,8 +61,19 @@ class ModelConfig:
             expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[f.type]
             if isinstance(value, bool) and f.type != "bool" or not isinstance(value, expected):
                 raise ConfigError(f"model config {f.name}: expected {f.type}, got {value!r}")
-        for name in ("hidden_dim", "num_heads", "ff_dim", "num_layers", "num_classes", "num_segments",
-                     "audio_dim", "visual_dim", "visual_3d_dim", "text_dim_audio", "text_dim_visual"):
+        for name in (
+            "hidden_dim",
+            "num_heads",
+            "ff_dim",
+            "num_layers",
+            "num_classes",
+            "num_segments",
+            "audio_dim",
+            "visual_dim",
+            "visual_3d_dim",
+            "text_dim_audio",
+            "text_dim_visual",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model config {name}: must be >= 1, got {getattr(self, name)}")
         if self.hidden_dim % self.num_heads:

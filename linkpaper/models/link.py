@@ -271,8 +271,12 @@ class LINK(VALORPlusPlus):
         if config.use_tsam:  # eqs 1-3
             x_a, w_a, s_a = self.tsam_audio(x_a)
             x_v, w_v, s_v = self.tsam_visual(x_v)
-            for prefix, values in (("tsam_a_temporal", w_a), ("tsam_a_spatial", s_a),
-                                   ("tsam_v_temporal", w_v), ("tsam_v_spatial", s_v)):
+            for prefix, values in (
+                ("tsam_a_temporal", w_a),
+                ("tsam_a_spatial", s_a),
+                ("tsam_v_temporal", w_v),
+                ("tsam_v_spatial", s_v),
+            ):
                 diagnostics.update(_stats(prefix, values))
         if config.use_cmim:  # eqs 4-6
             x_a, x_v = self.cmim(x_a, x_v)

@@ -54,8 +54,9 @@ class AVVPOutput:
     diagnostics: dict = field(default_factory=dict)
 
 
-def multi_head_attention(mha: nn.MultiheadAttention, query: torch.Tensor, context: torch.Tensor | None,
-                         dropout_p: float, training: bool) -> torch.Tensor:
+def multi_head_attention(
+    mha: nn.MultiheadAttention, query: torch.Tensor, context: torch.Tensor | None, dropout_p: float, training: bool
+) -> torch.Tensor:
     """nn.MultiheadAttention's computation with its parameters, batch-first, our dropout.
 
     query (B, T, H), context (B, S, H) or None for self-attention -> (B, T, H). The same
@@ -74,7 +75,7 @@ def multi_head_attention(mha: nn.MultiheadAttention, query: torch.Tensor, contex
         q = F.linear(query, weight[:H], bias[:H]).view(B, T, heads, d).transpose(1, 2)
         k, v = F.linear(context, weight[H:], bias[H:]).view(B, S, 2, heads, d).permute(2, 0, 3, 1, 4).unbind(0)
     # q, k, v: (B, heads, T or S, d)
-    weights = torch.softmax((q * d ** -0.5) @ k.transpose(-2, -1), dim=-1)  # (B, heads, T, S)
+    weights = torch.softmax((q * d**-0.5) @ k.transpose(-2, -1), dim=-1)  # (B, heads, T, S)
     heads_out = drop(weights, dropout_p, training) @ v
     return F.linear(heads_out.transpose(1, 2).reshape(B, T, H), mha.out_proj.weight, mha.out_proj.bias)
 
@@ -131,8 +132,9 @@ class HANEncoder(nn.Module):
         return x_a, x_v
 
 
-def attentive_mmil_pooling(fc_prob: nn.Linear, fc_frame_att: nn.Linear, fc_av_att: nn.Linear,
-                           h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
+def attentive_mmil_pooling(
+    fc_prob: nn.Linear, fc_frame_att: nn.Linear, fc_av_att: nn.Linear, h_a: torch.Tensor, h_v: torch.Tensor
+) -> dict:
     """HAN's attentive MMIL pooling (Tian et al., ECCV 2020), the heads of HAN, VALOR++,
     MM-Pyramid and JoMoLD: (B, T, H) x 2 -> {frame_logits, frame_prob (B, T, 2, C),
     global_prob, a_prob, v_prob (B, C)}.
@@ -182,8 +184,9 @@ class VALORPlusPlus(FeatureInputs, nn.Module):
         """HAN encoder, then the attentive MMIL heads: (B, T, H) x 2 -> AVVPOutput."""
         h_a, h_v = self.hat_encoder(x_a, x_v)
         heads = attentive_mmil_pooling(self.fc_prob, self.fc_frame_att, self.fc_av_att, h_a, h_v)
-        return AVVPOutput(audio_hidden=h_a, visual_hidden=h_v, **heads,
-                          diagnostics=diagnostics if diagnostics is not None else {})
+        return AVVPOutput(
+            audio_hidden=h_a, visual_hidden=h_v, **heads, diagnostics=diagnostics if diagnostics is not None else {}
+        )
 
     def forward(self, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> AVVPOutput:
         if plsim_audio is not None or plsim_visual is not None:

@@ -101,9 +101,19 @@ class CharTokenizer:
 def _tiny_roberta(*args, **kwargs):
     from transformers import RobertaConfig, RobertaModel
 
-    config = RobertaConfig(vocab_size=CharTokenizer.vocab_size, hidden_size=768, num_hidden_layers=1,
-                           num_attention_heads=12, intermediate_size=256, max_position_embeddings=80,
-                           type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    config = RobertaConfig(
+        vocab_size=CharTokenizer.vocab_size,
+        hidden_size=768,
+        num_hidden_layers=1,
+        num_attention_heads=12,
+        intermediate_size=256,
+        max_position_embeddings=80,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
     return RobertaModel(config)
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import write_frames
 
 from linkpaper.classes import CLAP_THRESHOLDS, CLIP_THRESHOLDS
 from linkpaper.teachers import audio, frames, labels
-
-from conftest import write_frames
 
 
 def test_frame_indices_match_the_reference():
@@ -97,9 +96,20 @@ def test_clap_log_mel_matches_librosa_htk():
     wave = np.random.default_rng(0).standard_normal(48_000).astype(np.float32) * 0.1
     ours = audio.clap_log_mel(torch.from_numpy(wave)).numpy()
     power = librosa.feature.melspectrogram(
-        y=wave, sr=cfg["sample_rate"], n_fft=cfg["window_size"], hop_length=cfg["hop_size"],
-        win_length=cfg["window_size"], center=True, pad_mode="reflect", power=2.0, n_mels=cfg["mel_bins"],
-        fmin=cfg["fmin"], fmax=cfg["fmax"], htk=True, norm=None)
+        y=wave,
+        sr=cfg["sample_rate"],
+        n_fft=cfg["window_size"],
+        hop_length=cfg["hop_size"],
+        win_length=cfg["window_size"],
+        center=True,
+        pad_mode="reflect",
+        power=2.0,
+        n_mels=cfg["mel_bins"],
+        fmin=cfg["fmin"],
+        fmax=cfg["fmax"],
+        htk=True,
+        norm=None,
+    )
     reference = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None).T
     assert ours.shape == (101, 64) == reference.shape
     assert np.abs(ours - reference).max() < 1e-3  # dB
