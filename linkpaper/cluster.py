@@ -75,7 +75,7 @@ class ExecutorOptions:
     wait: bool = True
     name: str = "linkpaper"
 
-    def validate(self) -> "ExecutorOptions":
+    def validate(self) -> ExecutorOptions:
         """Raise ConfigError naming the flag for any value that cannot work."""
         if self.kind not in EXECUTORS:
             raise ConfigError(f"--executor: unknown {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
@@ -333,7 +333,7 @@ def job_log(job) -> str:
     """Where a submitit job's stdout/stderr are, for messages."""
     try:
         return str(job.paths.stderr)
-    except Exception:  # noqa: BLE001 - only used to decorate a message
+    except Exception:
         return "its submitit folder"
 
 

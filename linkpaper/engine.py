@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from tqdm import tqdm  # the text bar: tqdm.auto warns at import in a kernel without ipywidgets
 
 from linkpaper.data.sources import load_data
@@ -50,13 +49,12 @@ from linkpaper.recipe import (  # noqa: F401 - the recipe's names, re-exported f
     TrainConfig,
     epoch_lr,
     lr_at_epoch,
-    method_record,
     method_recipe,
+    method_record,
     recipe_warmup,
     select_epoch,
 )
 from linkpaper.records import check_writable_dir, remove_created_dirs
-from linkpaper.tracking import open_log
 from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, caption: re-exported
     CHECKPOINT_BEST,
     CHECKPOINT_KEYS,
@@ -74,6 +72,7 @@ from linkpaper.runs import (  # noqa: F401 - CHECKPOINT_KEYS, is_complete, capti
     read_results,
     save_checkpoint,
 )
+from linkpaper.tracking import open_log
 
 SELECTION_SCORE = ("segment", "type")  # val segment-level Type@AV picks the best epoch
 
@@ -214,7 +213,7 @@ def _scalar_diagnostics(diagnostics) -> dict:
     return result
 
 
-def make_optimizer(model, config: "TrainConfig", device: str | torch.device) -> torch.optim.Optimizer:
+def make_optimizer(model, config: TrainConfig, device: str | torch.device) -> torch.optim.Optimizer:
     """The recipe's optimiser (AdamW for VALOR++ and LINK, Adam for the field's methods:
     ``method_recipe``), fused (one kernel per parameter instead of the per-tensor loop; the
     speed-up is in ``benchmarks/README.md``) on the CPU and CUDA."""
@@ -811,7 +810,8 @@ def _check_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
         )
     if (run_dir / CHECKPOINT_LAST).exists() or (run_dir / RESULTS_FILE).exists():
         raise UserError(
-            f"--out {run_dir}: an unfinished run is already there; pass --resume to continue it, or choose a new --out name"
+            f"--out {run_dir}: an unfinished run is already there; pass --resume to continue it, "
+            "or choose a new --out name"
         )
 
 

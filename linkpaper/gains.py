@@ -33,7 +33,6 @@ import numpy as np
 from linkpaper.errors import UserError
 from linkpaper.metrics import SCORE_COLUMNS
 
-
 DECISIONS_FILE = "test_decisions.npz"
 """A run's gated test decisions, stored as a predictions file (``scripts/collect_results.py``)."""
 

@@ -366,7 +366,7 @@ def run_grid(
                     for future in as_completed(futures):
                         try:
                             finish(futures[future], future.result())
-                        except Exception as err:  # noqa: BLE001 - reported per run, the others go on
+                        except Exception as err:
                             finish(futures[future], error=f"{type(err).__name__}: {err}")
                         bar.update(1)
         except BaseException:  # Ctrl-C, SIGTERM: stop the workers now, never wait for their runs
@@ -387,7 +387,7 @@ def run_grid(
             for job in wait_for_jobs(jobs, "grid jobs", progress=progress):
                 try:
                     finish(by_id[job.job_id], job_result(job))
-                except Exception as err:  # noqa: BLE001 - submitit raises for failed/killed jobs
+                except Exception as err:
                     finish(by_id[job.job_id], error=failure_text(err, job))
 
     report = GridReport(table=[], runs=runs, failures=failures, out_dir=out_dir)

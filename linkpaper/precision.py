@@ -128,5 +128,8 @@ def bf16_support(device: str | torch.device = "cpu", cpuinfo: str | Path = "/pro
     if flags:
         text = f"bf16 flags: {', '.join(flags)} (bf16 in hardware)"
     else:
-        text = f"bf16 flags: none of {', '.join(CPU_BF16_FLAGS)}: bf16 is emulated on this CPU (expect it slower than fp32)"
+        text = (
+            f"bf16 flags: none of {', '.join(CPU_BF16_FLAGS)}: bf16 is emulated on this CPU "
+            "(expect it slower than fp32)"
+        )
     return {"hardware": bool(flags), "flags": flags, "text": text}

@@ -47,7 +47,7 @@ class Predictions:
 
     def aligned_to(
         self, filenames: list[str], split: str = "evaluated", allow_subset: bool = False, subset_hint: bool = True
-    ) -> "Predictions":
+    ) -> Predictions:
         """The rows reordered to ``filenames`` (a split's annotation order).
 
         Raises ``PredictionsError`` naming the file when a name is missing or extra. With
@@ -248,7 +248,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
     if not zipfile.is_zipfile(path):
         raise PredictionsError(
-            f"{path}: not a readable .npz predictions file (not a zip archive); expected keys {', '.join(PREDICTION_KEYS)} "
+            f"{path}: not a readable .npz predictions file (not a zip archive); "
+            f"expected keys {', '.join(PREDICTION_KEYS)} "
             "as written by linkpaper.predictions.save_predictions or numpy.savez"
         )
     with zipfile.ZipFile(path) as archive:

@@ -78,7 +78,7 @@ class TrainConfig:
     compile: bool = False
     log: str | None = None
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise ConfigError naming the option for any value the engine cannot run with."""
 
         def positive_int(name):
@@ -160,7 +160,7 @@ class TrainConfig:
         return record
 
     @classmethod
-    def from_dict(cls, record: dict) -> "TrainConfig":
+    def from_dict(cls, record: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(record) - known)
         if unknown:
@@ -171,7 +171,7 @@ class TrainConfig:
         return cls(**values)
 
 
-def adopt_variant_plsim_labels(config: "TrainConfig") -> "TrainConfig":
+def adopt_variant_plsim_labels(config: TrainConfig) -> TrainConfig:
     """A variant that fixes its PLSIM labels (``+P/self``) sets ``config.plsim_labels`` (in place)
     when the run left the default; any other explicit mode is refused (ConfigError)."""
     fixed = variant_plsim_labels(config.model)

@@ -9,10 +9,10 @@ interrupted run never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
-import functools
 import subprocess
 from pathlib import Path
 
@@ -224,7 +224,7 @@ def git_commit(repo_dir: str | Path | None = None) -> dict:
     return dict(_git_commit_at_start(str(repo_dir) if repo_dir else None))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _git_commit_at_start(repo_dir: str | None) -> dict:
     cwd = Path(repo_dir) if repo_dir else Path(__file__).resolve().parent.parent
     try:

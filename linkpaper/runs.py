@@ -148,7 +148,7 @@ class RunRecord(Mapping):
     # ---- building, reading, writing ---------------------------------------------------------
 
     @classmethod
-    def start(cls, config, data, model, uses_plsim: bool, mode: str, text_source: str, device) -> "RunRecord":
+    def start(cls, config, data, model, uses_plsim: bool, mode: str, text_source: str, device) -> RunRecord:
         """The record of a run before its first epoch: configuration, data, PLSIM labels, provenance.
 
         config: a validated TrainConfig; data: the AVVPData it trains on; model: the built model
@@ -177,7 +177,7 @@ class RunRecord(Mapping):
         )
 
     @classmethod
-    def from_dict(cls, record: Mapping, run_dir: str | Path | None = None) -> "RunRecord":
+    def from_dict(cls, record: Mapping, run_dir: str | Path | None = None) -> RunRecord:
         """The record of a results.json dict (as ``read_results`` returns it)."""
         if isinstance(record, RunRecord):
             return record
@@ -194,12 +194,12 @@ class RunRecord(Mapping):
         )
 
     @classmethod
-    def read(cls, run_dir: str | Path, full: bool = True) -> "RunRecord":
+    def read(cls, run_dir: str | Path, full: bool = True) -> RunRecord:
         """The record in ``run_dir/results.json``, structure checked (``read_results``)."""
         return cls.from_dict(read_results(run_dir, full), run_dir=run_dir)
 
     @classmethod
-    def coerce(cls, record) -> "RunRecord":
+    def coerce(cls, record) -> RunRecord:
         """A RunRecord from a RunRecord or a results.json dict."""
         return record if isinstance(record, RunRecord) else cls.from_dict(record)
 
@@ -222,7 +222,7 @@ class RunRecord(Mapping):
         atomic_write_json(path, self.to_dict())
         return path
 
-    def with_stopped(self, stopped: dict) -> "RunRecord":
+    def with_stopped(self, stopped: dict) -> RunRecord:
         """A copy that records why the run stopped (a diverged run's last results.json)."""
         return replace(self, stopped=stopped, _absent=self._absent - {"stopped"})
 
@@ -390,7 +390,10 @@ def record_problem(record, full: bool = True) -> str | None:
         ):
             return "complete, but 'test_row' is not ten numbers"
         if not all(math.isfinite(x) and 0 <= x <= 100 for x in row):
-            return "complete, but 'test_row' holds a value that is not an F-score in [0, 100] (NaN, infinite, or out of range)"
+            return (
+                "complete, but 'test_row' holds a value that is not an F-score in [0, 100] "
+                "(NaN, infinite, or out of range)"
+            )
     return None
 
 
@@ -482,7 +485,8 @@ def check_finite_weights(state: dict, path: str | Path) -> None:
     ]
     if bad:
         raise UserError(
-            f"{path}: the weights of epoch {state.get('epoch', '?')} hold NaN or infinite values ({len(bad)} tensor(s), "
+            f"{path}: the weights of epoch {state.get('epoch', '?')} hold NaN or infinite values "
+            f"({len(bad)} tensor(s), "
             f"e.g. {bad[0]}), so the run cannot resume from it; train the run again into a new --out "
             "(a smaller learning rate or another seed)"
         )

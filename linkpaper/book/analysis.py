@@ -55,8 +55,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     Ordered by variant (registry order, or the order of ``variants``) then seed. Raises
     UserError naming ``root`` when it is not a folder or holds none.
     """
-    from linkpaper.models import variant_slug
-    from linkpaper.models import list_models
+    from linkpaper.models import list_models, variant_slug
     from linkpaper.runs import RESULTS_FILE
 
     root = Path(root)
@@ -680,10 +679,8 @@ def history_figure(history, source: str):
 
 def variant_color(variant: str) -> str:
     """A fixed colour per registry variant (tab10 in registry order), the same in every figure."""
-    from linkpaper.models import list_models
-
-    from linkpaper.models import list_controls
     from linkpaper.book.viz import PALETTE_HEX
+    from linkpaper.models import list_controls, list_models
 
     known = list(list_models()) + list(list_controls())
     return PALETTE_HEX[known.index(variant) % len(PALETTE_HEX)] if variant in known else "#000000"
@@ -1728,7 +1725,7 @@ class StoredTeacherLabels:
     source: dict
 
     @classmethod
-    def read(cls, path) -> "StoredTeacherLabels":
+    def read(cls, path) -> StoredTeacherLabels:
         import json
 
         path = Path(path)

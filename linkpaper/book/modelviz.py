@@ -12,8 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from linkpaper.book.viz import describe, titled
-from linkpaper.book.viz import pyplot
+from linkpaper.book.viz import describe, pyplot, titled
 
 
 def _as_array(values) -> np.ndarray:

@@ -24,7 +24,6 @@ from linkpaper.metrics import precision_recall_f
 from linkpaper.models.link import segment_label_embedding
 from linkpaper.runs import RESULTS_FILE, RunRecord
 
-
 # --------------------------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------------------------

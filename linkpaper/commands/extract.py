@@ -206,7 +206,8 @@ def extract_shard(args, shard: tuple[int, int] | None) -> list[dict]:
         from linkpaper.teachers.clap_teacher import load_clap_teacher
 
         print(
-            f"loading LAION-CLAP (HTSAT-tiny, fusion) from {args.clap_checkpoint or 'the laion_clap package folder'} ..."
+            "loading LAION-CLAP (HTSAT-tiny, fusion) from "
+            f"{args.clap_checkpoint or 'the laion_clap package folder'} ..."
         )
         clap_teacher = load_clap_teacher(args.clap_checkpoint, device=device)
     reports = run_extraction(config, clip_teacher, clap_teacher)
@@ -268,7 +269,7 @@ def _submit_shards(args, options) -> int:
         where = f"shard {shard_of_job[job.job_id]}/{count} (job {job.job_id})"
         try:
             reports = job.result()
-        except Exception as err:  # noqa: BLE001 - submitit raises for failed or killed jobs
+        except Exception as err:
             failed_jobs.append(f"{where}: {failure_text(err, job)}")
             continue
         if isinstance(reports, dict):

@@ -37,12 +37,11 @@ def run(args) -> int:
     import dataclasses
     from pathlib import Path
 
+    from linkpaper import limits
     from linkpaper.cluster import options_from_args
     from linkpaper.commands.train import config_from_args
     from linkpaper.errors import ConfigError
     from linkpaper.grid import run_grid
-
-    from linkpaper import limits
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds: expected a positive integer, got {args.seeds}")

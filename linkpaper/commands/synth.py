@@ -70,7 +70,6 @@ def check_out_folder(out) -> None:
 def run(args) -> int:
     from linkpaper.data.synth import generate, precheck_out, write_valor_layout
     from linkpaper.errors import UserError
-
     from linkpaper.limits import check_seed
 
     check_seed(args.seed)

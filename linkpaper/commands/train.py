@@ -152,7 +152,7 @@ def run(args) -> int:
         with run_lock(args.out):  # never two writers in one run folder (a grid job, another train)
             record = train(config, args.out, resume=args.resume, progress=not args.quiet)
     except KeyboardInterrupt:
-        print(f"\nthe last finished epoch is saved; continue with the same command plus --resume", file=sys.stderr)
+        print("\nthe last finished epoch is saved; continue with the same command plus --resume", file=sys.stderr)
         raise
     if not record.complete:
         return 1

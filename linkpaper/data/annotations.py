@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from linkpaper.classes import CLASS_INDEX, NUM_CLASSES, NUM_SEGMENTS, class_names_to_multihot
-from linkpaper.data.files import annotation_path  # noqa: F401  (the readers below locate files with it)
+from linkpaper.data.files import annotation_path
 from linkpaper.errors import UserError
 
 WEAK_HEADER = ("filename", "event_labels")

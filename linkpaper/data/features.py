@@ -27,14 +27,14 @@ from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import (
     DENSE_SPLITS,
     AnnotationError,
+    annotation_path,
     dense_ground_truth,
     read_dense_events,
     read_weak_labels,
     video_id,
 )
-from linkpaper.data.annotations import annotation_path
 from linkpaper.data.download import ANNOTATION_FILES, sha256_of
-from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as the reader sees it)
+from linkpaper.data.layout import (
     LABEL_STREAMS,
     OPTIONAL_STREAMS,
     SPLIT_CSV,

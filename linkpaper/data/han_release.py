@@ -28,8 +28,14 @@ import numpy as np
 import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.annotations import DENSE_SPLITS, annotation_path, dense_ground_truth, read_dense_events
-from linkpaper.data.annotations import read_weak_labels, video_id
+from linkpaper.data.annotations import (
+    DENSE_SPLITS,
+    annotation_path,
+    dense_ground_truth,
+    read_dense_events,
+    read_weak_labels,
+    video_id,
+)
 from linkpaper.data.features import FeatureError, _check_array, _load_npy, split_csv_path
 from linkpaper.data.layout import HAN_LAYOUT, RESNET_FRAMES, SPLIT_CSV, VALOR_LAYOUT, feature_file
 from linkpaper.data.split import AVVPData, AVVPSplit

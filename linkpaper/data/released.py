@@ -303,7 +303,7 @@ def download_features(
         if todo:
             plan = _member_plan(target, tuple(todo))
 
-            def check(tmp: Path, todo=todo) -> None:
+            def check(tmp: Path, todo=todo, target=target) -> None:
                 problems = [p for s in todo if (p := check_stream(tmp / s.folder, s, ids, progress=progress))]
                 if problems:
                     shown = "; ".join(p.replace(str(tmp) + "/", "") for p in problems)

@@ -2,6 +2,7 @@
 
 from linkpaper.models.audio_pooling import audio_pooling_matrix, pool_audio_maps
 from linkpaper.models.config import AUDIO_PATHS, PLSIM_LABEL_MODES, SIMILARITY_FORMS, ModelConfig
+from linkpaper.models.inputs import InputShapeError
 from linkpaper.models.link import CMIM, LINK, PLSIM, TSAM
 from linkpaper.models.registry import (
     CONTROL_CONFIGS,
@@ -20,7 +21,6 @@ from linkpaper.models.registry import (
     variant_plsim_labels,
     variant_slug,
 )
-from linkpaper.models.inputs import InputShapeError
 from linkpaper.models.valor import AVVPOutput, HANEncoder, HANLayer, VALORPlusPlus
 
 __all__ = [

@@ -54,7 +54,7 @@ class ModelConfig:
     def __post_init__(self):
         self.validate()
 
-    def validate(self) -> "ModelConfig":
+    def validate(self) -> ModelConfig:
         """Raise ConfigError naming the field when a value is out of range or of the wrong type."""
         for f in fields(self):
             value = getattr(self, f.name)

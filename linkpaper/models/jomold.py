@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.dropout import drop
 from linkpaper.models.han import HAN, HANConfig, refuse_plsim
-from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.inputs import check_config
 from linkpaper.models.valor import AVVPOutput
 

@@ -45,7 +45,8 @@ class TemporalAttention(nn.Module):
 class SpatialAttention(nn.Module):
     """Eq 2: S = sigmoid(Conv1d_7([mean_T f; max_T f])) over the H axis. (B, T, H) -> (B, 1, H).
 
-    Decision (book/decisions.md#decision-tsam-spatial): the paper's "sigmoid of the concatenation" needs a learned map from
+    Decision (book/decisions.md#decision-tsam-spatial): the paper's "sigmoid of the concatenation" needs a
+    learned map from
     two descriptors to one; CBAM's is a size-7 convolution.
     """
 
@@ -229,7 +230,8 @@ class LINK(VALORPlusPlus):
 
     @torch.no_grad()
     def self_labels(self, x_a: torch.Tensor, x_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """PLSIM labels from a first pass without PLSIM, (B, T, C) x 2 (``self``, book/decisions.md#decision-plsim-labels).
+        """PLSIM labels from a first pass without PLSIM, (B, T, C) x 2 (``self``,
+        book/decisions.md#decision-plsim-labels).
 
         Eval mode (no dropout), thresholded by the inference rule: frame >= 0.5 AND video >= 0.5.
         """

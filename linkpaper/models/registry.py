@@ -148,7 +148,8 @@ def canonical_name(name: str) -> str:
 
 
 def variant_slug(name: str) -> str:
-    """The run-folder name of a variant (the grid's ``OUT/<slug>/seed<SEED>``): ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``,
+    """The run-folder name of a variant (the grid's ``OUT/<slug>/seed<SEED>``): ``valor++`` -> ``valorpp``,
+    ``+T+S`` -> ``valorpp_T_S``,
     ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``, ``valor++/weak`` ->
     ``valorpp__weak``, ``+P/self`` -> ``valorpp_P__self``."""
     base, _, control = name.partition("/")

@@ -5,7 +5,8 @@ names and parameter shapes are those of the released checkpoints, so
 
     model.load_state_dict(torch.load("checkpoint_best.pt", weights_only=True))
 
-(or ``linkpaper.models.registry.load_valor_checkpoint``, which names a bad file) works on ``NTUBarista/valor_trained_models/models/model_VALOR++/checkpoint_best.pt``.
+(or ``linkpaper.models.registry.load_valor_checkpoint``, which names a bad file) works on
+``NTUBarista/valor_trained_models/models/model_VALOR++/checkpoint_best.pt``.
 Modules are created in the reference order, so the same seed gives the same initial weights.
 
 Shapes: B batch, T = 10 segments, H hidden, C = 25 classes; modality index 0 audio, 1 visual.
@@ -163,7 +164,8 @@ class VALORPlusPlus(FeatureInputs, nn.Module):
 
     forward(audio (B, 64, Da) maps or (B, T, Da) pooled, visual (B, T, Dv), visual_3d
     (B, T, 512)) -> AVVPOutput. The input projections (``embed``, ``pool_audio_input``) are
-    the field's shared input stage, ``linkpaper.models.inputs.FeatureInputs``. ``plsim_audio`` / ``plsim_visual`` are accepted (and must be
+    the field's shared input stage, ``linkpaper.models.inputs.FeatureInputs``. ``plsim_audio`` / ``plsim_visual``
+    are accepted (and must be
     None) so every model of the grid has one call signature.
     """
 
