@@ -24,9 +24,10 @@ import time
 import torch
 
 from linkpaper.data.sources import load_data
-from linkpaper.engine import fit, predict, prepare_split
+from linkpaper.engine import fit
 from linkpaper.models import list_methods
 from linkpaper.recipe import recipe_config
+from linkpaper.scoring import predict, prepare_split
 
 
 def _clocks():

@@ -165,7 +165,8 @@ def main() -> None:
 
 def run_valor(data, epochs: int) -> None:
     """A short VALOR++ run with the project's engine (recipe as VALOR's, fewer epochs)."""
-    from linkpaper.engine import TrainConfig, train
+    from linkpaper.engine import train
+    from linkpaper.recipe import TrainConfig
 
     config = TrainConfig(model="valor++", epochs=epochs, warmup_epochs=max(1, epochs // 6), num_threads=1)
     start = time.perf_counter()

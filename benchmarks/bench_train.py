@@ -54,19 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.split import AVVPData, AVVPSplit
-from linkpaper.engine import (
-    TrainConfig,
-    evaluate_split,
-    fit,
-    forward,
-    plsim_inputs,
-    plsim_keys,
-    prepare_split,
-    recipe_warmup,
-    train,
-)
+from linkpaper.engine import fit, train
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
 from linkpaper.precision import PRECISIONS, bf16_support
+from linkpaper.recipe import TrainConfig, recipe_warmup
 from linkpaper.records import hardware
+from linkpaper.scoring import evaluate_split, forward, prepare_split
 
 AUDIO_TOKENS = {"pooled": NUM_SEGMENTS, "maps": 64}
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -171,8 +164,8 @@ def time_cpu(
     train_split, val_split = prepare_split(model, data.train, "cpu"), prepare_split(model, data.val, "cpu")
     prepare_seconds = clock() - tic  # pooling (64, 768) maps once per run
     uses_plsim = model.config.use_plsim
-    keys = plsim_keys("ungated") if uses_plsim else (None, None)
-    val_plsim = plsim_inputs(val_split, "ungated") if uses_plsim else (None, None)
+    keys = PLSIM_LABEL_MODES["ungated"].fields if uses_plsim else (None, None)
+    val_plsim = PLSIM_LABEL_MODES["ungated"].labels(val_split) if uses_plsim else (None, None)
     tic = clock()
     evaluate_split(model, val_split, val_plsim, 1024)
     first_val = clock() - tic

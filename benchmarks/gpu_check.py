@@ -41,9 +41,10 @@ sys.path.insert(0, str(HERE))
 from bench_train import random_data
 
 from linkpaper.cluster import ExecutorOptions
-from linkpaper.engine import TrainConfig, train
+from linkpaper.engine import train
 from linkpaper.grid import resolve_variants, run_grid
 from linkpaper.precision import PRECISIONS, bf16_support
+from linkpaper.recipe import TrainConfig
 from linkpaper.records import git_commit, hardware
 
 TARGETS = {"full_run_s": 30.0, "grid_s": 300.0}

@@ -38,17 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import gemm_peak, random_data
 
 import linkpaper.models.dropout as dropout_module
-from linkpaper.engine import (
-    TrainConfig,
-    evaluate_split,
-    forward,
-    make_optimizer,
-    plsim_inputs,
-    plsim_keys,
-    prepare_model,
-    prepare_split,
-)
+from linkpaper.engine import make_optimizer, prepare_model
 from linkpaper.losses import compute_losses
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
+from linkpaper.recipe import TrainConfig
+from linkpaper.scoring import evaluate_split, forward, prepare_split
 
 aten = torch.ops.aten
 PRODUCTS = {aten.mm.default: "mm", aten.addmm.default: "addmm", aten.bmm.default: "bmm"}
@@ -184,7 +178,7 @@ def main() -> None:
     model, uses_plsim, _ = prepare_model(config, data, "cpu")
     if args.validation:
         val = prepare_split(model, data.val, "cpu")
-        plsim = plsim_inputs(val, "ungated") if uses_plsim else (None, None)
+        plsim = PLSIM_LABEL_MODES["ungated"].labels(val) if uses_plsim else (None, None)
         what = f"validation pass ({args.val_videos} videos, batches of 1,024, metric included)"
 
         def workload() -> dict:
@@ -192,7 +186,7 @@ def main() -> None:
             evaluate_split(model, val, plsim, 1024)
             return {"pass": time.perf_counter() - tic}
     else:
-        keys = plsim_keys("ungated") if uses_plsim else (None, None)
+        keys = PLSIM_LABEL_MODES["ungated"].fields if uses_plsim else (None, None)
         batch = prepare_split(model, data.train, "cpu").tensor_fields()
         workload = training_workload(model, make_optimizer(model, config, "cpu"), batch, keys, config.clip_norm)
         model.train()

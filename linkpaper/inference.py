@@ -11,6 +11,13 @@ THRESHOLD = 0.5
 """Frame and video probabilities are thresholded at 0.5 (hard-coded in the official inference code)."""
 
 
+def is_active(labels):
+    """Where a label (or a probability) counts as on: ``labels >= 0.5`` (:data:`THRESHOLD`), for
+    pseudo labels, weak labels and PLSIM's labels (eq 13) alike; numpy in numpy out, torch in
+    torch out, any shape."""
+    return labels >= THRESHOLD
+
+
 def gated_segments(frame_prob, video_prob, threshold: float = THRESHOLD) -> tuple:
     """(pred_audio, pred_visual), each (N, T, C) bool, from frame_prob (N, T, 2, C) (modality 0
     audio, 1 visual) and video_prob (N, C): ``(frame_prob[:, :, m] >= threshold) AND

@@ -22,7 +22,8 @@ import torch
 
 from linkpaper import limits
 from linkpaper.errors import ConfigError
-from linkpaper.models import PLSIM_LABEL_MODES, canonical_name, variant_plsim_labels
+from linkpaper.models import canonical_name, variant_plsim_labels
+from linkpaper.models.plsim_labels import plsim_label_mode
 from linkpaper.precision import DEFAULT_PRECISION, check_precision
 
 LOG_KINDS = (None, "tensorboard")
@@ -125,11 +126,7 @@ class TrainConfig:
         except ConfigError as err:
             raise ConfigError(f"--model: {err}") from None
         adopt_variant_plsim_labels(self)
-        if self.plsim_labels not in PLSIM_LABEL_MODES:
-            raise ConfigError(
-                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_LABEL_MODES)} "
-                "(see book/decisions.md#decision-plsim-labels)"
-            )
+        plsim_label_mode(self.plsim_labels)
         try:
             device = torch.device(self.device)
         except RuntimeError:
@@ -249,7 +246,7 @@ def epoch_lr(config: TrainConfig, epoch: int) -> float:
 
 COMMON_SELECTION = {"level": "segment", "score": "type", "ties": "earlier"}
 """The one rule every run's test scores use: best validation segment Type@AV, strictly greater
-(VALOR++'s; ``linkpaper.engine.SELECTION_SCORE``)."""
+(VALOR++'s; ``linkpaper.scoring.SELECTION_SCORE``)."""
 
 
 def describe_selection(rule: dict) -> str:

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from linkpaper.errors import UserError
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.models.plsim_labels import plsim_label_mode
 from linkpaper.recipe import TrainConfig
 from linkpaper.records import atomic_torch_save, atomic_write_json, git_commit, hardware, parse_json, safe_torch_load
 
@@ -98,7 +99,7 @@ _NEW_ORDER = (
     "predictions",
     "stopped",
 )
-"""The order a run writes them in (the leakage caption was always added after ``complete``)."""
+"""The order a run writes them in (the leakage ``caption`` after ``complete``)."""
 
 
 @dataclass(eq=False)
@@ -155,7 +156,7 @@ class RunRecord(Mapping):
         (for its parameter count); mode: the PLSIM label mode (``"none"`` without PLSIM)."""
         from linkpaper.inputs import run_inputs
 
-        leakage = uses_plsim and mode == "gated"
+        leakage = uses_plsim and plsim_label_mode(mode).leaks
         return cls(
             config=config.to_dict(),
             data={
@@ -279,7 +280,7 @@ class RunRecord(Mapping):
         return text
 
     def train_config(self):
-        """The run's ``engine.TrainConfig``."""
+        """The run's ``recipe.TrainConfig``."""
         return TrainConfig.from_dict(self.config)
 
     def config_differences(self, config) -> list[str]:
@@ -408,6 +409,32 @@ def is_complete(run_dir: str | Path) -> bool:
         return False
 
 
+def check_run_dir(run_dir: Path, resume: bool) -> None:
+    """Refuse to train into a folder that already holds a run, finished or not, unless ``resume``."""
+    if resume or not run_dir.exists():
+        return
+    if is_complete(run_dir):
+        raise UserError(
+            f"--out {run_dir}: a finished run is already there; pass --resume to keep it, or choose a new --out name"
+        )
+    if (run_dir / CHECKPOINT_LAST).exists() or (run_dir / RESULTS_FILE).exists():
+        raise UserError(
+            f"--out {run_dir}: an unfinished run is already there; pass --resume to continue it, "
+            "or choose a new --out name"
+        )
+
+
+def refuse_config_change(old: dict, config, path: Path) -> None:
+    """Refuse to resume a run recorded (in ``path``) with configuration ``old`` under ``config``
+    (a TrainConfig) when they differ in a key that changes numbers (:func:`config_differences`)."""
+    diffs = config_differences(old, config.to_dict())
+    if diffs:
+        raise ConfigError(
+            f"--resume: {path} was written with a different configuration ({'; '.join(diffs)}); "
+            "resume with the original options or use a new --out"
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Checkpoints
 # --------------------------------------------------------------------------------------------
@@ -426,7 +453,99 @@ CHECKPOINT_KEYS = {
     ),
     CHECKPOINT_BEST: ("model", "epoch", "config"),
 }
-"""The entries each checkpoint file must hold (``engine.fit`` writes exactly these)."""
+"""The entries each checkpoint file must hold (:func:`save_epoch` writes exactly these)."""
+
+
+def save_epoch(
+    run_dir: Path, model, optimizer, generator, epoch: int, improved: bool, best_score: float, record, config
+) -> None:
+    """Write the end of ``epoch``: ``checkpoint_best.pt`` when it improved, ``checkpoint_last.pt``
+    (everything ``engine.fit`` needs to resume bit for bit: weights, optimiser, the random-number
+    states of :func:`rng_states`, the best score so far and the history) and ``results.json``."""
+    if improved:
+        save_checkpoint(
+            run_dir / CHECKPOINT_BEST, {"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()}
+        )
+    save_checkpoint(
+        run_dir / CHECKPOINT_LAST,
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch,
+            "rng": rng_states(generator),
+            "best_score": best_score,
+            "best_epoch": record.best_epoch,
+            "best_val": record.best_val,
+            "history": record.epochs,
+            "config": config.to_dict(),
+        },
+    )
+    record.write(run_dir)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA), and put cuDNN in deterministic mode (no
+    autotuned algorithm choice), as the reference's training script does with its seed."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+def rng_states(generator) -> dict:
+    """Every random-number state (torch, CUDA, numpy, python, and ``generator``, the loop's
+    shuffling order) as tensors and plain values, so checkpoints load with ``weights_only=True``."""
+    import random
+
+    import numpy as np
+    import torch
+
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    version, python_state, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "python": {"version": int(version), "state": list(python_state), "gauss_next": gauss_next},
+        "shuffle": generator.get_state(),
+    }
+
+
+def restore_rng_states(states: dict, generator) -> None:
+    """Put back what :func:`rng_states` saved (``generator``: the loop's shuffling generator)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(states["torch"])
+    if states.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    numpy_state = states["numpy"]
+    np.random.set_state(
+        (
+            numpy_state["name"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    python_state = states["python"]
+    random.setstate((python_state["version"], tuple(python_state["state"]), python_state["gauss_next"]))
+    generator.set_state(states["shuffle"])
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:

@@ -105,10 +105,11 @@ from linkpaper.book.modelviz import curves_figure, heatmaps_figure
 from linkpaper.book.probe import parameter_counts, trace_forward
 from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
-from linkpaper.engine import TrainConfig, fit, recipe_warmup
+from linkpaper.engine import fit
 from linkpaper.losses import compute_losses
 from linkpaper.metrics import binarize_predictions, evaluate_predictions, evaluate_probs
 from linkpaper.models import audio_pooling_matrix, build_model, pool_audio_maps
+from linkpaper.recipe import TrainConfig, recipe_warmup
 
 torch.set_num_threads(1)  # same numbers on every machine
 warnings.filterwarnings(
@@ -366,7 +367,7 @@ with torch.no_grad():  # one pass over the validation split, reused below
 frame_prob, video_prob = (
     val_out.frame_prob.cpu(),
     val_out.global_prob.clamp(max=1.0).cpu(),
-)  # as engine.predict
+)  # as scoring.predict
 val_scores = evaluate_probs(frame_prob, video_prob, val.gt_audio, val.gt_visual)
 seconds = time.perf_counter() - tic  # training and the validation pass
 TRAINED = (
@@ -762,7 +763,7 @@ assert shortcut.loc["float32", "max |pooled input - fast|"] == 0
 # P is a weighted sum, not an average: the attention over time sums to 1 over the segments
 # for *each* modality and the attention over modalities to 1 over the two modalities for
 # *each* segment, so the weights can sum to up to 2. VALOR clamps P to [1e-7, 1 - 1e-7]
-# before the cross-entropy, and `linkpaper.engine.predict` clamps it to [0, 1] before the
+# before the cross-entropy, and `linkpaper.scoring.predict` clamps it to [0, 1] before the
 # ≥ 0.5 gate (which the clamp does not change; this page does the same). The largest value
 # on the validation split:
 

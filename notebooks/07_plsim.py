@@ -144,17 +144,13 @@ from linkpaper.classes import CLASSES, NUM_CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.data.synth import teacher_quality
 from linkpaper.data.text_tables import glove_table
-from linkpaper.engine import (
-    TrainConfig,
-    evaluate_split,
-    fit,
-    plsim_inputs,
-    recipe_warmup,
-    train,
-)
+from linkpaper.engine import fit, train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model
 from linkpaper.models.link import segment_label_embedding
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
+from linkpaper.recipe import TrainConfig, recipe_warmup
+from linkpaper.scoring import evaluate_split
 
 torch.set_num_threads(1)
 warnings.filterwarnings(
@@ -451,8 +447,10 @@ except ConfigError as err:
 tic = time.perf_counter()
 subset = dataclasses.replace(avvp, train=avvp.train.subset(slice(0, train_videos)))
 inputs = {
-    "ungated labels": plsim_inputs(avvp.val, "ungated"),
-    "gated labels (LEAK)": plsim_inputs(avvp.val, "gated", allow_label_leakage=True),
+    "ungated labels": PLSIM_LABEL_MODES["ungated"].labels(avvp.val),
+    "gated labels (LEAK)": PLSIM_LABEL_MODES["gated"].labels(
+        avvp.val, allow_label_leakage=True
+    ),
     "empty labels": (
         torch.zeros_like(avvp.val.pseudo_audio),
         torch.zeros_like(avvp.val.pseudo_visual),

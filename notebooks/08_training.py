@@ -100,7 +100,8 @@ import pandas as pd
 from IPython.display import Markdown
 
 from linkpaper.book import analysis, viz
-from linkpaper.engine import TrainConfig, lr_at_epoch, train
+from linkpaper.engine import train
+from linkpaper.recipe import TrainConfig, lr_at_epoch
 
 warnings.filterwarnings(
     "ignore", message="IProgress not found"
@@ -109,7 +110,7 @@ warnings.filterwarnings(
 # %% [markdown]
 # ## The learning-rate schedule
 #
-# The rate of epoch *e* is set before the epoch starts (`linkpaper.engine.lr_at_epoch`):
+# The rate of epoch *e* is set before the epoch starts (`linkpaper.recipe.lr_at_epoch`):
 # `e / W · 3e-4` while *e* < *W* (the warm-up), then a cosine from 3·10⁻⁴ at epoch *W* down
 # to 3·10⁻⁶ at the last epoch. The paper trains 60 epochs with *W* = 10. The whole recipe is
 # one `TrainConfig`; what is not set here keeps the recipe's value.

@@ -45,7 +45,8 @@ def _strip(value):
 
 
 def record(out: Path) -> None:
-    from linkpaper.engine import TrainConfig, train
+    from linkpaper.engine import train
+    from linkpaper.recipe import TrainConfig
 
     out.mkdir(parents=True, exist_ok=True)
     for model in SMALL_MODELS:

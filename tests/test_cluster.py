@@ -27,9 +27,10 @@ from linkpaper.cluster import (
     run_lock,
     shard_of,
 )
-from linkpaper.engine import TrainConfig, train
+from linkpaper.engine import train
 from linkpaper.errors import ConfigError
 from linkpaper.grid import run_dir_for
+from linkpaper.recipe import TrainConfig
 
 pytest.importorskip("submitit")
 

@@ -16,18 +16,11 @@ from helpers_sizes import SMALL_RUN as SMALL
 from helpers_sizes import tiny_run_config
 
 from linkpaper.data.sources import load_data
-from linkpaper.engine import (
-    CHECKPOINT_BEST,
-    CHECKPOINT_LAST,
-    PREDICTIONS_FILE,
-    TrainConfig,
-    lr_at_epoch,
-    plsim_inputs,
-    test_run,
-    train,
-    training_step,
-)
+from linkpaper.engine import test_run, train, training_step
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
+from linkpaper.recipe import TrainConfig, lr_at_epoch
+from linkpaper.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, PREDICTIONS_FILE
 
 
 @pytest.fixture(scope="module")
@@ -210,9 +203,9 @@ def test_gated_plsim_labels_need_the_leakage_flag(tmp_path, tiny):
 def test_missing_ungated_labels_explain_the_alternatives(tiny):
     split = dataclasses.replace(tiny.val, pseudo_audio_ungated=None)
     with pytest.raises(ConfigError, match="--plsim-labels self"):
-        plsim_inputs(split, "ungated")
-    assert plsim_inputs(split, "self") == (None, None)
-    audio, visual = plsim_inputs(tiny.val, "ungated")
+        PLSIM_LABEL_MODES["ungated"].labels(split)
+    assert PLSIM_LABEL_MODES["self"].labels(split) == (None, None)
+    audio, visual = PLSIM_LABEL_MODES["ungated"].labels(tiny.val)
     assert audio is tiny.val.pseudo_audio_ungated and visual is tiny.val.pseudo_visual_ungated
 
 
@@ -271,8 +264,8 @@ def test_plsim_self_mode_and_text_table_file(tmp_path, tiny):
 
 def test_predict_clamps_video_probabilities_above_one(tiny):
     """VALOR's attentive pooling can exceed 1; predictions files need [0, 1] (gate unchanged)."""
-    from linkpaper.engine import predict
     from linkpaper.models import build_model
+    from linkpaper.scoring import predict
 
     model = build_model("valor++")
 
@@ -321,7 +314,8 @@ def random_data(seed: int, prefix: str, n_train: int):
 
 
 def test_fit_in_memory_returns_the_best_model_of_the_run_on_disk(tmp_path):
-    from linkpaper.engine import evaluate_split, fit, load_run
+    from linkpaper.engine import fit, load_run
+    from linkpaper.scoring import evaluate_split
 
     data = random_data(3, "v", 8)
     run = config(epochs=2, warmup_epochs=1, batch_size=4)
@@ -383,7 +377,7 @@ def test_on_step_sees_every_step_and_max_steps_stops_the_run():
 
 
 def test_recipe_warmup_is_the_books_rule():
-    from linkpaper.engine import RECIPE_WARMUP_EPOCHS, recipe_warmup
+    from linkpaper.recipe import RECIPE_WARMUP_EPOCHS, recipe_warmup
 
     assert TrainConfig().warmup_epochs == RECIPE_WARMUP_EPOCHS == recipe_warmup(60) == recipe_warmup(10) == 10
     assert recipe_warmup(9) == recipe_warmup(2) == recipe_warmup(1) == 1

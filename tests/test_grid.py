@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from linkpaper.cli import main
-from linkpaper.engine import TrainConfig, train
+from linkpaper.engine import train
 from linkpaper.grid import format_summary, resolve_variants, run_dir_for, summarise_runs, variant_slug
 from linkpaper.models import list_models
+from linkpaper.recipe import TrainConfig
 
 OVERRIDES = [
     "--threads",

@@ -16,11 +16,11 @@ from helpers_sizes import tiny_run_config as config
 
 from linkpaper.cli import main
 from linkpaper.data.sources import load_data
-from linkpaper.engine import CHECKPOINT_LAST, train
+from linkpaper.engine import train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model
 from linkpaper.precision import apply_precision, as_float32, bf16_support, check_precision, compile_model
-from linkpaper.runs import RunRecord, config_differences
+from linkpaper.runs import CHECKPOINT_LAST, RunRecord, config_differences
 
 
 @pytest.fixture(scope="module")

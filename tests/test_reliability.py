@@ -24,9 +24,11 @@ from helpers_sizes import tiny_run_config
 
 from linkpaper.cli import main
 from linkpaper.data.sources import load_data
-from linkpaper.engine import CHECKPOINT_LAST, DivergenceError, train
+from linkpaper.divergence import DivergenceError
+from linkpaper.engine import train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
+from linkpaper.runs import CHECKPOINT_LAST
 
 PACKAGE = Path(__file__).resolve().parent.parent / "linkpaper"
 
@@ -190,7 +192,7 @@ def test_an_interrupted_overwrite_is_finished_without_trusting_old_files(tmp_pat
 def test_llp_spec_on_a_synth_folder_is_recorded_and_captioned_as_synthetic(tmp_path, tiny_seeds, llp_data_dir):
     from linkpaper.book.analysis import data_label
     from linkpaper.data.synth import write_valor_layout
-    from linkpaper.engine import caption
+    from linkpaper.runs import caption
 
     out = tmp_path / "synth_tiny"
     write_valor_layout(tiny_seeds[0], out, progress=False)
@@ -315,10 +317,10 @@ def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: 
 def test_a_nan_loss_stops_with_epoch_and_step_and_keeps_the_last_good_checkpoint(
     tmp_path, tiny, monkeypatch, check_each_step
 ):
-    import linkpaper.engine as engine
+    import linkpaper.divergence as divergence
 
     if not check_each_step:  # the CUDA path: flags on the device, one read per epoch
-        monkeypatch.setattr(engine, "_CHECK_EACH_STEP", ())
+        monkeypatch.setattr(divergence, "CHECK_EACH_STEP", ())
     healthy = train(config(epochs=1), None, data=tiny, progress=False)
     steps = -(-len(tiny.train) // 16)
     _poisoned_losses(monkeypatch, (2, 3), steps)
@@ -360,7 +362,7 @@ def test_nan_features_are_named_as_the_cause(tmp_path, tiny):
 
 
 def test_cudnn_is_deterministic_after_seeding(monkeypatch):
-    from linkpaper.engine import seed_everything
+    from linkpaper.runs import seed_everything
 
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)

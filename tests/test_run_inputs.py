@@ -15,8 +15,9 @@ import torch
 from helpers_sizes import tiny_run_config
 
 from linkpaper.cli import main
-from linkpaper.engine import CHECKPOINT_BEST, train
+from linkpaper.engine import train
 from linkpaper.errors import UserError
+from linkpaper.runs import CHECKPOINT_BEST
 
 
 def _annotations(llp_data_dir: Path, dst: Path) -> Path:

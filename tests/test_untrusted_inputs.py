@@ -377,7 +377,8 @@ def test_huge_but_finite_features_are_named_not_blamed_on_the_learning_rate(tmp_
     from helpers_sizes import tiny_run_config
 
     from linkpaper.data.sources import load_data
-    from linkpaper.engine import DivergenceError, train
+    from linkpaper.divergence import DivergenceError
+    from linkpaper.engine import train
 
     tiny = load_data("synth:tiny")
     huge = dataclasses.replace(tiny, train=dataclasses.replace(tiny.train, audio=tiny.train.audio * 3e37))
@@ -390,7 +391,8 @@ def test_huge_but_finite_features_are_named_not_blamed_on_the_learning_rate(tmp_
 def test_resume_from_a_checkpoint_with_nan_weights_is_refused(tmp_path):
     from helpers_sizes import tiny_run_config
 
-    from linkpaper.engine import CHECKPOINT_LAST, train
+    from linkpaper.engine import train
+    from linkpaper.runs import CHECKPOINT_LAST
 
     config = tiny_run_config(epochs=2)
     train(config, tmp_path / "run", stop_after=1, progress=False)

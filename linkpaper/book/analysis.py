@@ -36,6 +36,7 @@ import numpy as np
 
 from linkpaper.classes import CLASSES
 from linkpaper.errors import UserError
+from linkpaper.inference import is_active
 from linkpaper.metrics import f_from_counts
 
 MEASURED = "measured"
@@ -470,10 +471,10 @@ def load_run_predictions(run_dir: str | Path, filenames: list[str], split: str =
     ``filenames`` (the annotation order) and applies the official gating
     (``metrics.binarize_predictions``; a no-op on decisions).
     """
-    from linkpaper.engine import PREDICTIONS_FILE
     from linkpaper.gains import DECISIONS_FILE
     from linkpaper.metrics import binarize_predictions
     from linkpaper.predictions import load_predictions
+    from linkpaper.runs import PREDICTIONS_FILE
 
     path = Path(run_dir) / PREDICTIONS_FILE
     if not path.is_file() and (Path(run_dir) / DECISIONS_FILE).is_file():
@@ -545,8 +546,8 @@ def target_group_shares(pl_audio, pl_visual) -> dict:
 
     from linkpaper.losses import iou_targets
 
-    a = torch.as_tensor(np.asarray(pl_audio) >= 0.5)
-    v = torch.as_tensor(np.asarray(pl_visual) >= 0.5)
+    a = torch.as_tensor(is_active(np.asarray(pl_audio)))
+    v = torch.as_tensor(is_active(np.asarray(pl_visual)))
     r = iou_targets(a.float(), v.float())
     empty = ~a.any(-1).unsqueeze(2) & ~v.any(-1).unsqueeze(1)
     total = r.numel()
@@ -1204,10 +1205,9 @@ def seed_runs(results_dir, variants, test) -> dict:
     AVVPScores, "record": RunRecord}}`` (label: the paper's name of the variant), in variant
     then seed order; test: the test annotations.
     """
-    from linkpaper.engine import PREDICTIONS_FILE
     from linkpaper.gains import DECISIONS_FILE
     from linkpaper.metrics import evaluate_predictions
-    from linkpaper.runs import RunRecord
+    from linkpaper.runs import PREDICTIONS_FILE, RunRecord
 
     runs = {}
     for run in find_run_dirs(results_dir, list(variants)):
@@ -1246,10 +1246,10 @@ def class_support(test, train=None):
         index=pd.Index(list(CLASSES), name="class"),
     )
     if train is not None:
-        weak = np.asarray(train.weak) >= 0.5
+        weak = is_active(np.asarray(train.weak))
         frame["train videos"] = weak.sum(axis=0)
-        frame["teacher audio segments"] = (np.asarray(train.pseudo_audio) >= 0.5).sum(axis=(0, 1))
-        frame["teacher visual segments"] = (np.asarray(train.pseudo_visual) >= 0.5).sum(axis=(0, 1))
+        frame["teacher audio segments"] = is_active(np.asarray(train.pseudo_audio)).sum(axis=(0, 1))
+        frame["teacher visual segments"] = is_active(np.asarray(train.pseudo_visual)).sum(axis=(0, 1))
         frame["train rank"] = frame["train videos"].rank(method="min").astype(int)
     return frame.astype(int)
 

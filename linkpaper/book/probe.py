@@ -2,8 +2,9 @@
 the per-epoch series of grid run records. Used by the model chapters of the book (04-07).
 
 Nothing here changes a model: :func:`trace_forward` records what the modules compute through
-forward hooks (plus the few quantities a module uses but does not return, recomputed from its
-recorded inputs by the module's own formula), so the traced tensors are the ones the model used.
+forward hooks, and what a module computes but does not return from what it keeps
+(``CMIM.attention_weights``, ``PLSIM.label_embeddings``), so the traced tensors are the ones the
+model used.
 
 Shapes: B batch, T = 10 segments, H hidden, C = 25 classes, D text-table width.
 """
@@ -19,9 +20,9 @@ import torch.nn.functional as F
 
 from linkpaper.errors import UserError
 from linkpaper.grid import run_dir_for
+from linkpaper.inference import is_active
 from linkpaper.losses import iou_targets, sloss_lambda
 from linkpaper.metrics import precision_recall_f
-from linkpaper.models.link import segment_label_embedding
 from linkpaper.runs import RESULTS_FILE, RunRecord
 
 # --------------------------------------------------------------------------------------------
@@ -56,14 +57,6 @@ def parameter_counts(model: torch.nn.Module, expand: tuple[str, ...] = ()) -> di
 # --------------------------------------------------------------------------------------------
 # One forward pass, traced
 # --------------------------------------------------------------------------------------------
-
-
-def cmim_attention(cmim, f_a: torch.Tensor, f_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """CMIM's two attention maps (eqs 4-5), each (B, T, T), softmax over the key axis:
-    audio queries over visual keys softmax(f_a f_v^T / sqrt(H)), and the reverse."""
-    attn_av = torch.softmax(f_a @ f_v.transpose(1, 2) * cmim.scale, dim=-1)
-    attn_va = torch.softmax(f_v @ f_a.transpose(1, 2) * cmim.scale, dim=-1)
-    return attn_av, attn_va
 
 
 @torch.no_grad()
@@ -105,14 +98,13 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
 
     def on_cmim(module, args, out):
         trace["cmim_in_a"], trace["cmim_in_v"] = args
-        trace["cmim_attn_av"], trace["cmim_attn_va"] = cmim_attention(module, *args)
+        trace["cmim_attn_av"], trace["cmim_attn_va"] = module.attention_weights  # eqs 4-5, as computed
         trace["cmim_out_a"], trace["cmim_out_v"] = out
 
     def on_plsim(module, args, out):
         trace["plsim_in_a"], trace["plsim_in_v"], labels_a, labels_v = args
         trace["plsim_labels_a"], trace["plsim_labels_v"] = labels_a, labels_v
-        trace["plsim_e_a"] = segment_label_embedding(labels_a, module.text_audio)
-        trace["plsim_e_v"] = segment_label_embedding(labels_v, module.text_visual)
+        trace["plsim_e_a"], trace["plsim_e_v"] = module.label_embeddings  # eq 13, as computed
         trace["plsim_out_a"], trace["plsim_out_v"] = out
 
     def on_encoder(module, args, out):
@@ -233,8 +225,8 @@ def video_label_prf(labels, weak) -> dict[str, float]:
     active in any segment. weak (N, C): the video labels. Pooled over all (video, class) pairs.
     Returns {"precision", "recall", "f", "flagged" (count), "outside weak labels" (count)}.
     """
-    flagged = np.asarray(labels >= 0.5).any(axis=1)
-    truth = np.asarray(weak) >= 0.5
+    flagged = np.asarray(is_active(labels)).any(axis=1)
+    truth = is_active(np.asarray(weak))
     prf = precision_recall_f((flagged & truth).sum(), (flagged & ~truth).sum(), (~flagged & truth).sum())
     return {**prf, "flagged": int(flagged.sum()), "outside weak labels": int((flagged & ~truth).sum())}
 

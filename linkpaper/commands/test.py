@@ -83,8 +83,8 @@ def _score_released(args) -> int:
 
     from linkpaper.data import released
     from linkpaper.data.sources import parse_spec
-    from linkpaper.engine import scores_record
     from linkpaper.errors import ConfigError
+    from linkpaper.scoring import scores_record
 
     if args.data is None:
         features = released.features_root(args.data_dir)

@@ -12,10 +12,10 @@ HELP = "train VALOR++, LINK, an ablation variant or one of the field's methods (
 
 def add_config_arguments(parser, single_run: bool = True) -> None:
     """Options shared by ``train`` and ``grid`` (everything in TrainConfig)."""
-    from linkpaper.engine import TrainConfig
-    from linkpaper.models import PLSIM_LABEL_MODES, list_controls, list_methods, list_models
+    from linkpaper.models import list_controls, list_methods, list_models
+    from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
     from linkpaper.precision import PRECISIONS
-    from linkpaper.recipe import LOG_KINDS
+    from linkpaper.recipe import LOG_KINDS, TrainConfig
 
     defaults = TrainConfig()
     if single_run:
@@ -51,7 +51,7 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
     parser.add_argument("--device", default=defaults.device, help="cpu or cuda (default %(default)s)")
     parser.add_argument(
         "--plsim-labels",
-        choices=PLSIM_LABEL_MODES,
+        choices=list(PLSIM_LABEL_MODES),
         default=defaults.plsim_labels,
         help="labels PLSIM reads (book/decisions.md#decision-plsim-labels; default %(default)s)",
     )

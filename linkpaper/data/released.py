@@ -437,8 +437,8 @@ def score_checkpoint(name_or_path: str, features: Path, data_dir=None, device: s
     ``name_or_path``: ``valor++``, ``valor+``, ``valor`` (the file ``download checkpoints`` put in
     the data directory) or ``NAME=PATH`` for a checkpoint elsewhere (``valor++=/x/checkpoint_best.pt``).
     """
-    from linkpaper.engine import evaluate_split, prepare_split
     from linkpaper.models.registry import load_valor_checkpoint
+    from linkpaper.scoring import evaluate_split, prepare_split
 
     name, _, path_text = str(name_or_path).partition("=")
     name = name.strip().lower()

@@ -62,6 +62,7 @@ from linkpaper.data.layout import (
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError, UserError
+from linkpaper.inference import is_active
 from linkpaper.records import parse_json
 
 SPLITS = ("train", "val", "test")
@@ -116,8 +117,8 @@ class SynthConfig:
         LLP val is split once, stratified by class, into a *donor half* and a *selection half*;
         train timelines come from the donor half only, and SynthLLP's ``val`` split (the one that
         chooses the best epoch) is the selection half, so no training timeline is copied from a
-        video that selects the model. "val": the first-round rule (donors and selection both from
-        all of LLP val), kept to measure what the split changes.
+        video that selects the model. "val": donors and selection both from all of LLP val, to
+        measure what the split changes (``book/decisions.md#decision-synth-donors``).
       donor_fallback: rule for a train (video, class) whose class no val video carries:
         "full_av" (present in both modalities for all 10 s) or "audio" (audio only, 10 s).
         Never triggered with the real LLP files (every class has >= 8 val videos).
@@ -693,7 +694,7 @@ def teacher_quality(data: AVVPData, splits=("val", "test")) -> dict:
             parts = [getattr(getattr(data, s), f"pseudo_{modality}{suffix}") for s in splits]
             if any(p is None for p in parts):
                 continue
-            pred = np.concatenate([p.numpy() > 0.5 for p in parts])
+            pred = np.concatenate([is_active(p.numpy()) for p in parts])
             result[modality][kind] = _prf(pred, gt)
     return result
 
@@ -713,7 +714,9 @@ def teacher_report(data: AVVPData, splits=("val", "test")) -> dict:
     parts = [getattr(data, s) for s in splits]
     weak = np.concatenate([p.weak.numpy() > 0 for p in parts])
     gt = {m: np.concatenate([getattr(p, f"gt_{m}") for p in parts]).astype(bool) for m in ("audio", "visual")}
-    gated = {m: np.concatenate([getattr(p, f"pseudo_{m}").numpy() > 0.5 for p in parts]) for m in ("audio", "visual")}
+    gated = {
+        m: np.concatenate([is_active(getattr(p, f"pseudo_{m}").numpy()) for p in parts]) for m in ("audio", "visual")
+    }
     videos = {m: _prf(gated[m].any(axis=1), gt[m].any(axis=1)) for m in ("audio", "visual")}
     frame_prob = np.stack([gated["audio"], gated["visual"]], axis=2).astype(np.float32)
     scores = evaluate_probs(frame_prob, weak.astype(np.float32), gt["audio"], gt["visual"])

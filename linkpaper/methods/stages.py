@@ -18,6 +18,7 @@ from pathlib import Path
 from linkpaper.data.sources import load_data
 from linkpaper.models.registry import get_method
 from linkpaper.records import atomic_write_json
+from linkpaper.runs import check_run_dir
 
 HAND_OVER_FILE = "hand_over.json"
 
@@ -36,13 +37,13 @@ def fit_stages(
     stage's record holds ``method.stages``: each earlier stage's name, run folder, best epoch
     and what it handed over.
     """
-    from linkpaper.engine import _check_run_dir, fit
+    from linkpaper.engine import fit
 
     config.validate()
     method = get_method(config.model)
     out_dir = Path(out_dir) if out_dir is not None else None
     if out_dir is not None:
-        _check_run_dir(out_dir, config, resume)  # a finished or unfinished final stage needs --resume, before any work
+        check_run_dir(out_dir, resume)  # a finished or unfinished final stage needs --resume, before any work
     if data is None:
         data = load_data(config.data, data_dir=config.data_dir)
     previous_config = dataclasses.replace(config, model=method.previous_stage)

@@ -1,9 +1,10 @@
 """VALOR++, LINK, the field's methods (HAN, MM-Pyramid, JoMoLD, LEAP) and the registry that builds each by name."""
 
 from linkpaper.models.audio_pooling import audio_pooling_matrix, pool_audio_maps
-from linkpaper.models.config import AUDIO_PATHS, PLSIM_LABEL_MODES, SIMILARITY_FORMS, ModelConfig
+from linkpaper.models.config import AUDIO_PATHS, SIMILARITY_FORMS, ModelConfig
 from linkpaper.models.inputs import InputShapeError
 from linkpaper.models.link import CMIM, LINK, PLSIM, TSAM
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES, PLSIMLabelMode, plsim_label_mode
 from linkpaper.models.registry import (
     CONTROL_CONFIGS,
     METHODS,
@@ -37,6 +38,8 @@ __all__ = [
     "ModelConfig",
     "PLSIM",
     "PLSIM_LABEL_MODES",
+    "PLSIMLabelMode",
+    "plsim_label_mode",
     "TSAM",
     "VALORPlusPlus",
     "audio_pooling_matrix",

@@ -55,7 +55,7 @@ class FeatureInputs:
     def pool_audio_input(self, audio: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """(N, 64, Da) CLAP maps -> (N, T, Da) through the fixed (T, 64) pooling matrix, ``chunk``
         videos at a time; any other input (and every input on the ``"reference"`` path) is
-        returned unchanged. The engine calls it once per split (``engine.prepare_split``)."""
+        returned unchanged. The engine calls it once per split (``scoring.prepare_split``)."""
         if audio.dim() != 3 or audio.shape[1] != AUDIO_MAP_TOKENS or self.config.audio_path != "fast":
             return audio
         matrix = self.audio_pooling.to(device=audio.device, dtype=audio.dtype)

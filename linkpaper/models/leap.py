@@ -25,6 +25,7 @@ import torch.nn as nn
 
 from linkpaper.classes import GLOVE_DIM, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import ConfigError
+from linkpaper.inference import is_active
 from linkpaper.models.audio_pooling import audio_pooling_matrix
 from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.dropout import drop
@@ -168,7 +169,7 @@ class LEAP(FeatureInputs, nn.Module):
         q_a, logits_a = self._decode(self.audio_decoder, queries, h_a)
         a_prob = torch.sigmoid(self.fc_audio_class(q_a).squeeze(-1))
         v_prob = torch.sigmoid(self.fc_visual_class(q_v).squeeze(-1))
-        a_on, v_on = (a_prob >= 0.5).to(a_prob.dtype), (v_prob >= 0.5).to(v_prob.dtype)
+        a_on, v_on = is_active(a_prob).to(a_prob.dtype), is_active(v_prob).to(v_prob.dtype)
         frame_logits = torch.stack([logits_a, logits_v], dim=2)  # (B, T, 2, C)
         return AVVPOutput(
             global_prob=a_on + v_on - a_on * v_on,

@@ -1,6 +1,6 @@
 """Fixtures for the extraction tests: generated clips and small random-weight teachers.
 
-TEST-ONLY WORKAROUNDS (toolchain-notes sections 5-6). No published CLIP/CLAP weights can be
+TEST-ONLY WORKAROUNDS. No published CLIP/CLAP weights can be
 had offline, so these tests build models of the same architecture family with random weights:
 
 * CLIP: ``open_clip.add_model_config`` registers a tiny ViT config (``linkpaper-tiny-vit``).
