@@ -1,4 +1,4 @@
-"""The cost of one epoch of each method of the field, through the engine (``linkpaper.engine.fit``).
+"""The cost of one epoch of each method of the field, through the engine (``linkpaper.training.engine.fit``).
 
     python benchmarks/bench_methods.py                          # synth:small, every method, 1 thread
     python benchmarks/bench_methods.py --max-batches 10         # time 10 steps, scale to the epoch
@@ -24,10 +24,10 @@ import time
 import torch
 
 from linkpaper.data.sources import load_data
-from linkpaper.engine import fit
 from linkpaper.models import list_methods
-from linkpaper.recipe import recipe_config
-from linkpaper.scoring import predict, prepare_split
+from linkpaper.training.engine import fit
+from linkpaper.training.recipe import recipe_config
+from linkpaper.training.scoring import predict, prepare_split
 
 
 def _clocks():

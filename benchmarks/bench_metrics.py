@@ -34,15 +34,14 @@ import numpy as np
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations
-from linkpaper.metrics import (
+from linkpaper.evaluation.metrics import (
     SCORE_COLUMNS,
     binarize_predictions,
     evaluate_predictions_loop,
     evaluate_probs,
     event_count_table,
-    load_predictions,
-    save_predictions,
 )
+from linkpaper.evaluation.predictions import load_predictions, save_predictions
 
 OFFICIAL_LOOP_SECONDS = 2.5  # the official per-video implementation on the test split (issue figure)
 

@@ -34,7 +34,7 @@ import torch
 def segment_scores(pred_a: np.ndarray, pred_v: np.ndarray, gt_a: np.ndarray, gt_v: np.ndarray) -> dict:
     """Segment-level A / V / AV / Type@AV (percent) with the official per-video rules (book/decisions.md#ref-metric)."""
 
-    from linkpaper.metrics import class_f_scores, video_scores
+    from linkpaper.evaluation.metrics import class_f_scores, video_scores
 
     def per_video(pred, gt):
         counts = (pred & gt).sum(1), (pred & ~gt).sum(1), (~pred & gt).sum(1)  # (N, C) each
@@ -130,7 +130,7 @@ def main() -> None:
         type=int,
         default=0,
         metavar="EPOCHS",
-        help="also train the real VALOR++ (linkpaper.engine) for EPOCHS epochs and print its scores",
+        help="also train the real VALOR++ (linkpaper.training.engine) for EPOCHS epochs and print its scores",
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -165,8 +165,8 @@ def main() -> None:
 
 def run_valor(data, epochs: int) -> None:
     """A short VALOR++ run with the project's engine (recipe as VALOR's, fewer epochs)."""
-    from linkpaper.engine import train
-    from linkpaper.recipe import TrainConfig
+    from linkpaper.training.engine import train
+    from linkpaper.training.recipe import TrainConfig
 
     config = TrainConfig(model="valor++", epochs=epochs, warmup_epochs=max(1, epochs // 6), num_threads=1)
     start = time.perf_counter()

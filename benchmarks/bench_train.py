@@ -23,7 +23,7 @@ Prints, for 10,000 training and 649 validation videos (random tensors, LLP shape
   was measured on, and no ratio (a ratio against another machine's figure means nothing);
 * ``--compile``: the same with the model's forward ``torch.compile``'d; the compilation (the
   first steps, the first validation pass) is printed apart from the steady-state figures;
-* CUDA, when present: the seconds of a full 60-epoch ``linkpaper.engine.train`` run
+* CUDA, when present: the seconds of a full 60-epoch ``linkpaper.training.engine.train`` run
   (validation every epoch and the final test pass included), for both audio forms and each
   precision.
 
@@ -54,12 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.split import AVVPData, AVVPSplit
-from linkpaper.engine import fit, train
 from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
-from linkpaper.precision import PRECISIONS, bf16_support
-from linkpaper.recipe import TrainConfig, recipe_warmup
-from linkpaper.records import hardware
-from linkpaper.scoring import evaluate_split, forward, prepare_split
+from linkpaper.training.engine import fit, train
+from linkpaper.training.precision import PRECISIONS, bf16_support
+from linkpaper.training.provenance import hardware
+from linkpaper.training.recipe import TrainConfig, recipe_warmup
+from linkpaper.training.scoring import evaluate_split, forward, prepare_split
 
 AUDIO_TOKENS = {"pooled": NUM_SEGMENTS, "maps": 64}
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -129,7 +129,7 @@ def time_cpu(
     floor, only when ``with_floor``) and, when ``compile``, ``"compile"`` (seconds the first calls
     took beyond the steady state: the training steps and the first validation pass).
 
-    The epoch is timed through the engine's own loop (``linkpaper.engine.fit``): ``on_step``
+    The epoch is timed through the engine's own loop (``linkpaper.training.engine.fit``): ``on_step``
     notes the clock after every step; the first two steps warm up (allocator, kernels,
     compilation), the next ones (up to ``--max-batches``) are timed and scaled to ceil(N / 64)
     batches. The validation pass is the median of ``--val-repeats`` passes after one warm-up.

@@ -8,9 +8,9 @@ each, so a run cut short keeps what it measured):
 
 1. **One full run**: VALOR++ at the paper's size for 60 epochs on LLP-sized random tensors
    (10,000 train, 649 validation, 1,200 test videos; validation every epoch, the final test
-   pass included), through ``linkpaper.engine.train``, after a one-epoch warm-up, in each
+   pass included), through ``linkpaper.training.engine.train``, after a one-epoch warm-up, in each
    precision (``--precisions``, default fp32 and bf16). Target: under 30 s.
-2. **The grid, several runs at a time on one GPU**: ``linkpaper.grid.run_grid`` over the
+2. **The grid, several runs at a time on one GPU**: ``linkpaper.training.grid.run_grid`` over the
    eight Table II variants x 3 seeds on ``synth:full`` with the recipe (60 epochs), ``--jobs``
    runs at a time as separate processes sharing the GPU (``--executor local``), in
    ``--grid-precision``. Target: the whole grid in under 5 minutes. Its run folders go to a
@@ -40,12 +40,12 @@ sys.path.insert(0, str(HERE))
 
 from bench_train import random_data
 
-from linkpaper.cluster import ExecutorOptions
-from linkpaper.engine import train
-from linkpaper.grid import resolve_variants, run_grid
-from linkpaper.precision import PRECISIONS, bf16_support
-from linkpaper.recipe import TrainConfig
-from linkpaper.records import git_commit, hardware
+from linkpaper.training.cluster import ExecutorOptions
+from linkpaper.training.engine import train
+from linkpaper.training.grid import resolve_variants, run_grid
+from linkpaper.training.precision import PRECISIONS, bf16_support
+from linkpaper.training.provenance import git_commit, hardware
+from linkpaper.training.recipe import TrainConfig
 
 TARGETS = {"full_run_s": 30.0, "grid_s": 300.0}
 """Issue 27: a 60-epoch LLP-size run under 30 s on one H100; the Table II grid on synth:full under 5 min."""

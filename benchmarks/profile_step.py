@@ -38,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import gemm_peak, random_data
 
 import linkpaper.models.dropout as dropout_module
-from linkpaper.engine import make_optimizer, prepare_model
 from linkpaper.losses import compute_losses
 from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
-from linkpaper.recipe import TrainConfig
-from linkpaper.scoring import evaluate_split, forward, prepare_split
+from linkpaper.training.engine import make_optimizer, prepare_model
+from linkpaper.training.recipe import TrainConfig
+from linkpaper.training.scoring import evaluate_split, forward, prepare_split
 
 aten = torch.ops.aten
 PRODUCTS = {aten.mm.default: "mm", aten.addmm.default: "addmm", aten.bmm.default: "bmm"}

@@ -70,7 +70,7 @@ from IPython.display import Markdown, display
 from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
-from linkpaper.data.download import MissingDataError
+from linkpaper.data.files import MissingDataError
 from linkpaper.data.stats import label_statistics, per_class_table
 
 REAL = "LLP annotations (real)"

@@ -359,8 +359,8 @@ Markdown(
 # %% tags=["hide-input"]
 from linkpaper.book import analysis
 from linkpaper.errors import UserError
-from linkpaper.paper import reported_scores
-from linkpaper.runs import RunRecord
+from linkpaper.evaluation.paper import reported_scores
+from linkpaper.training.runs import RunRecord
 
 
 def calibration_row(run) -> dict | None:

@@ -85,9 +85,9 @@ from linkpaper.book.probe import (
     trace_forward,
 )
 from linkpaper.data.sources import load_data
-from linkpaper.engine import fit
 from linkpaper.models import build_model
-from linkpaper.recipe import TrainConfig
+from linkpaper.training.engine import fit
+from linkpaper.training.recipe import TrainConfig
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)
@@ -181,7 +181,7 @@ plt.show()
 #
 # ## The code, on a short training run
 #
-# The engine's training loop (`linkpaper.engine.fit`: AdamW 3e-4, betas (0.5, 0.999), weight
+# The engine's training loop (`linkpaper.training.engine.fit`: AdamW 3e-4, betas (0.5, 0.999), weight
 # decay 1e-3, clipping at 1.0, seed 87) calls `on_step` after every optimiser step; here it
 # records the four CMIM scalars and the step's losses, and `max_steps` ends the run early. The
 # run takes the 32 optimiser steps of one epoch over the first 1,000 SynthLLP training videos,

@@ -144,13 +144,13 @@ from linkpaper.classes import CLASSES, NUM_CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.data.synth import teacher_quality
 from linkpaper.data.text_tables import glove_table
-from linkpaper.engine import fit, train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model
 from linkpaper.models.link import segment_label_embedding
 from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
-from linkpaper.recipe import TrainConfig, recipe_warmup
-from linkpaper.scoring import evaluate_split
+from linkpaper.training.engine import fit, train
+from linkpaper.training.recipe import TrainConfig, recipe_warmup
+from linkpaper.training.scoring import evaluate_split
 
 torch.set_num_threads(1)
 warnings.filterwarnings(
@@ -416,7 +416,7 @@ pd.DataFrame(
 # %% [markdown]
 # ### The engine refuses the gated mode unless asked by name
 #
-# `linkpaper.engine.train` checks the PLSIM labels of every split before the first step; the
+# `linkpaper.training.engine.train` checks the PLSIM labels of every split before the first step; the
 # gated mode needs `allow_label_leakage=True` (`--allow-label-leakage`), and a run that uses
 # it is marked in its record and in every table built from it.
 
@@ -533,7 +533,7 @@ Markdown(
 # and marks every `gated` result with:
 
 # %%
-from linkpaper.runs import LEAKAGE_CAPTION
+from linkpaper.training.runs import LEAKAGE_CAPTION
 
 print(textwrap.fill(LEAKAGE_CAPTION, 80))
 

@@ -78,12 +78,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from linkpaper import paper
 from linkpaper.book import analysis, tables
 from linkpaper.data.annotations import load_annotations
 from linkpaper.errors import UserError
+from linkpaper.evaluation import paper
+from linkpaper.evaluation.paper import VARIANT_LABELS
 from linkpaper.models import list_controls, list_models
-from linkpaper.paper import VARIANT_LABELS
 
 rows = analysis.measured_rows(
     analysis.find_run_dirs(results_dir, list_models() + list_controls())
@@ -118,7 +118,7 @@ assert all(row["label_leakage"] is False for row in rows)  # no run read GT vide
 #
 # **Table I** compares LINK with published methods for audio-visual video parsing;
 # **Table II** is the ablation. F-scores (%) on the real LLP test set, quoted from the paper
-# (`linkpaper.paper`). Segment level first, then event level; Type@AV is the mean of audio,
+# (`linkpaper.evaluation.paper`). Segment level first, then event level; Type@AV is the mean of audio,
 # visual and audio-visual, Event@AV pools the audio and visual counts (chapter 2).
 
 # %%
@@ -161,18 +161,18 @@ tables.measured_table(measured, "event", title="Table II, measured", source=GRID
 #   score on 321 videos, and which epoch wins is itself noisy.
 # * **Test videos.** Another draw of 1,200 test videos would give other scores. A *paired
 #   bootstrap* resamples the test videos with replacement, the same videos for both models,
-#   and gives the 95 % interval of the gain (`linkpaper.gains.paired_bootstrap`; every score
+#   and gives the 95 % interval of the gain (`linkpaper.evaluation.gains.paired_bootstrap`; every score
 #   is a mean of per-video scores, so resampling videos resamples the metric exactly).
 #
 # Both at once: a **two-level bootstrap** resamples each model's seeds with replacement, then
-# the test videos (`linkpaper.gains.two_level_bootstrap`). Its interval (light blue in the
+# the test videos (`linkpaper.evaluation.gains.two_level_bootstrap`). Its interval (light blue in the
 # figure, beside the video-only one in dark blue) is never narrower, and with three seeds
 # per model it is much wider. A gain is **distinguishable from noise** when this interval
 # excludes zero. The number of seeds a gain of the paper's size would need comes from a
 # two-sided 5 % test with 80 % power at the measured seed spread
-# (`linkpaper.gains.seeds_needed`); since a spread measured on three seeds is itself very
+# (`linkpaper.evaluation.gains.seeds_needed`); since a spread measured on three seeds is itself very
 # uncertain, it is given with its range over the 95 % interval of the spread
-# (`linkpaper.gains.seeds_needed_range`). The figure shows segment-level and event-level
+# (`linkpaper.evaluation.gains.seeds_needed_range`). The figure shows segment-level and event-level
 # Type@AV, the paper's headline scores.
 
 # %%
@@ -551,9 +551,9 @@ display(Markdown(analysis.commit_reading(rows)))
 #    change, and why does the verdict not depend on the resample count once it is large?
 # 2. **Noise of one seed.** Take VALOR++'s grey dots in the gain figure: compute the gain of
 #    VALOR++ seed 87 over VALOR++ seed 88 on segment-level Type@AV from their run records
-#    (`linkpaper.runs.RunRecord.read(...).test_row`). Would a single-seed comparison of two
+#    (`linkpaper.training.runs.RunRecord.read(...).test_row`). Would a single-seed comparison of two
 #    *different* models with that difference be evidence of anything?
-# 3. **Seeds needed.** With `linkpaper.gains.seeds_needed` (on the API page,
+# 3. **Seeds needed.** With `linkpaper.evaluation.gains.seeds_needed` (on the API page,
 #    {ref}`api-gains`), how many seeds per model would LINK's
 #    reported segment-level Type@AV gain need if the seed spread were halved? If it were
 #    doubled? What does that say about ablations reported from one seed?

@@ -69,8 +69,8 @@ from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.sources import load_data
 from linkpaper.errors import UserError
+from linkpaper.evaluation.paper import VARIANT_LABELS
 from linkpaper.models import list_models
-from linkpaper.paper import VARIANT_LABELS
 
 test = load_annotations("test", data_dir)
 names = [VARIANT_LABELS.get(v, v) for v in compare]

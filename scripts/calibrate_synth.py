@@ -21,8 +21,8 @@ import dataclasses
 from pathlib import Path
 
 from linkpaper.data.synth import SynthConfig, make_synth
-from linkpaper.engine import train
-from linkpaper.recipe import TrainConfig
+from linkpaper.training.engine import train
+from linkpaper.training.recipe import TrainConfig
 
 BEST_SO_FAR = "best_so_far.json"
 """Where ``--score-only`` writes the test scores of a stopped probe's best checkpoint."""
@@ -51,16 +51,17 @@ def main() -> None:
     knobs = dict(parse_knob(k) for k in args.knobs)
     data = make_synth(args.preset, 0, **knobs)
     if args.score_only:
-        from linkpaper.engine import load_run
-        from linkpaper.scoring import evaluate_split, prepare_split
+        from linkpaper.training.engine import load_run
+        from linkpaper.training.scoring import evaluate_split, prepare_split
 
         record, config, model, data = load_run(args.out, device="cpu", data=data)
         if record.data["source"].get("config") != data.source["config"]:
             raise SystemExit(f"{args.out}: trained on other knobs than {knobs}")
         scores, _, _ = evaluate_split(model, prepare_split(model, data.test, "cpu"))
         test = scores.table["segment"]
-        from linkpaper.records import atomic_write_json, git_commit
-        from linkpaper.scoring import scores_record
+        from linkpaper.safe_io import atomic_write_json
+        from linkpaper.training.provenance import git_commit
+        from linkpaper.training.scoring import scores_record
 
         atomic_write_json(
             Path(args.out) / BEST_SO_FAR,

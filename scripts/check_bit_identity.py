@@ -4,12 +4,12 @@
     python scripts/check_bit_identity.py compare OLD_DIR NEW_DIR
 
 The runs: four small models (valor++, link, +S, +S/leap; hidden 32, one layer) for 2 epochs on
-``synth:tiny`` through ``linkpaper.engine.train``, and two default-size runs (valor++, link) for 2
+``synth:tiny`` through ``linkpaper.training.engine.train``, and two default-size runs (valor++, link) for 2
 epochs on ``synth:small`` through the command line (``python -m linkpaper train ... --out DIR``),
 whose ``results.json`` is kept. A refactoring that claims "behaviour unchanged" records before
 and after and compares: every number must be equal as written (JSON text), only timing
 (``seconds``), the code version (``code``) and the hardware (``hardware``) may differ. A
-configuration key added since (``linkpaper.runs.ADDED_CONFIG_KEYS``, e.g. ``precision``) that a
+configuration key added since (``linkpaper.training.runs.ADDED_CONFIG_KEYS``, e.g. ``precision``) that a
 recording holds at the value a record without it means (``fp32``) is the same as its absence:
 the comparison says which such keys it found.
 """
@@ -45,8 +45,8 @@ def _strip(value):
 
 
 def record(out: Path) -> None:
-    from linkpaper.engine import train
-    from linkpaper.recipe import TrainConfig
+    from linkpaper.training.engine import train
+    from linkpaper.training.recipe import TrainConfig
 
     out.mkdir(parents=True, exist_ok=True)
     for model in SMALL_MODELS:
@@ -105,7 +105,7 @@ def record(out: Path) -> None:
 def _without_added_keys(value, found: set):
     """``value`` with every ``config`` dict's ADDED_CONFIG_KEYS entries removed where they hold the
     value their absence means (their names are added to ``found``)."""
-    from linkpaper.runs import ADDED_CONFIG_KEYS
+    from linkpaper.training.runs import ADDED_CONFIG_KEYS
 
     if isinstance(value, dict):
         out = {}

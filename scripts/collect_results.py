@@ -8,7 +8,7 @@ run record, plus ``summary.json`` / ``summary.md``; checkpoints are never copied
 complete run with test predictions it also writes ``test_decisions.npz``: a predictions file
 whose probabilities are the run's gated 0/1 decisions (frame >= 0.5 AND video >= 0.5, with every
 video probability 1), a few tens of kB, which scores exactly the record's ten numbers (checked
-here) and gives the per-video scores the paired bootstrap of ``linkpaper.gains`` needs. For the runs
+here) and gives the per-video scores the paired bootstrap of ``linkpaper.evaluation.gains`` needs. For the runs
 named by ``--predictions`` it also stores the test predictions, at float16 precision to keep
 the repository small: every value keeps its side of the 0.5 threshold, so the file scores
 exactly the ten numbers of the run record (checked here before writing).
@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from linkpaper.data.annotations import load_annotations
 from linkpaper.errors import UserError
-from linkpaper.gains import DECISIONS_FILE
-from linkpaper.metrics import binarize_predictions, evaluate_probs
-from linkpaper.predictions import load_predictions, save_predictions, write_npz_atomically
-from linkpaper.records import atomic_write_bytes, check_writable_dir, remove_created_dirs
-from linkpaper.runs import config_differences, read_results
+from linkpaper.evaluation.gains import DECISIONS_FILE
+from linkpaper.evaluation.metrics import binarize_predictions, evaluate_probs
+from linkpaper.evaluation.predictions import load_predictions, save_predictions, write_npz_atomically
+from linkpaper.safe_io import atomic_write_bytes, check_writable_dir, remove_created_dirs
+from linkpaper.training.runs import config_differences, read_results
 
 RECORDS = "*/seed*/results.json"
 

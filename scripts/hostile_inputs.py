@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from linkpaper.cli import main as linkpaper_main
-from linkpaper.data.download import resolve_data_dir
+from linkpaper.data.files import resolve_data_dir
 
 SMALL = ["--model-override", "hidden_dim=32", "--model-override", "num_layers=1", "--model-override", "ff_dim=64"]
 TRAIN = [

@@ -22,7 +22,8 @@ import numpy as np
 
 from linkpaper.data.sources import load_data
 from linkpaper.data.synth import teacher_report
-from linkpaper.records import atomic_write_json, git_commit
+from linkpaper.safe_io import atomic_write_json
+from linkpaper.training.provenance import git_commit
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ def tiny_run_config(**changes):
     seed 5, one thread; ``changes`` replace any field."""
     import dataclasses
 
-    from linkpaper.recipe import TrainConfig
+    from linkpaper.training.recipe import TrainConfig
 
     base = TrainConfig(
         model="valor++",

@@ -11,12 +11,12 @@ matplotlib.use("Agg")  # tests only: no display
 import numpy as np
 import pytest
 
-from linkpaper import paper
 from linkpaper.book import analysis, viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
-from linkpaper.metrics import evaluate_predictions
-from linkpaper.predictions import save_predictions
+from linkpaper.evaluation import paper
+from linkpaper.evaluation.metrics import evaluate_predictions
+from linkpaper.evaluation.predictions import save_predictions
 
 SCORE_KEYS = ("audio", "visual", "audio_visual", "type", "event")
 
@@ -244,7 +244,7 @@ def test_variant_colors_are_fixed_per_variant():
 def _write_noisy_decisions(root, test, slug, model, seed, rng, audio_noise, visual_noise=0.05):
     """A run folder whose stored test decisions are ``test``'s ground truth with a share of
     cells flipped (audio and visual noise drawn from ``rng``), its record holding their scores."""
-    from linkpaper.gains import DECISIONS_FILE
+    from linkpaper.evaluation.gains import DECISIONS_FILE
 
     pred_a = test.gt_audio ^ (rng.random(test.gt_audio.shape) < audio_noise)
     pred_v = test.gt_visual ^ (rng.random(test.gt_visual.shape) < visual_noise)
@@ -260,7 +260,7 @@ def test_gain_report_from_test_decisions(tmp_path):
     recovers the gain, its interval excludes zero, and a variant equal to the baseline does not."""
     from types import SimpleNamespace
 
-    from linkpaper.gains import DECISIONS_FILE
+    from linkpaper.evaluation.gains import DECISIONS_FILE
 
     rng = np.random.default_rng(0)
     n = 60
@@ -673,7 +673,7 @@ def test_replay_regression_recovers_a_known_slope_and_refuses_no_spread():
 
 def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_path):
     from linkpaper.book.analysis import StoredTeacherLabels, teacher_test_split
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     source = {"kind": "synth", "preset": "tiny", "seed": 0, "config": {"class_noise": 0.37}}
     path = tmp_path / "labels.npz"
@@ -705,7 +705,7 @@ def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_pa
 def test_trained_on_recognises_the_present_generation():
     from linkpaper.book.analysis import teacher_test_split, trained_on
     from linkpaper.data.sources import load_data
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     data = load_data("synth:tiny")
     record = RunRecord(data={"spec": "synth:tiny", "source": json.loads(json.dumps(data.source))})
@@ -716,7 +716,7 @@ def test_trained_on_recognises_the_present_generation():
 
 
 def test_selection_frame_compares_the_selected_and_the_last_epoch(tmp_path):
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     def record(slug, model, seed, selected, last, best_epoch):
         folder = tmp_path / slug / f"seed{seed}"

@@ -13,7 +13,7 @@ from linkpaper.data.annotations import (
     read_weak_labels,
     video_id,
 )
-from linkpaper.data.download import MissingDataError, annotation_path
+from linkpaper.data.files import MissingDataError, annotation_path
 from linkpaper.errors import UserError
 
 

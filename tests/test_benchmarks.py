@@ -188,7 +188,7 @@ def test_bench_train_times_a_named_reference_checkout_on_the_same_tensors(tmp_pa
         (tmp_path / name).write_text(text)
     code = (
         f"import sys; sys.argv = ['bench_train.py']; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
-        "import bench_train, types; from linkpaper.precision import PRECISIONS; "
+        "import bench_train, types; from linkpaper.training.precision import PRECISIONS; "
         "data = bench_train.random_data('pooled', 320, 24, 4); "
         "args = types.SimpleNamespace(max_batches=2, train_videos=320, val_videos=24); "
         f"r = bench_train.time_reference({str(tmp_path)!r}, data, args); "

@@ -9,8 +9,8 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
-from linkpaper import paper
 from linkpaper.book import bookext, tables, viz
+from linkpaper.evaluation import paper
 
 
 def _measured(model, label="SynthLLP small (synthetic), 6 epochs, seeds 87/88/89", n=3, base=60.0):

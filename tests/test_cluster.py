@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from linkpaper.cli import main
-from linkpaper.cluster import (
+from linkpaper.errors import ConfigError
+from linkpaper.training.cluster import (
     ExecutorOptions,
     RunBusy,
     in_shard,
@@ -27,10 +28,9 @@ from linkpaper.cluster import (
     run_lock,
     shard_of,
 )
-from linkpaper.engine import train
-from linkpaper.errors import ConfigError
-from linkpaper.grid import run_dir_for
-from linkpaper.recipe import TrainConfig
+from linkpaper.training.engine import train
+from linkpaper.training.grid import run_dir_for
+from linkpaper.training.recipe import TrainConfig
 
 pytest.importorskip("submitit")
 
@@ -208,7 +208,7 @@ def test_run_lock_is_exclusive_and_dies_with_its_holder(tmp_path):
                 pass
     assert lock_holder(run_dir) is None
     code = (
-        f"from linkpaper.cluster import run_lock\nwith run_lock({str(run_dir)!r}):\n"
+        f"from linkpaper.training.cluster import run_lock\nwith run_lock({str(run_dir)!r}):\n"
         "    print('held', flush=True)\n    input()\n"
     )
     holder = subprocess.Popen(
@@ -297,7 +297,7 @@ def test_slurm_options_reach_the_sbatch_script(tmp_path, monkeypatch):
 
 def test_shards_cover_every_clip_exactly_once():
     from linkpaper.data.annotations import read_weak_labels, video_id
-    from linkpaper.data.download import annotation_path
+    from linkpaper.data.files import annotation_path
 
     ids = sorted({video_id(n) for n in read_weak_labels(annotation_path("full")).filenames})
     assert len(ids) > 11_000

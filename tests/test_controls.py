@@ -12,13 +12,13 @@ from helpers_sizes import SMALL_RUN as SMALL
 from helpers_sizes import tiny_run_config
 
 from linkpaper.data.sources import load_data
-from linkpaper.engine import fit, train
 from linkpaper.errors import ConfigError
-from linkpaper.grid import grid_config
 from linkpaper.losses import compute_losses, weak_label_losses
 from linkpaper.models import build_model, model_config
 from linkpaper.models.valor import AVVPOutput
-from linkpaper.recipe import TrainConfig
+from linkpaper.training.engine import fit, train
+from linkpaper.training.grid import grid_config
+from linkpaper.training.recipe import TrainConfig
 
 
 @pytest.fixture(scope="module")

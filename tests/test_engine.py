@@ -16,11 +16,11 @@ from helpers_sizes import SMALL_RUN as SMALL
 from helpers_sizes import tiny_run_config
 
 from linkpaper.data.sources import load_data
-from linkpaper.engine import test_run, train, training_step
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
-from linkpaper.recipe import TrainConfig, lr_at_epoch
-from linkpaper.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, PREDICTIONS_FILE
+from linkpaper.training.engine import test_run, train, training_step
+from linkpaper.training.recipe import TrainConfig, lr_at_epoch
+from linkpaper.training.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, PREDICTIONS_FILE
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_training_step_clips_the_gradient_norm(tiny):
 
 
 def test_record_shapes_and_files(tmp_path, tiny):
-    from linkpaper.metrics import load_predictions
+    from linkpaper.evaluation.predictions import load_predictions
 
     run = tmp_path / "run"
     record = train(config(epochs=2), run, data=tiny, progress=False)
@@ -265,7 +265,7 @@ def test_plsim_self_mode_and_text_table_file(tmp_path, tiny):
 def test_predict_clamps_video_probabilities_above_one(tiny):
     """VALOR's attentive pooling can exceed 1; predictions files need [0, 1] (gate unchanged)."""
     from linkpaper.models import build_model
-    from linkpaper.scoring import predict
+    from linkpaper.training.scoring import predict
 
     model = build_model("valor++")
 
@@ -314,8 +314,8 @@ def random_data(seed: int, prefix: str, n_train: int):
 
 
 def test_fit_in_memory_returns_the_best_model_of_the_run_on_disk(tmp_path):
-    from linkpaper.engine import fit, load_run
-    from linkpaper.scoring import evaluate_split
+    from linkpaper.training.engine import fit, load_run
+    from linkpaper.training.scoring import evaluate_split
 
     data = random_data(3, "v", 8)
     run = config(epochs=2, warmup_epochs=1, batch_size=4)
@@ -331,7 +331,7 @@ def test_fit_in_memory_returns_the_best_model_of_the_run_on_disk(tmp_path):
 
 
 def test_fit_can_skip_the_test_pass():
-    from linkpaper.engine import fit
+    from linkpaper.training.engine import fit
 
     data = random_data(4, "w", 8)
     record = fit(config(epochs=1, warmup_epochs=1, batch_size=4), data=data, evaluate_test=False, progress=False).record
@@ -339,7 +339,7 @@ def test_fit_can_skip_the_test_pass():
 
 
 def test_on_step_sees_every_step_and_max_steps_stops_the_run():
-    from linkpaper.engine import fit
+    from linkpaper.training.engine import fit
 
     data = random_data(6, "s", 10)
     run = config(model="+T", epochs=1, warmup_epochs=1, batch_size=4)
@@ -377,7 +377,7 @@ def test_on_step_sees_every_step_and_max_steps_stops_the_run():
 
 
 def test_recipe_warmup_is_the_books_rule():
-    from linkpaper.recipe import RECIPE_WARMUP_EPOCHS, recipe_warmup
+    from linkpaper.training.recipe import RECIPE_WARMUP_EPOCHS, recipe_warmup
 
     assert TrainConfig().warmup_epochs == RECIPE_WARMUP_EPOCHS == recipe_warmup(60) == recipe_warmup(10) == 10
     assert recipe_warmup(9) == recipe_warmup(2) == recipe_warmup(1) == 1

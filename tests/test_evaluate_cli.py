@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from linkpaper.cli import main
-from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
+from linkpaper.evaluation.predictions import PredictionsError, load_predictions, save_predictions
 
 
 @pytest.fixture(scope="module")

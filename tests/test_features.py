@@ -16,8 +16,13 @@ from helpers_layout import fake_filenames, feature_path, write_layout, write_spl
 from linkpaper.classes import GLOVE_KEYS
 from linkpaper.data import features
 from linkpaper.data.annotations import AnnotationError, load_annotations, read_weak_labels
-from linkpaper.data.download import ANNOTATION_FILES, MissingDataError, annotation_path, resolve_data_dir
 from linkpaper.data.features import VALOR_LAYOUT, FeatureError, load_llp, load_split
+from linkpaper.data.files import (
+    ANNOTATION_FILES,
+    MissingDataError,
+    annotation_path,
+    resolve_data_dir,
+)
 from linkpaper.data.text_tables import TextTableError, glove_table, load_text_table
 from linkpaper.errors import UserError
 

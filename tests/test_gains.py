@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from linkpaper.errors import UserError
-from linkpaper.gains import paired_bootstrap, per_video_matrix, seed_gain, seeds_needed
-from linkpaper.metrics import SCORE_COLUMNS, evaluate_predictions
+from linkpaper.evaluation.gains import paired_bootstrap, per_video_matrix, seed_gain, seeds_needed
+from linkpaper.evaluation.metrics import SCORE_COLUMNS, evaluate_predictions
 
 
 def test_identical_predictions_give_a_zero_width_interval_at_zero():
@@ -76,8 +76,8 @@ def test_run_per_video_refuses_decisions_of_another_run(tmp_path):
     from types import SimpleNamespace
 
     from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-    from linkpaper.gains import DECISIONS_FILE, run_per_video
-    from linkpaper.predictions import save_predictions
+    from linkpaper.evaluation.gains import DECISIONS_FILE, run_per_video
+    from linkpaper.evaluation.predictions import save_predictions
 
     rng = np.random.default_rng(3)
     n = 30
@@ -118,7 +118,7 @@ def _runs(rng, seeds, base, seed_sd, video_sd, shift=0.0):
 
 
 def test_two_level_recovers_a_known_difference_and_is_never_narrower():
-    from linkpaper.gains import paired_bootstrap, two_level_bootstrap
+    from linkpaper.evaluation.gains import paired_bootstrap, two_level_bootstrap
 
     rng = np.random.default_rng(3)
     for trial in range(5):
@@ -139,7 +139,7 @@ def test_two_level_recovers_a_known_difference_and_is_never_narrower():
 
 
 def test_two_level_is_zero_width_at_zero_for_identical_runs_and_equals_videos_for_one_seed():
-    from linkpaper.gains import paired_bootstrap, two_level_bootstrap
+    from linkpaper.evaluation.gains import paired_bootstrap, two_level_bootstrap
 
     rng = np.random.default_rng(4)
     runs = np.repeat(rng.normal(60, 20, (1, 300, 10)), 3, axis=0)  # three identical runs per model
@@ -159,7 +159,7 @@ def test_two_level_is_zero_width_at_zero_for_identical_runs_and_equals_videos_fo
 
 
 def test_seeds_needed_range_brackets_the_point_and_follows_the_chi_square_interval():
-    from linkpaper.gains import chi2_quantile, seeds_needed, seeds_needed_range
+    from linkpaper.evaluation.gains import chi2_quantile, seeds_needed, seeds_needed_range
 
     assert chi2_quantile(0.975, 4) == pytest.approx(11.1433, abs=1e-3)
     assert chi2_quantile(0.025, 4) == pytest.approx(0.48442, abs=1e-4)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from linkpaper.cli import main
-from linkpaper.engine import train
-from linkpaper.grid import format_summary, resolve_variants, run_dir_for, summarise_runs, variant_slug
 from linkpaper.models import list_models
-from linkpaper.recipe import TrainConfig
+from linkpaper.training.engine import train
+from linkpaper.training.grid import format_summary, resolve_variants, run_dir_for, summarise_runs, variant_slug
+from linkpaper.training.recipe import TrainConfig
 
 OVERRIDES = [
     "--threads",
@@ -164,9 +164,9 @@ def test_summarise_only_refuses_a_missing_folder_and_names_damaged_or_unfinished
 
 
 def test_methods_join_the_grid_under_their_own_recipes():
-    from linkpaper.grid import grid_config
     from linkpaper.models import list_methods
-    from linkpaper.recipe import method_recipe
+    from linkpaper.training.grid import grid_config
+    from linkpaper.training.recipe import method_recipe
 
     assert resolve_variants("methods") == list_methods()
     assert resolve_variants("han,valor++") == ["valor++", "han"]  # Table II first, the field after

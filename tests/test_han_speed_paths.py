@@ -14,7 +14,7 @@ from linkpaper.data.split import AVVPSplit
 from linkpaper.models import build_model, pool_audio_maps
 from linkpaper.models.dropout import MASK_LEVELS, drop, drop_threshold, dropout_mask
 from linkpaper.models.valor import HANLayer, multi_head_attention
-from linkpaper.scoring import prepare_split
+from linkpaper.training.scoring import prepare_split
 
 # ----- dropout ---------------------------------------------------------------------------------
 

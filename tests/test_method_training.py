@@ -11,10 +11,17 @@ import pytest
 import torch
 
 from linkpaper.cli import main
-from linkpaper.engine import load_run, make_optimizer, train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model, canonical_name, get_method, list_methods
-from linkpaper.recipe import TrainConfig, epoch_lr, method_recipe, recipe_config, select_epoch, step_lr_at_epoch
+from linkpaper.training.engine import load_run, make_optimizer, train
+from linkpaper.training.recipe import (
+    TrainConfig,
+    epoch_lr,
+    method_recipe,
+    recipe_config,
+    select_epoch,
+    step_lr_at_epoch,
+)
 
 SMALL = {
     "han": ["hidden_dim=32", "ff_dim=32"],

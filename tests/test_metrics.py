@@ -1,4 +1,4 @@
-"""linkpaper.metrics: the official AVVP protocol, vectorised path == per-video loop, and the
+"""linkpaper.evaluation.metrics: the official AVVP protocol, vectorised path == per-video loop, and the
 sanity numbers of book/decisions.md#ref-metric on the real LLP CSVs."""
 
 import itertools
@@ -10,7 +10,7 @@ import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
-from linkpaper.metrics import (
+from linkpaper.evaluation.metrics import (
     SCORE_COLUMNS,
     MetricInputError,
     binarize_predictions,
@@ -304,7 +304,7 @@ def test_reference_sanity_numbers_on_real_csvs(llp_gt, split, predictor):
 
 
 def test_one_f_score_for_pooled_counts():
-    from linkpaper.metrics import f_from_counts, precision_recall_f
+    from linkpaper.evaluation.metrics import f_from_counts, precision_recall_f
 
     assert f_from_counts(3, 1, 2) == 6 / 9 and f_from_counts(0, 0, 0) == 0.0
     assert math.isnan(f_from_counts(0, 0, 0, scale=100.0, empty=float("nan")))

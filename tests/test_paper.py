@@ -1,13 +1,13 @@
-"""The paper's reported numbers (linkpaper.paper): internal consistency."""
+"""The paper's reported numbers (linkpaper.evaluation.paper): internal consistency."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from linkpaper import paper
 from linkpaper.errors import UserError
-from linkpaper.metrics import SCORE_COLUMNS
+from linkpaper.evaluation import paper
+from linkpaper.evaluation.metrics import SCORE_COLUMNS
 from linkpaper.models import list_models
 
 

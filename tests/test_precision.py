@@ -16,11 +16,11 @@ from helpers_sizes import tiny_run_config as config
 
 from linkpaper.cli import main
 from linkpaper.data.sources import load_data
-from linkpaper.engine import train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model
-from linkpaper.precision import apply_precision, as_float32, bf16_support, check_precision, compile_model
-from linkpaper.runs import CHECKPOINT_LAST, RunRecord, config_differences
+from linkpaper.training.engine import train
+from linkpaper.training.precision import apply_precision, as_float32, bf16_support, check_precision, compile_model
+from linkpaper.training.runs import CHECKPOINT_LAST, RunRecord, config_differences
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_compile_keeps_parameter_names_and_numbers():
 
 def test_compile_flag_reaches_the_record(tmp_path, tiny, monkeypatch):
     calls = []
-    monkeypatch.setattr("linkpaper.engine.compile_model", lambda model: calls.append(model) or model)
+    monkeypatch.setattr("linkpaper.training.engine.compile_model", lambda model: calls.append(model) or model)
     record = train(config(epochs=1, compile=True), None, data=tiny, progress=False)
     assert len(calls) == 1 and record.config["compile"] is True
 
@@ -224,7 +224,7 @@ def test_tensorboard_log_holds_every_curve(tmp_path, tiny):
 
 def test_without_log_tensorboard_is_never_imported(tmp_path):
     code = (
-        "import sys; from linkpaper.engine import train; from helpers_sizes import tiny_run_config as c; "
+        "import sys; from linkpaper.training.engine import train; from helpers_sizes import tiny_run_config as c; "
         "train(c(epochs=1), None, progress=False); "
         "print(sorted(m for m in sys.modules if 'tensorboard' in m))"
     )

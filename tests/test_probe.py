@@ -236,7 +236,7 @@ def test_the_misaligned_example_disagrees_where_it_says():
 
 def test_lr_budget_of_a_schedule_and_of_a_record():
     from linkpaper.book.probe import lr_budget, record_budget
-    from linkpaper.recipe import lr_at_epoch
+    from linkpaper.training.recipe import lr_at_epoch
 
     budget = lr_budget(60, 157, 10)
     assert budget.shape == (60,) and budget[0] == pytest.approx(lr_at_epoch(1, 60) * 157)

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import LLP_FILENAME, read_weak_labels, video_id
 from linkpaper.errors import UserError
-from linkpaper.predictions import MAX_ROWS, load_predictions
-from linkpaper.runs import read_results, record_problem
+from linkpaper.evaluation.predictions import MAX_ROWS, load_predictions
+from linkpaper.training.runs import read_results, record_problem
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 RECORD = Path(__file__).resolve().parent.parent / "results" / "synth_small_recipe" / "link" / "seed87" / "results.json"

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from linkpaper.records import git_commit
+from linkpaper.training.provenance import git_commit
 
 
 def git(repo, *args):

@@ -326,7 +326,7 @@ def test_a_checkpoint_of_the_wrong_network_is_refused(host, data_dir, checkpoint
 def test_released_checkpoints_are_scored_with_our_metric(host, data_dir, checkpoints, capsys):
     from linkpaper.data.features import load_split
     from linkpaper.models.registry import load_valor_checkpoint
-    from linkpaper.scoring import evaluate_split, prepare_split, scores_record
+    from linkpaper.training.scoring import evaluate_split, prepare_split, scores_record
 
     assert _download(data_dir, "features") == 0
     assert _download(data_dir, "checkpoints") == 0

@@ -24,11 +24,11 @@ from helpers_sizes import tiny_run_config
 
 from linkpaper.cli import main
 from linkpaper.data.sources import load_data
-from linkpaper.divergence import DivergenceError
-from linkpaper.engine import train
 from linkpaper.errors import ConfigError, UserError
-from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
-from linkpaper.runs import CHECKPOINT_LAST
+from linkpaper.evaluation.predictions import PredictionsError, load_predictions, save_predictions
+from linkpaper.training.divergence import DivergenceError
+from linkpaper.training.engine import train
+from linkpaper.training.runs import CHECKPOINT_LAST
 
 PACKAGE = Path(__file__).resolve().parent.parent / "linkpaper"
 
@@ -192,7 +192,7 @@ def test_an_interrupted_overwrite_is_finished_without_trusting_old_files(tmp_pat
 def test_llp_spec_on_a_synth_folder_is_recorded_and_captioned_as_synthetic(tmp_path, tiny_seeds, llp_data_dir):
     from linkpaper.book.analysis import data_label
     from linkpaper.data.synth import write_valor_layout
-    from linkpaper.runs import caption
+    from linkpaper.training.runs import caption
 
     out = tmp_path / "synth_tiny"
     write_valor_layout(tiny_seeds[0], out, progress=False)
@@ -280,14 +280,14 @@ def test_a_failed_run_removes_the_empty_folders_it_created(tmp_path):
 
 
 def test_a_failed_save_names_the_file(tmp_path, monkeypatch):
-    from linkpaper import records
+    from linkpaper import safe_io
 
     def full_disk(obj, handle):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(records.torch, "save", full_disk)
+    monkeypatch.setattr(safe_io.torch, "save", full_disk)
     with pytest.raises(UserError, match=r"x\.pt: cannot write \(No space left on device\)"):
-        records.atomic_torch_save({}, tmp_path / "x.pt")
+        safe_io.atomic_torch_save({}, tmp_path / "x.pt")
     assert not list(tmp_path.iterdir())  # no temporary file left
 
 
@@ -317,7 +317,7 @@ def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: 
 def test_a_nan_loss_stops_with_epoch_and_step_and_keeps_the_last_good_checkpoint(
     tmp_path, tiny, monkeypatch, check_each_step
 ):
-    import linkpaper.divergence as divergence
+    import linkpaper.training.divergence as divergence
 
     if not check_each_step:  # the CUDA path: flags on the device, one read per epoch
         monkeypatch.setattr(divergence, "CHECK_EACH_STEP", ())
@@ -362,7 +362,7 @@ def test_nan_features_are_named_as_the_cause(tmp_path, tiny):
 
 
 def test_cudnn_is_deterministic_after_seeding(monkeypatch):
-    from linkpaper.runs import seed_everything
+    from linkpaper.training.runs import seed_everything
 
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)

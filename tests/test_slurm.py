@@ -25,8 +25,8 @@ import pytest
 from helpers_sizes import SMALL_RUN
 
 from linkpaper.cli import main
-from linkpaper.cluster import lock_holder
-from linkpaper.grid import run_dir_for
+from linkpaper.training.cluster import lock_holder
+from linkpaper.training.grid import run_dir_for
 
 pytestmark = pytest.mark.slurm
 

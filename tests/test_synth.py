@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.download import MissingDataError
+from linkpaper.data.files import MissingDataError
 from linkpaper.errors import ConfigError
 
 

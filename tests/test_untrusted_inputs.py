@@ -138,7 +138,7 @@ def test_a_corrupt_or_foreign_glove_table_is_one_line(tmp_path, capsys, llp_data
 def test_a_full_disk_in_save_predictions_leaves_the_old_file_and_no_partial(tmp_path, monkeypatch):
     import errno
 
-    from linkpaper import predictions as predictions_module
+    from linkpaper.evaluation import predictions as predictions_module
 
     path = tmp_path / "test_predictions.npz"
     names = ["abcdefghijk_0_10"]
@@ -228,7 +228,7 @@ def test_a_record_too_deep_or_with_a_huge_integer_is_one_line_everywhere(tmp_pat
 
 
 def test_a_record_with_nan_huge_or_boolean_scores_is_refused(tmp_path, capsys):
-    from linkpaper.runs import read_results
+    from linkpaper.training.runs import read_results
 
     recipe = Path(__file__).resolve().parent.parent / "results" / "synth_small_recipe" / "link" / "seed87"
     record = json.loads((recipe / "results.json").read_text())
@@ -286,7 +286,7 @@ def test_a_zip_bomb_predictions_file_is_refused_from_its_headers(tmp_path):
     import tracemalloc
     import zipfile
 
-    from linkpaper.predictions import PredictionsError, load_predictions
+    from linkpaper.evaluation.predictions import PredictionsError, load_predictions
 
     rows = 32_000  # 64 MB of zeros, about 60 kB compressed
     path = tmp_path / "bomb.npz"
@@ -326,7 +326,7 @@ def _npy(array: np.ndarray) -> bytes:
 def test_a_pickle_that_would_run_code_is_named_as_such(tmp_path):
     import pickle
 
-    from linkpaper.records import safe_torch_load
+    from linkpaper.safe_io import safe_torch_load
 
     class Runs:
         def __reduce__(self):
@@ -345,7 +345,7 @@ def test_a_pickle_that_would_run_code_is_named_as_such(tmp_path):
 def test_a_data_description_with_markup_stays_text_in_summary_md(tmp_path):
     from helpers_sizes import tiny_run_config
 
-    from linkpaper.grid import write_summary
+    from linkpaper.training.grid import write_summary
 
     description = "<script>alert(1)</script> **bold** | cell"
     row = {
@@ -377,8 +377,8 @@ def test_huge_but_finite_features_are_named_not_blamed_on_the_learning_rate(tmp_
     from helpers_sizes import tiny_run_config
 
     from linkpaper.data.sources import load_data
-    from linkpaper.divergence import DivergenceError
-    from linkpaper.engine import train
+    from linkpaper.training.divergence import DivergenceError
+    from linkpaper.training.engine import train
 
     tiny = load_data("synth:tiny")
     huge = dataclasses.replace(tiny, train=dataclasses.replace(tiny.train, audio=tiny.train.audio * 3e37))
@@ -391,8 +391,8 @@ def test_huge_but_finite_features_are_named_not_blamed_on_the_learning_rate(tmp_
 def test_resume_from_a_checkpoint_with_nan_weights_is_refused(tmp_path):
     from helpers_sizes import tiny_run_config
 
-    from linkpaper.engine import train
-    from linkpaper.runs import CHECKPOINT_LAST
+    from linkpaper.training.engine import train
+    from linkpaper.training.runs import CHECKPOINT_LAST
 
     config = tiny_run_config(epochs=2)
     train(config, tmp_path / "run", stop_after=1, progress=False)
@@ -413,7 +413,7 @@ def test_synth_help_gives_the_real_val_size(capsys):
 
 
 def test_only_evaluate_is_told_to_pass_subset():
-    from linkpaper.predictions import Predictions, PredictionsError
+    from linkpaper.evaluation.predictions import Predictions, PredictionsError
 
     predictions = Predictions(["abcdefghijk_0_10"], np.zeros((1, 10, 2, 25)), np.zeros((1, 25)), Path("p.npz"))
     split = ["abcdefghijk_0_10", "bcdefghijkl_0_10"]

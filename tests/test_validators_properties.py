@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from linkpaper.data.features import AUDIO_SHAPES, FIXED_SHAPES, LABEL_STREAMS, FeatureError, load_split
-from linkpaper.predictions import PredictionsError, check_probabilities, load_predictions
+from linkpaper.evaluation.predictions import PredictionsError, check_probabilities, load_predictions
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

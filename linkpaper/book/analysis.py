@@ -3,7 +3,7 @@
 Four groups of functions, all pure (nothing here trains or changes a model):
 
 * **Run records with provenance.** :func:`find_run_dirs` lists a grid's run folders,
-  :func:`measured_rows` turns them into mean ± std rows (``linkpaper.grid.summarise_runs``)
+  :func:`measured_rows` turns them into mean ± std rows (``linkpaper.training.grid.summarise_runs``)
   that also name their data, seeds, epochs, code commit and hardware (``book.tables`` sets
   them beside the paper's reported rows), :func:`provenance_frame` lists them, and
   :func:`history_frame` / :func:`history_figure` show one run's per-epoch history.
@@ -36,8 +36,8 @@ import numpy as np
 
 from linkpaper.classes import CLASSES
 from linkpaper.errors import UserError
-from linkpaper.inference import is_active
-from linkpaper.metrics import f_from_counts
+from linkpaper.evaluation.inference import is_active
+from linkpaper.evaluation.metrics import f_from_counts
 
 MEASURED = "measured"
 SEGMENT_KINDS = ("empty", "aligned", "non-aligned")
@@ -57,7 +57,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     UserError naming ``root`` when it is not a folder or holds none.
     """
     from linkpaper.models import list_models, variant_slug
-    from linkpaper.runs import RESULTS_FILE
+    from linkpaper.training.runs import RESULTS_FILE
 
     root = Path(root)
     if not root.is_dir():
@@ -81,7 +81,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
 def data_label(record) -> str:
     """A short name of a run's data (a RunRecord or a results.json dict):
     ``"SynthLLP small (synthetic)"`` or ``"LLP (real features)"`` (:meth:`RunRecord.data_label`)."""
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     return RunRecord.coerce(record).data_label()
 
@@ -118,8 +118,8 @@ def measured_rows(run_dirs) -> list[dict]:
     ``torch``, ``plsim_labels`` and ``label``, e.g. ``"SynthLLP small (synthetic), 6 epochs,
     seeds 87/88/89"``. Variants without a finished run are left out.
     """
-    from linkpaper.grid import summarise_runs
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.grid import summarise_runs
+    from linkpaper.training.runs import RunRecord
 
     rows = []
     for row in summarise_runs(run_dirs):
@@ -147,7 +147,7 @@ def selection_frame(measured: list[dict], baseline: str = "valor++", column: int
     """
     import pandas as pd
 
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     rows, means = {}, {}
     for row in measured:
@@ -206,7 +206,7 @@ def gain_data(
     Columns: ``model`` (registry name), ``reported`` (the paper's gain, NaN when it reports
     none), ``measured`` (difference of seed means), ``low`` / ``high`` (the paired-bootstrap
     interval over test videos at ``level``), ``low_seeds`` / ``high_seeds`` (the two-level
-    interval: seeds, then test videos; ``linkpaper.gains.two_level_bootstrap``), ``std`` /
+    interval: seeds, then test videos; ``linkpaper.evaluation.gains.two_level_bootstrap``), ``std`` /
     ``std_baseline`` (seed standard deviations, 0 for one seed), ``n`` / ``n_baseline``
     (seeds), ``stderr`` (standard error of the gain over seeds; a model with one seed borrows
     the other's spread; NaN when both have one seed), ``excludes_zero`` (the video interval
@@ -214,12 +214,12 @@ def gain_data(
     the seed noise then unmeasured), ``seeds_needed`` (seeds per model for a gain of the paper's
     size at the measured spreads, NaN without a reported gain or when neither model has two
     seeds) with ``seeds_needed_low`` / ``seeds_needed_high`` (its range over the 95 %
-    interval of the seed spread, ``linkpaper.gains.seeds_needed_range``), ``borrowed`` (True
+    interval of the seed spread, ``linkpaper.evaluation.gains.seeds_needed_range``), ``borrowed`` (True
     when a spread was borrowed).
     """
     import pandas as pd
 
-    from linkpaper.gains import (
+    from linkpaper.evaluation.gains import (
         paired_bootstrap,
         run_per_video,
         seed_gain,
@@ -227,8 +227,8 @@ def gain_data(
         seeds_needed_range,
         two_level_bootstrap,
     )
-    from linkpaper.metrics import SCORE_LABELS as COLUMN_LABELS
-    from linkpaper.paper import VARIANT_LABELS
+    from linkpaper.evaluation.metrics import SCORE_LABELS as COLUMN_LABELS
+    from linkpaper.evaluation.paper import VARIANT_LABELS
 
     by_model = {row["model"]: row for row in measured}
     if baseline not in by_model:
@@ -372,12 +372,12 @@ def gain_report(
     ``reported``, the paper's gain; ``measured``, the difference of seed means; ``seed std``,
     the variant's and the baseline's seed standard deviations; ``95% interval`` (for the
     default ``level``), the paired-bootstrap interval over test videos
-    (``linkpaper.gains.paired_bootstrap`` on seed-averaged per-video scores), and beside it the
-    interval over seeds *and* test videos (``linkpaper.gains.two_level_bootstrap``);
+    (``linkpaper.evaluation.gains.paired_bootstrap`` on seed-averaged per-video scores), and beside it the
+    interval over seeds *and* test videos (``linkpaper.evaluation.gains.two_level_bootstrap``);
     ``distinct``, True when the second interval excludes zero (both noise sources); ``seeds
     needed``, the seeds per model that a two-sided 5 % test with 80 % power needs for a gain of
     the paper's size at the measured seed spreads, with its range over the 95 % interval of
-    the spread (``linkpaper.gains.seeds_needed_range``; a model with a single seed borrows the
+    the spread (``linkpaper.evaluation.gains.seeds_needed_range``; a model with a single seed borrows the
     other model's spread, empty when neither has two). Returns a pandas frame, rows (variant, score).
     ``data``: a :func:`gain_data` frame already computed (the other arguments but ``digits``
     are then ignored).
@@ -417,7 +417,7 @@ def gain_report(
 
 def _rows_of(row: dict) -> np.ndarray:
     """(n, 10) test rows of a measured row's runs, read from their records."""
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     return np.array([RunRecord.read(run).test_row for run in row["runs"]], dtype=np.float64)
 
@@ -438,8 +438,8 @@ def history_frame(record):
     """
     import pandas as pd
 
-    from linkpaper.metrics import SCORE_COLUMNS
-    from linkpaper.runs import RunRecord
+    from linkpaper.evaluation.metrics import SCORE_COLUMNS
+    from linkpaper.training.runs import RunRecord
 
     record = RunRecord.coerce(record)
     epochs = record.epochs or []
@@ -471,10 +471,10 @@ def load_run_predictions(run_dir: str | Path, filenames: list[str], split: str =
     ``filenames`` (the annotation order) and applies the official gating
     (``metrics.binarize_predictions``; a no-op on decisions).
     """
-    from linkpaper.gains import DECISIONS_FILE
-    from linkpaper.metrics import binarize_predictions
-    from linkpaper.predictions import load_predictions
-    from linkpaper.runs import PREDICTIONS_FILE
+    from linkpaper.evaluation.gains import DECISIONS_FILE
+    from linkpaper.evaluation.metrics import binarize_predictions
+    from linkpaper.evaluation.predictions import load_predictions
+    from linkpaper.training.runs import PREDICTIONS_FILE
 
     path = Path(run_dir) / PREDICTIONS_FILE
     if not path.is_file() and (Path(run_dir) / DECISIONS_FILE).is_file():
@@ -693,7 +693,7 @@ def variant_color(variant: str) -> str:
 
 
 def _label(model: str) -> str:
-    from linkpaper.paper import VARIANT_LABELS
+    from linkpaper.evaluation.paper import VARIANT_LABELS
 
     return VARIANT_LABELS.get(model, model)
 
@@ -743,8 +743,8 @@ def seed_gain_points(measured: list[dict], baseline: str = "valor++", columns=(3
     """
     import pandas as pd
 
-    from linkpaper.metrics import SCORE_LABELS
-    from linkpaper.runs import RunRecord
+    from linkpaper.evaluation.metrics import SCORE_LABELS
+    from linkpaper.training.runs import RunRecord
 
     by_model = {row["model"]: row for row in measured}
     if baseline not in by_model:
@@ -983,7 +983,7 @@ def modality_gains(measured: list[dict], baseline: str = "valor++", level: str =
     """
     import pandas as pd
 
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
 
     by_model = {row["model"]: row for row in measured}
     if baseline not in by_model:
@@ -1205,9 +1205,9 @@ def seed_runs(results_dir, variants, test) -> dict:
     AVVPScores, "record": RunRecord}}`` (label: the paper's name of the variant), in variant
     then seed order; test: the test annotations.
     """
-    from linkpaper.gains import DECISIONS_FILE
-    from linkpaper.metrics import evaluate_predictions
-    from linkpaper.runs import PREDICTIONS_FILE, RunRecord
+    from linkpaper.evaluation.gains import DECISIONS_FILE
+    from linkpaper.evaluation.metrics import evaluate_predictions
+    from linkpaper.training.runs import PREDICTIONS_FILE, RunRecord
 
     runs = {}
     for run in find_run_dirs(results_dir, list(variants)):
@@ -1800,7 +1800,7 @@ def teacher_label_frame(split, test, runs: dict, baseline: str = "VALOR++"):
     """
     import pandas as pd
 
-    from linkpaper.metrics import evaluate_predictions
+    from linkpaper.evaluation.metrics import evaluate_predictions
 
     audio, visual = _ungated_test_labels(split, test)
     titles = ["Audio", "Visual", "Audio-visual", "Type@AV"]
@@ -1879,7 +1879,7 @@ def teacher_replay_frame(split, test, runs: dict, baseline: str = "VALOR++"):
     """
     import pandas as pd
 
-    from linkpaper.metrics import evaluate_predictions
+    from linkpaper.evaluation.metrics import evaluate_predictions
 
     audio, visual = _ungated_test_labels(split, test)
 
@@ -1941,7 +1941,7 @@ def seeds_needed_notes(data) -> str:
 def commit_reading(measured: list[dict]) -> str:
     """Markdown: the commits the runs of ``measured`` (:func:`measured_rows`) started from, with
     how many runs each, and whether any had uncommitted changes."""
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     records = [RunRecord.read(run) for row in measured for run in row["runs"]]
     counts: dict = {}

@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 
 from linkpaper.errors import UserError
-from linkpaper.grid import run_dir_for
-from linkpaper.inference import is_active
+from linkpaper.evaluation.inference import is_active
+from linkpaper.evaluation.metrics import precision_recall_f
 from linkpaper.losses import iou_targets, sloss_lambda
-from linkpaper.metrics import precision_recall_f
-from linkpaper.runs import RESULTS_FILE, RunRecord
+from linkpaper.training.grid import run_dir_for
+from linkpaper.training.runs import RESULTS_FILE, RunRecord
 
 # --------------------------------------------------------------------------------------------
 # Parameters
@@ -471,9 +471,9 @@ def lr_budget(
     epochs: int, steps_per_epoch: int, warmup_epochs: int, lr: float = 3e-4, lr_min: float = 3e-6
 ) -> np.ndarray:
     """Σ lr × steps after each epoch (array of ``epochs`` values) under the recipe's schedule
-    (``linkpaper.recipe.lr_at_epoch``): how far AdamW moves a parameter whose gradient keeps
+    (``linkpaper.training.recipe.lr_at_epoch``): how far AdamW moves a parameter whose gradient keeps
     its sign and size (each step moves it by about the learning rate)."""
-    from linkpaper.recipe import lr_at_epoch
+    from linkpaper.training.recipe import lr_at_epoch
 
     return np.cumsum(
         [

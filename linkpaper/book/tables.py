@@ -1,6 +1,6 @@
 """The paper's tables for the book, set to fit a page (presentation only, like ``viz``).
 
-:func:`paper_table` puts the rows the paper reports (``linkpaper.paper``) beside the rows this
+:func:`paper_table` puts the rows the paper reports (``linkpaper.evaluation.paper``) beside the rows this
 repository measured (``analysis.measured_rows``), one evaluation level per table: five
 score columns, a short source tag per row (``R`` reported, ``M`` measured, ``M1``, ``M2`` ...
 when the measured rows come from different data or seeds) and a legend that spells each tag
@@ -53,8 +53,8 @@ def paper_table_frame(
     """
     import pandas as pd
 
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
-    from linkpaper.paper import VARIANT_LABELS
+    from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.evaluation.paper import VARIANT_LABELS
 
     if level not in LEVELS:
         raise UserError(f"paper_table: level {level!r}; choose one of {', '.join(LEVELS)}")
@@ -154,8 +154,8 @@ def measured_table_frame(measured: list[dict], level: str = "segment", names: di
     """
     import pandas as pd
 
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
-    from linkpaper.paper import VARIANT_LABELS
+    from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.evaluation.paper import VARIANT_LABELS
 
     if level not in LEVELS:
         raise UserError(f"measured_table: level {level!r}; choose one of {', '.join(LEVELS)}")

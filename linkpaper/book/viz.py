@@ -1,6 +1,6 @@
 """Plotting and table helpers for the book's notebooks (presentation only, no statistics).
 
-Every number is computed elsewhere (``linkpaper.data.stats``, ``linkpaper.metrics``,
+Every number is computed elsewhere (``linkpaper.data.stats``, ``linkpaper.evaluation.metrics``,
 ``linkpaper.data.synth``); these helpers only turn results into matplotlib figures and pandas
 tables. Every function takes a ``source`` string that ends up in the title or caption, so no
 figure or table is shown without the data that produced it (e.g. ``"LLP val+test annotations
@@ -326,7 +326,7 @@ def demo_frame_paths(data_dir=None, video: str = DEMO_VIDEO) -> list[Path]:
 
     Raises ``MissingDataError`` naming the folder when they are absent.
     """
-    from linkpaper.data.download import MissingDataError, resolve_data_dir
+    from linkpaper.data.files import MissingDataError, resolve_data_dir
 
     folder = resolve_data_dir(data_dir) / "llp" / "demo_frames" / video
     paths = sorted(folder.glob("*.jpg"))
@@ -437,7 +437,7 @@ def scores_frame(rows: dict, source: str, digits: int = 2):
     with the paper's titles; ``source`` becomes the name of the row index."""
     import pandas as pd
 
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
 
     values = {name: (r.row() if hasattr(r, "row") else list(r)) for name, r in rows.items()}
     columns = pd.MultiIndex.from_tuples(

@@ -28,7 +28,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from linkpaper.data.download import ANNOTATION_FILES, download_annotations, resolve_data_dir
+    from linkpaper.data.download import download_annotations
+    from linkpaper.data.files import ANNOTATION_FILES, resolve_data_dir
     from linkpaper.errors import ConfigError
 
     root = resolve_data_dir(args.data_dir)

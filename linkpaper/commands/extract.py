@@ -4,7 +4,7 @@ Needs the optional extra, installed in its own environment (it brings the CUDA t
 torchvision, open_clip_torch and laion_clap): ``scripts/setup_extract_env.sh`` or
 ``pip install 'linkpaper[extract]'``. See README, "Teacher extraction".
 
-``--shard I/N`` processes shard I of N of the clips (``linkpaper.cluster.in_shard``), so N jobs
+``--shard I/N`` processes shard I of N of the clips (``linkpaper.training.cluster.in_shard``), so N jobs
 of a job array cover every clip exactly once, writing into the one layout. ``--executor slurm
 --shards N`` submits that array through submitit (``linkpaper[cluster]``, installed in the same
 environment) and, unless ``--no-wait``, waits and adds the shards' counts up.
@@ -101,7 +101,7 @@ def add_arguments(parser) -> None:
         metavar="N",
         help="with --executor slurm: submit N jobs, shards 0/N ... N-1/N, as one job array",
     )
-    from linkpaper.cluster import add_executor_arguments
+    from linkpaper.training.cluster import add_executor_arguments
 
     add_executor_arguments(parser, unit="shard")
 
@@ -120,7 +120,7 @@ def _require(modules: list[str]) -> None:
 
 
 def _weak_labels_path(args) -> Path | None:
-    from linkpaper.data.download import MissingDataError, annotation_path
+    from linkpaper.data.files import MissingDataError, annotation_path
 
     if args.no_labels:
         print("--no-labels: writing ungated pseudo labels only")
@@ -143,8 +143,8 @@ def run(args) -> int:
     # laion_clap loads three Hugging Face tokenizers at import time; online retries make the
     # import hang ~11 minutes without a network. Offline unless the user decides otherwise.
     os.environ.setdefault("HF_HUB_OFFLINE", "0" if args.allow_download else "1")
-    from linkpaper.cluster import options_from_args, parse_shard
     from linkpaper.errors import ConfigError
+    from linkpaper.training.cluster import options_from_args, parse_shard
 
     if args.frames is None and args.audio is None:
         raise UserError("give --frames DIR (CLIP), --audio DIR (CLAP), or both")
@@ -246,7 +246,7 @@ def _submit_shards(args, options) -> int:
     """Submit shards 0/N ... N-1/N as one job array; wait (unless --no-wait) and add them up."""
     import copy
 
-    from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
+    from linkpaper.training.cluster import failure_text, make_submitit_executor, wait_for_jobs
 
     count = args.shards
     options.name = "linkpaper-extract"

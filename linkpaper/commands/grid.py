@@ -12,8 +12,8 @@ HELP = "train the ablation grid over variants and seeds, and summarise it"
 
 
 def add_arguments(parser) -> None:
-    from linkpaper.cluster import add_executor_arguments
     from linkpaper.commands.train import add_config_arguments
+    from linkpaper.training.cluster import add_executor_arguments
 
     parser.add_argument(
         "--variants",
@@ -38,10 +38,10 @@ def run(args) -> int:
     from pathlib import Path
 
     from linkpaper import limits
-    from linkpaper.cluster import options_from_args
     from linkpaper.commands.train import config_from_args
     from linkpaper.errors import ConfigError
-    from linkpaper.grid import run_grid
+    from linkpaper.training.cluster import options_from_args
+    from linkpaper.training.grid import run_grid
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds: expected a positive integer, got {args.seeds}")

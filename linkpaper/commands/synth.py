@@ -61,7 +61,7 @@ def check_out_folder(out) -> None:
     from pathlib import Path
 
     from linkpaper.data.synth import check_synth_out
-    from linkpaper.records import check_writable_dir, remove_created_dirs
+    from linkpaper.safe_io import check_writable_dir, remove_created_dirs
 
     check_synth_out(out)  # not a file, not a folder of someone else's files
     remove_created_dirs(check_writable_dir(Path(out), "--out"))  # probe only; write_valor_layout creates it

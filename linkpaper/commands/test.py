@@ -1,7 +1,7 @@
 """``python -m linkpaper test runs/NAME``: re-score a run's best checkpoint on test.
 
 The data is checked against the run record first (annotation checksums and data fingerprint,
-:mod:`linkpaper.inputs`): other data is refused. The scores are then compared with the ones the
+:mod:`linkpaper.training.inputs`): other data is refused. The scores are then compared with the ones the
 record holds: a difference (a replaced or damaged checkpoint) is said plainly and exits with
 status 1; an unfinished run is scored from its best checkpoint so far, and says so.
 
@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 
 def comparison(scores, record) -> tuple[str, bool]:
     """(a line comparing ``scores`` with the record's test scores, whether they differ)."""
-    from linkpaper.metrics import SCORE_LABELS
+    from linkpaper.evaluation.metrics import SCORE_LABELS
 
     epochs = f"{len(record.epochs)} of {record.config.get('epochs', '?')} epochs"
     if not record.complete or record.test_row is None:
@@ -65,7 +65,7 @@ def run(args) -> int:
     if args.checkpoint is None:
         if args.data or args.out:
             raise ConfigError("test: --data and --out go with --checkpoint; a run folder names its own data")
-        from linkpaper.engine import test_run
+        from linkpaper.training.engine import test_run
 
         scores, record = test_run(args.run_dir, device=args.device)
         line, differs = comparison(scores, record)
@@ -84,7 +84,7 @@ def _score_released(args) -> int:
     from linkpaper.data import released
     from linkpaper.data.sources import parse_spec
     from linkpaper.errors import ConfigError
-    from linkpaper.scoring import scores_record
+    from linkpaper.training.scoring import scores_record
 
     if args.data is None:
         features = released.features_root(args.data_dir)

@@ -14,8 +14,8 @@ def add_config_arguments(parser, single_run: bool = True) -> None:
     """Options shared by ``train`` and ``grid`` (everything in TrainConfig)."""
     from linkpaper.models import list_controls, list_methods, list_models
     from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
-    from linkpaper.precision import PRECISIONS
-    from linkpaper.recipe import LOG_KINDS, TrainConfig
+    from linkpaper.training.precision import PRECISIONS
+    from linkpaper.training.recipe import LOG_KINDS, TrainConfig
 
     defaults = TrainConfig()
     if single_run:
@@ -108,7 +108,7 @@ def config_from_args(args, model: str = "valor++", **extra):
     """The TrainConfig of the parsed options: the model's recipe, then every option given."""
     from linkpaper.errors import ConfigError
     from linkpaper.models import canonical_name
-    from linkpaper.recipe import recipe_config
+    from linkpaper.training.recipe import recipe_config
 
     try:
         model = canonical_name(model)
@@ -143,9 +143,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import sys
 
-    from linkpaper.cluster import run_lock
-    from linkpaper.engine import train
-    from linkpaper.metrics import SCORE_LABELS
+    from linkpaper.evaluation.metrics import SCORE_LABELS
+    from linkpaper.training.cluster import run_lock
+    from linkpaper.training.engine import train
 
     config = config_from_args(args, model=args.model, seed=args.seed)
     try:

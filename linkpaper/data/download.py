@@ -10,14 +10,11 @@ import os
 import urllib.request
 from pathlib import Path
 
-from linkpaper.data.files import (  # noqa: F401  (re-exported: the download command's names)
+from linkpaper.data.files import (
     ANNOTATION_FILES,
     DATA_ENV_VAR,
-    DEFAULT_DATA_DIR,
     MissingDataError,
-    PublicFile,
     annotation_path,
-    fetch_hint,
     resolve_data_dir,
 )
 from linkpaper.errors import UserError
@@ -82,7 +79,7 @@ def download_annotations(
         found = hashlib.sha256(payload).hexdigest()
         if found != spec.sha256:
             raise ChecksumError(f"{spec.url}: downloaded sha256 {found} != pinned {spec.sha256}")
-        from linkpaper.records import atomic_write_bytes
+        from linkpaper.safe_io import atomic_write_bytes
 
         atomic_write_bytes(target, payload)  # disk full or read-only: one UserError naming the file
         status[key] = "downloaded"

@@ -33,7 +33,8 @@ from linkpaper.data.annotations import (
     read_weak_labels,
     video_id,
 )
-from linkpaper.data.download import ANNOTATION_FILES, sha256_of
+from linkpaper.data.download import sha256_of
+from linkpaper.data.files import ANNOTATION_FILES
 from linkpaper.data.layout import (
     LABEL_STREAMS,
     OPTIONAL_STREAMS,
@@ -46,7 +47,7 @@ from linkpaper.data.layout import (
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import UserError
-from linkpaper.records import parse_json
+from linkpaper.safe_io import parse_json
 
 AUDIO_SHAPES: dict[str, tuple[int, int]] = {"maps": (64, 768), "pooled": (NUM_SEGMENTS, 768)}
 FIXED_SHAPES: dict[str, tuple[int, int]] = {
@@ -108,7 +109,7 @@ class Problems:
 
 def _load_npy(path: Path) -> np.ndarray:
     """np.load without pickles; every failure becomes one short ``ValueError`` line."""
-    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+    from linkpaper.evaluation.npyfile import NpyHeaderError, check_npy_size, read_npy_header
 
     with open(path, "rb") as f:  # FileNotFoundError propagates: the caller reports "missing"
         if f.read(6) != b"\x93NUMPY":

@@ -160,7 +160,7 @@ def check_stream(folder: Path, stream: Stream, ids: list[str], deep: bool = True
     from tqdm.auto import tqdm
 
     from linkpaper.data.features import _check_array, _load_npy
-    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+    from linkpaper.evaluation.npyfile import NpyHeaderError, check_npy_size, read_npy_header
 
     if not folder.is_dir():
         return f"{folder}: missing (expected {len(ids)} videos)"
@@ -438,7 +438,7 @@ def score_checkpoint(name_or_path: str, features: Path, data_dir=None, device: s
     the data directory) or ``NAME=PATH`` for a checkpoint elsewhere (``valor++=/x/checkpoint_best.pt``).
     """
     from linkpaper.models.registry import load_valor_checkpoint
-    from linkpaper.scoring import evaluate_split, prepare_split
+    from linkpaper.training.scoring import evaluate_split, prepare_split
 
     name, _, path_text = str(name_or_path).partition("=")
     name = name.strip().lower()

@@ -49,7 +49,7 @@ import torch
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import LLP_FILENAME, check_llp_filename, load_annotations, video_id
-from linkpaper.data.download import MissingDataError, annotation_path
+from linkpaper.data.files import MissingDataError, annotation_path
 from linkpaper.data.layout import (
     AUDIO_TEACHER_EMBEDDINGS,
     LABEL_STREAMS,
@@ -62,8 +62,8 @@ from linkpaper.data.layout import (
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError, UserError
-from linkpaper.inference import is_active
-from linkpaper.records import parse_json
+from linkpaper.evaluation.inference import is_active
+from linkpaper.safe_io import parse_json
 
 SPLITS = ("train", "val", "test")
 DONOR_RULES = ("val-half", "val")
@@ -218,7 +218,7 @@ def _load_glove(data_dir) -> np.ndarray | None:
         path = annotation_path("glove", data_dir)
     except MissingDataError:
         return None
-    from linkpaper.records import safe_torch_load
+    from linkpaper.safe_io import safe_torch_load
 
     remedy = "Download it again (python -m linkpaper download) or remove it to generate without it."
     table = safe_torch_load(path, what="GloVe class table", remedy=remedy)
@@ -644,7 +644,7 @@ def real_statistics(data_dir=None) -> dict:
 def _pair_codes(audio: np.ndarray, visual: np.ndarray) -> np.ndarray:
     """(N, T, C) bool audio and visual timelines -> (N, C) codes of each (audio row, visual row):
     the metric's row codes of the 2T-segment row that puts the visual row after the audio one."""
-    from linkpaper.metrics import row_codes
+    from linkpaper.evaluation.metrics import row_codes
 
     return row_codes(np.concatenate([audio, visual], axis=1))
 
@@ -674,7 +674,7 @@ def timeline_overlap(result: SynthLLP) -> dict:
 
 
 def _prf(pred: np.ndarray, gt: np.ndarray) -> dict:
-    from linkpaper.metrics import precision_recall_f
+    from linkpaper.evaluation.metrics import precision_recall_f
 
     return precision_recall_f((pred & gt).sum(), (pred & ~gt).sum(), (~pred & gt).sum())
 
@@ -709,7 +709,7 @@ def teacher_report(data: AVVPData, splits=("val", "test")) -> dict:
     "as_predictions": the ten official scores (``metrics.SCORE_COLUMNS`` order) of the gated
     labels used as predictions (frames = gated labels, video = weak labels)}``.
     """
-    from linkpaper.metrics import evaluate_probs
+    from linkpaper.evaluation.metrics import evaluate_probs
 
     parts = [getattr(data, s) for s in splits]
     weak = np.concatenate([p.weak.numpy() > 0 for p in parts])

@@ -205,7 +205,7 @@ def hand_over(estimator, data, config) -> tuple:
     ``batch_size`` sets the warm-up, 0.9 epoch of optimiser steps). Returns (prepare(model),
     {"noise_ratios": {"audio": [...], "visual": [...]}, "warmup_steps": float}) for the record.
     """
-    from linkpaper.scoring import prepare_split  # the engine's own split preparation (pooled audio)
+    from linkpaper.training.scoring import prepare_split  # the engine's own split preparation (pooled audio)
 
     device = next(estimator.parameters()).device
     train = prepare_split(estimator, data.train, device)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from linkpaper.data.sources import load_data
 from linkpaper.models.registry import get_method
-from linkpaper.records import atomic_write_json
-from linkpaper.runs import check_run_dir
+from linkpaper.safe_io import atomic_write_json
+from linkpaper.training.runs import check_run_dir
 
 HAND_OVER_FILE = "hand_over.json"
 
@@ -37,7 +37,7 @@ def fit_stages(
     stage's record holds ``method.stages``: each earlier stage's name, run folder, best epoch
     and what it handed over.
     """
-    from linkpaper.engine import fit
+    from linkpaper.training.engine import fit
 
     config.validate()
     method = get_method(config.model)

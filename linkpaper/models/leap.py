@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from linkpaper.classes import GLOVE_DIM, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import ConfigError
-from linkpaper.inference import is_active
+from linkpaper.evaluation.inference import is_active
 from linkpaper.models.audio_pooling import audio_pooling_matrix
 from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.dropout import drop

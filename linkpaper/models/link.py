@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from linkpaper.errors import ConfigError
-from linkpaper.inference import gated_segments, is_active
+from linkpaper.evaluation.inference import gated_segments, is_active
 from linkpaper.models.config import ModelConfig
 from linkpaper.models.plsim_labels import plsim_label_mode
 from linkpaper.models.valor import AVVPOutput, VALORPlusPlus

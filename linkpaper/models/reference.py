@@ -140,7 +140,7 @@ def _read_state(path) -> tuple[str, dict]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"reference checkpoint {path}: no such file")
-    from linkpaper.records import safe_torch_load  # weights only: loading never runs code
+    from linkpaper.safe_io import safe_torch_load  # weights only: loading never runs code
 
     state = safe_torch_load(
         path, what="reference checkpoint", remedy="Use the checkpoint the method's released code saved (a state dict)."

@@ -12,7 +12,7 @@
 A :class:`Method` is a named config in the spirit of open_clip's model configs: its network
 builder, its loss (a ``"module:function"`` path, resolved by the training code), its recipe
 (``TrainConfig`` values plus the optimiser and learning-rate schedule, read by
-``linkpaper.recipe``), its published checkpoint-selection rule and, for a multi-stage method,
+``linkpaper.training.recipe``), its published checkpoint-selection rule and, for a multi-stage method,
 the stage before it and the hand-over between them. The engine reads a method only through
 these fields, so adding one touches its own files and one entry of :data:`METHODS`.
 """
@@ -358,7 +358,7 @@ def load_valor_checkpoint(model: torch.nn.Module, source) -> list[str]:
         path = Path(source)
         if not path.is_file():
             raise ConfigError(f"VALOR checkpoint {path}: no such file")
-        from linkpaper.records import safe_torch_load  # weights only: loading never runs code
+        from linkpaper.safe_io import safe_torch_load  # weights only: loading never runs code
 
         state = safe_torch_load(
             path,

@@ -35,7 +35,7 @@ class AVVPOutput:
     global_prob, a_prob, v_prob: (B, C) video-level probabilities (fused, audio, visual).
         As in VALOR, global_prob can exceed 1 (up to 2): frame attention is normalised over
         time per modality and modality attention per segment. The loss clamps it, and
-        ``linkpaper.scoring.predict`` clamps it to [0, 1]; the >= 0.5 gate is unaffected.
+        ``linkpaper.training.scoring.predict`` clamps it to [0, 1]; the >= 0.5 gate is unaffected.
 
     frame_prob, frame_logits: (B, T, 2, C) segment probabilities / logits, modality axis 2.
 

@@ -19,7 +19,7 @@ The teachers are duck-typed (see ``clip_teacher.CLIPTeacher`` / ``clap_teacher.C
 so tests can pass small random-weight ones.
 
 ``ExtractConfig.shard = (I, N)`` restricts a run to shard I of N of the clips
-(``linkpaper.cluster.in_shard``: a hash of the clip id, so N jobs listing the folders on their
+(``linkpaper.training.cluster.in_shard``: a hash of the clip id, so N jobs listing the folders on their
 own still cover every clip exactly once). Shards write into the same layout; each writes its
 own manifest, ``extract_manifest.shard-I-of-N.json``.
 """
@@ -145,7 +145,7 @@ def select_clips(clips: dict[str, Clip], shard: tuple[int, int] | None) -> dict[
     """The clips of shard ``(I, N)`` (all of them for None), keyed and ordered as given."""
     if shard is None:
         return dict(clips)
-    from linkpaper.cluster import in_shard
+    from linkpaper.training.cluster import in_shard
 
     return {cid: clip for cid, clip in clips.items() if in_shard(cid, *shard)}
 

@@ -36,7 +36,7 @@ def test_load_clip_frames_picks_the_indexed_frames_and_squashes(tmp_path, count)
 def test_llp_demo_frames_when_present():
     """The LLP demo clip (82 frames at 8 fps, from $LINKPAPER_DATA; never committed)."""
     pytest.importorskip("PIL")
-    from linkpaper.data.download import resolve_data_dir
+    from linkpaper.data.files import resolve_data_dir
 
     folder = resolve_data_dir() / "llp" / "demo_frames" / "BjCEufrlXm4"
     if not folder.is_dir():

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models.plsim_labels import plsim_label_mode
-from linkpaper.recipe import TrainConfig
-from linkpaper.records import atomic_torch_save, atomic_write_json, git_commit, hardware, parse_json, safe_torch_load
+from linkpaper.safe_io import atomic_torch_save, atomic_write_json, parse_json, safe_torch_load
+from linkpaper.training.provenance import git_commit, hardware
+from linkpaper.training.recipe import TrainConfig
 
 RESULTS_FILE = "results.json"
 CHECKPOINT_LAST = "checkpoint_last.pt"
@@ -109,7 +110,7 @@ class RunRecord(Mapping):
 
     config: the TrainConfig as a dict (``train_config()`` gives the TrainConfig); data:
     ``{"spec", "source", "description", "sizes", "audio_form", "text_source", "inputs"}`` (inputs:
-    annotation checksums and data fingerprint, ``linkpaper.inputs``); plsim:
+    annotation checksums and data fingerprint, ``linkpaper.training.inputs``); plsim:
     ``{"used", "labels", "text_source"}``; code: ``{"commit", "dirty"}``; epochs: one dict per
     finished epoch (``epoch``, ``lr``, ``train_loss``, ``val``, ``val_type_av``,
     ``diagnostics``, ``seconds``); best_val / test: ``{level: {score: F}}``; test_row: the ten
@@ -154,7 +155,7 @@ class RunRecord(Mapping):
 
         config: a validated TrainConfig; data: the AVVPData it trains on; model: the built model
         (for its parameter count); mode: the PLSIM label mode (``"none"`` without PLSIM)."""
-        from linkpaper.inputs import run_inputs
+        from linkpaper.training.inputs import run_inputs
 
         leakage = uses_plsim and plsim_label_mode(mode).leaks
         return cls(

@@ -11,7 +11,7 @@ key             shape / dtype         meaning
 ==============  ====================  ==================================================
 
 The training engine writes one with ``save_predictions``; ``python -m linkpaper evaluate``
-reads it with ``load_predictions`` and scores it (``linkpaper.metrics``).
+reads it with ``load_predictions`` and scores it (``linkpaper.evaluation.metrics``).
 """
 
 from __future__ import annotations
@@ -244,13 +244,13 @@ def load_predictions(path: str | os.PathLike) -> Predictions:
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """The three arrays of a predictions ``.npz``; each member's header is checked against its
     size before it is read (a forged shape never allocates), and pickles are refused."""
-    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+    from linkpaper.evaluation.npyfile import NpyHeaderError, check_npy_size, read_npy_header
 
     if not zipfile.is_zipfile(path):
         raise PredictionsError(
             f"{path}: not a readable .npz predictions file (not a zip archive); "
             f"expected keys {', '.join(PREDICTION_KEYS)} "
-            "as written by linkpaper.predictions.save_predictions or numpy.savez"
+            "as written by linkpaper.evaluation.predictions.save_predictions or numpy.savez"
         )
     with zipfile.ZipFile(path) as archive:
         members = {name.removesuffix(".npy"): name for name in archive.namelist()}

@@ -1,18 +1,18 @@
 """The training loop: one for every method of the registry (``linkpaper.models.registry``).
 
 A run takes its loss, optimiser, learning-rate schedule, clipping and published selection rule
-from its method (``linkpaper.recipe.method_recipe``; VALOR++'s recipe, which LINK keeps for every
+from its method (``linkpaper.training.recipe.method_recipe``; VALOR++'s recipe, which LINK keeps for every
 variant, is ``book/decisions.md#decision-recipe``; the field's methods bring theirs,
 ``book/decisions.md#method-field``). Each epoch sets the epoch's learning rate
-(:func:`linkpaper.recipe.epoch_lr`), trains on shuffled batches (:func:`training_step`), scores
-the validation split (``linkpaper.scoring``) and keeps the best epoch by the recipe's selection
+(:func:`linkpaper.training.recipe.epoch_lr`), trains on shuffled batches (:func:`training_step`), scores
+the validation split (``linkpaper.training.scoring``) and keeps the best epoch by the recipe's selection
 score; the run ends by scoring the test split with the last epoch's weights, then the best's.
 
 The whole split lives as tensors on the device, and batches are gathered with a permutation
 drawn from a checkpointed generator. Every epoch writes ``checkpoint_last.pt``
-(``linkpaper.runs.save_epoch``), so ``resume=True`` continues an interrupted run to exactly the
+(``linkpaper.training.runs.save_epoch``), so ``resume=True`` continues an interrupted run to exactly the
 numbers an uninterrupted one gets; a NaN or infinite loss stops the run with one line that names
-the step (``linkpaper.divergence``). The same seed on the CPU gives the same numbers.
+the step (``linkpaper.training.divergence``). The same seed on the CPU gives the same numbers.
 """
 
 from __future__ import annotations
@@ -29,18 +29,18 @@ from tqdm import tqdm  # the text bar: tqdm.auto warns at import in a kernel wit
 from linkpaper.data.sources import load_data
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.data.text_tables import load_text_table
-from linkpaper.divergence import DivergenceError, LossWatch, NonFiniteLoss, diverged
 from linkpaper.errors import ConfigError
-from linkpaper.inputs import check_inputs, check_resume_inputs, check_source, recorded_inputs, run_inputs
+from linkpaper.evaluation.metrics import AVVPScores
+from linkpaper.evaluation.predictions import save_predictions
 from linkpaper.losses import alignment_diagnostics, compute_losses
-from linkpaper.metrics import AVVPScores
 from linkpaper.models import build_model, get_method, model_config
 from linkpaper.models.plsim_labels import PLSIMLabelMode, plsim_label_mode
-from linkpaper.precision import apply_precision, compile_model
-from linkpaper.predictions import save_predictions
-from linkpaper.recipe import TrainConfig, epoch_lr, method_recipe, method_record, select_epoch
-from linkpaper.records import check_writable_dir, remove_created_dirs
-from linkpaper.runs import (
+from linkpaper.safe_io import check_writable_dir, remove_created_dirs
+from linkpaper.training.divergence import DivergenceError, LossWatch, NonFiniteLoss, diverged
+from linkpaper.training.inputs import check_inputs, check_resume_inputs, check_source, recorded_inputs, run_inputs
+from linkpaper.training.precision import apply_precision, compile_model
+from linkpaper.training.recipe import TrainConfig, epoch_lr, method_recipe, method_record, select_epoch
+from linkpaper.training.runs import (
     CHECKPOINT_BEST,
     CHECKPOINT_LAST,
     PREDICTIONS_FILE,
@@ -57,8 +57,8 @@ from linkpaper.runs import (
     save_epoch,
     seed_everything,
 )
-from linkpaper.scoring import evaluate_split, forward, prepare_split, score_row, scores_record, selection_score
-from linkpaper.tracking import open_log
+from linkpaper.training.scoring import evaluate_split, forward, prepare_split, score_row, scores_record, selection_score
+from linkpaper.training.tracking import open_log
 
 # --------------------------------------------------------------------------------------------
 # The model of a run

@@ -1,14 +1,14 @@
 """The ablation grid: every variant x every seed, resumable, summarised as mean +- std.
 
-Layout: ``OUT/<variant slug>/seed<SEED>/`` is one run folder (``linkpaper.engine.train`` writes
-it, :class:`linkpaper.runs.RunRecord` reads it);
+Layout: ``OUT/<variant slug>/seed<SEED>/`` is one run folder (``linkpaper.training.engine.train`` writes
+it, :class:`linkpaper.training.runs.RunRecord` reads it);
 ``OUT/summary.json`` and ``OUT/summary.md`` hold the table of the ten test F-scores per variant.
 A run already complete is skipped and an unfinished one resumed, so an interrupted grid simply
 runs again. :func:`summarise_runs` builds the table from any run folders (the results notebook
 uses it too).
 
 The runs are independent, so they may run in parallel: :func:`run_grid` takes an executor
-(``linkpaper.cluster``: sequential in this process, ``local`` worker processes, or a SLURM job
+(``linkpaper.training.cluster``: sequential in this process, ``local`` worker processes, or a SLURM job
 array through submitit). Whatever runs them, every run is one :class:`GridRun` call: it locks
 its folder (two jobs never write the same run) and trains with ``resume=True``, so the numbers
 are those of the sequential grid. A grid folder never mixes configurations:
@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from linkpaper.errors import ConfigError, UserError
-from linkpaper.metrics import SCORE_LABELS
+from linkpaper.evaluation.metrics import SCORE_LABELS
 from linkpaper.models.registry import get_method, variant_slug
-from linkpaper.recipe import RECIPE_FIELDS, adopt_variant_plsim_labels, method_recipe
-from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit, read_json
-from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
+from linkpaper.safe_io import atomic_write_bytes, atomic_write_json, read_json
+from linkpaper.training.provenance import git_commit
+from linkpaper.training.recipe import RECIPE_FIELDS, adopt_variant_plsim_labels, method_recipe
+from linkpaper.training.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
 
-COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LABELS
+COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.evaluation.metrics.SCORE_LABELS
 
 
 def resolve_variants(variants: str | list[str]) -> list[str]:
@@ -67,7 +68,7 @@ def run_dir_for(out_dir: str | Path, variant: str, seed: int) -> Path:
 def grid_config(base_config, variant: str, seed: int, recipe_given=()):
     """The TrainConfig of one grid run: ``base_config`` with its model and seed replaced (and the
     PLSIM labels of a variant that fixes them, ``+P/self``). A method of the field trains under
-    its own recipe (``linkpaper.recipe.method_recipe``) except for the recipe fields named in
+    its own recipe (``linkpaper.training.recipe.method_recipe``) except for the recipe fields named in
     ``recipe_given`` (those the command line set, e.g. ``{"epochs"}``), which keep
     ``base_config``'s value for every run."""
     config = dataclasses.replace(base_config, model=variant, seed=seed)
@@ -85,11 +86,11 @@ def check_grid_configs(base_config, jobs, out_dir, recipe_given=()) -> None:
     jobs: (variant, seed) pairs. Every run folder with a ``results.json`` (finished or not) is
     compared with the configuration this grid would train it with; options that change no number
     (device, threads, evaluation batch size, data folder) may differ, but the annotation files
-    must be the ones the run recorded (their sha256, :mod:`linkpaper.inputs`). Raises one ConfigError that
+    must be the ones the run recorded (their sha256, :mod:`linkpaper.training.inputs`). Raises one ConfigError that
     names every run and every difference, before anything is trained or submitted, so a summary
     never mixes runs of different epochs, data, recipes or label modes.
     """
-    from linkpaper.inputs import annotation_changes, spec_annotation_checksums
+    from linkpaper.training.inputs import annotation_changes, spec_annotation_checksums
 
     out_dir = Path(out_dir)
     problems = []
@@ -130,9 +131,9 @@ class GridRun:
         import socket
         import time
 
-        from linkpaper.cluster import RunBusy, run_lock
-        from linkpaper.engine import train
-        from linkpaper.runs import is_complete
+        from linkpaper.training.cluster import RunBusy, run_lock
+        from linkpaper.training.engine import train
+        from linkpaper.training.runs import is_complete
 
         run_dir = Path(run_dir)
         result = {
@@ -250,7 +251,7 @@ def run_grid(
     base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run (a method of the
     field also takes its own recipe, but for the fields in ``recipe_given``: see
     :func:`grid_config`). executor: a
-    ``linkpaper.cluster.ExecutorOptions`` (None: sequential, in this process, as always).
+    ``linkpaper.training.cluster.ExecutorOptions`` (None: sequential, in this process, as always).
     Before anything runs, runs already in ``out_dir`` are checked against this configuration
     (:func:`check_grid_configs`). Complete runs are kept, interrupted ones resume, runs that a
     live job holds are left to it. Writes summary.json / summary.md over the complete runs unless
@@ -262,10 +263,10 @@ def run_grid(
     """
     from tqdm.auto import tqdm
 
-    from linkpaper.cluster import ExecutorOptions, available_cpus, lock_holder, slurm_queue
     from linkpaper.limits import check_seed
-    from linkpaper.records import check_writable_dir, remove_created_dirs
-    from linkpaper.runs import is_complete
+    from linkpaper.safe_io import check_writable_dir, remove_created_dirs
+    from linkpaper.training.cluster import ExecutorOptions, available_cpus, lock_holder, slurm_queue
+    from linkpaper.training.runs import is_complete
 
     options = (executor or ExecutorOptions()).validate()
     variants = resolve_variants(variants)
@@ -313,7 +314,7 @@ def run_grid(
         if has_record:
             read_results(run_dir)  # a damaged record: its one-line UserError, not "not trained"
         if (holder := lock_holder(run_dir)) is not None:
-            from linkpaper.cluster import holder_text
+            from linkpaper.training.cluster import holder_text
 
             run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
         elif known_jobs.get(key) in queue:
@@ -345,7 +346,7 @@ def run_grid(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        from linkpaper.cluster import die_with_parent, stop_workers
+        from linkpaper.training.cluster import die_with_parent, stop_workers
 
         job = GridRun(verbose=False)
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
@@ -374,7 +375,7 @@ def run_grid(
             raise
         pool.shutdown(wait=True)
     elif todo:
-        from linkpaper.cluster import failure_text, job_result, make_submitit_executor, wait_for_jobs
+        from linkpaper.training.cluster import failure_text, job_result, make_submitit_executor, wait_for_jobs
 
         executor_ = make_submitit_executor(options, submitit_dir)
         jobs = executor_.map_array(GridRun(), [c for _, c in todo], [r["run_dir"] for r, _ in todo])
@@ -467,7 +468,7 @@ def format_summary(table: list[dict], caption: str = "") -> str:
 def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int = 0) -> None:
     """``summary.json`` and ``summary.md`` in ``out_dir``; ``missing``: runs of the grid that are
     not complete (named in the caption, so a partial table never passes for the whole grid)."""
-    from linkpaper.precision import DEFAULT_PRECISION
+    from linkpaper.training.precision import DEFAULT_PRECISION
 
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data

@@ -1,6 +1,6 @@
 """A run that diverges: finding the first NaN or infinite loss, and the one-line error that says where.
 
-The loop (``linkpaper.engine``) hands every step's losses to a :class:`LossWatch`. On the CPU it
+The loop (``linkpaper.training.engine``) hands every step's losses to a :class:`LossWatch`. On the CPU it
 reads each loss as it comes (reading a CPU scalar costs nothing); on a GPU it keeps two device
 flags and reads them once per epoch, so no step waits for a device-to-host copy, and still names
 the first bad step. :func:`diverged` turns what stopped a run into a :class:`DivergenceError`
@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from linkpaper.errors import UserError
-from linkpaper.runs import CHECKPOINT_LAST
+from linkpaper.training.runs import CHECKPOINT_LAST
 
 CHECK_EACH_STEP = ("cpu",)
 """Devices where the loss is checked at every step (reading a CPU scalar costs nothing)."""

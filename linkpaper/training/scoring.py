@@ -3,7 +3,7 @@
 :func:`predict` runs a model over a split in a few large ``no_grad`` batches (the split already
 lives as tensors on the model's device: :func:`prepare_split`); :func:`evaluate_split` scores the
 probabilities against the split's dense ground truth with the official metric
-(``linkpaper.metrics.evaluate_probs``: frame >= 0.5 AND video >= 0.5, eqs of section 3.2).
+(``linkpaper.evaluation.metrics.evaluate_probs``: frame >= 0.5 AND video >= 0.5, eqs of section 3.2).
 The training loop validates with them every epoch and tests with them at the end.
 """
 
@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from linkpaper.data.split import AVVPSplit
-from linkpaper.divergence import DivergenceError, count_text, nonfinite_inputs
 from linkpaper.errors import UserError
-from linkpaper.metrics import AVVPScores, evaluate_probs
+from linkpaper.evaluation.metrics import AVVPScores, evaluate_probs
+from linkpaper.training.divergence import DivergenceError, count_text, nonfinite_inputs
 
 SELECTION_SCORE = ("segment", "type")
 """The validation score that picks the best epoch: segment-level Type@AV (as VALOR)."""

@@ -31,7 +31,7 @@ from statistics import NormalDist
 import numpy as np
 
 from linkpaper.errors import UserError
-from linkpaper.metrics import SCORE_COLUMNS
+from linkpaper.evaluation.metrics import SCORE_COLUMNS
 
 DECISIONS_FILE = "test_decisions.npz"
 """A run's gated test decisions, stored as a predictions file (``scripts/collect_results.py``)."""
@@ -51,9 +51,9 @@ def run_per_video(run_dir, test) -> np.ndarray:
     """
     from pathlib import Path
 
-    from linkpaper.metrics import evaluate_probs
-    from linkpaper.predictions import load_predictions
-    from linkpaper.runs import RESULTS_FILE, RunRecord
+    from linkpaper.evaluation.metrics import evaluate_probs
+    from linkpaper.evaluation.predictions import load_predictions
+    from linkpaper.training.runs import RESULTS_FILE, RunRecord
 
     path = Path(run_dir) / DECISIONS_FILE
     if not path.is_file():

@@ -34,13 +34,9 @@ import numpy as np
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
-from linkpaper.inference import THRESHOLD, gated_segments
-from linkpaper.predictions import (  # noqa: F401  (re-exported: the engine saves predictions from here)
-    Predictions,
-    PredictionsError,
+from linkpaper.evaluation.inference import THRESHOLD, gated_segments
+from linkpaper.evaluation.predictions import (
     check_probabilities,
-    load_predictions,
-    save_predictions,
 )
 
 IOU_THRESHOLD = 0.5  # event matching, inclusive

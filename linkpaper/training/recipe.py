@@ -3,8 +3,8 @@
 ``TrainConfig`` holds everything that defines a run; its defaults are VALOR++'s recipe, which
 LINK keeps for every variant: AdamW (lr 3e-4, betas (0.5, 0.999), eps 1e-8, weight decay 1e-3),
 batch 64, gradient clipping at 1.0, 60 epochs with a 10-epoch linear warm-up then a cosine decay
-to 3e-6 (:func:`lr_at_epoch`). The engine (``linkpaper.engine``) trains one; the run record
-(``linkpaper.runs``) stores it.
+to 3e-6 (:func:`lr_at_epoch`). The engine (``linkpaper.training.engine``) trains one; the run record
+(``linkpaper.training.runs``) stores it.
 
 The field's methods (HAN, MM-Pyramid, JoMoLD, LEAP) bring their own recipes
 (``linkpaper.models.registry.METHODS``, ``book/decisions.md#method-field``): Adam and a step
@@ -24,7 +24,7 @@ from linkpaper import limits
 from linkpaper.errors import ConfigError
 from linkpaper.models import canonical_name, variant_plsim_labels
 from linkpaper.models.plsim_labels import plsim_label_mode
-from linkpaper.precision import DEFAULT_PRECISION, check_precision
+from linkpaper.training.precision import DEFAULT_PRECISION, check_precision
 
 LOG_KINDS = (None, "tensorboard")
 """``TrainConfig.log``: no live log (the default) or TensorBoard (the ``[tracking]`` extra)."""
@@ -51,8 +51,8 @@ class TrainConfig:
     split's teacher labels over all classes), ``self`` (the model's own first pass) or
     ``gated`` (the released weak-label-gated files; needs ``allow_label_leakage``).
     ``eval_batch_size`` only changes speed, never a number. ``precision`` (``fp32`` or ``bf16``)
-    and ``compile`` set how the model's forward runs (``linkpaper.precision``); ``log``
-    (``None`` or ``"tensorboard"``) adds live curves beside the run record (``linkpaper.tracking``).
+    and ``compile`` set how the model's forward runs (``linkpaper.training.precision``); ``log``
+    (``None`` or ``"tensorboard"``) adds live curves beside the run record (``linkpaper.training.tracking``).
     """
 
     model: str = "valor++"
@@ -246,7 +246,7 @@ def epoch_lr(config: TrainConfig, epoch: int) -> float:
 
 COMMON_SELECTION = {"level": "segment", "score": "type", "ties": "earlier"}
 """The one rule every run's test scores use: best validation segment Type@AV, strictly greater
-(VALOR++'s; ``linkpaper.scoring.SELECTION_SCORE``)."""
+(VALOR++'s; ``linkpaper.training.scoring.SELECTION_SCORE``)."""
 
 
 def describe_selection(rule: dict) -> str:

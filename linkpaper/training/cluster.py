@@ -449,7 +449,7 @@ def run_lock(run_dir: str | Path, flag: str = "--out"):
     """
     import fcntl
 
-    from linkpaper.records import check_writable_dir, remove_created_dirs
+    from linkpaper.safe_io import check_writable_dir, remove_created_dirs
 
     run_dir = Path(run_dir)
     created = check_writable_dir(run_dir, flag)
