@@ -357,7 +357,7 @@ Markdown(
 # The table reads every one of these run records.
 
 # %% tags=["hide-input"]
-from linkpaper.book import analysis
+from linkpaper.book import run_records
 from linkpaper.errors import UserError
 from linkpaper.evaluation.paper import reported_scores
 from linkpaper.training.runs import RunRecord
@@ -392,7 +392,7 @@ def calibration_row(run) -> dict | None:
 calibration_runs = []
 for folder in (first_round_dir, recipe_dir, valor_recipe_dir):
     try:
-        calibration_runs += analysis.find_run_dirs(folder, ["valor++"])
+        calibration_runs += run_records.find_run_dirs(folder, ["valor++"])
     except UserError as err:
         print(err)
 for folder in (calibration_dir, valor_calibration_dir):

@@ -170,7 +170,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import analysis, viz
+from linkpaper.book import prediction_scores, run_records, viz
 from linkpaper.book.modelviz import Panel, curves_figure, curves_grid, panels_figure
 from linkpaper.book.probe import (
     epoch_series,
@@ -571,8 +571,8 @@ SLOSS_VARIANTS = [
     "valor++", "+S/label", "+S/paper-mu1", "+S", "+S/leap-mu1", "+S/leap", "link/leap"
 ]
 try:
-    sloss_rows = analysis.measured_rows(
-        analysis.find_run_dirs(recipe_dir, SLOSS_VARIANTS)
+    sloss_rows = run_records.measured_rows(
+        run_records.find_run_dirs(recipe_dir, SLOSS_VARIANTS)
     )
 except UserError as err:
     sloss_rows = []
@@ -597,7 +597,9 @@ if sloss_rows:
 
 # %% tags=["hide-input"]
 test = load_annotations("test", data_dir)
-errors = analysis.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
+errors = (
+    prediction_scores.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
+)
 if errors is not None:
     counts = errors.drop(columns="n").round(1)
     if (counts == counts.round()).all().all():
@@ -663,9 +665,9 @@ pd.DataFrame(
 # %% tags=["hide-input"]
 pd.DataFrame(
     {"SynthLLP small train, gated pseudo labels (synthetic)":
-         analysis.target_group_shares(train.pseudo_audio, train.pseudo_visual),
+         prediction_scores.target_group_shares(train.pseudo_audio, train.pseudo_visual),
      "LLP test ground truth (real)":
-         analysis.target_group_shares(test.gt_audio, test.gt_visual)}
+         prediction_scores.target_group_shares(test.gt_audio, test.gt_visual)}
 ).T.round(3).rename_axis("share of (i, j) segment pairs")
 
 # %% tags=["hide-input"]

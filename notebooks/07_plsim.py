@@ -127,7 +127,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import analysis, viz
+from linkpaper.book import run_records, viz
 from linkpaper.book.modelviz import Panel, curves_grid, heatmaps_figure, panels_figure
 from linkpaper.book.probe import (
     epoch_series,
@@ -633,9 +633,9 @@ if gains is not None:
 # %% tags=["remove-input"]
 if gains is not None and shared[("+P", "valor++")]:
     both = shared[("+P", "valor++")]
-    runs = [run for run in analysis.find_run_dirs(grid_dir, ["+P", "valor++"])
+    runs = [run for run in run_records.find_run_dirs(grid_dir, ["+P", "valor++"])
             if run.name in {f"seed{sd}" for sd in both}]
-    test_rows = {row["model"]: row for row in analysis.measured_rows(runs)}
+    test_rows = {row["model"]: row for row in run_records.measured_rows(runs)}
     test_gain = test_rows["+P"]["mean"][3] - test_rows["valor++"]["mean"][3]
     val_gain = float(last_gain["+P − valor++"].mean())
     display(Markdown(

@@ -99,7 +99,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 
-from linkpaper.book import analysis, viz
+from linkpaper.book import run_records, viz
 from linkpaper.training.engine import train
 from linkpaper.training.recipe import TrainConfig, lr_at_epoch
 
@@ -221,7 +221,7 @@ per_epoch.round(1).rename(columns={"train": "train (s)", "val": "validation (s)"
 # `best` is the epoch whose weights are tested.
 
 # %%
-history = analysis.history_frame(record)
+history = run_records.history_frame(record)
 shown = (
     ["lr"]
     + [c for c in history.columns if c.startswith("loss ")]
@@ -236,7 +236,7 @@ shown = (
 history[shown].round(4).assign(lr=history["lr"]).rename_axis(f"epoch [{source}]")
 
 # %% tags=["hide-input"]
-fig = analysis.history_figure(history, source=source)
+fig = run_records.history_figure(history, source=source)
 plt.show()
 
 # %% tags=["hide-input"]

@@ -1,7 +1,7 @@
 """The paper's tables for the book, set to fit a page (presentation only, like ``viz``).
 
 :func:`paper_table` puts the rows the paper reports (``linkpaper.evaluation.paper``) beside the rows this
-repository measured (``analysis.measured_rows``), one evaluation level per table: five
+repository measured (``run_records.measured_rows``), one evaluation level per table: five
 score columns, a short source tag per row (``R`` reported, ``M`` measured, ``M1``, ``M2`` ...
 when the measured rows come from different data or seeds) and a legend that spells each tag
 out, so no row is read without its data. Reported numbers keep the paper's one decimal;

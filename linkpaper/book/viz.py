@@ -20,7 +20,7 @@ from linkpaper.classes import CLASSES, NUM_SEGMENTS
 
 # The book's one style: seaborn's "whitegrid" theme with its colour-blind-safe palette
 # (Okabe-Ito-like: blue, orange, green, vermilion, ...). Set once, by ``book_style()``, the
-# first time any helper of viz / modelviz / analysis makes a figure.
+# first time any helper of viz / modelviz / the analyses makes a figure.
 PALETTE = "colorblind"
 PALETTE_HEX = (
     "#0173b2",
