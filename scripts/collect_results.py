@@ -14,8 +14,9 @@ the repository small: every value keeps its side of the 0.5 threshold, so the fi
 exactly the ten numbers of the run record (checked here before writing).
 
 Before it copies anything it checks SRC: a folder with run records, each one readable, all of
-one configuration apart from model and seed (and the same as the records already in DST); DST:
-a writable folder outside SRC; ``--predictions``: run folders inside SRC (never an absolute path
+one configuration apart from model, seed and a method's own recipe (and the same as the
+records already in DST); DST: a writable folder outside SRC; ``--predictions``: run folders inside SRC
+(never an absolute path
 or one that leaves SRC, so nothing is ever written into SRC). A problem is one ``error:`` line
 naming the folder or file (exit status 2). Every file is written to a temporary name and renamed
 when complete, so a full disk leaves no partial file in DST.
@@ -38,7 +39,8 @@ from linkpaper.evaluation.gains import DECISIONS_FILE
 from linkpaper.evaluation.metrics import binarize_predictions, evaluate_probs
 from linkpaper.evaluation.predictions import load_predictions, save_predictions, write_npz_atomically
 from linkpaper.safe_io import atomic_write_bytes, check_writable_dir, remove_created_dirs
-from linkpaper.training.runs import config_differences, read_results
+from linkpaper.training.grid import grid_differences
+from linkpaper.training.runs import read_results
 
 RECORDS = "*/seed*/results.json"
 
@@ -69,7 +71,8 @@ def write_decisions(source: Path, target: Path, record: dict, test) -> None:
 def _complete_records(src: Path, dst: Path) -> list[tuple[Path, dict]]:
     """The complete run records under ``src`` as (path, record) pairs, checked before anything is
     copied: ``src`` is a folder holding run records, each record is readable, and every record (and
-    every one already in ``dst``) has one configuration apart from model and seed. Prints the
+    every one already in ``dst``) has one configuration apart from model, seed and a method's own
+    recipe (``linkpaper.training.grid.grid_differences``). Prints the
     incomplete runs it skips; raises a UserError naming the folder or file and the problem."""
     if not src.is_dir():
         raise UserError(f"SRC {src}: no such folder; give the grid folder (the --out of 'python -m linkpaper grid')")
@@ -95,11 +98,7 @@ def _complete_records(src: Path, dst: Path) -> list[tuple[Path, dict]]:
         first, reference = records[0]
         mixed = []
         for path, record in records[1:] + kept:
-            diffs = [
-                d
-                for d in config_differences(reference["config"], record["config"])
-                if not d.startswith(("model:", "seed:"))
-            ]
+            diffs = grid_differences(reference["config"], record["config"])
             if diffs:
                 mixed.append(f"{path} ({'; '.join(diffs)})")
         if mixed:

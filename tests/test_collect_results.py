@@ -76,7 +76,7 @@ def test_damaged_record_mixed_configurations_and_unknown_predictions_copy_nothin
     shutil.copyfile(RECIPE / "link/seed87/results.json", src / "link/seed87/results.json")
     _edit(src / "link/seed87/results.json", epochs_config=6)
     status, err = _run(capsys, src, dst)
-    assert status == 2 and "valorpp/seed87/results.json (epochs: 6 -> 60)" in err and not dst.exists()
+    assert status == 2 and "valorpp/seed87/results.json (epochs: 6 -> 60 (recipe))" in err and not dst.exists()
     _edit(src / "link/seed87/results.json", epochs_config=60)
     status, err = _run(capsys, src, dst, "--predictions", "link/seed99")
     assert status == 2 and "--predictions link/seed99: no complete run record" in err and not dst.exists()

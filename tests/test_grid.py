@@ -212,3 +212,18 @@ def test_grid_cli_trains_a_method_and_summarises_it_beside_a_variant(tmp_path, c
     assert han["config"]["model"] == "han" and han["config"]["epochs"] == 1
     assert han["config"]["batch_size"] == 16  # HAN's recipe, not VALOR++'s 64
     assert "| han | 1 |" in capsys.readouterr().out
+
+
+def test_grid_differences_allow_each_method_its_own_recipe_and_nothing_else():
+    from linkpaper.training.grid import grid_config, grid_differences
+
+    base = TrainConfig(data="synth:small")
+    valor, han = grid_config(base, "valor++", 87).to_dict(), grid_config(base, "han", 88).to_dict()
+    assert valor["epochs"] != han["epochs"] and grid_differences(valor, han) == []
+    other_data = grid_config(dataclasses.replace(base, data="synth:tiny"), "han", 88).to_dict()
+    assert grid_differences(valor, other_data) == ["data: 'synth:small' -> 'synth:tiny'"]
+    # a method trained off its recipe is another grid, even when it matches the reference's value
+    short = grid_config(dataclasses.replace(base, epochs=60), "han", 88, recipe_given={"epochs"}).to_dict()
+    assert grid_differences(valor, short) == ["epochs: 60 (recipe) -> 60"]
+    assert grid_differences(short, han) == ["epochs: 60 -> 40 (recipe)"]
+    assert grid_differences(short, dict(short, seed=89)) == []  # both off the recipe, alike

@@ -30,7 +30,7 @@ from linkpaper.models.registry import get_method, variant_slug
 from linkpaper.safe_io import atomic_write_bytes, atomic_write_json, read_json
 from linkpaper.training.provenance import git_commit
 from linkpaper.training.recipe import RECIPE_FIELDS, adopt_variant_plsim_labels, method_recipe
-from linkpaper.training.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, read_results
+from linkpaper.training.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, config_differences, read_results
 
 COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.evaluation.metrics.SCORE_LABELS
 
@@ -78,6 +78,37 @@ def grid_config(base_config, variant: str, seed: int, recipe_given=()):
             config, **{name: recipe[name] for name in RECIPE_FIELDS if name not in set(recipe_given)}
         )
     return adopt_variant_plsim_labels(config)
+
+
+def grid_differences(reference: dict, config: dict) -> list[str]:
+    """``config_differences`` between two run configurations (``results.json`` ``config``
+    dicts) of one grid: model and seed may differ, and a recipe field (``RECIPE_FIELDS``) counts
+    as the same where both runs follow their own model's recipe (HAN's 40 epochs beside
+    VALOR++'s 60) or both set the same value; one run on its recipe and the other off it differ
+    (``"epochs: 60 (recipe) -> 60"`` for VALOR++ beside a HAN trained 60 epochs)."""
+
+    def plain(value):
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    def on_recipe(cfg: dict, name: str) -> bool:
+        return plain(cfg.get(name)) == plain(method_recipe(cfg["model"])[name])
+
+    diffs = []
+    for diff in config_differences(reference, config):
+        name = diff.partition(":")[0]
+        if name not in ("model", "seed", *RECIPE_FIELDS):
+            diffs.append(diff)
+    for name in RECIPE_FIELDS:
+        ours, theirs = on_recipe(reference, name), on_recipe(config, name)
+        if ours and theirs:
+            continue
+        if not ours and not theirs and plain(reference.get(name)) == plain(config.get(name)):
+            continue
+        old, new = (
+            repr(cfg.get(name)) + (" (recipe)" if on else "") for cfg, on in ((reference, ours), (config, theirs))
+        )
+        diffs.append(f"{name}: {old} -> {new}")
+    return diffs
 
 
 def check_grid_configs(base_config, jobs, out_dir, recipe_given=()) -> None:
