@@ -12,6 +12,7 @@ Shapes: B batch, T = 10 segments, H hidden, C = 25 classes, D text-table width.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -59,11 +60,18 @@ def parameter_counts(model: torch.nn.Module, expand: tuple[str, ...] = ()) -> di
 # --------------------------------------------------------------------------------------------
 
 
+class Trace(NamedTuple):
+    """What :func:`trace_forward` returns."""
+
+    output: object  # the model's AVVPOutput
+    tensors: dict  # {name: tensor}, the intermediate tensors of the pass
+
+
 @torch.no_grad()
-def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> tuple:
+def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> Trace:
     """Run ``model`` once in eval mode and record its intermediate tensors.
 
-    Returns (output: AVVPOutput, trace: {name: tensor}). Names present for every model:
+    Returns a :class:`Trace` (output, {name: tensor}). Names present for every model:
 
     * ``x_a``, ``x_v`` (B, T, H): the input projections (``model.embed``);
     * ``encoder_in_a``, ``encoder_in_v`` (B, T, H): what the HAN encoder reads (after LINK's modules);
@@ -133,7 +141,7 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    return output, trace
+    return Trace(output, trace)
 
 
 # --------------------------------------------------------------------------------------------

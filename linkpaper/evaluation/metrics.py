@@ -34,7 +34,7 @@ import numpy as np
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
-from linkpaper.evaluation.inference import THRESHOLD, gated_segments
+from linkpaper.evaluation.inference import THRESHOLD, SegmentDecisions, gated_segments
 from linkpaper.evaluation.predictions import (
     check_probabilities,
 )
@@ -144,7 +144,7 @@ def _as_binary(array, name: str, n_videos: int | None = None) -> np.ndarray:
     return binary
 
 
-def binarize_predictions(frame_prob, video_prob, threshold: float = THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+def binarize_predictions(frame_prob, video_prob, threshold: float = THRESHOLD) -> SegmentDecisions:
     """Segment predictions gated by the predicted video label (section 3.2).
 
     frame_prob: (N, 10, 2, 25) in [0, 1] (modality 0 audio, 1 visual); video_prob: (N, 25).
