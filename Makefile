@@ -1,6 +1,7 @@
 # linkpaper: two commands after cloning.
 #   make book   set up .venv, execute every notebook with papermill on the embedded default
 #               (SynthLLP + the LLP annotations), and build the Jupyter Book into _build/html
+#   make lint   ruff check and ruff format --check over the whole tree (configuration: pyproject.toml)
 #   make test   set up .venv (extras book, dev, cluster, download, tracking), run the unit tests, nbval on the executed notebooks, and the
 #               headless-browser check of the built book (Debian's chromium + chromium-driver;
 #               skipped when absent unless LINKPAPER_REQUIRE_BROWSER=1). The unit tests include
@@ -27,7 +28,7 @@ export LINKPAPER_DATA
 export HF_HUB_OFFLINE := 1
 unexport MPLBACKEND
 
-.PHONY: setup data book notebooks test unit nbval browser test-extract llp clean
+.PHONY: setup data book notebooks lint test unit nbval browser test-extract llp clean
 
 setup: $(STAMP)
 
@@ -46,6 +47,10 @@ notebooks: data
 
 book: notebooks
 	$(PY) scripts/build_book.py
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 unit: data
 	$(PY) -m pytest tests -q -m "not browser"

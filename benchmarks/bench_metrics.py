@@ -23,26 +23,25 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
-from linkpaper.data.annotations import load_annotations  # noqa: E402
-from linkpaper.metrics import (  # noqa: E402
+from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.annotations import load_annotations
+from linkpaper.evaluation.metrics import (
     SCORE_COLUMNS,
     binarize_predictions,
-    event_count_table,
     evaluate_predictions_loop,
     evaluate_probs,
-    load_predictions,
-    save_predictions,
+    event_count_table,
 )
+from linkpaper.evaluation.predictions import load_predictions, save_predictions
 
 OFFICIAL_LOOP_SECONDS = 2.5  # the official per-video implementation on the test split (issue figure)
 
@@ -73,8 +72,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = save_predictions(Path(tmp) / "random_test.npz", annotations.filenames, frame_prob, video_prob)
         print(f"predictions: {n_videos} test videos, seed {args.seed}, {path.stat().st_size / 1e6:.1f} MB")
-        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-              f"load average {os.getloadavg()[0]:.1f}, numpy {np.__version__}, one thread")
+        print(
+            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.1f}, numpy {np.__version__}, one thread"
+        )
 
         start = time.perf_counter()
         event_count_table()  # built once per process, then cached
@@ -107,8 +108,10 @@ def main() -> None:
     print(f"score only (GT in memory), median of {args.repeats:>2}:    {score:8.4f} s")
     print(f"read CSVs + build GT + read file + score:     {whole:8.4f} s")
     print(f"per-video loop, median of {args.loop_repeats:>2}:               {loop:8.4f} s")
-    print(f"speed-up of scoring: {loop / score:.0f}x over the loop here, "
-          f"{OFFICIAL_LOOP_SECONDS / score:.0f}x over the official ~{OFFICIAL_LOOP_SECONDS} s")
+    print(
+        f"speed-up of scoring: {loop / score:.0f}x over the loop here, "
+        f"{OFFICIAL_LOOP_SECONDS / score:.0f}x over the official ~{OFFICIAL_LOOP_SECONDS} s"
+    )
     print(fast.format_table("random probabilities on test (fast path)"))
     print(f"fast path == loop (ten scores and all per-video scores, exact): {identical}")
     assert identical, "the vectorised metric and the loop disagree"

@@ -23,18 +23,18 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import tempfile
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 
 def segment_scores(pred_a: np.ndarray, pred_v: np.ndarray, gt_a: np.ndarray, gt_v: np.ndarray) -> dict:
     """Segment-level A / V / AV / Type@AV (percent) with the official per-video rules (book/decisions.md#ref-metric)."""
 
-    from linkpaper.metrics import class_f_scores, video_scores
+    from linkpaper.evaluation.metrics import class_f_scores, video_scores
 
     def per_video(pred, gt):
         counts = (pred & gt).sum(1), (pred & ~gt).sum(1), (~pred & gt).sum(1)  # (N, C) each
@@ -81,8 +81,11 @@ def run_proxy(data, epochs: int = 40, seed: int = 0) -> dict:
         model.train()
         for idx in torch.randperm(n, generator=gen).split(64):
             logits, video = model(tr.audio[idx], tr.visual[idx], tr.visual_3d[idx])
-            loss = (bce(video, tr.weak[idx]) + bcel(logits[:, :, 0], tr.pseudo_audio[idx])
-                    + bcel(logits[:, :, 1], tr.pseudo_visual[idx]))  # fmt: skip
+            loss = (
+                bce(video, tr.weak[idx])
+                + bcel(logits[:, :, 0], tr.pseudo_audio[idx])
+                + bcel(logits[:, :, 1], tr.pseudo_visual[idx])
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -122,8 +125,13 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="skip the disk benchmark")
     parser.add_argument("--proxy", action="store_true", help="run the calibration proxy (CPU, a few minutes)")
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--valor", type=int, default=0, metavar="EPOCHS",
-                        help="also train the real VALOR++ (linkpaper.engine) for EPOCHS epochs and print its scores")
+    parser.add_argument(
+        "--valor",
+        type=int,
+        default=0,
+        metavar="EPOCHS",
+        help="also train the real VALOR++ (linkpaper.training.engine) for EPOCHS epochs and print its scores",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -146,8 +154,10 @@ def main() -> None:
         proxy = run_proxy(result.data, epochs=args.epochs, seed=args.seed)
         for split in ("val", "test"):
             s = proxy[split]
-            print(f"{split} VALOR++-like proxy (best val epoch {proxy['best_epoch']})".ljust(44)
-                  + f" A {s['A']:.2f} V {s['V']:.2f} AV {s['AV']:.2f} Type {s['Type']:.2f}")  # fmt: skip
+            print(
+                f"{split} VALOR++-like proxy (best val epoch {proxy['best_epoch']})".ljust(44)
+                + f" A {s['A']:.2f} V {s['V']:.2f} AV {s['AV']:.2f} Type {s['Type']:.2f}"
+            )
         print(f"proxy training: {time.perf_counter() - start:.0f} s")
     if args.valor:
         run_valor(result.data, args.valor)
@@ -155,16 +165,19 @@ def main() -> None:
 
 def run_valor(data, epochs: int) -> None:
     """A short VALOR++ run with the project's engine (recipe as VALOR's, fewer epochs)."""
-    from linkpaper.engine import TrainConfig, train
+    from linkpaper.training.engine import train
+    from linkpaper.training.recipe import TrainConfig
 
     config = TrainConfig(model="valor++", epochs=epochs, warmup_epochs=max(1, epochs // 6), num_threads=1)
     start = time.perf_counter()
     record = train(config, data=data, progress=False)
     seg = {"best_val": record.best_val["segment"], "test": record.test["segment"]}
     for split, table in seg.items():
-        print(f"{split} VALOR++ ({epochs} epochs, best epoch {record.best_epoch})".ljust(44)
-              + f" A {table['audio']:.2f} V {table['visual']:.2f} AV {table['audio_visual']:.2f}"
-              + f" Type {table['type']:.2f} Event {table['event']:.2f}")
+        print(
+            f"{split} VALOR++ ({epochs} epochs, best epoch {record.best_epoch})".ljust(44)
+            + f" A {table['audio']:.2f} V {table['visual']:.2f} AV {table['audio_visual']:.2f}"
+            + f" Type {table['type']:.2f} Event {table['event']:.2f}"
+        )
     print(f"VALOR++ training: {time.perf_counter() - start:.0f} s")
 
 

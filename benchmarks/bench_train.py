@@ -23,7 +23,7 @@ Prints, for 10,000 training and 649 validation videos (random tensors, LLP shape
   was measured on, and no ratio (a ratio against another machine's figure means nothing);
 * ``--compile``: the same with the model's forward ``torch.compile``'d; the compilation (the
   first steps, the first validation pass) is printed apart from the steady-state figures;
-* CUDA, when present: the seconds of a full 60-epoch ``linkpaper.engine.train`` run
+* CUDA, when present: the seconds of a full 60-epoch ``linkpaper.training.engine.train`` run
   (validation every epoch and the final test pass included), for both audio forms and each
   precision.
 
@@ -52,12 +52,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
-from linkpaper.data.split import AVVPData, AVVPSplit  # noqa: E402
-from linkpaper.engine import (TrainConfig, evaluate_split, fit, forward, plsim_inputs, plsim_keys,  # noqa: E402
-                              prepare_split, recipe_warmup, train)
-from linkpaper.precision import PRECISIONS, bf16_support  # noqa: E402
-from linkpaper.records import hardware  # noqa: E402
+from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.split import AVVPData, AVVPSplit
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
+from linkpaper.training.engine import fit, train
+from linkpaper.training.precision import PRECISIONS, bf16_support
+from linkpaper.training.provenance import hardware
+from linkpaper.training.recipe import TrainConfig, recipe_warmup
+from linkpaper.training.scoring import evaluate_split, forward, prepare_split
 
 AUDIO_TOKENS = {"pooled": NUM_SEGMENTS, "maps": 64}
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -75,8 +77,10 @@ STORED_REFERENCE = {
 }
 """VALOR's own loop, timed by ``--reference`` on the same preloaded tensors (benchmarks/README.md)."""
 
+
 def random_split(name: str, n: int, audio_form: str, generator: torch.Generator) -> AVVPSplit:
     """An AVVPSplit of ``n`` random videos with LLP shapes (labels ~3 classes per video)."""
+
     def labels(*shape):
         return (torch.rand(*shape, generator=generator) < 0.12).float()
 
@@ -89,30 +93,43 @@ def random_split(name: str, n: int, audio_form: str, generator: torch.Generator)
         audio=torch.randn(n, AUDIO_TOKENS[audio_form], 768, generator=generator),
         visual=torch.randn(n, NUM_SEGMENTS, 768, generator=generator),
         visual_3d=torch.randn(n, NUM_SEGMENTS, 512, generator=generator),
-        weak=weak, pseudo_audio=pseudo_audio, pseudo_visual=pseudo_visual,
+        weak=weak,
+        pseudo_audio=pseudo_audio,
+        pseudo_visual=pseudo_visual,
         pseudo_audio_ungated=labels(n, NUM_SEGMENTS, NUM_CLASSES),
         pseudo_visual_ungated=labels(n, NUM_SEGMENTS, NUM_CLASSES),
-        gt_audio=pseudo_audio.numpy() > 0, gt_visual=pseudo_visual.numpy() > 0,
+        gt_audio=pseudo_audio.numpy() > 0,
+        gt_visual=pseudo_visual.numpy() > 0,
     )
 
 
 def random_data(audio_form: str, n_train: int, n_val: int, n_test: int, seed: int = 0) -> AVVPData:
     g = torch.Generator().manual_seed(seed)
     return AVVPData(
-        train=random_split("train", n_train, audio_form, g), val=random_split("val", n_val, audio_form, g),
+        train=random_split("train", n_train, audio_form, g),
+        val=random_split("val", n_val, audio_form, g),
         test=random_split("test", n_test, audio_form, g),
-        text_audio=torch.randn(NUM_CLASSES, 512, generator=g), text_visual=torch.randn(NUM_CLASSES, 768, generator=g),
-        text_source="random", source={"kind": "benchmark", "audio_form": audio_form},
+        text_audio=torch.randn(NUM_CLASSES, 512, generator=g),
+        text_visual=torch.randn(NUM_CLASSES, 768, generator=g),
+        text_source="random",
+        source={"kind": "benchmark", "audio_form": audio_form},
     )
 
 
-def time_cpu(model_name: str, audio_form: str, precision: str, args, with_floor: bool = False,
-             compile: bool = False, data: AVVPData | None = None) -> dict:
+def time_cpu(
+    model_name: str,
+    audio_form: str,
+    precision: str,
+    args,
+    with_floor: bool = False,
+    compile: bool = False,
+    data: AVVPData | None = None,
+) -> dict:
     """One CPU measurement: ``{"epoch", "val"}`` seconds, ``"note"``, ``"floor"`` (the arithmetic
     floor, only when ``with_floor``) and, when ``compile``, ``"compile"`` (seconds the first calls
     took beyond the steady state: the training steps and the first validation pass).
 
-    The epoch is timed through the engine's own loop (``linkpaper.engine.fit``): ``on_step``
+    The epoch is timed through the engine's own loop (``linkpaper.training.engine.fit``): ``on_step``
     notes the clock after every step; the first two steps warm up (allocator, kernels,
     compilation), the next ones (up to ``--max-batches``) are timed and scaled to ceil(N / 64)
     batches. The validation pass is the median of ``--val-repeats`` passes after one warm-up.
@@ -121,11 +138,25 @@ def time_cpu(model_name: str, audio_form: str, precision: str, args, with_floor:
     timed = batches if not args.max_batches else min(args.max_batches, batches)
     warm = 2 if batches > 2 else 0
     data = data or random_data(audio_form, args.train_videos, args.val_videos, 8)
-    config = TrainConfig(model=model_name, device="cpu", batch_size=64, epochs=1, warmup_epochs=recipe_warmup(1),
-                         seed=0, precision=precision, compile=compile, data="benchmark")
+    config = TrainConfig(
+        model=model_name,
+        device="cpu",
+        batch_size=64,
+        epochs=1,
+        warmup_epochs=recipe_warmup(1),
+        seed=0,
+        precision=precision,
+        compile=compile,
+        data="benchmark",
+    )
     stamps = [clock()]
-    model = fit(config, data=data, max_steps=min(timed + warm, batches), progress=False,
-                on_step=lambda step: stamps.append(clock())).model
+    model = fit(
+        config,
+        data=data,
+        max_steps=min(timed + warm, batches),
+        progress=False,
+        on_step=lambda step: stamps.append(clock()),
+    ).model
     measured = len(stamps) - 1 - warm
     step_seconds = (stamps[-1] - stamps[warm]) / measured
     result = {"epoch": step_seconds * batches}
@@ -133,8 +164,8 @@ def time_cpu(model_name: str, audio_form: str, precision: str, args, with_floor:
     train_split, val_split = prepare_split(model, data.train, "cpu"), prepare_split(model, data.val, "cpu")
     prepare_seconds = clock() - tic  # pooling (64, 768) maps once per run
     uses_plsim = model.config.use_plsim
-    keys = plsim_keys("ungated") if uses_plsim else (None, None)
-    val_plsim = plsim_inputs(val_split, "ungated") if uses_plsim else (None, None)
+    keys = PLSIM_LABEL_MODES["ungated"].fields if uses_plsim else (None, None)
+    val_plsim = PLSIM_LABEL_MODES["ungated"].labels(val_split) if uses_plsim else (None, None)
     tic = clock()
     evaluate_split(model, val_split, val_plsim, 1024)
     first_val = clock() - tic
@@ -151,18 +182,26 @@ def time_cpu(model_name: str, audio_form: str, precision: str, args, with_floor:
         note += f"; pooling the maps once per run: {prepare_seconds:.2f} s"
     result["note"] = note
     if with_floor:
-        result["floor"] = arithmetic_floor(model, {k: v[:64] for k, v in train_split.tensor_fields().items()}, keys,
-                                           args.train_videos, args.val_videos)
+        result["floor"] = arithmetic_floor(
+            model, {k: v[:64] for k, v in train_split.tensor_fields().items()}, keys, args.train_videos, args.val_videos
+        )
     return result
 
 
 def time_cuda_run(model_name: str, audio_form: str, precision: str, args) -> float:
     """Seconds of a full ``args.cuda_epochs``-epoch run on CUDA (validation and test included)."""
     data = random_data(audio_form, args.train_videos, args.val_videos, 1200)
-    config = TrainConfig(model=model_name, device="cuda", epochs=args.cuda_epochs, data="benchmark",
-                         precision=precision, compile=args.compile)
-    warm_up = TrainConfig(model=model_name, device="cuda", epochs=1, data="benchmark", precision=precision,
-                          compile=args.compile)
+    config = TrainConfig(
+        model=model_name,
+        device="cuda",
+        epochs=args.cuda_epochs,
+        data="benchmark",
+        precision=precision,
+        compile=args.compile,
+    )
+    warm_up = TrainConfig(
+        model=model_name, device="cuda", epochs=1, data="benchmark", precision=precision, compile=args.compile
+    )
     train(warm_up, None, data=data, progress=False)
     torch.cuda.synchronize()
     tic = time.perf_counter()
@@ -201,12 +240,16 @@ def arithmetic_floor(model, batch: dict, plsim_keys: tuple, n_train: int, n_val:
         forward(model, batch, plsim)
     val_flops = counter.get_total_flops() * n_val / size
     model.train(was_training)
-    lines = [f"arithmetic: training epoch {train_flops / 1e12:.2f} TFLOP, validation pass {val_flops / 1e9:.1f} GFLOP "
-             "of matrix products"]
+    lines = [
+        f"arithmetic: training epoch {train_flops / 1e12:.2f} TFLOP, validation pass {val_flops / 1e9:.1f} GFLOP "
+        "of matrix products"
+    ]
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         peak = gemm_peak(dtype)
-        lines.append(f"  {name}: this CPU's 2048^3 product runs at {peak / 1e9:.0f} GFLOP/s, so at that peak an epoch "
-                     f"takes at least {train_flops / peak:.1f} s and a validation pass {val_flops / peak:.2f} s")
+        lines.append(
+            f"  {name}: this CPU's 2048^3 product runs at {peak / 1e9:.0f} GFLOP/s, so at that peak an epoch "
+            f"takes at least {train_flops / peak:.1f} s and a validation pass {val_flops / peak:.2f} s"
+        )
     return "\n".join(lines)
 
 
@@ -224,8 +267,10 @@ def import_reference(path: str | Path):
     path = Path(path).expanduser().resolve()
     missing = [name for name in ("main_avvp.py", "main_network.py") if not (path / name).is_file()]
     if missing:
-        raise SystemExit(f"bench_train: --reference {path}: no {', '.join(missing)} there; "
-                         "give the folder of a checkout of github.com/Franklin905/VALOR")
+        raise SystemExit(
+            f"bench_train: --reference {path}: no {', '.join(missing)} there; "
+            "give the folder of a checkout of github.com/Franklin905/VALOR"
+        )
     for name in ("wandb", "prettytable"):
         try:
             importlib.import_module(name)
@@ -235,8 +280,10 @@ def import_reference(path: str | Path):
     try:
         return importlib.import_module("main_avvp"), importlib.import_module("main_network")
     except ImportError as err:
-        raise SystemExit(f"bench_train: --reference {path}: cannot import VALOR's code ({err}); "
-                         "install what it needs into this environment") from None
+        raise SystemExit(
+            f"bench_train: --reference {path}: cannot import VALOR's code ({err}); "
+            "install what it needs into this environment"
+        ) from None
 
 
 def write_reference_annotations(split: AVVPSplit, folder: Path) -> None:
@@ -255,9 +302,14 @@ def write_reference_annotations(split: AVVPSplit, folder: Path) -> None:
 
 
 def _reference_batch(split: AVVPSplit, index) -> dict:
-    return {"audio": split.audio[index], "video_s": split.visual[index], "video_st": split.visual_3d[index],
-            "label": split.weak[index], "audio_pseudo_labels": split.pseudo_audio[index],
-            "visual_pseudo_labels": split.pseudo_visual[index]}
+    return {
+        "audio": split.audio[index],
+        "video_s": split.visual[index],
+        "video_st": split.visual_3d[index],
+        "label": split.weak[index],
+        "audio_pseudo_labels": split.pseudo_audio[index],
+        "visual_pseudo_labels": split.pseudo_visual[index],
+    }
 
 
 def time_reference(path: str | Path, data: AVVPData, args) -> dict:
@@ -267,8 +319,15 @@ def time_reference(path: str | Path, data: AVVPData, args) -> dict:
     already in memory: batches are gathered from them, so no file is read during the epoch."""
     main_avvp, main_network = import_reference(path)
     settings = types.SimpleNamespace(
-        input_a_dim=768, input_v_dim=768, hidden_dim=256, nhead=8, ff_dim=1024, num_layers=4,
-        norm_where="post_norm", grad_norm=1.0, use_wandb=False,  # scripts/train_valor++.sh
+        input_a_dim=768,
+        input_v_dim=768,
+        hidden_dim=256,
+        nhead=8,
+        ff_dim=1024,
+        num_layers=4,
+        norm_where="post_norm",
+        grad_norm=1.0,
+        use_wandb=False,  # scripts/train_valor++.sh
     )
     torch.manual_seed(0)
     model = main_network.MMIL_Net(settings)
@@ -282,7 +341,7 @@ def time_reference(path: str | Path, data: AVVPData, args) -> dict:
 
     def loader(first: int, count: int):
         for b in range(first, first + count):
-            yield _reference_batch(train_split, order[b * 64:(b + 1) * 64])
+            yield _reference_batch(train_split, order[b * 64 : (b + 1) * 64])
 
     warm = 2 if batches > 2 else 0
     if warm:
@@ -291,8 +350,10 @@ def time_reference(path: str | Path, data: AVVPData, args) -> dict:
     tic = clock()
     main_avvp.train(settings, model, loader(warm, count), optimizer, criterion, 1, "cpu")
     epoch = (clock() - tic) * batches / count
-    val_loader = [{"video_name": [name], **_reference_batch(val_split, slice(i, i + 1))}
-                  for i, name in enumerate(val_split.filenames)]
+    val_loader = [
+        {"video_name": [name], **_reference_batch(val_split, slice(i, i + 1))}
+        for i, name in enumerate(val_split.filenames)
+    ]
     with tempfile.TemporaryDirectory() as folder:
         write_reference_annotations(val_split, Path(folder))
         tic = clock()
@@ -308,9 +369,11 @@ def stored_reference_text(form: str) -> str:
     if figure["epoch"] is None:
         return f"reference {form}: no stored figure; time it with --reference PATH (a checkout of VALOR)"
     val = f" + validation pass {figure['validation']:.1f} s" if figure["validation"] is not None else ""
-    return (f"reference {form}: training epoch {figure['epoch']:.1f} s{val}, measured {STORED_REFERENCE['date']} "
-            f"on {STORED_REFERENCE['machine']} ({STORED_REFERENCE['how']}); not this run, so no ratio: "
-            "pass --reference PATH to time it here")
+    return (
+        f"reference {form}: training epoch {figure['epoch']:.1f} s{val}, measured {STORED_REFERENCE['date']} "
+        f"on {STORED_REFERENCE['machine']} ({STORED_REFERENCE['how']}); not this run, so no ratio: "
+        "pass --reference PATH to time it here"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,11 +401,19 @@ def main(argv=None) -> None:
     parser.add_argument("--val-repeats", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=1, help="repeat every measurement, alternating the precisions")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--reference", metavar="PATH", default=None,
-                        help="a checkout of VALOR's code (github.com/Franklin905/VALOR): time its loop in this run")
+    parser.add_argument(
+        "--reference",
+        metavar="PATH",
+        default=None,
+        help="a checkout of VALOR's code (github.com/Franklin905/VALOR): time its loop in this run",
+    )
     parser.add_argument("--compile", action="store_true", help="also time the torch.compile'd forward")
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                        help="wall: elapsed seconds (default); cpu: this process's CPU seconds, for a loaded machine")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall: elapsed seconds (default); cpu: this process's CPU seconds, for a loaded machine",
+    )
     parser.add_argument("--cuda-epochs", type=int, default=60)
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU timings")
     args = parser.parse_args(argv)
@@ -353,13 +424,17 @@ def main(argv=None) -> None:
     precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
     unknown = [p for p in precisions if p not in PRECISIONS]
     if unknown:
-        raise SystemExit(f"bench_train: --precisions: unknown {', '.join(unknown)}; choose from {', '.join(PRECISIONS)}")
+        raise SystemExit(
+            f"bench_train: --precisions: unknown {', '.join(unknown)}; choose from {', '.join(PRECISIONS)}"
+        )
     info = hardware("cpu")
     support = bf16_support("cpu")
     cpu_line = f"{info['cpu']} ({info['cpu_count']} cores; {support['text']})"
     print(f"CPU: {cpu_line}, torch {info['torch']}, {torch.get_num_threads()} threads")
-    print(f"data: {args.train_videos} train / {args.val_videos} val videos (random), model {args.model}, batch 64, "
-          f"{args.rounds} round(s) alternating {', '.join(precisions)}; {args.clock} seconds")
+    print(
+        f"data: {args.train_videos} train / {args.val_videos} val videos (random), model {args.model}, batch 64, "
+        f"{args.rounds} round(s) alternating {', '.join(precisions)}; {args.clock} seconds"
+    )
     variants = [(p, False) for p in precisions] + ([(p, True) for p in precisions] if args.compile else [])
     llp_size = (args.train_videos, args.val_videos) == LLP_SIZE
     if not args.no_cpu:
@@ -369,19 +444,32 @@ def main(argv=None) -> None:
             reference = []
             for round_index in range(args.rounds):
                 for j, (precision, compiled) in enumerate(variants):
-                    result = time_cpu(args.model, form, precision, args, compile=compiled, data=data,
-                                      with_floor=i == 0 and j == 0 and round_index == 0)
+                    result = time_cpu(
+                        args.model,
+                        form,
+                        precision,
+                        args,
+                        compile=compiled,
+                        data=data,
+                        with_floor=i == 0 and j == 0 and round_index == 0,
+                    )
                     if "floor" in result:
                         print(result["floor"])
                     results[(precision, compiled)].append(result)
-                    print(f"cpu  {form:6s} {label(precision, compiled):13s} train epoch {result['epoch']:8.2f} s"
-                          f"{result['note']}   validation pass {result['val']:6.3f} s   "
-                          f"epoch incl. validation {result['epoch'] + result['val']:8.2f} s"
-                          + (f"   compilation {result['compile']:.1f} s" if compiled else ""), flush=True)
+                    print(
+                        f"cpu  {form:6s} {label(precision, compiled):13s} train epoch {result['epoch']:8.2f} s"
+                        f"{result['note']}   validation pass {result['val']:6.3f} s   "
+                        f"epoch incl. validation {result['epoch'] + result['val']:8.2f} s"
+                        + (f"   compilation {result['compile']:.1f} s" if compiled else ""),
+                        flush=True,
+                    )
                 if args.reference:
                     reference.append(time_reference(args.reference, data, args))
-                    print(f"reference {form:6s} (VALOR's loop) train epoch {reference[-1]['epoch']:8.2f} s   "
-                          f"validation pass {reference[-1]['val']:6.3f} s", flush=True)
+                    print(
+                        f"reference {form:6s} (VALOR's loop) train epoch {reference[-1]['epoch']:8.2f} s   "
+                        f"validation pass {reference[-1]['val']:6.3f} s",
+                        flush=True,
+                    )
             summarise(form, results, reference, cpu_line, args.rounds)
             if not args.reference and llp_size:
                 print(f"     {stored_reference_text(form)}")
@@ -390,8 +478,10 @@ def main(argv=None) -> None:
         for form in forms:
             for precision in precisions:
                 seconds = time_cuda_run(args.model, form, precision, args)
-                print(f"cuda {form:6s} {label(precision, args.compile):13s} full {args.cuda_epochs}-epoch run "
-                      f"{seconds:8.2f} s ({seconds / args.cuda_epochs:.3f} s/epoch incl. validation)")
+                print(
+                    f"cuda {form:6s} {label(precision, args.compile):13s} full {args.cuda_epochs}-epoch run "
+                    f"{seconds:8.2f} s ({seconds / args.cuda_epochs:.3f} s/epoch incl. validation)"
+                )
     else:
         print("CUDA: not available here (the full-run timing needs a GPU)")
 
@@ -408,21 +498,29 @@ def summarise(form: str, results: dict, reference: list, cpu_line: str, rounds: 
     base = results.get(("fp32", False))
     for (precision, compiled), runs in results.items():
         epoch, val = median_of(runs, "epoch"), median_of(runs, "val")
-        line = (f"       {label(precision, compiled):13s} epoch {epoch:8.2f} s{spread(runs, 'epoch')}  "
-                f"validation {val:6.3f} s{spread(runs, 'val')}  incl. validation {epoch + val:8.2f} s")
+        line = (
+            f"       {label(precision, compiled):13s} epoch {epoch:8.2f} s{spread(runs, 'epoch')}  "
+            f"validation {val:6.3f} s{spread(runs, 'val')}  incl. validation {epoch + val:8.2f} s"
+        )
         if base is not None and (precision, compiled) != ("fp32", False):
-            line += (f"  vs fp32: epoch {median_of(base, 'epoch') / epoch:.2f}x, "
-                     f"incl. validation {(median_of(base, 'epoch') + median_of(base, 'val')) / (epoch + val):.2f}x")
+            line += (
+                f"  vs fp32: epoch {median_of(base, 'epoch') / epoch:.2f}x, "
+                f"incl. validation {(median_of(base, 'epoch') + median_of(base, 'val')) / (epoch + val):.2f}x"
+            )
         if compiled:
             line += f"  (compilation {median_of(runs, 'compile'):.1f} s, not included)"
         if reference:
             ref_epoch, ref_val = median_of(reference, "epoch"), median_of(reference, "val")
-            line += (f"  vs reference: epoch {ref_epoch / epoch:.2f}x, incl. validation "
-                     f"{(ref_epoch + ref_val) / (epoch + val):.2f}x, validation {ref_val / val:.1f}x")
+            line += (
+                f"  vs reference: epoch {ref_epoch / epoch:.2f}x, incl. validation "
+                f"{(ref_epoch + ref_val) / (epoch + val):.2f}x, validation {ref_val / val:.1f}x"
+            )
         print(line)
     if reference:
-        print(f"       reference     epoch {median_of(reference, 'epoch'):8.2f} s{spread(reference, 'epoch')}  "
-              f"validation {median_of(reference, 'val'):6.3f} s{spread(reference, 'val')}  (VALOR's loop, this run)")
+        print(
+            f"       reference     epoch {median_of(reference, 'epoch'):8.2f} s{spread(reference, 'epoch')}  "
+            f"validation {median_of(reference, 'val'):6.3f} s{spread(reference, 'val')}  (VALOR's loop, this run)"
+        )
 
 
 if __name__ == "__main__":

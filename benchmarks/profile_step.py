@@ -35,12 +35,14 @@ from torch.utils._python_dispatch import TorchDispatchMode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_train import gemm_peak, random_data  # noqa: E402
+from bench_train import gemm_peak, random_data
 
-import linkpaper.models.dropout as dropout_module  # noqa: E402
-from linkpaper.engine import (TrainConfig, evaluate_split, forward, make_optimizer, plsim_keys,  # noqa: E402
-                              plsim_inputs, prepare_model, prepare_split)
-from linkpaper.losses import compute_losses  # noqa: E402
+import linkpaper.models.dropout as dropout_module
+from linkpaper.losses import compute_losses
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
+from linkpaper.training.engine import make_optimizer, prepare_model
+from linkpaper.training.recipe import TrainConfig
+from linkpaper.training.scoring import evaluate_split, forward, prepare_split
 
 aten = torch.ops.aten
 PRODUCTS = {aten.mm.default: "mm", aten.addmm.default: "addmm", aten.bmm.default: "bmm"}
@@ -90,8 +92,10 @@ class RecordProducts(TorchDispatchMode):
 def replay_products(calls: list, repeats: int) -> float:
     """Median seconds of running the recorded products alone (random operands with the
     recorded sizes and strides, so transposed operands stay transposed)."""
-    prepared = [(func, [item.random() if isinstance(item, Operand) else item for item in layout], kwargs)
-                for func, layout, kwargs in calls]
+    prepared = [
+        (func, [item.random() if isinstance(item, Operand) else item for item in layout], kwargs)
+        for func, layout, kwargs in calls
+    ]
     for func, args, kwargs in prepared:  # warm-up
         func(*args, **kwargs)
     times = []
@@ -160,8 +164,9 @@ def main() -> None:
     parser.add_argument("--validation", action="store_true", help="profile a validation pass, not a training step")
     parser.add_argument("--batch-size", type=int, default=64, help="training batch size")
     parser.add_argument("--val-videos", type=int, default=649)
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds of (workload, products alone, masks alone); medians over rounds")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds of (workload, products alone, masks alone); medians over rounds"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="workload runs per round")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
@@ -173,7 +178,7 @@ def main() -> None:
     model, uses_plsim, _ = prepare_model(config, data, "cpu")
     if args.validation:
         val = prepare_split(model, data.val, "cpu")
-        plsim = plsim_inputs(val, "ungated") if uses_plsim else (None, None)
+        plsim = PLSIM_LABEL_MODES["ungated"].labels(val) if uses_plsim else (None, None)
         what = f"validation pass ({args.val_videos} videos, batches of 1,024, metric included)"
 
         def workload() -> dict:
@@ -181,7 +186,7 @@ def main() -> None:
             evaluate_split(model, val, plsim, 1024)
             return {"pass": time.perf_counter() - tic}
     else:
-        keys = plsim_keys("ungated") if uses_plsim else (None, None)
+        keys = PLSIM_LABEL_MODES["ungated"].fields if uses_plsim else (None, None)
         batch = prepare_split(model, data.train, "cpu").tensor_fields()
         workload = training_workload(model, make_optimizer(model, config, "cpu"), batch, keys, config.clip_norm)
         model.train()
@@ -201,33 +206,48 @@ def main() -> None:
             rounds.setdefault(kind, []).append(replay_products([c for c in calls if PRODUCTS[c[0]] == kind], 3))
         rounds.setdefault("masks", []).append(statistics.median(time_masks(masks) for _ in range(3)))
     ms = {name: statistics.median(values) * 1e3 for name, values in rounds.items()}
-    flops = {kind: sum(product_flops(kind, layout) for func, layout, _ in calls if PRODUCTS[func] == kind)
-             for kind in kinds}
+    flops = {
+        kind: sum(product_flops(kind, layout) for func, layout, _ in calls if PRODUCTS[func] == kind) for kind in kinds
+    }
     total_flops = sum(flops.values())
     peak = gemm_peak()
 
     total = ms["total"]
     share = lambda x: f"{100 * x / total:.0f} %"  # noqa: E731
-    print(f"model {args.model}, {args.audio} audio, {torch.get_num_threads()} threads, torch {torch.__version__}; "
-          f"medians of {args.rounds} rounds of {args.repeats}")
+    print(
+        f"model {args.model}, {args.audio} audio, {torch.get_num_threads()} threads, torch {torch.__version__}; "
+        f"medians of {args.rounds} rounds of {args.repeats}"
+    )
     parts = [name for name in runs[0] if len(runs[0]) > 1]
     print(f"{what}: {total:.1f} ms" + (" = " + " + ".join(f"{name} {ms[name]:.1f}" for name in parts) if parts else ""))
-    print(f"aten operations: {recorder.operations} ({recorder.views} views, {recorder.operations - recorder.views} "
-          f"others: about one kernel launch each on a GPU)")
-    print(f"matrix products alone ({total_flops / 1e9:.1f} GFLOP): {ms['products']:.1f} ms = {share(ms['products'])}, "
-          f"{total_flops / ms['products'] / 1e6:.0f} GFLOP/s")
+    print(
+        f"aten operations: {recorder.operations} ({recorder.views} views, {recorder.operations - recorder.views} "
+        f"others: about one kernel launch each on a GPU)"
+    )
+    print(
+        f"matrix products alone ({total_flops / 1e9:.1f} GFLOP): {ms['products']:.1f} ms = {share(ms['products'])}, "
+        f"{total_flops / ms['products'] / 1e6:.0f} GFLOP/s"
+    )
     for kind in kinds:
         count = sum(PRODUCTS[func] == kind for func, _, _ in calls)
-        print(f"    {count:5d} {kind:6s} {ms[kind]:8.1f} ms  {flops[kind] / 1e9:6.2f} GFLOP  "
-              f"{flops[kind] / ms[kind] / 1e6:4.0f} GFLOP/s")
+        print(
+            f"    {count:5d} {kind:6s} {ms[kind]:8.1f} ms  {flops[kind] / 1e9:6.2f} GFLOP  "
+            f"{flops[kind] / ms[kind] / 1e6:4.0f} GFLOP/s"
+        )
     elements = sum(torch.Size(shape).numel() for shape, _ in masks)
-    print(f"dropout masks alone ({len(masks)} masks, {elements / 1e6:.1f} M elements): {ms['masks']:.1f} ms = "
-          f"{share(ms['masks'])}")
+    print(
+        f"dropout masks alone ({len(masks)} masks, {elements / 1e6:.1f} M elements): {ms['masks']:.1f} ms = "
+        f"{share(ms['masks'])}"
+    )
     rest = total - ms["products"] - ms["masks"]
-    print(f"everything else (element-wise, softmax, LayerNorm, copies, metric, Python, dispatch): {rest:.1f} ms = "
-          f"{share(rest)}")
-    print(f"this CPU's 2048^3 sgemm: {peak / 1e9:.0f} GFLOP/s; these matrix products at that speed: "
-          f"{total_flops / peak * 1e3:.1f} ms")
+    print(
+        f"everything else (element-wise, softmax, LayerNorm, copies, metric, Python, dispatch): {rest:.1f} ms = "
+        f"{share(rest)}"
+    )
+    print(
+        f"this CPU's 2048^3 sgemm: {peak / 1e9:.0f} GFLOP/s; these matrix products at that speed: "
+        f"{total_flops / peak * 1e3:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -159,8 +159,12 @@ def alignment_diagnostics(output, pl_audio: torch.Tensor, pl_visual: torch.Tenso
     a, v = pl_audio >= 0.5, pl_visual >= 0.5
     r = iou_targets(pl_audio, pl_visual).to(s.dtype)
     empty = ~a.any(-1).unsqueeze(2) & ~v.any(-1).unsqueeze(1)  # (B, T, T)
-    groups = {"cos_same": r == 1, "cos_overlap": (r > 0) & (r < 1), "cos_disjoint": (r == 0) & ~empty,
-              "cos_empty": empty}
+    groups = {
+        "cos_same": r == 1,
+        "cos_overlap": (r > 0) & (r < 1),
+        "cos_disjoint": (r == 0) & ~empty,
+        "cos_empty": empty,
+    }
     result = {name: s[mask].mean() if mask.any() else s.new_tensor(float("nan")) for name, mask in groups.items()}
     prob = output.frame_prob
     for name, cells, modality in (("visual_prob_on_audio_only", a & ~v, 1), ("audio_prob_on_visual_only", v & ~a, 0)):
@@ -188,9 +192,12 @@ def compute_losses(model, output, batch: dict) -> dict:
         losses["label"] = label_loss(output, pl_audio, pl_visual)
         if config.similarity_form != "off":
             losses["similarity"] = similarity_loss(
-                output.audio_hidden, output.visual_hidden, pl_audio, pl_visual, model.sloss_mu,
+                output.audio_hidden,
+                output.visual_hidden,
+                pl_audio,
+                pl_visual,
+                model.sloss_mu,
                 config.similarity_form,
             )
     losses["total"] = sum(losses.values())
     return losses
-

@@ -62,16 +62,16 @@
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
-from linkpaper.data.download import MissingDataError
+from linkpaper.data.files import MissingDataError
 from linkpaper.data.stats import label_statistics, per_class_table
-from linkpaper.book import viz
 
 REAL = "LLP annotations (real)"
 annotations = {

@@ -65,7 +65,7 @@
 #
 # ## The protocol in five steps
 #
-# `linkpaper.metrics` reimplements the official code, vectorised over videos, with a plain
+# `linkpaper.evaluation.metrics` reimplements the official code, vectorised over videos, with a plain
 # per-video loop (`evaluate_predictions_loop`) kept as the readable version; the two agree
 # exactly. For each video (10 segments, 25 classes):
 #
@@ -92,14 +92,14 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cac
 # %%
 import time
 
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import Markdown
 
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations
-from linkpaper import metrics
-from linkpaper.book import viz
+from linkpaper.evaluation import metrics
 
 HAND = "hand-made example video (illustrative)"
 SPEECH, CAR, DOG, CAT = (

@@ -106,22 +106,20 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cac
 # %%
 import dataclasses
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
-from linkpaper import metrics
+from linkpaper.book import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.synth import (
     SynthConfig,
     make_synth,
     real_statistics,
-    teacher_quality,
     train_statistics,
 )
-from linkpaper.book import viz
 
 synth = make_synth(preset, seed=seed, data_dir=data_dir, return_timelines=True)
 data = synth.data
@@ -359,10 +357,10 @@ Markdown(
 # The table reads every one of these run records.
 
 # %% tags=["hide-input"]
-from linkpaper.book import analysis
+from linkpaper.book import run_records
 from linkpaper.errors import UserError
-from linkpaper.paper import reported_scores
-from linkpaper.runs import RunRecord
+from linkpaper.evaluation.paper import reported_scores
+from linkpaper.training.runs import RunRecord
 
 
 def calibration_row(run) -> dict | None:
@@ -394,7 +392,7 @@ def calibration_row(run) -> dict | None:
 calibration_runs = []
 for folder in (first_round_dir, recipe_dir, valor_recipe_dir):
     try:
-        calibration_runs += analysis.find_run_dirs(folder, ["valor++"])
+        calibration_runs += run_records.find_run_dirs(folder, ["valor++"])
     except UserError as err:
         print(err)
 for folder in (calibration_dir, valor_calibration_dir):

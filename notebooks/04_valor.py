@@ -94,21 +94,26 @@ import dataclasses
 import time
 import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
 from linkpaper.book import viz
-from linkpaper.classes import CLASSES
-from linkpaper.data.sources import load_data
-from linkpaper.engine import TrainConfig, fit, recipe_warmup
-from linkpaper.losses import compute_losses
-from linkpaper.metrics import binarize_predictions, evaluate_predictions, evaluate_probs
-from linkpaper.models import audio_pooling_matrix, build_model, pool_audio_maps
 from linkpaper.book.modelviz import curves_figure, heatmaps_figure
 from linkpaper.book.probe import parameter_counts, trace_forward
+from linkpaper.classes import CLASSES
+from linkpaper.data.sources import load_data
+from linkpaper.evaluation.metrics import (
+    binarize_predictions,
+    evaluate_predictions,
+    evaluate_probs,
+)
+from linkpaper.losses import compute_losses
+from linkpaper.models import audio_pooling_matrix, build_model, pool_audio_maps
+from linkpaper.training.engine import fit
+from linkpaper.training.recipe import TrainConfig, recipe_warmup
 
 torch.set_num_threads(1)  # same numbers on every machine
 warnings.filterwarnings(
@@ -266,7 +271,7 @@ assert gated_a[:, speech_id].sum() < 10
 #
 # At inference a class is predicted in segment $t$ of modality $m$ when both the segment
 # and the video probability pass one half: $\hat{o}_{t,m,c} = [p_{t,m,c} \ge 0.5]\,
-# [P_c \ge 0.5]$ ({py:func}`~linkpaper.metrics.binarize_predictions`, the rule of chapter 2).
+# [P_c \ge 0.5]$ ({py:func}`~linkpaper.evaluation.metrics.binarize_predictions`, the rule of chapter 2).
 #
 # The **HAN encoder** runs four layers; each layer updates the audio stream from itself and
 # the visual stream, then the visual stream from itself and the *updated* audio stream, with
@@ -333,7 +338,7 @@ pd.DataFrame(
 # ## A short training run
 #
 # The rest of the page looks at a model that has learnt something: VALOR++ trained with the
-# engine (`linkpaper.engine.fit`, VALOR++'s recipe: AdamW 3e-4, warm-up, cosine decay) for a
+# engine (`linkpaper.training.engine.fit`, VALOR++'s recipe: AdamW 3e-4, warm-up, cosine decay) for a
 # single short epoch on the first 1,000 of SynthLLP small's 2,000 training videos, CPU, seed
 # 87, with batches of 32 instead of 64 so that the epoch still takes 32 optimiser steps. This
 # keeps the page under a minute
@@ -366,7 +371,7 @@ with torch.no_grad():  # one pass over the validation split, reused below
 frame_prob, video_prob = (
     val_out.frame_prob.cpu(),
     val_out.global_prob.clamp(max=1.0).cpu(),
-)  # as engine.predict
+)  # as scoring.predict
 val_scores = evaluate_probs(frame_prob, video_prob, val.gt_audio, val.gt_visual)
 seconds = time.perf_counter() - tic  # training and the validation pass
 TRAINED = (
@@ -762,7 +767,7 @@ assert shortcut.loc["float32", "max |pooled input - fast|"] == 0
 # P is a weighted sum, not an average: the attention over time sums to 1 over the segments
 # for *each* modality and the attention over modalities to 1 over the two modalities for
 # *each* segment, so the weights can sum to up to 2. VALOR clamps P to [1e-7, 1 - 1e-7]
-# before the cross-entropy, and `linkpaper.engine.predict` clamps it to [0, 1] before the
+# before the cross-entropy, and `linkpaper.training.scoring.predict` clamps it to [0, 1] before the
 # ≥ 0.5 gate (which the clamp does not change; this page does the same). The largest value
 # on the validation split:
 

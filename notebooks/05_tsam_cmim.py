@@ -69,25 +69,25 @@ data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cac
 import dataclasses
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
 from linkpaper.book import viz
-from linkpaper.data.sources import load_data
-from linkpaper.engine import TrainConfig, fit
-from linkpaper.models import build_model
 from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
 from linkpaper.book.probe import (
-    cmim_attention,
     epoch_series,
     grid_section,
     misaligned_example,
     parameter_counts,
     trace_forward,
 )
+from linkpaper.data.sources import load_data
+from linkpaper.models import build_model
+from linkpaper.training.engine import fit
+from linkpaper.training.recipe import TrainConfig
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)
@@ -181,7 +181,7 @@ plt.show()
 #
 # ## The code, on a short training run
 #
-# The engine's training loop (`linkpaper.engine.fit`: AdamW 3e-4, betas (0.5, 0.999), weight
+# The engine's training loop (`linkpaper.training.engine.fit`: AdamW 3e-4, betas (0.5, 0.999), weight
 # decay 1e-3, clipping at 1.0, seed 87) calls `on_step` after every optimiser step; here it
 # records the four CMIM scalars and the step's losses, and `max_steps` ends the run early. The
 # run takes the 32 optimiser steps of one epoch over the first 1,000 SynthLLP training videos,
@@ -591,10 +591,10 @@ pd.Series(
 #    change? Does the segment position still explain almost all of W's variance? What does
 #    that say about where the pattern comes from? (Then try `-p steps 63 -p train_videos None`:
 #    a full epoch over all 2,000 training videos.)
-# 2. Make the features CMIM reads larger: in a new cell, call
-#    `cmim_attention(model.cmim, k * trace["cmim_in_a"], k * trace["cmim_in_v"])` for
-#    k = 3, 10 and 30 (the logits grow as k²) and redraw the attention maps of video 1 with
-#    the result. At which k do the maps leave uniform, and does their structure then follow
+# 2. Make the features CMIM reads larger: in a new cell, run
+#    `model.cmim(k * trace["cmim_in_a"], k * trace["cmim_in_v"])` under `torch.no_grad()`
+#    for k = 3, 10 and 30 (the logits grow as k²) and redraw the attention maps of video 1
+#    from what CMIM keeps, `model.cmim.attention_weights`. At which k do the maps leave uniform, and does their structure then follow
 #    the video's ground truth or only the segment position? What does that say about CMIM on
 #    features of LLP's scale, and about the scaling this book chose ({ref}`decision-cmim`)?
 # 3. Point `grid_dir` at the first-round grid (`-p grid_dir ../results/synth_small_grid`: 6

@@ -164,18 +164,13 @@ recipe_dir = "../results/synth_small_recipe"  # the grid under the paper's recip
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %% tags=["hide-input"]
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import analysis, viz
-from linkpaper.data.annotations import load_annotations
-from linkpaper.data.sources import load_data
-from linkpaper.errors import UserError
-from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
-from linkpaper.models import build_model
+from linkpaper.book import prediction_scores, run_records, viz
 from linkpaper.book.modelviz import Panel, curves_figure, curves_grid, panels_figure
 from linkpaper.book.probe import (
     epoch_series,
@@ -190,6 +185,11 @@ from linkpaper.book.probe import (
     trace_forward,
     video_label_prf,
 )
+from linkpaper.data.annotations import load_annotations
+from linkpaper.data.sources import load_data
+from linkpaper.errors import UserError
+from linkpaper.losses import LAMBDA_LOW, iou_targets, similarity_loss, sloss_lambda
+from linkpaper.models import build_model
 
 torch.set_num_threads(1)
 avvp = load_data(data, data_dir=data_dir)
@@ -571,8 +571,8 @@ SLOSS_VARIANTS = [
     "valor++", "+S/label", "+S/paper-mu1", "+S", "+S/leap-mu1", "+S/leap", "link/leap"
 ]
 try:
-    sloss_rows = analysis.measured_rows(
-        analysis.find_run_dirs(recipe_dir, SLOSS_VARIANTS)
+    sloss_rows = run_records.measured_rows(
+        run_records.find_run_dirs(recipe_dir, SLOSS_VARIANTS)
     )
 except UserError as err:
     sloss_rows = []
@@ -597,7 +597,9 @@ if sloss_rows:
 
 # %% tags=["hide-input"]
 test = load_annotations("test", data_dir)
-errors = analysis.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
+errors = (
+    prediction_scores.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
+)
 if errors is not None:
     counts = errors.drop(columns="n").round(1)
     if (counts == counts.round()).all().all():
@@ -663,9 +665,9 @@ pd.DataFrame(
 # %% tags=["hide-input"]
 pd.DataFrame(
     {"SynthLLP small train, gated pseudo labels (synthetic)":
-         analysis.target_group_shares(train.pseudo_audio, train.pseudo_visual),
+         prediction_scores.target_group_shares(train.pseudo_audio, train.pseudo_visual),
      "LLP test ground truth (real)":
-         analysis.target_group_shares(test.gt_audio, test.gt_visual)}
+         prediction_scores.target_group_shares(test.gt_audio, test.gt_visual)}
 ).T.round(3).rename_axis("share of (i, j) segment pairs")
 
 # %% tags=["hide-input"]

@@ -122,23 +122,12 @@ import textwrap
 import time
 import warnings
 
-import numpy as np
-import pandas as pd
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import analysis, viz
-from linkpaper.classes import CLASSES, NUM_CLASSES
-from linkpaper.data.sources import load_data
-from linkpaper.data.synth import teacher_quality
-from linkpaper.data.text_tables import glove_table
-from linkpaper.engine import (
-    TrainConfig, evaluate_split, fit, plsim_inputs, recipe_warmup, train,
-)
-from linkpaper.errors import ConfigError, UserError
-from linkpaper.models import build_model
-from linkpaper.models.link import segment_label_embedding
+from linkpaper.book import run_records, viz
 from linkpaper.book.modelviz import Panel, curves_grid, heatmaps_figure, panels_figure
 from linkpaper.book.probe import (
     epoch_series,
@@ -151,6 +140,17 @@ from linkpaper.book.probe import (
     trace_forward,
     video_label_prf,
 )
+from linkpaper.classes import CLASSES, NUM_CLASSES
+from linkpaper.data.sources import load_data
+from linkpaper.data.synth import teacher_quality
+from linkpaper.data.text_tables import glove_table
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.models import build_model
+from linkpaper.models.link import segment_label_embedding
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
+from linkpaper.training.engine import fit, train
+from linkpaper.training.recipe import TrainConfig, recipe_warmup
+from linkpaper.training.scoring import evaluate_split
 
 torch.set_num_threads(1)
 warnings.filterwarnings(
@@ -416,7 +416,7 @@ pd.DataFrame(
 # %% [markdown]
 # ### The engine refuses the gated mode unless asked by name
 #
-# `linkpaper.engine.train` checks the PLSIM labels of every split before the first step; the
+# `linkpaper.training.engine.train` checks the PLSIM labels of every split before the first step; the
 # gated mode needs `allow_label_leakage=True` (`--allow-label-leakage`), and a run that uses
 # it is marked in its record and in every table built from it.
 
@@ -447,8 +447,10 @@ except ConfigError as err:
 tic = time.perf_counter()
 subset = dataclasses.replace(avvp, train=avvp.train.subset(slice(0, train_videos)))
 inputs = {
-    "ungated labels": plsim_inputs(avvp.val, "ungated"),
-    "gated labels (LEAK)": plsim_inputs(avvp.val, "gated", allow_label_leakage=True),
+    "ungated labels": PLSIM_LABEL_MODES["ungated"].labels(avvp.val),
+    "gated labels (LEAK)": PLSIM_LABEL_MODES["gated"].labels(
+        avvp.val, allow_label_leakage=True
+    ),
     "empty labels": (
         torch.zeros_like(avvp.val.pseudo_audio),
         torch.zeros_like(avvp.val.pseudo_visual),
@@ -531,7 +533,7 @@ Markdown(
 # and marks every `gated` result with:
 
 # %%
-from linkpaper.runs import LEAKAGE_CAPTION
+from linkpaper.training.runs import LEAKAGE_CAPTION
 
 print(textwrap.fill(LEAKAGE_CAPTION, 80))
 
@@ -631,9 +633,9 @@ if gains is not None:
 # %% tags=["remove-input"]
 if gains is not None and shared[("+P", "valor++")]:
     both = shared[("+P", "valor++")]
-    runs = [run for run in analysis.find_run_dirs(grid_dir, ["+P", "valor++"])
+    runs = [run for run in run_records.find_run_dirs(grid_dir, ["+P", "valor++"])
             if run.name in {f"seed{sd}" for sd in both}]
-    test_rows = {row["model"]: row for row in analysis.measured_rows(runs)}
+    test_rows = {row["model"]: row for row in run_records.measured_rows(runs)}
     test_gain = test_rows["+P"]["mean"][3] - test_rows["valor++"]["mean"][3]
     val_gain = float(last_gain["+P − valor++"].mean())
     display(Markdown(

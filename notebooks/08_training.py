@@ -31,7 +31,7 @@
 # on a busy machine; a short run of three epochs).
 # :::
 #
-# This page trains one model end to end with `linkpaper.engine.train`, the same function
+# This page trains one model end to end with `linkpaper.training.engine.train`, the same function
 # behind `python -m linkpaper train` and `python -m linkpaper grid`, and shows what a run
 # records.
 #
@@ -99,8 +99,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 
-from linkpaper.book import analysis, viz
-from linkpaper.engine import TrainConfig, lr_at_epoch, train
+from linkpaper.book import run_records, viz
+from linkpaper.training.engine import train
+from linkpaper.training.recipe import TrainConfig, lr_at_epoch
 
 warnings.filterwarnings(
     "ignore", message="IProgress not found"
@@ -109,7 +110,7 @@ warnings.filterwarnings(
 # %% [markdown]
 # ## The learning-rate schedule
 #
-# The rate of epoch *e* is set before the epoch starts (`linkpaper.engine.lr_at_epoch`):
+# The rate of epoch *e* is set before the epoch starts (`linkpaper.training.recipe.lr_at_epoch`):
 # `e / W · 3e-4` while *e* < *W* (the warm-up), then a cosine from 3·10⁻⁴ at epoch *W* down
 # to 3·10⁻⁶ at the last epoch. The paper trains 60 epochs with *W* = 10. The whole recipe is
 # one `TrainConfig`; what is not set here keeps the recipe's value.
@@ -186,7 +187,7 @@ if run_dir.exists():
 tic = time.perf_counter()
 record = train(config, run_dir, progress=False)
 seconds = time.perf_counter() - tic
-source = record.caption()  # record: a linkpaper.runs.RunRecord, typed fields
+source = record.caption()  # record: a linkpaper.training.runs.RunRecord, typed fields
 print(
     f"{record.model}: {record.parameters:,} parameters; data {record.description}, "
     f"{record.data['sizes']}; best epoch {record.best_epoch} of {config.epochs}"
@@ -220,7 +221,7 @@ per_epoch.round(1).rename(columns={"train": "train (s)", "val": "validation (s)"
 # `best` is the epoch whose weights are tested.
 
 # %%
-history = analysis.history_frame(record)
+history = run_records.history_frame(record)
 shown = (
     ["lr"]
     + [c for c in history.columns if c.startswith("loss ")]
@@ -235,7 +236,7 @@ shown = (
 history[shown].round(4).assign(lr=history["lr"]).rename_axis(f"epoch [{source}]")
 
 # %% tags=["hide-input"]
-fig = analysis.history_figure(history, source=source)
+fig = run_records.history_figure(history, source=source)
 plt.show()
 
 # %% tags=["hide-input"]

@@ -78,15 +78,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from linkpaper import paper
-from linkpaper.book import analysis, tables
+from linkpaper.book import gain_reading, run_records, seed_analysis, tables
 from linkpaper.data.annotations import load_annotations
 from linkpaper.errors import UserError
+from linkpaper.evaluation import paper
+from linkpaper.evaluation.paper import VARIANT_LABELS
 from linkpaper.models import list_controls, list_models
-from linkpaper.paper import VARIANT_LABELS
 
-rows = analysis.measured_rows(
-    analysis.find_run_dirs(results_dir, list_models() + list_controls())
+rows = run_records.measured_rows(
+    run_records.find_run_dirs(results_dir, list_models() + list_controls())
 )
 measured = [row for row in rows if row["model"] in list_models()]  # Table II variants
 if not any(row["model"] == "valor++" for row in measured):
@@ -98,7 +98,7 @@ MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in rows))
 GRID = f"recipe grid on {MEASURED_SOURCE}, {measured[0]['epochs']} epochs"
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.grid_status(measured)))
+display(Markdown(gain_reading.grid_status(measured)))
 
 # %% tags=["remove-cell"]
 # The grid writes summary.json when it finishes: its mean ± std must equal the rows
@@ -118,7 +118,7 @@ assert all(row["label_leakage"] is False for row in rows)  # no run read GT vide
 #
 # **Table I** compares LINK with published methods for audio-visual video parsing;
 # **Table II** is the ablation. F-scores (%) on the real LLP test set, quoted from the paper
-# (`linkpaper.paper`). Segment level first, then event level; Type@AV is the mean of audio,
+# (`linkpaper.evaluation.paper`). Segment level first, then event level; Type@AV is the mean of audio,
 # visual and audio-visual, Event@AV pools the audio and visual counts (chapter 2).
 
 # %%
@@ -161,28 +161,28 @@ tables.measured_table(measured, "event", title="Table II, measured", source=GRID
 #   score on 321 videos, and which epoch wins is itself noisy.
 # * **Test videos.** Another draw of 1,200 test videos would give other scores. A *paired
 #   bootstrap* resamples the test videos with replacement, the same videos for both models,
-#   and gives the 95 % interval of the gain (`linkpaper.gains.paired_bootstrap`; every score
+#   and gives the 95 % interval of the gain (`linkpaper.evaluation.gains.paired_bootstrap`; every score
 #   is a mean of per-video scores, so resampling videos resamples the metric exactly).
 #
 # Both at once: a **two-level bootstrap** resamples each model's seeds with replacement, then
-# the test videos (`linkpaper.gains.two_level_bootstrap`). Its interval (light blue in the
+# the test videos (`linkpaper.evaluation.gains.two_level_bootstrap`). Its interval (light blue in the
 # figure, beside the video-only one in dark blue) is never narrower, and with three seeds
 # per model it is much wider. A gain is **distinguishable from noise** when this interval
 # excludes zero. The number of seeds a gain of the paper's size would need comes from a
 # two-sided 5 % test with 80 % power at the measured seed spread
-# (`linkpaper.gains.seeds_needed`); since a spread measured on three seeds is itself very
+# (`linkpaper.evaluation.gains.seeds_needed`); since a spread measured on three seeds is itself very
 # uncertain, it is given with its range over the 95 % interval of the spread
-# (`linkpaper.gains.seeds_needed_range`). The figure shows segment-level and event-level
+# (`linkpaper.evaluation.gains.seeds_needed_range`). The figure shows segment-level and event-level
 # Type@AV, the paper's headline scores.
 
 # %%
-gains = analysis.gain_data(
+gains = gain_reading.gain_data(
     measured, reported_ii, test_annotations, resamples=bootstrap_resamples
 )
-points = analysis.seed_gain_points(measured)
+points = gain_reading.seed_gain_points(measured)
 
 # %% tags=["hide-input"]
-fig = analysis.gain_figure(
+fig = gain_reading.gain_figure(
     gains, points,
     source=f"measured: {GRID}; reported: LINK paper, Table II, LLP test",
 )
@@ -201,21 +201,22 @@ plt.show()
 # distinguishable from noise, and the seeds per model a gain of the paper's size would need:
 
 # %%
-analysis.gain_report(measured, reported_ii, test_annotations, data=gains).rename_axis(
+report = gain_reading.gain_report(measured, reported_ii, test_annotations, data=gains)
+report.rename_axis(
     [f"variant [{MEASURED_SOURCE}]", "score"]
 )
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.seeds_needed_notes(gains)))
+display(Markdown(gain_reading.seeds_needed_notes(gains)))
 
 # %% [markdown]
 # In words, computed from the table (so it stays true as the grid fills):
 
 # %% tags=["remove-input"]
 display(Markdown(
-    "**Segment-level Type@AV**\n\n" + analysis.gain_verdicts(gains, "Seg type")
+    "**Segment-level Type@AV**\n\n" + gain_reading.gain_verdicts(gains, "Seg type")
     + "\n\n**Event-level Type@AV**\n\n"
-    + analysis.gain_verdicts(gains, "Event type")
+    + gain_reading.gain_verdicts(gains, "Event type")
 ))
 
 # %% [markdown]
@@ -230,7 +231,7 @@ display(Markdown(
 # scores since the grid on the VALOR-like teachers; older records leave those columns empty).
 
 # %%
-selection = analysis.selection_frame(measured)
+selection = run_records.selection_frame(measured)
 selection.round(2).rename_axis(f"segment Type@AV [{MEASURED_SOURCE}]")
 
 # %% tags=["remove-input"]
@@ -292,7 +293,7 @@ from linkpaper.book.probe import grid_records
 
 grid = grid_records(results_dir, list_models() + list_controls(),
                     sorted({seed for row in rows for seed in row["seeds"]}))
-display(Markdown(analysis.grid_limits(grid)))
+display(Markdown(gain_reading.grid_limits(grid)))
 
 # %% [markdown]
 # ## Where the gains come from: audio, visual, audio-visual
@@ -302,11 +303,11 @@ display(Markdown(analysis.grid_limits(grid)))
 # lowest and highest single seed (each seed minus VALOR++'s seed mean).
 
 # %%
-by_modality = analysis.modality_gains(measured)
-analysis.modality_gain_table(by_modality, source=MEASURED_SOURCE)
+by_modality = gain_reading.modality_gains(measured)
+gain_reading.modality_gain_table(by_modality, source=MEASURED_SOURCE)
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.modality_reading(by_modality)))
+display(Markdown(gain_reading.modality_reading(by_modality)))
 
 # %% [markdown]
 # (ch9-teacher-artefact)=
@@ -326,12 +327,12 @@ display(Markdown(analysis.modality_reading(by_modality)))
 
 # %%
 compared = ["valor++", "+T", "+P", "+S+P", "+T+P", "link"]
-teacher_runs = analysis.seed_runs(results_dir, compared, test_annotations)
-teacher_split, teacher_origin = analysis.teacher_test_split(
+teacher_runs = seed_analysis.seed_runs(results_dir, compared, test_annotations)
+teacher_split, teacher_origin = seed_analysis.teacher_test_split(
     next(iter(teacher_runs.values()))["record"], first_teachers
 )
 print("teacher labels:", teacher_origin)
-teachers = analysis.teacher_label_frame(
+teachers = seed_analysis.teacher_label_frame(
     teacher_split, test_annotations,
     {key: run for key, run in teacher_runs.items()
      if key[0] in {VARIANT_LABELS[v] for v in ("valor++", "+P", "link")}},
@@ -339,7 +340,7 @@ teachers = analysis.teacher_label_frame(
 teachers.round(1).rename_axis(f"segment-level F (%) [{MEASURED_SOURCE}, LLP test GT]")
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.teacher_label_reading(teachers)))
+display(Markdown(seed_analysis.teacher_label_reading(teachers)))
 
 # %% [markdown]
 # The ungated labels alone are poor predictions: they mark many classes a video does not
@@ -355,7 +356,9 @@ display(Markdown(analysis.teacher_label_reading(teachers)))
 # reads no teacher label at test time) as the control:
 
 # %%
-replay = analysis.teacher_replay_frame(teacher_split, test_annotations, teacher_runs)
+replay = seed_analysis.teacher_replay_frame(
+    teacher_split, test_annotations, teacher_runs
+)
 replay.round(2)
 
 # %% tags=["remove-input"]
@@ -398,20 +401,20 @@ display(Markdown(
 
 # %%
 changed_variants = list_models() + ["+S/label", "valor++/weak", "+P/self"]
-first_rows = analysis.measured_rows(
-    analysis.find_run_dirs(first_grid_dir, changed_variants))
+first_rows = run_records.measured_rows(
+    run_records.find_run_dirs(first_grid_dir, changed_variants))
 try:
-    valor_rows = analysis.measured_rows(
-        analysis.find_run_dirs(valor_teachers_dir, changed_variants))
+    valor_rows = run_records.measured_rows(
+        run_records.find_run_dirs(valor_teachers_dir, changed_variants))
 except UserError as err:
     valor_rows = []
     print(err)
 valor_models = {row["model"] for row in valor_rows}
 if "valor++" in valor_models and len(valor_models) > 1:
-    before_after = analysis.gains_before_after(
-        analysis.gain_data(first_rows, reported_ii, test_annotations,
+    before_after = gain_reading.gains_before_after(
+        gain_reading.gain_data(first_rows, reported_ii, test_annotations,
                            resamples=bootstrap_resamples),
-        analysis.gain_data(valor_rows, reported_ii, test_annotations,
+        gain_reading.gain_data(valor_rows, reported_ii, test_annotations,
                            resamples=bootstrap_resamples),
     )
     display(before_after.rename_axis(
@@ -446,15 +449,15 @@ tables.measured_table(
 )
 
 # %%
-control_gains = analysis.gain_data(
+control_gains = gain_reading.gain_data(
     controls, reported_ii, test_annotations, resamples=bootstrap_resamples
 )
-control_modalities = analysis.modality_gains(controls)
-analysis.modality_gain_table(control_modalities, source=MEASURED_SOURCE)
+control_modalities = gain_reading.modality_gains(controls)
+gain_reading.modality_gain_table(control_modalities, source=MEASURED_SOURCE)
 
 # %% tags=["hide-input"]
-fig = analysis.gain_figure(
-    control_gains, analysis.seed_gain_points(controls),
+fig = gain_reading.gain_figure(
+    control_gains, gain_reading.seed_gain_points(controls),
     source=f"measured: {GRID}", title="S-LOSS controls: gains over VALOR++",
 )
 plt.show()
@@ -466,9 +469,9 @@ plt.show()
 
 # %% tags=["remove-input"]
 display(Markdown(
-    analysis.modality_reading(control_modalities)
+    gain_reading.modality_reading(control_modalities)
     + "\n\n**Segment-level Type@AV**\n\n"
-    + analysis.gain_verdicts(control_gains, "Seg type")
+    + gain_reading.gain_verdicts(control_gains, "Seg type")
 ))
 
 # %% [markdown]
@@ -481,7 +484,7 @@ display(Markdown(
 # hardware, and the run records each row averages (two tables, so each fits the page).
 
 # %%
-provenance = analysis.provenance_frame(rows).rename(
+provenance = run_records.provenance_frame(rows).rename(
     columns={"warmup_epochs": "warm-up epochs", "plsim_labels": "PLSIM labels"}
 )
 provenance.iloc[:, :7]
@@ -490,7 +493,7 @@ provenance.iloc[:, :7]
 provenance.iloc[:, 7:]
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.commit_reading(rows)))
+display(Markdown(seed_analysis.commit_reading(rows)))
 
 # %% [markdown]
 # The training code did not change between these commits. Between 64e2673 and d6c9582 it
@@ -551,9 +554,9 @@ display(Markdown(analysis.commit_reading(rows)))
 #    change, and why does the verdict not depend on the resample count once it is large?
 # 2. **Noise of one seed.** Take VALOR++'s grey dots in the gain figure: compute the gain of
 #    VALOR++ seed 87 over VALOR++ seed 88 on segment-level Type@AV from their run records
-#    (`linkpaper.runs.RunRecord.read(...).test_row`). Would a single-seed comparison of two
+#    (`linkpaper.training.runs.RunRecord.read(...).test_row`). Would a single-seed comparison of two
 #    *different* models with that difference be evidence of anything?
-# 3. **Seeds needed.** With `linkpaper.gains.seeds_needed` (on the API page,
+# 3. **Seeds needed.** With `linkpaper.evaluation.gains.seeds_needed` (on the API page,
 #    {ref}`api-gains`), how many seeds per model would LINK's
 #    reported segment-level Type@AV gain need if the seed spread were halved? If it were
 #    doubled? What does that say about ablations reported from one seed?

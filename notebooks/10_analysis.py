@@ -63,19 +63,20 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from linkpaper.book import analysis, tables, viz
+from linkpaper.book import prediction_scores, run_records, seed_analysis, tables, viz
 from linkpaper.book.probe import epoch_series, grid_records
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.sources import load_data
 from linkpaper.errors import UserError
+from linkpaper.evaluation.paper import VARIANT_LABELS
 from linkpaper.models import list_models
-from linkpaper.paper import VARIANT_LABELS
 
 test = load_annotations("test", data_dir)
 names = [VARIANT_LABELS.get(v, v) for v in compare]
-runs = analysis.seed_runs(results_dir, compare, test)  # {(model, seed): predictions...}
-rows = analysis.measured_rows(analysis.find_run_dirs(results_dir, compare))
+# {(model, seed): predictions...}
+runs = seed_analysis.seed_runs(results_dir, compare, test)
+rows = run_records.measured_rows(run_records.find_run_dirs(results_dir, compare))
 TRAINED_ON = rows[0]["data"]
 SOURCE = f"LLP test GT (real); predictions of models trained on {TRAINED_ON}"
 seeds_of = {name: [s for m, s in runs if m == name] for name in names}
@@ -118,17 +119,17 @@ tables.measured_table(rows, "segment", title="Compared models", source=TRAINED_O
 first_record = next(iter(runs.values()))["record"]
 # the runs' data ("synth:small"): its training split's labels and pseudo labels
 regenerated = load_data(first_record.data["spec"], data_dir)
-support = analysis.class_support(test, regenerated.train)
-if not analysis.trained_on(first_record, regenerated):
+support = seed_analysis.class_support(test, regenerated.train)
+if not seed_analysis.trained_on(first_record, regenerated):
     # the weak labels are LLP's for every generation; the teachers were another's
     teacher_counts = ["teacher audio segments", "teacher visual segments"]
     support = support.drop(columns=teacher_counts)
     print("the runs were trained on an earlier SynthLLP generation: "
           "its teacher counts are not shown")
-per_class = analysis.per_class_seed_frame(runs)
+per_class = seed_analysis.per_class_seed_frame(runs)
 
 # %% tags=["hide-input"]
-fig = analysis.per_class_seed_figure(
+fig = seed_analysis.per_class_seed_figure(
     per_class, support, source=SOURCE,
     title=f"Per-class segment-level F over seeds: {' vs '.join(names)}",
 )
@@ -143,11 +144,11 @@ plt.show()
 # minus the first), each model's mean with the range over its seeds:
 
 # %%
-differences = analysis.class_differences(per_class, support, names)
+differences = seed_analysis.class_differences(per_class, support, names)
 differences.rename_axis(index=[f"class [{SOURCE}]", "modality"])
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.class_difference_reading(differences, support)))
+display(Markdown(seed_analysis.class_difference_reading(differences, support)))
 
 # %% [markdown]
 # ## Classes that score 0
@@ -158,11 +159,11 @@ display(Markdown(analysis.class_difference_reading(differences, support)))
 # label (and its rank from the rarest), and how many training segments the teacher labels.
 
 # %%
-zeros = analysis.zero_score_classes(per_class, support)
+zeros = seed_analysis.zero_score_classes(per_class, support)
 zeros.rename_axis(index=[f"class [{SOURCE}]", "modality"]) if len(zeros) else zeros
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.zero_score_reading(zeros, support, per_class)))
+display(Markdown(seed_analysis.zero_score_reading(zeros, support, per_class)))
 
 # %% [markdown]
 # The five classes with the fewest training videos, with their test and teacher counts:
@@ -180,9 +181,12 @@ support.sort_values("train videos", kind="stable").head(5).rename_axis(
 # **empty** when nothing is annotated. Here is how LLP's test segments divide:
 
 # %%
-kind = analysis.segment_alignment(test.gt_audio, test.gt_visual)
+kind = prediction_scores.segment_alignment(test.gt_audio, test.gt_visual)
 counts = pd.Series(
-    {name: int((kind == k).sum()) for k, name in enumerate(analysis.SEGMENT_KINDS)}
+    {
+        name: int((kind == k).sum())
+        for k, name in enumerate(prediction_scores.SEGMENT_KINDS)
+    }
 )
 pd.DataFrame(
     {"segments": counts, "share (%)": (100 * counts / counts.sum()).round(1)}
@@ -195,10 +199,10 @@ pd.DataFrame(
 # the AND of both modalities; Event@AV pools the audio and visual counts.
 
 # %%
-alignment = analysis.alignment_seed_frame(runs, test.gt_audio, test.gt_visual)
+alignment = seed_analysis.alignment_seed_frame(runs, test.gt_audio, test.gt_visual)
 
 # %% tags=["hide-input"]
-fig = analysis.alignment_seed_figure(alignment, source=SOURCE)
+fig = seed_analysis.alignment_seed_figure(alignment, source=SOURCE)
 plt.show()
 
 # %% [markdown]
@@ -207,12 +211,12 @@ plt.show()
 # standard deviation over seeds and, in parentheses, the number of seeds:
 
 # %%
-analysis.alignment_seed_table(alignment).rename_axis(
+seed_analysis.alignment_seed_table(alignment).rename_axis(
     index=["model", f"segments [{SOURCE}]"]
 )
 
 # %% tags=["remove-input"]
-display(Markdown(analysis.alignment_reading(alignment, names, kind)))
+display(Markdown(seed_analysis.alignment_reading(alignment, names, kind)))
 
 # %% [markdown]
 # A class heard but not seen (or seen but not heard) is exactly what the video-level labels
@@ -235,8 +239,9 @@ shown = seed if all(seed in seeds_of[n] for n in names) else min(
     set(seeds_of[names[0]]) & set(seeds_of[names[1]]), default=seeds_of[names[0]][0]
 )
 chosen = {name: runs[(name, shown)] for name in names if (name, shown) in runs}
-eligible = (test.weak.sum(axis=1) >= 2) & (kind == analysis.NON_ALIGNED).any(axis=1)
-picks = analysis.example_videos(
+non_aligned = (kind == prediction_scores.NON_ALIGNED).any(axis=1)
+eligible = (test.weak.sum(axis=1) >= 2) & non_aligned
+picks = prediction_scores.example_videos(
     *(chosen[name]["scores"].per_video["segment"]["type"] for name in names),
     count=examples,
     eligible=eligible,
@@ -283,7 +288,7 @@ for index, why in picks:
 # the values at the first and the last epoch:
 
 # %%
-all_seeds = sorted({int(p.name[4:]) for p in analysis.find_run_dirs(results_dir)})
+all_seeds = sorted({int(p.name[4:]) for p in run_records.find_run_dirs(results_dir)})
 grid = grid_records(results_dir, list_models(), all_seeds)  # {(variant, seed): record}
 GRID_SOURCE = f"training records of the recipe grid, {TRAINED_ON}"
 LABELS = {
@@ -293,7 +298,7 @@ LABELS = {
     "tsam_a_spatial_std": "TSAM audio: std of spatial weights",
     "tsam_v_spatial_std": "TSAM visual: std of spatial weights",
 }
-analysis.epoch_endpoints(grid, LABELS, LABELS).rename_axis(
+seed_analysis.epoch_endpoints(grid, LABELS, LABELS).rename_axis(
     index=["quantity", f"variant [{GRID_SOURCE}]"]
 )
 
@@ -303,7 +308,7 @@ analysis.epoch_endpoints(grid, LABELS, LABELS).rename_axis(
 # visible and not lost in a range drawn around 1.
 
 # %% tags=["hide-input"]
-fig = analysis.epoch_panels_figure(grid, [
+fig = seed_analysis.epoch_panels_figure(grid, [
     {"key": "alpha1", "title": "CMIM α₁ (= β₁): change from 1", "offset": 1.0,
      "scale": 1000, "ylabel": "(α₁ − 1) × 10³"},
     {"key": "alpha2", "title": "CMIM α₂ (= β₂): change from 1", "offset": 1.0,
@@ -340,7 +345,7 @@ display(Markdown("\n".join(lines)))
 # channels (spatial). The spatial spread is tiny, so it is drawn in thousandths.
 
 # %% tags=["hide-input"]
-fig = analysis.epoch_panels_figure(grid, [
+fig = seed_analysis.epoch_panels_figure(grid, [
     {"key": "tsam_a_temporal_std", "title": "TSAM audio: std of temporal weights",
      "ylabel": "std over segments"},
     {"key": "tsam_v_temporal_std", "title": "TSAM visual: std of temporal weights",
@@ -364,7 +369,7 @@ plt.show()
 # the tested epoch, validation segment-level Type@AV:
 
 # %% tags=["hide-input"]
-fig = analysis.epoch_panels_figure(grid, [
+fig = seed_analysis.epoch_panels_figure(grid, [
     {"key": "train_loss.label", "title": "label term (train, mean over batches)",
      "ylabel": "loss (log scale)", "log": True},
     {"key": "train_loss.similarity",

@@ -47,7 +47,9 @@ def check_toc(root: Path = ROOT) -> list[str]:
     for source in sorted((root / "notebooks").glob("[0-9][0-9]_*.py")):
         stem = f"notebooks/{source.stem}"
         if not (root / f"{stem}.ipynb").exists():
-            problems.append(f"{stem}.py has no executed {stem}.ipynb: run python scripts/run_notebooks.py {source.stem}")
+            problems.append(
+                f"{stem}.py has no executed {stem}.ipynb: run python scripts/run_notebooks.py {source.stem}"
+            )
         if stem not in entries:
             problems.append(f"{stem}.py is not listed in _toc.yml (add '- file: {stem}')")
     for executed in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
@@ -71,8 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.clean:
         shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
-               "build", "-W", "-n", "--keep-going", "--path-output", str(ROOT), str(ROOT)]
+    command = [
+        str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
+        "build",
+        "-W",
+        "-n",
+        "--keep-going",
+        "--path-output",
+        str(ROOT),
+        str(ROOT),
+    ]
     if args.all:
         command.append("--all")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -83,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     index = ROOT / "_build" / "html" / "index.html"
     if result.returncode != 0 or not index.exists():
-        print(f"build_book: FAILED (exit {result.returncode}) after {seconds:.1f} s; see the warnings above",
-              file=sys.stderr)
+        print(
+            f"build_book: FAILED (exit {result.returncode}) after {seconds:.1f} s; see the warnings above",
+            file=sys.stderr,
+        )
         return 1
     print(f"build_book: done in {seconds:.1f} s -> {index.relative_to(ROOT)}")
     return 0

@@ -21,8 +21,8 @@ import dataclasses
 from pathlib import Path
 
 from linkpaper.data.synth import SynthConfig, make_synth
-from linkpaper.engine import TrainConfig, train
-
+from linkpaper.training.engine import train
+from linkpaper.training.recipe import TrainConfig
 
 BEST_SO_FAR = "best_so_far.json"
 """Where ``--score-only`` writes the test scores of a stopped probe's best checkpoint."""
@@ -44,35 +44,50 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=87, help="training seed")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--score-only", action="store_true",
-                        help="train nothing: score the best checkpoint of --out so far on test")
+    parser.add_argument(
+        "--score-only", action="store_true", help="train nothing: score the best checkpoint of --out so far on test"
+    )
     args = parser.parse_args()
     knobs = dict(parse_knob(k) for k in args.knobs)
     data = make_synth(args.preset, 0, **knobs)
     if args.score_only:
-        from linkpaper.engine import evaluate_split, load_run, prepare_split
+        from linkpaper.training.engine import load_run
+        from linkpaper.training.scoring import evaluate_split, prepare_split
 
         record, config, model, data = load_run(args.out, device="cpu", data=data)
         if record.data["source"].get("config") != data.source["config"]:
             raise SystemExit(f"{args.out}: trained on other knobs than {knobs}")
         scores, _, _ = evaluate_split(model, prepare_split(model, data.test, "cpu"))
         test = scores.table["segment"]
-        from linkpaper.engine import scores_record
-        from linkpaper.records import atomic_write_json, git_commit
+        from linkpaper.safe_io import atomic_write_json
+        from linkpaper.training.provenance import git_commit
+        from linkpaper.training.scoring import scores_record
 
-        atomic_write_json(Path(args.out) / BEST_SO_FAR, {
-            "epochs_run": len(record.epochs), "best_epoch": record.best_epoch, "test": scores_record(scores),
-            "scored_by": git_commit()})
-        print(f"{knobs} {len(record.epochs)} of {config.epochs} epochs, best epoch {record.best_epoch}: val Type@AV "
-              f"{record.best_val['segment']['type']:.2f}, test A/V/AV/Type@AV {test['audio']:.2f} / "
-              f"{test['visual']:.2f} / {test['audio_visual']:.2f} / {test['type']:.2f}")
+        atomic_write_json(
+            Path(args.out) / BEST_SO_FAR,
+            {
+                "epochs_run": len(record.epochs),
+                "best_epoch": record.best_epoch,
+                "test": scores_record(scores),
+                "scored_by": git_commit(),
+            },
+        )
+        print(
+            f"{knobs} {len(record.epochs)} of {config.epochs} epochs, best epoch {record.best_epoch}: val Type@AV "
+            f"{record.best_val['segment']['type']:.2f}, test A/V/AV/Type@AV {test['audio']:.2f} / "
+            f"{test['visual']:.2f} / {test['audio_visual']:.2f} / {test['type']:.2f}"
+        )
         return
-    config = TrainConfig(model="valor++", data=f"synth:{args.preset}", seed=args.seed, num_threads=args.threads,
-                         epochs=args.epochs)
+    config = TrainConfig(
+        model="valor++", data=f"synth:{args.preset}", seed=args.seed, num_threads=args.threads, epochs=args.epochs
+    )
     record = train(config, args.out, data=data, resume=True)
     val, test = record["best_val"]["segment"], record["test"]["segment"]
-    print(f"{knobs} best epoch {record['best_epoch']}: val Type@AV {val['type']:.2f}, "
-          f"test A/V/AV/Type@AV {test['audio']:.2f} / {test['visual']:.2f} / {test['audio_visual']:.2f} / {test['type']:.2f}")
+    print(
+        f"{knobs} best epoch {record['best_epoch']}: val Type@AV {val['type']:.2f}, "
+        f"test A/V/AV/Type@AV {test['audio']:.2f} / {test['visual']:.2f} / "
+        f"{test['audio_visual']:.2f} / {test['type']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,12 +4,12 @@
     python scripts/check_bit_identity.py compare OLD_DIR NEW_DIR
 
 The runs: four small models (valor++, link, +S, +S/leap; hidden 32, one layer) for 2 epochs on
-``synth:tiny`` through ``linkpaper.engine.train``, and two default-size runs (valor++, link) for 2
+``synth:tiny`` through ``linkpaper.training.engine.train``, and two default-size runs (valor++, link) for 2
 epochs on ``synth:small`` through the command line (``python -m linkpaper train ... --out DIR``),
 whose ``results.json`` is kept. A refactoring that claims "behaviour unchanged" records before
 and after and compares: every number must be equal as written (JSON text), only timing
 (``seconds``), the code version (``code``) and the hardware (``hardware``) may differ. A
-configuration key added since (``linkpaper.runs.ADDED_CONFIG_KEYS``, e.g. ``precision``) that a
+configuration key added since (``linkpaper.training.runs.ADDED_CONFIG_KEYS``, e.g. ``precision``) that a
 recording holds at the value a record without it means (``fp32``) is the same as its absence:
 the comparison says which such keys it found.
 """
@@ -45,26 +45,58 @@ def _strip(value):
 
 
 def record(out: Path) -> None:
-    from linkpaper.engine import TrainConfig, train
+    from linkpaper.training.engine import train
+    from linkpaper.training.recipe import TrainConfig
 
     out.mkdir(parents=True, exist_ok=True)
     for model in SMALL_MODELS:
-        config = TrainConfig(model=model, model_overrides={"hidden_dim": 32, "num_layers": 1, "ff_dim": 64},
-                             data="synth:tiny", epochs=2, warmup_epochs=1, batch_size=16, seed=5, num_threads=1)
+        config = TrainConfig(
+            model=model,
+            model_overrides={"hidden_dim": 32, "num_layers": 1, "ff_dim": 64},
+            data="synth:tiny",
+            epochs=2,
+            warmup_epochs=1,
+            batch_size=16,
+            seed=5,
+            num_threads=1,
+        )
         result = _as_dict(train(config, None, progress=False))
-        kept = {"test_row": result["test_row"],
-                "train_loss": [e["train_loss"] for e in result["epochs"]],
-                "val": [e["val"] for e in result["epochs"]],
-                "diagnostics": [e["diagnostics"] for e in result["epochs"]],
-                "record": _strip(result)}
+        kept = {
+            "test_row": result["test_row"],
+            "train_loss": [e["train_loss"] for e in result["epochs"]],
+            "val": [e["val"] for e in result["epochs"]],
+            "diagnostics": [e["diagnostics"] for e in result["epochs"]],
+            "record": _strip(result),
+        }
         (out / f"tiny_{_slug(model)}.json").write_text(json.dumps(kept, indent=1) + "\n")
         print(f"tiny {model}: test_row {result['test_row'][:3]} ...", flush=True)
     for model in CLI_MODELS:
         with tempfile.TemporaryDirectory() as tmp:
             run = Path(tmp) / "run"
-            subprocess.run([sys.executable, "-m", "linkpaper", "train", "--model", model, "--data", "synth:small",
-                            "--epochs", "2", "--warmup-epochs", "1", "--threads", "1", "--device", "cpu",
-                            "--out", str(run)], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "linkpaper",
+                    "train",
+                    "--model",
+                    model,
+                    "--data",
+                    "synth:small",
+                    "--epochs",
+                    "2",
+                    "--warmup-epochs",
+                    "1",
+                    "--threads",
+                    "1",
+                    "--device",
+                    "cpu",
+                    "--out",
+                    str(run),
+                ],
+                check=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            )
             result = json.loads((run / "results.json").read_text())
         (out / f"cli_{_slug(model)}.json").write_text(json.dumps(_strip(result), indent=1) + "\n")
         print(f"cli {model}: test_row {result['test_row'][:3]} ...", flush=True)
@@ -73,7 +105,7 @@ def record(out: Path) -> None:
 def _without_added_keys(value, found: set):
     """``value`` with every ``config`` dict's ADDED_CONFIG_KEYS entries removed where they hold the
     value their absence means (their names are added to ``found``)."""
-    from linkpaper.runs import ADDED_CONFIG_KEYS
+    from linkpaper.training.runs import ADDED_CONFIG_KEYS
 
     if isinstance(value, dict):
         out = {}

@@ -8,14 +8,15 @@ run record, plus ``summary.json`` / ``summary.md``; checkpoints are never copied
 complete run with test predictions it also writes ``test_decisions.npz``: a predictions file
 whose probabilities are the run's gated 0/1 decisions (frame >= 0.5 AND video >= 0.5, with every
 video probability 1), a few tens of kB, which scores exactly the record's ten numbers (checked
-here) and gives the per-video scores the paired bootstrap of ``linkpaper.gains`` needs. For the runs
+here) and gives the per-video scores the paired bootstrap of ``linkpaper.evaluation.gains`` needs. For the runs
 named by ``--predictions`` it also stores the test predictions, at float16 precision to keep
 the repository small: every value keeps its side of the 0.5 threshold, so the file scores
 exactly the ten numbers of the run record (checked here before writing).
 
 Before it copies anything it checks SRC: a folder with run records, each one readable, all of
 one configuration apart from model, seed and a method's own recipe (and the same as the
-records already in DST); DST: a writable folder outside SRC; ``--predictions``: run folders inside SRC (never an absolute path
+records already in DST); DST: a writable folder outside SRC; ``--predictions``: run folders inside SRC
+(never an absolute path
 or one that leaves SRC, so nothing is ever written into SRC). A problem is one ``error:`` line
 naming the folder or file (exit status 2). Every file is written to a temporary name and renamed
 when complete, so a full disk leaves no partial file in DST.
@@ -24,7 +25,6 @@ when complete, so a full disk leaves no partial file in DST.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -33,14 +33,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from linkpaper.data.annotations import load_annotations  # noqa: E402
-from linkpaper.errors import UserError  # noqa: E402
-from linkpaper.gains import DECISIONS_FILE  # noqa: E402
-from linkpaper.metrics import binarize_predictions, evaluate_probs  # noqa: E402
-from linkpaper.predictions import load_predictions, save_predictions, write_npz_atomically  # noqa: E402
-from linkpaper.records import atomic_write_bytes, check_writable_dir, remove_created_dirs  # noqa: E402
-from linkpaper.grid import grid_differences  # noqa: E402
-from linkpaper.runs import read_results  # noqa: E402
+from linkpaper.data.annotations import load_annotations
+from linkpaper.errors import UserError
+from linkpaper.evaluation.gains import DECISIONS_FILE
+from linkpaper.evaluation.metrics import binarize_predictions, evaluate_probs
+from linkpaper.evaluation.predictions import load_predictions, save_predictions, write_npz_atomically
+from linkpaper.safe_io import atomic_write_bytes, check_writable_dir, remove_created_dirs
+from linkpaper.training.grid import grid_differences
+from linkpaper.training.runs import read_results
 
 RECORDS = "*/seed*/results.json"
 
@@ -72,16 +72,17 @@ def _complete_records(src: Path, dst: Path) -> list[tuple[Path, dict]]:
     """The complete run records under ``src`` as (path, record) pairs, checked before anything is
     copied: ``src`` is a folder holding run records, each record is readable, and every record (and
     every one already in ``dst``) has one configuration apart from model, seed and a method's own
-    recipe (``linkpaper.grid.grid_differences``). Prints the
+    recipe (``linkpaper.training.grid.grid_differences``). Prints the
     incomplete runs it skips; raises a UserError naming the folder or file and the problem."""
     if not src.is_dir():
-        raise UserError(f"SRC {src}: no such folder; give the grid folder "
-                        "(the --out of 'python -m linkpaper grid')")
+        raise UserError(f"SRC {src}: no such folder; give the grid folder (the --out of 'python -m linkpaper grid')")
     if dst.resolve() == src.resolve():
         raise UserError(f"DST {dst} is SRC: collect into another folder (e.g. results/<name>)")
     if dst.resolve().is_relative_to(src.resolve()):
-        raise UserError(f"DST {dst} lies inside SRC {src}: its records would be read as runs of the grid; "
-                        "collect into a folder outside SRC (e.g. results/<name>)")
+        raise UserError(
+            f"DST {dst} lies inside SRC {src}: its records would be read as runs of the grid; "
+            "collect into a folder outside SRC (e.g. results/<name>)"
+        )
     paths = sorted(src.glob(RECORDS))
     if not paths:
         raise UserError(f"SRC {src}: no run records ({RECORDS}); is it the --out folder of a grid?")
@@ -101,10 +102,12 @@ def _complete_records(src: Path, dst: Path) -> list[tuple[Path, dict]]:
             if diffs:
                 mixed.append(f"{path} ({'; '.join(diffs)})")
         if mixed:
-            raise UserError(f"{len(mixed)} run record(s) were trained with another configuration than "
-                            f"{first} "
-                            f"(its value -> theirs): {', '.join(mixed)}; one results folder holds one grid: "
-                            "collect each configuration into a folder of its own")
+            raise UserError(
+                f"{len(mixed)} run record(s) were trained with another configuration than "
+                f"{first} "
+                f"(its value -> theirs): {', '.join(mixed)}; one results folder holds one grid: "
+                "collect each configuration into a folder of its own"
+            )
     return records
 
 
@@ -112,7 +115,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path)
     parser.add_argument("dst", type=Path)
-    parser.add_argument("--predictions", nargs="*", default=[], help="run folders (relative to SRC) whose test predictions to keep")
+    parser.add_argument(
+        "--predictions", nargs="*", default=[], help="run folders (relative to SRC) whose test predictions to keep"
+    )
     args = parser.parse_args(argv)
     try:
         return collect(args)
@@ -132,9 +137,13 @@ def test_annotations(record: dict):
     if not root:
         return load_annotations("test")
     weak = read_weak_labels(split_csv_path(root, "test"))
-    return SplitAnnotations(split="test", filenames=weak.filenames, weak=weak.labels,
-                            gt_audio=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_audio"))),
-                            gt_visual=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_visual"))))
+    return SplitAnnotations(
+        split="test",
+        filenames=weak.filenames,
+        weak=weak.labels,
+        gt_audio=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_audio"))),
+        gt_visual=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_visual"))),
+    )
 
 
 def collect(args) -> int:
@@ -148,8 +157,10 @@ def collect(args) -> int:
         return _copy(args, records)
     except OSError as err:  # a folder that cannot be created (disk full); the files are atomic
         remove_created_dirs(created)
-        raise UserError(f"DST {args.dst}: cannot write ({err.strerror or err}); free disk space or "
-                        "choose another DST, then run the same command again") from None
+        raise UserError(
+            f"DST {args.dst}: cannot write ({err.strerror or err}); free disk space or "
+            "choose another DST, then run the same command again"
+        ) from None
     except BaseException:
         remove_created_dirs(created)  # (only if still empty)
         raise
@@ -158,8 +169,7 @@ def collect(args) -> int:
 def _check_run_name(run: str, src: Path) -> None:
     """A ``--predictions`` run must name a folder inside ``src``: a relative path that stays there."""
     if Path(run).is_absolute():
-        raise UserError(f"--predictions {run}: an absolute path; name the run relative to SRC "
-                        "(e.g. link/seed87)")
+        raise UserError(f"--predictions {run}: an absolute path; name the run relative to SRC (e.g. link/seed87)")
     if ".." in Path(run).parts or not (src / run).resolve().is_relative_to(src.resolve()):
         raise UserError(f"--predictions {run}: leaves SRC {src}; name a run folder inside it (e.g. link/seed87)")
 
@@ -168,15 +178,20 @@ def _copy(args, records: list[tuple[Path, dict]]) -> int:
     by_folder = {path.parent: record for path, record in records}
     for run in args.predictions:
         if args.src / run not in by_folder:
-            raise UserError(f"--predictions {run}: no complete run record at "
-                            f"{args.src / run / 'results.json'}")
+            raise UserError(f"--predictions {run}: no complete run record at {args.src / run / 'results.json'}")
     copied = decided = 0
     test = None
     for record_path, record in records:
         target = args.dst / record_path.relative_to(args.src)
         # the decisions come from the test predictions or (a copy of a results folder) its decisions
-        source = next((record_path.parent / name for name in ("test_predictions.npz", DECISIONS_FILE)
-                       if (record_path.parent / name).is_file()), None)
+        source = next(
+            (
+                record_path.parent / name
+                for name in ("test_predictions.npz", DECISIONS_FILE)
+                if (record_path.parent / name).is_file()
+            ),
+            None,
+        )
         if source is not None:
             if test is None:
                 test = test_annotations(record)
@@ -203,8 +218,9 @@ def _copy(args, records: list[tuple[Path, dict]]) -> int:
         if not np.allclose(scores.row(), record["test_row"], atol=1e-9, rtol=0):
             raise UserError(f"{source}: its float16 copy does not reproduce the test scores of its run record")
         target = args.dst / run / "test_predictions.npz"
-        write_npz_atomically(target, filename=np.array(predictions.filenames, dtype=str),
-                             frame_prob=frame16, video_prob=video16)
+        write_npz_atomically(
+            target, filename=np.array(predictions.filenames, dtype=str), frame_prob=frame16, video_prob=video16
+        )
         print(f"predictions: {target} ({target.stat().st_size / 1e6:.2f} MB, scores identical)")
     print(f"copied {copied} run records into {args.dst} ({decided} with test decisions)")
     return 0

@@ -46,11 +46,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from linkpaper.cli import main as linkpaper_main
-from linkpaper.data.download import resolve_data_dir
+from linkpaper.data.files import resolve_data_dir
 
 SMALL = ["--model-override", "hidden_dim=32", "--model-override", "num_layers=1", "--model-override", "ff_dim=64"]
-TRAIN = ["train", "--model", "valor++", "--data", "synth:tiny", "--epochs", "1", "--batch-size", "16",
-         "--threads", "1", "--quiet", *SMALL]
+TRAIN = [
+    "train",
+    "--model",
+    "valor++",
+    "--data",
+    "synth:tiny",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--threads",
+    "1",
+    "--quiet",
+    *SMALL,
+]
 LEFTOVER = (".tmp", ".partial", ".synthllp-tmp")
 CASE_SECONDS = 120
 
@@ -137,8 +150,9 @@ def _bomb(path: Path, rows: int = 32_000) -> None:
         archive.writestr("video_prob.npy", buffer.getvalue())
         with archive.open("frame_prob.npy", "w", force_zip64=True) as member:
             header = io.BytesIO()
-            np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
-                                                          "shape": (rows, 10, 2, 25)})
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": "<f4", "fortran_order": False, "shape": (rows, 10, 2, 25)}
+            )
             member.write(header.getvalue())
             for _ in range(rows * 2000 // 2**20):
                 member.write(bytes(2**20))
@@ -165,28 +179,80 @@ def cases(fx: Fixtures) -> list[Case]:
         shutil.copytree(fx.grid, d / "src")
 
     def src_unchanged(d):
-        same = (d / "src/link/seed87/test_predictions.npz").read_bytes() == \
-            (fx.grid / "link/seed87/test_predictions.npz").read_bytes()
+        same = (d / "src/link/seed87/test_predictions.npz").read_bytes() == (
+            fx.grid / "link/seed87/test_predictions.npz"
+        ).read_bytes()
         return None if same else "SRC's test_predictions.npz was changed"
 
-    add("collect --predictions absolute", lambda d: [d / "src", d / "dst", "--predictions",
-                                                     str((d / "src/link/seed87").resolve())],
-        "error", "absolute path", grid_copy, src_unchanged, collect=True)
-    add("collect --predictions ../src/...", lambda d: [d / "src", d / "dst", "--predictions", "../src/link/seed87"],
-        "error", "leaves SRC", grid_copy, src_unchanged, collect=True)
-    add("collect DST inside SRC", lambda d: [d / "src", d / "src" / "collected"], "error", "inside SRC", grid_copy,
-        collect=True)
-    add("collect DST is a file", lambda d: [d / "src", d / "file"], "error", "is a file",
-        lambda d: (grid_copy(d), _write_text(d / "file", "x")), collect=True)
-    add("collect DST under a file", lambda d: [d / "src", d / "file" / "dst"], "error", "lies under",
-        lambda d: (grid_copy(d), _write_text(d / "file", "x")), collect=True)
-    add("collect full disk (records)", lambda d: [d / "src", d / "dst"], "error", "cannot write", grid_copy,
-        collect=True, file_size_limit=8_000)
-    add("collect full disk (float16 predictions)", lambda d: [d / "src", d / "dst", "--predictions", "link/seed87"],
-        "error", "cannot write", grid_copy, collect=True, file_size_limit=500_000)
-    add("collect a good grid", lambda d: [d / "src", d / "dst", "--predictions", "link/seed87"], "ok", "",
-        grid_copy, lambda d: None if (d / "dst/link/seed87/test_predictions.npz").is_file() else "nothing copied",
-        collect=True)
+    add(
+        "collect --predictions absolute",
+        lambda d: [d / "src", d / "dst", "--predictions", str((d / "src/link/seed87").resolve())],
+        "error",
+        "absolute path",
+        grid_copy,
+        src_unchanged,
+        collect=True,
+    )
+    add(
+        "collect --predictions ../src/...",
+        lambda d: [d / "src", d / "dst", "--predictions", "../src/link/seed87"],
+        "error",
+        "leaves SRC",
+        grid_copy,
+        src_unchanged,
+        collect=True,
+    )
+    add(
+        "collect DST inside SRC",
+        lambda d: [d / "src", d / "src" / "collected"],
+        "error",
+        "inside SRC",
+        grid_copy,
+        collect=True,
+    )
+    add(
+        "collect DST is a file",
+        lambda d: [d / "src", d / "file"],
+        "error",
+        "is a file",
+        lambda d: (grid_copy(d), _write_text(d / "file", "x")),
+        collect=True,
+    )
+    add(
+        "collect DST under a file",
+        lambda d: [d / "src", d / "file" / "dst"],
+        "error",
+        "lies under",
+        lambda d: (grid_copy(d), _write_text(d / "file", "x")),
+        collect=True,
+    )
+    add(
+        "collect full disk (records)",
+        lambda d: [d / "src", d / "dst"],
+        "error",
+        "cannot write",
+        grid_copy,
+        collect=True,
+        file_size_limit=8_000,
+    )
+    add(
+        "collect full disk (float16 predictions)",
+        lambda d: [d / "src", d / "dst", "--predictions", "link/seed87"],
+        "error",
+        "cannot write",
+        grid_copy,
+        collect=True,
+        file_size_limit=500_000,
+    )
+    add(
+        "collect a good grid",
+        lambda d: [d / "src", d / "dst", "--predictions", "link/seed87"],
+        "ok",
+        "",
+        grid_copy,
+        lambda d: None if (d / "dst/link/seed87/test_predictions.npz").is_file() else "nothing copied",
+        collect=True,
+    )
 
     def escaping_data(d):
         target = fx.copy_annotations(d)
@@ -195,39 +261,82 @@ def cases(fx: Fixtures) -> list[Case]:
         lines[1] = "../../../VV_0_10\t" + lines[1].split("\t", 1)[1]
         csv.write_text("\n".join(lines) + "\n")
 
-    add("synth --data-dir with an escaping id", lambda d: ["synth", "--preset", "tiny", "--data-dir", d / "data",
-                                                           "--out", d / "a/b/c/out", "--no-progress"],
-        "error", "is not an LLP filename", escaping_data)
+    add(
+        "synth --data-dir with an escaping id",
+        lambda d: ["synth", "--preset", "tiny", "--data-dir", d / "data", "--out", d / "a/b/c/out", "--no-progress"],
+        "error",
+        "is not an LLP filename",
+        escaping_data,
+    )
 
     def synth_with_edited_list(d):
-        _quiet(linkpaper_main, ["synth", "--preset", "tiny", "--data-dir", data, "--out", str(d / "a/b/out"),
-                                "--no-progress"])
+        _quiet(
+            linkpaper_main,
+            ["synth", "--preset", "tiny", "--data-dir", data, "--out", str(d / "a/b/out"), "--no-progress"],
+        )
         csv = d / "a/b/out/splits/AVVP_train.csv"
         csv.write_text(csv.read_text() + "../../../VV_0_10\tDog\n")
         np.save(d / "a" / "VV.npy", np.zeros(1))
         np.save(d / "a/b" / "VV.npy", np.zeros(1))
 
-    add("synth --overwrite over an edited split list", lambda d: ["synth", "--preset", "tiny", "--seed", "1",
-                                                                  "--data-dir", data, "--out", d / "a/b/out",
-                                                                  "--overwrite", "--no-progress"],
-        "ok", "", synth_with_edited_list,
-        lambda d: None if (d / "a/VV.npy").is_file() and (d / "a/b/VV.npy").is_file() else "a file outside --out was deleted")
+    add(
+        "synth --overwrite over an edited split list",
+        lambda d: [
+            "synth",
+            "--preset",
+            "tiny",
+            "--seed",
+            "1",
+            "--data-dir",
+            data,
+            "--out",
+            d / "a/b/out",
+            "--overwrite",
+            "--no-progress",
+        ],
+        "ok",
+        "",
+        synth_with_edited_list,
+        lambda d: (
+            None if (d / "a/VV.npy").is_file() and (d / "a/b/VV.npy").is_file() else "a file outside --out was deleted"
+        ),
+    )
 
     def synth_seed0(d):
-        _quiet(linkpaper_main, ["synth", "--preset", "tiny", "--data-dir", data, "--out", str(d / "out"),
-                                "--no-progress"])
+        _quiet(
+            linkpaper_main, ["synth", "--preset", "tiny", "--data-dir", data, "--out", str(d / "out"), "--no-progress"]
+        )
 
-    add("synth into another generation", lambda d: ["synth", "--preset", "tiny", "--seed", "1", "--data-dir", data,
-                                                    "--out", d / "out", "--no-progress"],
-        "error", "another SynthLLP generation", synth_seed0)
-    add("synth --out is a file", lambda d: ["synth", "--preset", "tiny", "--out", d / "file", "--no-progress"],
-        "error", "is a file", lambda d: _write_text(d / "file", "x"))
+    add(
+        "synth into another generation",
+        lambda d: ["synth", "--preset", "tiny", "--seed", "1", "--data-dir", data, "--out", d / "out", "--no-progress"],
+        "error",
+        "another SynthLLP generation",
+        synth_seed0,
+    )
+    add(
+        "synth --out is a file",
+        lambda d: ["synth", "--preset", "tiny", "--out", d / "file", "--no-progress"],
+        "error",
+        "is a file",
+        lambda d: _write_text(d / "file", "x"),
+    )
 
     # 2. inputs checked ----------------------------------------------------------------------------
-    add("test a finished run", lambda d: ["test", d / "run"], "ok", "these scores are the ones its record holds",
-        lambda d: fx.copy_run(d))
-    add("test with another run's checkpoint", lambda d: ["test", d / "run"], "differs", "differ from the ones",
-        lambda d: shutil.copyfile(fx.other / "checkpoint_best.pt", fx.copy_run(d) / "checkpoint_best.pt"))
+    add(
+        "test a finished run",
+        lambda d: ["test", d / "run"],
+        "ok",
+        "these scores are the ones its record holds",
+        lambda d: fx.copy_run(d),
+    )
+    add(
+        "test with another run's checkpoint",
+        lambda d: ["test", d / "run"],
+        "differs",
+        "differ from the ones",
+        lambda d: shutil.copyfile(fx.other / "checkpoint_best.pt", fx.copy_run(d) / "checkpoint_best.pt"),
+    )
 
     def flipped(d):
         path = fx.copy_run(d) / "checkpoint_best.pt"
@@ -244,8 +353,13 @@ def cases(fx: Fixtures) -> list[Case]:
         csv.write_text(csv.read_text() + "zzzzzzzzzzz_0_10\t0\t3\tDog\n")
         _edit_json(run / "results.json", lambda r: r["config"].update(data_dir=str(target)))
 
-    add("test with edited annotations", lambda d: ["test", d / "run"], "error", "AVVP_eval_audio.csv: sha256",
-        edited_annotations)
+    add(
+        "test with edited annotations",
+        lambda d: ["test", d / "run"],
+        "error",
+        "AVVP_eval_audio.csv: sha256",
+        edited_annotations,
+    )
 
     def foreign_architecture(d):
         import torch
@@ -255,10 +369,20 @@ def cases(fx: Fixtures) -> list[Case]:
         state["model"] = {"other.weight": torch.zeros(3, 3)}
         torch.save(state, path)
 
-    add("test with a checkpoint of another architecture", lambda d: ["test", d / "run"], "error",
-        "do not fit the run's model", foreign_architecture)
-    add("test an unfinished run", lambda d: ["test", d / "run"], "ok", "the run is unfinished",
-        lambda d: fx.copy_run(d, fx.unfinished))
+    add(
+        "test with a checkpoint of another architecture",
+        lambda d: ["test", d / "run"],
+        "error",
+        "do not fit the run's model",
+        foreign_architecture,
+    )
+    add(
+        "test an unfinished run",
+        lambda d: ["test", d / "run"],
+        "ok",
+        "the run is unfinished",
+        lambda d: fx.copy_run(d, fx.unfinished),
+    )
 
     def resume_changed(d):
         target = fx.copy_annotations(d)
@@ -267,43 +391,96 @@ def cases(fx: Fixtures) -> list[Case]:
         csv = target / "llp" / "AVVP_eval_audio.csv"
         csv.write_text(csv.read_text() + "zzzzzzzzzzz_0_10\t0\t3\tDog\n")
 
-    add("--resume after the annotations changed", lambda d: [*TRAIN, "--data-dir", d / "data", "--out", d / "run",
-                                                             "--resume"],
-        "error", "trained on other inputs", resume_changed)
-    add("--resume over a damaged record", lambda d: [*TRAIN, "--out", d / "run", "--resume"], "error",
-        "not valid JSON", lambda d: _write_text(fx.copy_run(d) / "results.json", "{"))
+    add(
+        "--resume after the annotations changed",
+        lambda d: [*TRAIN, "--data-dir", d / "data", "--out", d / "run", "--resume"],
+        "error",
+        "trained on other inputs",
+        resume_changed,
+    )
+    add(
+        "--resume over a damaged record",
+        lambda d: [*TRAIN, "--out", d / "run", "--resume"],
+        "error",
+        "not valid JSON",
+        lambda d: _write_text(fx.copy_run(d) / "results.json", "{"),
+    )
 
     # 4./limits ------------------------------------------------------------------------------------
-    for flag, value, text in (("--seed", "-1", "out of range"), ("--seed", str(2**32), "out of range"),
-                              ("--threads", "100000", "out of range"), ("--threads", "10000", "out of range"),
-                              ("--epochs", str(10**9), "out of range"), ("--batch-size", str(10**12), "out of range"),
-                              ("--batch-size", "0", "positive integer"), ("--data", "synth:tiny:-3", "out of range")):
-        add(f"train {flag} {value}", lambda d, f=flag, v=value: [*TRAIN, f, v, "--out", d / "run"], "error", text,
-            check=lambda d: "--out was created" if (d / "run").exists() else None)
-    for extra, text in ((["--seed-base", "-1"], "out of range"), (["--seeds", "5000"], "out of range"),
-                        (["--executor", "local", "--jobs", "100000"], "out of range"),
-                        (["--seed-base", str(2**32 - 1), "--seeds", "2"], "out of range")):
-        add(f"grid {' '.join(extra)}", lambda d, e=extra: ["grid", "--variants", "valor++", "--data", "synth:tiny",
-                                                          *e, "--out", d / "grid"],
-            "error", text, check=lambda d: "an empty --out was left" if (d / "grid").exists() else None)
+    for flag, value, text in (
+        ("--seed", "-1", "out of range"),
+        ("--seed", str(2**32), "out of range"),
+        ("--threads", "100000", "out of range"),
+        ("--threads", "10000", "out of range"),
+        ("--epochs", str(10**9), "out of range"),
+        ("--batch-size", str(10**12), "out of range"),
+        ("--batch-size", "0", "positive integer"),
+        ("--data", "synth:tiny:-3", "out of range"),
+    ):
+        add(
+            f"train {flag} {value}",
+            lambda d, f=flag, v=value: [*TRAIN, f, v, "--out", d / "run"],
+            "error",
+            text,
+            check=lambda d: "--out was created" if (d / "run").exists() else None,
+        )
+    for extra, text in (
+        (["--seed-base", "-1"], "out of range"),
+        (["--seeds", "5000"], "out of range"),
+        (["--executor", "local", "--jobs", "100000"], "out of range"),
+        (["--seed-base", str(2**32 - 1), "--seeds", "2"], "out of range"),
+    ):
+        add(
+            f"grid {' '.join(extra)}",
+            lambda d, e=extra: ["grid", "--variants", "valor++", "--data", "synth:tiny", *e, "--out", d / "grid"],
+            "error",
+            text,
+            check=lambda d: "an empty --out was left" if (d / "grid").exists() else None,
+        )
     add("synth --seed -1", lambda d: ["synth", "--seed", "-1", "--stats"], "error", "out of range")
-    add("--model-override plsim_labels=gated", lambda d: [*TRAIN, "--model", "link", "--model-override",
-                                                           "plsim_labels=gated", "--out", d / "run"],
-        "error", "--plsim-labels")
+    add(
+        "--model-override plsim_labels=gated",
+        lambda d: [*TRAIN, "--model", "link", "--model-override", "plsim_labels=gated", "--out", d / "run"],
+        "error",
+        "--plsim-labels",
+    )
 
     # JSON records --------------------------------------------------------------------------------
-    grid_run = lambda d: d / "grid" / "valorpp" / "seed87"
-    for label, payload, text in (("200,000 deep", "[" * 200_000 + "]" * 200_000, "levels deep"),
-                                 ("a 5,000-digit integer", '{"seed": ' + "9" * 5000 + "}", "Exceeds the limit"),
-                                 ("not UTF-8", b"\xff\xfe{}", "decode"),
-                                 ("a list", "[1, 2]", "a JSON list")):
-        setup = lambda d, p=payload: _write_text(grid_run(d) / "results.json", p)
+    def grid_run(d):
+        return d / "grid" / "valorpp" / "seed87"
+
+    for label, payload, text in (
+        ("200,000 deep", "[" * 200_000 + "]" * 200_000, "levels deep"),
+        ("a 5,000-digit integer", '{"seed": ' + "9" * 5000 + "}", "Exceeds the limit"),
+        ("not UTF-8", b"\xff\xfe{}", "decode"),
+        ("a list", "[1, 2]", "a JSON list"),
+    ):
+
+        def setup(d, p=payload):
+            _write_text(grid_run(d) / "results.json", p)
+
         add(f"test: results.json {label}", lambda d: ["test", grid_run(d)], "error", text, setup)
-        add(f"grid --summarise-only: results.json {label}",
-            lambda d: ["grid", "--variants", "valor++", "--seeds", "1", "--data", "synth:tiny", "--out", d / "grid",
-                       "--summarise-only"], "error", text, setup)
+        add(
+            f"grid --summarise-only: results.json {label}",
+            lambda d: [
+                "grid",
+                "--variants",
+                "valor++",
+                "--seeds",
+                "1",
+                "--data",
+                "synth:tiny",
+                "--out",
+                d / "grid",
+                "--summarise-only",
+            ],
+            "error",
+            text,
+            setup,
+        )
         add(f"collect: results.json {label}", lambda d: [d / "grid", d / "dst"], "error", text, setup, collect=True)
     for label, value in (("NaN", float("nan")), ("1e308", 1e308), ("true", True)):
+
         def nan_record(d, v=value):
             run = fx.copy_run(d)
             target = d / "grid" / "valorpp" / "seed5"
@@ -311,53 +488,141 @@ def cases(fx: Fixtures) -> list[Case]:
             shutil.move(run, target)
             _edit_json(target / "results.json", lambda r: r["test_row"].__setitem__(0, v))
 
-        add(f"grid --summarise-only: {label} in test_row",
-            lambda d: ["grid", "--variants", "valor++", "--seeds", "1", "--seed-base", "5", "--data", "synth:tiny",
-                       "--epochs", "1", "--batch-size", "16", *SMALL, "--data-dir", fx.annotations,
-                       "--out", d / "grid", "--summarise-only"], "error", "test_row", nan_record)
-    add("grid: a corrupt submitit/jobs.json", lambda d: ["grid", "--variants", "valor++", "--seeds", "1", "--data",
-                                                         "synth:tiny", "--out", d / "grid", "--summarise-only"],
-        "error", "jobs.json", lambda d: _write_text(d / "grid" / "submitit" / "jobs.json", '{"a": '))
+        add(
+            f"grid --summarise-only: {label} in test_row",
+            lambda d: [
+                "grid",
+                "--variants",
+                "valor++",
+                "--seeds",
+                "1",
+                "--seed-base",
+                "5",
+                "--data",
+                "synth:tiny",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                *SMALL,
+                "--data-dir",
+                fx.annotations,
+                "--out",
+                d / "grid",
+                "--summarise-only",
+            ],
+            "error",
+            "test_row",
+            nan_record,
+        )
+    add(
+        "grid: a corrupt submitit/jobs.json",
+        lambda d: [
+            "grid",
+            "--variants",
+            "valor++",
+            "--seeds",
+            "1",
+            "--data",
+            "synth:tiny",
+            "--out",
+            d / "grid",
+            "--summarise-only",
+        ],
+        "error",
+        "jobs.json",
+        lambda d: _write_text(d / "grid" / "submitit" / "jobs.json", '{"a": '),
+    )
 
     # files ---------------------------------------------------------------------------------------
-    add("evaluate a zip bomb", lambda d: ["evaluate", d / "bomb.npz", "--split", "test"], "error",
-        "videos but video_prob has 1", lambda d: _bomb(d / "bomb.npz"))
-    add("evaluate a file that is not a zip", lambda d: ["evaluate", d / "p.npz", "--split", "test"], "error",
-        "not a zip", lambda d: _write_text(d / "p.npz", "hello"))
-    add("evaluate a truncated npz", lambda d: ["evaluate", d / "p.npz", "--split", "test"], "error", "p.npz",
-        lambda d: _write_text(d / "p.npz", (fx.run / "test_predictions.npz").read_bytes()[:5000]))
+    add(
+        "evaluate a zip bomb",
+        lambda d: ["evaluate", d / "bomb.npz", "--split", "test"],
+        "error",
+        "videos but video_prob has 1",
+        lambda d: _bomb(d / "bomb.npz"),
+    )
+    add(
+        "evaluate a file that is not a zip",
+        lambda d: ["evaluate", d / "p.npz", "--split", "test"],
+        "error",
+        "not a zip",
+        lambda d: _write_text(d / "p.npz", "hello"),
+    )
+    add(
+        "evaluate a truncated npz",
+        lambda d: ["evaluate", d / "p.npz", "--split", "test"],
+        "error",
+        "p.npz",
+        lambda d: _write_text(d / "p.npz", (fx.run / "test_predictions.npz").read_bytes()[:5000]),
+    )
 
     def glove(d, payload):
         target = fx.copy_annotations(d)
         path = target / "leap" / "llp_label_glove_embeddings.pt"
         path.write_bytes(payload(path.read_bytes()))
 
-    add("synth with a truncated GloVe table", lambda d: ["synth", "--preset", "tiny", "--stats", "--data-dir",
-                                                         d / "data", "--no-progress"],
-        "error", "GloVe class table", lambda d: glove(d, lambda b: b[: len(b) // 2]))
-    add("synth with a garbage GloVe table", lambda d: ["synth", "--preset", "tiny", "--stats", "--data-dir",
-                                                       d / "data", "--no-progress"],
-        "error", "GloVe class table", lambda d: glove(d, lambda b: b"\x80\x04garbage"))
-    add("test a checkpoint that would run code", lambda d: ["test", d / "run"], "error", "could run code",
-        lambda d: (fx.copy_run(d) / "checkpoint_best.pt").write_bytes(pickle.dumps({"model": _Evil()}, protocol=2)))
-    add("test an empty checkpoint", lambda d: ["test", d / "run"], "error", "checkpoint_best.pt",
-        lambda d: (fx.copy_run(d) / "checkpoint_best.pt").write_bytes(b""))
-    add("download into a --data-dir under a file", lambda d: ["download", "annotations", "--data-dir",
-                                                              d / "file" / "data"],
-        "error", "cannot create", lambda d: _write_text(d / "file", "x"))
-    add("grid --out under a file", lambda d: ["grid", "--variants", "valor++", "--data", "synth:tiny", "--out",
-                                              d / "file" / "grid"], "error", "is a file",
-        lambda d: _write_text(d / "file", "x"))
+    add(
+        "synth with a truncated GloVe table",
+        lambda d: ["synth", "--preset", "tiny", "--stats", "--data-dir", d / "data", "--no-progress"],
+        "error",
+        "GloVe class table",
+        lambda d: glove(d, lambda b: b[: len(b) // 2]),
+    )
+    add(
+        "synth with a garbage GloVe table",
+        lambda d: ["synth", "--preset", "tiny", "--stats", "--data-dir", d / "data", "--no-progress"],
+        "error",
+        "GloVe class table",
+        lambda d: glove(d, lambda b: b"\x80\x04garbage"),
+    )
+    add(
+        "test a checkpoint that would run code",
+        lambda d: ["test", d / "run"],
+        "error",
+        "could run code",
+        lambda d: (fx.copy_run(d) / "checkpoint_best.pt").write_bytes(pickle.dumps({"model": _Evil()}, protocol=2)),
+    )
+    add(
+        "test an empty checkpoint",
+        lambda d: ["test", d / "run"],
+        "error",
+        "checkpoint_best.pt",
+        lambda d: (fx.copy_run(d) / "checkpoint_best.pt").write_bytes(b""),
+    )
+    add(
+        "download into a --data-dir under a file",
+        lambda d: ["download", "annotations", "--data-dir", d / "file" / "data"],
+        "error",
+        "cannot create",
+        lambda d: _write_text(d / "file", "x"),
+    )
+    add(
+        "grid --out under a file",
+        lambda d: ["grid", "--variants", "valor++", "--data", "synth:tiny", "--out", d / "file" / "grid"],
+        "error",
+        "is a file",
+        lambda d: _write_text(d / "file", "x"),
+    )
 
     def non_utf8_llp(d):
         folder = d / os.fsdecode(b"caf\xe9")
         _quiet(linkpaper_main, ["synth", "--preset", "tiny", "--data-dir", data, "--out", str(folder), "--no-progress"])
 
-    add("train on an llp: folder whose path is not UTF-8",
+    add(
+        "train on an llp: folder whose path is not UTF-8",
         lambda d: [*TRAIN[:4], "llp:" + str(d / os.fsdecode(b"caf\xe9")), *TRAIN[5:], "--out", d / "run"],
-        "ok", "", non_utf8_llp)
-    add("train with a full disk", lambda d: [*TRAIN, "--out", d / "run"], "error", "cannot write",
-        file_size_limit=20_000)
+        "ok",
+        "",
+        non_utf8_llp,
+    )
+    add(
+        "train with a full disk",
+        lambda d: [*TRAIN, "--out", d / "run"],
+        "error",
+        "cannot write",
+        file_size_limit=20_000,
+    )
     return out
 
 
@@ -402,7 +667,7 @@ def run_case(case: Case, sandbox: Path, number: int) -> tuple[str, str]:
         status = "timeout"
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else 1
-    except BaseException:  # noqa: BLE001 - a traceback is the failure this script looks for
+    except BaseException:
         status = "traceback"
         err.write(traceback.format_exc())
     finally:

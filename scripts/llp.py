@@ -69,7 +69,7 @@ def parameters_of(source: Path) -> list[str]:
     if start is None:
         return []
     body = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith("# %%"):
             break
         body.append(line)
@@ -85,8 +85,10 @@ def notebook_sources(selection: str) -> list[Path]:
     for name in (part.strip() for part in selection.split(",") if part.strip()):
         matches = [p for p in sources if p.stem == name or p.stem.startswith(name)]
         if not matches:
-            raise SystemExit(f"llp: --notebooks {selection!r}: no notebook matches {name!r}; "
-                             f"available: {', '.join(p.stem for p in sources)}")
+            raise SystemExit(
+                f"llp: --notebooks {selection!r}: no notebook matches {name!r}; "
+                f"available: {', '.join(p.stem for p in sources)}"
+            )
         chosen.extend(m for m in matches if m not in chosen)
     return chosen
 
@@ -96,8 +98,12 @@ def notebook_parameters(source: Path, args, features: Path, results: Path) -> di
     names = parameters_of(source)
     if source.stem[:2] in SYNTH_CHAPTERS:
         return {"data_dir": str(args.data_dir)} if "data_dir" in names else {}
-    values = {"data": f"llp:{features}", "data_dir": str(args.data_dir), "device": args.device,
-              "out_dir": str(args.runs.parent / f"{args.runs.name}_book_training")}
+    values = {
+        "data": f"llp:{features}",
+        "data_dir": str(args.data_dir),
+        "device": args.device,
+        "out_dir": str(args.runs.parent / f"{args.runs.name}_book_training"),
+    }
     for name in RESULT_PARAMETERS:
         values[name] = str(results / "grid")
     if "recipe_dir" not in names:  # chapters whose grid_dir is the recipe grid
@@ -166,12 +172,22 @@ def stage_book(args, executed: list[Path], features: Path, results: Path) -> Non
         intro.write_text("".join(text), encoding="utf-8")
         jupyter_book = Path(sys.executable).with_name("jupyter-book")
         complete = len(executed) == len(sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")))
-        command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", "-n", "--keep-going",
-                   "--path-output", str(build), str(build)]
+        command = [
+            str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
+            "build",
+            "-n",
+            "--keep-going",
+            "--path-output",
+            str(build),
+            str(build),
+        ]
         if complete:  # with chapters left out, links to them would be warnings
             command.insert(2, "-W")
-        env = {**os.environ, "HF_HUB_OFFLINE": "1",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        env = {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        }
         env.pop("MPLBACKEND", None)
         run(command, "book", env)
         html = build / "_build" / "html"
@@ -191,30 +207,57 @@ def main(argv: list[str] | None = None) -> int:
     grid_extra = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, grid_extra = argv[:cut], argv[cut + 1:]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="Arguments after -- go to 'python -m linkpaper grid'.")
+        argv, grid_extra = argv[:cut], argv[cut + 1 :]
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog="Arguments after -- go to 'python -m linkpaper grid'."
+    )
     parser.add_argument("--steps", default=",".join(STEPS), help=f"comma list of {', '.join(STEPS)} (default all)")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="annotations, downloads and features (default $LINKPAPER_DATA or ~/.cache/linkpaper/data)")
-    parser.add_argument("--features", default="clip,clap,r2plus1d,han", help="feature sets to download (default %(default)s)")
-    parser.add_argument("--checkpoints", default="valor++,valor+,valor",
-                        help="released checkpoints to download and score (default %(default)s)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="annotations, downloads and features (default $LINKPAPER_DATA or ~/.cache/linkpaper/data)",
+    )
+    parser.add_argument(
+        "--features", default="clip,clap,r2plus1d,han", help="feature sets to download (default %(default)s)"
+    )
+    parser.add_argument(
+        "--checkpoints",
+        default="valor++,valor+,valor",
+        help="released checkpoints to download and score (default %(default)s)",
+    )
     parser.add_argument("--variants", default="all", help="grid variants (default %(default)s: Table II)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per variant, from 87 (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=60, help="the paper's recipe: 60 (default)")
     parser.add_argument("--warmup-epochs", type=int, default=10, help="the paper's recipe: 10 (default)")
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads per run (CPU only)")
-    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "grid_llp", help="grid run folders (default %(default)s)")
-    parser.add_argument("--results", type=Path, default=ROOT / "results" / "llp",
-                        help="the LLP run records: <results>/grid, <results>/released (default %(default)s)")
+    parser.add_argument(
+        "--runs", type=Path, default=ROOT / "runs" / "grid_llp", help="grid run folders (default %(default)s)"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=ROOT / "results" / "llp",
+        help="the LLP run records: <results>/grid, <results>/released (default %(default)s)",
+    )
     parser.add_argument("--notebooks", default="all", help="'all' or a comma list of chapters, e.g. 08,09")
-    parser.add_argument("--notebook-dir", type=Path, default=ROOT / "_build" / "llp-notebooks",
-                        help="where the executed chapters go (default %(default)s)")
-    parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html-llp", help="the built book (default %(default)s)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a notebook parameter for the chapters that have it, e.g. --set epochs=60")
+    parser.add_argument(
+        "--notebook-dir",
+        type=Path,
+        default=ROOT / "_build" / "llp-notebooks",
+        help="where the executed chapters go (default %(default)s)",
+    )
+    parser.add_argument(
+        "--html", type=Path, default=ROOT / "_build" / "html-llp", help="the built book (default %(default)s)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a notebook parameter for the chapters that have it, e.g. --set epochs=60",
+    )
     args = parser.parse_args(argv)
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     unknown = [s for s in steps if s not in STEPS]
@@ -223,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from linkpaper.data.files import resolve_data_dir
-    from linkpaper.data.released import FEATURES_DIR, parse_only, RELEASED_MODELS
+    from linkpaper.data.released import FEATURES_DIR, RELEASED_MODELS, parse_only
     from linkpaper.models.registry import canonical_name, list_models, variant_slug
 
     args.data_dir = resolve_data_dir(args.data_dir)
@@ -232,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     features = args.data_dir / FEATURES_DIR
     py = [sys.executable, "-m", "linkpaper"]
     data_dir = ["--data-dir", str(args.data_dir)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
     start = time.perf_counter()
     try:
         if "download" in steps:
@@ -243,30 +289,74 @@ def main(argv: list[str] | None = None) -> int:
             have = set(parse_only(args.features, {"clip": 0, "clap": 0, "r2plus1d": 0, "han": 0}))
             for name in parse_only(args.checkpoints, RELEASED_MODELS):
                 if not set(RELEASED_MODELS[name].needs) <= have:
-                    print(f"llp [released]: {name} skipped: it reads {', '.join(RELEASED_MODELS[name].needs)}",
-                          flush=True)
+                    print(
+                        f"llp [released]: {name} skipped: it reads {', '.join(RELEASED_MODELS[name].needs)}", flush=True
+                    )
                     continue
-                run(py + ["test", "--checkpoint", name, "--data", f"llp:{features}", "--device", args.device,
-                          "--out", str(args.results / "released" / f"{variant_slug(name)}.json")] + data_dir,
-                    "released", env)
+                run(
+                    py
+                    + [
+                        "test",
+                        "--checkpoint",
+                        name,
+                        "--data",
+                        f"llp:{features}",
+                        "--device",
+                        args.device,
+                        "--out",
+                        str(args.results / "released" / f"{variant_slug(name)}.json"),
+                    ]
+                    + data_dir,
+                    "released",
+                    env,
+                )
         if "grid" in steps:
-            command = py + ["grid", "--variants", args.variants, "--seeds", str(args.seeds), "--data", f"llp:{features}",
-                            "--epochs", str(args.epochs), "--warmup-epochs", str(args.warmup_epochs),
-                            "--device", args.device, "--out", str(args.runs)] + data_dir
+            command = (
+                py
+                + [
+                    "grid",
+                    "--variants",
+                    args.variants,
+                    "--seeds",
+                    str(args.seeds),
+                    "--data",
+                    f"llp:{features}",
+                    "--epochs",
+                    str(args.epochs),
+                    "--warmup-epochs",
+                    str(args.warmup_epochs),
+                    "--device",
+                    args.device,
+                    "--out",
+                    str(args.runs),
+                ]
+                + data_dir
+            )
             if args.threads:
                 command += ["--threads", str(args.threads)]
             run(command + grid_extra, "grid", env)
         if "collect" in steps:
-            variants = list_models() if args.variants == "all" else [canonical_name(v) for v in args.variants.split(",")]
+            variants = (
+                list_models() if args.variants == "all" else [canonical_name(v) for v in args.variants.split(",")]
+            )
             keep = [f"{variant_slug(v)}/seed87" for v in ("valor++", "link") if v in variants]
-            run([sys.executable, ROOT / "scripts" / "collect_results.py", args.runs, args.results / "grid"]
-                + (["--predictions", *keep] if keep else []), "collect", env)
+            run(
+                [sys.executable, ROOT / "scripts" / "collect_results.py", args.runs, args.results / "grid"]
+                + (["--predictions", *keep] if keep else []),
+                "collect",
+                env,
+            )
         if "notebooks" in steps:
             args.notebook_dir.mkdir(parents=True, exist_ok=True)
             for source in notebook_sources(args.notebooks):
                 params = notebook_parameters(source, args, features, args.results)
-                command = [sys.executable, ROOT / "scripts" / "run_notebooks.py", source.stem,
-                           "--output-dir", args.notebook_dir]
+                command = [
+                    sys.executable,
+                    ROOT / "scripts" / "run_notebooks.py",
+                    source.stem,
+                    "--output-dir",
+                    args.notebook_dir,
+                ]
                 for key, value in params.items():
                     command += ["-p", key, value]
                 run(command, "notebooks", env)
@@ -279,8 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     except StepFailed as err:
         print(err, file=sys.stderr)
         return 1
-    print(f"llp: {', '.join(steps)} done in {time.perf_counter() - start:.0f} s"
-          + (f"; open {args.html / 'index.html'}" if "book" in steps else ""))
+    print(
+        f"llp: {', '.join(steps)} done in {time.perf_counter() - start:.0f} s"
+        + (f"; open {args.html / 'index.html'}" if "book" in steps else "")
+    )
     return 0
 
 

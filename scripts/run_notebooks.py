@@ -135,8 +135,12 @@ def coalesce_streams(outputs: list) -> list:
     depends on timing, the text does not."""
     merged = []
     for output in outputs:
-        if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
-                and merged[-1].get("name") == output.get("name")):
+        if (
+            output.get("output_type") == "stream"
+            and merged
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].get("name") == output.get("name")
+        ):
             merged[-1]["text"] += output["text"]
         else:
             merged.append(output)
@@ -146,10 +150,18 @@ def coalesce_streams(outputs: list) -> list:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="notebook stems or NN prefixes (default: all)")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
-                        help="override a parameter of the 'parameters' cell (repeatable)")
-    parser.add_argument("--output-dir", type=Path, default=None,
-                        help="write executed notebooks here instead of next to their sources")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="override a parameter of the 'parameters' cell (repeatable)",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, help="write executed notebooks here instead of next to their sources"
+    )
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     parser.add_argument("--list", action="store_true", help="list the notebooks and exit")
     args = parser.parse_args(argv)
@@ -183,8 +195,10 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        print(f"      -> {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} "
-              f"in {seconds:.1f} s", flush=True)
+        print(
+            f"      -> {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} in {seconds:.1f} s",
+            flush=True,
+        )
     print(f"run_notebooks: {len(sources)} notebook(s) in {time.perf_counter() - total:.1f} s")
     return 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkpaper.data.download import resolve_data_dir
+from linkpaper.data.files import resolve_data_dir
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,16 @@ def tiny_run_config(**changes):
     seed 5, one thread; ``changes`` replace any field."""
     import dataclasses
 
-    from linkpaper.engine import TrainConfig
+    from linkpaper.training.recipe import TrainConfig
 
-    base = TrainConfig(model="valor++", model_overrides=dict(SMALL_RUN), data="synth:tiny", epochs=3,
-                       batch_size=16, seed=5, eval_batch_size=64, num_threads=1)
+    base = TrainConfig(
+        model="valor++",
+        model_overrides=dict(SMALL_RUN),
+        data="synth:tiny",
+        epochs=3,
+        batch_size=16,
+        seed=5,
+        eval_batch_size=64,
+        num_threads=1,
+    )
     return dataclasses.replace(base, **changes)

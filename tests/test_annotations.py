@@ -13,7 +13,7 @@ from linkpaper.data.annotations import (
     read_weak_labels,
     video_id,
 )
-from linkpaper.data.download import MissingDataError, annotation_path
+from linkpaper.data.files import MissingDataError, annotation_path
 from linkpaper.errors import UserError
 
 
@@ -101,11 +101,15 @@ def test_zero_length_rows_paint_nothing(llp):
 
 def test_dense_classes_outside_the_weak_labels_are_kept(llp):
     _, splits = llp
+
     def videos_with_dense_classes_outside_weak(a, gt):
         return int((gt.any(axis=1) & ~a.weak.astype(bool)).any(axis=1).sum())
 
     outside = {
-        split: (videos_with_dense_classes_outside_weak(a, a.gt_audio), videos_with_dense_classes_outside_weak(a, a.gt_visual))
+        split: (
+            videos_with_dense_classes_outside_weak(a, a.gt_audio),
+            videos_with_dense_classes_outside_weak(a, a.gt_visual),
+        )
         for split, a in splits.items()
         if split != "train"
     }
@@ -145,10 +149,18 @@ DENSE_HEADER = "filename\tonset\toffset\tevent_labels\n"
         ("weak", WEAK_HEADER + "aaaaaaaaaaa_0_10\tSpeech\textra\n", "line 2: 3 TAB-separated fields, expected 2"),
         ("dense", DENSE_HEADER + "aaaaaaaaaaa_0_10\t0\tDog\n", "line 2: 3 TAB-separated fields, expected 4"),
         ("weak", "filename,event_labels\naaaaaaaaaaa_0_10,Speech\n", "line 1: header .* TAB-separated"),
-        ("dense", DENSE_HEADER + "aaaaaaaaaaa_0_10\t0.5\t3\tDog\n", "line 2: onset/offset must be integer seconds, found '0.5'"),
+        (
+            "dense",
+            DENSE_HEADER + "aaaaaaaaaaa_0_10\t0.5\t3\tDog\n",
+            "line 2: onset/offset must be integer seconds, found '0.5'",
+        ),
         ("weak", WEAK_HEADER, "the split is empty"),
         ("weak", "", "the file is empty"),
-        ("weak", WEAK_HEADER + "aaaaaaaaaaa_0_10\tSpeech\naaaaaaaaaaa_0_10\tDog\n", "line 3: filename 'aaaaaaaaaaa_0_10' repeats line 2"),
+        (
+            "weak",
+            WEAK_HEADER + "aaaaaaaaaaa_0_10\tSpeech\naaaaaaaaaaa_0_10\tDog\n",
+            "line 3: filename 'aaaaaaaaaaa_0_10' repeats line 2",
+        ),
         ("weak", WEAK_HEADER + "aaaaaaaaaaa_0_10\t\n", "line 2: no event labels"),
     ],
 )

@@ -11,7 +11,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 pytest.importorskip("seaborn")
 
-from linkpaper.book import architecture  # noqa: E402
+from linkpaper.book import architecture
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "book" / "figures" / "architecture.svg"
@@ -54,7 +54,7 @@ def test_figure_names_every_module_and_each_decision_has_a_mark():
         assert sorted(set(badges)) == [str(n) for n in range(1, len(architecture.DECISIONS) + 1)]
         description = architecture.architecture_figure.__doc__
         assert description and "book's reading" in description
-        assert getattr(fig, "_linkpaper_description")["alt"].startswith("Block diagram")
+        assert fig._linkpaper_description["alt"].startswith("Block diagram")
     finally:
         matplotlib.pyplot.close(fig)
     svg = COMMITTED.read_text(encoding="utf-8")
@@ -81,8 +81,7 @@ def test_text_is_readable_at_the_column_width():
     try:
         scale = 672 / (fig.get_figwidth() * 96)  # CSS px per px of the natural size
         sizes = [t.get_fontsize() for ax in fig.axes for t in ax.texts]
-        sizes += [t.get_fontsize() for ax in fig.axes if ax.get_legend()
-                  for t in ax.get_legend().get_texts()]
+        sizes += [t.get_fontsize() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
         assert min(sizes) >= architecture.MIN_FONT
         assert architecture.MIN_FONT * 96 / 72 * scale >= 11
     finally:

@@ -13,15 +13,32 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_bench_train_prints_every_figure_for_both_audio_forms():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--train-videos", "128", "--val-videos", "64",
-         "--max-batches", "1", "--val-repeats", "1", "--threads", "1"],
-        capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_train.py"),
+            "--train-videos",
+            "128",
+            "--val-videos",
+            "64",
+            "--max-batches",
+            "1",
+            "--val-repeats",
+            "1",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     out = result.stdout
     assert re.search(r"arithmetic: training epoch [\d.]+ TFLOP, validation pass [\d.]+ GFLOP", out)
     for form in ("pooled", "maps"):
         for precision in ("fp32", "bf16"):  # side by side, in one run
-            assert re.search(rf"cpu  {form}\s+{precision}\s+train epoch\s+[\d.]+ s.*validation pass\s+[\d.]+ s", out), out
+            assert re.search(rf"cpu  {form}\s+{precision}\s+train epoch\s+[\d.]+ s.*validation pass\s+[\d.]+ s", out), (
+                out
+            )
         assert re.search(rf"{form} \(one round; CPU: .*bf16 flags", out), out
         assert re.search(r"bf16\s+epoch\s+[\d.]+ s .*vs fp32: epoch [\d.]+x", out), out
     assert re.search(r"arithmetic: .*\n  fp32: .*GFLOP/s.*\n  bf16: .*GFLOP/s", out), out
@@ -31,9 +48,21 @@ def test_bench_train_prints_every_figure_for_both_audio_forms():
 
 def _profile(*extra):
     return subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "profile_step.py"), "--rounds", "1", "--repeats", "1",
-         "--threads", "1", *extra],
-        capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "profile_step.py"),
+            "--rounds",
+            "1",
+            "--repeats",
+            "1",
+            "--threads",
+            "1",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     ).stdout
 
 
@@ -65,9 +94,23 @@ def test_profile_step_validation_pass_has_no_masks_and_no_backward():
 def test_gpu_check_runs_its_code_paths_at_tiny_size_on_the_cpu(tmp_path):
     out = tmp_path / "gpu_check.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--device", "cpu", "--tiny", "--threads", "1",
-         "--jobs", "2", "--json", str(out)],
-        capture_output=True, text=True, timeout=600, check=True,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gpu_check.py"),
+            "--device",
+            "cpu",
+            "--tiny",
+            "--threads",
+            "1",
+            "--jobs",
+            "2",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     figures = json.loads(out.read_text())
     assert [run["precision"] for run in figures["full_run"]] == ["fp32", "bf16"]
@@ -75,7 +118,9 @@ def test_gpu_check_runs_its_code_paths_at_tiny_size_on_the_cpu(tmp_path):
     grid = figures["grid"]
     assert grid["runs"] == grid["complete"] == 2 and grid["jobs"] == 2 and grid["precision"] == "bf16"
     assert figures["hardware"]["bf16"].startswith("bf16 flags") and "commit" in figures["code"]
-    assert re.search(r"\| grid: 2 variants x 1 seeds on synth:tiny, 2 at a time \(2/2 complete\) \| bf16 \|", result.stdout)
+    assert re.search(
+        r"\| grid: 2 variants x 1 seeds on synth:tiny, 2 at a time \(2/2 complete\) \| bf16 \|", result.stdout
+    )
     assert result.stdout.count("-epoch run, VALOR++") == 2
 
 
@@ -84,15 +129,19 @@ def test_gpu_check_without_cuda_says_so_in_one_line(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here")
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--json", str(tmp_path / "x")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--json", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "CUDA is not available" in result.stderr
 
 
 FAKE_VALOR = {
     # A stand-in with the interface bench_train.py calls (not VALOR's code): MMIL_Net(args) returns
     # (global_prob, a_prob, v_prob, frame_prob, frame_logits); train() and eval() take VALOR's arguments.
-    "main_network.py": '''
+    "main_network.py": """
 import torch, torch.nn as nn
 
 class MMIL_Net(nn.Module):
@@ -104,8 +153,8 @@ class MMIL_Net(nn.Module):
         logits = self.fc(audio + visual).unsqueeze(2).expand(-1, -1, 2, -1)
         prob = torch.sigmoid(logits)
         return prob.mean(dim=(1, 2)), prob[:, :, 0].mean(1), prob[:, :, 1].mean(1), prob, logits
-''',
-    "main_avvp.py": '''
+""",
+    "main_avvp.py": """
 import os
 import pandas as pd
 import wandb, prettytable  # imported at the top, as the real script does
@@ -129,7 +178,7 @@ def eval(args, model, data_loader, gt_csv_dir, criterion, device):
         model(batch["audio"], batch["video_s"], batch["video_st"])
         CALLS["eval_videos"] += 1
     return {}, {}
-''',
+""",
 }
 
 
@@ -137,12 +186,14 @@ def test_bench_train_times_a_named_reference_checkout_on_the_same_tensors(tmp_pa
     pytest.importorskip("pandas")
     for name, text in FAKE_VALOR.items():
         (tmp_path / name).write_text(text)
-    code = (f"import sys; sys.argv = ['bench_train.py']; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
-            "import bench_train, types; from linkpaper.precision import PRECISIONS; "
-            "data = bench_train.random_data('pooled', 320, 24, 4); "
-            "args = types.SimpleNamespace(max_batches=2, train_videos=320, val_videos=24); "
-            f"r = bench_train.time_reference({str(tmp_path)!r}, data, args); "
-            "import main_avvp; print(r['epoch'] > 0, r['val'] > 0, main_avvp.CALLS)")
+    code = (
+        f"import sys; sys.argv = ['bench_train.py']; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+        "import bench_train, types; from linkpaper.training.precision import PRECISIONS; "
+        "data = bench_train.random_data('pooled', 320, 24, 4); "
+        "args = types.SimpleNamespace(max_batches=2, train_videos=320, val_videos=24); "
+        f"r = bench_train.time_reference({str(tmp_path)!r}, data, args); "
+        "import main_avvp; print(r['epoch'] > 0, r['val'] > 0, main_avvp.CALLS)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     # 2 warm-up batches + 2 timed ones; every validation video, one at a time.
     assert result.stdout.strip() == "True True {'train_batches': 4, 'eval_videos': 24}"
@@ -152,15 +203,36 @@ def test_bench_train_reference_is_printed_with_its_ratio_only_when_timed_here(tm
     pytest.importorskip("pandas")
     for name, text in FAKE_VALOR.items():
         (tmp_path / name).write_text(text)
-    small = ["--train-videos", "192", "--val-videos", "16", "--max-batches", "1", "--val-repeats", "1", "--threads", "1",
-             "--forms", "pooled"]
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), *small, "--reference",
-                          str(tmp_path)], capture_output=True, text=True, timeout=300, check=True).stdout
+    small = [
+        "--train-videos",
+        "192",
+        "--val-videos",
+        "16",
+        "--max-batches",
+        "1",
+        "--val-repeats",
+        "1",
+        "--threads",
+        "1",
+        "--forms",
+        "pooled",
+    ]
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), *small, "--reference", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     assert re.search(r"reference pooled \(VALOR's loop\) train epoch\s+[\d.]+ s", out), out
     assert re.search(r"bf16 .*vs fp32: epoch [\d.]+x.*vs reference: epoch [\d.]+x, incl. validation [\d.]+x", out), out
     assert re.search(r"CPU: .*bf16 flags: ", out) and out.count("bf16 flags") >= 2  # with the figures too
-    missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), *small, "--reference",
-                              str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=300)
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), *small, "--reference", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert missing.returncode == 1 and "no main_avvp.py, main_network.py there" in missing.stderr
     assert "Traceback" not in missing.stderr
 

@@ -9,13 +9,19 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
-from linkpaper import paper  # noqa: E402
-from linkpaper.book import bookext, tables, viz  # noqa: E402
+from linkpaper.book import bookext, tables, viz
+from linkpaper.evaluation import paper
 
 
 def _measured(model, label="SynthLLP small (synthetic), 6 epochs, seeds 87/88/89", n=3, base=60.0):
-    return {"model": model, "label": label, "n": n, "mean": [base + i for i in range(10)],
-            "std": [0.25] * 10, "seeds": [87, 88, 89][:n]}
+    return {
+        "model": model,
+        "label": label,
+        "n": n,
+        "mean": [base + i for i in range(10)],
+        "std": [0.25] * 10,
+        "seeds": [87, 88, 89][:n],
+    }
 
 
 def test_paper_table_splits_levels_and_tags_sources():
@@ -59,8 +65,9 @@ def test_paper_table_html_is_stable_and_captioned():
 def test_figures_carry_alt_text_and_caption():
     import matplotlib.pyplot as plt
 
-    fig = viz.timeline_figure({"GT audio": np.eye(10, 25, dtype=bool)}, source="hand-made (illustrative)",
-                              title="Example")
+    fig = viz.timeline_figure(
+        {"GT audio": np.eye(10, 25, dtype=bool)}, source="hand-made (illustrative)", title="Example"
+    )
     description = viz.figure_description(fig)
     assert description["caption"] == "Example. Data: hand-made (illustrative)."
     assert description["alt"].startswith("Segment timelines of one video")
@@ -109,10 +116,15 @@ def test_measured_table_holds_measured_rows_only():
     assert list(frame.columns) == ["Audio", "Visual", "Audio-visual", "Type@AV", "Event@AV"]
     assert list(frame.index) == [("VALOR++", "87/88/89"), ("LINK (T, S, P)", "87"), ("+S/leap", "87/88")]
     assert frame.iloc[0, 0] == "60.0 ± 0.2" and frame.iloc[1, 0] == "60.0"  # one seed: no ±
-    html = tables.measured_table(measured, "event", title="Table II, measured",
-                                 source="SynthLLP small (synthetic)").to_html()
-    assert html == tables.measured_table(measured, "event", title="Table II, measured",
-                                         source="SynthLLP small (synthetic)").to_html()
+    html = tables.measured_table(
+        measured, "event", title="Table II, measured", source="SynthLLP small (synthetic)"
+    ).to_html()
+    assert (
+        html
+        == tables.measured_table(
+            measured, "event", title="Table II, measured", source="SynthLLP small (synthetic)"
+        ).to_html()
+    )
     assert "Table II, measured, event level: F-scores (%), measured on SynthLLP small (synthetic)" in html
     assert "not LLP results" in html and "reported" not in html.split("</caption>")[1]
     with pytest.raises(Exception, match="level"):

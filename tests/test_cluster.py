@@ -17,38 +17,57 @@ from pathlib import Path
 import pytest
 
 from linkpaper.cli import main
-from linkpaper.cluster import (
+from linkpaper.errors import ConfigError
+from linkpaper.training.cluster import (
     ExecutorOptions,
     RunBusy,
+    in_shard,
     lock_holder,
     make_submitit_executor,
-    in_shard,
     parse_shard,
     run_lock,
     shard_of,
 )
-from linkpaper.engine import TrainConfig, train
-from linkpaper.errors import ConfigError
-from linkpaper.grid import run_dir_for
+from linkpaper.training.engine import train
+from linkpaper.training.grid import run_dir_for
+from linkpaper.training.recipe import TrainConfig
 
 pytest.importorskip("submitit")
 
 TINY = {"hidden_dim": 16, "num_layers": 1, "ff_dim": 32}
-OVERRIDES = ["--threads", "1", "--batch-size", "32"] + [x for k, v in TINY.items() for x in ("--model-override", f"{k}={v}")]
+OVERRIDES = ["--threads", "1", "--batch-size", "32"] + [
+    x for k, v in TINY.items() for x in ("--model-override", f"{k}={v}")
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def grid_argv(out, *extra, variants="valor++,+T", seeds="2", epochs="2"):
     """A grid on synth:tiny with tiny models; a later ``--epochs`` etc. in ``extra`` wins."""
-    return ["grid", "--variants", variants, "--seeds", seeds, "--seed-base", "1", "--data", "synth:tiny",
-            "--epochs", epochs, "--out", str(out), "--quiet", *OVERRIDES, *extra]
+    return [
+        "grid",
+        "--variants",
+        variants,
+        "--seeds",
+        seeds,
+        "--seed-base",
+        "1",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        epochs,
+        "--out",
+        str(out),
+        "--quiet",
+        *OVERRIDES,
+        *extra,
+    ]
 
 
 def run_rows(out):
-    return {p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())["test_row"]
-            for p in sorted(Path(out).glob("*/seed*/results.json"))}
-
-
+    return {
+        p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())["test_row"]
+        for p in sorted(Path(out).glob("*/seed*/results.json"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +90,15 @@ def test_parallel_grids_give_exactly_the_sequential_numbers(sequential_grid, tmp
     for out in (local, slurm):
         assert run_rows(out) == expected  # exact float equality, run by run
         rows = json.loads((out / "summary.json").read_text())["rows"]
-        assert [(r["model"], r["seeds"], r["mean"], r["std"]) for r in rows] == \
-            [(r["model"], r["seeds"], r["mean"], r["std"]) for r in summary["rows"]]
+        assert [(r["model"], r["seeds"], r["mean"], r["std"]) for r in rows] == [
+            (r["model"], r["seeds"], r["mean"], r["std"]) for r in summary["rows"]
+        ]
     # separate processes: the sequential runs were locked by this process, the local ones by a
     # pool of two workers, the submitit ones by one process per job
-    pids = {out: {json.loads((Path(out) / run / ".lock").read_text())["pid"] for run in expected}
-            for out in (sequential_grid, local, slurm)}
+    pids = {
+        out: {json.loads((Path(out) / run / ".lock").read_text())["pid"] for run in expected}
+        for out in (sequential_grid, local, slurm)
+    }
     assert pids[sequential_grid] == {os.getpid()}
     assert len(pids[local]) == 2 and os.getpid() not in pids[local]
     assert len(pids[slurm]) == 4 and os.getpid() not in pids[slurm]
@@ -85,14 +107,18 @@ def test_parallel_grids_give_exactly_the_sequential_numbers(sequential_grid, tmp
 
 def test_a_changed_configuration_is_refused_with_the_differences(sequential_grid, capsys):
     stamps = {p: p.stat().st_mtime_ns for p in sequential_grid.rglob("*") if p.is_file()}
-    for extra, diff in ((["--epochs", "3"], "epochs: 2 -> 3"),
-                        (["--data", "synth:tiny:5"], "data: 'synth:tiny' -> 'synth:tiny:5'"),
-                        (["--plsim-labels", "self"], "plsim_labels: 'ungated' -> 'self'"),
-                        (["--warmup-epochs", "1"], "warmup_epochs: 10 -> 1")):
+    for extra, diff in (
+        (["--epochs", "3"], "epochs: 2 -> 3"),
+        (["--data", "synth:tiny:5"], "data: 'synth:tiny' -> 'synth:tiny:5'"),
+        (["--plsim-labels", "self"], "plsim_labels: 'ungated' -> 'self'"),
+        (["--warmup-epochs", "1"], "warmup_epochs: 10 -> 1"),
+    ):
         assert main(grid_argv(sequential_grid, "--executor", "local", "--jobs", "2", *extra)) == 2
         err = capsys.readouterr().err
-        assert err.startswith(f"error: --out {sequential_grid}: 4 run(s) there were trained with a different "
-                              f"configuration (theirs -> this command's): valorpp/seed1 ({diff}), ")
+        assert err.startswith(
+            f"error: --out {sequential_grid}: 4 run(s) there were trained with a different "
+            f"configuration (theirs -> this command's): valorpp/seed1 ({diff}), "
+        )
         assert err.count(f"({diff})") == 4 and f"valorpp_T/seed2 ({diff})" in err
         assert err.endswith("rerun with the original options or choose a new --out\n") and err.count("\n") == 1
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing was touched
@@ -107,8 +133,18 @@ def test_a_changed_configuration_is_refused_with_the_differences(sequential_grid
 
 def test_a_job_killed_half_way_is_resumed_by_the_next_call(tmp_path, capsys):
     out = tmp_path / "grid"
-    argv = grid_argv(out, "--executor", "slurm", "--submitit-cluster", "local", "--time", "10",
-                     variants="valor++", seeds="1", epochs="40")
+    argv = grid_argv(
+        out,
+        "--executor",
+        "slurm",
+        "--submitit-cluster",
+        "local",
+        "--time",
+        "10",
+        variants="valor++",
+        seeds="1",
+        epochs="40",
+    )
     assert main([*argv, "--no-wait"]) == 0
     assert "submitted 1 of 1 runs" in capsys.readouterr().out
     run_dir = run_dir_for(out, "valor++", 1)
@@ -138,8 +174,12 @@ def test_a_job_killed_half_way_is_resumed_by_the_next_call(tmp_path, capsys):
     resumed = json.loads((run_dir / "results.json").read_text())
     assert [e["epoch"] for e in resumed["epochs"]] == list(range(1, 41))
     assert resumed["epochs"][:done_before] == record["epochs"][:done_before]  # not retrained
-    uninterrupted = train(TrainConfig(model="valor++", model_overrides=TINY, data="synth:tiny", epochs=40,
-                                      batch_size=32, seed=1, num_threads=1), progress=False)
+    uninterrupted = train(
+        TrainConfig(
+            model="valor++", model_overrides=TINY, data="synth:tiny", epochs=40, batch_size=32, seed=1, num_threads=1
+        ),
+        progress=False,
+    )
     assert resumed["test_row"] == uninterrupted["test_row"]
 
 
@@ -167,9 +207,17 @@ def test_run_lock_is_exclusive_and_dies_with_its_holder(tmp_path):
             with run_lock(run_dir):
                 pass
     assert lock_holder(run_dir) is None
-    code = f"from linkpaper.cluster import run_lock\nwith run_lock({str(run_dir)!r}):\n    print('held', flush=True)\n    input()\n"
-    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        f"from linkpaper.training.cluster import run_lock\nwith run_lock({str(run_dir)!r}):\n"
+        "    print('held', flush=True)\n    input()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert holder.stdout.readline() == "held\n"
     assert lock_holder(run_dir)["pid"] == holder.pid
     holder.kill()
@@ -180,10 +228,22 @@ def test_run_lock_is_exclusive_and_dies_with_its_holder(tmp_path):
 
 
 def test_executor_options_are_checked(tmp_path, capsys):
-    cases = [(["--jobs", "2"], "error: --jobs 2 needs --executor local (with --executor slurm, --array-parallelism limits how many jobs run at once)\n"),
-             (["--executor", "local", "--jobs", "0"], "error: --jobs: expected a positive integer, got 0\n"),
-             (["--executor", "local", "--no-wait"], "error: --no-wait needs --executor slurm (local and sequential runs end with the command)\n"),
-             (["--executor", "slurm", "--sbatch", "account"], "error: --sbatch 'account': expected KEY=VALUE, e.g. account=abc\n")]
+    cases = [
+        (
+            ["--jobs", "2"],
+            "error: --jobs 2 needs --executor local (with --executor slurm, --array-parallelism limits how many "
+            "jobs run at once)\n",
+        ),
+        (["--executor", "local", "--jobs", "0"], "error: --jobs: expected a positive integer, got 0\n"),
+        (
+            ["--executor", "local", "--no-wait"],
+            "error: --no-wait needs --executor slurm (local and sequential runs end with the command)\n",
+        ),
+        (
+            ["--executor", "slurm", "--sbatch", "account"],
+            "error: --sbatch 'account': expected KEY=VALUE, e.g. account=abc\n",
+        ),
+    ]
     for extra, message in cases:
         assert main(grid_argv(tmp_path / "g", *extra)) == 2
         assert capsys.readouterr().err == message
@@ -195,7 +255,8 @@ def test_slurm_without_srun_says_where_to_run(tmp_path, monkeypatch, capsys):
     assert main(grid_argv(tmp_path / "g", "--executor", "slurm")) == 2
     assert capsys.readouterr().err == (
         'error: --executor slurm: Could not detect "srun", are you indeed on a slurm cluster? Run this on a '
-        "machine that can submit SLURM jobs (a login node), or try the same path here with --submitit-cluster local\n")
+        "machine that can submit SLURM jobs (a login node), or try the same path here with --submitit-cluster local\n"
+    )
 
 
 def test_slurm_options_reach_the_sbatch_script(tmp_path, monkeypatch):
@@ -205,21 +266,38 @@ def test_slurm_options_reach_the_sbatch_script(tmp_path, monkeypatch):
     (tmp_path / "bin/srun").write_text("#!/bin/sh\n")
     (tmp_path / "bin/srun").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")  # submitit looks for srun
-    options = ExecutorOptions(kind="slurm", partition="gpu", gpus_per_job=1, cpus_per_job=8, mem_gb=24,
-                              time_min=90, array_parallelism=3, sbatch={"account": "abc"},
-                              setup=["module load cuda"]).validate()
+    options = ExecutorOptions(
+        kind="slurm",
+        partition="gpu",
+        gpus_per_job=1,
+        cpus_per_job=8,
+        mem_gb=24,
+        time_min=90,
+        array_parallelism=3,
+        sbatch={"account": "abc"},
+        setup=["module load cuda"],
+    ).validate()
     executor = make_submitit_executor(options, tmp_path)
-    script = _make_sbatch_string(command="python -m x", folder=str(tmp_path / "%j"), map_count=24,
-                                 **executor._executor.parameters)
-    for line in ("#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=1", "#SBATCH --cpus-per-task=8",
-                 "#SBATCH --mem=24GB", "#SBATCH --time=90", "#SBATCH --array=0-23%3", "#SBATCH --account=abc",
-                 "#SBATCH --job-name=linkpaper", "\nmodule load cuda\n"):
+    script = _make_sbatch_string(
+        command="python -m x", folder=str(tmp_path / "%j"), map_count=24, **executor._executor.parameters
+    )
+    for line in (
+        "#SBATCH --partition=gpu",
+        "#SBATCH --gpus-per-node=1",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --mem=24GB",
+        "#SBATCH --time=90",
+        "#SBATCH --array=0-23%3",
+        "#SBATCH --account=abc",
+        "#SBATCH --job-name=linkpaper",
+        "\nmodule load cuda\n",
+    ):
         assert line in script
 
 
 def test_shards_cover_every_clip_exactly_once():
     from linkpaper.data.annotations import read_weak_labels, video_id
-    from linkpaper.data.download import annotation_path
+    from linkpaper.data.files import annotation_path
 
     ids = sorted({video_id(n) for n in read_weak_labels(annotation_path("full")).filenames})
     assert len(ids) > 11_000
@@ -253,14 +331,28 @@ def test_extraction_shards_split_the_generated_clips(tmp_path):
     assert sorted(c for s in shards for c in s) == sorted(clips) and all(shards)
     assert sum(clip.audio is not None for s in shards for clip in s.values()) == 14  # a clip's audio goes with it
     assert select_clips(clips, None) == clips
-    assert [manifest_name(None), manifest_name((1, 3))] == ["extract_manifest.json",
-                                                            "extract_manifest.shard-1-of-3.json"]
+    assert [manifest_name(None), manifest_name((1, 3))] == [
+        "extract_manifest.json",
+        "extract_manifest.shard-1-of-3.json",
+    ]
 
 
 def test_train_refuses_a_run_folder_that_a_job_holds(tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["train", "--model", "valor++", "--data", "synth:tiny", "--epochs", "1", "--out", str(out), "--quiet",
-            "--resume", *OVERRIDES]
+    argv = [
+        "train",
+        "--model",
+        "valor++",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+        "--resume",
+        *OVERRIDES,
+    ]
     with run_lock(out):
         assert main(argv) == 2
     assert capsys.readouterr().err.startswith(f"error: {out}: process {os.getpid()} on ")
@@ -282,8 +374,19 @@ def test_a_failing_job_is_reported_and_the_others_go_on(tmp_path, capsys):
 
 def test_a_failed_train_leaves_no_folder_or_lock_behind(tmp_path, capsys):
     out = tmp_path / "new" / "run"
-    argv = ["train", "--model", "valor++", "--data", f"llp:{tmp_path / 'nowhere'}", "--epochs", "1", "--out", str(out),
-            "--quiet", *OVERRIDES]
+    argv = [
+        "train",
+        "--model",
+        "valor++",
+        "--data",
+        f"llp:{tmp_path / 'nowhere'}",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+        *OVERRIDES,
+    ]
     assert main(argv) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()  # the folders the lock created are removed with it

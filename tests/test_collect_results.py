@@ -96,8 +96,7 @@ def test_incomplete_runs_are_skipped(tmp_path, capsys):
     assert (dst / "valorpp/seed87/results.json").is_file() and not (dst / "link").exists()
 
 
-def test_a_copy_of_a_results_folder_keeps_its_decisions_and_a_damaged_file_is_named(tmp_path, capsys,
-                                                                                     llp_data_dir):
+def test_a_copy_of_a_results_folder_keeps_its_decisions_and_a_damaged_file_is_named(tmp_path, capsys, llp_data_dir):
     src, dst = _grid(tmp_path, decisions=True), tmp_path / "dst"
     assert _run(capsys, src, dst)[0] == 0
     for run in ("valorpp/seed87", "link/seed87"):
@@ -136,8 +135,11 @@ def _grid_with_predictions(tmp_path) -> Path:
 def test_predictions_run_outside_src_is_refused_and_src_is_untouched(tmp_path, capsys, form):
     src, dst = _grid_with_predictions(tmp_path), tmp_path / "dst"
     before = (src / "link/seed87/test_predictions.npz").read_bytes()
-    run = {"absolute": str((src / "link/seed87").resolve()), "dotdot": "link/../link/seed87",
-           "escaping": "../src/link/seed87"}[form]
+    run = {
+        "absolute": str((src / "link/seed87").resolve()),
+        "dotdot": "link/../link/seed87",
+        "escaping": "../src/link/seed87",
+    }[form]
     status, err = _run(capsys, src, dst, "--predictions", run)
     assert status == 2 and err.startswith(f"error: --predictions {run}: ") and err.count("\n") == 1
     assert ("absolute path" if form == "absolute" else "leaves SRC") in err
@@ -168,12 +170,18 @@ def test_read_only_dst_is_one_line(tmp_path, capsys):
 
 def _collect_with_file_size_limit(argv, limit: int) -> subprocess.CompletedProcess:
     """Run the script with every file it writes capped at ``limit`` bytes: a full disk (EFBIG)."""
+
     def cap():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "collect_results.py"), *map(str, argv)],
-                          capture_output=True, text=True, preexec_fn=cap, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "collect_results.py"), *map(str, argv)],
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+        timeout=300,
+    )
 
 
 def test_a_full_disk_leaves_no_partial_file_and_no_traceback(tmp_path, llp_data_dir):

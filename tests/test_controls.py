@@ -8,16 +8,17 @@ import dataclasses
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers_sizes import SMALL_RUN as SMALL
+from helpers_sizes import tiny_run_config
 
-from helpers_sizes import SMALL_RUN as SMALL, tiny_run_config
 from linkpaper.data.sources import load_data
-from linkpaper.engine import fit, train
 from linkpaper.errors import ConfigError
-from linkpaper.grid import grid_config
 from linkpaper.losses import compute_losses, weak_label_losses
 from linkpaper.models import build_model, model_config
 from linkpaper.models.valor import AVVPOutput
-from linkpaper.recipe import TrainConfig
+from linkpaper.training.engine import fit, train
+from linkpaper.training.grid import grid_config
+from linkpaper.training.recipe import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,8 @@ def test_plus_p_self_fixes_its_label_mode():
 
 def test_plus_p_self_trains_without_teacher_labels_at_test_time(tiny):
     no_teachers = dataclasses.replace(
-        tiny, test=dataclasses.replace(tiny.test, pseudo_audio_ungated=None, pseudo_visual_ungated=None))
+        tiny, test=dataclasses.replace(tiny.test, pseudo_audio_ungated=None, pseudo_visual_ungated=None)
+    )
     record = train(tiny_run_config(model="+P/self", epochs=1), None, data=no_teachers, progress=False)
     assert record.plsim == {"used": True, "labels": "self", "text_source": tiny.text_source}
     assert len(record.test_row) == 10

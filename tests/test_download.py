@@ -11,15 +11,13 @@ import pytest
 
 from linkpaper.cli import main
 from linkpaper.data import download
-from linkpaper.data.download import (
+from linkpaper.data.download import ChecksumError, download_annotations, sha256_of
+from linkpaper.data.files import (
     ANNOTATION_FILES,
     DATA_ENV_VAR,
-    ChecksumError,
     MissingDataError,
     annotation_path,
-    download_annotations,
     resolve_data_dir,
-    sha256_of,
 )
 
 

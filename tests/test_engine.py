@@ -10,23 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from linkpaper.data.sources import load_data
-from linkpaper.engine import (
-    CHECKPOINT_BEST,
-    CHECKPOINT_LAST,
-    PREDICTIONS_FILE,
-    TrainConfig,
-    lr_at_epoch,
-    plsim_inputs,
-    test_run,
-    train,
-    training_step,
-)
-from linkpaper.errors import ConfigError, UserError
-
 # A small network (and one thread, which is faster on a busy 2-core machine) keeps every run
 # in this file to about a second.
-from helpers_sizes import SMALL_RUN as SMALL, tiny_run_config
+from helpers_sizes import SMALL_RUN as SMALL
+from helpers_sizes import tiny_run_config
+
+from linkpaper.data.sources import load_data
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.models.plsim_labels import PLSIM_LABEL_MODES
+from linkpaper.training.engine import test_run, train, training_step
+from linkpaper.training.recipe import TrainConfig, lr_at_epoch
+from linkpaper.training.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, PREDICTIONS_FILE
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +59,7 @@ def test_training_step_clips_the_gradient_norm(tiny):
 
 
 def test_record_shapes_and_files(tmp_path, tiny):
-    from linkpaper.metrics import load_predictions
+    from linkpaper.evaluation.predictions import load_predictions
 
     run = tmp_path / "run"
     record = train(config(epochs=2), run, data=tiny, progress=False)
@@ -159,7 +153,9 @@ def test_checkpoint_of_the_wrong_kind_is_named(tmp_path, tiny):
     run = tmp_path / "swapped"
     train(config(), run, data=tiny, stop_after=1, progress=False)
     (run / CHECKPOINT_LAST).write_bytes((run / CHECKPOINT_BEST).read_bytes())
-    with pytest.raises(UserError, match=r"checkpoint_last\.pt: not a linkpaper checkpoint_last\.pt \(missing optimizer"):
+    with pytest.raises(
+        UserError, match=r"checkpoint_last\.pt: not a linkpaper checkpoint_last\.pt \(missing optimizer"
+    ):
         train(config(), run, data=tiny, resume=True, progress=False)
 
 
@@ -189,8 +185,12 @@ def test_gated_plsim_labels_need_the_leakage_flag(tmp_path, tiny):
     with pytest.raises(ConfigError, match="ground-truth.*--allow-label-leakage"):
         train(config(model="+P", plsim_labels="gated", epochs=1), tmp_path / "g", data=tiny, progress=False)
     assert not (tmp_path / "g" / CHECKPOINT_LAST).exists()
-    record = train(config(model="+P", plsim_labels="gated", allow_label_leakage=True, epochs=1),
-                   tmp_path / "g2", data=tiny, progress=False)
+    record = train(
+        config(model="+P", plsim_labels="gated", allow_label_leakage=True, epochs=1),
+        tmp_path / "g2",
+        data=tiny,
+        progress=False,
+    )
     saved = json.loads((tmp_path / "g2" / "results.json").read_text())
     assert saved["label_leakage"] is True and record["label_leakage"] is True
     assert "ground-truth video labels" in saved["caption"]
@@ -203,9 +203,9 @@ def test_gated_plsim_labels_need_the_leakage_flag(tmp_path, tiny):
 def test_missing_ungated_labels_explain_the_alternatives(tiny):
     split = dataclasses.replace(tiny.val, pseudo_audio_ungated=None)
     with pytest.raises(ConfigError, match="--plsim-labels self"):
-        plsim_inputs(split, "ungated")
-    assert plsim_inputs(split, "self") == (None, None)
-    audio, visual = plsim_inputs(tiny.val, "ungated")
+        PLSIM_LABEL_MODES["ungated"].labels(split)
+    assert PLSIM_LABEL_MODES["self"].labels(split) == (None, None)
+    audio, visual = PLSIM_LABEL_MODES["ungated"].labels(tiny.val)
     assert audio is tiny.val.pseudo_audio_ungated and visual is tiny.val.pseudo_visual_ungated
 
 
@@ -213,8 +213,24 @@ def test_train_and_test_commands(tmp_path, capsys):
     from linkpaper.cli import main
 
     out = tmp_path / "cli_run"
-    argv = ["train", "--model", "valor++", "--data", "synth:tiny", "--epochs", "1", "--batch-size", "32",
-            "--seed", "3", "--out", str(out), "--quiet", "--threads", "1"]
+    argv = [
+        "train",
+        "--model",
+        "valor++",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--quiet",
+        "--threads",
+        "1",
+    ]
     for key, value in SMALL.items():
         argv += ["--model-override", f"{key}={value}"]
     assert main(argv) == 0
@@ -237,8 +253,9 @@ def test_plsim_self_mode_and_text_table_file(tmp_path, tiny):
     assert record["plsim"] == {"used": True, "labels": "self", "text_source": tiny.text_source}
     table = np.random.default_rng(0).normal(size=(25, 16)).astype(np.float32)
     np.save(tmp_path / "table.npy", table)
-    record = train(config(model="+P", text_table=str(tmp_path / "table.npy"), epochs=1), None, data=tiny,
-                   progress=False)
+    record = train(
+        config(model="+P", text_table=str(tmp_path / "table.npy"), epochs=1), None, data=tiny, progress=False
+    )
     assert "table.npy" in record["plsim"]["text_source"] and record["plsim"]["labels"] == "ungated"
     np.save(tmp_path / "bad.npy", table[:3])
     with pytest.raises(UserError, match="bad.npy"):
@@ -247,8 +264,9 @@ def test_plsim_self_mode_and_text_table_file(tmp_path, tiny):
 
 def test_predict_clamps_video_probabilities_above_one(tiny):
     """VALOR's attentive pooling can exceed 1; predictions files need [0, 1] (gate unchanged)."""
-    from linkpaper.engine import predict
     from linkpaper.models import build_model
+    from linkpaper.training.scoring import predict
+
     model = build_model("valor++")
 
     class Overshoot(torch.nn.Module):
@@ -279,15 +297,25 @@ def random_data(seed: int, prefix: str, n_train: int):
     def split(name, n):
         labels = (torch.rand(n, 10, 25, generator=g) > 0.9).float()
         gt = labels.numpy() > 0.5
-        return AVVPSplit(name, [f"{prefix}{name}{i:08d}_0_10.mp4" for i in range(n)], torch.randn(n, 10, 768, generator=g),
-                         torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
-                         labels.amax(1), labels, labels, gt_audio=gt, gt_visual=gt)
+        return AVVPSplit(
+            name,
+            [f"{prefix}{name}{i:08d}_0_10.mp4" for i in range(n)],
+            torch.randn(n, 10, 768, generator=g),
+            torch.randn(n, 10, 768, generator=g),
+            torch.randn(n, 10, 512, generator=g),
+            labels.amax(1),
+            labels,
+            labels,
+            gt_audio=gt,
+            gt_visual=gt,
+        )
 
     return AVVPData(split("train", n_train), split("val", 4), split("test", 4), source={"kind": "test"})
 
 
 def test_fit_in_memory_returns_the_best_model_of_the_run_on_disk(tmp_path):
-    from linkpaper.engine import evaluate_split, fit, load_run
+    from linkpaper.training.engine import fit, load_run
+    from linkpaper.training.scoring import evaluate_split
 
     data = random_data(3, "v", 8)
     run = config(epochs=2, warmup_epochs=1, batch_size=4)
@@ -303,25 +331,31 @@ def test_fit_in_memory_returns_the_best_model_of_the_run_on_disk(tmp_path):
 
 
 def test_fit_can_skip_the_test_pass():
-    from linkpaper.engine import fit
+    from linkpaper.training.engine import fit
 
     data = random_data(4, "w", 8)
-    record = fit(config(epochs=1, warmup_epochs=1, batch_size=4), data=data, evaluate_test=False,
-                 progress=False).record
+    record = fit(config(epochs=1, warmup_epochs=1, batch_size=4), data=data, evaluate_test=False, progress=False).record
     assert record["complete"] and "test" not in record and "test_row" not in record
 
 
 def test_on_step_sees_every_step_and_max_steps_stops_the_run():
-    from linkpaper.engine import fit
+    from linkpaper.training.engine import fit
 
     data = random_data(6, "s", 10)
     run = config(model="+T", epochs=1, warmup_epochs=1, batch_size=4)
     seen = []
 
     def watch(step):
-        seen.append({"step": step.step, "epoch": step.epoch, "alpha1": step.model.cmim.alpha1.item(),
-                     "beta1": step.model.cmim.beta1.item(), "total": step.losses["total"].item(),
-                     "alpha1_seen": float(torch.as_tensor(step.output.diagnostics["alpha1"]).float().mean())})
+        seen.append(
+            {
+                "step": step.step,
+                "epoch": step.epoch,
+                "alpha1": step.model.cmim.alpha1.item(),
+                "beta1": step.model.cmim.beta1.item(),
+                "total": step.losses["total"].item(),
+                "alpha1_seen": float(torch.as_tensor(step.output.diagnostics["alpha1"]).float().mean()),
+            }
+        )
 
     record = fit(run, data=data, on_step=watch, progress=False).record
     assert [s["step"] for s in seen] == [1, 2, 3] and {s["epoch"] for s in seen} == {1}  # ceil(10 / 4) steps
@@ -332,8 +366,9 @@ def test_on_step_sees_every_step_and_max_steps_stops_the_run():
     assert epoch["diagnostics"]["alpha1"] == pytest.approx(np.mean([s["alpha1_seen"] for s in seen]), abs=1e-6)
 
     cut = []
-    fitted = fit(run, data=data, max_steps=2, on_step=lambda step: cut.append(step.model.cmim.alpha1.item()),
-                 progress=False)
+    fitted = fit(
+        run, data=data, max_steps=2, on_step=lambda step: cut.append(step.model.cmim.alpha1.item()), progress=False
+    )
     assert cut == [s["alpha1"] for s in seen[:2]]  # the same steps, stopped after the second
     assert fitted.model.cmim.alpha1.item() == cut[-1]
     assert not fitted.record["complete"] and fitted.record["epochs"] == []
@@ -342,7 +377,7 @@ def test_on_step_sees_every_step_and_max_steps_stops_the_run():
 
 
 def test_recipe_warmup_is_the_books_rule():
-    from linkpaper.engine import RECIPE_WARMUP_EPOCHS, recipe_warmup
+    from linkpaper.training.recipe import RECIPE_WARMUP_EPOCHS, recipe_warmup
 
     assert TrainConfig().warmup_epochs == RECIPE_WARMUP_EPOCHS == recipe_warmup(60) == recipe_warmup(10) == 10
     assert recipe_warmup(9) == recipe_warmup(2) == recipe_warmup(1) == 1

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from linkpaper.cli import main
-from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
+from linkpaper.evaluation.predictions import PredictionsError, load_predictions, save_predictions
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,9 @@ def test_oracle_round_trip_scores_100_in_any_row_order(tmp_path, capsys, test_sp
     root, annotations = test_split
     names, frame, video = oracle_arrays(annotations)
     order = np.random.default_rng(0).permutation(len(names))
-    path = save_predictions(tmp_path / "pred.npz", [names[i] for i in order], torch.from_numpy(frame[order]), video[order])
+    path = save_predictions(
+        tmp_path / "pred.npz", [names[i] for i in order], torch.from_numpy(frame[order]), video[order]
+    )
     loaded = load_predictions(path)
     assert loaded.frame_prob.dtype == np.float32 and loaded.frame_prob.shape == (1200, 10, 2, 25)
     assert loaded.filenames == [names[i] for i in order]
@@ -61,7 +63,13 @@ def test_nothing_predicted_matches_the_reference_numbers(tmp_path, capsys, test_
     code, out, _ = evaluate(capsys, path, root, "--json")
     seg = json.loads(out)["segment"]
     assert code == 0
-    assert [round(seg[k], 2) for k in ("audio", "visual", "audio_visual", "type", "event")] == [0.5, 10.08, 14.5, 8.36, 0.0]
+    assert [round(seg[k], 2) for k in ("audio", "visual", "audio_visual", "type", "event")] == [
+        0.5,
+        10.08,
+        14.5,
+        8.36,
+        0.0,
+    ]
 
 
 def write_raw(path, **arrays):

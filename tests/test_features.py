@@ -11,18 +11,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from helpers_layout import fake_filenames, feature_path, write_layout, write_split_csv
+
 from linkpaper.classes import GLOVE_KEYS
 from linkpaper.data import features
 from linkpaper.data.annotations import AnnotationError, load_annotations, read_weak_labels
-from linkpaper.data.download import ANNOTATION_FILES, MissingDataError, annotation_path, resolve_data_dir
 from linkpaper.data.features import VALOR_LAYOUT, FeatureError, load_llp, load_split
+from linkpaper.data.files import (
+    ANNOTATION_FILES,
+    MissingDataError,
+    annotation_path,
+    resolve_data_dir,
+)
 from linkpaper.data.text_tables import TextTableError, glove_table, load_text_table
 from linkpaper.errors import UserError
 
-STREAMS = ("audio", "visual", "visual_3d", "pseudo_audio", "pseudo_visual",
-           "pseudo_audio_ungated", "pseudo_visual_ungated")  # fmt: skip
+STREAMS = (
+    "audio",
+    "visual",
+    "visual_3d",
+    "pseudo_audio",
+    "pseudo_visual",
+    "pseudo_audio_ungated",
+    "pseudo_visual_ungated",
+)
 
 
 @pytest.fixture
@@ -124,8 +136,13 @@ def test_load_llp_uses_the_llp_split_lists_and_glove_without_splits_folder(tmp_p
     assert "GloVe" in data.text_source and data.source["text_source"] == data.text_source
     assert data.source["kind"] == "llp" and data.source["audio_form"] == "pooled"
     checksums = data.source["checksums"]
-    assert set(checksums) == {"AVVP_train.csv", "AVVP_val_pd.csv", "AVVP_test_pd.csv",
-                              "AVVP_eval_audio.csv", "AVVP_eval_visual.csv"}  # fmt: skip
+    assert set(checksums) == {
+        "AVVP_train.csv",
+        "AVVP_val_pd.csv",
+        "AVVP_test_pd.csv",
+        "AVVP_eval_audio.csv",
+        "AVVP_eval_visual.csv",
+    }
     assert checksums["AVVP_eval_audio.csv"] == ANNOTATION_FILES["eval_audio"].sha256
     assert data.source["official_annotations"] is False  # the split CSVs are cut down
     assert "LLP (real features)" in data.describe()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from linkpaper.errors import UserError
-from linkpaper.gains import paired_bootstrap, per_video_matrix, seed_gain, seeds_needed
-from linkpaper.metrics import SCORE_COLUMNS, evaluate_predictions
+from linkpaper.evaluation.gains import paired_bootstrap, per_video_matrix, seed_gain, seeds_needed
+from linkpaper.evaluation.metrics import SCORE_COLUMNS, evaluate_predictions
 
 
 def test_identical_predictions_give_a_zero_width_interval_at_zero():
@@ -76,8 +76,8 @@ def test_run_per_video_refuses_decisions_of_another_run(tmp_path):
     from types import SimpleNamespace
 
     from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-    from linkpaper.gains import DECISIONS_FILE, run_per_video
-    from linkpaper.predictions import save_predictions
+    from linkpaper.evaluation.gains import DECISIONS_FILE, run_per_video
+    from linkpaper.evaluation.predictions import save_predictions
 
     rng = np.random.default_rng(3)
     n = 30
@@ -86,13 +86,21 @@ def test_run_per_video_refuses_decisions_of_another_run(tmp_path):
     frames = {}
     for name, noise in (("own", 0.05), ("other", 0.2)):
         pred_a, pred_v = gt_a ^ (rng.random(gt_a.shape) < noise), gt_v ^ (rng.random(gt_v.shape) < noise)
-        frames[name] = (np.stack([pred_a, pred_v], axis=2).astype(np.float32),
-                        evaluate_predictions(pred_a, pred_v, gt_a, gt_v).row())
+        frames[name] = (
+            np.stack([pred_a, pred_v], axis=2).astype(np.float32),
+            evaluate_predictions(pred_a, pred_v, gt_a, gt_v).row(),
+        )
     run = tmp_path / "run"
     run.mkdir()
-    record = {"config": {"model": "valor++"}, "data": {"description": "test data"}, "seed": 87,
-              "plsim": {"used": False, "labels": "none"}, "epochs": [], "complete": True,
-              "test_row": frames["own"][1]}
+    record = {
+        "config": {"model": "valor++"},
+        "data": {"description": "test data"},
+        "seed": 87,
+        "plsim": {"used": False, "labels": "none"},
+        "epochs": [],
+        "complete": True,
+        "test_row": frames["own"][1],
+    }
     (run / "results.json").write_text(json.dumps(record))
     ones = np.ones((n, NUM_CLASSES), np.float32)
     save_predictions(run / DECISIONS_FILE, test.filenames, frames["own"][0], ones)
@@ -110,7 +118,7 @@ def _runs(rng, seeds, base, seed_sd, video_sd, shift=0.0):
 
 
 def test_two_level_recovers_a_known_difference_and_is_never_narrower():
-    from linkpaper.gains import paired_bootstrap, two_level_bootstrap
+    from linkpaper.evaluation.gains import paired_bootstrap, two_level_bootstrap
 
     rng = np.random.default_rng(3)
     for trial in range(5):
@@ -131,7 +139,7 @@ def test_two_level_recovers_a_known_difference_and_is_never_narrower():
 
 
 def test_two_level_is_zero_width_at_zero_for_identical_runs_and_equals_videos_for_one_seed():
-    from linkpaper.gains import paired_bootstrap, two_level_bootstrap
+    from linkpaper.evaluation.gains import paired_bootstrap, two_level_bootstrap
 
     rng = np.random.default_rng(4)
     runs = np.repeat(rng.normal(60, 20, (1, 300, 10)), 3, axis=0)  # three identical runs per model
@@ -141,14 +149,17 @@ def test_two_level_is_zero_width_at_zero_for_identical_runs_and_equals_videos_fo
     spread = rng.normal(60, 20, (3, 300, 10))
     assert (two_level_bootstrap(spread, spread.copy(), resamples=300).high > 0.1).all()
     one_a, one_b = runs[:1], rng.normal(60, 20, (1, 300, 10))
-    both, videos = two_level_bootstrap(one_a, one_b, resamples=300, seed=7), paired_bootstrap(one_a, one_b, resamples=300, seed=7)
+    both, videos = (
+        two_level_bootstrap(one_a, one_b, resamples=300, seed=7),
+        paired_bootstrap(one_a, one_b, resamples=300, seed=7),
+    )
     assert np.allclose(both.low, videos.low) and np.allclose(both.high, videos.high)
     with pytest.raises(UserError, match="different videos"):
         two_level_bootstrap(runs, runs[:, :10])
 
 
 def test_seeds_needed_range_brackets_the_point_and_follows_the_chi_square_interval():
-    from linkpaper.gains import chi2_quantile, seeds_needed, seeds_needed_range
+    from linkpaper.evaluation.gains import chi2_quantile, seeds_needed, seeds_needed_range
 
     assert chi2_quantile(0.975, 4) == pytest.approx(11.1433, abs=1e-3)
     assert chi2_quantile(0.025, 4) == pytest.approx(0.48442, abs=1e-4)

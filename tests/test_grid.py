@@ -9,11 +9,21 @@ import numpy as np
 import pytest
 
 from linkpaper.cli import main
-from linkpaper.engine import TrainConfig, train
-from linkpaper.grid import format_summary, resolve_variants, run_dir_for, summarise_runs, variant_slug
 from linkpaper.models import list_models
+from linkpaper.training.engine import train
+from linkpaper.training.grid import format_summary, resolve_variants, run_dir_for, summarise_runs, variant_slug
+from linkpaper.training.recipe import TrainConfig
 
-OVERRIDES = ["--threads", "1", "--model-override", "hidden_dim=16", "--model-override", "num_layers=1", "--model-override", "ff_dim=32"]
+OVERRIDES = [
+    "--threads",
+    "1",
+    "--model-override",
+    "hidden_dim=16",
+    "--model-override",
+    "num_layers=1",
+    "--model-override",
+    "ff_dim=32",
+]
 
 
 def test_variant_slugs_are_distinct_folder_names():
@@ -37,8 +47,15 @@ def test_summary_is_mean_and_sample_std_over_seeds(tmp_path):
     tiny = load_data("synth:tiny")
     rows = []
     for seed in (1, 2):
-        cfg = TrainConfig(model="valor++", model_overrides={"hidden_dim": 16, "num_layers": 1, "ff_dim": 32},
-                          data="synth:tiny", epochs=1, batch_size=32, seed=seed, num_threads=1)
+        cfg = TrainConfig(
+            model="valor++",
+            model_overrides={"hidden_dim": 16, "num_layers": 1, "ff_dim": 32},
+            data="synth:tiny",
+            epochs=1,
+            batch_size=32,
+            seed=seed,
+            num_threads=1,
+        )
         rows.append(train(cfg, tmp_path / f"s{seed}", data=tiny, progress=False)["test_row"])
     (table_row,) = summarise_runs([tmp_path / "s1", tmp_path / "s2"])
     assert table_row["model"] == "valor++" and table_row["n"] == 2 and table_row["seeds"] == [1, 2]
@@ -50,8 +67,25 @@ def test_summary_is_mean_and_sample_std_over_seeds(tmp_path):
 
 def test_grid_cli_trains_every_variant_and_resumes(tmp_path, capsys):
     out = tmp_path / "grid"
-    argv = ["grid", "--variants", "all", "--seeds", "1", "--seed-base", "3", "--data", "synth:tiny",
-            "--epochs", "1", "--batch-size", "64", "--out", str(out), "--quiet", *OVERRIDES]
+    argv = [
+        "grid",
+        "--variants",
+        "all",
+        "--seeds",
+        "1",
+        "--seed-base",
+        "3",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--out",
+        str(out),
+        "--quiet",
+        *OVERRIDES,
+    ]
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert [row["model"] for row in summary["rows"]] == list_models()
@@ -69,8 +103,22 @@ def test_grid_cli_trains_every_variant_and_resumes(tmp_path, capsys):
 
 def test_summarise_only_trains_nothing_and_counts_the_missing_runs(tmp_path, capsys):
     out = tmp_path / "grid"
-    common = ["--seeds", "2", "--seed-base", "3", "--data", "synth:tiny", "--epochs", "1",
-              "--batch-size", "64", "--out", str(out), "--quiet", *OVERRIDES]
+    common = [
+        "--seeds",
+        "2",
+        "--seed-base",
+        "3",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--out",
+        str(out),
+        "--quiet",
+        *OVERRIDES,
+    ]
     assert main(["grid", "--variants", "valor++", "--seeds", "1", *common[2:]]) == 0  # seed 3 only
     trained = sorted(p.relative_to(out) for p in out.rglob("results.json"))
     assert main(["grid", "--variants", "valor++,link", *common, "--summarise-only"]) == 1
@@ -82,8 +130,23 @@ def test_summarise_only_trains_nothing_and_counts_the_missing_runs(tmp_path, cap
 
 
 def test_summarise_only_refuses_a_missing_folder_and_names_damaged_or_unfinished_runs(tmp_path, capsys):
-    common = ["grid", "--variants", "valor++", "--seeds", "1", "--seed-base", "3", "--data", "synth:tiny",
-              "--epochs", "1", "--batch-size", "64", "--quiet", *OVERRIDES]
+    common = [
+        "grid",
+        "--variants",
+        "valor++",
+        "--seeds",
+        "1",
+        "--seed-base",
+        "3",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--quiet",
+        *OVERRIDES,
+    ]
     missing = tmp_path / "typo"
     assert main([*common, "--out", str(missing), "--summarise-only"]) == 2
     assert not missing.exists() and f"--out {missing}: no such folder" in capsys.readouterr().err
@@ -101,17 +164,22 @@ def test_summarise_only_refuses_a_missing_folder_and_names_damaged_or_unfinished
 
 
 def test_methods_join_the_grid_under_their_own_recipes():
-    from linkpaper.grid import grid_config
     from linkpaper.models import list_methods
-    from linkpaper.recipe import method_recipe
+    from linkpaper.training.grid import grid_config
+    from linkpaper.training.recipe import method_recipe
 
     assert resolve_variants("methods") == list_methods()
     assert resolve_variants("han,valor++") == ["valor++", "han"]  # Table II first, the field after
     base = TrainConfig(data="synth:tiny")
     han = grid_config(base, "han", 88)
     recipe = method_recipe("han")
-    assert (han.model, han.seed, han.epochs, han.batch_size, han.lr) == ("han", 88, recipe["epochs"],
-                                                                         recipe["batch_size"], recipe["lr"])
+    assert (han.model, han.seed, han.epochs, han.batch_size, han.lr) == (
+        "han",
+        88,
+        recipe["epochs"],
+        recipe["batch_size"],
+        recipe["lr"],
+    )
     assert (han.epochs, han.batch_size) != (base.epochs, base.batch_size)  # not VALOR++'s 60 x 64
     # a recipe field set on the command line holds for every run, the method's own included
     short = grid_config(dataclasses.replace(base, epochs=2), "han", 88, recipe_given={"epochs"})
@@ -121,8 +189,22 @@ def test_methods_join_the_grid_under_their_own_recipes():
 
 def test_grid_cli_trains_a_method_and_summarises_it_beside_a_variant(tmp_path, capsys):
     out = tmp_path / "grid"
-    argv = ["grid", "--variants", "han,valor++", "--seeds", "1", "--data", "synth:tiny", "--epochs", "1",
-            "--threads", "1", "--out", str(out), "--quiet"]
+    argv = [
+        "grid",
+        "--variants",
+        "han,valor++",
+        "--seeds",
+        "1",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert [row["model"] for row in summary["rows"]] == ["valor++", "han"]
@@ -133,7 +215,7 @@ def test_grid_cli_trains_a_method_and_summarises_it_beside_a_variant(tmp_path, c
 
 
 def test_grid_differences_allow_each_method_its_own_recipe_and_nothing_else():
-    from linkpaper.grid import grid_config, grid_differences
+    from linkpaper.training.grid import grid_config, grid_differences
 
     base = TrainConfig(data="synth:small")
     valor, han = grid_config(base, "valor++", 87).to_dict(), grid_config(base, "han", 88).to_dict()

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers_sizes import SMALL_RUN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +41,31 @@ def _alive(pid: int) -> bool:
 
 
 def _start_grid(out: Path) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "linkpaper", "grid", "--variants", "valor++", "--seeds", "4",
-            "--data", "synth:tiny", "--epochs", "500", "--batch-size", "16", "--threads", "1",
-            "--executor", "local", "--jobs", "2", "--out", str(out), "--quiet"]
+    argv = [
+        sys.executable,
+        "-m",
+        "linkpaper",
+        "grid",
+        "--variants",
+        "valor++",
+        "--seeds",
+        "4",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "500",
+        "--batch-size",
+        "16",
+        "--threads",
+        "1",
+        "--executor",
+        "local",
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     for key, value in SMALL_RUN.items():
         argv += ["--model-override", f"{key}={value}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -63,7 +84,9 @@ def _workers_training(grid: subprocess.Popen, out: Path, timeout: float = 240) -
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "SIGINT"]
+)
 def test_killing_the_grid_parent_stops_its_workers_within_seconds(tmp_path, signum, llp_data_dir):
     out = tmp_path / "grid"
     grid = _start_grid(out)

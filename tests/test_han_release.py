@@ -23,11 +23,11 @@ def fake_release(root, data_dir, teacher=False, seed=0):
     (root / SPLITS_DIR).mkdir(parents=True)
     for split, csv in SPLIT_CSV.items():
         lines = (data_dir / "llp" / csv).read_text().splitlines()
-        kept = lines[:1] + lines[1:1 + SIZES[split]]
+        kept = lines[:1] + lines[1 : 1 + SIZES[split]]
         (root / SPLITS_DIR / csv).write_text("\n".join(kept) + "\n")
         weak = read_weak_labels(root / SPLITS_DIR / csv)
         for name, row in zip(weak.filenames, weak.labels):
-            for stream, (folder, shape) in HAN_LAYOUT.items():
+            for folder, shape in HAN_LAYOUT.values():
                 (root / folder).mkdir(parents=True, exist_ok=True)
                 np.save(root / folder / feature_file(video_id(name)), rng.standard_normal(shape).astype(np.float32))
             if teacher:
@@ -52,8 +52,9 @@ def test_the_release_loads_with_the_frames_averaged(tmp_path, llp_data_dir):
     torch.manual_seed(0)
     model = HAN(HANConfig(hidden_dim=16, ff_dim=16, **HAN_RELEASE_INPUTS)).eval()
     with torch.no_grad():
-        raw = torch.from_numpy(np.stack([np.load(root / "feats/res152" / feature_file(video_id(n)))
-                                         for n in data.train.filenames]))
+        raw = torch.from_numpy(
+            np.stack([np.load(root / "feats/res152" / feature_file(video_id(n))) for n in data.train.filenames])
+        )
         pooled = model(data.train.audio, data.train.visual, data.train.visual_3d)
         released = model(data.train.audio, raw, data.train.visual_3d)
     torch.testing.assert_close(pooled.frame_prob, released.frame_prob, rtol=1e-5, atol=1e-6)
@@ -81,10 +82,30 @@ def test_bad_files_are_listed_in_one_error(tmp_path, llp_data_dir):
 
 def test_train_command_on_the_release(tmp_path, llp_data_dir, capsys):
     root = fake_release(tmp_path / "han", llp_data_dir)
-    code = main(["train", "--model", "han", "--data", f"han:{root}", "--data-dir", str(llp_data_dir),
-                 "--epochs", "1", "--threads", "1", "--quiet", "--out", str(tmp_path / "run"),
-                 "--model-override", "hidden_dim=16", "--model-override", "ff_dim=16"])
+    code = main(
+        [
+            "train",
+            "--model",
+            "han",
+            "--data",
+            f"han:{root}",
+            "--data-dir",
+            str(llp_data_dir),
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            str(tmp_path / "run"),
+            "--model-override",
+            "hidden_dim=16",
+            "--model-override",
+            "ff_dim=16",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     import json
+
     record = json.loads((tmp_path / "run" / "results.json").read_text())
     assert record["data"]["source"]["kind"] == "han" and record["parameters"] > 16 * 2048

@@ -8,15 +8,13 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from helpers_sizes import SMALL_MODEL as SMALL
 
 from linkpaper.data.split import AVVPSplit
-from linkpaper.engine import prepare_split
 from linkpaper.models import build_model, pool_audio_maps
 from linkpaper.models.dropout import MASK_LEVELS, drop, drop_threshold, dropout_mask
 from linkpaper.models.valor import HANLayer, multi_head_attention
-
-from helpers_sizes import SMALL_MODEL as SMALL
-
+from linkpaper.training.scoring import prepare_split
 
 # ----- dropout ---------------------------------------------------------------------------------
 
@@ -160,9 +158,16 @@ def test_pool_audio_input_matches_embedding_and_leaves_other_inputs():
 def maps_split(n=6):
     g = torch.Generator().manual_seed(0)
     labels = (torch.rand(n, 10, 25, generator=g) < 0.1).float()
-    return AVVPSplit("val", [f"v{i}" for i in range(n)], torch.randn(n, 64, 768, generator=g),
-                     torch.randn(n, 10, 768, generator=g), torch.randn(n, 10, 512, generator=g),
-                     labels.amax(1), labels, labels)
+    return AVVPSplit(
+        "val",
+        [f"v{i}" for i in range(n)],
+        torch.randn(n, 64, 768, generator=g),
+        torch.randn(n, 10, 768, generator=g),
+        torch.randn(n, 10, 512, generator=g),
+        labels.amax(1),
+        labels,
+        labels,
+    )
 
 
 def test_prepare_split_pools_maps_only_for_the_fast_path():

@@ -4,20 +4,23 @@ import math
 
 import pytest
 import torch
+from helpers_sizes import SMALL_MODEL as SMALL
 
 from linkpaper.errors import ConfigError
 from linkpaper.losses import compute_losses
 from linkpaper.models import CMIM, LINK, PLSIM, TSAM, ModelConfig, build_model, list_models
 from linkpaper.models.link import segment_label_embedding
 
-from helpers_sizes import SMALL_MODEL as SMALL
 B, T, C, H = 3, 10, 25, 32
 
 
 def inputs(seed=0, batch=B):
     gen = torch.Generator().manual_seed(seed)
-    return (torch.randn(batch, 64, 768, generator=gen), torch.randn(batch, 10, 768, generator=gen),
-            torch.randn(batch, 10, 512, generator=gen))
+    return (
+        torch.randn(batch, 64, 768, generator=gen),
+        torch.randn(batch, 10, 768, generator=gen),
+        torch.randn(batch, 10, 512, generator=gen),
+    )
 
 
 def labels(seed=0, batch=B, rate=0.2):
@@ -35,11 +38,17 @@ def with_tables(model, seed=0):
 def batch_for(seed=0):
     pl_a, pl_v = labels(seed), labels(seed + 1)
     weak = torch.maximum(pl_a.amax(1), pl_v.amax(1))
-    return {"weak": weak, "pseudo_audio": pl_a, "pseudo_visual": pl_v,
-            "pseudo_audio_ungated": labels(seed + 2), "pseudo_visual_ungated": labels(seed + 3)}
+    return {
+        "weak": weak,
+        "pseudo_audio": pl_a,
+        "pseudo_visual": pl_v,
+        "pseudo_audio_ungated": labels(seed + 2),
+        "pseudo_visual_ungated": labels(seed + 3),
+    }
 
 
 # ----- TSAM -----
+
 
 def test_tsam_follows_eqs_1_to_3():
     torch.manual_seed(0)
@@ -63,6 +72,7 @@ def test_tsam_follows_eqs_1_to_3():
 
 
 # ----- CMIM -----
+
 
 def test_cmim_matches_eqs_4_to_6_with_scaled_softmax_over_keys():
     torch.manual_seed(0)
@@ -96,6 +106,7 @@ def test_cmim_scalars_init_to_one_and_act_only_as_products():
 
 # ----- PLSIM -----
 
+
 def test_segment_label_embedding_is_the_mean_of_active_rows_and_zero_when_none():
     table = torch.arange(C * 4, dtype=torch.float32).reshape(C, 4)
     lab = torch.zeros(1, T, C)
@@ -125,7 +136,9 @@ def test_plsim_table_errors():
     model = build_model("+P", **SMALL)
     with pytest.raises(ConfigError, match="no class text tables"):
         model(*inputs(), plsim_audio=labels(), plsim_visual=labels())
-    with pytest.raises(ConfigError, match=r"text_audio table: expected shape \(25, 300\).*got \(25, 512\).*text_dim_audio=512"):
+    with pytest.raises(
+        ConfigError, match=r"text_audio table: expected shape \(25, 300\).*got \(25, 512\).*text_dim_audio=512"
+    ):
         model.set_text_tables(torch.zeros(C, 512), torch.zeros(C, 300))
     wide = build_model("+P", text_dim_audio=512, text_dim_visual=768, **SMALL)
     wide.set_text_tables(torch.zeros(C, 512), torch.zeros(C, 768))
@@ -171,6 +184,7 @@ def test_self_labels_follow_the_inference_rule_of_the_model_without_plsim():
 
 
 # ----- the assembly -----
+
 
 def test_link_with_every_module_off_is_valor_plus_plus():
     torch.manual_seed(0)

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers_sizes import SMALL_MODEL
 
 from linkpaper.losses import (
     compute_losses,
@@ -17,8 +18,6 @@ from linkpaper.losses import (
 )
 from linkpaper.models import AVVPOutput, build_model
 
-from helpers_sizes import SMALL_MODEL
-
 SMALL = {**SMALL_MODEL, "num_layers": 1}  # one HAN layer is enough for the loss terms
 
 
@@ -26,12 +25,19 @@ def fake_output(global_prob, a_prob=None, v_prob=None, frame_logits=None, hidden
     b = global_prob.shape[0]
     frame_logits = frame_logits if frame_logits is not None else torch.zeros(b, 10, 2, 25)
     hidden = hidden if hidden is not None else (torch.randn(b, 10, 8), torch.randn(b, 10, 8))
-    return AVVPOutput(global_prob, a_prob if a_prob is not None else global_prob,
-                      v_prob if v_prob is not None else global_prob, torch.sigmoid(frame_logits),
-                      frame_logits, hidden[0], hidden[1])
+    return AVVPOutput(
+        global_prob,
+        a_prob if a_prob is not None else global_prob,
+        v_prob if v_prob is not None else global_prob,
+        torch.sigmoid(frame_logits),
+        frame_logits,
+        hidden[0],
+        hidden[1],
+    )
 
 
 # ----- eq 11 -----
+
 
 @pytest.mark.parametrize("mu", [0.0, 0.5, 1.0, 2.0])
 def test_lambda_matches_eq_11(mu):
@@ -58,6 +64,7 @@ def test_lambda_gradient_goes_to_mu_not_to_s():
 
 # ----- IoU targets -----
 
+
 def test_iou_targets_on_hand_made_label_sets():
     pl_a = torch.zeros(1, 10, 25)
     pl_v = torch.zeros(1, 10, 25)
@@ -79,6 +86,7 @@ def test_iou_targets_on_hand_made_label_sets():
 
 
 # ----- S-LOSS -----
+
 
 def test_similarity_loss_by_hand():
     # Two segments in 2-D: cos values chosen to hit each branch of eq 11.
@@ -109,6 +117,7 @@ def test_similarity_loss_by_hand():
 
 
 # ----- VALOR terms and the label term -----
+
 
 def test_valor_losses_match_bce_and_clamp_global_prob():
     gen = torch.Generator().manual_seed(0)
@@ -144,10 +153,13 @@ def test_label_loss_uses_the_video_level_pseudo_labels():
 
 # ----- compute_losses -----
 
+
 def test_compute_losses_keys_and_total():
     torch.manual_seed(0)
     batch = {
-        "weak": torch.zeros(2, 25), "pseudo_audio": torch.zeros(2, 10, 25), "pseudo_visual": torch.zeros(2, 10, 25),
+        "weak": torch.zeros(2, 25),
+        "pseudo_audio": torch.zeros(2, 10, 25),
+        "pseudo_visual": torch.zeros(2, 10, 25),
     }
     batch["weak"][:, 0] = 1
     batch["pseudo_audio"][:, 2:5, 0] = 1
@@ -162,13 +174,15 @@ def test_compute_losses_keys_and_total():
     losses = compute_losses(sloss, out, batch)
     assert set(losses) == {"video", "audio", "visual", "label", "similarity", "total"}
     assert torch.allclose(losses["total"], sum(v for k, v in losses.items() if k != "total"))
-    expected = similarity_loss(out.audio_hidden, out.visual_hidden, batch["pseudo_audio"], batch["pseudo_visual"],
-                               sloss.sloss_mu)
+    expected = similarity_loss(
+        out.audio_hidden, out.visual_hidden, batch["pseudo_audio"], batch["pseudo_visual"], sloss.sloss_mu
+    )
     assert torch.equal(losses["similarity"], expected)
     assert all(v.ndim == 0 and torch.isfinite(v) for v in losses.values())
 
 
 # ----- the similarity term's forms (ModelConfig.similarity_form) -----
+
 
 def test_leap_targets_by_hand():
     # Video 0: audio seg 0 has classes {0, 1}, visual seg 0 {0}, visual seg 1 {1, 2}: the video's
@@ -204,9 +218,16 @@ def test_mu_frozen_at_one_gives_lambda_one():
     assert torch.equal(sloss_lambda(s, torch.tensor(1.0)), torch.ones_like(s))
 
 
-@pytest.mark.parametrize("name, form, frozen", [("+S/label", "off", False), ("+S/leap-mu1", "leap", True),
-                                                 ("+S/leap", "leap", False), ("+S/paper-mu1", "paper", True),
-                                                 ("link/leap", "leap", False)])
+@pytest.mark.parametrize(
+    "name, form, frozen",
+    [
+        ("+S/label", "off", False),
+        ("+S/leap-mu1", "leap", True),
+        ("+S/leap", "leap", False),
+        ("+S/paper-mu1", "paper", True),
+        ("link/leap", "leap", False),
+    ],
+)
 def test_control_variants_build_their_loss(name, form, frozen):
     torch.manual_seed(0)
     model = build_model(name, **SMALL)
@@ -214,7 +235,11 @@ def test_control_variants_build_their_loss(name, form, frozen):
     assert model.sloss_mu.requires_grad is not frozen
     if frozen:
         assert float(model.sloss_mu) == 1.0
-    batch = {"weak": torch.zeros(2, 25), "pseudo_audio": torch.zeros(2, 10, 25), "pseudo_visual": torch.zeros(2, 10, 25)}
+    batch = {
+        "weak": torch.zeros(2, 25),
+        "pseudo_audio": torch.zeros(2, 10, 25),
+        "pseudo_visual": torch.zeros(2, 10, 25),
+    }
     batch["weak"][:, 3] = 1
     batch["pseudo_audio"][:, 1:6, 3] = 1
     batch["pseudo_visual"][:, 2:8, 3] = 1
@@ -228,8 +253,9 @@ def test_control_variants_build_their_loss(name, form, frozen):
     if form == "off":
         assert "similarity" not in losses and "label" in losses
     else:
-        expected = similarity_loss(out.audio_hidden, out.visual_hidden, batch["pseudo_audio"],
-                                   batch["pseudo_visual"], model.sloss_mu, form)
+        expected = similarity_loss(
+            out.audio_hidden, out.visual_hidden, batch["pseudo_audio"], batch["pseudo_visual"], model.sloss_mu, form
+        )
         assert torch.equal(losses["similarity"], expected)
 
 

@@ -81,8 +81,11 @@ def han_shapes(layers=1):
 
 def jomold_shapes(layers=2):
     """JoMoLD's MMIL_Net: HAN's without the unused encoders (dropout has no weights)."""
-    return {k: v for k, v in han_shapes(layers).items() if k.split(".")[0] not in
-            ("audio_encoder", "visual_encoder", "cmt_encoder")}
+    return {
+        k: v
+        for k, v in han_shapes(layers).items()
+        if k.split(".")[0] not in ("audio_encoder", "visual_encoder", "cmt_encoder")
+    }
 
 
 def attention_layer(shapes, prefix):
@@ -154,6 +157,7 @@ def random_state(shapes, seed=0):
     for key in list(state):  # a temporal block's net.0 / net.2 are its conv1 / conv2
         for p, r in ALIASES["mm-pyramid"]:
             import re
+
             if re.search(p, key):
                 state[key] = state[re.sub(p, r, key)]
     return state
@@ -161,11 +165,15 @@ def random_state(shapes, seed=0):
 
 def han_inputs(B=3, seed=1):
     gen = torch.Generator().manual_seed(seed)
-    return (torch.randn(B, T, DA, generator=gen), torch.randn(B, 8 * T, DV, generator=gen),
-            torch.randn(B, T, D3, generator=gen))
+    return (
+        torch.randn(B, T, DA, generator=gen),
+        torch.randn(B, 8 * T, DV, generator=gen),
+        torch.randn(B, T, D3, generator=gen),
+    )
 
 
 # ----- the released forward passes, written from their equations on the released names -----
+
 
 def lin(s, name, x):
     return F.linear(x, s[f"{name}.weight"], s[f"{name}.bias"])
@@ -186,8 +194,9 @@ def released_inputs(s, audio, visual, visual_st):
 def torch_mha(s, prefix, q, k, v, heads=1):
     """nn.MultiheadAttention (sequence-first) loaded with the released tensors."""
     mha = nn.MultiheadAttention(H, heads)
-    mha.load_state_dict({name: s[f"{prefix}.{name}"] for name in
-                         ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")})
+    mha.load_state_dict(
+        {name: s[f"{prefix}.{name}"] for name in ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")}
+    )
     mha.eval()
     return mha(q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1))[0].transpose(0, 1)
 
@@ -206,8 +215,12 @@ def released_mmil(s, first, second):
     frame_att = torch.softmax(lin(s, "fc_frame_att", x), dim=1)
     av_att = torch.softmax(lin(s, "fc_av_att", x), dim=2)
     temporal = frame_att * frame_prob
-    return ((temporal * av_att).sum(dim=2).sum(dim=1), temporal[:, :, 0].sum(dim=1),
-            temporal[:, :, 1].sum(dim=1), frame_prob)
+    return (
+        (temporal * av_att).sum(dim=2).sum(dim=1),
+        temporal[:, :, 0].sum(dim=1),
+        temporal[:, :, 1].sum(dim=1),
+        frame_prob,
+    )
 
 
 def released_han(s, audio, visual, visual_st, layers=1, with_ca=True, update_inputs=False):
@@ -232,9 +245,9 @@ def released_attention(s, p, q, k, v, masksize, heads=8, raw_scores=False):
         mask = torch.ones(scores.size())
         for i in range(mask.shape[2]):
             if i - m > 0:
-                mask[:, :, i, :i - m] = 0
+                mask[:, :, i, : i - m] = 0
             if i + m + 1 < mask.shape[3]:
-                mask[:, :, i, m + i + 1:] = 0
+                mask[:, :, i, m + i + 1 :] = 0
         scores = scores.masked_fill(mask == 0, -1e9)
     x = torch.softmax(scores, dim=-1) @ v
     out = lin(s, f"{p}.linears.3", x.transpose(1, 2).contiguous().view(B, -1, heads * d))
@@ -257,7 +270,7 @@ def released_mmp(s, video, audio, levels=4):
     vs, as_ = [], []
     v_stage, a_stage = video, audio
     for i in range(levels):
-        p, masksize = f"MMP.capture.msa.{i}", 2 ** i * 2
+        p, masksize = f"MMP.capture.msa.{i}", 2**i * 2
         v_sa = released_transformer_layer(s, f"{p}.vsablock.layer", v_stage, v_stage, v_stage, masksize)
         a_sa = released_transformer_layer(s, f"{p}.asablock.layer", a_stage, a_stage, a_stage, masksize)
         v_cma = released_transformer_layer(s, f"{p}.cmablock.layer", v_stage, a_stage, a_stage, masksize)
@@ -265,8 +278,8 @@ def released_mmp(s, video, audio, levels=4):
         v_sq, a_sq = torch.cat((v_sa, v_cma), -1), torch.cat((a_sa, a_cma), -1)
         v_out = torch.sigmoid(lin(s, f"{p}.lv1", v_sq)) * v_sa + torch.sigmoid(lin(s, f"{p}.lv2", v_sq)) * v_cma
         a_out = torch.sigmoid(lin(s, f"{p}.la1", a_sq)) * a_sa + torch.sigmoid(lin(s, f"{p}.la2", a_sq)) * a_cma
-        v_stage = released_temporal_block(s, f"MMP.capture.vnetwork.{i}", v_out.permute(0, 2, 1), 2 ** i).permute(0, 2, 1)
-        a_stage = released_temporal_block(s, f"MMP.capture.anetwork.{i}", a_out.permute(0, 2, 1), 2 ** i).permute(0, 2, 1)
+        v_stage = released_temporal_block(s, f"MMP.capture.vnetwork.{i}", v_out.permute(0, 2, 1), 2**i).permute(0, 2, 1)
+        a_stage = released_temporal_block(s, f"MMP.capture.anetwork.{i}", a_out.permute(0, 2, 1), 2**i).permute(0, 2, 1)
         vs.append(v_stage)
         as_.append(a_stage)
     outs = []
@@ -296,10 +309,13 @@ def released_leap(s, audio, visual, visual_st, label, layers=2):
             p = f"AVL.l{m}_cma_network.{i}"
             q = q + released_attention(s, f"{p}.self_attn", ln(s, f"{p}.sublayer.0.norm", q), h, h, 1)[0]
             scores = released_attention(s, f"{p}.self_attn", q, h, h, 1)[1]
-            q = q + lin(s, f"{p}.feed_forward.w_2",
-                        F.relu(lin(s, f"{p}.feed_forward.w_1", ln(s, f"{p}.sublayer.1.norm", q))))
-        results[m] = (torch.sigmoid(lin(s, f"fc_l{m}", q).squeeze(-1)),
-                      torch.sigmoid(scores.mean(dim=1).permute(0, 2, 1)))
+            q = q + lin(
+                s, f"{p}.feed_forward.w_2", F.relu(lin(s, f"{p}.feed_forward.w_1", ln(s, f"{p}.sublayer.1.norm", q)))
+            )
+        results[m] = (
+            torch.sigmoid(lin(s, f"fc_l{m}", q).squeeze(-1)),
+            torch.sigmoid(scores.mean(dim=1).permute(0, 2, 1)),
+        )
     (v_prob, v_frame), (a_prob, a_frame) = results["v"], results["a"]
     a_on, v_on = (a_prob >= 0.5).float(), (v_prob >= 0.5).float()
     return a_on + v_on - a_on * v_on, a_prob, v_prob, torch.stack([a_frame, v_frame], dim=2)
@@ -326,8 +342,12 @@ def test_released_checkpoint_gives_released_outputs(method, tmp_path):
     with torch.no_grad():
         ours = model(*inputs)
         global_prob, a_prob, v_prob, frame_prob = released_forward(state, *inputs)
-    for name, theirs in (("global_prob", global_prob), ("a_prob", a_prob), ("v_prob", v_prob),
-                         ("frame_prob", frame_prob)):
+    for name, theirs in (
+        ("global_prob", global_prob),
+        ("a_prob", a_prob),
+        ("v_prob", v_prob),
+        ("frame_prob", frame_prob),
+    ):
         torch.testing.assert_close(getattr(ours, name), theirs, rtol=1e-4, atol=1e-5, msg=name)
 
 
@@ -346,23 +366,32 @@ def test_released_leap_checkpoint_gives_released_outputs(tmp_path):
     assert torch.equal(ours.global_prob, global_prob)
 
 
-@pytest.mark.parametrize("method,shapes", [("han", han_shapes), ("jomold", jomold_shapes),
-                                           ("mm-pyramid", mm_pyramid_shapes), ("leap", leap_shapes)])
+@pytest.mark.parametrize(
+    "method,shapes",
+    [("han", han_shapes), ("jomold", jomold_shapes), ("mm-pyramid", mm_pyramid_shapes), ("leap", leap_shapes)],
+)
 def test_every_released_tensor_is_used_once_or_documented(method, shapes):
     state = random_state(shapes())
     mapped, unused, aliases = reference_to_ours(method, state)
     assert len(mapped) + len(unused) + len(aliases) == len(state)
     model = load_reference_checkpoint(method, state, label_table=torch.zeros(C, DL))
-    own = {k for k in model.state_dict() if k not in ("label_table", "table_set")
-           and not k.startswith(("noise_ratio", "denoise_"))}
+    own = {
+        k
+        for k in model.state_dict()
+        if k not in ("label_table", "table_set") and not k.startswith(("noise_ratio", "denoise_"))
+    }
     assert set(mapped) == own  # a bijection between the used released tensors and our weights
     for key in unused:  # only the modules the released forward never calls
         assert any(__import__("re").search(p, key) for p in UNUSED[method])
     # HAN: three 12-tensor encoder layers + cmt_encoder's two norms; MM-Pyramid: two 14-tensor
     # templates + an unused layer_norm (2 tensors) in each of 4 x 3 level layers and 2 fusion
     # layers; LEAP: those, AVL's template and the layer_norm of its 2 x 2 decoder layers.
-    expected_unused = {"han": 3 * 12 + 4, "jomold": 0, "mm-pyramid": 2 * 14 + 2 * (4 * 3 + 2),
-                       "leap": 3 * 14 + 2 * (4 * 3 + 2) + 2 * 4}
+    expected_unused = {
+        "han": 3 * 12 + 4,
+        "jomold": 0,
+        "mm-pyramid": 2 * 14 + 2 * (4 * 3 + 2),
+        "leap": 3 * 14 + 2 * (4 * 3 + 2) + 2 * 4,
+    }
     assert len(unused) == expected_unused[method]
 
 

@@ -11,14 +11,24 @@ import pytest
 import torch
 
 from linkpaper.cli import main
-from linkpaper.engine import TrainConfig, load_run, make_optimizer, train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model, canonical_name, get_method, list_methods
-from linkpaper.recipe import epoch_lr, method_recipe, recipe_config, select_epoch, step_lr_at_epoch
+from linkpaper.training.engine import load_run, make_optimizer, train
+from linkpaper.training.recipe import (
+    TrainConfig,
+    epoch_lr,
+    method_recipe,
+    recipe_config,
+    select_epoch,
+    step_lr_at_epoch,
+)
 
-SMALL = {"han": ["hidden_dim=32", "ff_dim=32"], "jomold": ["hidden_dim=32", "ff_dim=32"],
-         "mm-pyramid": ["hidden_dim=32", "ff_dim=32", "num_levels=2"],
-         "leap": ["hidden_dim=32", "ff_dim=32", "num_levels=2", "decoder_layers=1"]}
+SMALL = {
+    "han": ["hidden_dim=32", "ff_dim=32"],
+    "jomold": ["hidden_dim=32", "ff_dim=32"],
+    "mm-pyramid": ["hidden_dim=32", "ff_dim=32", "num_levels=2"],
+    "leap": ["hidden_dim=32", "ff_dim=32", "num_levels=2", "decoder_layers=1"],
+}
 
 
 def overrides(method):
@@ -28,8 +38,25 @@ def overrides(method):
 @pytest.mark.parametrize("method", list_methods())
 def test_train_command_trains_each_method(method, tmp_path, capsys):
     out = tmp_path / method
-    code = main(["train", "--model", method, "--data", "synth:tiny", "--epochs", "2", "--threads", "1",
-                 "--seed", "5", "--quiet", "--out", str(out), *overrides(method)])
+    code = main(
+        [
+            "train",
+            "--model",
+            method,
+            "--data",
+            "synth:tiny",
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+            "--seed",
+            "5",
+            "--quiet",
+            "--out",
+            str(out),
+            *overrides(method),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     record = json.loads((out / "results.json").read_text())
     assert record["complete"] and record["config"]["model"] == method
@@ -54,8 +81,9 @@ def test_train_command_trains_each_method(method, tmp_path, capsys):
 
 
 def test_same_seed_same_numbers_and_resume_of_a_stage(tmp_path):
-    config = recipe_config("jomold", data="synth:tiny", epochs=2, num_threads=1, seed=3,
-                           model_overrides={"hidden_dim": 32, "ff_dim": 32})
+    config = recipe_config(
+        "jomold", data="synth:tiny", epochs=2, num_threads=1, seed=3, model_overrides={"hidden_dim": 32, "ff_dim": 32}
+    )
     first = train(config, None, progress=False)
     second = train(config, None, progress=False)
     assert first.test_row == second.test_row
@@ -101,7 +129,9 @@ def test_step_schedule_is_the_released_steplr():
 
 
 def test_selection_rules_pick_ties_as_released():
-    epochs = [{"epoch": e, "val": {"segment": {"type": s}, "event": {"audio": s}}} for e, s in ((1, 5.0), (2, 7.0), (3, 7.0))]
+    epochs = [
+        {"epoch": e, "val": {"segment": {"type": s}, "event": {"audio": s}}} for e, s in ((1, 5.0), (2, 7.0), (3, 7.0))
+    ]
     assert select_epoch({"level": "segment", "score": "type", "ties": "later"}, epochs)["best_epoch"] == 3
     assert select_epoch({"level": "segment", "score": "type", "ties": "earlier"}, epochs)["best_epoch"] == 2
     assert select_epoch({"level": "event", "score": "audio", "ties": "later"}, []) is None
@@ -111,8 +141,19 @@ def test_names_and_bad_options_are_one_line_errors(tmp_path, capsys):
     assert canonical_name("MM-Pyramid") == "mm-pyramid" and canonical_name("LEAP") == "leap"
     with pytest.raises(ConfigError, match="valid HANConfig fields"):
         build_model("han", use_tsam=True)
-    code = main(["train", "--model", "han", "--data", "synth:tiny", "--out", str(tmp_path / "x"),
-                 "--model-override", "num_levels=2"])
+    code = main(
+        [
+            "train",
+            "--model",
+            "han",
+            "--data",
+            "synth:tiny",
+            "--out",
+            str(tmp_path / "x"),
+            "--model-override",
+            "num_levels=2",
+        ]
+    )
     assert code == 2 and "num_levels" in capsys.readouterr().err
     code = main(["train", "--model", "hann", "--data", "synth:tiny", "--out", str(tmp_path / "y")])
     err = capsys.readouterr().err

@@ -92,7 +92,13 @@ def test_published_sizes():
     (parameter counts on HAN's release inputs; the released networks add unused modules)."""
     assert sum(p.numel() for p in HAN(HANConfig(**HAN_RELEASE_INPUTS)).parameters()) == 4_571_723
     config = HANConfig()
-    assert (config.hidden_dim, config.num_heads, config.ff_dim, config.num_layers, config.dropout) == (512, 1, 512, 1, 0.1)
+    assert (config.hidden_dim, config.num_heads, config.ff_dim, config.num_layers, config.dropout) == (
+        512,
+        1,
+        512,
+        1,
+        0.1,
+    )
     pyramid = MMPyramidConfig()
     assert (pyramid.hidden_dim, pyramid.num_heads, pyramid.num_levels, pyramid.ff_dim) == (512, 8, 4, 512)
     leap = LEAPConfig()
@@ -127,15 +133,18 @@ def test_jomold_estimator_trains_without_cross_attention():
     out = model(batch["audio"], batch["visual"], batch["visual_3d"])
     estimator_losses(model, out, batch)["total"].backward()
     without = {name for name, p in model.named_parameters() if p.grad is None}
-    cross = {f"hat_encoder.layers.0.cm_attn.{n}" for n in ("in_proj_weight", "in_proj_bias", "out_proj.weight",
-                                                            "out_proj.bias")}
+    cross = {
+        f"hat_encoder.layers.0.cm_attn.{n}"
+        for n in ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
+    }
     assert without == cross | NO_GRADIENT["han"]
 
 
 def test_han_loss_on_a_hand_made_batch():
     """BCE(P, y) + BCE(p_a, y) + BCE(p_v, 0.9 y + 0.05), written out with logarithms."""
-    output = SimpleNamespace(global_prob=torch.tensor([[0.8, 0.3]]), a_prob=torch.tensor([[0.6, 0.2]]),
-                             v_prob=torch.tensor([[0.5, 0.1]]))
+    output = SimpleNamespace(
+        global_prob=torch.tensor([[0.8, 0.3]]), a_prob=torch.tensor([[0.6, 0.2]]), v_prob=torch.tensor([[0.5, 0.1]])
+    )
     losses = han_losses(None, output, {"weak": torch.tensor([[1.0, 0.0]])})
 
     def bce(p, y):
@@ -145,7 +154,8 @@ def test_han_loss_on_a_hand_made_batch():
     assert losses["audio_video"].item() == pytest.approx((bce(0.6, 1) + bce(0.2, 0)) / 2, rel=1e-6)
     assert losses["visual_video"].item() == pytest.approx((bce(0.5, 0.95) + bce(0.1, 0.05)) / 2, rel=1e-6)
     assert losses["total"].item() == pytest.approx(
-        sum(losses[k].item() for k in ("video", "audio_video", "visual_video")))
+        sum(losses[k].item() for k in ("video", "audio_video", "visual_video"))
+    )
 
 
 def test_leap_loss_on_a_hand_made_batch():
@@ -155,9 +165,14 @@ def test_leap_loss_on_a_hand_made_batch():
     h_a = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
     h_v = torch.tensor([[[1.0, 0.0], [-1.0, 1.0]]])
     frame = torch.tensor([[[[0.9, 0.2], [0.7, 0.4]], [[0.6, 0.5], [0.3, 0.1]]]])  # (1, T, 2, C)
-    output = SimpleNamespace(a_prob=torch.tensor([[0.9, 0.4]]), v_prob=torch.tensor([[0.7, 0.2]]),
-                             global_prob=torch.tensor([[1.0, 0.0]]), frame_prob=frame,
-                             audio_hidden=h_a, visual_hidden=h_v)
+    output = SimpleNamespace(
+        a_prob=torch.tensor([[0.9, 0.4]]),
+        v_prob=torch.tensor([[0.7, 0.2]]),
+        global_prob=torch.tensor([[1.0, 0.0]]),
+        frame_prob=frame,
+        audio_hidden=h_a,
+        visual_hidden=h_v,
+    )
     batch = {"weak": torch.tensor([[1.0, 1.0]]), "pseudo_audio": pl_a, "pseudo_visual": pl_v}
     losses = leap_losses(None, output, batch)
 
@@ -219,7 +234,9 @@ def test_jomold_stage_hand_over(tmp_path):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    ratio_a, ratio_v = estimate_noise_ratios(estimator, batch["audio"], batch["visual"], batch["visual_3d"], batch["weak"])
+    ratio_a, ratio_v = estimate_noise_ratios(
+        estimator, batch["audio"], batch["visual"], batch["visual_3d"], batch["weak"]
+    )
     assert ratio_a.shape == ratio_v.shape == (C,)
     assert ((ratio_a >= 0) & (ratio_a <= 1)).all() and ((ratio_v >= 0) & (ratio_v <= 1)).all()
     unlabelled = batch["weak"].sum(0) == 0
@@ -254,13 +271,20 @@ def test_bad_inputs_are_one_line_errors():
     with pytest.raises(UserError, match="audio features"):
         model(torch.randn(2, 10, 128), torch.randn(2, 10, 768), torch.randn(2, 10, 512))
     with pytest.raises(ConfigError, match="PLSIM"):
-        model(torch.randn(2, 10, 768), torch.randn(2, 10, 768), torch.randn(2, 10, 512), plsim_audio=torch.zeros(2, 10, 25))
+        model(
+            torch.randn(2, 10, 768),
+            torch.randn(2, 10, 768),
+            torch.randn(2, 10, 512),
+            plsim_audio=torch.zeros(2, 10, 25),
+        )
     with pytest.raises(ConfigError, match="hidden_dim=30 is not divisible"):
         MMPyramidConfig(hidden_dim=30)
     with pytest.raises(ConfigError, match="dropout"):
         HANConfig(dropout=1.5)
     with pytest.raises(ConfigError, match="label table"):
-        LEAP(LEAPConfig(**SMALL, num_levels=1))(torch.randn(2, 10, 768), torch.randn(2, 10, 768), torch.randn(2, 10, 512))
+        LEAP(LEAPConfig(**SMALL, num_levels=1))(
+            torch.randn(2, 10, 768), torch.randn(2, 10, 768), torch.randn(2, 10, 512)
+        )
     with pytest.raises(ConfigError, match="expected shape"):
         LEAP(LEAPConfig(**SMALL, num_levels=1)).set_label_table(torch.zeros(25, 200))
 

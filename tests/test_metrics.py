@@ -1,4 +1,4 @@
-"""linkpaper.metrics: the official AVVP protocol, vectorised path == per-video loop, and the
+"""linkpaper.evaluation.metrics: the official AVVP protocol, vectorised path == per-video loop, and the
 sanity numbers of book/decisions.md#ref-metric on the real LLP CSVs."""
 
 import itertools
@@ -10,16 +10,16 @@ import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
-from linkpaper.metrics import (
+from linkpaper.evaluation.metrics import (
     SCORE_COLUMNS,
     MetricInputError,
     binarize_predictions,
-    event_bounds,
-    event_count_table,
-    event_counts,
     evaluate_predictions,
     evaluate_predictions_loop,
     evaluate_probs,
+    event_bounds,
+    event_count_table,
+    event_counts,
     extract_events,
     match_events,
     row_codes,
@@ -224,7 +224,9 @@ def test_torch_inputs_give_the_same_scores():
     gt_a = rng.random((50, NUM_SEGMENTS, NUM_CLASSES)) < 0.1
     gt_v = rng.random((50, NUM_SEGMENTS, NUM_CLASSES)) < 0.1
     ours = evaluate_probs(frame, video, gt_a, gt_v)
-    theirs = evaluate_probs(torch.from_numpy(frame), torch.from_numpy(video), torch.from_numpy(gt_a), gt_v.astype(np.int64))
+    theirs = evaluate_probs(
+        torch.from_numpy(frame), torch.from_numpy(video), torch.from_numpy(gt_a), gt_v.astype(np.int64)
+    )
     assert ours.row() == theirs.row()
 
 
@@ -302,7 +304,7 @@ def test_reference_sanity_numbers_on_real_csvs(llp_gt, split, predictor):
 
 
 def test_one_f_score_for_pooled_counts():
-    from linkpaper.metrics import f_from_counts, precision_recall_f
+    from linkpaper.evaluation.metrics import f_from_counts, precision_recall_f
 
     assert f_from_counts(3, 1, 2) == 6 / 9 and f_from_counts(0, 0, 0) == 0.0
     assert math.isnan(f_from_counts(0, 0, 0, scale=100.0, empty=float("nan")))

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers_sizes import SMALL_MODEL as SMALL
 
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import (
@@ -19,8 +20,6 @@ from linkpaper.models import (
 )
 from linkpaper.models.audio_pooling import reference_audio_embedding
 
-from helpers_sizes import SMALL_MODEL as SMALL
-
 
 def reference_state_shapes(H=256, ff=1024, layers=4, da=768, dv=768, d3=512, C=25) -> dict:
     """Key -> shape of a released VALOR++ ``checkpoint_best.pt`` (``MMIL_Net.state_dict()``).
@@ -31,8 +30,13 @@ def reference_state_shapes(H=256, ff=1024, layers=4, da=768, dv=768, d3=512, C=2
     """
     shapes = {}
     for name, (out_dim, in_dim) in {
-        "fc_prob": (C, H), "fc_frame_att": (C, H), "fc_av_att": (C, H),
-        "fc_a": (H, da), "fc_v": (H, dv), "fc_st": (H, d3), "fc_fusion": (H, 2 * H),
+        "fc_prob": (C, H),
+        "fc_frame_att": (C, H),
+        "fc_av_att": (C, H),
+        "fc_a": (H, da),
+        "fc_v": (H, dv),
+        "fc_st": (H, d3),
+        "fc_fusion": (H, 2 * H),
     }.items():
         shapes[f"{name}.weight"] = (out_dim, in_dim)
         shapes[f"{name}.bias"] = (out_dim,)
@@ -84,7 +88,9 @@ def test_state_dict_matches_released_checkpoint_layout_and_loads_strictly(tmp_pa
     path = tmp_path / "checkpoint_best.pt"
     torch.save(state, path)
     model.load_state_dict(torch.load(path))  # strict, as VALOR's own test mode does
-    assert torch.equal(model.hat_encoder.layers[3].cm_attn.in_proj_weight, state["hat_encoder.layers.3.cm_attn.in_proj_weight"])
+    assert torch.equal(
+        model.hat_encoder.layers[3].cm_attn.in_proj_weight, state["hat_encoder.layers.3.cm_attn.in_proj_weight"]
+    )
 
 
 @pytest.mark.parametrize("name", ["+S", "link"])
@@ -102,7 +108,9 @@ def test_released_weights_load_into_link_variants(tmp_path, name):
 
 def test_checkpoint_of_another_size_is_refused_with_names():
     state = random_reference_state(H=32, ff=64, layers=2)
-    with pytest.raises(ConfigError, match=r"shape mismatch .*fc_a.weight \(32, 768\) vs \(256, 768\).*missing VALOR\+\+ keys"):
+    with pytest.raises(
+        ConfigError, match=r"shape mismatch .*fc_a.weight \(32, 768\) vs \(256, 768\).*missing VALOR\+\+ keys"
+    ):
         load_valor_checkpoint(build_model("link"), state)
     with pytest.raises(ConfigError, match="unexpected keys"):
         load_valor_checkpoint(build_model("valor++", **SMALL), {**state, "extra.weight": torch.zeros(1)})

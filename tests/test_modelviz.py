@@ -20,8 +20,14 @@ def _close():
 
 
 def test_heatmaps_figure_panels_and_source():
-    fig = heatmaps_figure({"a": np.eye(3), "b": np.ones((3, 4))}, source="hand-made (illustrative)", title="maps",
-                          xticks=list("wxyz"), vmin=0, vmax=1)
+    fig = heatmaps_figure(
+        {"a": np.eye(3), "b": np.ones((3, 4))},
+        source="hand-made (illustrative)",
+        title="maps",
+        xticks=list("wxyz"),
+        vmin=0,
+        vmax=1,
+    )
     images = [ax for ax in fig.axes if ax.images]
     assert len(images) == 2
     assert np.array_equal(images[1].images[0].get_array(), np.ones((3, 4)))
@@ -47,8 +53,11 @@ def test_panels_figure_keeps_each_fixed_range():
     from linkpaper.book.modelviz import Panel, panels_figure
 
     flat = np.full((3, 3), 2.33)
-    fig = panels_figure({"lambda": Panel(flat, 1.0, np.e), "cos": Panel(-flat / 10, -1, 1, cmap="RdBu_r")},
-                        source="hand-made (illustrative)", title="fixed ranges")
+    fig = panels_figure(
+        {"lambda": Panel(flat, 1.0, np.e), "cos": Panel(-flat / 10, -1, 1, cmap="RdBu_r")},
+        source="hand-made (illustrative)",
+        title="fixed ranges",
+    )
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert [im.get_clim() for im in images] == [(1.0, np.e), (-1, 1)]
     assert images[1].get_cmap().name == "RdBu_r"
@@ -58,11 +67,11 @@ def test_panels_figure_keeps_each_fixed_range():
 
 def test_curves_grid_and_panels_in_rows_fit_the_text_column():
     import numpy as np
+
     from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
 
     curves = {"a": ([0, 1], [0, 1]), "b": ([0, 1], [1, 0])}
-    fig = curves_grid({"one": curves, "two": curves, "three": curves}, source="toy " * 40,
-                      title="t", xlabel="epoch")
+    fig = curves_grid({"one": curves, "two": curves, "three": curves}, source="toy " * 40, title="t", xlabel="epoch")
     assert len(fig.axes) == 3 and fig.get_figwidth() < 7.5
     assert len(fig.legends) == 1 and fig._suptitle.get_text().count("\n") >= 2
     panel = Panel(np.zeros((2, 2)), 0, 1)

@@ -78,13 +78,15 @@ def test_toc_check_reports_a_missing_notebook(tmp_path):
 def test_source_conventions(source):
     text = source.read_text(encoding="utf-8")
     notebook = jupytext.read(source)
-    assert notebook.metadata.get("kernelspec", {}).get("name") == "python3", f"{source.name}: kernelspec must be python3"
+    assert notebook.metadata.get("kernelspec", {}).get("name") == "python3", (
+        f"{source.name}: kernelspec must be python3"
+    )
     assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# "), (
         f"{source.name}: start with a markdown cell holding the page title ('# N. Title')"
     )
     first_code = _code_cells(notebook)[0]
     assert "parameters" in first_code.metadata.get("tags", []), (
-        f"{source.name}: the first code cell must be tagged parameters (# %% tags=[\"parameters\"])"
+        f'{source.name}: the first code cell must be tagged parameters (# %% tags=["parameters"])'
     )
     params = _parameters(source)
     for name, default in SHARED_DEFAULTS.items():
@@ -101,10 +103,16 @@ def test_source_conventions(source):
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_code_lines_fit_the_page(source):
-    long = [(n, line) for cell in _code_cells(jupytext.read(source))
-            for n, line in enumerate(cell.source.splitlines(), 1) if len(line) > MAX_CODE_LINE]
-    assert not long, (f"{source.name}: {len(long)} code line(s) over {MAX_CODE_LINE} characters, e.g. "
-                      f"{long[0][1].strip()[:70]!r}; wrap them (the book cuts them off)")
+    long = [
+        (n, line)
+        for cell in _code_cells(jupytext.read(source))
+        for n, line in enumerate(cell.source.splitlines(), 1)
+        if len(line) > MAX_CODE_LINE
+    ]
+    assert not long, (
+        f"{source.name}: {len(long)} code line(s) over {MAX_CODE_LINE} characters, e.g. "
+        f"{long[0][1].strip()[:70]!r}; wrap them (the book cuts them off)"
+    )
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
@@ -114,12 +122,14 @@ def test_equations_link_to_their_code(source):
     for cell in jupytext.read(source).cells:
         if cell.cell_type == "markdown" and "\\tag{" in cell.source:
             assert re.search(r"\{py:(func|class)\}`~?linkpaper\.", cell.source), (
-                f"{source.name}: a cell with a numbered equation has no link to its implementation")
+                f"{source.name}: a cell with a numbered equation has no link to its implementation"
+            )
             # Sphinx wraps display math holding "\\" in a split environment, where MathJax
             # refuses \tag: separate rows with \cr instead
             for block in re.findall(r"\$\$(.*?)\$\$", cell.source, re.S):
                 assert "\\tag{" not in block or "\\\\" not in block, (
-                    f"{source.name}: use \\cr, not \\\\, between rows of a tagged equation")
+                    f"{source.name}: use \\cr, not \\\\, between rows of a tagged equation"
+                )
 
 
 def test_every_equation_of_the_paper_is_typeset():
@@ -141,7 +151,8 @@ def test_executed_copy_is_fresh_and_clean(source):
     cells = [c for c in _code_cells(stored) if "injected-parameters" not in c.metadata.get("tags", [])]
     expected = _code_cells(jupytext.read(source))
     assert [c.source for c in cells] == [c.source for c in expected], (
-        f"{executed.name} is stale: its code differs from {source.name}; run python scripts/run_notebooks.py {source.stem}"
+        f"{executed.name} is stale: its code differs from {source.name}; "
+        f"run python scripts/run_notebooks.py {source.stem}"
     )
     for cell in cells:
         assert cell.execution_count is not None, f"{executed.name}: a cell was not executed"
@@ -152,7 +163,8 @@ def test_executed_copy_is_fresh_and_clean(source):
     prose = [c.source for c in stored.cells if c.cell_type == "markdown"]
     assert prose == [c.source for c in jupytext.read(source).cells if c.cell_type == "markdown"], (
         f"{executed.name} is stale: its text differs from {source.name} (the book renders the executed "
-        f"copy); run python scripts/run_notebooks.py {source.stem}")
+        f"copy); run python scripts/run_notebooks.py {source.stem}"
+    )
     injected = [c for c in _code_cells(stored) if "injected-parameters" in c.metadata.get("tags", [])]
     assert not injected, f"{executed.name} was executed with non-default parameters; commit the default run"
 
@@ -191,12 +203,14 @@ def test_chapter_opens_with_objectives_prerequisites_and_run_time(source):
     first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
     opening = "\n".join(c.source for c in notebook.cells[:first_code] if c.cell_type == "markdown")
     assert ":::{admonition} In this chapter" in opening, (
-        f"{source.name}: open with the ':::{{admonition}} In this chapter' box before the first code cell")
+        f"{source.name}: open with the ':::{{admonition}} In this chapter' box before the first code cell"
+    )
     for part in ("**You will learn**", "**Prerequisites**", "**Run time**"):
         assert part in opening, f"{source.name}: the opening box lacks {part}"
     run_time = opening.split("**Run time**", 1)[1].splitlines()[0]
     assert re.search(r"\d+\s*(s|min|seconds|minutes)\b", run_time), (
-        f"{source.name}: say the run time in seconds or minutes ({run_time.strip()!r})")
+        f"{source.name}: say the run time in seconds or minutes ({run_time.strip()!r})"
+    )
 
 
 def _numbered_items(text: str) -> int:
@@ -211,7 +225,8 @@ def test_chapter_ends_with_summary_and_exercises(source):
     exercises = [i for i, text in heads if text.lstrip().startswith("## Exercises")]
     assert len(summary) == 1 and len(exercises) == 1, f"{source.name}: one '## Summary' and one '## Exercises'"
     assert summary[0] < exercises[0] == len(cells) - 1, (
-        f"{source.name}: end with '## Summary' then '## Exercises' (the last cell)")
+        f"{source.name}: end with '## Summary' then '## Exercises' (the last cell)"
+    )
     assert _numbered_items(cells[summary[0]].source) == 3, f"{source.name}: the summary has three numbered points"
     assert 2 <= _numbered_items(cells[exercises[0]].source) <= 3, f"{source.name}: two or three exercises"
 
@@ -230,7 +245,8 @@ def test_plotting_and_checking_code_is_out_of_the_way(source):
         if checks or DRAWS.search(cell.source):
             assert tags & HIDING_TAGS, (
                 f"{source.name}: a cell that {'asserts' if checks else 'draws'} is not hidden "
-                f"(tag it hide-input or remove-cell): {cell.source.strip().splitlines()[0][:60]!r}")
+                f"(tag it hide-input or remove-cell): {cell.source.strip().splitlines()[0][:60]!r}"
+            )
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

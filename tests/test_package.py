@@ -47,9 +47,7 @@ def test_environment_yml_and_pyproject_agree():
 
 
 def test_cli_lists_every_command_and_each_module_exists():
-    out = subprocess.run(
-        [sys.executable, "-m", "linkpaper", "--help"], capture_output=True, text=True, cwd=ROOT
-    )
+    out = subprocess.run([sys.executable, "-m", "linkpaper", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0
     for name in COMMANDS:
         assert name in out.stdout
@@ -71,10 +69,23 @@ def test_cli_reports_user_errors_without_traceback(tmp_path, capsys, monkeypatch
 
 
 CORE_MODULES = (
-    "linkpaper.cli", "linkpaper.engine", "linkpaper.grid", "linkpaper.records", "linkpaper.metrics",
-    "linkpaper.losses", "linkpaper.models", "linkpaper.gains", "linkpaper.paper", "linkpaper.cluster",
-    "linkpaper.data.sources", "linkpaper.data.features", "linkpaper.data.synth", "linkpaper.data.stats",
-    "linkpaper.predictions", *(f"linkpaper.commands.{name}" for name in COMMANDS),
+    "linkpaper.cli",
+    "linkpaper.training.engine",
+    "linkpaper.training.grid",
+    "linkpaper.safe_io",
+    "linkpaper.training.provenance",
+    "linkpaper.evaluation.metrics",
+    "linkpaper.losses",
+    "linkpaper.models",
+    "linkpaper.evaluation.gains",
+    "linkpaper.evaluation.paper",
+    "linkpaper.training.cluster",
+    "linkpaper.data.sources",
+    "linkpaper.data.features",
+    "linkpaper.data.synth",
+    "linkpaper.data.stats",
+    "linkpaper.evaluation.predictions",
+    *(f"linkpaper.commands.{name}" for name in COMMANDS),
 )
 
 
@@ -96,7 +107,11 @@ def test_no_file_cites_documents_outside_the_repository():
     reader of the repository or the book does not have."""
     outside = re.compile("link" + r"-spec\.md|avvp" + r"-reference\.md|llp" + r"-stats\.md")
     tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout.split()
-    citing = [name for name in tracked
-              if (ROOT / name).is_file() and name.endswith((".py", ".md", ".yml", ".toml", ".cfg", ".txt"))
-              and outside.search((ROOT / name).read_text(errors="replace"))]
+    citing = [
+        name
+        for name in tracked
+        if (ROOT / name).is_file()
+        and name.endswith((".py", ".md", ".yml", ".toml", ".cfg", ".txt"))
+        and outside.search((ROOT / name).read_text(errors="replace"))
+    ]
     assert citing == []

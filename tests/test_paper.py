@@ -1,13 +1,13 @@
-"""The paper's reported numbers (linkpaper.paper): internal consistency."""
+"""The paper's reported numbers (linkpaper.evaluation.paper): internal consistency."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from linkpaper import paper
 from linkpaper.errors import UserError
-from linkpaper.metrics import SCORE_COLUMNS
+from linkpaper.evaluation import paper
+from linkpaper.evaluation.metrics import SCORE_COLUMNS
 from linkpaper.models import list_models
 
 
@@ -24,7 +24,7 @@ def type_at_av_mismatches(tolerance=0.1):
         for row in rows:
             s = np.asarray(row.scores)
             for level, start in (("segment", 0), ("event", 5)):
-                if abs(s[start + 3] - s[start:start + 3].mean()) > tolerance + 1e-9:
+                if abs(s[start + 3] - s[start : start + 3].mean()) > tolerance + 1e-9:
                     found.add((name, row.method, level))
     return found
 
@@ -49,7 +49,7 @@ def test_table_i_and_ii_agree_on_valor_and_link():
 
 def test_link_beats_valor_on_every_reported_column():
     # LINK's claim (Table I): better than VALOR++ on all ten scores.
-    assert all(l >= v for l, v in zip(paper.reported_scores("link"), paper.reported_scores("valor++")))
+    assert all(link >= valor for link, valor in zip(paper.reported_scores("link"), paper.reported_scores("valor++")))
 
 
 def test_reported_rows_are_marked_reported():

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers_sizes import SMALL_MODEL
+from helpers_sizes import tiny_run_config as config
 
-from helpers_sizes import SMALL_MODEL, tiny_run_config as config
 from linkpaper.cli import main
 from linkpaper.data.sources import load_data
-from linkpaper.engine import CHECKPOINT_LAST, train
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.models import build_model
-from linkpaper.precision import apply_precision, as_float32, bf16_support, check_precision, compile_model
-from linkpaper.runs import RunRecord, config_differences
+from linkpaper.training.engine import train
+from linkpaper.training.precision import apply_precision, as_float32, bf16_support, check_precision, compile_model
+from linkpaper.training.runs import CHECKPOINT_LAST, RunRecord, config_differences
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,11 @@ def tiny():
 
 def _inputs(batch=3):
     g = torch.Generator().manual_seed(0)
-    return (torch.randn(batch, 10, 768, generator=g), torch.randn(batch, 10, 768, generator=g),
-            torch.randn(batch, 10, 512, generator=g))
+    return (
+        torch.randn(batch, 10, 768, generator=g),
+        torch.randn(batch, 10, 768, generator=g),
+        torch.randn(batch, 10, 512, generator=g),
+    )
 
 
 def test_fp32_leaves_the_model_as_it_was_and_bf16_computes_the_products_in_bf16():
@@ -108,9 +112,30 @@ def test_config_differences_read_a_missing_field_as_its_first_value():
 
 def test_grid_refuses_to_mix_precisions_and_runs_bf16(tmp_path, capsys):
     out = tmp_path / "grid"
-    common = ["grid", "--variants", "valor++", "--seeds", "1", "--data", "synth:tiny", "--epochs", "1",
-              "--batch-size", "64", "--out", str(out), "--quiet", "--threads", "1",
-              "--model-override", "hidden_dim=16", "--model-override", "num_layers=1", "--model-override", "ff_dim=32"]
+    common = [
+        "grid",
+        "--variants",
+        "valor++",
+        "--seeds",
+        "1",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--out",
+        str(out),
+        "--quiet",
+        "--threads",
+        "1",
+        "--model-override",
+        "hidden_dim=16",
+        "--model-override",
+        "num_layers=1",
+        "--model-override",
+        "ff_dim=32",
+    ]
     assert main([*common, "--precision", "bf16"]) == 0
     record = RunRecord.read(out / "valorpp" / "seed87")
     assert record.config["precision"] == "bf16" and record.complete
@@ -129,8 +154,11 @@ def test_bad_precision_and_unsupported_options_are_one_line(tmp_path):
         config(precision="half").validate()
     with pytest.raises(ConfigError, match="--log: unknown 'wandb'"):
         config(log="wandb").validate()
-    result = subprocess.run([sys.executable, "-m", "linkpaper", "train", "--precision", "fp16", "--out",
-                             str(tmp_path / "x")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "linkpaper", "train", "--precision", "fp16", "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "invalid choice: 'fp16'" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -157,7 +185,7 @@ def test_compile_keeps_parameter_names_and_numbers():
 
 def test_compile_flag_reaches_the_record(tmp_path, tiny, monkeypatch):
     calls = []
-    monkeypatch.setattr("linkpaper.engine.compile_model", lambda model: calls.append(model) or model)
+    monkeypatch.setattr("linkpaper.training.engine.compile_model", lambda model: calls.append(model) or model)
     record = train(config(epochs=1, compile=True), None, data=tiny, progress=False)
     assert len(calls) == 1 and record.config["compile"] is True
 
@@ -176,21 +204,33 @@ def test_tensorboard_log_holds_every_curve(tmp_path, tiny):
     events = EventAccumulator(str(run / "tensorboard"))
     events.Reload()
     tags = set(events.Tags()["scalars"])
-    assert {"lr", "loss/total", "loss/video", "val/segment/type", "val/event/type", "diagnostics/mu",
-            "diagnostics/alpha1", "diagnostics/beta1"} <= tags
+    assert {
+        "lr",
+        "loss/total",
+        "loss/video",
+        "val/segment/type",
+        "val/event/type",
+        "diagnostics/mu",
+        "diagnostics/alpha1",
+        "diagnostics/beta1",
+    } <= tags
     mu = events.Scalars("diagnostics/mu")
     assert [e.step for e in mu] == [1, 2]
     assert [e.value for e in mu] == pytest.approx([e["diagnostics"]["mu"] for e in record.epochs])
     assert [e.value for e in events.Scalars("loss/total")] == pytest.approx(
-        [e["train_loss"]["total"] for e in record.epochs])
+        [e["train_loss"]["total"] for e in record.epochs]
+    )
 
 
 def test_without_log_tensorboard_is_never_imported(tmp_path):
-    code = ("import sys; from linkpaper.engine import train; from helpers_sizes import tiny_run_config as c; "
-            "train(c(epochs=1), None, progress=False); "
-            "print(sorted(m for m in sys.modules if 'tensorboard' in m))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=str(Path(__file__).parent))
+    code = (
+        "import sys; from linkpaper.training.engine import train; from helpers_sizes import tiny_run_config as c; "
+        "train(c(epochs=1), None, progress=False); "
+        "print(sorted(m for m in sys.modules if 'tensorboard' in m))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(Path(__file__).parent)
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -201,8 +241,22 @@ def test_log_without_the_extra_or_a_run_folder_is_one_line(tmp_path, tiny, monke
     with pytest.raises(UserError, match=r"install the \[tracking\] extra"):
         train(config(epochs=1, log="tensorboard"), tmp_path / "run", data=tiny, progress=False)
     assert not (tmp_path / "run").exists()  # nothing left behind
-    argv = ["train", "--data", "synth:tiny", "--epochs", "1", "--log", "tensorboard", "--quiet", "--out",
-            str(tmp_path / "cli"), "--model-override", "hidden_dim=16", "--model-override", "num_layers=1"]
+    argv = [
+        "train",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        "1",
+        "--log",
+        "tensorboard",
+        "--quiet",
+        "--out",
+        str(tmp_path / "cli"),
+        "--model-override",
+        "hidden_dim=16",
+        "--model-override",
+        "num_layers=1",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "[tracking]" in err
@@ -212,8 +266,9 @@ def test_cli_options_reach_the_config():
     from linkpaper.cli import build_parser
     from linkpaper.commands.train import config_from_args
 
-    args = build_parser({"train"}).parse_args(["train", "--out", "x", "--precision", "bf16", "--compile",
-                                               "--log", "tensorboard"])
+    args = build_parser({"train"}).parse_args(
+        ["train", "--out", "x", "--precision", "bf16", "--compile", "--log", "tensorboard"]
+    )
     made = config_from_args(args, model="link", seed=1)
     assert (made.precision, made.compile, made.log) == ("bf16", True, "tensorboard")
     default = config_from_args(build_parser({"train"}).parse_args(["train", "--out", "x"]), model="link", seed=1)
@@ -230,10 +285,14 @@ def test_bit_identity_check_reads_an_added_key_at_its_default_as_absent(tmp_path
         folder.mkdir()
     run = {"config": {"model": "link", "epochs": 2}, "test_row": [1.5]}
     (old / "r.json").write_text(json.dumps({"record": run}))
-    (new / "r.json").write_text(json.dumps({"record": {**run, "config": {**run["config"], "precision": "fp32",
-                                                                          "compile": False, "log": None}}}))
+    (new / "r.json").write_text(
+        json.dumps({"record": {**run, "config": {**run["config"], "precision": "fp32", "compile": False, "log": None}}})
+    )
     (bf16 / "r.json").write_text(json.dumps({"record": {**run, "config": {**run["config"], "precision": "bf16"}}}))
     assert check_bit_identity.compare(old, new) == 0
-    assert "IDENTICAL r.json (added configuration keys at their default: compile, log, precision)" in capsys.readouterr().out
+    assert (
+        "IDENTICAL r.json (added configuration keys at their default: compile, log, precision)"
+        in capsys.readouterr().out
+    )
     assert check_bit_identity.compare(old, bf16) == 1
     assert "DIFFERENT r.json" in capsys.readouterr().out

@@ -6,13 +6,12 @@ import json
 
 import pytest
 import torch
+from helpers_sizes import SMALL_MODEL as SMALL
 
+from linkpaper.book.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
 from linkpaper.errors import UserError
 from linkpaper.losses import similarity_loss
 from linkpaper.models import build_model
-from linkpaper.book.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
-
-from helpers_sizes import SMALL_MODEL as SMALL
 
 
 def _inputs(batch=3, seed=0):
@@ -87,9 +86,20 @@ def test_sloss_terms_mean_is_the_loss():
 
 
 def _record(model, seed, mus):
-    return {"config": {"model": model}, "seed": seed,
-            "epochs": [{"epoch": i + 1, "lr": 1e-4, "val_type_av": 10.0 * i, "train_loss": {"total": 1.0 / (i + 1)},
-                        "diagnostics": {"mu": mu}} for i, mu in enumerate(mus)]}
+    return {
+        "config": {"model": model},
+        "seed": seed,
+        "epochs": [
+            {
+                "epoch": i + 1,
+                "lr": 1e-4,
+                "val_type_av": 10.0 * i,
+                "train_loss": {"total": 1.0 / (i + 1)},
+                "diagnostics": {"mu": mu},
+            }
+            for i, mu in enumerate(mus)
+        ],
+    }
 
 
 def test_grid_records_and_epoch_series(tmp_path):
@@ -163,21 +173,32 @@ def test_records_say_their_schedule_and_data(tmp_path):
 
     source = {"kind": "synth", "preset": "small", "seed": 0, "config": {"class_noise": 0.25}}
     config = {"model": "+S", "epochs": 6, "warmup_epochs": 1, "batch_size": 64}
-    records = {("+S", 87): {**_record("+S", 87, [0.1]), "config": config, "complete": True,
-                            "data": {"source": source, "description": "SynthLLP small"}}}
+    records = {
+        ("+S", 87): {
+            **_record("+S", 87, [0.1]),
+            "config": config,
+            "complete": True,
+            "data": {"source": source, "description": "SynthLLP small"},
+        }
+    }
     assert records_schedule(records) == "6 epochs (1 warm-up), batch 64"
     assert records_source(records) == "SynthLLP small (synthetic), 6 epochs (1 warm-up), batch 64: +S seed 87"
     here = {**source, "config": {"class_noise": 0.37}, "donors": {"rule": "val-half"}}
-    assert source_difference_words(source, here) == ["feature noise 0.25 (this page: 0.37)",
-                                                     "donors: all of LLP val (this page: the donor half)"]
+    assert source_difference_words(source, here) == [
+        "feature noise 0.25 (this page: 0.37)",
+        "donors: all of LLP val (this page: the donor half)",
+    ]
     assert source_difference_words(source, source) == []
     assert source_difference_words(source, {**source, "seed": 1, "extra": {"a": 1}}) == [
-        "seed 0 (this page: 1)", "a absent (this page: 1)"]
+        "seed 0 (this page: 1)",
+        "a absent (this page: 1)",
+    ]
     text = describe_records(records, here)
     assert "1 run record (1 finished)" in text and "6 epochs (1 warm-up)" in text
     assert "feature noise 0.25 (this page: 0.37); donors: all of LLP val (this page: the donor half)" in text
     assert source_difference_words({"sizes": {"val": 649}}, {"sizes": {"val": 321}}) == [
-        "649 validation videos for model selection (this page: 321)"]
+        "649 validation videos for model selection (this page: 321)"
+    ]
     assert "trained on the data loaded on this page" in describe_records(records, source)
     assert describe_records({}) == "No run records were found."
 
@@ -185,8 +206,12 @@ def test_records_say_their_schedule_and_data(tmp_path):
 def test_paired_differences_match_seeds_and_skip_missing_partners():
     from linkpaper.book.probe import paired_differences
 
-    records = {("+P", 87): _record("+P", 87, [0.5, 0.7]), ("valor++", 87): _record("valor++", 87, [0.1, 0.2]),
-               ("+P", 88): _record("+P", 88, [0.4]), ("link", 87): _record("link", 87, [0.9])}
+    records = {
+        ("+P", 87): _record("+P", 87, [0.5, 0.7]),
+        ("valor++", 87): _record("valor++", 87, [0.1, 0.2]),
+        ("+P", 88): _record("+P", 88, [0.4]),
+        ("link", 87): _record("link", 87, [0.9]),
+    }
     diff = paired_differences(records, "mu", [("+P", "valor++"), ("link", "+T+S")])
     assert list(diff.columns) == [("+P − valor++", 87)]
     assert diff[("+P − valor++", 87)].tolist() == pytest.approx([0.4, 0.5])
@@ -211,11 +236,14 @@ def test_the_misaligned_example_disagrees_where_it_says():
 
 def test_lr_budget_of_a_schedule_and_of_a_record():
     from linkpaper.book.probe import lr_budget, record_budget
-    from linkpaper.recipe import lr_at_epoch
+    from linkpaper.training.recipe import lr_at_epoch
 
     budget = lr_budget(60, 157, 10)
     assert budget.shape == (60,) and budget[0] == pytest.approx(lr_at_epoch(1, 60) * 157)
     assert budget[39] > 1 > budget[19]  # LLP's 157 steps per epoch carry a scalar past 1 by epoch 40
-    record = {**_record("+S", 87, [0.0]), "data": {"sizes": {"train": 2000}},
-              "config": {"model": "+S", "epochs": 6, "warmup_epochs": 1, "batch_size": 64}}
+    record = {
+        **_record("+S", 87, [0.0]),
+        "data": {"sizes": {"train": 2000}},
+        "config": {"model": "+S", "epochs": 6, "warmup_epochs": 1, "batch_size": 64},
+    }
     assert record_budget(record) == pytest.approx(lr_budget(6, 32, 1))

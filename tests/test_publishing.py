@@ -30,7 +30,8 @@ def test_workflow_matches_the_github_schema(workflow):
     pytest.importorskip("check_jsonschema", reason="pip install check-jsonschema (the [dev] extra)")
     result = subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(workflow)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -41,7 +42,8 @@ def test_schema_check_rejects_a_broken_workflow(tmp_path):
     broken.write_text("name: x\non: push\njobs:\n  build:\n    steps:\n      - run: make book\n")  # no runs-on
     result = subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(broken)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
 
@@ -89,7 +91,10 @@ def test_book_extras_bring_the_renderers():
     book = " ".join(project["optional-dependencies"]["book"])
     assert "seaborn" in book and "sphinx-mathjax-offline" in book
     assert "check-jsonschema" in " ".join(project["optional-dependencies"]["dev"])
-    assert project["entry-points"]["myst_nb.mime_renderers"]["linkpaper_figures"] == "linkpaper.book.bookext:FigureRenderer"
+    assert (
+        project["entry-points"]["myst_nb.mime_renderers"]["linkpaper_figures"]
+        == "linkpaper.book.bookext:FigureRenderer"
+    )
 
 
 def test_cite_this_section():

@@ -16,21 +16,20 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import LLP_FILENAME, read_weak_labels, video_id
 from linkpaper.errors import UserError
-from linkpaper.predictions import MAX_ROWS, load_predictions
-from linkpaper.runs import read_results, record_problem
+from linkpaper.evaluation.predictions import MAX_ROWS, load_predictions
+from linkpaper.training.runs import read_results, record_problem
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 RECORD = Path(__file__).resolve().parent.parent / "results" / "synth_small_recipe" / "link" / "seed87" / "results.json"
 
 JSON_VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=8)),
+    st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=True), st.text(max_size=8)),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=12,
 )
@@ -60,8 +59,9 @@ RECORD_TEXT = st.one_of(
     st.binary(max_size=64),
     JSON_VALUES.map(lambda v: json.dumps(v)),
     st.tuples(st.lists(st.integers(0, 50), min_size=1, max_size=5), JSON_VALUES).map(
-        lambda pv: json.dumps(_mutated_record(*pv))),
-    st.integers(1, 5).map(lambda k: "[" * (10 ** k) + "]" * (10 ** k)),
+        lambda pv: json.dumps(_mutated_record(*pv))
+    ),
+    st.integers(1, 5).map(lambda k: "[" * (10**k) + "]" * (10**k)),
 )
 
 
@@ -83,10 +83,14 @@ def test_the_record_reader_returns_a_whole_record_or_names_the_file(tmp_path, te
 
 NAME_CHARS = "abcXYZ019_-./\\ \t:é\x00"
 WEAK_LINES = st.lists(
-    st.tuples(st.one_of(st.text(NAME_CHARS, max_size=20),
-                        st.from_regex(r"[A-Za-z0-9_-]{11}_[0-9]{1,3}(\.[0-9])?_[0-9]{1,3}", fullmatch=True),
-                        st.just("../../../VV_0_10")),
-              st.lists(st.one_of(st.sampled_from(CLASSES), st.text(max_size=5)), max_size=3).map(",".join)),
+    st.tuples(
+        st.one_of(
+            st.text(NAME_CHARS, max_size=20),
+            st.from_regex(r"[A-Za-z0-9_-]{11}_[0-9]{1,3}(\.[0-9])?_[0-9]{1,3}", fullmatch=True),
+            st.just("../../../VV_0_10"),
+        ),
+        st.lists(st.one_of(st.sampled_from(CLASSES), st.text(max_size=5)), max_size=3).map(",".join),
+    ),
     max_size=6,
 ).map(lambda rows: "filename\tevent_labels\n" + "".join(f"{name}\t{labels}\n" for name, labels in rows))
 
@@ -122,8 +126,10 @@ MEMBER = st.tuples(
 
 
 @SETTINGS
-@given(members=st.fixed_dictionaries({"filename": MEMBER, "frame_prob": MEMBER, "video_prob": MEMBER}),
-       missing=st.sampled_from([None, "filename", "frame_prob", "video_prob"]))
+@given(
+    members=st.fixed_dictionaries({"filename": MEMBER, "frame_prob": MEMBER, "video_prob": MEMBER}),
+    missing=st.sampled_from([None, "filename", "frame_prob", "video_prob"]),
+)
 def test_the_npz_reader_refuses_forged_headers_before_allocating(tmp_path, members, missing):
     import tracemalloc
 

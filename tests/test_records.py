@@ -2,12 +2,13 @@
 
 import subprocess
 
-from linkpaper.records import git_commit
+from linkpaper.training.provenance import git_commit
 
 
 def git(repo, *args):
-    subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=repo, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=repo, check=True, capture_output=True
+    )
 
 
 def make_repo(root):

@@ -22,11 +22,11 @@ import torch
 pytest.importorskip("huggingface_hub")
 pytest.importorskip("gdown")
 
-from helpers_fakehub import FakeHost  # noqa: E402
+from helpers_fakehub import FakeHost
 
-from linkpaper.cli import main  # noqa: E402
-from linkpaper.data import released, remote  # noqa: E402
-from linkpaper.data.layout import SPLITS_DIR  # noqa: E402
+from linkpaper.cli import main
+from linkpaper.data import released, remote
+from linkpaper.data.layout import SPLITS_DIR
 
 REPO = released.HF_FEATURES_REPO
 MODELS = released.HF_MODELS_REPO
@@ -138,8 +138,13 @@ def test_features_download_unpack_verify_and_second_call(host, data_dir, synth_r
     assert _download(data_dir, "features", "--only", "clip,clap,r2plus1d") == 0
     out = capsys.readouterr().out
     features = data_dir / released.FEATURES_DIR
-    for folder in ("CLIP/features", "CLIP/segment_pseudo_labels", "CLAP/features", "CLAP/segment_pseudo_labels",
-                   "feats/r2plus1d_18"):
+    for folder in (
+        "CLIP/features",
+        "CLIP/segment_pseudo_labels",
+        "CLAP/features",
+        "CLAP/segment_pseudo_labels",
+        "feats/r2plus1d_18",
+    ):
         _same_files(features / folder, synth_root / folder)
     assert not (features / "feats/vggish").exists()  # han was not asked for
     assert f"--data llp:{features}" in out and "128 videos verified" in out
@@ -211,7 +216,7 @@ def test_wrong_bytes_from_the_host_are_refused(host, data_dir, archives, capsys)
 
 def test_corrupt_zip_leaves_nothing_unpacked(host, data_dir, archives, capsys):
     bad = bytearray(archives["CLIP.zip"])
-    bad[len(bad) // 3: len(bad) // 3 + 200] = b"\0" * 200  # the host's sha256 is of these bytes
+    bad[len(bad) // 3 : len(bad) // 3 + 200] = b"\0" * 200  # the host's sha256 is of these bytes
     host.files[f"/datasets/{REPO}/resolve/main/CLIP.zip"] = bytes(bad)
     assert _download(data_dir, "features", "--only", "clip") == 2
     err = capsys.readouterr().err
@@ -223,7 +228,8 @@ def test_corrupt_zip_leaves_nothing_unpacked(host, data_dir, archives, capsys):
 def test_missing_member_names_the_video_and_unpacks_nothing(host, data_dir, synth_root, capsys):
     victim = sorted((synth_root / "CLIP/segment_pseudo_labels").glob("*.npy"))[5].name
     host.files[f"/datasets/{REPO}/resolve/main/CLIP.zip"] = _zip(
-        synth_root, ["CLIP/features", "CLIP/segment_pseudo_labels"], drop=f"CLIP/segment_pseudo_labels/{victim}")
+        synth_root, ["CLIP/features", "CLIP/segment_pseudo_labels"], drop=f"CLIP/segment_pseudo_labels/{victim}"
+    )
     assert _download(data_dir, "features", "--only", "clip") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "incomplete" in err and victim in err and "1 missing" in err
@@ -319,16 +325,30 @@ def test_a_checkpoint_of_the_wrong_network_is_refused(host, data_dir, checkpoint
 
 def test_released_checkpoints_are_scored_with_our_metric(host, data_dir, checkpoints, capsys):
     from linkpaper.data.features import load_split
-    from linkpaper.engine import evaluate_split, prepare_split, scores_record
     from linkpaper.models.registry import load_valor_checkpoint
+    from linkpaper.training.scoring import evaluate_split, prepare_split, scores_record
 
     assert _download(data_dir, "features") == 0
     assert _download(data_dir, "checkpoints") == 0
     features = data_dir / released.FEATURES_DIR
     out_json = data_dir / "scores.json"
     capsys.readouterr()
-    assert main(["test", "--checkpoint", "valor++", "--data", f"llp:{features}", "--data-dir", str(data_dir),
-                 "--out", str(out_json)]) == 0
+    assert (
+        main(
+            [
+                "test",
+                "--checkpoint",
+                "valor++",
+                "--data",
+                f"llp:{features}",
+                "--data-dir",
+                str(data_dir),
+                "--out",
+                str(out_json),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "released valor++ checkpoint" in printed and "32 videos" in printed
 

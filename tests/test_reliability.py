@@ -19,14 +19,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers_sizes import SMALL_RUN as SMALL
+from helpers_sizes import tiny_run_config
 
 from linkpaper.cli import main
 from linkpaper.data.sources import load_data
-from linkpaper.engine import CHECKPOINT_BEST, CHECKPOINT_LAST, DivergenceError, train
 from linkpaper.errors import ConfigError, UserError
-from linkpaper.predictions import PredictionsError, load_predictions, save_predictions
+from linkpaper.evaluation.predictions import PredictionsError, load_predictions, save_predictions
+from linkpaper.training.divergence import DivergenceError
+from linkpaper.training.engine import train
+from linkpaper.training.runs import CHECKPOINT_LAST
 
-from helpers_sizes import SMALL_RUN as SMALL, tiny_run_config
 PACKAGE = Path(__file__).resolve().parent.parent / "linkpaper"
 
 
@@ -75,7 +78,9 @@ def test_load_valor_checkpoint_refuses_code_and_names_the_file(tmp_path):
         load_valor_checkpoint(model, path)
     assert not marker.exists()
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(UserError, match=r"checkpoint_best\.pt: cannot read this VALOR checkpoint \(Unsupported operand"):
+    with pytest.raises(
+        UserError, match=r"checkpoint_best\.pt: cannot read this VALOR checkpoint \(Unsupported operand"
+    ):
         load_valor_checkpoint(model, path)
     torch.save([1, 2, 3], path)
     with pytest.raises(ConfigError, match=r"checkpoint_best\.pt: expected a state dict of tensors.*found list"):
@@ -104,8 +109,11 @@ def test_synth_refuses_another_generation_and_overwrite_replaces_it(tmp_path, ti
     out = tmp_path / "synth"
     write_valor_layout(seed0, out, progress=False)
     before = _snapshot(out)
-    with pytest.raises(SynthFolderError, match=r"--out .*synth: holds another SynthLLP generation \(SynthLLP "
-                                               r"preset=tiny seed=0\); writing SynthLLP preset=tiny seed=1 .*--overwrite"):
+    with pytest.raises(
+        SynthFolderError,
+        match=r"--out .*synth: holds another SynthLLP generation \(SynthLLP "
+        r"preset=tiny seed=0\); writing SynthLLP preset=tiny seed=1 .*--overwrite",
+    ):
         write_valor_layout(seed1, out, progress=False)
     assert _snapshot(out) == before  # nothing touched
     summary = write_valor_layout(seed1, out, progress=False, overwrite=True)
@@ -132,12 +140,16 @@ def test_synth_never_writes_into_a_folder_it_did_not_write(tmp_path, tiny_seeds,
     np.save(mine, np.zeros((64, 768), np.float32))
     before = _snapshot(foreign)
     for overwrite in (False, True):
-        with pytest.raises(SynthFolderError, match=r"not empty \(CLAP\) and has no synthllp\.json, so synth did not write it"):
+        with pytest.raises(
+            SynthFolderError, match=r"not empty \(CLAP\) and has no synthllp\.json, so synth did not write it"
+        ):
             write_valor_layout(tiny_seeds[0], foreign, progress=False, overwrite=overwrite)
     assert _snapshot(foreign) == before
     # The CLI refuses before generating anything, and names a file given as --out.
-    assert main(["synth", "--preset", "tiny", "--out", str(foreign), "--data-dir", str(llp_data_dir),
-                 "--no-progress"]) == 2  # fmt: skip
+    assert (
+        main(["synth", "--preset", "tiny", "--out", str(foreign), "--data-dir", str(llp_data_dir), "--no-progress"])
+        == 2
+    )
     captured = capsys.readouterr()
     assert "synth did not write it" in captured.err and "generated" not in captured.out
     (tmp_path / "file").write_text("x")
@@ -178,9 +190,9 @@ def test_an_interrupted_overwrite_is_finished_without_trusting_old_files(tmp_pat
 
 
 def test_llp_spec_on_a_synth_folder_is_recorded_and_captioned_as_synthetic(tmp_path, tiny_seeds, llp_data_dir):
-    from linkpaper.book.analysis import data_label
+    from linkpaper.book.run_records import data_label
     from linkpaper.data.synth import write_valor_layout
-    from linkpaper.engine import caption
+    from linkpaper.training.runs import caption
 
     out = tmp_path / "synth_tiny"
     write_valor_layout(tiny_seeds[0], out, progress=False)
@@ -219,9 +231,27 @@ def test_out_that_is_a_file_or_under_a_file_is_refused_before_any_work(tmp_path,
 
 def test_grid_out_that_is_a_file_is_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
-    assert main(["grid", "--variants", "valor++", "--seeds", "1", "--data", "synth:tiny", "--quiet",
-                 "--out", str(tmp_path / "file")]) == 2
-    assert capsys.readouterr().err == f"error: --out {tmp_path / 'file'}: is a file, not a folder; choose another --out path\n"
+    assert (
+        main(
+            [
+                "grid",
+                "--variants",
+                "valor++",
+                "--seeds",
+                "1",
+                "--data",
+                "synth:tiny",
+                "--quiet",
+                "--out",
+                str(tmp_path / "file"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        capsys.readouterr().err
+        == f"error: --out {tmp_path / 'file'}: is a file, not a folder; choose another --out path\n"
+    )
 
 
 def test_unwritable_out_is_refused(tmp_path):
@@ -250,14 +280,14 @@ def test_a_failed_run_removes_the_empty_folders_it_created(tmp_path):
 
 
 def test_a_failed_save_names_the_file(tmp_path, monkeypatch):
-    from linkpaper import records
+    from linkpaper import safe_io
 
     def full_disk(obj, handle):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(records.torch, "save", full_disk)
+    monkeypatch.setattr(safe_io.torch, "save", full_disk)
     with pytest.raises(UserError, match=r"x\.pt: cannot write \(No space left on device\)"):
-        records.atomic_torch_save({}, tmp_path / "x.pt")
+        safe_io.atomic_torch_save({}, tmp_path / "x.pt")
     assert not list(tmp_path.iterdir())  # no temporary file left
 
 
@@ -285,18 +315,22 @@ def _poisoned_losses(monkeypatch, epoch_step: tuple[int, int], steps_per_epoch: 
 
 @pytest.mark.parametrize("check_each_step", [True, False], ids=["cpu-per-step", "deferred-like-cuda"])
 def test_a_nan_loss_stops_with_epoch_and_step_and_keeps_the_last_good_checkpoint(
-        tmp_path, tiny, monkeypatch, check_each_step):
-    import linkpaper.engine as engine
+    tmp_path, tiny, monkeypatch, check_each_step
+):
+    import linkpaper.training.divergence as divergence
 
     if not check_each_step:  # the CUDA path: flags on the device, one read per epoch
-        monkeypatch.setattr(engine, "_CHECK_EACH_STEP", ())
+        monkeypatch.setattr(divergence, "CHECK_EACH_STEP", ())
     healthy = train(config(epochs=1), None, data=tiny, progress=False)
     steps = -(-len(tiny.train) // 16)
     _poisoned_losses(monkeypatch, (2, 3), steps)
     run = tmp_path / "nan"
-    with pytest.raises(DivergenceError, match=rf"stopped at epoch 2, step 3 of {steps}: the training loss is NaN or "
-                                              r"infinite; the inputs are finite, so the model diverged.*"
-                                              r"checkpoint_last\.pt keeps epoch 1, the last finite one"):
+    with pytest.raises(
+        DivergenceError,
+        match=rf"stopped at epoch 2, step 3 of {steps}: the training loss is NaN or "
+        r"infinite; the inputs are finite, so the model diverged.*"
+        r"checkpoint_last\.pt keeps epoch 1, the last finite one",
+    ):
         train(config(), run, data=tiny, progress=False)
     state = torch.load(run / CHECKPOINT_LAST, weights_only=True)
     assert state["epoch"] == 1
@@ -309,20 +343,26 @@ def test_nan_features_are_named_as_the_cause(tmp_path, tiny):
     poisoned_train = dataclasses.replace(tiny.train, audio=tiny.train.audio.clone())
     poisoned_train.audio[:, 0, 0] = float("nan")
     data = dataclasses.replace(tiny, train=poisoned_train)
-    with pytest.raises(DivergenceError, match=r"epoch 1, step 1 of \d+: the model's probabilities are NaN.*"
-                                              r"input features hold non-finite values \(audio: 16 value\(s\)\).*"
-                                              r"no epoch finished, so nothing was saved"):
+    with pytest.raises(
+        DivergenceError,
+        match=r"epoch 1, step 1 of \d+: the model's probabilities are NaN.*"
+        r"input features hold non-finite values \(audio: 16 value\(s\)\).*"
+        r"no epoch finished, so nothing was saved",
+    ):
         train(config(), tmp_path / "run", data=data, progress=False)
     assert not (tmp_path / "run").exists()  # the empty folder the run created is removed
     poisoned_val = dataclasses.replace(tiny.val, visual=tiny.val.visual.clone())
     poisoned_val.visual[3] = float("inf")
-    with pytest.raises(DivergenceError, match=r"epoch 1, validation: the model's val predictions hold NaN.*"
-                                              r"visual: 7680 value"):
+    with pytest.raises(
+        DivergenceError,
+        match=r"epoch 1, validation: the model's val predictions hold NaN.*"
+        r"visual: 7680 value",
+    ):
         train(config(), None, data=dataclasses.replace(tiny, val=poisoned_val), progress=False)
 
 
 def test_cudnn_is_deterministic_after_seeding(monkeypatch):
-    from linkpaper.engine import seed_everything
+    from linkpaper.training.runs import seed_everything
 
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
@@ -333,12 +373,18 @@ def test_cudnn_is_deterministic_after_seeding(monkeypatch):
 # --------------------------------------------------------------------------- 6. malformed structure
 
 
-@pytest.mark.parametrize("payload, problem", [
-    ("[1, 2]", "a JSON list, expected an object"),
-    ('{"config": {}}', "no 'data' entry"),
-    ('{"config": {"model": "link"}, "data": {"description": "x"}, "seed": "87", "plsim": {}, "epochs": [], '
-     '"complete": false}', "'seed' is a str, expected int"),
-])
+@pytest.mark.parametrize(
+    "payload, problem",
+    [
+        ("[1, 2]", "a JSON list, expected an object"),
+        ('{"config": {}}', "no 'data' entry"),
+        (
+            '{"config": {"model": "link"}, "data": {"description": "x"}, "seed": "87", "plsim": {}, "epochs": [], '
+            '"complete": false}',
+            "'seed' is a str, expected int",
+        ),
+    ],
+)
 def test_results_json_that_is_not_a_record_is_named(tmp_path, capsys, payload, problem):
     run = tmp_path / "run"
     run.mkdir()
@@ -352,17 +398,18 @@ def test_results_json_that_is_not_a_record_is_named(tmp_path, capsys, payload, p
 def _forge_shape(npy: bytes, old: bytes, new: bytes) -> bytes:
     """A .npy payload whose header claims ``new`` instead of ``old`` (same header length, same data)."""
     header_len = int.from_bytes(npy[8:10], "little")
-    header = npy[10:10 + header_len].replace(old, new).rstrip(b"\n").rstrip(b" ")
+    header = npy[10 : 10 + header_len].replace(old, new).rstrip(b"\n").rstrip(b" ")
     assert len(header) < header_len
-    return npy[:10] + header + b" " * (header_len - len(header) - 1) + b"\n" + npy[10 + header_len:]
+    return npy[:10] + header + b" " * (header_len - len(header) - 1) + b"\n" + npy[10 + header_len :]
 
 
 def _npz_with_forged_header(path: Path, rows: int) -> None:
     save_predictions(path, ["a" * 11 + "_0_10"], np.zeros((1, 10, 2, 25)), np.zeros((1, 25)))
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    members["frame_prob.npy"] = _forge_shape(members["frame_prob.npy"], b"(1, 10, 2, 25)",
-                                             f"({rows}, 10, 2, 25)".encode())
+    members["frame_prob.npy"] = _forge_shape(
+        members["frame_prob.npy"], b"(1, 10, 2, 25)", f"({rows}, 10, 2, 25)".encode()
+    )
     with zipfile.ZipFile(path, "w") as archive:
         for name, payload in members.items():
             archive.writestr(name, payload)
@@ -371,8 +418,11 @@ def _npz_with_forged_header(path: Path, rows: int) -> None:
 def test_npz_header_claiming_huge_rows_is_refused_without_allocating(tmp_path, capsys):
     path = tmp_path / "forged.npz"
     _npz_with_forged_header(path, 10**11)
-    with pytest.raises(PredictionsError, match=r"forged\.npz: frame_prob: the header claims shape "
-                                               r"\(100000000000, 10, 2, 25\) float32 .* truncated or forged"):
+    with pytest.raises(
+        PredictionsError,
+        match=r"forged\.npz: frame_prob: the header claims shape "
+        r"\(100000000000, 10, 2, 25\) float32 .* truncated or forged",
+    ):
         load_predictions(path)
     assert main(["evaluate", str(path), "--split", "test"]) == 2
     assert "header claims shape" in capsys.readouterr().err
@@ -387,8 +437,11 @@ def test_feature_file_header_claiming_huge_rows_is_refused(tmp_path):
     write_layout(tmp_path, names, splits={"train": names})
     path = feature_path(tmp_path, "visual", names[1])
     path.write_bytes(_forge_shape(path.read_bytes(), b"(10, 768)", b"(100000000000, 768)"))
-    with pytest.raises(FeatureError, match=r"1 file corrupt \(first: .*\.npy \(the header claims shape "
-                                           r"\(100000000000, 768\) float32"):
+    with pytest.raises(
+        FeatureError,
+        match=r"1 file corrupt \(first: .*\.npy \(the header claims shape "
+        r"\(100000000000, 768\) float32",
+    ):
         load_split(tmp_path, "train", progress=False, cache=False)
 
 
@@ -398,11 +451,16 @@ def test_feature_file_header_claiming_huge_rows_is_refused(tmp_path):
 def test_byte_string_filenames_are_decoded(tmp_path):
     path = tmp_path / "bytes.npz"
     names = np.array([b"aaaaaaaaaaa_0_10", b"bbbbbbbbbbb_0_10"], dtype="S")
-    np.savez(path, filename=names, frame_prob=np.zeros((2, 10, 2, 25), np.float32),
-             video_prob=np.zeros((2, 25), np.float32))
+    np.savez(
+        path, filename=names, frame_prob=np.zeros((2, 10, 2, 25), np.float32), video_prob=np.zeros((2, 25), np.float32)
+    )
     assert load_predictions(path).filenames == ["aaaaaaaaaaa_0_10", "bbbbbbbbbbb_0_10"]
-    np.savez(path, filename=np.array([b"\xff\xfe"], dtype="S"), frame_prob=np.zeros((1, 10, 2, 25), np.float32),
-             video_prob=np.zeros((1, 25), np.float32))
+    np.savez(
+        path,
+        filename=np.array([b"\xff\xfe"], dtype="S"),
+        frame_prob=np.zeros((1, 10, 2, 25), np.float32),
+        video_prob=np.zeros((1, 25), np.float32),
+    )
     with pytest.raises(PredictionsError, match=r"bytes\.npz: filename b'\\xff\\xfe' is not UTF-8 text"):
         load_predictions(path)
 
@@ -492,12 +550,14 @@ def test_only_jpg_frames_are_read_and_the_ffmpeg_call_is_the_references(tmp_path
 
 def test_laion_clap_is_pinned_to_the_reference_release():
     import re
-    import tomllib
 
+    import tomllib
     from packaging.requirements import Requirement
 
     project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
-    extract = {Requirement(r).name.replace("-", "_"): Requirement(r) for r in project["optional-dependencies"]["extract"]}
+    extract = {
+        Requirement(r).name.replace("-", "_"): Requirement(r) for r in project["optional-dependencies"]["extract"]
+    }
     assert extract["laion_clap"].specifier.contains("1.1.4")  # the extra admits the reference release
     assert any(Requirement(r).name == "hypothesis" for r in project["optional-dependencies"]["dev"])
     script = (PACKAGE.parent / "scripts" / "setup_extract_env.sh").read_text()
@@ -518,12 +578,19 @@ def test_ungated_labels_that_look_gated_warn_and_are_recorded(tmp_path, llp_data
         warnings.simplefilter("error")  # real ungated labels: no warning
         clean = load_llp(tmp_path, data_dir=llp_data_dir, cache=False, progress=False)
     assert clean.source["ungated_labels"]["looks_gated"] == []
-    assert all(n > 0 for split in clean.source["ungated_labels"]["videos_outside_weak"].values() for n in split.values())
+    assert all(
+        n > 0 for split in clean.source["ungated_labels"]["videos_outside_weak"].values() for n in split.values()
+    )
     for name in data.val.filenames:  # the released gated labels copied over the ungated folder
-        shutil.copy(tmp_path / VALOR_LAYOUT["pseudo_audio"] / f"{name[:11]}.npy",
-                    tmp_path / VALOR_LAYOUT["pseudo_audio_ungated"] / f"{name[:11]}.npy")
-    with pytest.warns(UserWarning, match=r"segment_pseudo_labels_ungated: no val video has an ungated label outside "
-                                         r"its weak labels .* look gated"):
+        shutil.copy(
+            tmp_path / VALOR_LAYOUT["pseudo_audio"] / f"{name[:11]}.npy",
+            tmp_path / VALOR_LAYOUT["pseudo_audio_ungated"] / f"{name[:11]}.npy",
+        )
+    with pytest.warns(
+        UserWarning,
+        match=r"segment_pseudo_labels_ungated: no val video has an ungated label outside "
+        r"its weak labels .* look gated",
+    ):
         leaky = load_llp(tmp_path, data_dir=llp_data_dir, cache=False, progress=False)
     assert leaky.source["ungated_labels"]["looks_gated"] == ["val: CLAP/segment_pseudo_labels_ungated"]
     assert leaky.source["ungated_labels"]["videos_outside_weak"]["val"]["CLAP/segment_pseudo_labels_ungated"] == 0

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers_sizes import tiny_run_config
 
 from linkpaper.cli import main
-from linkpaper.engine import CHECKPOINT_BEST, train
 from linkpaper.errors import UserError
-
-from helpers_sizes import tiny_run_config
+from linkpaper.training.engine import train
+from linkpaper.training.runs import CHECKPOINT_BEST
 
 
 def _annotations(llp_data_dir: Path, dst: Path) -> Path:
@@ -51,8 +51,13 @@ def test_every_record_carries_annotation_checksums_and_a_fingerprint(finished):
     run, data_dir = finished
     inputs = json.loads((run / "results.json").read_text())["data"]["inputs"]
     assert inputs["annotations"]["AVVP_eval_audio.csv"] == sha256_of(data_dir / "llp" / "AVVP_eval_audio.csv")
-    assert set(inputs["annotations"]) >= {"AVVP_train.csv", "AVVP_val_pd.csv", "AVVP_test_pd.csv",
-                                          "AVVP_eval_visual.csv", "llp_label_glove_embeddings.pt"}
+    assert set(inputs["annotations"]) >= {
+        "AVVP_train.csv",
+        "AVVP_val_pd.csv",
+        "AVVP_test_pd.csv",
+        "AVVP_eval_visual.csv",
+        "llp_label_glove_embeddings.pt",
+    }
     assert len(inputs["fingerprint"]) == 32
 
 
@@ -129,7 +134,7 @@ def test_resume_refuses_changed_annotations(tmp_path, llp_data_dir):
 
 def test_grid_refuses_to_reuse_runs_scored_on_other_ground_truth(finished, tmp_path):
     from linkpaper.errors import ConfigError
-    from linkpaper.grid import run_dir_for, run_grid
+    from linkpaper.training.grid import run_dir_for, run_grid
 
     run, data_dir = finished
     config = tiny_run_config(epochs=1, data_dir=str(data_dir))
@@ -144,17 +149,19 @@ def test_grid_refuses_to_reuse_runs_scored_on_other_ground_truth(finished, tmp_p
 
 
 def test_synth_spec_with_and_without_its_default_seed_is_one_configuration():
-    from linkpaper.runs import config_differences
+    from linkpaper.training.runs import config_differences
 
     assert config_differences({"data": "synth:tiny"}, {"data": "synth:tiny:0"}) == []
     # shown as written (the recorded spelling), compared as one dataset
-    assert config_differences({"data": "synth:tiny"}, {"data": "synth:tiny:1"}) == ["data: 'synth:tiny' -> 'synth:tiny:1'"]
+    assert config_differences({"data": "synth:tiny"}, {"data": "synth:tiny:1"}) == [
+        "data: 'synth:tiny' -> 'synth:tiny:1'"
+    ]
 
 
 def test_a_synth_folder_without_its_synthllp_json_is_still_recorded_as_synthetic(tmp_path, llp_data_dir):
     from linkpaper.data.features import load_llp
     from linkpaper.data.synth import make_synth, write_valor_layout
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     folder = tmp_path / "features"
     write_valor_layout(make_synth("tiny", seed=2, data_dir=llp_data_dir), folder, progress=False)
@@ -170,10 +177,11 @@ def test_test_refuses_a_synth_run_of_another_generation_without_recorded_inputs(
     override) is not silently scored on the default generation."""
     import json
 
-    from linkpaper.data.synth import make_synth
-    from linkpaper.engine import test_run, train
-    from linkpaper.errors import UserError
     from helpers_sizes import tiny_run_config
+
+    from linkpaper.data.synth import make_synth
+    from linkpaper.errors import UserError
+    from linkpaper.training.engine import test_run, train
 
     data = make_synth("tiny", 0, class_noise=0.6)
     run = tmp_path / "run"

@@ -1,4 +1,4 @@
-"""The typed run record (linkpaper.runs): the committed records load, round-trip byte for byte,
+"""The typed run record (linkpaper.training.runs): the committed records load, round-trip byte for byte,
 and read like the plain dict the notebooks index."""
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from linkpaper.errors import UserError
-from linkpaper.runs import RESULTS_FILE, RunRecord, config_differences, read_results
+from linkpaper.training.runs import RESULTS_FILE, RunRecord, config_differences, read_results
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted((ROOT / "results").glob("*/**/" + RESULTS_FILE))
@@ -33,8 +33,12 @@ def test_committed_records_round_trip_byte_for_byte(path):
 
 
 def test_write_read_and_optional_keys(tmp_path):
-    record = RunRecord(config={"model": "valor++", "epochs": 2}, data={"description": "d"}, seed=1,
-                       plsim={"used": False, "labels": "none", "text_source": "unused"})
+    record = RunRecord(
+        config={"model": "valor++", "epochs": 2},
+        data={"description": "d"},
+        seed=1,
+        plsim={"used": False, "labels": "none", "text_source": "unused"},
+    )
     plain = record.to_dict()
     assert "test" not in plain and "caption" not in plain and "stopped" not in plain
     assert plain["best_epoch"] is None and list(plain)[:4] == ["config", "data", "seed", "plsim"]
@@ -47,8 +51,9 @@ def test_write_read_and_optional_keys(tmp_path):
 
 
 def test_leakage_caption_and_damaged_record(tmp_path):
-    record = RunRecord(config={"model": "+P"}, data={"description": "d"}, seed=2, label_leakage=True,
-                       leakage_caption="x")
+    record = RunRecord(
+        config={"model": "+P"}, data={"description": "d"}, seed=2, label_leakage=True, leakage_caption="x"
+    )
     assert "ground-truth video labels" in record.caption()
     assert record.to_dict()["caption"] == "x"
     (tmp_path / RESULTS_FILE).write_text("[1, 2]")
@@ -62,17 +67,20 @@ def test_config_differences_skip_what_changes_no_number():
     assert config_differences(old, new) == ["epochs: 6 -> 8"]
 
 
-def test_the_engine_reexports_and_records_stays_below_runs():
+def test_the_engine_reexports_nothing_and_provenance_stays_below_runs():
     import ast
     import inspect
 
-    from linkpaper import engine, recipe, records, runs
+    from linkpaper import safe_io
+    from linkpaper.training import engine, provenance
 
-    assert engine.RESULTS_FILE == runs.RESULTS_FILE == "results.json"
-    assert engine.load_checkpoint is runs.load_checkpoint and engine.caption is runs.caption
-    assert engine.TrainConfig is recipe.TrainConfig and engine.lr_at_epoch is recipe.lr_at_epoch
-    # provenance helpers never import the run record (no import cycle records <-> runs <-> engine)
-    imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(records)))
-                if isinstance(node, ast.ImportFrom)}
-    assert not imported & {"linkpaper.runs", "linkpaper.engine"}
-    assert not hasattr(records, "read_results")
+    # callers import each name from the module that defines it: the engine re-exports none
+    for name in ("caption", "lr_at_epoch", "recipe_warmup", "plsim_inputs", "CHECKPOINT_KEYS", "RESUMABLE_CHANGES"):
+        assert not hasattr(engine, name), name
+    # provenance and safe files never import the run record (no import cycle with runs or the engine)
+    for module in (provenance, safe_io):
+        imported = {
+            node.module for node in ast.walk(ast.parse(inspect.getsource(module))) if isinstance(node, ast.ImportFrom)
+        }
+        assert not imported & {"linkpaper.training.runs", "linkpaper.training.engine"}
+        assert not hasattr(module, "read_results")

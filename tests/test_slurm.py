@@ -22,12 +22,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers_sizes import SMALL_RUN
+
 from linkpaper.cli import main
-from linkpaper.cluster import lock_holder
-from linkpaper.engine import TrainConfig, train
-from linkpaper.grid import run_dir_for
+from linkpaper.training.cluster import lock_holder
+from linkpaper.training.grid import run_dir_for
 
 pytestmark = pytest.mark.slurm
 
@@ -68,14 +67,36 @@ def slurm():
 def grid_argv(out, *extra, variants="valor++,+T", seeds="2", epochs="2"):
     """A grid of the small model on synth:tiny, one CPU and one thread per SLURM job."""
     overrides = [x for key, value in SMALL_RUN.items() for x in ("--model-override", f"{key}={value}")]
-    return ["grid", "--variants", variants, "--seeds", seeds, "--seed-base", "1", "--data", "synth:tiny",
-            "--epochs", epochs, "--batch-size", "32", "--threads", "1", *overrides, "--out", str(out), "--quiet",
-            *JOB_ARGS, *extra]
+    return [
+        "grid",
+        "--variants",
+        variants,
+        "--seeds",
+        seeds,
+        "--seed-base",
+        "1",
+        "--data",
+        "synth:tiny",
+        "--epochs",
+        epochs,
+        "--batch-size",
+        "32",
+        "--threads",
+        "1",
+        *overrides,
+        "--out",
+        str(out),
+        "--quiet",
+        *JOB_ARGS,
+        *extra,
+    ]
 
 
 def run_rows(out):
-    return {p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())["test_row"]
-            for p in sorted(Path(out).glob("*/seed*/results.json"))}
+    return {
+        p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())["test_row"]
+        for p in sorted(Path(out).glob("*/seed*/results.json"))
+    }
 
 
 def grid_jobs(out) -> dict:
@@ -90,16 +111,18 @@ def queued(job_ids) -> dict:
     if not arrays:
         return {}
     # %i prints a pending array's tasks as 123_[1-3]; one line per task (-r) names each
-    text = subprocess.run(["squeue", "-h", "-r", "-o", "%i %T", "-j", ",".join(arrays)], capture_output=True,
-                          text=True, timeout=30).stdout
+    text = subprocess.run(
+        ["squeue", "-h", "-r", "-o", "%i %T", "-j", ",".join(arrays)], capture_output=True, text=True, timeout=30
+    ).stdout
     states = dict(line.split() for line in text.splitlines() if line.strip())
     return {j: states[j] for j in map(str, job_ids) if j in states}
 
 
 def all_queued() -> list:
     """Every job task SLURM lists now, by id."""
-    return sorted(subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True,
-                                 timeout=30).stdout.split())
+    return sorted(
+        subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True, timeout=30).stdout.split()
+    )
 
 
 def wait_until(condition, what: str, timeout_s: float = TIMEOUT_S, poll_s: float = 0.1):
@@ -115,6 +138,7 @@ def wait_until(condition, what: str, timeout_s: float = TIMEOUT_S, poll_s: float
 @contextlib.contextmanager
 def time_limit(seconds: int, what: str):
     """Fail (instead of hanging CI) when the block takes longer than ``seconds``."""
+
     def expire(signum, frame):
         raise TimeoutError(f"{what} took more than {seconds} s")
 
@@ -161,8 +185,9 @@ def test_a_slurm_grid_gives_the_sequential_numbers_and_no_wait_collects_later(tm
     assert run_rows(out) == expected  # exact float equality, run by run
     mine = json.loads((out / "summary.json").read_text())["rows"]
     theirs = json.loads((sequential / "summary.json").read_text())["rows"]
-    assert [(r["model"], r["seeds"], r["mean"], r["std"]) for r in mine] == \
-        [(r["model"], r["seeds"], r["mean"], r["std"]) for r in theirs]
+    assert [(r["model"], r["seeds"], r["mean"], r["std"]) for r in mine] == [
+        (r["model"], r["seeds"], r["mean"], r["std"]) for r in theirs
+    ]
     # each run was trained by its own SLURM array task, which its lock file names
     holders = {run: json.loads((out / run / ".lock").read_text())["slurm_job"] for run in expected}
     assert holders == jobs
@@ -176,9 +201,24 @@ def test_a_job_cancelled_mid_run_is_left_alone_while_it_runs_then_resumed(tmp_pa
     run_dir = run_dir_for(out, "valor++", 1)
     # the same run uninterrupted, trained here (in its own process) while SLURM runs the job
     reference = subprocess.Popen(
-        [sys.executable, "-m", "linkpaper", "train", "--model", "valor++", "--seed", "1",
-         "--out", str(tmp_path / "uninterrupted"), *argv[argv.index("--data"):argv.index("--out")], "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "linkpaper",
+            "train",
+            "--model",
+            "valor++",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "uninterrupted"),
+            *argv[argv.index("--data") : argv.index("--out")],
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     def epochs_done():
         try:

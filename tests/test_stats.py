@@ -1,10 +1,10 @@
-"""linkpaper.data.stats against hand-made timelines and the LLP numbers computed from the annotation files (book/decisions.md#llp-statistics)."""
+"""linkpaper.data.stats against hand-made timelines and the LLP numbers computed from the annotation
+files (book/decisions.md#llp-statistics)."""
 
 import numpy as np
 import pytest
 
 from linkpaper.data.stats import event_runs, format_comparison, label_statistics, stat_value
-
 
 
 def test_event_runs_finds_maximal_runs():

@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.download import MissingDataError
+from linkpaper.data.files import MissingDataError
 from linkpaper.errors import ConfigError
-
 
 
 @pytest.fixture(scope="module")
@@ -264,8 +263,22 @@ def test_round_trip_through_the_llp_loader(tiny, tmp_path, llp_data_dir):
 def test_cli_writes_and_reports(tmp_path, llp_data_dir, capsys):
     from linkpaper.cli import main
 
-    assert main(["synth", "--preset", "tiny", "--out", str(tmp_path / "out"), "--data-dir", str(llp_data_dir),
-                 "--stats", "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "synth",
+                "--preset",
+                "tiny",
+                "--out",
+                str(tmp_path / "out"),
+                "--data-dir",
+                str(llp_data_dir),
+                "--stats",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "segment label-set mismatch" in out and "0.4679" in out and "visual (CLIP-like)" in out
     assert (tmp_path / "out" / "synthllp.json").is_file()
@@ -283,7 +296,9 @@ def test_teacher_labels_recompute_from_the_written_files(tiny, tmp_path):
     write_valor_layout(tiny.data, tmp_path, progress=False)
     teachers = json.loads((tmp_path / PROVENANCE_FILE).read_text())["teachers"]
     assert teachers["logit_scale"] == TEACHER_LOGIT_SCALE == 100.0
-    tables = {m: np.load(tmp_path / "text_tables" / f"{name}_text.npy") for m, name in (("audio", "clap"), ("visual", "clip"))}
+    tables = {
+        m: np.load(tmp_path / "text_tables" / f"{name}_text.npy") for m, name in (("audio", "clap"), ("visual", "clip"))
+    }
     folders = {"audio": "CLAP/segment_embeddings", "visual": "CLIP/features"}
     teacher = {"audio": "CLAP", "visual": "CLIP"}
     checked = 0
@@ -295,7 +310,9 @@ def test_teacher_labels_recompute_from_the_written_files(tiny, tmp_path):
             for m in ("audio", "visual"):
                 emb = np.load(tmp_path / folders[m] / f"{name[:11]}.npy").astype(np.float64)
                 text = tables[m].astype(np.float64)
-                cos = (emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ (text / np.linalg.norm(text, axis=1, keepdims=True)).T
+                cos = (emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ (
+                    text / np.linalg.norm(text, axis=1, keepdims=True)
+                ).T
                 ungated = 100.0 * cos > np.asarray(teachers["thresholds"][m])
                 stored = np.load(tmp_path / teacher[m] / "segment_pseudo_labels_ungated" / f"{name[:11]}.npy")
                 gated = np.load(tmp_path / teacher[m] / "segment_pseudo_labels" / f"{name[:11]}.npy")
@@ -304,8 +321,9 @@ def test_teacher_labels_recompute_from_the_written_files(tiny, tmp_path):
                 checked += 1
     assert checked == 2 * 128
     # the visual teacher scores exactly the features the model reads
-    assert np.array_equal(np.load(tmp_path / "CLIP/features" / f"{tiny.data.val.filenames[0][:11]}.npy"),
-                          tiny.data.val.visual[0].numpy())
+    assert np.array_equal(
+        np.load(tmp_path / "CLIP/features" / f"{tiny.data.val.filenames[0][:11]}.npy"), tiny.data.val.visual[0].numpy()
+    )
 
 
 def test_thresholds_maximise_gated_f_on_a_hand_made_split():

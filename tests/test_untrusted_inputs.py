@@ -40,8 +40,11 @@ def _files(root: Path) -> set[Path]:
 def test_a_weak_file_with_a_path_for_a_filename_is_refused_with_its_line(tmp_path):
     path = tmp_path / "AVVP_train.csv"
     path.write_text(f"filename\tevent_labels\nabcdefghijk_0_10\tDog\n{ESCAPING}\tDog\n")
-    with pytest.raises(AnnotationError, match=rf"AVVP_train.csv, line 3: filename '{re.escape(ESCAPING)}' is not an "
-                                              "LLP filename"):
+    with pytest.raises(
+        AnnotationError,
+        match=rf"AVVP_train.csv, line 3: filename '{re.escape(ESCAPING)}' is not an "
+        "LLP filename",
+    ):
         read_weak_labels(path)
     for good in ("-0BKyt8iZ1I_30_40", "AP0061o0Nvk_101.8_111.8", "a_b-c_d_e_f_0_10"):
         path.write_text(f"filename\tevent_labels\n{good}\tDog\n")
@@ -112,8 +115,11 @@ def test_a_corrupt_or_foreign_glove_table_is_one_line(tmp_path, capsys, llp_data
     data = _llp_copy(llp_data_dir, tmp_path / "data")
     glove = data / "leap" / "llp_label_glove_embeddings.pt"
     full = glove.read_bytes()
-    for payload, problem in ((full[: len(full) // 2], "truncated or corrupt"), (b"\x80\x04garbage", "cannot read"),
-                             (None, "not a GloVe class table")):
+    for payload, problem in (
+        (full[: len(full) // 2], "truncated or corrupt"),
+        (b"\x80\x04garbage", "cannot read"),
+        (None, "not a GloVe class table"),
+    ):
         if payload is None:
             torch.save([1, 2, 3], glove)
         else:
@@ -132,7 +138,7 @@ def test_a_corrupt_or_foreign_glove_table_is_one_line(tmp_path, capsys, llp_data
 def test_a_full_disk_in_save_predictions_leaves_the_old_file_and_no_partial(tmp_path, monkeypatch):
     import errno
 
-    from linkpaper import predictions as predictions_module
+    from linkpaper.evaluation import predictions as predictions_module
 
     path = tmp_path / "test_predictions.npz"
     names = ["abcdefghijk_0_10"]
@@ -149,19 +155,31 @@ def test_a_full_disk_in_save_predictions_leaves_the_old_file_and_no_partial(tmp_
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["grid", "--seed-base", "-1"], "--seed-base: -1 is out of range; expected an integer from 0 to 4294967295"),
-    (["grid", "--seed-base", str(2**32 - 1), "--seeds", "2"], "the last seed): 4294967296 is out of range"),
-    (["grid", "--seeds", "5000"], "--seeds: 5000 is out of range; expected an integer from 1 to 1000"),
-    (["grid", "--executor", "local", "--jobs", "100000"], "--jobs: 100000 is out of range; expected an integer from 1"),
-    (["train", "--seed", str(2**32)], "--seed: 4294967296 is out of range; expected an integer from 0 to 4294967295"),
-    (["train", "--threads", "100000"], "--threads: 100000 is out of range; expected an integer from 1 to"),
-    (["train", "--threads", "10000"], "--threads: 10000 is out of range"),
-    (["train", "--epochs", str(10**9)], "--epochs: 1000000000 is out of range; expected an integer from 1 to 100000"),
-    (["train", "--batch-size", str(10**12)], "--batch-size: 1000000000000 is out of range"),
-    (["train", "--data", "synth:tiny:-3"], "the seed -3 is out of range; expected an integer from 0 to 4294967295"),
-    (["synth", "--seed", "-1", "--stats"], "--seed: -1 is out of range"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["grid", "--seed-base", "-1"], "--seed-base: -1 is out of range; expected an integer from 0 to 4294967295"),
+        (["grid", "--seed-base", str(2**32 - 1), "--seeds", "2"], "the last seed): 4294967296 is out of range"),
+        (["grid", "--seeds", "5000"], "--seeds: 5000 is out of range; expected an integer from 1 to 1000"),
+        (
+            ["grid", "--executor", "local", "--jobs", "100000"],
+            "--jobs: 100000 is out of range; expected an integer from 1",
+        ),
+        (
+            ["train", "--seed", str(2**32)],
+            "--seed: 4294967296 is out of range; expected an integer from 0 to 4294967295",
+        ),
+        (["train", "--threads", "100000"], "--threads: 100000 is out of range; expected an integer from 1 to"),
+        (["train", "--threads", "10000"], "--threads: 10000 is out of range"),
+        (
+            ["train", "--epochs", str(10**9)],
+            "--epochs: 1000000000 is out of range; expected an integer from 1 to 100000",
+        ),
+        (["train", "--batch-size", str(10**12)], "--batch-size: 1000000000000 is out of range"),
+        (["train", "--data", "synth:tiny:-3"], "the seed -3 is out of range; expected an integer from 0 to 4294967295"),
+        (["synth", "--seed", "-1", "--stats"], "--seed: -1 is out of range"),
+    ],
+)
 def test_counts_out_of_range_are_one_line_before_any_work(tmp_path, capsys, argv, message):
     out = tmp_path / "out"
     command = argv[0]
@@ -173,19 +191,35 @@ def test_counts_out_of_range_are_one_line_before_any_work(tmp_path, capsys, argv
     assert not out.exists()  # a refused grid leaves no empty --out behind
 
 
-@pytest.mark.parametrize("payload, problem", [
-    ("[" * 200_000 + "]" * 200_000, "nested more than 64 levels deep"),
-    ('{"config": {"model": "link"}, "seed": ' + "9" * 5000 + "}", "Exceeds the limit"),
-    ('{"a": ' * 70 + "1" + "}" * 70, "nested more than 64 levels deep"),
-    (b"\xff\xfe{}", "can't decode byte"),
-])
+@pytest.mark.parametrize(
+    "payload, problem",
+    [
+        ("[" * 200_000 + "]" * 200_000, "nested more than 64 levels deep"),
+        ('{"config": {"model": "link"}, "seed": ' + "9" * 5000 + "}", "Exceeds the limit"),
+        ('{"a": ' * 70 + "1" + "}" * 70, "nested more than 64 levels deep"),
+        (b"\xff\xfe{}", "can't decode byte"),
+    ],
+)
 def test_a_record_too_deep_or_with_a_huge_integer_is_one_line_everywhere(tmp_path, capsys, payload, problem):
     run = tmp_path / "grid" / "valorpp" / "seed87"
     run.mkdir(parents=True)
     (run / "results.json").write_bytes(payload if isinstance(payload, bytes) else payload.encode())
-    commands = [["test", str(run)], ["grid", "--variants", "valor++", "--seeds", "1", "--data", "synth:tiny",
-                                     "--out", str(tmp_path / "grid"), "--summarise-only"],
-                ["train", "--data", "synth:tiny", "--seed", "87", "--epochs", "1", "--out", str(run), "--resume"]]
+    commands = [
+        ["test", str(run)],
+        [
+            "grid",
+            "--variants",
+            "valor++",
+            "--seeds",
+            "1",
+            "--data",
+            "synth:tiny",
+            "--out",
+            str(tmp_path / "grid"),
+            "--summarise-only",
+        ],
+        ["train", "--data", "synth:tiny", "--seed", "87", "--epochs", "1", "--out", str(run), "--resume"],
+    ]
     for argv in commands:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
@@ -194,7 +228,7 @@ def test_a_record_too_deep_or_with_a_huge_integer_is_one_line_everywhere(tmp_pat
 
 
 def test_a_record_with_nan_huge_or_boolean_scores_is_refused(tmp_path, capsys):
-    from linkpaper.runs import read_results
+    from linkpaper.training.runs import read_results
 
     recipe = Path(__file__).resolve().parent.parent / "results" / "synth_small_recipe" / "link" / "seed87"
     record = json.loads((recipe / "results.json").read_text())
@@ -209,8 +243,23 @@ def test_a_corrupt_jobs_file_is_one_line_even_with_the_sequential_executor(tmp_p
     out = tmp_path / "grid"
     (out / "submitit").mkdir(parents=True)
     (out / "submitit" / "jobs.json").write_text('{"valorpp/seed87": ')
-    assert main(["grid", "--variants", "valor++", "--seeds", "1", "--data", "synth:tiny", "--out", str(out),
-                 "--summarise-only"]) == 2
+    assert (
+        main(
+            [
+                "grid",
+                "--variants",
+                "valor++",
+                "--seeds",
+                "1",
+                "--data",
+                "synth:tiny",
+                "--out",
+                str(out),
+                "--summarise-only",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith(f"error: {out / 'submitit' / 'jobs.json'}: not a readable list of submitted jobs")
     assert err.count("\n") == 1
@@ -237,7 +286,7 @@ def test_a_zip_bomb_predictions_file_is_refused_from_its_headers(tmp_path):
     import tracemalloc
     import zipfile
 
-    from linkpaper.predictions import PredictionsError, load_predictions
+    from linkpaper.evaluation.predictions import PredictionsError, load_predictions
 
     rows = 32_000  # 64 MB of zeros, about 60 kB compressed
     path = tmp_path / "bomb.npz"
@@ -246,8 +295,9 @@ def test_a_zip_bomb_predictions_file_is_refused_from_its_headers(tmp_path):
         archive.writestr("video_prob.npy", _npy(np.zeros((1, 25), np.float32)))
         with archive.open("frame_prob.npy", "w", force_zip64=True) as member:
             header = io.BytesIO()
-            np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
-                                                          "shape": (rows, 10, 2, 25)})
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": "<f4", "fortran_order": False, "shape": (rows, 10, 2, 25)}
+            )
             member.write(header.getvalue())  # magic, length and header
             chunk = bytes(2**20)
             for _ in range(rows * 500 * 4 // 2**20):
@@ -276,7 +326,7 @@ def _npy(array: np.ndarray) -> bytes:
 def test_a_pickle_that_would_run_code_is_named_as_such(tmp_path):
     import pickle
 
-    from linkpaper.records import safe_torch_load
+    from linkpaper.safe_io import safe_torch_load
 
     class Runs:
         def __reduce__(self):
@@ -284,19 +334,29 @@ def test_a_pickle_that_would_run_code_is_named_as_such(tmp_path):
 
     path = tmp_path / "checkpoint_best.pt"
     path.write_bytes(pickle.dumps({"model": Runs()}, protocol=2))
-    with pytest.raises(UserError, match=r"refused to load: the file holds Python objects .*GLOBAL posix\.system "
-                                        r"\(module posix is blocked\).*could run code"):
+    with pytest.raises(
+        UserError,
+        match=r"refused to load: the file holds Python objects .*GLOBAL posix\.system "
+        r"\(module posix is blocked\).*could run code",
+    ):
         safe_torch_load(path)
 
 
 def test_a_data_description_with_markup_stays_text_in_summary_md(tmp_path):
-    from linkpaper.grid import write_summary
-
     from helpers_sizes import tiny_run_config
 
+    from linkpaper.training.grid import write_summary
+
     description = "<script>alert(1)</script> **bold** | cell"
-    row = {"model": "valor++", "n": 1, "mean": [1.0] * 10, "std": [0.0] * 10, "runs": [], "label_leakage": False,
-           "data": description}
+    row = {
+        "model": "valor++",
+        "n": 1,
+        "mean": [1.0] * 10,
+        "std": [0.0] * 10,
+        "runs": [],
+        "label_leakage": False,
+        "data": description,
+    }
     write_summary(tmp_path, [row], tiny_run_config(), [87])
     text = (tmp_path / "summary.md").read_text()
     assert "<script>" not in text and "&lt;script&gt;" in text and r"\*\*bold\*\* \| cell" in text
@@ -304,6 +364,7 @@ def test_a_data_description_with_markup_stays_text_in_summary_md(tmp_path):
 
 def test_model_override_of_plsim_labels_is_refused(capsys):
     from helpers_sizes import tiny_run_config
+
     from linkpaper.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"--model-override plsim_labels: .* pass --plsim-labels gated instead"):
@@ -314,18 +375,24 @@ def test_huge_but_finite_features_are_named_not_blamed_on_the_learning_rate(tmp_
     import dataclasses
 
     from helpers_sizes import tiny_run_config
+
     from linkpaper.data.sources import load_data
-    from linkpaper.engine import DivergenceError, train
+    from linkpaper.training.divergence import DivergenceError
+    from linkpaper.training.engine import train
 
     tiny = load_data("synth:tiny")
     huge = dataclasses.replace(tiny, train=dataclasses.replace(tiny.train, audio=tiny.train.audio * 3e37))
-    with pytest.raises(DivergenceError, match=r"input features are finite but reach [0-9.]+e\+3[78].*not usable features"):
+    with pytest.raises(
+        DivergenceError, match=r"input features are finite but reach [0-9.]+e\+3[78].*not usable features"
+    ):
         train(tiny_run_config(epochs=1), tmp_path / "run", data=huge, progress=False)
 
 
 def test_resume_from_a_checkpoint_with_nan_weights_is_refused(tmp_path):
     from helpers_sizes import tiny_run_config
-    from linkpaper.engine import CHECKPOINT_LAST, train
+
+    from linkpaper.training.engine import train
+    from linkpaper.training.runs import CHECKPOINT_LAST
 
     config = tiny_run_config(epochs=2)
     train(config, tmp_path / "run", stop_after=1, progress=False)
@@ -346,7 +413,7 @@ def test_synth_help_gives_the_real_val_size(capsys):
 
 
 def test_only_evaluate_is_told_to_pass_subset():
-    from linkpaper.predictions import Predictions, PredictionsError
+    from linkpaper.evaluation.predictions import Predictions, PredictionsError
 
     predictions = Predictions(["abcdefghijk_0_10"], np.zeros((1, 10, 2, 25)), np.zeros((1, 25)), Path("p.npz"))
     split = ["abcdefghijk_0_10", "bcdefghijkl_0_10"]

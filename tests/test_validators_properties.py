@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_layout import fake_filenames, feature_path, write_layout
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from helpers_layout import fake_filenames, feature_path, write_layout
 from linkpaper.data.features import AUDIO_SHAPES, FIXED_SHAPES, LABEL_STREAMS, FeatureError, load_split
-from linkpaper.predictions import PredictionsError, check_probabilities, load_predictions
+from linkpaper.evaluation.predictions import PredictionsError, check_probabilities, load_predictions
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-DTYPES = st.sampled_from([np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8, np.bool_,
-                          np.complex64, ">f4", "<f8", "U3", "S2"])
+DTYPES = st.sampled_from(
+    [np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8, np.bool_, np.complex64, ">f4", "<f8", "U3", "S2"]
+)
 
 
 def _arrays(shapes, dtypes=DTYPES):
@@ -40,22 +41,27 @@ def _near(shape):
 
 
 def _probabilities_ok(array: np.ndarray, tail: tuple) -> bool:
-    return (array.dtype.fields is None and np.issubdtype(array.dtype, np.floating) and array.ndim == len(tail) + 1
-            and array.shape[1:] == tail and bool(np.isfinite(array).all())
-            and (array.size == 0 or (array.min() >= 0 and array.max() <= 1)))
+    return (
+        array.dtype.fields is None
+        and np.issubdtype(array.dtype, np.floating)
+        and array.ndim == len(tail) + 1
+        and array.shape[1:] == tail
+        and bool(np.isfinite(array).all())
+        and (array.size == 0 or (array.min() >= 0 and array.max() <= 1))
+    )
 
 
 def _probability_arrays(tail):
-    valid = st.integers(0, 3).flatmap(
-        lambda n: hnp.arrays(np.float32, (n, *tail), elements=st.floats(0, 1, width=32)))
+    valid = st.integers(0, 3).flatmap(lambda n: hnp.arrays(np.float32, (n, *tail), elements=st.floats(0, 1, width=32)))
     return st.one_of(valid, _arrays(st.integers(0, 3).flatmap(lambda n: _near((n, *tail)))))
 
 
 @SETTINGS
 @given(frame=_probability_arrays((10, 2, 25)), video=_probability_arrays((25,)))
 def test_check_probabilities_accepts_exactly_the_valid_arrays(frame, video):
-    valid = (_probabilities_ok(frame, (10, 2, 25)) and _probabilities_ok(video, (25,))
-             and frame.shape[0] == video.shape[0])
+    valid = (
+        _probabilities_ok(frame, (10, 2, 25)) and _probabilities_ok(video, (25,)) and frame.shape[0] == video.shape[0]
+    )
     if valid:
         out_frame, out_video = check_probabilities(frame, video, source="gen.npz")
         assert out_frame.shape == frame.shape and out_video.shape == video.shape
@@ -109,7 +115,9 @@ def _feature_ok(array: np.ndarray, stream: str) -> bool:
     if not shape_ok:
         return False
     if stream in LABEL_STREAMS:
-        return (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_) and bool(np.isin(array, (0, 1)).all())
+        return (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_) and bool(
+            np.isin(array, (0, 1)).all()
+        )
     return array.dtype == np.float32 and bool(np.isfinite(array).all())
 
 
@@ -117,8 +125,11 @@ def _feature_arrays():
     def for_stream(stream):
         shape = AUDIO_SHAPES["pooled"] if stream == "audio" else FIXED_SHAPES[stream]
         if stream in LABEL_STREAMS:
-            valid = hnp.arrays(st.sampled_from([np.int64, np.int32, np.uint8, np.bool_]).map(np.dtype), shape,
-                               elements=st.integers(0, 1))
+            valid = hnp.arrays(
+                st.sampled_from([np.int64, np.int32, np.uint8, np.bool_]).map(np.dtype),
+                shape,
+                elements=st.integers(0, 1),
+            )
         else:
             valid = hnp.arrays(np.float32, shape, elements=st.floats(-3, 3, width=32))
         near = st.one_of(_near(shape), st.just((64, 768)))

@@ -9,11 +9,11 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 pd = pytest.importorskip("pandas")
 
-from linkpaper import metrics  # noqa: E402
-from linkpaper.book import viz  # noqa: E402
-from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS  # noqa: E402
-from linkpaper.data.download import MissingDataError  # noqa: E402
-from linkpaper.data.stats import COMPARISON_ROWS, label_statistics  # noqa: E402
+from linkpaper.book import viz
+from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
+from linkpaper.data.files import MissingDataError
+from linkpaper.data.stats import COMPARISON_ROWS, label_statistics
+from linkpaper.evaluation import metrics
 
 
 def _video():

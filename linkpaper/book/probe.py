@@ -2,8 +2,9 @@
 the per-epoch series of grid run records. Used by the model chapters of the book (04-07).
 
 Nothing here changes a model: :func:`trace_forward` records what the modules compute through
-forward hooks (plus the few quantities a module uses but does not return, recomputed from its
-recorded inputs by the module's own formula), so the traced tensors are the ones the model used.
+forward hooks, and what a module computes but does not return from what it keeps
+(``CMIM.attention_weights``, ``PLSIM.label_embeddings``), so the traced tensors are the ones the
+model used.
 
 Shapes: B batch, T = 10 segments, H hidden, C = 25 classes, D text-table width.
 """
@@ -11,6 +12,7 @@ Shapes: B batch, T = 10 segments, H hidden, C = 25 classes, D text-table width.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,12 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from linkpaper.errors import UserError
-from linkpaper.grid import run_dir_for
+from linkpaper.evaluation.inference import is_active
+from linkpaper.evaluation.metrics import precision_recall_f
 from linkpaper.losses import iou_targets, sloss_lambda
-from linkpaper.metrics import precision_recall_f
-from linkpaper.models.link import segment_label_embedding
-from linkpaper.runs import RESULTS_FILE, RunRecord
-
+from linkpaper.training.grid import run_dir_for
+from linkpaper.training.runs import RESULTS_FILE, RunRecord
 
 # --------------------------------------------------------------------------------------------
 # Parameters
@@ -59,19 +60,18 @@ def parameter_counts(model: torch.nn.Module, expand: tuple[str, ...] = ()) -> di
 # --------------------------------------------------------------------------------------------
 
 
-def cmim_attention(cmim, f_a: torch.Tensor, f_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """CMIM's two attention maps (eqs 4-5), each (B, T, T), softmax over the key axis:
-    audio queries over visual keys softmax(f_a f_v^T / sqrt(H)), and the reverse."""
-    attn_av = torch.softmax(f_a @ f_v.transpose(1, 2) * cmim.scale, dim=-1)
-    attn_va = torch.softmax(f_v @ f_a.transpose(1, 2) * cmim.scale, dim=-1)
-    return attn_av, attn_va
+class Trace(NamedTuple):
+    """What :func:`trace_forward` returns."""
+
+    output: object  # the model's AVVPOutput
+    tensors: dict  # {name: tensor}, the intermediate tensors of the pass
 
 
 @torch.no_grad()
-def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> tuple:
+def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> Trace:
     """Run ``model`` once in eval mode and record its intermediate tensors.
 
-    Returns (output: AVVPOutput, trace: {name: tensor}). Names present for every model:
+    Returns a :class:`Trace` (output, {name: tensor}). Names present for every model:
 
     * ``x_a``, ``x_v`` (B, T, H): the input projections (``model.embed``);
     * ``encoder_in_a``, ``encoder_in_v`` (B, T, H): what the HAN encoder reads (after LINK's modules);
@@ -101,18 +101,18 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
         def record(module, args, out):
             trace[f"tsam_W_{suffix}"], trace[f"tsam_S_{suffix}"] = out[1], out[2]
             trace[f"tsam_out_{suffix}"] = out[0]
+
         return record
 
     def on_cmim(module, args, out):
         trace["cmim_in_a"], trace["cmim_in_v"] = args
-        trace["cmim_attn_av"], trace["cmim_attn_va"] = cmim_attention(module, *args)
+        trace["cmim_attn_av"], trace["cmim_attn_va"] = module.attention_weights  # eqs 4-5, as computed
         trace["cmim_out_a"], trace["cmim_out_v"] = out
 
     def on_plsim(module, args, out):
         trace["plsim_in_a"], trace["plsim_in_v"], labels_a, labels_v = args
         trace["plsim_labels_a"], trace["plsim_labels_v"] = labels_a, labels_v
-        trace["plsim_e_a"] = segment_label_embedding(labels_a, module.text_audio)
-        trace["plsim_e_v"] = segment_label_embedding(labels_v, module.text_visual)
+        trace["plsim_e_a"], trace["plsim_e_v"] = module.label_embeddings  # eq 13, as computed
         trace["plsim_out_a"], trace["plsim_out_v"] = out
 
     def on_encoder(module, args, out):
@@ -141,7 +141,7 @@ def trace_forward(model, audio, visual, visual_3d, plsim_audio=None, plsim_visua
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    return output, trace
+    return Trace(output, trace)
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,9 +184,11 @@ def grid_records(root: str | Path, variants, seeds) -> dict[tuple[str, int], Run
 
 def missing_grid_message(grid_dir: str) -> str:
     """What a notebook prints when ``grid_dir`` (relative to notebooks/) holds no run records."""
-    return (f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
-            "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --threads 1 "
-            f"--executor local --jobs 2 --out {grid_dir.removeprefix('../')}) and re-execute this notebook.")
+    return (
+        f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
+        "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --threads 1 "
+        f"--executor local --jobs 2 --out {grid_dir.removeprefix('../')}) and re-execute this notebook."
+    )
 
 
 def epoch_series(records: dict, key: str):
@@ -231,8 +233,8 @@ def video_label_prf(labels, weak) -> dict[str, float]:
     active in any segment. weak (N, C): the video labels. Pooled over all (video, class) pairs.
     Returns {"precision", "recall", "f", "flagged" (count), "outside weak labels" (count)}.
     """
-    flagged = np.asarray(labels >= 0.5).any(axis=1)
-    truth = np.asarray(weak) >= 0.5
+    flagged = np.asarray(is_active(labels)).any(axis=1)
+    truth = is_active(np.asarray(weak))
     prf = precision_recall_f((flagged & truth).sum(), (flagged & ~truth).sum(), (~flagged & truth).sum())
     return {**prf, "flagged": int(flagged.sum()), "outside weak labels": int((flagged & ~truth).sum())}
 
@@ -252,8 +254,9 @@ def find_grid_records(root: str | Path, variants) -> dict[tuple[str, int], RunRe
     found = {}
     for variant in variants:
         folder = run_dir_for(root, variant, 0).parent
-        seeds = sorted(int(p.name[4:]) for p in folder.glob("seed*")
-                       if p.name[4:].isdigit() and (p / RESULTS_FILE).is_file())
+        seeds = sorted(
+            int(p.name[4:]) for p in folder.glob("seed*") if p.name[4:].isdigit() and (p / RESULTS_FILE).is_file()
+        )
         for seed in seeds:
             found[(variant, seed)] = RunRecord.read(run_dir_for(root, variant, seed), full=False)
     return found
@@ -354,6 +357,7 @@ def source_difference_words(record_source: dict, current_source: dict) -> list[s
     last key (``"seed 0 (this page: 1)"``; groups of settings are walked key by key), and
     one that only one side has shows ``absent`` on the other; a setting that repeats
     another (the donor rule, stored twice) is said once. Empty when the sources agree."""
+
     def flat(source, prefix=""):
         out = {}
         for key, value in (source or {}).items():
@@ -383,16 +387,21 @@ def describe_records(records: dict, data_source: dict | None = None) -> str:
     coerced = [RunRecord.coerce(r) for r in records.values()]
     complete = sum(bool(r.complete) for r in coerced)
     data = " / ".join(sorted({r.data_label() for r in coerced}))
-    text = (f"These diagnostics come from {len(coerced)} run record{'s' if len(coerced) > 1 else ''} "
-            f"({complete} finished) on {data}, trained for {records_schedule(records)}: "
-            f"{records_runs(records)}.")
+    text = (
+        f"These diagnostics come from {len(coerced)} run record{'s' if len(coerced) > 1 else ''} "
+        f"({complete} finished) on {data}, trained for {records_schedule(records)}: "
+        f"{records_runs(records)}."
+    )
     if data_source is not None:
-        differing = list(dict.fromkeys(
-            d for r in coerced for d in source_difference_words(r.data.get("source", {}), data_source)))
+        differing = list(
+            dict.fromkeys(d for r in coerced for d in source_difference_words(r.data.get("source", {}), data_source))
+        )
         if differing:
             shown = "; ".join(differing[:4]) + ("; ..." if len(differing) > 4 else "")
-            text += (" Their data was generated with other settings than the data loaded on this page: "
-                     f"{shown}. They therefore describe the modules' behaviour, not this page's models.")
+            text += (
+                " Their data was generated with other settings than the data loaded on this page: "
+                f"{shown}. They therefore describe the modules' behaviour, not this page's models."
+            )
         else:
             text += " They were trained on the data loaded on this page."
     return text
@@ -450,10 +459,14 @@ def misaligned_example() -> dict:
     visual[8:10, CLASS_INDEX["Dog"]] = 1
     weak = np.maximum(audio.max(0), visual.max(0))
     return {
-        "audio": audio, "visual": visual, "weak": weak,
+        "audio": audio,
+        "visual": visual,
+        "weak": weak,
         "classes": [CLASS_INDEX[name] for name in ("Speech", "Car", "Dog")],
-        "description": ("a narrator heard in seconds 0-7 but never seen, a car seen in seconds 3-6 "
-                        "but not heard, a dog heard in seconds 7-9 and seen in seconds 8-9"),
+        "description": (
+            "a narrator heard in seconds 0-7 but never seen, a car seen in seconds 3-6 "
+            "but not heard, a dog heard in seconds 7-9 and seen in seconds 8-9"
+        ),
     }
 
 
@@ -462,15 +475,20 @@ def misaligned_example() -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def lr_budget(epochs: int, steps_per_epoch: int, warmup_epochs: int, lr: float = 3e-4,
-              lr_min: float = 3e-6) -> np.ndarray:
+def lr_budget(
+    epochs: int, steps_per_epoch: int, warmup_epochs: int, lr: float = 3e-4, lr_min: float = 3e-6
+) -> np.ndarray:
     """Σ lr × steps after each epoch (array of ``epochs`` values) under the recipe's schedule
-    (``linkpaper.recipe.lr_at_epoch``): how far AdamW moves a parameter whose gradient keeps
+    (``linkpaper.training.recipe.lr_at_epoch``): how far AdamW moves a parameter whose gradient keeps
     its sign and size (each step moves it by about the learning rate)."""
-    from linkpaper.recipe import lr_at_epoch
+    from linkpaper.training.recipe import lr_at_epoch
 
-    return np.cumsum([lr_at_epoch(e, epochs, lr=lr, lr_min=lr_min, warmup_epochs=warmup_epochs) * steps_per_epoch
-                      for e in range(1, epochs + 1)])
+    return np.cumsum(
+        [
+            lr_at_epoch(e, epochs, lr=lr, lr_min=lr_min, warmup_epochs=warmup_epochs) * steps_per_epoch
+            for e in range(1, epochs + 1)
+        ]
+    )
 
 
 def record_budget(record) -> np.ndarray:
@@ -479,5 +497,6 @@ def record_budget(record) -> np.ndarray:
     record = RunRecord.coerce(record)
     config = record.config
     steps = int(np.ceil(record.data["sizes"]["train"] / config["batch_size"]))
-    return lr_budget(config["epochs"], steps, config["warmup_epochs"], lr=config.get("lr", 3e-4),
-                     lr_min=config.get("lr_min", 3e-6))
+    return lr_budget(
+        config["epochs"], steps, config["warmup_epochs"], lr=config.get("lr", 3e-4), lr_min=config.get("lr_min", 3e-6)
+    )

@@ -1,6 +1,6 @@
 """Plotting and table helpers for the book's notebooks (presentation only, no statistics).
 
-Every number is computed elsewhere (``linkpaper.data.stats``, ``linkpaper.metrics``,
+Every number is computed elsewhere (``linkpaper.data.stats``, ``linkpaper.evaluation.metrics``,
 ``linkpaper.data.synth``); these helpers only turn results into matplotlib figures and pandas
 tables. Every function takes a ``source`` string that ends up in the title or caption, so no
 figure or table is shown without the data that produced it (e.g. ``"LLP val+test annotations
@@ -20,12 +20,21 @@ from linkpaper.classes import CLASSES, NUM_SEGMENTS
 
 # The book's one style: seaborn's "whitegrid" theme with its colour-blind-safe palette
 # (Okabe-Ito-like: blue, orange, green, vermilion, ...). Set once, by ``book_style()``, the
-# first time any helper of viz / modelviz / analysis makes a figure.
+# first time any helper of viz / modelviz / the analyses makes a figure.
 PALETTE = "colorblind"
-PALETTE_HEX = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
-               "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9")  # seaborn "colorblind"
-MODALITY_COLORS = {"audio": PALETTE_HEX[0], "visual": PALETTE_HEX[1], "av": PALETTE_HEX[2],
-                   "neither": PALETTE_HEX[7]}
+PALETTE_HEX = (
+    "#0173b2",
+    "#de8f05",
+    "#029e73",
+    "#d55e00",
+    "#cc78bc",
+    "#ca9161",
+    "#fbafe4",
+    "#949494",
+    "#ece133",
+    "#56b4e9",
+)  # seaborn "colorblind"
+MODALITY_COLORS = {"audio": PALETTE_HEX[0], "visual": PALETTE_HEX[1], "av": PALETTE_HEX[2], "neither": PALETTE_HEX[7]}
 DEMO_VIDEO = "BjCEufrlXm4"
 _DESCRIPTION = "_linkpaper_description"
 _styled = False
@@ -39,9 +48,19 @@ def book_style() -> None:
     if not _styled:
         import seaborn as sns
 
-        sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.85,
-                      rc={"figure.dpi": 100, "axes.titlesize": 9, "figure.titlesize": 10,
-                          "legend.frameon": False, "image.cmap": "viridis"})
+        sns.set_theme(
+            context="notebook",
+            style="whitegrid",
+            palette=PALETTE,
+            font_scale=0.85,
+            rc={
+                "figure.dpi": 100,
+                "axes.titlesize": 9,
+                "figure.titlesize": 10,
+                "legend.frameon": False,
+                "image.cmap": "viridis",
+            },
+        )
         _styled = True
     _install_figure_formatter()
 
@@ -86,8 +105,10 @@ def figure_description(fig) -> dict:
     head, _, source = title.partition("\n[")
     source = source.rstrip("]")
     what = f"Figure: {head or 'untitled'}" + (f"; panels: {'; '.join(panels)}" if panels else "")
-    return {"alt": what + (f". Data: {source}." if source else "."),
-            "caption": (head or "Figure") + (f". Data: {source}." if source else ".")}
+    return {
+        "alt": what + (f". Data: {source}." if source else "."),
+        "caption": (head or "Figure") + (f". Data: {source}." if source else "."),
+    }
 
 
 def _suptitle(fig) -> str:
@@ -138,6 +159,7 @@ def _install_figure_formatter() -> None:
     plt.get_backend()  # resolves the backend: the inline backend registers its formatter
     try:
         from matplotlib import pyplot as _pyplot
+
         _pyplot._get_backend_mod()
     except Exception:  # pragma: no cover - private API; the formatter may exist anyway
         pass
@@ -176,9 +198,15 @@ def class_frequency_figure(counts: dict[str, np.ndarray], sizes: dict[str, int],
     import seaborn as sns
 
     plt = pyplot()
-    rows = [{"class": name, "split": f"{split} ({sizes[split]:,} clips)",
-             "share": 100 * float(value) / max(sizes[split], 1)}
-            for split, values in counts.items() for name, value in zip(CLASSES, values)]
+    rows = [
+        {
+            "class": name,
+            "split": f"{split} ({sizes[split]:,} clips)",
+            "share": 100 * float(value) / max(sizes[split], 1),
+        }
+        for split, values in counts.items()
+        for name, value in zip(CLASSES, values)
+    ]
     fig, ax = plt.subplots(figsize=(11, 4))
     sns.barplot(pd.DataFrame(rows), x="class", y="share", hue="split", ax=ax, saturation=1)
     ax.tick_params(axis="x", rotation=60, labelsize=8)
@@ -188,8 +216,12 @@ def class_frequency_figure(counts: dict[str, np.ndarray], sizes: dict[str, int],
     ax.set_title(titled("Weak-label frequency per class", source))
     ax.legend(frameon=False, title=None)
     fig.tight_layout()
-    return describe(fig, "Grouped bars: for each of the 25 classes, the percentage of clips of each split "
-                         f"({', '.join(counts)}) that carry its weak label", source)
+    return describe(
+        fig,
+        "Grouped bars: for each of the 25 classes, the percentage of clips of each split "
+        f"({', '.join(counts)}) that carry its weak label",
+        source,
+    )
 
 
 def modality_share_figure(shares_per_class: list[list[float]], source: str, overall: list[float] | None = None):
@@ -205,8 +237,11 @@ def modality_share_figure(shares_per_class: list[list[float]], source: str, over
     y = np.arange(len(names))[::-1]
     left = np.zeros(len(names))
     for k, (label, color) in enumerate(
-        (("audio only", MODALITY_COLORS["audio"]), ("visual only", MODALITY_COLORS["visual"]),
-         ("audio and visual", MODALITY_COLORS["av"]))
+        (
+            ("audio only", MODALITY_COLORS["audio"]),
+            ("visual only", MODALITY_COLORS["visual"]),
+            ("audio and visual", MODALITY_COLORS["av"]),
+        )
     ):
         ax.barh(y, shares[:, k], left=left, color=color, label=label)
         left += shares[:, k]
@@ -216,8 +251,12 @@ def modality_share_figure(shares_per_class: list[list[float]], source: str, over
     ax.set_title(titled("Where is each class: heard, seen or both?", source))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
-    return describe(fig, "Stacked horizontal bars, one per class: the share of its active (segment, class) "
-                         "cells that are audio only, visual only, or audio and visual", source)
+    return describe(
+        fig,
+        "Stacked horizontal bars, one per class: the share of its active (segment, class) "
+        "cells that are audio only, visual only, or audio and visual",
+        source,
+    )
 
 
 def duration_figure(stats: dict[str, dict], source: str):
@@ -230,11 +269,26 @@ def duration_figure(stats: dict[str, dict], source: str):
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
     seconds = np.arange(1, NUM_SEGMENTS + 1)
     for ax, modality in zip(axes, ("audio", "visual", "av")):
-        rows = pd.DataFrame([{"duration (s)": int(t), "events": float(n), "data": name}
-                             for name, s in stats.items()
-                             for t, n in zip(seconds, s["duration_hist"][modality])])
-        sns.histplot(rows, x="duration (s)", weights="events", hue="data", discrete=True, stat="proportion",
-                     common_norm=False, multiple="dodge", shrink=0.85, ax=ax, legend=len(stats) > 1)
+        rows = pd.DataFrame(
+            [
+                {"duration (s)": int(t), "events": float(n), "data": name}
+                for name, s in stats.items()
+                for t, n in zip(seconds, s["duration_hist"][modality])
+            ]
+        )
+        sns.histplot(
+            rows,
+            x="duration (s)",
+            weights="events",
+            hue="data",
+            discrete=True,
+            stat="proportion",
+            common_norm=False,
+            multiple="dodge",
+            shrink=0.85,
+            ax=ax,
+            legend=len(stats) > 1,
+        )
         means = ", ".join(f"{s['mean_duration'][modality]:.2f}" for s in stats.values())
         ax.set_title(f"{modality} events (mean {means} s)", fontsize=9)
         ax.set_xticks(seconds)
@@ -244,9 +298,12 @@ def duration_figure(stats: dict[str, dict], source: str):
     axes[0].set_ylabel("share of events")
     fig.suptitle(titled("Event durations (maximal runs of one class)", source), fontsize=10)
     fig.tight_layout()
-    return describe(fig, "Three histograms (audio, visual, audio-visual events) of event durations from 1 to "
-                         f"10 s, as the share of events of each length{' per data set' if len(stats) > 1 else ''}",
-                    source)
+    return describe(
+        fig,
+        "Three histograms (audio, visual, audio-visual events) of event durations from 1 to "
+        f"10 s, as the share of events of each length{' per data set' if len(stats) > 1 else ''}",
+        source,
+    )
 
 
 def comparison_frame(columns: dict[str, dict]):
@@ -269,7 +326,7 @@ def demo_frame_paths(data_dir=None, video: str = DEMO_VIDEO) -> list[Path]:
 
     Raises ``MissingDataError`` naming the folder when they are absent.
     """
-    from linkpaper.data.download import MissingDataError, resolve_data_dir
+    from linkpaper.data.files import MissingDataError, resolve_data_dir
 
     folder = resolve_data_dir(data_dir) / "llp" / "demo_frames" / video
     paths = sorted(folder.glob("*.jpg"))
@@ -298,8 +355,12 @@ def frames_figure(paths: list[Path], labels: list[str], source: str, per_row: in
             ax.set_title(f"segment {k} ({paths[pick[k]].stem})", fontsize=8)
     fig.suptitle(titled(f"Weak labels: {', '.join(labels)}", source), fontsize=10)
     fig.tight_layout()
-    return describe(fig, f"{len(pick)} frames of one video, one from the middle of each one-second segment; "
-                         f"the video's weak labels are {', '.join(labels)}", source)
+    return describe(
+        fig,
+        f"{len(pick)} frames of one video, one from the middle of each one-second segment; "
+        f"the video's weak labels are {', '.join(labels)}",
+        source,
+    )
 
 
 def timeline_figure(rows: dict[str, np.ndarray], source: str, classes: list[int] | None = None, title: str = ""):
@@ -330,9 +391,13 @@ def timeline_figure(rows: dict[str, np.ndarray], source: str, classes: list[int]
     fig.suptitle(titled(title or "Segment timelines", source), fontsize=10)
     fig.tight_layout()
     names = ", ".join(CLASSES[c] for c in classes)
-    return describe(fig, f"Segment timelines of one video over 10 seconds: one panel per class ({names}), "
-                         f"one line per row ({', '.join(arrays)}), filled where the class is active", source,
-                    title=title or "Segment timelines")
+    return describe(
+        fig,
+        f"Segment timelines of one video over 10 seconds: one panel per class ({names}), "
+        f"one line per row ({', '.join(arrays)}), filled where the class is active",
+        source,
+        title=title or "Segment timelines",
+    )
 
 
 def disagreement_example(gt_audio: np.ndarray, gt_visual: np.ndarray) -> tuple[int, dict[str, list[int]]]:
@@ -372,7 +437,7 @@ def scores_frame(rows: dict, source: str, digits: int = 2):
     with the paper's titles; ``source`` becomes the name of the row index."""
     import pandas as pd
 
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
 
     values = {name: (r.row() if hasattr(r, "row") else list(r)) for name, r in rows.items()}
     columns = pd.MultiIndex.from_tuples(
@@ -392,8 +457,12 @@ def class_counts_frame(class_scores):
 
     keep = np.nonzero(np.asarray(class_scores.videos) > 0)[0]
     return pd.DataFrame(
-        {"TP": class_scores.tp[keep], "FP": class_scores.fp[keep], "FN": class_scores.fn[keep],
-         "F (%)": np.round(class_scores.f[keep], 2)},
+        {
+            "TP": class_scores.tp[keep],
+            "FP": class_scores.fp[keep],
+            "FN": class_scores.fn[keep],
+            "F (%)": np.round(class_scores.f[keep], 2),
+        },
         index=pd.Index([CLASSES[c] for c in keep], name="class (kept)"),
     )
 
@@ -405,8 +474,13 @@ def per_class_figure(scores, source: str, level: str = "segment", title: str = "
     fig, ax = plt.subplots(figsize=(11, 3.6))
     x = np.arange(len(CLASSES))
     for i, (m, key) in enumerate((("audio", "audio"), ("visual", "visual"), ("audio_visual", "av"))):
-        ax.bar(x + (i - 1) * 0.27, np.nan_to_num(scores.per_class[level][m].f), 0.27,
-               color=MODALITY_COLORS[key], label=m.replace("_", "-"))
+        ax.bar(
+            x + (i - 1) * 0.27,
+            np.nan_to_num(scores.per_class[level][m].f),
+            0.27,
+            color=MODALITY_COLORS[key],
+            label=m.replace("_", "-"),
+        )
     ax.set_xticks(x, CLASSES, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel(f"{level}-level F (%)")
     ax.set_ylim(0, 118)
@@ -414,9 +488,13 @@ def per_class_figure(scores, source: str, level: str = "segment", title: str = "
     ax.legend(frameon=False, ncol=3, fontsize=8, loc="upper center")
     ax.set_title(titled(title or f"Per-class {level}-level F", source), fontsize=10)
     fig.tight_layout()
-    return describe(fig, f"Grouped bars: the {level}-level F (%) of each of the 25 classes for audio, visual and "
-                         "audio-visual events (no bar: the class is never kept)", source,
-                    title=title or f"Per-class {level}-level F")
+    return describe(
+        fig,
+        f"Grouped bars: the {level}-level F (%) of each of the 25 classes for audio, visual and "
+        "audio-visual events (no bar: the class is never kept)",
+        source,
+        title=title or f"Per-class {level}-level F",
+    )
 
 
 def segment_class_heatmap(rows: dict[str, np.ndarray], source: str, title: str = "", classes: list[int] | None = None):
@@ -436,5 +514,6 @@ def segment_class_heatmap(rows: dict[str, np.ndarray], source: str, title: str =
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
     fig.suptitle(titled(title or "Segment x class", source), fontsize=10)
     fig.tight_layout()
-    return describe(fig, f"Heatmaps, segment (x) by class (y), of: {'; '.join(rows)}", source,
-                    title=title or "Segment x class")
+    return describe(
+        fig, f"Heatmaps, segment (x) by class (y), of: {'; '.join(rows)}", source, title=title or "Segment x class"
+    )

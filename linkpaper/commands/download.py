@@ -6,21 +6,30 @@ HELP = "fetch the LLP annotations, the released features or the VALOR checkpoint
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("what", choices=["annotations", "features", "checkpoints"],
-                        help="annotations: the LLP CSVs and the GloVe table (sha256-pinned); features: the released "
-                             "CLIP/CLAP (Hugging Face) and HAN (Google Drive) features, unpacked into "
-                             "DIR/valor_features; checkpoints: the released VALOR, VALOR+ and VALOR++ weights "
-                             "(needs the [download] extra)")
-    parser.add_argument("--only", default=None,
-                        help="features: a comma list of clip, clap, r2plus1d, han (default all); "
-                             "checkpoints: of valor++, valor+, valor (default all)")
-    parser.add_argument("--data-dir", default=None, help="target folder (default: $LINKPAPER_DATA or ~/.cache/linkpaper/data)")
+    parser.add_argument(
+        "what",
+        choices=["annotations", "features", "checkpoints"],
+        help="annotations: the LLP CSVs and the GloVe table (sha256-pinned); features: the released "
+        "CLIP/CLAP (Hugging Face) and HAN (Google Drive) features, unpacked into "
+        "DIR/valor_features; checkpoints: the released VALOR, VALOR+ and VALOR++ weights "
+        "(needs the [download] extra)",
+    )
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="features: a comma list of clip, clap, r2plus1d, han (default all); "
+        "checkpoints: of valor++, valor+, valor (default all)",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="target folder (default: $LINKPAPER_DATA or ~/.cache/linkpaper/data)"
+    )
     parser.add_argument("--force", action="store_true", help="download again even if a verified copy exists")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args) -> int:
-    from linkpaper.data.download import ANNOTATION_FILES, download_annotations, resolve_data_dir
+    from linkpaper.data.download import download_annotations
+    from linkpaper.data.files import ANNOTATION_FILES, resolve_data_dir
     from linkpaper.errors import ConfigError
 
     root = resolve_data_dir(args.data_dir)

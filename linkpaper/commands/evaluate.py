@@ -1,6 +1,6 @@
 """``python -m linkpaper evaluate PRED.npz --split {val,test} [--json] [--data-dir DIR]``.
 
-Scores a predictions file (``linkpaper.predictions``: ``filename``, ``frame_prob`` (N, 10, 2, 25),
+Scores a predictions file (``linkpaper.evaluation.predictions``: ``filename``, ``frame_prob`` (N, 10, 2, 25),
 ``video_prob`` (N, 25)) against the split's dense ground truth with the official AVVP metric.
 Rows are matched by filename; the file must hold each video of the split exactly once, unless
 ``--subset`` is given: then it may cover part of the split (e.g. a ``synth:tiny`` run), it is
@@ -17,10 +17,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("predictions", help="a .npz with filename (N,), frame_prob (N,10,2,25), video_prob (N,25)")
     parser.add_argument("--split", choices=["val", "test"], required=True, help="split whose dense ground truth to use")
     parser.add_argument("--json", action="store_true", help="print the ten scores (percent) as JSON")
-    parser.add_argument("--subset", action="store_true",
-                        help="allow predictions for part of the split (scored on those videos only; "
-                             "the output says how many); names outside the split are still refused")
-    parser.add_argument("--data-dir", default=None, help="folder holding llp/ (default: $LINKPAPER_DATA or ~/.cache/linkpaper/data)")
+    parser.add_argument(
+        "--subset",
+        action="store_true",
+        help="allow predictions for part of the split (scored on those videos only; "
+        "the output says how many); names outside the split are still refused",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="folder holding llp/ (default: $LINKPAPER_DATA or ~/.cache/linkpaper/data)"
+    )
 
 
 def run(args) -> int:
@@ -28,8 +33,8 @@ def run(args) -> int:
     import sys
 
     from linkpaper.data.annotations import load_annotations
-    from linkpaper.metrics import evaluate_probs
-    from linkpaper.predictions import load_predictions
+    from linkpaper.evaluation.metrics import evaluate_probs
+    from linkpaper.evaluation.predictions import load_predictions
 
     predictions = load_predictions(args.predictions)
     annotations = load_annotations(args.split, args.data_dir)
@@ -43,8 +48,10 @@ def run(args) -> int:
         covered = set(aligned.filenames)
         rows = [i for i, name in enumerate(annotations.filenames) if name in covered]
         gt_audio, gt_visual = gt_audio[rows], gt_visual[rows]
-        subset_note = (f"SUBSET: scored on {len(aligned)} of the {total} videos of the {args.split} split "
-                       "(--subset); not comparable with scores on the whole split")
+        subset_note = (
+            f"SUBSET: scored on {len(aligned)} of the {total} videos of the {args.split} split "
+            "(--subset); not comparable with scores on the whole split"
+        )
     scores = evaluate_probs(aligned.frame_prob, aligned.video_prob, gt_audio, gt_visual)
     if args.json:
         if subset_note:
@@ -61,7 +68,8 @@ def run(args) -> int:
 def annotation_warnings(split: str, data_dir=None) -> list[str]:
     """One line per annotation CSV (the split's and the two eval files) whose sha256 is not the
     pinned official one: scores against edited ground truth are not the benchmark's."""
-    from linkpaper.data.download import ANNOTATION_FILES, annotation_path, sha256_of
+    from linkpaper.data.download import sha256_of
+    from linkpaper.data.files import ANNOTATION_FILES, annotation_path
 
     warnings = []
     for key in (split, "eval_audio", "eval_visual"):

@@ -4,7 +4,7 @@ Needs the optional extra, installed in its own environment (it brings the CUDA t
 torchvision, open_clip_torch and laion_clap): ``scripts/setup_extract_env.sh`` or
 ``pip install 'linkpaper[extract]'``. See README, "Teacher extraction".
 
-``--shard I/N`` processes shard I of N of the clips (``linkpaper.cluster.in_shard``), so N jobs
+``--shard I/N`` processes shard I of N of the clips (``linkpaper.training.cluster.in_shard``), so N jobs
 of a job array cover every clip exactly once, writing into the one layout. ``--executor slurm
 --shards N`` submits that array through submitit (``linkpaper[cluster]``, installed in the same
 environment) and, unless ``--no-wait``, waits and adds the shards' counts up.
@@ -29,35 +29,79 @@ INSTALL_HINT = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--frames", type=Path, default=None, metavar="DIR",
-                        help="folder of frame folders DIR/<name>/000001.jpg ... (8 fps JPEGs) -> CLIP")
-    parser.add_argument("--audio", type=Path, default=None, metavar="DIR",
-                        help="folder of audio files DIR/<name>.wav|.flac|.mp4 -> CLAP (loaded at 48 kHz mono)")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output root (the released VALOR layout)")
-    parser.add_argument("--labels", type=Path, default=None, metavar="FILE",
-                        help="LLP weak-label file (TAB) that gates the pseudo labels "
-                             "(default: AVVP_dataset_full.csv from --data-dir / LINKPAPER_DATA)")
-    parser.add_argument("--no-labels", action="store_true",
-                        help="write ungated pseudo labels only (no weak-label gating)")
-    parser.add_argument("--data-dir", default=None, metavar="DIR", help="data folder holding llp/ (default: $LINKPAPER_DATA)")
-    parser.add_argument("--device", default="cpu", metavar="DEVICE", help="torch device: cpu, cuda, cuda:1, ... (default cpu)")
+    parser.add_argument(
+        "--frames",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of frame folders DIR/<name>/000001.jpg ... (8 fps JPEGs) -> CLIP",
+    )
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of audio files DIR/<name>.wav|.flac|.mp4 -> CLAP (loaded at 48 kHz mono)",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="output root (the released VALOR layout)"
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="LLP weak-label file (TAB) that gates the pseudo labels "
+        "(default: AVVP_dataset_full.csv from --data-dir / LINKPAPER_DATA)",
+    )
+    parser.add_argument(
+        "--no-labels", action="store_true", help="write ungated pseudo labels only (no weak-label gating)"
+    )
+    parser.add_argument(
+        "--data-dir", default=None, metavar="DIR", help="data folder holding llp/ (default: $LINKPAPER_DATA)"
+    )
+    parser.add_argument(
+        "--device", default="cpu", metavar="DEVICE", help="torch device: cpu, cuda, cuda:1, ... (default cpu)"
+    )
     parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="clips per forward pass (default 8)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="DataLoader workers decoding frames/audio (default 2)")
-    parser.add_argument("--clip-checkpoint", default=None, metavar="PATH",
-                        help="local CLIP ViT-L/14 (OpenAI) weights; default: open_clip's pretrained='openai' download/cache")
-    parser.add_argument("--clap-checkpoint", default=None, metavar="PATH",
-                        help="local LAION-CLAP 630k-fusion-best.pt; default: laion_clap's own download/cache")
-    parser.add_argument("--allow-download", action="store_true",
-                        help="let open_clip / laion_clap / transformers fetch missing weights from the "
-                             "internet (otherwise HF_HUB_OFFLINE=1 unless you set it yourself)")
+    parser.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="DataLoader workers decoding frames/audio (default 2)"
+    )
+    parser.add_argument(
+        "--clip-checkpoint",
+        default=None,
+        metavar="PATH",
+        help="local CLIP ViT-L/14 (OpenAI) weights; default: open_clip's pretrained='openai' download/cache",
+    )
+    parser.add_argument(
+        "--clap-checkpoint",
+        default=None,
+        metavar="PATH",
+        help="local LAION-CLAP 630k-fusion-best.pt; default: laion_clap's own download/cache",
+    )
+    parser.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="let open_clip / laion_clap / transformers fetch missing weights from the "
+        "internet (otherwise HF_HUB_OFFLINE=1 unless you set it yourself)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="redo clips whose files already exist")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="at most this many new clips per teacher")
-    parser.add_argument("--shard", default=None, metavar="I/N",
-                        help="only shard I of N of the clips (0 <= I < N; in a SLURM array: $SLURM_ARRAY_TASK_ID/N); "
-                             "the N shards cover every clip exactly once")
-    parser.add_argument("--shards", type=int, default=None, metavar="N",
-                        help="with --executor slurm: submit N jobs, shards 0/N ... N-1/N, as one job array")
-    from linkpaper.cluster import add_executor_arguments
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="only shard I of N of the clips (0 <= I < N; in a SLURM array: $SLURM_ARRAY_TASK_ID/N); "
+        "the N shards cover every clip exactly once",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --executor slurm: submit N jobs, shards 0/N ... N-1/N, as one job array",
+    )
+    from linkpaper.training.cluster import add_executor_arguments
 
     add_executor_arguments(parser, unit="shard")
 
@@ -76,7 +120,7 @@ def _require(modules: list[str]) -> None:
 
 
 def _weak_labels_path(args) -> Path | None:
-    from linkpaper.data.download import MissingDataError, annotation_path
+    from linkpaper.data.files import MissingDataError, annotation_path
 
     if args.no_labels:
         print("--no-labels: writing ungated pseudo labels only")
@@ -88,8 +132,10 @@ def _weak_labels_path(args) -> Path | None:
     try:
         return annotation_path("full", args.data_dir)
     except MissingDataError as err:
-        print(f"note: no weak labels, so only ungated pseudo labels are written ({err}; "
-              "or pass --labels FILE in the LLP TAB format)")
+        print(
+            f"note: no weak labels, so only ungated pseudo labels are written ({err}; "
+            "or pass --labels FILE in the LLP TAB format)"
+        )
         return None
 
 
@@ -97,15 +143,17 @@ def run(args) -> int:
     # laion_clap loads three Hugging Face tokenizers at import time; online retries make the
     # import hang ~11 minutes without a network. Offline unless the user decides otherwise.
     os.environ.setdefault("HF_HUB_OFFLINE", "0" if args.allow_download else "1")
-    from linkpaper.cluster import options_from_args, parse_shard
     from linkpaper.errors import ConfigError
+    from linkpaper.training.cluster import options_from_args, parse_shard
 
     if args.frames is None and args.audio is None:
         raise UserError("give --frames DIR (CLIP), --audio DIR (CLAP), or both")
     options = options_from_args(args, device=args.device)
     if options.kind == "local":
-        raise ConfigError("--executor local is for `grid`; to run extraction shards as processes here, use "
-                          "--executor slurm --submitit-cluster local --shards N (one GPU job each on a cluster)")
+        raise ConfigError(
+            "--executor local is for `grid`; to run extraction shards as processes here, use "
+            "--executor slurm --submitit-cluster local --shards N (one GPU job each on a cluster)"
+        )
     shard = parse_shard(args.shard) if args.shard is not None else None
     if options.kind == "slurm":
         if shard is not None:
@@ -130,13 +178,23 @@ def extract_shard(args, shard: tuple[int, int] | None) -> list[dict]:
     return the teachers' reports as dicts (what a SLURM job sends back)."""
     from linkpaper.teachers.extract import ExtractConfig, find_clips, run_extraction
 
-    config = ExtractConfig(out=args.out, frames=args.frames, audio=args.audio, labels=_weak_labels_path(args),
-                           batch_size=args.batch_size, workers=args.workers, overwrite=args.overwrite,
-                           limit=args.limit, shard=shard)
+    config = ExtractConfig(
+        out=args.out,
+        frames=args.frames,
+        audio=args.audio,
+        labels=_weak_labels_path(args),
+        batch_size=args.batch_size,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        limit=args.limit,
+        shard=shard,
+    )
     clips = find_clips(config.frames, config.audio)
     if not clips:
-        raise UserError(f"no clips found under {args.frames or ''} {args.audio or ''}: expected frame folders "
-                        "DIR/<name>/000001.jpg and/or audio files DIR/<name>.wav|.flac|.mp4")
+        raise UserError(
+            f"no clips found under {args.frames or ''} {args.audio or ''}: expected frame folders "
+            "DIR/<name>/000001.jpg and/or audio files DIR/<name>.wav|.flac|.mp4"
+        )
     device = _device(args.device)
     clip_teacher = clap_teacher = None
     if config.frames is not None:
@@ -147,12 +205,17 @@ def extract_shard(args, shard: tuple[int, int] | None) -> list[dict]:
     if config.audio is not None:
         from linkpaper.teachers.clap_teacher import load_clap_teacher
 
-        print(f"loading LAION-CLAP (HTSAT-tiny, fusion) from {args.clap_checkpoint or 'the laion_clap package folder'} ...")
+        print(
+            "loading LAION-CLAP (HTSAT-tiny, fusion) from "
+            f"{args.clap_checkpoint or 'the laion_clap package folder'} ..."
+        )
         clap_teacher = load_clap_teacher(args.clap_checkpoint, device=device)
     reports = run_extraction(config, clip_teacher, clap_teacher)
     for r in reports:
-        print(f"{r.teacher}: {r.found} clips, {r.extracted} extracted, {r.skipped_done} already done, "
-              f"{r.gated} gated by weak labels, {r.regated} done clips newly gated, {len(r.failed)} failed")
+        print(
+            f"{r.teacher}: {r.found} clips, {r.extracted} extracted, {r.skipped_done} already done, "
+            f"{r.gated} gated by weak labels, {r.regated} done clips newly gated, {len(r.failed)} failed"
+        )
         if r.extracted and r.gated < r.extracted:
             print(f"  {r.extracted - r.gated} clips have no weak label: only ungated pseudo labels written")
     print(f"wrote {args.out}")
@@ -183,7 +246,7 @@ def _submit_shards(args, options) -> int:
     """Submit shards 0/N ... N-1/N as one job array; wait (unless --no-wait) and add them up."""
     import copy
 
-    from linkpaper.cluster import failure_text, make_submitit_executor, wait_for_jobs
+    from linkpaper.training.cluster import failure_text, make_submitit_executor, wait_for_jobs
 
     count = args.shards
     options.name = "linkpaper-extract"
@@ -194,8 +257,10 @@ def _submit_shards(args, options) -> int:
     jobs = executor.map_array(ExtractShardJob(), [job_args] * count, [(i, count) for i in range(count)])
     print(f"submitted {count} extraction shards (job array {jobs[0].job_id.split('_')[0]}); logs in {folder}")
     if not options.wait:
-        print("when they have finished, the same command without --no-wait resubmits only what is missing "
-              "(done clips are skipped) and prints the totals")
+        print(
+            "when they have finished, the same command without --no-wait resubmits only what is missing "
+            "(done clips are skipped) and prints the totals"
+        )
         return 0
     totals: dict[str, dict] = {}
     failed_jobs = []
@@ -204,7 +269,7 @@ def _submit_shards(args, options) -> int:
         where = f"shard {shard_of_job[job.job_id]}/{count} (job {job.job_id})"
         try:
             reports = job.result()
-        except Exception as err:  # noqa: BLE001 - submitit raises for failed or killed jobs
+        except Exception as err:
             failed_jobs.append(f"{where}: {failure_text(err, job)}")
             continue
         if isinstance(reports, dict):
@@ -216,8 +281,10 @@ def _submit_shards(args, options) -> int:
                 total[key] += r[key]
             total["failed"] += len(r["failed"])
     for name, t in totals.items():
-        print(f"{name}: {t['found']} clips in {count - len(failed_jobs)} of {count} shards: {t['done']} done, "
-              f"{t['missing']} missing, {t['failed']} failed")
+        print(
+            f"{name}: {t['found']} clips in {count - len(failed_jobs)} of {count} shards: {t['done']} done, "
+            f"{t['missing']} missing, {t['failed']} failed"
+        )
     for message in sorted(failed_jobs):
         print(f"FAILED: {message}")
     return 1 if failed_jobs or any(t["failed"] or t["missing"] for t in totals.values()) else 0

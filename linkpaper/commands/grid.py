@@ -12,18 +12,24 @@ HELP = "train the ablation grid over variants and seeds, and summarise it"
 
 
 def add_arguments(parser) -> None:
-    from linkpaper.cluster import add_executor_arguments
     from linkpaper.commands.train import add_config_arguments
+    from linkpaper.training.cluster import add_executor_arguments
 
-    parser.add_argument("--variants", default="all",
-                        help="'all' (Table II's eight), 'controls', 'methods' (HAN, MM-Pyramid, JoMoLD, LEAP, "
-                             "each under its own recipe) or a comma list, e.g. valor++,link,han")
+    parser.add_argument(
+        "--variants",
+        default="all",
+        help="'all' (Table II's eight), 'controls', 'methods' (HAN, MM-Pyramid, JoMoLD, LEAP, "
+        "each under its own recipe) or a comma list, e.g. valor++,link,han",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default %(default)s)")
     parser.add_argument("--seed-base", type=int, default=87, help="first seed (default %(default)s: 87, 88, 89)")
     add_config_arguments(parser, single_run=False)
     parser.add_argument("--out", required=True, help="grid folder, e.g. runs/grid")
-    parser.add_argument("--summarise-only", action="store_true",
-                        help="train nothing: summarise the complete runs in --out, name the missing ones")
+    parser.add_argument(
+        "--summarise-only",
+        action="store_true",
+        help="train nothing: summarise the complete runs in --out, name the missing ones",
+    )
     add_executor_arguments(parser, unit="run")
 
 
@@ -31,12 +37,11 @@ def run(args) -> int:
     import dataclasses
     from pathlib import Path
 
-    from linkpaper.cluster import options_from_args
+    from linkpaper import limits
     from linkpaper.commands.train import config_from_args
     from linkpaper.errors import ConfigError
-    from linkpaper.grid import run_grid
-
-    from linkpaper import limits
+    from linkpaper.training.cluster import options_from_args
+    from linkpaper.training.grid import run_grid
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds: expected a positive integer, got {args.seeds}")
@@ -50,21 +55,33 @@ def run(args) -> int:
     config = dataclasses.replace(config_from_args(args), device=device)
     seeds = [args.seed_base + i for i in range(args.seeds)]
     recipe_given = {name for name in ("epochs", "batch_size", "warmup_epochs") if getattr(args, name) is not None}
-    report = run_grid(config, args.variants, seeds, args.out, progress=not args.quiet, executor=options,
-                      train=not args.summarise_only, recipe_given=recipe_given)
+    report = run_grid(
+        config,
+        args.variants,
+        seeds,
+        args.out,
+        progress=not args.quiet,
+        executor=options,
+        train=not args.summarise_only,
+        recipe_given=recipe_given,
+    )
 
     total = len(report.runs)
     if not report.summary_written:  # submitted with --no-wait
         ids = sorted({r["job_id"].split("_")[0] for r in report.runs if r.get("job_id")})
-        print(f"submitted {report.count('submitted')} of {total} runs (job array {', '.join(ids) or '-'}); "
-              f"{report.count('complete')} already complete, {report.count('busy', 'queued')} running or queued "
-              f"elsewhere. Logs: {Path(args.out) / 'submitit'}. Run the same command again to collect them "
-              "(finished runs are kept, interrupted ones resume) and write the summary.")
+        print(
+            f"submitted {report.count('submitted')} of {total} runs (job array {', '.join(ids) or '-'}); "
+            f"{report.count('complete')} already complete, {report.count('busy', 'queued')} running or queued "
+            f"elsewhere. Logs: {Path(args.out) / 'submitit'}. Run the same command again to collect them "
+            "(finished runs are kept, interrupted ones resume) and write the summary."
+        )
         return 0
     print((Path(args.out) / "summary.md").read_text())
     finished = sum(bool(r.get("complete")) for r in report.runs)
-    print(f"grid: {finished} of {total} runs complete ({report.count('trained')} trained, "
-          f"{report.count('resumed')} resumed, {report.count('complete')} already complete)")
+    print(
+        f"grid: {finished} of {total} runs complete ({report.count('trained')} trained, "
+        f"{report.count('resumed')} resumed, {report.count('complete')} already complete)"
+    )
     for run in report.runs:
         if run["status"] in ("busy", "queued"):
             print(f"  still running elsewhere: {run['message']}")

@@ -14,16 +14,27 @@ HELP = "generate SynthLLP and write it in the released VALOR feature layout"
 def add_arguments(parser) -> None:
     from linkpaper.data.synth import PRESETS
 
-    parser.add_argument("--preset", choices=list(PRESETS), default="full",
-                        help="train/val/test videos: full 10000/321/1200; small 2000/321/1200 (val: the selection half "
-                             "of LLP's 649 val videos); tiny 64/32/32 (tests)")
+    parser.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        default="full",
+        help="train/val/test videos: full 10000/321/1200; small 2000/321/1200 (val: the selection half "
+        "of LLP's 649 val videos); tiny 64/32/32 (tests)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="generation seed (same seed -> identical files)")
-    parser.add_argument("--out", default=None, help="output folder for the VALOR layout (omit with --stats to only report)")
+    parser.add_argument(
+        "--out", default=None, help="output folder for the VALOR layout (omit with --stats to only report)"
+    )
     parser.add_argument("--data-dir", default=None, help="folder with llp/ and leap/ (default: $LINKPAPER_DATA)")
-    parser.add_argument("--stats", action="store_true", help="print label statistics (synthetic train vs real) and teacher quality")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace another SynthLLP generation already in --out (otherwise refused); "
-                             "a folder synth did not write is always refused")
+    parser.add_argument(
+        "--stats", action="store_true", help="print label statistics (synthetic train vs real) and teacher quality"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace another SynthLLP generation already in --out (otherwise refused); "
+        "a folder synth did not write is always refused",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -50,7 +61,7 @@ def check_out_folder(out) -> None:
     from pathlib import Path
 
     from linkpaper.data.synth import check_synth_out
-    from linkpaper.records import check_writable_dir, remove_created_dirs
+    from linkpaper.safe_io import check_writable_dir, remove_created_dirs
 
     check_synth_out(out)  # not a file, not a folder of someone else's files
     remove_created_dirs(check_writable_dir(Path(out), "--out"))  # probe only; write_valor_layout creates it
@@ -59,7 +70,6 @@ def check_out_folder(out) -> None:
 def run(args) -> int:
     from linkpaper.data.synth import generate, precheck_out, write_valor_layout
     from linkpaper.errors import UserError
-
     from linkpaper.limits import check_seed
 
     check_seed(args.seed)
@@ -70,14 +80,18 @@ def run(args) -> int:
         precheck_out(args.out, args.preset, args.seed, args.overwrite)
     result = generate(args.preset, args.seed, args.data_dir)
     sizes = result.data.source["sizes"]
-    print(f"generated {result.data.describe()}: train {sizes['train']}, val {sizes['val']}, "
-          f"test {sizes['test']} videos in {result.timings['generate_s']:.1f} s")  # fmt: skip
+    print(
+        f"generated {result.data.describe()}: train {sizes['train']}, val {sizes['val']}, "
+        f"test {sizes['test']} videos in {result.timings['generate_s']:.1f} s"
+    )
     if not result.data.source["glove"]:
         print("note: the GloVe class table is missing; class prototypes are uncorrelated random vectors")
     if args.stats:
         print(report(result, args.data_dir))
     if args.out is not None:
         summary = write_valor_layout(result.data, args.out, progress=not args.no_progress, overwrite=args.overwrite)
-        print(f"wrote {summary['written']} files ({summary['skipped']} already present) to {args.out} "
-              f"in {summary['seconds']:.1f} s")  # fmt: skip
+        print(
+            f"wrote {summary['written']} files ({summary['skipped']} already present) to {args.out} "
+            f"in {summary['seconds']:.1f} s"
+        )
     return 0

@@ -1,7 +1,7 @@
 """``python -m linkpaper test runs/NAME``: re-score a run's best checkpoint on test.
 
 The data is checked against the run record first (annotation checksums and data fingerprint,
-:mod:`linkpaper.inputs`): other data is refused. The scores are then compared with the ones the
+:mod:`linkpaper.training.inputs`): other data is refused. The scores are then compared with the ones the
 record holds: a difference (a replaced or damaged checkpoint) is said plainly and exits with
 status 1; an unfinished run is scored from its best checkpoint so far, and says so.
 
@@ -16,11 +16,18 @@ HELP = "score a run's best checkpoint (compared with its record), or a released 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run_dir", nargs="?", default=None, help="a run folder written by 'python -m linkpaper train'")
-    parser.add_argument("--checkpoint", default=None, metavar="NAME[=PATH]",
-                        help="a released checkpoint instead of a run: valor++, valor+ or valor (from "
-                             "'download checkpoints'), or NAME=PATH for a file elsewhere")
-    parser.add_argument("--data", default=None,
-                        help="with --checkpoint: llp:DIR, the released features (default: llp:<data dir>/valor_features)")
+    parser.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="NAME[=PATH]",
+        help="a released checkpoint instead of a run: valor++, valor+ or valor (from "
+        "'download checkpoints'), or NAME=PATH for a file elsewhere",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="with --checkpoint: llp:DIR, the released features (default: llp:<data dir>/valor_features)",
+    )
     parser.add_argument("--data-dir", default=None, help="LLP annotations and downloads (default $LINKPAPER_DATA)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: the run's device; cpu for --checkpoint)")
     parser.add_argument("--out", default=None, help="with --checkpoint: also write the scores to this JSON file")
@@ -28,20 +35,26 @@ def add_arguments(parser) -> None:
 
 def comparison(scores, record) -> tuple[str, bool]:
     """(a line comparing ``scores`` with the record's test scores, whether they differ)."""
-    from linkpaper.metrics import SCORE_LABELS
+    from linkpaper.evaluation.metrics import SCORE_LABELS
 
     epochs = f"{len(record.epochs)} of {record.config.get('epochs', '?')} epochs"
     if not record.complete or record.test_row is None:
-        return (f"note: the run is unfinished ({epochs}); these are the scores of its best checkpoint so far "
-                f"(epoch {record.best_epoch}), and its record holds no test scores to compare with", False)
+        return (
+            f"note: the run is unfinished ({epochs}); these are the scores of its best checkpoint so far "
+            f"(epoch {record.best_epoch}), and its record holds no test scores to compare with",
+            False,
+        )
     now = scores.row()
     differing = [(label, old, new) for label, old, new in zip(SCORE_LABELS, record.test_row, now) if old != new]
     if not differing:
         return f"the run is finished ({epochs}); these scores are the ones its record holds", False
     shown = ", ".join(f"{label} {old:.2f} -> {new:.2f}" for label, old, new in differing[:4])
-    return (f"WARNING: these scores differ from the ones the run record holds ({shown}"
-            f"{', ...' if len(differing) > 4 else ''}): the checkpoint is not the one that produced the record "
-            "(replaced or damaged?)", True)
+    return (
+        f"WARNING: these scores differ from the ones the run record holds ({shown}"
+        f"{', ...' if len(differing) > 4 else ''}): the checkpoint is not the one that produced the record "
+        "(replaced or damaged?)",
+        True,
+    )
 
 
 def run(args) -> int:
@@ -52,7 +65,7 @@ def run(args) -> int:
     if args.checkpoint is None:
         if args.data or args.out:
             raise ConfigError("test: --data and --out go with --checkpoint; a run folder names its own data")
-        from linkpaper.engine import test_run
+        from linkpaper.training.engine import test_run
 
         scores, record = test_run(args.run_dir, device=args.device)
         line, differs = comparison(scores, record)
@@ -70,28 +83,33 @@ def _score_released(args) -> int:
 
     from linkpaper.data import released
     from linkpaper.data.sources import parse_spec
-    from linkpaper.engine import scores_record
     from linkpaper.errors import ConfigError
+    from linkpaper.training.scoring import scores_record
 
     if args.data is None:
         features = released.features_root(args.data_dir)
     else:
         parsed = parse_spec(args.data)
         if parsed["kind"] != "llp":
-            raise ConfigError(f"--data {args.data!r}: a released checkpoint is scored on the released features; "
-                              "give llp:DIR")
+            raise ConfigError(
+                f"--data {args.data!r}: a released checkpoint is scored on the released features; give llp:DIR"
+            )
         features = parsed["root"]
     if not Path(features).is_dir():
-        raise ConfigError(f"--data llp:{features}: no such folder; fetch the features with: python -m linkpaper "
-                          "download features")
-    scores, caption = released.score_checkpoint(args.checkpoint, Path(features), args.data_dir,
-                                                device=args.device or "cpu")
+        raise ConfigError(
+            f"--data llp:{features}: no such folder; fetch the features with: python -m linkpaper download features"
+        )
+    scores, caption = released.score_checkpoint(
+        args.checkpoint, Path(features), args.data_dir, device=args.device or "cpu"
+    )
     print(scores.format_table(caption))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps({"checkpoint": args.checkpoint, "caption": caption,
-                                   "test": scores_record(scores)}, indent=1) + "\n")
+        tmp.write_text(
+            json.dumps({"checkpoint": args.checkpoint, "caption": caption, "test": scores_record(scores)}, indent=1)
+            + "\n"
+        )
         os.replace(tmp, out)
     return 0

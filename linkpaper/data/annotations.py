@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from linkpaper.classes import CLASS_INDEX, NUM_CLASSES, NUM_SEGMENTS, class_names_to_multihot
-from linkpaper.data.files import annotation_path  # noqa: F401  (the readers below locate files with it)
+from linkpaper.data.files import annotation_path
 from linkpaper.errors import UserError
 
 WEAK_HEADER = ("filename", "event_labels")
@@ -53,8 +53,10 @@ def video_id(filename: str) -> str:
     """
     vid = filename[:11]
     if not VIDEO_ID.fullmatch(vid):
-        raise AnnotationError(f"filename {filename!r}: its first 11 characters {vid!r} are not a YouTube id "
-                              "(letters, digits, '_' and '-'); LLP filenames look like 'abc123XYZ-_30_40'")
+        raise AnnotationError(
+            f"filename {filename!r}: its first 11 characters {vid!r} are not a YouTube id "
+            "(letters, digits, '_' and '-'); LLP filenames look like 'abc123XYZ-_30_40'"
+        )
     return vid
 
 
@@ -151,9 +153,7 @@ def read_weak_labels(path: str | os.PathLike) -> WeakLabels:
     for number, (filename, label_text) in _read_rows(path, WEAK_HEADER):
         check_llp_filename(filename, f"{path}, line {number}")
         if filename in seen:
-            raise AnnotationError(
-                f"{path}, line {number}: filename {filename!r} repeats line {seen[filename]}"
-            )
+            raise AnnotationError(f"{path}, line {number}: filename {filename!r} repeats line {seen[filename]}")
         names = [name for name in label_text.split(",") if name]
         if not names:
             raise AnnotationError(f"{path}, line {number}: no event labels for {filename!r}")
@@ -177,8 +177,7 @@ def read_dense_events(path: str | os.PathLike) -> list[DenseEvent]:
             onset_i, offset_i = int(onset), int(offset)
         except ValueError:
             raise AnnotationError(
-                f"{path}, line {number}: onset/offset must be integer seconds, found "
-                f"{onset!r} / {offset!r}"
+                f"{path}, line {number}: onset/offset must be integer seconds, found {onset!r} / {offset!r}"
             ) from None
         if name not in CLASS_INDEX:
             raise AnnotationError(

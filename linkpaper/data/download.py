@@ -10,17 +10,15 @@ import os
 import urllib.request
 from pathlib import Path
 
-from linkpaper.data.files import (  # noqa: F401  (re-exported: the download command's names)
+from linkpaper.data.files import (
     ANNOTATION_FILES,
     DATA_ENV_VAR,
-    DEFAULT_DATA_DIR,
     MissingDataError,
-    PublicFile,
     annotation_path,
-    fetch_hint,
     resolve_data_dir,
 )
 from linkpaper.errors import UserError
+
 
 class ChecksumError(UserError, ValueError):
     """A downloaded or local file does not have the sha256 it should have."""
@@ -65,8 +63,10 @@ def download_annotations(
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise UserError(f"--data-dir {root}: cannot create {target.parent} ({err.strerror or err}); "
-                            "choose a writable --data-dir (or $LINKPAPER_DATA)") from None
+            raise UserError(
+                f"--data-dir {root}: cannot create {target.parent} ({err.strerror or err}); "
+                "choose a writable --data-dir (or $LINKPAPER_DATA)"
+            ) from None
         try:
             with urllib.request.urlopen(spec.url, timeout=timeout) as response:
                 payload = response.read()
@@ -79,7 +79,7 @@ def download_annotations(
         found = hashlib.sha256(payload).hexdigest()
         if found != spec.sha256:
             raise ChecksumError(f"{spec.url}: downloaded sha256 {found} != pinned {spec.sha256}")
-        from linkpaper.records import atomic_write_bytes
+        from linkpaper.safe_io import atomic_write_bytes
 
         atomic_write_bytes(target, payload)  # disk full or read-only: one UserError naming the file
         status[key] = "downloaded"

@@ -27,14 +27,15 @@ from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import (
     DENSE_SPLITS,
     AnnotationError,
+    annotation_path,
     dense_ground_truth,
     read_dense_events,
     read_weak_labels,
     video_id,
 )
-from linkpaper.data.annotations import annotation_path
-from linkpaper.data.download import ANNOTATION_FILES, sha256_of
-from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as the reader sees it)
+from linkpaper.data.download import sha256_of
+from linkpaper.data.files import ANNOTATION_FILES
+from linkpaper.data.layout import (
     LABEL_STREAMS,
     OPTIONAL_STREAMS,
     SPLIT_CSV,
@@ -46,7 +47,7 @@ from linkpaper.data.layout import (  # noqa: F401  (re-exported: the layout as t
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import UserError
-from linkpaper.records import parse_json
+from linkpaper.safe_io import parse_json
 
 AUDIO_SHAPES: dict[str, tuple[int, int]] = {"maps": (64, 768), "pooled": (NUM_SEGMENTS, 768)}
 FIXED_SHAPES: dict[str, tuple[int, int]] = {
@@ -60,8 +61,7 @@ MAX_LISTED = 3  # paths shown per kind of problem
 
 
 _FIX_HINT = "Fix or re-extract those files"
-_FIX_HINT_REST = (" (python -m linkpaper extract, or re-download the release); see the layout in "
-                  "linkpaper.data.layout.")
+_FIX_HINT_REST = " (python -m linkpaper extract, or re-download the release); see the layout in linkpaper.data.layout."
 SYNTH_PROVENANCE = "synthllp.json"
 SYNTH_PARTIAL = "synthllp.partial.json"
 """``python -m linkpaper synth`` writes ``synthllp.partial.json`` first and ``synthllp.json`` last."""
@@ -109,7 +109,7 @@ class Problems:
 
 def _load_npy(path: Path) -> np.ndarray:
     """np.load without pickles; every failure becomes one short ``ValueError`` line."""
-    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+    from linkpaper.evaluation.npyfile import NpyHeaderError, check_npy_size, read_npy_header
 
     with open(path, "rb") as f:  # FileNotFoundError propagates: the caller reports "missing"
         if f.read(6) != b"\x93NUMPY":
@@ -290,8 +290,13 @@ def _read_all(
         if not (root / VALOR_LAYOUT[stream]).is_dir():
             problems.add(VALOR_LAYOUT[stream], "missing", f"the whole folder {root / VALOR_LAYOUT[stream]}")
     bad_streams = set(problems.by_stream)
-    bar = tqdm(ids, desc=f"{split}: reading {len(ids)} videos x {len(streams)} streams", disable=not progress,
-               unit="video", leave=False)
+    bar = tqdm(
+        ids,
+        desc=f"{split}: reading {len(ids)} videos x {len(streams)} streams",
+        disable=not progress,
+        unit="video",
+        leave=False,
+    )
     for n, vid in enumerate(bar):
         for stream in streams:
             subdir = VALOR_LAYOUT[stream]
@@ -342,8 +347,14 @@ def _stacked_streams(root, split, ids, audio_form, cache, cache_dir, progress) -
     tmp.mkdir()
     try:
         _read_all(root, split, ids, streams, form, tmp, progress)
-        meta = {"split": split, "key": key, "ids": ids, "streams": streams, "audio_form": form,
-                "version": CACHE_VERSION}  # fmt: skip
+        meta = {
+            "split": split,
+            "key": key,
+            "ids": ids,
+            "streams": streams,
+            "audio_form": form,
+            "version": CACHE_VERSION,
+        }
         _finish_cache(tmp, final, meta)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # interrupted or invalid: leave nothing behind
@@ -389,8 +400,10 @@ def load_split(
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise FeatureError(f"{root}: the features folder does not exist (expected the VALOR layout: "
-                           f"{', '.join(VALOR_LAYOUT[s] for s in VALOR_LAYOUT if s not in OPTIONAL_STREAMS)})")
+        raise FeatureError(
+            f"{root}: the features folder does not exist (expected the VALOR layout: "
+            f"{', '.join(VALOR_LAYOUT[s] for s in VALOR_LAYOUT if s not in OPTIONAL_STREAMS)})"
+        )
     csv_path = split_csv_path(root, split, data_dir)
     try:
         weak = read_weak_labels(csv_path)
@@ -465,8 +478,9 @@ def load_llp(
     splits, failures = {}, []
     for name in SPLIT_CSV:  # every split's problems are reported together, in one error
         try:
-            splits[name] = load_split(root, name, data_dir, audio_form, cache=cache, progress=progress,
-                                      cache_dir=cache_dir)
+            splits[name] = load_split(
+                root, name, data_dir, audio_form, cache=cache, progress=progress, cache_dir=cache_dir
+            )
         except FeatureError as err:
             failures.append(str(err))
     if failures:
@@ -474,8 +488,10 @@ def load_llp(
         raise FeatureError("\n".join(lines + [_FIX_HINT + _FIX_HINT_REST]))
     forms = {s.audio_form for s in splits.values()}
     if len(forms) > 1:
-        raise FeatureError(f"{root / VALOR_LAYOUT['audio']}: splits mix audio forms "
-                           f"({', '.join(f'{n}={s.audio_form}' for n, s in splits.items())}); use one form")
+        raise FeatureError(
+            f"{root / VALOR_LAYOUT['audio']}: splits mix audio forms "
+            f"({', '.join(f'{n}={s.audio_form}' for n, s in splits.items())}); use one form"
+        )
     used = [split_csv_path(root, name, data_dir) for name in SPLIT_CSV]
     used += [annotation_path("eval_audio", data_dir), annotation_path("eval_visual", data_dir)]
     checksums = {}
@@ -498,9 +514,14 @@ def load_llp(
     if synthetic is not None:  # SynthLLP written by `synth`: say so in every record and caption
         source = {**synthetic, **source, "kind": "synth", "read_from": f"llp:{root}"}
     return AVVPData(
-        train=splits["train"], val=splits["val"], test=splits["test"],
-        text_audio=text_audio, text_visual=text_visual, text_source=text_source, source=source,
-    )  # fmt: skip
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+        text_audio=text_audio,
+        text_visual=text_visual,
+        text_source=text_source,
+        source=source,
+    )
 
 
 def synth_provenance(root: Path) -> dict | None:
@@ -522,11 +543,15 @@ def synth_provenance(root: Path) -> dict | None:
     try:
         provenance = parse_json(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError) as err:  # (UnicodeDecodeError and JSON limits are ValueErrors)
-        raise FeatureError(f"{path}: unreadable SynthLLP provenance ({str(err).splitlines()[0][:200]}); write "
-                           "the folder again with 'python -m linkpaper synth --out ... --overwrite'") from None
+        raise FeatureError(
+            f"{path}: unreadable SynthLLP provenance ({str(err).splitlines()[0][:200]}); write "
+            "the folder again with 'python -m linkpaper synth --out ... --overwrite'"
+        ) from None
     if not isinstance(provenance, dict) or provenance.get("kind") != "synth":
-        raise FeatureError(f"{path}: not a SynthLLP provenance record (no kind 'synth'); write the folder again "
-                           "with 'python -m linkpaper synth --out ... --overwrite'")
+        raise FeatureError(
+            f"{path}: not a SynthLLP provenance record (no kind 'synth'); write the folder again "
+            "with 'python -m linkpaper synth --out ... --overwrite'"
+        )
     return provenance
 
 

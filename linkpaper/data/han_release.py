@@ -28,11 +28,18 @@ import numpy as np
 import torch
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-from linkpaper.data.annotations import DENSE_SPLITS, annotation_path, dense_ground_truth, read_dense_events
-from linkpaper.data.annotations import read_weak_labels, video_id
+from linkpaper.data.annotations import (
+    DENSE_SPLITS,
+    annotation_path,
+    dense_ground_truth,
+    read_dense_events,
+    read_weak_labels,
+    video_id,
+)
 from linkpaper.data.features import FeatureError, _check_array, _load_npy, split_csv_path
 from linkpaper.data.layout import HAN_LAYOUT, RESNET_FRAMES, SPLIT_CSV, VALOR_LAYOUT, feature_file
 from linkpaper.data.split import AVVPData, AVVPSplit
+
 TEACHER_LABELS = ("pseudo_audio", "pseudo_visual")  # VALOR's gated segment labels, optional here
 MAX_LISTED = 3
 
@@ -65,39 +72,57 @@ def load_han_split(root: str | os.PathLike, split: str, data_dir=None, teacher_l
     weak = read_weak_labels(split_csv_path(root, split, data_dir))
     ids = [video_id(name) for name in weak.filenames]
     problems: list[str] = []
-    arrays = {stream: _read_stream(root, folder, shape, ids, stream, problems)
-              for stream, (folder, shape) in HAN_LAYOUT.items()}
+    arrays = {
+        stream: _read_stream(root, folder, shape, ids, stream, problems)
+        for stream, (folder, shape) in HAN_LAYOUT.items()
+    }
     weak_segments = np.repeat(weak.labels[:, None, :], NUM_SEGMENTS, axis=1).astype(np.float32)
     for stream in TEACHER_LABELS:
         if teacher_labels:
-            arrays[stream] = _read_stream(root, VALOR_LAYOUT[stream], (NUM_SEGMENTS, NUM_CLASSES), ids, stream,
-                                          problems).astype(np.float32)
+            arrays[stream] = _read_stream(
+                root, VALOR_LAYOUT[stream], (NUM_SEGMENTS, NUM_CLASSES), ids, stream, problems
+            ).astype(np.float32)
         else:
             arrays[stream] = weak_segments
     if problems:
-        shown = problems[:MAX_LISTED] + ([f"... and {len(problems) - MAX_LISTED} more"] if len(problems) > MAX_LISTED else [])
-        raise FeatureError(f"HAN feature release at {root}, {split} split: {len(problems)} problem(s):\n"
-                           + "\n".join(shown))
+        shown = problems[:MAX_LISTED] + (
+            [f"... and {len(problems) - MAX_LISTED} more"] if len(problems) > MAX_LISTED else []
+        )
+        raise FeatureError(
+            f"HAN feature release at {root}, {split} split: {len(problems)} problem(s):\n" + "\n".join(shown)
+        )
     frames = arrays["visual"]
     arrays["visual"] = frames.reshape(len(ids), NUM_SEGMENTS, RESNET_FRAMES // NUM_SEGMENTS, -1).mean(axis=2)
     gt_audio = gt_visual = None
     if split in DENSE_SPLITS:
         gt_audio = dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_audio", data_dir)))
         gt_visual = dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_visual", data_dir)))
-    return AVVPSplit(name=split, filenames=list(weak.filenames), weak=torch.from_numpy(weak.labels.astype(np.float32)),
-                     gt_audio=gt_audio, gt_visual=gt_visual,
-                     **{name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in arrays.items()})
+    return AVVPSplit(
+        name=split,
+        filenames=list(weak.filenames),
+        weak=torch.from_numpy(weak.labels.astype(np.float32)),
+        gt_audio=gt_audio,
+        gt_visual=gt_visual,
+        **{name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in arrays.items()},
+    )
 
 
 def load_han_release(root: str | os.PathLike, data_dir=None) -> AVVPData:
     """All three splits of HAN's release at ``root`` (see the module docstring)."""
     root = Path(root).expanduser()
     if not all((root / folder).is_dir() for folder, _ in HAN_LAYOUT.values()):
-        raise FeatureError(f"{root}: not HAN's feature release (expected the folders "
-                           f"{', '.join(folder for folder, _ in HAN_LAYOUT.values())})")
+        raise FeatureError(
+            f"{root}: not HAN's feature release (expected the folders "
+            f"{', '.join(folder for folder, _ in HAN_LAYOUT.values())})"
+        )
     teacher = all((root / VALOR_LAYOUT[stream]).is_dir() for stream in TEACHER_LABELS)
     splits = {name: load_han_split(root, name, data_dir, teacher_labels=teacher) for name in SPLIT_CSV}
-    source = {"kind": "han", "root": str(root.resolve()), "features": "VGGish, ResNet-152 (8 fps, averaged per "
-              "second), R(2+1)D-18", "segment_labels": "VALOR's CLAP / CLIP pseudo labels" if teacher
-              else "the weak labels at every segment (no teacher labels in this folder)"}
+    source = {
+        "kind": "han",
+        "root": str(root.resolve()),
+        "features": "VGGish, ResNet-152 (8 fps, averaged per second), R(2+1)D-18",
+        "segment_labels": "VALOR's CLAP / CLIP pseudo labels"
+        if teacher
+        else "the weak labels at every segment (no teacher labels in this folder)",
+    }
     return AVVPData(train=splits["train"], val=splits["val"], test=splits["test"], source=source)

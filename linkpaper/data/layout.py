@@ -46,12 +46,16 @@ OPTIONAL_STREAMS = ("pseudo_audio_ungated", "pseudo_visual_ungated")
 LABEL_STREAMS = ("pseudo_audio", "pseudo_visual", "pseudo_audio_ungated", "pseudo_visual_ungated")
 
 TEXT_TABLES_DIR = "text_tables"
-TEXT_TABLE_FILES: dict[str, str] = {"audio": f"{TEXT_TABLES_DIR}/clap_text.npy",
-                                    "visual": f"{TEXT_TABLES_DIR}/clip_text.npy"}
+TEXT_TABLE_FILES: dict[str, str] = {
+    "audio": f"{TEXT_TABLES_DIR}/clap_text.npy",
+    "visual": f"{TEXT_TABLES_DIR}/clip_text.npy",
+}
 """Modality -> the class text table file PLSIM reads (CLAP's for audio, CLIP's for visual)."""
 
-TEACHER_TEXT_TABLES: dict[str, str] = {AUDIO_TEACHER: TEXT_TABLE_FILES["audio"],
-                                       VISUAL_TEACHER: TEXT_TABLE_FILES["visual"]}
+TEACHER_TEXT_TABLES: dict[str, str] = {
+    AUDIO_TEACHER: TEXT_TABLE_FILES["audio"],
+    VISUAL_TEACHER: TEXT_TABLE_FILES["visual"],
+}
 """Teacher -> its text table file (the extraction's view of :data:`TEXT_TABLE_FILES`)."""
 
 

@@ -66,8 +66,11 @@ class Archive:
 
     @property
     def url(self) -> str:
-        return (remote.hf_url(HF_FEATURES_REPO, self.remote, "dataset") if self.host == "hf"
-                else remote.drive_page(self.remote))
+        return (
+            remote.hf_url(HF_FEATURES_REPO, self.remote, "dataset")
+            if self.host == "hf"
+            else remote.drive_page(self.remote)
+        )
 
 
 _LABELS = (NUM_SEGMENTS, NUM_CLASSES)
@@ -118,8 +121,9 @@ def parse_only(text: str | None, known: dict, option: str = "--only") -> list[st
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise ConfigError(f"{option} {text!r}: unknown name(s) {', '.join(unknown) or '(none given)'}; "
-                          f"choose from {', '.join(known)}")
+        raise ConfigError(
+            f"{option} {text!r}: unknown name(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -156,7 +160,7 @@ def check_stream(folder: Path, stream: Stream, ids: list[str], deep: bool = True
     from tqdm.auto import tqdm
 
     from linkpaper.data.features import _check_array, _load_npy
-    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+    from linkpaper.evaluation.npyfile import NpyHeaderError, check_npy_size, read_npy_header
 
     if not folder.is_dir():
         return f"{folder}: missing (expected {len(ids)} videos)"
@@ -194,8 +198,7 @@ def check_stream(folder: Path, stream: Stream, ids: list[str], deep: bool = True
     parts = [f"{len(v)} {kind} (first: {', '.join(v[:3])})" for kind, v in problems.items()]
     expected = " or ".join(str(s) for s in stream.shapes)
     dtype_text = "integer {0,1}" if stream.labels else "float32"
-    return (f"{folder}: {'; '.join(parts)} of {len(ids)} videos (expected {kind_name} of shape {expected}, "
-            f"{dtype_text})")
+    return f"{folder}: {'; '.join(parts)} of {len(ids)} videos (expected {kind_name} of shape {expected}, {dtype_text})"
 
 
 # --------------------------------------------------------------------------- features
@@ -222,12 +225,16 @@ def _member_plan(archive: Path, streams: tuple[Stream, ...]) -> list[remote.Memb
         loose = [p for p in by_parent if PurePosixPath(p).name == leaf]
         parents = exact or loose
         if not parents:
-            raise remote.DownloadError(f"{archive}: no {stream.folder}/ folder of .npy files in the archive "
-                                       f"({len(names)} files); is it the right file? Delete it and run the command "
-                                       "again (or add --force)")
+            raise remote.DownloadError(
+                f"{archive}: no {stream.folder}/ folder of .npy files in the archive "
+                f"({len(names)} files); is it the right file? Delete it and run the command "
+                "again (or add --force)"
+            )
         if len(parents) > 1:
-            raise remote.DownloadError(f"{archive}: several folders could be {stream.folder} "
-                                       f"({', '.join(sorted(parents)[:4])}); unpack it by hand into {stream.folder}")
+            raise remote.DownloadError(
+                f"{archive}: several folders could be {stream.folder} "
+                f"({', '.join(sorted(parents)[:4])}); unpack it by hand into {stream.folder}"
+            )
         for name in by_parent[parents[0]]:
             plan.append(remote.Member(name, f"{stream.folder}/{PurePosixPath(name).name}"))
     return plan
@@ -239,8 +246,9 @@ def _fetch_archive(archive: Archive, target: Path, progress: bool) -> remote.Fet
     return remote.fetch_drive(archive.remote, target, progress=progress)
 
 
-def download_features(data_dir=None, only: list[str] | None = None, force: bool = False,
-                      progress: bool = True) -> dict[str, str]:
+def download_features(
+    data_dir=None, only: list[str] | None = None, force: bool = False, progress: bool = True
+) -> dict[str, str]:
     """Download, unpack and verify the feature sets ``only`` (default: all of ``FEATURE_SETS``).
 
     Per archive: a file the manifest already records is checked (size, sha256) instead of
@@ -288,12 +296,14 @@ def download_features(data_dir=None, only: list[str] | None = None, force: bool 
         for stream in done:  # recorded earlier: a quick check that nothing went missing since
             problem = check_stream(root / stream.folder, stream, ids, deep=False, progress=progress)
             if problem:
-                raise remote.DownloadError(f"{problem}; it was complete when unpacked. Run the command again with "
-                                           f"--force --only {','.join(sets)} to download and unpack it anew")
+                raise remote.DownloadError(
+                    f"{problem}; it was complete when unpacked. Run the command again with "
+                    f"--force --only {','.join(sets)} to download and unpack it anew"
+                )
         if todo:
             plan = _member_plan(target, tuple(todo))
 
-            def check(tmp: Path, todo=todo) -> None:
+            def check(tmp: Path, todo=todo, target=target) -> None:
                 problems = [p for s in todo if (p := check_stream(tmp / s.folder, s, ids, progress=progress))]
                 if problems:
                     shown = "; ".join(p.replace(str(tmp) + "/", "") for p in problems)
@@ -318,8 +328,9 @@ def _model(name: str):
     return build_model("valor++", **RELEASED_MODELS[name].overrides)
 
 
-def download_checkpoints(data_dir=None, only: list[str] | None = None, force: bool = False,
-                         progress: bool = True) -> dict[str, str]:
+def download_checkpoints(
+    data_dir=None, only: list[str] | None = None, force: bool = False, progress: bool = True
+) -> dict[str, str]:
     """Download the released checkpoints ``only`` (default: all) and check that each loads into its
     network (``load_valor_checkpoint``, strict); a second call checks the manifest's sha256."""
     from linkpaper.models.registry import load_valor_checkpoint
@@ -347,8 +358,10 @@ def download_checkpoints(data_dir=None, only: list[str] | None = None, force: bo
         try:
             load_valor_checkpoint(_model(name), target)
         except UserError as err:
-            raise remote.DownloadError(f"{target}: not a {name} checkpoint ({str(err).splitlines()[0][:300]}); "
-                                       "delete it and run the command again") from None
+            raise remote.DownloadError(
+                f"{target}: not a {name} checkpoint ({str(err).splitlines()[0][:300]}); "
+                "delete it and run the command again"
+            ) from None
         manifest.record(key, url=url, size=target.stat().st_size, sha256=remote.sha256_file(target))
         status[name] = f"{how}, loads into {name}: {target}"
     return status
@@ -363,8 +376,10 @@ def _fetch_checkpoint(spec: ReleasedModel, target: Path, progress: bool) -> remo
         except remote.NotOnHost:
             tried.append(remote_name)
     page = f"https://huggingface.co/{HF_MODELS_REPO}/tree/main"
-    raise remote.DownloadError(f"{HF_MODELS_REPO} holds neither {' nor '.join(tried)}; look at {page} and save "
-                               f"the file as {target}, then run the command again")
+    raise remote.DownloadError(
+        f"{HF_MODELS_REPO} holds neither {' nor '.join(tried)}; look at {page} and save "
+        f"the file as {target}, then run the command again"
+    )
 
 
 # --------------------------------------------------------------------------- scoring
@@ -388,19 +403,28 @@ def load_test_split(name: str, features: Path, data_dir=None, progress: bool = T
         return load_split(features, "test", data_dir, progress=progress)
     weak = read_weak_labels(split_csv_path(features, "test", data_dir))
     ids = [video_id(f) for f in weak.filenames]
-    streams = {"audio": Stream(HAN_LAYOUT["vggish"], ((NUM_SEGMENTS, 128),)),
-               "visual": Stream(HAN_LAYOUT["res152"], ((80, 2048),)),
-               "visual_3d": Stream(HAN_LAYOUT["r2plus1d"], ((NUM_SEGMENTS, 512),))}
+    streams = {
+        "audio": Stream(HAN_LAYOUT["vggish"], ((NUM_SEGMENTS, 128),)),
+        "visual": Stream(HAN_LAYOUT["res152"], ((80, 2048),)),
+        "visual_3d": Stream(HAN_LAYOUT["r2plus1d"], ((NUM_SEGMENTS, 512),)),
+    }
     problems = [p for s in streams.values() if (p := check_stream(features / s.folder, s, ids, progress=progress))]
     if problems:
-        raise FeatureError("; ".join(problems) + f". Fetch them with: python -m linkpaper download features "
-                           f"--only {','.join(RELEASED_MODELS[name].needs)}")
-    tensors = {f: torch.from_numpy(np.stack([np.load(features / s.folder / feature_file(v)) for v in ids]))
-               for f, s in streams.items()}
+        raise FeatureError(
+            "; ".join(problems) + f". Fetch them with: python -m linkpaper download features "
+            f"--only {','.join(RELEASED_MODELS[name].needs)}"
+        )
+    tensors = {
+        f: torch.from_numpy(np.stack([np.load(features / s.folder / feature_file(v)) for v in ids]))
+        for f, s in streams.items()
+    }
     zeros = torch.zeros(len(ids), NUM_SEGMENTS, NUM_CLASSES)
     return AVVPSplit(
-        name="test", filenames=list(weak.filenames), weak=torch.from_numpy(weak.labels.astype(np.float32)),
-        pseudo_audio=zeros, pseudo_visual=zeros.clone(),
+        name="test",
+        filenames=list(weak.filenames),
+        weak=torch.from_numpy(weak.labels.astype(np.float32)),
+        pseudo_audio=zeros,
+        pseudo_visual=zeros.clone(),
         gt_audio=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_audio", data_dir))),
         gt_visual=dense_ground_truth(weak.filenames, read_dense_events(annotation_path("eval_visual", data_dir))),
         **tensors,
@@ -413,23 +437,26 @@ def score_checkpoint(name_or_path: str, features: Path, data_dir=None, device: s
     ``name_or_path``: ``valor++``, ``valor+``, ``valor`` (the file ``download checkpoints`` put in
     the data directory) or ``NAME=PATH`` for a checkpoint elsewhere (``valor++=/x/checkpoint_best.pt``).
     """
-    from linkpaper.engine import evaluate_split, prepare_split
     from linkpaper.models.registry import load_valor_checkpoint
+    from linkpaper.training.scoring import evaluate_split, prepare_split
 
     name, _, path_text = str(name_or_path).partition("=")
     name = name.strip().lower()
     if name not in RELEASED_MODELS:
-        raise ConfigError(f"--checkpoint {name_or_path!r}: choose one of {', '.join(RELEASED_MODELS)} "
-                          "(or NAME=PATH for a checkpoint file elsewhere)")
+        raise ConfigError(
+            f"--checkpoint {name_or_path!r}: choose one of {', '.join(RELEASED_MODELS)} "
+            "(or NAME=PATH for a checkpoint file elsewhere)"
+        )
     path = Path(path_text).expanduser() if path_text else checkpoint_path(name, data_dir)
     if not path.is_file():
-        raise ConfigError(f"--checkpoint {name}: {path} does not exist; fetch it with: python -m linkpaper download "
-                          f"checkpoints --only {name}" + (f" --data-dir {data_dir}" if data_dir else ""))
+        raise ConfigError(
+            f"--checkpoint {name}: {path} does not exist; fetch it with: python -m linkpaper download "
+            f"checkpoints --only {name}" + (f" --data-dir {data_dir}" if data_dir else "")
+        )
     model = _model(name)
     load_valor_checkpoint(model, path)
     model.to(device).eval()
     split = prepare_split(model, load_test_split(name, Path(features), data_dir, progress), device)
     scores, _, _ = evaluate_split(model, split)
-    caption = (f"released {name} checkpoint ({path}) on LLP test (real features, {features}), "
-               f"{len(split)} videos")
+    caption = f"released {name} checkpoint ({path}) on LLP test (real features, {features}), {len(split)} videos"
     return scores, caption

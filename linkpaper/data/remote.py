@@ -58,8 +58,17 @@ def sha256_file(path: str | os.PathLike, progress: bool = False) -> str:
 
     path = Path(path)
     digest = hashlib.sha256()
-    with open(path, "rb") as f, tqdm(total=path.stat().st_size, unit="B", unit_scale=True, leave=False,
-                                     desc=f"sha256 {path.name}", disable=not progress) as bar:
+    with (
+        open(path, "rb") as f,
+        tqdm(
+            total=path.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            leave=False,
+            desc=f"sha256 {path.name}",
+            disable=not progress,
+        ) as bar,
+    ):
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
             bar.update(len(block))
@@ -72,8 +81,9 @@ def _require(module: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise DownloadError(f"the {module} package is missing; install the download extra: "
-                            "pip install -e \".[download]\"") from None
+        raise DownloadError(
+            f'the {module} package is missing; install the download extra: pip install -e ".[download]"'
+        ) from None
 
 
 def _offline_setting() -> str | None:
@@ -85,8 +95,10 @@ def _offline_setting() -> str | None:
 
 def manual_steps(url: str, target: Path) -> str:
     """What to do without a network: the same message for every file."""
-    return (f"Without network access: download {url} in a browser, save it as {target}, "
-            "and run the same command again (it verifies and unpacks a file found there).")
+    return (
+        f"Without network access: download {url} in a browser, save it as {target}, "
+        "and run the same command again (it verifies and unpacks a file found there)."
+    )
 
 
 # --------------------------------------------------------------------------- Hugging Face
@@ -113,8 +125,15 @@ def hf_url(repo_id: str, filename: str, repo_type: str | None) -> str:
     return f"https://huggingface.co/{prefix}{repo_id}/resolve/main/{filename}"
 
 
-def fetch_hf(repo_id: str, filename: str, target: Path, *, repo_type: str | None = None,
-             revision: str = "main", progress: bool = True) -> Fetched:
+def fetch_hf(
+    repo_id: str,
+    filename: str,
+    target: Path,
+    *,
+    repo_type: str | None = None,
+    revision: str = "main",
+    progress: bool = True,
+) -> Fetched:
     """Download ``filename`` of a Hub repository to ``target``, resuming ``target.part``.
 
     The Hub's HEAD answer gives the size and, for LFS files, the sha256 (its etag); the finished
@@ -125,8 +144,10 @@ def fetch_hf(repo_id: str, filename: str, target: Path, *, repo_type: str | None
     page = hf_url(repo_id, filename, repo_type)
     offline = _offline_setting()
     if offline:
-        raise DownloadError(f"{offline}={os.environ[offline]} is set, so {page} cannot be fetched: unset it "
-                            f"(env -u {offline} ...). {manual_steps(page, target)}")
+        raise DownloadError(
+            f"{offline}={os.environ[offline]} is set, so {page} cannot be fetched: unset it "
+            f"(env -u {offline} ...). {manual_steps(page, target)}"
+        )
     hub = _require("huggingface_hub")
     from huggingface_hub import file_download
 
@@ -152,17 +173,24 @@ def fetch_hf(repo_id: str, filename: str, target: Path, *, repo_type: str | None
     quiet = _quiet_logger("huggingface_hub")
     try:
         with open(part, "ab") as f:
-            file_download.http_get(meta.location or url, f, resume_size=have, expected_size=size,
-                                   displayed_filename=filename,
-                                   tqdm_class=None if progress else _SilentTqdm,
-                                   headers=hub.utils.build_hf_headers())
+            file_download.http_get(
+                meta.location or url,
+                f,
+                resume_size=have,
+                expected_size=size,
+                displayed_filename=filename,
+                tqdm_class=None if progress else _SilentTqdm,
+                headers=hub.utils.build_hf_headers(),
+            )
     except KeyboardInterrupt:
         raise
     except Exception as err:
         got = part.stat().st_size if part.is_file() else 0
-        raise DownloadError(f"downloading {page} stopped after {got:,} of {size or 0:,} bytes ({_first_line(err)}); "
-                            f"run the same command again to continue from {part}. "
-                            f"{manual_steps(page, target)}") from None
+        raise DownloadError(
+            f"downloading {page} stopped after {got:,} of {size or 0:,} bytes ({_first_line(err)}); "
+            f"run the same command again to continue from {part}. "
+            f"{manual_steps(page, target)}"
+        ) from None
     finally:
         quiet.restore()
     return _finish(part, target, size, expected_sha, page)
@@ -171,13 +199,16 @@ def fetch_hf(repo_id: str, filename: str, target: Path, *, repo_type: str | None
 def _finish(part: Path, target: Path, size: int | None, expected_sha: str | None, url: str) -> Fetched:
     found_size = part.stat().st_size
     if size is not None and found_size != size:
-        raise DownloadError(f"{part}: {found_size:,} bytes, but {url} has {size:,}; run the same command again "
-                            "to continue the download")
+        raise DownloadError(
+            f"{part}: {found_size:,} bytes, but {url} has {size:,}; run the same command again to continue the download"
+        )
     found_sha = sha256_file(part, progress=found_size > (256 << 20))
     if expected_sha and found_sha != expected_sha:
         part.unlink()
-        raise DownloadError(f"{url}: the downloaded bytes have sha256 {found_sha}, the host announces "
-                            f"{expected_sha}; the partial file was removed, run the same command again")
+        raise DownloadError(
+            f"{url}: the downloaded bytes have sha256 {found_sha}, the host announces "
+            f"{expected_sha}; the partial file was removed, run the same command again"
+        )
     os.replace(part, target)
     return Fetched(target, found_size, found_sha, url)
 
@@ -249,15 +280,18 @@ def fetch_drive(file_id: str, target: Path, *, progress: bool = True) -> Fetched
     tmp = target.with_name(target.name + ".gdown")  # gdown's output; renamed to target once verified
     try:
         if mirror:
-            result = gdown.download(url=mirror.replace("{id}", file_id), output=str(tmp), quiet=not progress,
-                                    resume=True, retries=3)
+            result = gdown.download(
+                url=mirror.replace("{id}", file_id), output=str(tmp), quiet=not progress, resume=True, retries=3
+            )
         else:
             result = gdown.download(id=file_id, output=str(tmp), quiet=not progress, resume=True, retries=3)
     except KeyboardInterrupt:
         raise
     except Exception as err:
-        raise DownloadError(f"could not download {page} ({_first_line(err)}); a partial file stays next to "
-                            f"{target} and the same command continues it. {manual_steps(page, target)}") from None
+        raise DownloadError(
+            f"could not download {page} ({_first_line(err)}); a partial file stays next to "
+            f"{target} and the same command continues it. {manual_steps(page, target)}"
+        ) from None
     if result is None or not tmp.is_file():
         raise DownloadError(f"could not download {page} (gdown returned no file). {manual_steps(page, target)}")
     return _finish(tmp, target, None, None, page)
@@ -283,15 +317,20 @@ class Manifest:
                 data = json.loads(self.path.read_text())
                 self.files = dict(data["files"])
             except (OSError, ValueError, KeyError, TypeError) as err:
-                raise DownloadError(f"{self.path}: unreadable download manifest ({_first_line(err)}); delete it and "
-                                    "run the command again (every file is then checked and recorded anew)") from None
+                raise DownloadError(
+                    f"{self.path}: unreadable download manifest ({_first_line(err)}); delete it and "
+                    "run the command again (every file is then checked and recorded anew)"
+                ) from None
 
     def get(self, name: str) -> dict | None:
         return self.files.get(name)
 
     def record(self, name: str, **entry) -> None:
-        self.files[name] = {**self.files.get(name, {}), **entry, "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                                           time.gmtime())}
+        self.files[name] = {
+            **self.files.get(name, {}),
+            **entry,
+            "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         self.save()
 
     def forget(self, name: str) -> None:
@@ -309,14 +348,18 @@ def check_against_manifest(path: Path, entry: dict) -> None:
     """Raise DownloadError unless ``path`` has the size and sha256 the manifest recorded."""
     size = path.stat().st_size
     if size != entry.get("size"):
-        raise DownloadError(f"{path}: {size:,} bytes, but the download manifest recorded {entry.get('size'):,}; "
-                            "the file changed after it was downloaded. Delete it and run the command again "
-                            "(or add --force)")
+        raise DownloadError(
+            f"{path}: {size:,} bytes, but the download manifest recorded {entry.get('size'):,}; "
+            "the file changed after it was downloaded. Delete it and run the command again "
+            "(or add --force)"
+        )
     found = sha256_file(path, progress=size > (256 << 20))
     if found != entry.get("sha256"):
-        raise DownloadError(f"{path}: sha256 {found} does not match the {entry.get('sha256')} the download manifest "
-                            "recorded; the file changed after it was downloaded. Delete it and run the command "
-                            "again (or add --force)")
+        raise DownloadError(
+            f"{path}: sha256 {found} does not match the {entry.get('sha256')} the download manifest "
+            "recorded; the file changed after it was downloaded. Delete it and run the command "
+            "again (or add --force)"
+        )
 
 
 # --------------------------------------------------------------------------- archives
@@ -340,10 +383,13 @@ def archive_names(archive: Path) -> tuple[str, list[str]]:
             with tarfile.open(archive) as t:
                 return "tar", [m.name for m in t.getmembers() if m.isfile()]
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as err:
-        raise DownloadError(f"{archive}: corrupt archive ({_first_line(err)}); delete it and run the command "
-                            "again (or add --force)") from None
-    raise DownloadError(f"{archive}: not a zip or tar archive (corrupt or truncated?); delete it and run the "
-                        "command again (or add --force)")
+        raise DownloadError(
+            f"{archive}: corrupt archive ({_first_line(err)}); delete it and run the command again (or add --force)"
+        ) from None
+    raise DownloadError(
+        f"{archive}: not a zip or tar archive (corrupt or truncated?); delete it and run the "
+        "command again (or add --force)"
+    )
 
 
 def unpack(archive: Path, members: list[Member], root: Path, folders: list[str], check, progress: bool = True) -> None:
@@ -391,8 +437,10 @@ def _copy_member(opener, dest: Path, archive: Path, name: str) -> None:
         with opener() as src, open(dest, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as err:
-        raise DownloadError(f"{archive}: member {name} is corrupt ({_first_line(err)}); delete the archive and run "
-                            "the command again (or add --force)") from None
+        raise DownloadError(
+            f"{archive}: member {name} is corrupt ({_first_line(err)}); delete the archive and run "
+            "the command again (or add --force)"
+        ) from None
 
 
 def leaf_folder(name: str) -> tuple[str, str] | None:

@@ -14,8 +14,10 @@ from pathlib import Path
 from linkpaper.data.split import AVVPData
 from linkpaper.errors import ConfigError
 
-EXAMPLES = ("synth:small, synth:full, synth:tiny, synth:small:3 (seed 3), llp:/path/to/valor_features, "
-            "han:/path/to/han_features")
+EXAMPLES = (
+    "synth:small, synth:full, synth:tiny, synth:small:3 (seed 3), llp:/path/to/valor_features, "
+    "han:/path/to/han_features"
+)
 
 _SYNTH_CACHE: dict[tuple, AVVPData] = {}
 
@@ -33,11 +35,15 @@ def parse_spec(spec: str, seed: int = 0) -> dict:
             try:
                 seed = int(seed_text)
             except ValueError:
-                raise ConfigError(f"--data {spec!r}: the seed {seed_text!r} is not an integer (e.g. synth:small:3)") from None
+                raise ConfigError(
+                    f"--data {spec!r}: the seed {seed_text!r} is not an integer (e.g. synth:small:3)"
+                ) from None
         from linkpaper.limits import MAX_SEED
 
         if not 0 <= int(seed) <= MAX_SEED:
-            raise ConfigError(f"--data {spec!r}: the seed {seed} is out of range; expected an integer from 0 to {MAX_SEED}")
+            raise ConfigError(
+                f"--data {spec!r}: the seed {seed} is out of range; expected an integer from 0 to {MAX_SEED}"
+            )
         return {"kind": "synth", "preset": preset, "seed": int(seed)}
     if kind in ("llp", "han"):
         if not rest:
@@ -66,8 +72,10 @@ def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0, prog
     root = parsed["root"]
     if parsed["kind"] == "han":
         if not root.is_dir():
-            raise ConfigError(f"--data {spec!r}: the folder {root} does not exist; point han: at HAN's feature "
-                              "release (feats/vggish, feats/res152, feats/r2plus1d_18)")
+            raise ConfigError(
+                f"--data {spec!r}: the folder {root} does not exist; point han: at HAN's feature "
+                "release (feats/vggish, feats/res152, feats/r2plus1d_18)"
+            )
         from linkpaper.data.han_release import load_han_release
 
         return load_han_release(root, data_dir=data_dir)
@@ -79,4 +87,3 @@ def load_data(spec: str, data_dir: str | Path | None = None, seed: int = 0, prog
     from linkpaper.data.features import load_llp
 
     return load_llp(root, data_dir=data_dir, progress=progress)
-

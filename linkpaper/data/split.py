@@ -56,18 +56,14 @@ class AVVPSplit:
 
     def tensor_fields(self) -> dict[str, torch.Tensor]:
         """Every per-video tensor of the split (those that are not None), by field name."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if isinstance(getattr(self, f.name), torch.Tensor)
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)}
 
-    def to(self, device: str | torch.device) -> "AVVPSplit":
+    def to(self, device: str | torch.device) -> AVVPSplit:
         """A copy whose tensors live on ``device`` (ground truth stays in numpy on the host)."""
         moved = {name: t.to(device) for name, t in self.tensor_fields().items()}
         return AVVPSplit(**{**self.__dict__, **moved})
 
-    def subset(self, index) -> "AVVPSplit":
+    def subset(self, index) -> AVVPSplit:
         """The videos at ``index`` (a slice, a list or an integer array), in that order."""
         index_np = np.arange(len(self))[index]
         index_t = torch.as_tensor(index_np, dtype=torch.long)

@@ -35,9 +35,7 @@ def event_runs(timeline: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _hist(values: np.ndarray, low: int, high: int) -> list[int]:
     """Counts of each integer value in [low, high]."""
-    return np.bincount(np.asarray(values, dtype=np.int64) - low, minlength=high - low + 1)[
-        : high - low + 1
-    ].tolist()
+    return np.bincount(np.asarray(values, dtype=np.int64) - low, minlength=high - low + 1)[: high - low + 1].tolist()
 
 
 def _shares(counts: np.ndarray) -> list[float]:
@@ -127,9 +125,7 @@ def label_statistics(gt_audio: np.ndarray, gt_visual: np.ndarray, weak: np.ndarr
         result["mean_duration"][name] = float(duration.mean()) if duration.size else 0.0
         sums = np.bincount(cls, weights=duration, minlength=NUM_CLASSES)
         counts = np.bincount(cls, minlength=NUM_CLASSES)
-        result["mean_duration_per_class"][name] = np.where(
-            counts > 0, sums / np.maximum(counts, 1), 0.0
-        ).tolist()
+        result["mean_duration_per_class"][name] = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0).tolist()
         result["duration_hist"][name] = _hist(duration, 1, NUM_SEGMENTS)
         result["onset_hist"][name] = _hist(onset, 0, NUM_SEGMENTS - 1)
     return result

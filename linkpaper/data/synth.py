@@ -49,7 +49,7 @@ import torch
 
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import LLP_FILENAME, check_llp_filename, load_annotations, video_id
-from linkpaper.data.download import MissingDataError, annotation_path
+from linkpaper.data.files import MissingDataError, annotation_path
 from linkpaper.data.layout import (
     AUDIO_TEACHER_EMBEDDINGS,
     LABEL_STREAMS,
@@ -62,7 +62,8 @@ from linkpaper.data.layout import (
 )
 from linkpaper.data.split import AVVPData, AVVPSplit
 from linkpaper.errors import ConfigError, UserError
-from linkpaper.records import parse_json
+from linkpaper.evaluation.inference import is_active
+from linkpaper.safe_io import parse_json
 
 SPLITS = ("train", "val", "test")
 DONOR_RULES = ("val-half", "val")
@@ -116,8 +117,8 @@ class SynthConfig:
         LLP val is split once, stratified by class, into a *donor half* and a *selection half*;
         train timelines come from the donor half only, and SynthLLP's ``val`` split (the one that
         chooses the best epoch) is the selection half, so no training timeline is copied from a
-        video that selects the model. "val": the first-round rule (donors and selection both from
-        all of LLP val), kept to measure what the split changes.
+        video that selects the model. "val": donors and selection both from all of LLP val, to
+        measure what the split changes (``book/decisions.md#decision-synth-donors``).
       donor_fallback: rule for a train (video, class) whose class no val video carries:
         "full_av" (present in both modalities for all 10 s) or "audio" (audio only, 10 s).
         Never triggered with the real LLP files (every class has >= 8 val videos).
@@ -164,9 +165,7 @@ class SynthConfig:
         if self.donors not in DONOR_RULES:
             raise ConfigError(f"SynthConfig.donors must be one of {', '.join(DONOR_RULES)}, got {self.donors!r}")
         if self.donor_fallback not in ("full_av", "audio"):
-            raise ConfigError(
-                f"SynthConfig.donor_fallback must be 'full_av' or 'audio', got {self.donor_fallback!r}"
-            )
+            raise ConfigError(f"SynthConfig.donor_fallback must be 'full_av' or 'audio', got {self.donor_fallback!r}")
 
 
 PRESETS: dict[str, dict] = {
@@ -219,18 +218,22 @@ def _load_glove(data_dir) -> np.ndarray | None:
         path = annotation_path("glove", data_dir)
     except MissingDataError:
         return None
-    from linkpaper.records import safe_torch_load
+    from linkpaper.safe_io import safe_torch_load
 
     remedy = "Download it again (python -m linkpaper download) or remove it to generate without it."
     table = safe_torch_load(path, what="GloVe class table", remedy=remedy)
     try:
         rows = np.stack([np.asarray(v, dtype=np.float64) for v in table.values()])  # position order
     except (AttributeError, TypeError, ValueError) as err:
-        raise UserError(f"{path}: not a GloVe class table ({type(err).__name__}: {str(err)[:120]}); "
-                        f"expected a dict of {NUM_CLASSES} vectors. {remedy}") from None
+        raise UserError(
+            f"{path}: not a GloVe class table ({type(err).__name__}: {str(err)[:120]}); "
+            f"expected a dict of {NUM_CLASSES} vectors. {remedy}"
+        ) from None
     if rows.ndim != 2 or rows.shape[0] != NUM_CLASSES or not np.isfinite(rows).all():
-        raise UserError(f"{path}: the GloVe class table has shape {rows.shape} (or non-finite values); "
-                        f"expected {NUM_CLASSES} finite vectors. {remedy}")
+        raise UserError(
+            f"{path}: the GloVe class table has shape {rows.shape} (or non-finite values); "
+            f"expected {NUM_CLASSES} finite vectors. {remedy}"
+        )
     return rows
 
 
@@ -280,8 +283,12 @@ def split_donors_and_selection(weak: np.ndarray, seed: int) -> tuple[np.ndarray,
 
 
 def sample_donor_timelines(
-    weak: np.ndarray, donor_weak: np.ndarray, donor_audio: np.ndarray, donor_visual: np.ndarray,
-    rng: np.random.Generator, fallback: str = "full_av",
+    weak: np.ndarray,
+    donor_weak: np.ndarray,
+    donor_audio: np.ndarray,
+    donor_visual: np.ndarray,
+    rng: np.random.Generator,
+    fallback: str = "full_av",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train timelines by donor sampling (issue item 1).
 
@@ -338,22 +345,24 @@ def _make_world(cfg: SynthConfig, seed: int, glove: np.ndarray | None) -> _World
         gap = _unit_rows(rng.standard_normal(key.shape))
         return _unit_rows(np.sqrt(1 - cfg.text_noise**2 / 2) * key + cfg.text_noise / np.sqrt(2) * gap)
 
-    return _World(proto_audio, proto_visual, proto_visual3d, proto_clap, text_table(proto_clap),
-                  text_table(proto_visual))
+    return _World(
+        proto_audio, proto_visual, proto_visual3d, proto_clap, text_table(proto_clap), text_table(proto_visual)
+    )
 
 
 def _amplitudes(rng, timeline: np.ndarray, cfg: SynthConfig) -> np.ndarray:
     """(N, T, C) float32 event amplitudes: timeline x per-(video, class) x per-segment log-normal."""
     n = timeline.shape[0]
-    video = np.exp(cfg.amplitude_jitter * rng.standard_normal((n, 1, NUM_CLASSES), dtype=np.float32)
-                   - cfg.amplitude_jitter**2 / 2)  # fmt: skip
-    segment = np.exp(cfg.segment_jitter * rng.standard_normal(timeline.shape, dtype=np.float32)
-                     - cfg.segment_jitter**2 / 2)  # fmt: skip
+    video = np.exp(
+        cfg.amplitude_jitter * rng.standard_normal((n, 1, NUM_CLASSES), dtype=np.float32) - cfg.amplitude_jitter**2 / 2
+    )
+    segment = np.exp(
+        cfg.segment_jitter * rng.standard_normal(timeline.shape, dtype=np.float32) - cfg.segment_jitter**2 / 2
+    )
     return timeline * video * segment
 
 
-def _stream(rng, coeff: np.ndarray, proto: np.ndarray, noise: float, background: float,
-            cfg: SynthConfig) -> np.ndarray:
+def _stream(rng, coeff: np.ndarray, proto: np.ndarray, noise: float, background: float, cfg: SynthConfig) -> np.ndarray:
     """(N, T, D) float32 features: class coefficients (N, T, C) @ prototypes + background + noise."""
     n, t, _ = coeff.shape
     d = proto.shape[1]
@@ -443,16 +452,25 @@ def _make_views(name: str, audio_tl, visual_tl, world: _World, cfg: SynthConfig,
     visual = _stream(rng, sig_v, world.proto_visual, cfg.visual_noise, cfg.background, cfg)
     if cfg.normalize_visual:
         visual /= np.linalg.norm(visual, axis=2, keepdims=True)
-    visual3d = _stream(rng, cfg.visual3d_scale * sig_v, world.proto_visual3d, cfg.visual3d_noise,
-                       cfg.background, cfg)  # fmt: skip
+    visual3d = _stream(rng, cfg.visual3d_scale * sig_v, world.proto_visual3d, cfg.visual3d_noise, cfg.background, cfg)
     # the audio teacher's own view of the same audible events: same signal, independent noise
     clap = _stream(_rng(seed, f"clap/{name}"), sig_a, world.proto_clap, cfg.audio_noise, cfg.background, cfg)
     clap /= np.linalg.norm(clap, axis=2, keepdims=True)
     return _Views(audio, visual, visual3d, clap)
 
 
-def _make_split(name: str, filenames, weak, audio_tl, visual_tl, world: _World, thresholds: dict,
-                cfg: SynthConfig, seed: int, gt: bool) -> AVVPSplit:
+def _make_split(
+    name: str,
+    filenames,
+    weak,
+    audio_tl,
+    visual_tl,
+    world: _World,
+    thresholds: dict,
+    cfg: SynthConfig,
+    seed: int,
+    gt: bool,
+) -> AVVPSplit:
     views = _make_views(name, audio_tl, visual_tl, world, cfg, seed)
     ung_a = teacher_labels(teacher_logits(views.clap, world.text_audio.astype(np.float32)), thresholds["audio"])
     ung_v = teacher_labels(teacher_logits(views.visual, world.text_visual.astype(np.float32)), thresholds["visual"])
@@ -482,8 +500,10 @@ def calibrate_teachers(weak, audio_tl, visual_tl, world: _World, cfg: SynthConfi
     views = _make_views("calibration", audio_tl, visual_tl, world, cfg, seed)
     logits_a = teacher_logits(views.clap, world.text_audio.astype(np.float32))
     logits_v = teacher_logits(views.visual, world.text_visual.astype(np.float32))
-    return {"audio": choose_thresholds(logits_a, weak, audio_tl.astype(bool)),
-            "visual": choose_thresholds(logits_v, weak, visual_tl.astype(bool))}
+    return {
+        "audio": choose_thresholds(logits_a, weak, audio_tl.astype(bool)),
+        "visual": choose_thresholds(logits_v, weak, visual_tl.astype(bool)),
+    }
 
 
 def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -> SynthLLP:
@@ -508,21 +528,29 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
         donor_rows, selection_rows = split_donors_and_selection(val_full.weak, cfg.subset_seed)
     else:
         donor_rows = selection_rows = np.arange(len(val_full.filenames))
-    candidates = {"train": np.arange(len(ann["train"].filenames)), "val": selection_rows,
-                  "test": np.arange(len(ann["test"].filenames))}  # fmt: skip
+    candidates = {
+        "train": np.arange(len(ann["train"].filenames)),
+        "val": selection_rows,
+        "test": np.arange(len(ann["test"].filenames)),
+    }
     pick = {
         split: candidates[split][_subset(len(candidates[split]), getattr(cfg, f"n_{split}"), cfg.subset_seed, split)]
         for split in SPLITS
     }
     train_weak = ann["train"].weak[pick["train"]]
     train_audio, train_visual, donor_choice = sample_donor_timelines(
-        train_weak, val_full.weak[donor_rows], val_full.gt_audio[donor_rows], val_full.gt_visual[donor_rows],
-        _rng(seed, "donors"), cfg.donor_fallback,
-    )  # fmt: skip
+        train_weak,
+        val_full.weak[donor_rows],
+        val_full.gt_audio[donor_rows],
+        val_full.gt_visual[donor_rows],
+        _rng(seed, "donors"),
+        cfg.donor_fallback,
+    )
     donors = np.where(donor_choice >= 0, donor_rows[np.maximum(donor_choice, 0)], donor_choice)
     world = _make_world(cfg, seed, glove)
-    thresholds = calibrate_teachers(val_full.weak[donor_rows], val_full.gt_audio[donor_rows],
-                                    val_full.gt_visual[donor_rows], world, cfg, seed)
+    thresholds = calibrate_teachers(
+        val_full.weak[donor_rows], val_full.gt_audio[donor_rows], val_full.gt_visual[donor_rows], world, cfg, seed
+    )
     splits = {}
     for split in SPLITS:
         idx = pick[split]
@@ -531,8 +559,9 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
             tl_a, tl_v = train_audio, train_visual
         else:
             tl_a, tl_v = ann[split].gt_audio[idx], ann[split].gt_visual[idx]
-        splits[split] = _make_split(split, names, ann[split].weak[idx], tl_a, tl_v, world, thresholds, cfg,
-                                    seed, gt=split != "train")  # fmt: skip
+        splits[split] = _make_split(
+            split, names, ann[split].weak[idx], tl_a, tl_v, world, thresholds, cfg, seed, gt=split != "train"
+        )
     timings["generate_s"] = time.perf_counter() - start
 
     data = AVVPData(
@@ -548,21 +577,33 @@ def generate(preset: str = "small", seed: int = 0, data_dir=None, **overrides) -
             "seed": int(seed),
             "glove": glove is not None,
             "sizes": {split: len(splits[split]) for split in SPLITS},
-            "donors": {"rule": cfg.donors, "val_videos": int(len(donor_rows)),
-                       "selection_videos": int(len(selection_rows))},
+            "donors": {
+                "rule": cfg.donors,
+                "val_videos": int(len(donor_rows)),
+                "selection_videos": int(len(selection_rows)),
+            },
             "config": dataclasses.asdict(cfg),
-            "teachers": {"rule": "max gated cell F on the donor half of LLP val",
-                         "logit_scale": TEACHER_LOGIT_SCALE,
-                         "thresholds": {m: [float(x) for x in t] for m, t in thresholds.items()}},
+            "teachers": {
+                "rule": "max gated cell F on the donor half of LLP val",
+                "logit_scale": TEACHER_LOGIT_SCALE,
+                "thresholds": {m: [float(x) for x in t] for m, t in thresholds.items()},
+            },
         },
     )
     prototypes = {"audio": world.proto_audio, "visual": world.proto_visual, "visual_3d": world.proto_visual3d}
-    return SynthLLP(data, train_audio, train_visual, donors, cfg, prototypes, timings,
-                    donor_names=[val_full.filenames[i] for i in donor_rows])
+    return SynthLLP(
+        data,
+        train_audio,
+        train_visual,
+        donors,
+        cfg,
+        prototypes,
+        timings,
+        donor_names=[val_full.filenames[i] for i in donor_rows],
+    )
 
 
-def make_synth(preset: str = "small", seed: int = 0, data_dir=None, *, return_timelines: bool = False,
-               **overrides):
+def make_synth(preset: str = "small", seed: int = 0, data_dir=None, *, return_timelines: bool = False, **overrides):
     """SynthLLP as an ``AVVPData`` the trainer consumes directly.
 
     preset: "full" (10,000 / 321 / 1,200), "small" (2,000 / 321 / 1,200) or "tiny"
@@ -603,7 +644,7 @@ def real_statistics(data_dir=None) -> dict:
 def _pair_codes(audio: np.ndarray, visual: np.ndarray) -> np.ndarray:
     """(N, T, C) bool audio and visual timelines -> (N, C) codes of each (audio row, visual row):
     the metric's row codes of the 2T-segment row that puts the visual row after the audio one."""
-    from linkpaper.metrics import row_codes
+    from linkpaper.evaluation.metrics import row_codes
 
     return row_codes(np.concatenate([audio, visual], axis=1))
 
@@ -633,7 +674,7 @@ def timeline_overlap(result: SynthLLP) -> dict:
 
 
 def _prf(pred: np.ndarray, gt: np.ndarray) -> dict:
-    from linkpaper.metrics import precision_recall_f
+    from linkpaper.evaluation.metrics import precision_recall_f
 
     return precision_recall_f((pred & gt).sum(), (pred & ~gt).sum(), (~pred & gt).sum())
 
@@ -653,7 +694,7 @@ def teacher_quality(data: AVVPData, splits=("val", "test")) -> dict:
             parts = [getattr(getattr(data, s), f"pseudo_{modality}{suffix}") for s in splits]
             if any(p is None for p in parts):
                 continue
-            pred = np.concatenate([p.numpy() > 0.5 for p in parts])
+            pred = np.concatenate([is_active(p.numpy()) for p in parts])
             result[modality][kind] = _prf(pred, gt)
     return result
 
@@ -668,12 +709,14 @@ def teacher_report(data: AVVPData, splits=("val", "test")) -> dict:
     "as_predictions": the ten official scores (``metrics.SCORE_COLUMNS`` order) of the gated
     labels used as predictions (frames = gated labels, video = weak labels)}``.
     """
-    from linkpaper.metrics import evaluate_probs
+    from linkpaper.evaluation.metrics import evaluate_probs
 
     parts = [getattr(data, s) for s in splits]
     weak = np.concatenate([p.weak.numpy() > 0 for p in parts])
     gt = {m: np.concatenate([getattr(p, f"gt_{m}") for p in parts]).astype(bool) for m in ("audio", "visual")}
-    gated = {m: np.concatenate([getattr(p, f"pseudo_{m}").numpy() > 0.5 for p in parts]) for m in ("audio", "visual")}
+    gated = {
+        m: np.concatenate([is_active(getattr(p, f"pseudo_{m}").numpy()) for p in parts]) for m in ("audio", "visual")
+    }
     videos = {m: _prf(gated[m].any(axis=1), gt[m].any(axis=1)) for m in ("audio", "visual")}
     frame_prob = np.stack([gated["audio"], gated["visual"]], axis=2).astype(np.float32)
     scores = evaluate_probs(frame_prob, weak.astype(np.float32), gt["audio"], gt["visual"])
@@ -698,14 +741,19 @@ def format_teacher_quality(quality: dict) -> str:
 # --------------------------------------------------------------------------------------------
 # The released VALOR layout on disk
 
-STREAMS = {**{stream: (folder, np.int64 if stream in LABEL_STREAMS else np.float32)
-              for stream, folder in VALOR_LAYOUT.items()},
-           "audio_teacher_embeddings": (AUDIO_TEACHER_EMBEDDINGS, np.float32)}
+STREAMS = {
+    **{
+        stream: (folder, np.int64 if stream in LABEL_STREAMS else np.float32) for stream, folder in VALOR_LAYOUT.items()
+    },
+    "audio_teacher_embeddings": (AUDIO_TEACHER_EMBEDDINGS, np.float32),
+}
 """AVVPSplit field -> (folder under the output root, dtype of the per-video .npy)."""
 
 
 def _as_numpy(value) -> np.ndarray | None:
     return value.numpy() if isinstance(value, torch.Tensor) else value
+
+
 PROVENANCE_FILE = "synthllp.json"
 PARTIAL_FILE = "synthllp.partial.json"
 """Written first (the generation being written), replaced by ``synthllp.json`` when complete."""
@@ -755,8 +803,13 @@ def generation_identity(data: AVVPData) -> dict:
     for table in (data.text_audio, data.text_visual):
         if table is not None:
             digest.update(table.numpy().astype(np.float32).tobytes())
-    provenance = {**data.source, "text_source": data.text_source, "layout": "valor", "audio_form": "pooled",
-                  "fingerprint": digest.hexdigest()[:32]}  # fmt: skip
+    provenance = {
+        **data.source,
+        "text_source": data.text_source,
+        "layout": "valor",
+        "audio_form": "pooled",
+        "fingerprint": digest.hexdigest()[:32],
+    }
     return json.loads(json.dumps(provenance, sort_keys=True))
 
 
@@ -817,9 +870,11 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> tuple[bool, set[
     if previous == identity:
         return bool(marker.get("trust_existing", True)) if partial.exists() else True, listed
     if not overwrite:
-        same = ("same preset and seed, but other generation settings or code"
-                if {k: previous.get(k) for k in ("preset", "seed")} == {k: identity.get(k) for k in ("preset", "seed")}
-                else _describe_generation(previous))
+        same = (
+            "same preset and seed, but other generation settings or code"
+            if {k: previous.get(k) for k in ("preset", "seed")} == {k: identity.get(k) for k in ("preset", "seed")}
+            else _describe_generation(previous)
+        )
         state = "an unfinished write of" if partial.exists() else ""
         raise SynthFolderError(
             f"--out {out}: holds {state + ' ' if state else ''}another SynthLLP generation ({same}); writing "
@@ -837,8 +892,12 @@ def precheck_out(out, preset: str, seed: int, overwrite: bool) -> None:
     if overwrite or not check_synth_out(out) or (out / PARTIAL_FILE).exists():
         return
     previous = _read_marker(out / PROVENANCE_FILE)
-    wanted = json.loads(json.dumps({"preset": preset, "seed": int(seed),
-                                    "config": dataclasses.asdict(SynthConfig(**PRESETS[preset]))}, sort_keys=True))
+    wanted = json.loads(
+        json.dumps(
+            {"preset": preset, "seed": int(seed), "config": dataclasses.asdict(SynthConfig(**PRESETS[preset]))},
+            sort_keys=True,
+        )
+    )
     if "unreadable" in previous or {k: previous.get(k) for k in wanted} == wanted:
         return
     raise SynthFolderError(
@@ -878,10 +937,14 @@ def write_valor_layout(data: AVVPData, out_dir, progress: bool = True, overwrite
     trust_existing, old_ids = _prepare_out(out, identity, overwrite)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(out / PARTIAL_FILE, json.dumps({"identity": identity, "trust_existing": trust_existing},
-                                                          indent=1, sort_keys=True) + "\n")
+        _atomic_write_text(
+            out / PARTIAL_FILE,
+            json.dumps({"identity": identity, "trust_existing": trust_existing}, indent=1, sort_keys=True) + "\n",
+        )
     except OSError as err:
-        raise SynthFolderError(f"--out {out}: cannot write there ({err.strerror or err}); choose a writable folder") from None
+        raise SynthFolderError(
+            f"--out {out}: cannot write there ({err.strerror or err}); choose a writable folder"
+        ) from None
     marker = out / PROVENANCE_FILE
     if marker.exists():
         marker.unlink()  # incomplete until rewritten at the end

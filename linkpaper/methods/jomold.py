@@ -41,8 +41,9 @@ AUDIO_WEIGHT = 2.0  # stage 3's weight on the audio term (stage 1: 1)
 RATIO_WARMUP_EPOCHS = 0.9  # warm_up_epoch: the noise ratios reach their value after 0.9 epoch
 
 
-def contrastive_loss(audio_hidden: torch.Tensor, visual_hidden: torch.Tensor, temperature: float,
-                     smoothing: float = NCE_SMOOTHING) -> torch.Tensor:
+def contrastive_loss(
+    audio_hidden: torch.Tensor, visual_hidden: torch.Tensor, temperature: float, smoothing: float = NCE_SMOOTHING
+) -> torch.Tensor:
     """L_nce (module docstring) of (B, T, H) x 2 encoder outputs: a scalar."""
     prob = torch.softmax(segment_similarities(audio_hidden, visual_hidden, temperature), dim=-1)  # (B, T, T)
     T = prob.shape[-1]
@@ -95,21 +96,30 @@ def drop_noisy_labels(a_prob, v_prob, target_a, target_v, ratio_a, ratio_v) -> t
     for c in range(target_a.shape[1]):
         n_v = math.floor(float(ratio_v[c]) * int(positive_v[:, c].sum()))
         if n_v > 0:  # audible but not visible: drop the visual label
-            drop_v = (_ranked(loss_a[:, c], positive_v[:, c], n_v, highest=False)
-                      & _ranked(loss_v[:, c], positive_v[:, c], n_v, highest=True))
+            drop_v = _ranked(loss_a[:, c], positive_v[:, c], n_v, highest=False) & _ranked(
+                loss_v[:, c], positive_v[:, c], n_v, highest=True
+            )
             new_v[drop_v, c] = 0.0
         n_a = math.floor(float(ratio_a[c]) * int(positive_a[:, c].sum()))
         if n_a > 0:  # visible but not audible: drop the audio label
-            drop_a = (_ranked(loss_a[:, c], positive_a[:, c], n_a, highest=True)
-                      & _ranked(loss_v[:, c], positive_a[:, c], n_a, highest=False))
+            drop_a = _ranked(loss_a[:, c], positive_a[:, c], n_a, highest=True) & _ranked(
+                loss_v[:, c], positive_a[:, c], n_a, highest=False
+            )
             new_a[drop_a, c] = 0.0
     return new_a, new_v
 
 
 @torch.no_grad()
-def estimate_noise_ratios(model, audio, visual, visual_3d, weak, batch_size: int = 1024,
-                          audio_threshold: float = AUDIO_NOISE_THRESHOLD,
-                          visual_threshold: float = VISUAL_NOISE_THRESHOLD) -> tuple[torch.Tensor, torch.Tensor]:
+def estimate_noise_ratios(
+    model,
+    audio,
+    visual,
+    visual_3d,
+    weak,
+    batch_size: int = 1024,
+    audio_threshold: float = AUDIO_NOISE_THRESHOLD,
+    visual_threshold: float = VISUAL_NOISE_THRESHOLD,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Stage 2: per-class noise ratios (ratio_a, ratio_v), each (C,) float64, of the stage-1
     estimator (eval mode, no cross-modal attention) on the training split's tensors.
 
@@ -145,8 +155,10 @@ def begin_denoising(model, ratio_a: torch.Tensor, ratio_v: torch.Tensor, warmup_
     for name, ratio in (("ratio_a", ratio_a), ("ratio_v", ratio_v)):
         ratio = torch.as_tensor(ratio, dtype=torch.float64)
         if ratio.shape != (C,) or not torch.isfinite(ratio).all() or (ratio < 0).any() or (ratio > 1).any():
-            raise ConfigError(f"JoMoLD {name}: expected {C} finite noise ratios in [0, 1], got {tuple(ratio.shape)} "
-                              f"values {ratio.tolist()[:4]}...")
+            raise ConfigError(
+                f"JoMoLD {name}: expected {C} finite noise ratios in [0, 1], got {tuple(ratio.shape)} "
+                f"values {ratio.tolist()[:4]}..."
+            )
     model.noise_ratio_audio.copy_(torch.as_tensor(ratio_a, dtype=torch.float64))
     model.noise_ratio_visual.copy_(torch.as_tensor(ratio_v, dtype=torch.float64))
     model.denoise_warmup_steps.fill_(float(warmup_steps))
@@ -193,17 +205,20 @@ def hand_over(estimator, data, config) -> tuple:
     ``batch_size`` sets the warm-up, 0.9 epoch of optimiser steps). Returns (prepare(model),
     {"noise_ratios": {"audio": [...], "visual": [...]}, "warmup_steps": float}) for the record.
     """
-    from linkpaper.engine import prepare_split  # the engine's own split preparation (pooled audio)
+    from linkpaper.training.scoring import prepare_split  # the engine's own split preparation (pooled audio)
 
     device = next(estimator.parameters()).device
     train = prepare_split(estimator, data.train, device)
-    ratio_a, ratio_v = estimate_noise_ratios(estimator, train.audio, train.visual, train.visual_3d, train.weak,
-                                             batch_size=config.eval_batch_size)
+    ratio_a, ratio_v = estimate_noise_ratios(
+        estimator, train.audio, train.visual, train.visual_3d, train.weak, batch_size=config.eval_batch_size
+    )
     warmup_steps = RATIO_WARMUP_EPOCHS * math.ceil(len(train) / config.batch_size)
 
     def prepare(model) -> None:
         begin_denoising(model, ratio_a, ratio_v, warmup_steps)
 
-    info = {"noise_ratios": {"audio": [float(r) for r in ratio_a], "visual": [float(r) for r in ratio_v]},
-            "warmup_steps": warmup_steps}
+    info = {
+        "noise_ratios": {"audio": [float(r) for r in ratio_a], "visual": [float(r) for r in ratio_v]},
+        "warmup_steps": warmup_steps,
+    }
     return prepare, info

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from linkpaper.data.sources import load_data
 from linkpaper.models.registry import get_method
-from linkpaper.records import atomic_write_json
+from linkpaper.safe_io import atomic_write_json
+from linkpaper.training.runs import check_run_dir
 
 HAND_OVER_FILE = "hand_over.json"
 
@@ -27,21 +28,22 @@ def stage_dir(out_dir: Path | None, stage: str) -> Path | None:
     return None if out_dir is None else out_dir / stage.rpartition("/")[2]
 
 
-def fit_stages(config, out_dir=None, data=None, *, resume: bool = False, stop_after: int | None = None,
-               progress: bool = True):
+def fit_stages(
+    config, out_dir=None, data=None, *, resume: bool = False, stop_after: int | None = None, progress: bool = True
+):
     """Train a method and every stage before it; returns the last stage's ``engine.Fitted``.
 
     ``stop_after`` applies to the last stage only (the earlier ones always finish). The last
     stage's record holds ``method.stages``: each earlier stage's name, run folder, best epoch
     and what it handed over.
     """
-    from linkpaper.engine import _check_run_dir, fit
+    from linkpaper.training.engine import fit
 
     config.validate()
     method = get_method(config.model)
     out_dir = Path(out_dir) if out_dir is not None else None
     if out_dir is not None:
-        _check_run_dir(out_dir, config, resume)  # a finished or unfinished final stage needs --resume, before any work
+        check_run_dir(out_dir, resume)  # a finished or unfinished final stage needs --resume, before any work
     if data is None:
         data = load_data(config.data, data_dir=config.data_dir)
     previous_config = dataclasses.replace(config, model=method.previous_stage)
@@ -52,8 +54,12 @@ def fit_stages(config, out_dir=None, data=None, *, resume: bool = False, stop_af
     else:
         previous = fit(previous_config, previous_dir, data, resume=previous_resume, progress=progress)
     prepare_model, handed = method.hand_over_function()(previous.model, data, config)
-    stage = {"name": method.previous_stage, "run_dir": None if previous_dir is None else previous_dir.name,
-             "best_epoch": previous.record.best_epoch, **handed}
+    stage = {
+        "name": method.previous_stage,
+        "run_dir": None if previous_dir is None else previous_dir.name,
+        "best_epoch": previous.record.best_epoch,
+        **handed,
+    }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out_dir / HAND_OVER_FILE, stage)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields
 
 from linkpaper.classes import GLOVE_DIM, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import ConfigError
+from linkpaper.models.plsim_labels import plsim_label_mode
 
-PLSIM_LABEL_MODES = ("ungated", "self", "gated")
 AUDIO_PATHS = ("fast", "reference")
 SUPERVISION_MODES = ("pseudo", "weak")
 """What the segment heads learn from (``supervision``): ``pseudo`` = VALOR++'s terms against the
@@ -43,7 +43,7 @@ class ModelConfig:
     use_plsim: bool = False
     use_sloss: bool = False
     tsam_kernel: int = 7  # spatial-attention Conv1d kernel (CBAM)
-    plsim_labels: str = "ungated"  # which labels PLSIM reads (book/decisions.md#decision-plsim-labels)
+    plsim_labels: str = "ungated"  # which labels PLSIM reads (linkpaper.models.plsim_labels)
     text_dim_audio: int = GLOVE_DIM  # D_a of the audio class text table
     text_dim_visual: int = GLOVE_DIM  # D_v of the visual class text table
     mu_init: float = 0.0  # S-LOSS mu (eq 11)
@@ -54,15 +54,26 @@ class ModelConfig:
     def __post_init__(self):
         self.validate()
 
-    def validate(self) -> "ModelConfig":
+    def validate(self) -> ModelConfig:
         """Raise ConfigError naming the field when a value is out of range or of the wrong type."""
         for f in fields(self):
             value = getattr(self, f.name)
             expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[f.type]
             if isinstance(value, bool) and f.type != "bool" or not isinstance(value, expected):
                 raise ConfigError(f"model config {f.name}: expected {f.type}, got {value!r}")
-        for name in ("hidden_dim", "num_heads", "ff_dim", "num_layers", "num_classes", "num_segments",
-                     "audio_dim", "visual_dim", "visual_3d_dim", "text_dim_audio", "text_dim_visual"):
+        for name in (
+            "hidden_dim",
+            "num_heads",
+            "ff_dim",
+            "num_layers",
+            "num_classes",
+            "num_segments",
+            "audio_dim",
+            "visual_dim",
+            "visual_3d_dim",
+            "text_dim_audio",
+            "text_dim_visual",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model config {name}: must be >= 1, got {getattr(self, name)}")
         if self.hidden_dim % self.num_heads:
@@ -75,11 +86,7 @@ class ModelConfig:
             raise ConfigError(f"model config tsam_kernel: must be odd and >= 1, got {self.tsam_kernel}")
         if self.use_tsam and self.num_segments < 2:
             raise ConfigError("model config num_segments: TSAM needs at least 2 segments (MLP T -> T/2 -> T)")
-        if self.plsim_labels not in PLSIM_LABEL_MODES:
-            raise ConfigError(
-                f"model config plsim_labels: unknown mode {self.plsim_labels!r}; choose one of "
-                f"{', '.join(PLSIM_LABEL_MODES)} (book/decisions.md#decision-plsim-labels)"
-            )
+        plsim_label_mode(self.plsim_labels, "model config plsim_labels")
         if self.similarity_form not in SIMILARITY_FORMS:
             raise ConfigError(
                 f"model config similarity_form: unknown {self.similarity_form!r}; choose one of "

@@ -56,9 +56,23 @@ class HANConfig:
     audio_path: str = "fast"
 
     def __post_init__(self):
-        check_config(self, "HAN", positive=("hidden_dim", "num_heads", "ff_dim", "num_layers", "num_classes",
-                                            "num_segments", "audio_dim", "visual_dim", "visual_3d_dim"),
-                     probabilities=("dropout",), choices={"audio_path": AUDIO_PATHS})
+        check_config(
+            self,
+            "HAN",
+            positive=(
+                "hidden_dim",
+                "num_heads",
+                "ff_dim",
+                "num_layers",
+                "num_classes",
+                "num_segments",
+                "audio_dim",
+                "visual_dim",
+                "visual_3d_dim",
+            ),
+            probabilities=("dropout",),
+            choices={"audio_path": AUDIO_PATHS},
+        )
 
 
 def self_attention_only(layer: HANLayer, query: torch.Tensor) -> torch.Tensor:
@@ -129,5 +143,6 @@ class HAN(FeatureInputs, nn.Module):
 def refuse_plsim(model: nn.Module, plsim_audio, plsim_visual) -> None:
     """PLSIM labels belong to LINK's '+P' variants; any other model refuses them in one line."""
     if plsim_audio is not None or plsim_visual is not None:
-        raise ConfigError(f"PLSIM labels were passed to {type(model).__name__}, which has no PLSIM "
-                          "(use a '+P' variant or 'link')")
+        raise ConfigError(
+            f"PLSIM labels were passed to {type(model).__name__}, which has no PLSIM (use a '+P' variant or 'link')"
+        )

@@ -55,13 +55,13 @@ class FeatureInputs:
     def pool_audio_input(self, audio: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """(N, 64, Da) CLAP maps -> (N, T, Da) through the fixed (T, 64) pooling matrix, ``chunk``
         videos at a time; any other input (and every input on the ``"reference"`` path) is
-        returned unchanged. The engine calls it once per split (``engine.prepare_split``)."""
+        returned unchanged. The engine calls it once per split (``scoring.prepare_split``)."""
         if audio.dim() != 3 or audio.shape[1] != AUDIO_MAP_TOKENS or self.config.audio_path != "fast":
             return audio
         matrix = self.audio_pooling.to(device=audio.device, dtype=audio.dtype)
         if audio.shape[0] <= chunk:
             return matrix @ audio
-        return torch.cat([matrix @ audio[start:start + chunk] for start in range(0, audio.shape[0], chunk)])
+        return torch.cat([matrix @ audio[start : start + chunk] for start in range(0, audio.shape[0], chunk)])
 
     def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, 64, Da) CLAP maps or (B, T, Da) segment features -> x_a (B, T, H)."""
@@ -82,8 +82,11 @@ class FeatureInputs:
             raise InputShapeError(
                 f"visual features: expected (B, {T}, {self.config.visual_dim}), got {tuple(visual.shape)}"
             )
-        if visual_3d.dim() != 3 or visual_3d.shape[1:] != (T, self.config.visual_3d_dim) \
-                or visual_3d.shape[0] != visual.shape[0]:
+        if (
+            visual_3d.dim() != 3
+            or visual_3d.shape[1:] != (T, self.config.visual_3d_dim)
+            or visual_3d.shape[0] != visual.shape[0]
+        ):
             raise InputShapeError(
                 f"3-D visual features: expected ({visual.shape[0]}, {T}, {self.config.visual_3d_dim}), "
                 f"got {tuple(visual_3d.shape)}"
@@ -102,8 +105,9 @@ class FeatureInputs:
         return x_a, x_v
 
 
-def check_config(config, name: str, positive: tuple[str, ...], probabilities: tuple[str, ...] = (),
-                 choices: dict | None = None) -> None:
+def check_config(
+    config, name: str, positive: tuple[str, ...], probabilities: tuple[str, ...] = (), choices: dict | None = None
+) -> None:
     """Raise ConfigError naming the field for a wrong type, a non-positive size, a dropout
     outside [0, 1) or a value outside ``choices`` ({field: allowed values})."""
     for f in fields(config):
@@ -120,8 +124,11 @@ def check_config(config, name: str, positive: tuple[str, ...], probabilities: tu
             raise ConfigError(f"{name} config {field_name}: must be in [0, 1), got {getattr(config, field_name)}")
     for field_name, allowed in (choices or {}).items():
         if getattr(config, field_name) not in allowed:
-            raise ConfigError(f"{name} config {field_name}: unknown {getattr(config, field_name)!r}; "
-                              f"choose one of {', '.join(map(str, allowed))}")
+            raise ConfigError(
+                f"{name} config {field_name}: unknown {getattr(config, field_name)!r}; "
+                f"choose one of {', '.join(map(str, allowed))}"
+            )
     if config.hidden_dim % config.num_heads:
-        raise ConfigError(f"{name} config hidden_dim={config.hidden_dim} is not divisible by "
-                          f"num_heads={config.num_heads}")
+        raise ConfigError(
+            f"{name} config hidden_dim={config.hidden_dim} is not divisible by num_heads={config.num_heads}"
+        )

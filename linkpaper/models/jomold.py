@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.dropout import drop
 from linkpaper.models.han import HAN, HANConfig, refuse_plsim
-from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.inputs import check_config
 from linkpaper.models.valor import AVVPOutput
 
@@ -35,10 +35,24 @@ class JoMoLDConfig(HANConfig):
     cross_attention: bool = True  # False for the stage-1 noise estimator
 
     def __post_init__(self):
-        check_config(self, "JoMoLD", positive=("hidden_dim", "num_heads", "ff_dim", "num_layers", "num_classes",
-                                               "num_segments", "audio_dim", "visual_dim", "visual_3d_dim",
-                                               "temperature"),
-                     probabilities=("dropout", "classifier_dropout"), choices={"audio_path": AUDIO_PATHS})
+        check_config(
+            self,
+            "JoMoLD",
+            positive=(
+                "hidden_dim",
+                "num_heads",
+                "ff_dim",
+                "num_layers",
+                "num_classes",
+                "num_segments",
+                "audio_dim",
+                "visual_dim",
+                "visual_3d_dim",
+                "temperature",
+            ),
+            probabilities=("dropout", "classifier_dropout"),
+            choices={"audio_path": AUDIO_PATHS},
+        )
 
 
 def segment_similarities(audio_hidden: torch.Tensor, visual_hidden: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -66,8 +80,9 @@ class JoMoLD(HAN):
         self.register_buffer("denoise_warmup_steps", torch.tensor(0.0, dtype=torch.float64))
         self.register_buffer("denoise_step", torch.tensor(0, dtype=torch.int64))
 
-    def forward(self, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None,
-                cross_attention: bool | None = None) -> AVVPOutput:
+    def forward(
+        self, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None, cross_attention: bool | None = None
+    ) -> AVVPOutput:
         refuse_plsim(self, plsim_audio, plsim_visual)
         if cross_attention is None:
             cross_attention = self.config.cross_attention

@@ -25,6 +25,7 @@ import torch.nn as nn
 
 from linkpaper.classes import GLOVE_DIM, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import ConfigError
+from linkpaper.evaluation.inference import is_active
 from linkpaper.models.audio_pooling import audio_pooling_matrix
 from linkpaper.models.config import AUDIO_PATHS
 from linkpaper.models.dropout import drop
@@ -56,13 +57,31 @@ class LEAPConfig:
     audio_path: str = "fast"
 
     def __post_init__(self):
-        check_config(self, "LEAP", positive=("hidden_dim", "num_heads", "decoder_heads", "ff_dim", "num_levels",
-                                             "kernel_size", "decoder_layers", "label_dim", "num_classes",
-                                             "num_segments", "audio_dim", "visual_dim", "visual_3d_dim"),
-                     probabilities=("dropout", "attention_dropout"), choices={"audio_path": AUDIO_PATHS})
+        check_config(
+            self,
+            "LEAP",
+            positive=(
+                "hidden_dim",
+                "num_heads",
+                "decoder_heads",
+                "ff_dim",
+                "num_levels",
+                "kernel_size",
+                "decoder_layers",
+                "label_dim",
+                "num_classes",
+                "num_segments",
+                "audio_dim",
+                "visual_dim",
+                "visual_3d_dim",
+            ),
+            probabilities=("dropout", "attention_dropout"),
+            choices={"audio_path": AUDIO_PATHS},
+        )
         if self.hidden_dim % self.decoder_heads:
-            raise ConfigError(f"LEAP config hidden_dim={self.hidden_dim} is not divisible by "
-                              f"decoder_heads={self.decoder_heads}")
+            raise ConfigError(
+                f"LEAP config hidden_dim={self.hidden_dim} is not divisible by decoder_heads={self.decoder_heads}"
+            )
 
 
 class DecoderLayer(nn.Module):
@@ -120,8 +139,10 @@ class LEAP(FeatureInputs, nn.Module):
         table = torch.as_tensor(table, dtype=torch.float32)
         expected = tuple(self.label_table.shape)
         if tuple(table.shape) != expected:
-            raise ConfigError(f"LEAP label table: expected shape {expected} (classes x label_dim), got "
-                              f"{tuple(table.shape)}; build the model with label_dim={table.shape[-1]}")
+            raise ConfigError(
+                f"LEAP label table: expected shape {expected} (classes x label_dim), got "
+                f"{tuple(table.shape)}; build the model with label_dim={table.shape[-1]}"
+            )
         if not torch.isfinite(table).all():
             raise ConfigError("LEAP label table has NaN or infinite values")
         self.label_table.copy_(table)
@@ -137,8 +158,10 @@ class LEAP(FeatureInputs, nn.Module):
     def forward(self, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> AVVPOutput:
         refuse_plsim(self, plsim_audio, plsim_visual)
         if not bool(self.table_set):
-            raise ConfigError("LEAP has no class label table: call model.set_label_table(table) "
-                              "(the registry's build fills in LEAP's GloVe table)")
+            raise ConfigError(
+                "LEAP has no class label table: call model.set_label_table(table) "
+                "(the registry's build fills in LEAP's GloVe table)"
+            )
         x_a, x_v = self.embed(audio, visual, visual_3d)
         h_a, h_v = self.encoder(x_a, x_v)
         queries = self.fc_label(self.label_table).expand(h_a.shape[0], -1, -1)  # (B, C, H)
@@ -146,7 +169,7 @@ class LEAP(FeatureInputs, nn.Module):
         q_a, logits_a = self._decode(self.audio_decoder, queries, h_a)
         a_prob = torch.sigmoid(self.fc_audio_class(q_a).squeeze(-1))
         v_prob = torch.sigmoid(self.fc_visual_class(q_v).squeeze(-1))
-        a_on, v_on = (a_prob >= 0.5).to(a_prob.dtype), (v_prob >= 0.5).to(v_prob.dtype)
+        a_on, v_on = is_active(a_prob).to(a_prob.dtype), is_active(v_prob).to(v_prob.dtype)
         frame_logits = torch.stack([logits_a, logits_v], dim=2)  # (B, T, 2, C)
         return AVVPOutput(
             global_prob=a_on + v_on - a_on * v_on,

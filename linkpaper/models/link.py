@@ -15,8 +15,9 @@ import torch
 import torch.nn as nn
 
 from linkpaper.errors import ConfigError
-from linkpaper.inference import gated_segments
+from linkpaper.evaluation.inference import gated_segments, is_active
 from linkpaper.models.config import ModelConfig
+from linkpaper.models.plsim_labels import plsim_label_mode
 from linkpaper.models.valor import AVVPOutput, VALORPlusPlus
 
 LINK_ONLY_MODULES = ("tsam_audio", "tsam_visual", "cmim", "plsim", "sloss_mu")  # not in VALOR++
@@ -45,7 +46,8 @@ class TemporalAttention(nn.Module):
 class SpatialAttention(nn.Module):
     """Eq 2: S = sigmoid(Conv1d_7([mean_T f; max_T f])) over the H axis. (B, T, H) -> (B, 1, H).
 
-    Decision (book/decisions.md#decision-tsam-spatial): the paper's "sigmoid of the concatenation" needs a learned map from
+    Decision (book/decisions.md#decision-tsam-spatial): the paper's "sigmoid of the concatenation" needs a
+    learned map from
     two descriptors to one; CBAM's is a size-7 convolution.
     """
 
@@ -89,6 +91,8 @@ class CMIM(nn.Module):
     f_vc = f_v + alpha1 * softmax(f_v f_a^T / sqrt(H)) (beta1 * f_a)       (eq 5)
     f_aout = f_a + f_ac,  f_vout = f_v + f_vc                              (eq 6, literally)
     alpha1, alpha2, beta1, beta2: scalars initialised to 1. (B, T, H) x 2 -> (B, T, H) x 2.
+    After a forward, ``attention_weights`` holds its two maps (detached), each (B, T, T): audio
+    queries over visual keys (eq 4) and visual queries over audio keys (eq 5).
     """
 
     def __init__(self, hidden_dim: int):
@@ -98,10 +102,12 @@ class CMIM(nn.Module):
         self.alpha2 = nn.Parameter(torch.tensor(1.0))
         self.beta1 = nn.Parameter(torch.tensor(1.0))
         self.beta2 = nn.Parameter(torch.tensor(1.0))
+        self.attention_weights: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, f_a: torch.Tensor, f_v: torch.Tensor):
         attn_av = torch.softmax(f_a @ f_v.transpose(1, 2) * self.scale, dim=-1)  # (B, T, T)
         attn_va = torch.softmax(f_v @ f_a.transpose(1, 2) * self.scale, dim=-1)
+        self.attention_weights = (attn_av.detach(), attn_va.detach())
         f_ac = f_a + self.alpha2 * (attn_av @ (self.beta2 * f_v))
         f_vc = f_v + self.alpha1 * (attn_va @ (self.beta1 * f_a))
         return f_a + f_ac, f_v + f_vc
@@ -131,7 +137,7 @@ def segment_label_embedding(labels: torch.Tensor, text_table: torch.Tensor) -> t
 
     labels (B, T, C) (active where >= 0.5), text_table (C, D) -> (B, T, D).
     """
-    active = (labels >= 0.5).to(text_table.dtype)
+    active = is_active(labels).to(text_table.dtype)
     total = active @ text_table
     count = active.sum(dim=-1, keepdim=True)
     return total / count.clamp(min=1.0)
@@ -142,7 +148,8 @@ class PLSIM(nn.Module):
     F_a = f_a * gamma1 + gamma2 + f_a,  F_v = f_v * rho1 + rho2 + f_v.
 
     The class text tables are buffers (saved with the model): ``text_audio`` (C, Da) and
-    ``text_visual`` (C, Dv), filled by ``set_text_tables``.
+    ``text_visual`` (C, Dv), filled by ``set_text_tables``. After a forward,
+    ``label_embeddings`` holds (e_a (B, T, Da), e_v (B, T, Dv)) of eq 13, detached.
     """
 
     def __init__(self, hidden_dim: int, num_classes: int, text_dim_audio: int, text_dim_visual: int):
@@ -154,6 +161,7 @@ class PLSIM(nn.Module):
         self.register_buffer("text_audio", torch.zeros(num_classes, text_dim_audio))
         self.register_buffer("text_visual", torch.zeros(num_classes, text_dim_visual))
         self.register_buffer("tables_set", torch.tensor(False))
+        self.label_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def set_text_tables(self, text_audio, text_visual) -> None:
         for name, table in (("text_audio", text_audio), ("text_visual", text_visual)):
@@ -177,6 +185,7 @@ class PLSIM(nn.Module):
             raise ConfigError("PLSIM has no class text tables: call model.set_text_tables(text_audio, text_visual)")
         e_a = segment_label_embedding(labels_a, self.text_audio)
         e_v = segment_label_embedding(labels_v, self.text_visual)
+        self.label_embeddings = (e_a.detach(), e_v.detach())
         F_a = f_a * self.gamma1(e_a) + self.gamma2(e_a) + f_a
         F_v = f_v * self.rho1(e_v) + self.rho2(e_v) + f_v
         return F_a, F_v
@@ -229,7 +238,8 @@ class LINK(VALORPlusPlus):
 
     @torch.no_grad()
     def self_labels(self, x_a: torch.Tensor, x_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """PLSIM labels from a first pass without PLSIM, (B, T, C) x 2 (``self``, book/decisions.md#decision-plsim-labels).
+        """PLSIM labels from a first pass without PLSIM, (B, T, C) x 2 (``self``,
+        book/decisions.md#decision-plsim-labels).
 
         Eval mode (no dropout), thresholded by the inference rule: frame >= 0.5 AND video >= 0.5.
         """
@@ -245,7 +255,7 @@ class LINK(VALORPlusPlus):
     def _plsim_labels(self, x_a, x_v, plsim_audio, plsim_visual):
         mode = self.config.plsim_labels
         given = (plsim_audio is not None, plsim_visual is not None)
-        if mode == "self":
+        if plsim_label_mode(mode).from_model:
             if any(given):
                 raise ConfigError(
                     "plsim_labels='self': the model makes its own PLSIM labels; do not pass plsim_audio/plsim_visual"
@@ -271,8 +281,12 @@ class LINK(VALORPlusPlus):
         if config.use_tsam:  # eqs 1-3
             x_a, w_a, s_a = self.tsam_audio(x_a)
             x_v, w_v, s_v = self.tsam_visual(x_v)
-            for prefix, values in (("tsam_a_temporal", w_a), ("tsam_a_spatial", s_a),
-                                   ("tsam_v_temporal", w_v), ("tsam_v_spatial", s_v)):
+            for prefix, values in (
+                ("tsam_a_temporal", w_a),
+                ("tsam_a_spatial", s_a),
+                ("tsam_v_temporal", w_v),
+                ("tsam_v_spatial", s_v),
+            ):
                 diagnostics.update(_stats(prefix, values))
         if config.use_cmim:  # eqs 4-6
             x_a, x_v = self.cmim(x_a, x_v)
@@ -281,8 +295,8 @@ class LINK(VALORPlusPlus):
         if config.use_plsim:  # eqs 13-17
             labels_a, labels_v = self._plsim_labels(x_a, x_v, plsim_audio, plsim_visual)
             x_a, x_v = self.plsim(x_a, x_v, labels_a, labels_v)
-            diagnostics["plsim_active_a"] = (labels_a >= 0.5).to(x_a.dtype).mean().detach()
-            diagnostics["plsim_active_v"] = (labels_v >= 0.5).to(x_v.dtype).mean().detach()
+            diagnostics["plsim_active_a"] = is_active(labels_a).to(x_a.dtype).mean().detach()
+            diagnostics["plsim_active_v"] = is_active(labels_v).to(x_v.dtype).mean().detach()
         if config.use_sloss:
             diagnostics["mu"] = self.sloss_mu.detach().clone()
         return self.encode_and_predict(x_a, x_v, diagnostics)

@@ -62,10 +62,24 @@ class MMPyramidConfig:
     released_stream_order: bool = False  # True: the heads read (visual, audio) as the released code does
 
     def __post_init__(self):
-        check_config(self, "MM-Pyramid", positive=("hidden_dim", "num_heads", "ff_dim", "num_levels",
-                                                    "kernel_size", "num_classes", "num_segments", "audio_dim",
-                                                    "visual_dim", "visual_3d_dim"),
-                     probabilities=("dropout", "attention_dropout"), choices={"audio_path": AUDIO_PATHS})
+        check_config(
+            self,
+            "MM-Pyramid",
+            positive=(
+                "hidden_dim",
+                "num_heads",
+                "ff_dim",
+                "num_levels",
+                "kernel_size",
+                "num_classes",
+                "num_segments",
+                "audio_dim",
+                "visual_dim",
+                "visual_3d_dim",
+            ),
+            probabilities=("dropout", "attention_dropout"),
+            choices={"audio_path": AUDIO_PATHS},
+        )
 
 
 class WindowedAttention(nn.Module):
@@ -141,8 +155,9 @@ class TemporalBlock(nn.Module):
 
     def __init__(self, hidden_dim: int, kernel_size: int, dilation: int):
         super().__init__()
-        self.conv1 = nn.Conv1d(hidden_dim, hidden_dim, kernel_size, padding=dilation * (kernel_size - 1) // 2,
-                               dilation=dilation)
+        self.conv1 = nn.Conv1d(
+            hidden_dim, hidden_dim, kernel_size, padding=dilation * (kernel_size - 1) // 2, dilation=dilation
+        )
         self.conv2 = nn.Conv1d(hidden_dim, hidden_dim, 1)
 
     def forward(self, x):
@@ -189,7 +204,7 @@ class PyramidEncoder(nn.Module):
     def __init__(self, config: MMPyramidConfig):
         super().__init__()
         H = config.hidden_dim
-        self.levels = nn.ModuleList([PyramidLevel(config, 2 ** level) for level in range(config.num_levels)])
+        self.levels = nn.ModuleList([PyramidLevel(config, 2**level) for level in range(config.num_levels)])
         self.fusion_v = PreNormAttentionLayer(config, window=None)
         self.fusion_a = PreNormAttentionLayer(config, window=None)
         self.select_v = nn.Linear(H, 1)

@@ -69,8 +69,10 @@ UNUSED: dict[str, list[str]] = {
 }
 """Modules the released network builds but never calls in ``forward``: their tensors are read and ignored."""
 
-_CONV_ALIAS = (r"^MMP\.capture\.([va])network\.(\d+)\.net\.([02])\.",
-               lambda m: f"MMP.capture.{m[1]}network.{m[2]}.conv{1 if m[3] == '0' else 2}.")
+_CONV_ALIAS = (
+    r"^MMP\.capture\.([va])network\.(\d+)\.net\.([02])\.",
+    lambda m: f"MMP.capture.{m[1]}network.{m[2]}.conv{1 if m[3] == '0' else 2}.",
+)
 ALIASES: dict[str, list] = {"han": [], "jomold": [], "mm-pyramid": [_CONV_ALIAS], "leap": [_CONV_ALIAS]}
 """Second names of one tensor (a temporal block's convolutions are also saved inside its ``net``)."""
 
@@ -86,8 +88,10 @@ def reference_to_ours(method: str, state: dict) -> tuple[dict, list[str], list[s
         alias = next((re.sub(p, r, key) for p, r in ALIASES[method] if re.search(p, key)), None)
         if alias is not None:
             if alias not in state or not torch.equal(state[alias], tensor):
-                raise ConfigError(f"{method} checkpoint: {key} should repeat {alias}, but "
-                                  f"{'that key is missing' if alias not in state else 'their values differ'}")
+                raise ConfigError(
+                    f"{method} checkpoint: {key} should repeat {alias}, but "
+                    f"{'that key is missing' if alias not in state else 'their values differ'}"
+                )
             aliases.append(key)
             continue
         name = key
@@ -111,8 +115,12 @@ def _config_from_state(method: str, state: dict, overrides: dict):
             raise ConfigError(f"{method} checkpoint: no {key} (is this a {method} checkpoint?)")
         return int(state[key].shape[axis])
 
-    dims = {"hidden_dim": width("fc_fusion.weight", 0), "audio_dim": width("fc_a.weight", 1),
-            "visual_dim": width("fc_v.weight", 1), "visual_3d_dim": width("fc_st.weight", 1)}
+    dims = {
+        "hidden_dim": width("fc_fusion.weight", 0),
+        "audio_dim": width("fc_a.weight", 1),
+        "visual_dim": width("fc_v.weight", 1),
+        "visual_3d_dim": width("fc_st.weight", 1),
+    }
     if method in ("han", "jomold"):
         dims["num_layers"] = len({k.split(".")[2] for k in state if k.startswith("hat_encoder.layers.")})
         dims["ff_dim"] = width("hat_encoder.layers.0.linear1.weight", 0)
@@ -132,10 +140,11 @@ def _read_state(path) -> tuple[str, dict]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"reference checkpoint {path}: no such file")
-    from linkpaper.records import safe_torch_load  # weights only: loading never runs code
+    from linkpaper.safe_io import safe_torch_load  # weights only: loading never runs code
 
-    state = safe_torch_load(path, what="reference checkpoint",
-                            remedy="Use the checkpoint the method's released code saved (a state dict).")
+    state = safe_torch_load(
+        path, what="reference checkpoint", remedy="Use the checkpoint the method's released code saved (a state dict)."
+    )
     return str(path), state
 
 
@@ -177,9 +186,15 @@ def load_reference_checkpoint(method: str, path, label_table=None, **overrides):
     missing, unexpected = sorted(expected - set(mapped)), sorted(set(mapped) - expected)
     wrong = sorted(k for k in set(mapped) & expected if tuple(mapped[k].shape) != tuple(own[k].shape))
     if missing or unexpected or wrong:
-        details = [f"{label} {keys[:4]}" for label, keys in
-                   (("our parameters with no released tensor", missing),
-                    ("released tensors with no place", unexpected), ("shape mismatch", wrong)) if keys]
+        details = [
+            f"{label} {keys[:4]}"
+            for label, keys in (
+                ("our parameters with no released tensor", missing),
+                ("released tensors with no place", unexpected),
+                ("shape mismatch", wrong),
+            )
+            if keys
+        ]
         raise ConfigError(f"{method} checkpoint {where} does not fit ({'; '.join(details)})")
     model.load_state_dict(mapped, strict=False)
     if method == "leap":

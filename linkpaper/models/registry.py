@@ -12,7 +12,7 @@
 A :class:`Method` is a named config in the spirit of open_clip's model configs: its network
 builder, its loss (a ``"module:function"`` path, resolved by the training code), its recipe
 (``TrainConfig`` values plus the optimiser and learning-rate schedule, read by
-``linkpaper.recipe``), its published checkpoint-selection rule and, for a multi-stage method,
+``linkpaper.training.recipe``), its published checkpoint-selection rule and, for a multi-stage method,
 the stage before it and the hand-over between them. The engine reads a method only through
 these fields, so adding one touches its own files and one entry of :data:`METHODS`.
 """
@@ -36,9 +36,23 @@ from linkpaper.models.mm_pyramid import MMPyramid, MMPyramidConfig
 from linkpaper.models.reference import glove_table, load_reference_checkpoint
 from linkpaper.models.valor import VALORPlusPlus
 
-__all__ = ["CONTROL_CONFIGS", "METHODS", "MODEL_CONFIGS", "Method", "build_model", "canonical_name", "get_method",
-           "list_controls", "list_methods", "list_models", "load_reference_checkpoint", "load_valor_checkpoint",
-           "model_config", "resolve", "variant_slug"]
+__all__ = [
+    "CONTROL_CONFIGS",
+    "METHODS",
+    "MODEL_CONFIGS",
+    "Method",
+    "build_model",
+    "canonical_name",
+    "get_method",
+    "list_controls",
+    "list_methods",
+    "list_models",
+    "load_reference_checkpoint",
+    "load_valor_checkpoint",
+    "model_config",
+    "resolve",
+    "variant_slug",
+]
 
 _T = {"use_tsam": True, "use_cmim": True}
 _S = {"use_sloss": True}
@@ -84,9 +98,22 @@ def variant_plsim_labels(name: str) -> str | None:
     settings = CONTROL_CONFIGS.get(canonical_name(name), {})
     return settings.get("plsim_labels")
 
-ALIASES = {"valor++": "valor++", "valorpp": "valor++", "valor": "valor++", "link": "link", "+t+s+p": "link",
-           "han": "han", "mm-pyramid": "mm-pyramid", "mmpyramid": "mm-pyramid", "mm_pyramid": "mm-pyramid",
-           "mm-pyr": "mm-pyramid", "jomold": "jomold", "jomold/estimator": "jomold/estimator", "leap": "leap"}
+
+ALIASES = {
+    "valor++": "valor++",
+    "valorpp": "valor++",
+    "valor": "valor++",
+    "link": "link",
+    "+t+s+p": "link",
+    "han": "han",
+    "mm-pyramid": "mm-pyramid",
+    "mmpyramid": "mm-pyramid",
+    "mm_pyramid": "mm-pyramid",
+    "mm-pyr": "mm-pyramid",
+    "jomold": "jomold",
+    "jomold/estimator": "jomold/estimator",
+    "leap": "leap",
+}
 
 
 def list_models() -> list[str]:
@@ -100,7 +127,7 @@ def list_controls() -> list[str]:
 
 
 def canonical_name(name: str) -> str:
-    """"VALOR++" -> "valor++", "LINK" -> "link", "+s+t" -> "+T+S", "+s/LEAP" -> "+S/leap";
+    """ "VALOR++" -> "valor++", "LINK" -> "link", "+s+t" -> "+T+S", "+s/LEAP" -> "+S/leap";
     unknown -> ConfigError."""
     key = str(name).strip().replace(" ", "")
     controls = {c.lower(): c for c in CONTROL_CONFIGS}
@@ -121,7 +148,8 @@ def canonical_name(name: str) -> str:
 
 
 def variant_slug(name: str) -> str:
-    """The run-folder name of a variant (the grid's ``OUT/<slug>/seed<SEED>``): ``valor++`` -> ``valorpp``, ``+T+S`` -> ``valorpp_T_S``,
+    """The run-folder name of a variant (the grid's ``OUT/<slug>/seed<SEED>``): ``valor++`` -> ``valorpp``,
+    ``+T+S`` -> ``valorpp_T_S``,
     ``+S/leap-mu1`` -> ``valorpp_S__leap_mu1``, ``link/leap`` -> ``link__leap``, ``valor++/weak`` ->
     ``valorpp__weak``, ``+P/self`` -> ``valorpp_P__self``."""
     base, _, control = name.partition("/")
@@ -232,35 +260,71 @@ class Method:
 
 
 _VALOR_PAPER = "Lai et al., NeurIPS 2023 (VALOR++); Wang et al., arXiv 2412.20872 (LINK)"
-_ADAM = {"optimizer": "adam", "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "clip_norm": None,
-         "schedule": "step", "warmup_epochs": 0}
+_ADAM = {
+    "optimizer": "adam",
+    "betas": (0.9, 0.999),
+    "eps": 1e-8,
+    "weight_decay": 0.0,
+    "clip_norm": None,
+    "schedule": "step",
+    "warmup_epochs": 0,
+}
 _TYPE_AT_AV = {"level": "segment", "score": "type", "ties": "later"}
 
 METHODS: dict[str, Method] = {
-    **{name: Method(name, _VALOR_PAPER, "linkpaper.losses:compute_losses")
-       for name in (*MODEL_CONFIGS, *CONTROL_CONFIGS)},
+    **{
+        name: Method(name, _VALOR_PAPER, "linkpaper.losses:compute_losses")
+        for name in (*MODEL_CONFIGS, *CONTROL_CONFIGS)
+    },
     "han": Method(
-        "han", "Tian et al., ECCV 2020", "linkpaper.methods.han:han_losses", HAN, HANConfig,
+        "han",
+        "Tian et al., ECCV 2020",
+        "linkpaper.methods.han:han_losses",
+        HAN,
+        HANConfig,
         recipe={**_ADAM, "lr": 3e-4, "step_size": 10, "gamma": 0.1, "epochs": 40, "batch_size": 16},
-        selection=_TYPE_AT_AV),
+        selection=_TYPE_AT_AV,
+    ),
     "mm-pyramid": Method(
-        "mm-pyramid", "Yu et al., ACM MM 2022", "linkpaper.methods.han:han_losses", MMPyramid, MMPyramidConfig,
+        "mm-pyramid",
+        "Yu et al., ACM MM 2022",
+        "linkpaper.methods.han:han_losses",
+        MMPyramid,
+        MMPyramidConfig,
         recipe={**_ADAM, "lr": 1e-4, "step_size": 10, "gamma": 0.1, "epochs": 40, "batch_size": 16},
-        selection=_TYPE_AT_AV),
+        selection=_TYPE_AT_AV,
+    ),
     "jomold/estimator": Method(
-        "jomold/estimator", "Cheng et al., ECCV 2022 (stage 1)", "linkpaper.methods.jomold:estimator_losses",
-        JoMoLD, JoMoLDConfig, settings={"cross_attention": False},
-        recipe={**_ADAM, "lr": 5e-4, "step_size": 6, "gamma": 0.25, "epochs": 25, "batch_size": 128},
-        selection={"level": "event", "score": "audio", "ties": "later"}),
-    "jomold": Method(
-        "jomold", "Cheng et al., ECCV 2022", "linkpaper.methods.jomold:denoising_losses", JoMoLD, JoMoLDConfig,
+        "jomold/estimator",
+        "Cheng et al., ECCV 2022 (stage 1)",
+        "linkpaper.methods.jomold:estimator_losses",
+        JoMoLD,
+        JoMoLDConfig,
+        settings={"cross_attention": False},
         recipe={**_ADAM, "lr": 5e-4, "step_size": 6, "gamma": 0.25, "epochs": 25, "batch_size": 128},
         selection={"level": "event", "score": "audio", "ties": "later"},
-        previous_stage="jomold/estimator", hand_over="linkpaper.methods.jomold:hand_over"),
+    ),
+    "jomold": Method(
+        "jomold",
+        "Cheng et al., ECCV 2022",
+        "linkpaper.methods.jomold:denoising_losses",
+        JoMoLD,
+        JoMoLDConfig,
+        recipe={**_ADAM, "lr": 5e-4, "step_size": 6, "gamma": 0.25, "epochs": 25, "batch_size": 128},
+        selection={"level": "event", "score": "audio", "ties": "later"},
+        previous_stage="jomold/estimator",
+        hand_over="linkpaper.methods.jomold:hand_over",
+    ),
     "leap": Method(
-        "leap", "Zhou et al., ECCV 2024", "linkpaper.methods.leap:leap_losses", LEAP, LEAPConfig,
+        "leap",
+        "Zhou et al., ECCV 2024",
+        "linkpaper.methods.leap:leap_losses",
+        LEAP,
+        LEAPConfig,
         recipe={**_ADAM, "lr": 1e-4, "step_size": 10, "gamma": 0.1, "epochs": 30, "batch_size": 32},
-        selection=_TYPE_AT_AV, needs_label_table=True),
+        selection=_TYPE_AT_AV,
+        needs_label_table=True,
+    ),
 }
 """Every trainable name -> its :class:`Method` (recipes: ``book/decisions.md#method-field``)."""
 
@@ -294,18 +358,22 @@ def load_valor_checkpoint(model: torch.nn.Module, source) -> list[str]:
         path = Path(source)
         if not path.is_file():
             raise ConfigError(f"VALOR checkpoint {path}: no such file")
-        from linkpaper.records import safe_torch_load  # weights only: loading never runs code
+        from linkpaper.safe_io import safe_torch_load  # weights only: loading never runs code
 
-        state = safe_torch_load(path, what="VALOR checkpoint",
-                                remedy="Use the released VALOR++ checkpoint_best.pt or a linkpaper checkpoint.")
+        state = safe_torch_load(
+            path,
+            what="VALOR checkpoint",
+            remedy="Use the released VALOR++ checkpoint_best.pt or a linkpaper checkpoint.",
+        )
     else:
         path, state = "<state dict>", source
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         found = type(state).__name__ if not isinstance(state, dict) else "a dict with non-tensor entries"
-        raise ConfigError(f"VALOR checkpoint {path}: expected a state dict of tensors (or {{'model': state dict}}), "
-                          f"found {found}")
+        raise ConfigError(
+            f"VALOR checkpoint {path}: expected a state dict of tensors (or {{'model': state dict}}), found {found}"
+        )
     state = {k.removeprefix("module."): v for k, v in state.items()}
     own = model.state_dict()
     unexpected = sorted(set(state) - set(own))

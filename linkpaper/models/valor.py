@@ -5,7 +5,8 @@ names and parameter shapes are those of the released checkpoints, so
 
     model.load_state_dict(torch.load("checkpoint_best.pt", weights_only=True))
 
-(or ``linkpaper.models.registry.load_valor_checkpoint``, which names a bad file) works on ``NTUBarista/valor_trained_models/models/model_VALOR++/checkpoint_best.pt``.
+(or ``linkpaper.models.registry.load_valor_checkpoint``, which names a bad file) works on
+``NTUBarista/valor_trained_models/models/model_VALOR++/checkpoint_best.pt``.
 Modules are created in the reference order, so the same seed gives the same initial weights.
 
 Shapes: B batch, T = 10 segments, H hidden, C = 25 classes; modality index 0 audio, 1 visual.
@@ -34,7 +35,7 @@ class AVVPOutput:
     global_prob, a_prob, v_prob: (B, C) video-level probabilities (fused, audio, visual).
         As in VALOR, global_prob can exceed 1 (up to 2): frame attention is normalised over
         time per modality and modality attention per segment. The loss clamps it, and
-        ``linkpaper.engine.predict`` clamps it to [0, 1]; the >= 0.5 gate is unaffected.
+        ``linkpaper.training.scoring.predict`` clamps it to [0, 1]; the >= 0.5 gate is unaffected.
 
     frame_prob, frame_logits: (B, T, 2, C) segment probabilities / logits, modality axis 2.
 
@@ -54,8 +55,9 @@ class AVVPOutput:
     diagnostics: dict = field(default_factory=dict)
 
 
-def multi_head_attention(mha: nn.MultiheadAttention, query: torch.Tensor, context: torch.Tensor | None,
-                         dropout_p: float, training: bool) -> torch.Tensor:
+def multi_head_attention(
+    mha: nn.MultiheadAttention, query: torch.Tensor, context: torch.Tensor | None, dropout_p: float, training: bool
+) -> torch.Tensor:
     """nn.MultiheadAttention's computation with its parameters, batch-first, our dropout.
 
     query (B, T, H), context (B, S, H) or None for self-attention -> (B, T, H). The same
@@ -74,7 +76,7 @@ def multi_head_attention(mha: nn.MultiheadAttention, query: torch.Tensor, contex
         q = F.linear(query, weight[:H], bias[:H]).view(B, T, heads, d).transpose(1, 2)
         k, v = F.linear(context, weight[H:], bias[H:]).view(B, S, 2, heads, d).permute(2, 0, 3, 1, 4).unbind(0)
     # q, k, v: (B, heads, T or S, d)
-    weights = torch.softmax((q * d ** -0.5) @ k.transpose(-2, -1), dim=-1)  # (B, heads, T, S)
+    weights = torch.softmax((q * d**-0.5) @ k.transpose(-2, -1), dim=-1)  # (B, heads, T, S)
     heads_out = drop(weights, dropout_p, training) @ v
     return F.linear(heads_out.transpose(1, 2).reshape(B, T, H), mha.out_proj.weight, mha.out_proj.bias)
 
@@ -131,8 +133,9 @@ class HANEncoder(nn.Module):
         return x_a, x_v
 
 
-def attentive_mmil_pooling(fc_prob: nn.Linear, fc_frame_att: nn.Linear, fc_av_att: nn.Linear,
-                           h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
+def attentive_mmil_pooling(
+    fc_prob: nn.Linear, fc_frame_att: nn.Linear, fc_av_att: nn.Linear, h_a: torch.Tensor, h_v: torch.Tensor
+) -> dict:
     """HAN's attentive MMIL pooling (Tian et al., ECCV 2020), the heads of HAN, VALOR++,
     MM-Pyramid and JoMoLD: (B, T, H) x 2 -> {frame_logits, frame_prob (B, T, 2, C),
     global_prob, a_prob, v_prob (B, C)}.
@@ -161,7 +164,8 @@ class VALORPlusPlus(FeatureInputs, nn.Module):
 
     forward(audio (B, 64, Da) maps or (B, T, Da) pooled, visual (B, T, Dv), visual_3d
     (B, T, 512)) -> AVVPOutput. The input projections (``embed``, ``pool_audio_input``) are
-    the field's shared input stage, ``linkpaper.models.inputs.FeatureInputs``. ``plsim_audio`` / ``plsim_visual`` are accepted (and must be
+    the field's shared input stage, ``linkpaper.models.inputs.FeatureInputs``. ``plsim_audio`` / ``plsim_visual``
+    are accepted (and must be
     None) so every model of the grid has one call signature.
     """
 
@@ -182,8 +186,9 @@ class VALORPlusPlus(FeatureInputs, nn.Module):
         """HAN encoder, then the attentive MMIL heads: (B, T, H) x 2 -> AVVPOutput."""
         h_a, h_v = self.hat_encoder(x_a, x_v)
         heads = attentive_mmil_pooling(self.fc_prob, self.fc_frame_att, self.fc_av_att, h_a, h_v)
-        return AVVPOutput(audio_hidden=h_a, visual_hidden=h_v, **heads,
-                          diagnostics=diagnostics if diagnostics is not None else {})
+        return AVVPOutput(
+            audio_hidden=h_a, visual_hidden=h_v, **heads, diagnostics=diagnostics if diagnostics is not None else {}
+        )
 
     def forward(self, audio, visual, visual_3d, plsim_audio=None, plsim_visual=None) -> AVVPOutput:
         if plsim_audio is not None or plsim_visual is not None:

@@ -66,8 +66,14 @@ def find_audio(folder: str | os.PathLike) -> list[Path]:
 # for our torch (2.14); this is the same computation in plain torch (checked against torchaudio
 # 2.11 MelSpectrogram + AmplitudeToDB and against librosa with htk=True, norm=None).
 
-CLAP_AUDIO_CFG = {"sample_rate": 48_000, "window_size": 1024, "hop_size": 480, "mel_bins": 64,
-                  "fmin": 50, "fmax": 14_000}
+CLAP_AUDIO_CFG = {
+    "sample_rate": 48_000,
+    "window_size": 1024,
+    "hop_size": 480,
+    "mel_bins": 64,
+    "fmin": 50,
+    "fmax": 14_000,
+}
 """HTSAT-tiny's ``audio_cfg`` (laion_clap ``model_configs/HTSAT-tiny.json``); the model's own is used at run time."""
 
 
@@ -98,10 +104,25 @@ def clap_log_mel(wave: torch.Tensor, audio_cfg: dict = CLAP_AUDIO_CFG) -> torch.
     """
     n_fft, hop = audio_cfg["window_size"], audio_cfg["hop_size"]
     window = torch.hann_window(n_fft, device=wave.device)
-    spec = torch.stft(wave.float(), n_fft, hop_length=hop, win_length=n_fft, window=window, center=True,
-                      pad_mode="reflect", normalized=False, onesided=True, return_complex=True).abs().pow(2)
-    fbank = mel_filterbank(n_fft // 2 + 1, audio_cfg["fmin"], audio_cfg["fmax"], audio_cfg["mel_bins"],
-                           audio_cfg["sample_rate"]).to(wave.device)
+    spec = (
+        torch.stft(
+            wave.float(),
+            n_fft,
+            hop_length=hop,
+            win_length=n_fft,
+            window=window,
+            center=True,
+            pad_mode="reflect",
+            normalized=False,
+            onesided=True,
+            return_complex=True,
+        )
+        .abs()
+        .pow(2)
+    )
+    fbank = mel_filterbank(
+        n_fft // 2 + 1, audio_cfg["fmin"], audio_cfg["fmax"], audio_cfg["mel_bins"], audio_cfg["sample_rate"]
+    ).to(wave.device)
     mel = fbank.T @ spec  # (mel_bins, frames)
     return (10.0 * torch.log10(mel.clamp(min=1e-10))).T
 

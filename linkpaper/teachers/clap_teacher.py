@@ -94,8 +94,7 @@ class CLAPTeacher:
             padded = repeat_pad(int16_to_float32(float32_to_int16(np.asarray(wave, np.float32))), CLIP_SAMPLES)
             waveform = torch.from_numpy(padded).float()
             mel = clap_log_mel(waveform.to(self.device), cfg)
-            inputs.append({"longer": torch.tensor([False]), "mel_fusion": torch.stack([mel] * 4),
-                           "waveform": waveform})
+            inputs.append({"longer": torch.tensor([False]), "mel_fusion": torch.stack([mel] * 4), "waveform": waveform})
         return inputs
 
     @torch.inference_mode()
@@ -127,8 +126,12 @@ class CLAPTeacher:
         return np.asarray(self.module.get_text_embedding(list(CLAP_PROMPTS)), dtype=np.float32)
 
     def describe(self) -> dict:
-        return {"library": "laion_clap", "model": f"CLAP_Module(enable_fusion=True, amodel={AMODEL!r})",
-                "weights": self.source, "logit_scale_a": self.logit_scale}
+        return {
+            "library": "laion_clap",
+            "model": f"CLAP_Module(enable_fusion=True, amodel={AMODEL!r})",
+            "weights": self.source,
+            "logit_scale_a": self.logit_scale,
+        }
 
 
 def _fail(what: str, err: BaseException | None = None) -> MissingWeightsError:

@@ -76,12 +76,18 @@ class CLIPTeacher:
         return F.normalize(self.model.encode_text(tokens).float(), dim=-1).cpu().numpy()
 
     def describe(self) -> dict:
-        return {"library": "open_clip", "model": self.model_name, "weights": self.source,
-                "logit_scale": self.logit_scale, "image_size": self.image_size}
+        return {
+            "library": "open_clip",
+            "model": self.model_name,
+            "weights": self.source,
+            "logit_scale": self.logit_scale,
+            "image_size": self.image_size,
+        }
 
 
-def load_clip_teacher(checkpoint: str | os.PathLike | None = None, device="cpu",
-                      model_name: str = MODEL_NAME) -> CLIPTeacher:
+def load_clip_teacher(
+    checkpoint: str | os.PathLike | None = None, device="cpu", model_name: str = MODEL_NAME
+) -> CLIPTeacher:
     """The published CLIP ViT-L/14 (OpenAI) teacher: a local ``checkpoint`` or open_clip's download/cache.
 
     ``model_name`` is another open_clip config for tests (with a local checkpoint of it).
@@ -104,5 +110,6 @@ def load_clip_teacher(checkpoint: str | os.PathLike | None = None, device="cpu",
             f"{' (HF_HUB_OFFLINE=1 is set now)' if offline else ''}, or download {HF_WEIGHTS} from "
             "huggingface.co and pass --clip-checkpoint PATH."
         ) from None
-    return CLIPTeacher(model, open_clip.get_tokenizer(model_name), torch.device(device), source=pretrained,
-                       model_name=model_name)
+    return CLIPTeacher(
+        model, open_clip.get_tokenizer(model_name), torch.device(device), source=pretrained, model_name=model_name
+    )

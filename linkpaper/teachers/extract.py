@@ -19,7 +19,7 @@ The teachers are duck-typed (see ``clip_teacher.CLIPTeacher`` / ``clap_teacher.C
 so tests can pass small random-weight ones.
 
 ``ExtractConfig.shard = (I, N)`` restricts a run to shard I of N of the clips
-(``linkpaper.cluster.in_shard``: a hash of the clip id, so N jobs listing the folders on their
+(``linkpaper.training.cluster.in_shard``: a hash of the clip id, so N jobs listing the folders on their
 own still cover every clip exactly once). Shards write into the same layout; each writes its
 own manifest, ``extract_manifest.shard-I-of-N.json``.
 """
@@ -95,8 +95,10 @@ class TeacherReport:
     def summary(self, shard: tuple[int, int] | None = None) -> str:
         """One line: how many clips are done, missing or failed."""
         where = f" in shard {shard[0]}/{shard[1]}" if shard else ""
-        return (f"{self.teacher}: {self.found} clips{where}: {self.done} done, {self.missing} missing, "
-                f"{len(self.failed)} failed")
+        return (
+            f"{self.teacher}: {self.found} clips{where}: {self.done} done, {self.missing} missing, "
+            f"{len(self.failed)} failed"
+        )
 
 
 def find_clips(frames_dir: Path | None, audio_dir: Path | None) -> dict[str, Clip]:
@@ -110,8 +112,10 @@ def find_clips(frames_dir: Path | None, audio_dir: Path | None) -> dict[str, Cli
         clip = clips.setdefault(clip_id, Clip(clip_id, name))
         previous = getattr(clip, kind)
         if previous is not None:
-            raise UserError(f"{previous} and {path} give the same clip id {clip_id!r} (the first 11 "
-                            "characters of the name); keep one of them")
+            raise UserError(
+                f"{previous} and {path} give the same clip id {clip_id!r} (the first 11 "
+                "characters of the name); keep one of them"
+            )
         setattr(clip, kind, path)
 
     for folder, option in ((frames_dir, "--frames"), (audio_dir, "--audio")):
@@ -141,7 +145,7 @@ def select_clips(clips: dict[str, Clip], shard: tuple[int, int] | None) -> dict[
     """The clips of shard ``(I, N)`` (all of them for None), keyed and ordered as given."""
     if shard is None:
         return dict(clips)
-    from linkpaper.cluster import in_shard
+    from linkpaper.training.cluster import in_shard
 
     return {cid: clip for cid, clip in clips.items() if in_shard(cid, *shard)}
 
@@ -181,8 +185,16 @@ def expected_outputs(out: Path, teacher: str, clip_id: str, has_weak: bool) -> l
     return [output_path(out, teacher, kind, clip_id) for kind in kinds]
 
 
-def write_clip(out: Path, teacher: str, clip_id: str, features: np.ndarray, segment_emb: np.ndarray,
-               text_table: np.ndarray, logit_scale: float, weak: np.ndarray | None) -> bool:
+def write_clip(
+    out: Path,
+    teacher: str,
+    clip_id: str,
+    features: np.ndarray,
+    segment_emb: np.ndarray,
+    text_table: np.ndarray,
+    logit_scale: float,
+    weak: np.ndarray | None,
+) -> bool:
     """Write one clip's four files; return True if gated labels were written.
 
     features: (10 | 64, 768) the model input; segment_emb: (10, D) L2-normalised joint-space
@@ -237,8 +249,9 @@ class _AudioClips(Dataset):
             return clip.id, None, str(err)
 
 
-def _run_teacher(teacher, name: str, clips: list[Clip], make_dataset, config: ExtractConfig,
-                 weak_table: dict[str, np.ndarray]) -> TeacherReport:
+def _run_teacher(
+    teacher, name: str, clips: list[Clip], make_dataset, config: ExtractConfig, weak_table: dict[str, np.ndarray]
+) -> TeacherReport:
     report = TeacherReport(name, found=len(clips))
     text_table = np.asarray(teacher.text_table(), dtype=np.float32)
     if text_table.shape[0] != NUM_CLASSES:
@@ -265,8 +278,9 @@ def _run_teacher(teacher, name: str, clips: list[Clip], make_dataset, config: Ex
 
 
 def _extract_todo(teacher, name, todo, make_dataset, config, weak_table, text_table, report) -> None:
-    loader = DataLoader(make_dataset(todo), batch_size=config.batch_size, num_workers=config.workers,
-                        collate_fn=list, shuffle=False)
+    loader = DataLoader(
+        make_dataset(todo), batch_size=config.batch_size, num_workers=config.workers, collate_fn=list, shuffle=False
+    )
     scale = float(teacher.logit_scale)
     with tqdm(total=len(todo), desc=f"{name} teacher", unit="clip") as bar:
         for batch in loader:
@@ -299,15 +313,24 @@ def run_extraction(config: ExtractConfig, clip_teacher=None, clap_teacher=None) 
     reports = []
     if clip_teacher is not None:
         with_frames = [c for c in clips.values() if c.frames is not None]
-        reports.append(_run_teacher(
-            clip_teacher, "CLIP", with_frames, lambda todo: _FrameClips(todo, clip_teacher.image_size), config, weak_table
-        ))
+        reports.append(
+            _run_teacher(
+                clip_teacher,
+                "CLIP",
+                with_frames,
+                lambda todo: _FrameClips(todo, clip_teacher.image_size),
+                config,
+                weak_table,
+            )
+        )
     if clap_teacher is not None:
         with_audio = [c for c in clips.values() if c.audio is not None]
         reports.append(_run_teacher(clap_teacher, "CLAP", with_audio, _AudioClips, config, weak_table))
     manifest = {
         "labels": None if config.labels is None else str(config.labels),
-        "teachers": {name: t.describe() for name, t in (("CLIP", clip_teacher), ("CLAP", clap_teacher)) if t is not None},
+        "teachers": {
+            name: t.describe() for name, t in (("CLIP", clip_teacher), ("CLAP", clap_teacher)) if t is not None
+        },
         "segments": NUM_SEGMENTS,
         "shard": None if config.shard is None else list(config.shard),
         "reports": [{**vars(r), "missing": r.missing} for r in reports],

@@ -52,16 +52,28 @@ def list_frames(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     frames = sorted(p for p in folder.iterdir() if is_frame_file(p))
     if not frames:
-        raise FrameError(f"{folder}: no frame images (*.jpg); expected 000001.jpg, ... at 8 fps "
-                         "(make them with: " + " ".join(ffmpeg_frames_command("VIDEO.mp4", folder)) + ")")
+        raise FrameError(
+            f"{folder}: no frame images (*.jpg); expected 000001.jpg, ... at 8 fps "
+            "(make them with: " + " ".join(ffmpeg_frames_command("VIDEO.mp4", folder)) + ")"
+        )
     return frames
 
 
 def ffmpeg_frames_command(video: str | os.PathLike, out_dir: str | os.PathLike, fps: int = FRAME_FPS) -> list[str]:
     """The ffmpeg call that turns a clip into ``out_dir/000001.jpg, ...`` at ``fps`` frames per
     second, the reference's frame extraction (JPEG, 6-digit names from 1)."""
-    return ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(video), "-r", str(fps), "-y",
-            str(Path(out_dir) / "%06d.jpg")]
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        str(video),
+        "-r",
+        str(fps),
+        "-y",
+        str(Path(out_dir) / "%06d.jpg"),
+    ]
 
 
 def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, fps: int = FRAME_FPS) -> list[Path]:

@@ -25,8 +25,10 @@ def ungated_labels(logits: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     logits = np.asarray(logits)
     thresholds = np.asarray(thresholds, dtype=np.float64)
     if logits.shape[-1] != NUM_CLASSES or thresholds.shape != (NUM_CLASSES,):
-        raise ValueError(f"expected (..., {NUM_CLASSES}) logits and ({NUM_CLASSES},) thresholds, "
-                         f"got {logits.shape} and {thresholds.shape}")
+        raise ValueError(
+            f"expected (..., {NUM_CLASSES}) logits and ({NUM_CLASSES},) thresholds, "
+            f"got {logits.shape} and {thresholds.shape}"
+        )
     return (logits.astype(np.float64) > thresholds).astype(np.int64)
 
 

@@ -41,9 +41,16 @@ MATH_PAGE = "notebooks/06_sloss.html"
 MODULE_PAGE = "notebooks/05_tsam_cmim.html"
 LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome:", "chrome-extension:", "chrome-untrusted:", "devtools:")
 CHROME_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1280,1600",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1600",
 )
 
 
@@ -95,8 +102,10 @@ def server():
 def browser():
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     driver_path = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-    _require(Path(chromium).exists() and Path(driver_path).exists(),
-             f"{chromium} or {driver_path} missing: apt-get install chromium chromium-driver")
+    _require(
+        Path(chromium).exists() and Path(driver_path).exists(),
+        f"{chromium} or {driver_path} missing: apt-get install chromium chromium-driver",
+    )
     webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium (the [dev] extra)")
     from selenium.webdriver.chrome.service import Service
 
@@ -170,7 +179,7 @@ def _local_target(base: str, href: str) -> tuple[Path, str] | None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not url.startswith(base):
         return None
-    rel = unquote(parsed.path)[len(urlparse(base).path):]
+    rel = unquote(parsed.path)[len(urlparse(base).path) :]
     target = BOOK / rel
     if rel == "" or target.is_dir():
         target = target / "index.html"
@@ -280,12 +289,16 @@ return {blocks: blocks.length, typeset: blocks.filter(b => b.querySelector('mjx-
 def test_sloss_page_shows_typeset_equations(server, browser):
     _require((BOOK / MATH_PAGE).exists(), f"{MATH_PAGE} is not in the build")
     browser.get(urljoin(server, MATH_PAGE))
-    done = _wait(browser, "const b = document.querySelectorAll('article div.math');"
-                          "return b.length > 0 && Array.from(b).every(e => e.querySelector('mjx-container'));",
-                 timeout=60)
+    done = _wait(
+        browser,
+        "const b = document.querySelectorAll('article div.math');"
+        "return b.length > 0 && Array.from(b).every(e => e.querySelector('mjx-container'));",
+        timeout=60,
+    )
     probe = browser.execute_script(MATH_PROBE)
     assert probe["scripts"] and all(src.startswith(server) and "_static/mathjax/" in src for src in probe["scripts"]), (
-        f"MathJax must come from the build's _static/mathjax: {probe['scripts']}")
+        f"MathJax must come from the build's _static/mathjax: {probe['scripts']}"
+    )
     assert probe["blocks"] >= 5, f"{MATH_PAGE} should show eqs 7-12 as display math: {probe}"
     assert done and probe["typeset"] == probe["blocks"], f"equations left untypeset: {probe}"
     assert probe["errors"] == 0, f"MathJax reported errors: {probe}"

@@ -1,6 +1,6 @@
 """Fixtures for the extraction tests: generated clips and small random-weight teachers.
 
-TEST-ONLY WORKAROUNDS (toolchain-notes sections 5-6). No published CLIP/CLAP weights can be
+TEST-ONLY WORKAROUNDS. No published CLIP/CLAP weights can be
 had offline, so these tests build models of the same architecture family with random weights:
 
 * CLIP: ``open_clip.add_model_config`` registers a tiny ViT config (``linkpaper-tiny-vit``).
@@ -101,9 +101,19 @@ class CharTokenizer:
 def _tiny_roberta(*args, **kwargs):
     from transformers import RobertaConfig, RobertaModel
 
-    config = RobertaConfig(vocab_size=CharTokenizer.vocab_size, hidden_size=768, num_hidden_layers=1,
-                           num_attention_heads=12, intermediate_size=256, max_position_embeddings=80,
-                           type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    config = RobertaConfig(
+        vocab_size=CharTokenizer.vocab_size,
+        hidden_size=768,
+        num_hidden_layers=1,
+        num_attention_heads=12,
+        intermediate_size=256,
+        max_position_embeddings=80,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
     return RobertaModel(config)
 
 

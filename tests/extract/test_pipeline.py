@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_frames, write_wave
 
 from linkpaper.classes import CLASSES
 from linkpaper.teachers import labels
-
-from conftest import write_frames, write_wave
 
 pytestmark = pytest.mark.extract
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,18 +41,21 @@ def extracted(tmp_path_factory, request):
     tiny_clip = request.getfixturevalue("tiny_clip_model")
     clap_module = request.getfixturevalue("random_clap_module")
     import open_clip
-
     from conftest import TINY_CLIP
+
     from linkpaper.teachers.clap_teacher import CLAPTeacher
     from linkpaper.teachers.clip_teacher import CLIPTeacher
     from linkpaper.teachers.extract import ExtractConfig, run_extraction
 
     tmp_path = tmp_path_factory.mktemp("extract")
     frames_dir, audio_dir, label_file = _make_inputs(tmp_path)
-    teachers = (CLIPTeacher(tiny_clip, open_clip.get_tokenizer(TINY_CLIP), source="random (test)"),
-                CLAPTeacher(clap_module, source="random (test)"))
-    config = ExtractConfig(out=tmp_path / "out", frames=frames_dir, audio=audio_dir, labels=label_file,
-                           batch_size=2, workers=0)
+    teachers = (
+        CLIPTeacher(tiny_clip, open_clip.get_tokenizer(TINY_CLIP), source="random (test)"),
+        CLAPTeacher(clap_module, source="random (test)"),
+    )
+    config = ExtractConfig(
+        out=tmp_path / "out", frames=frames_dir, audio=audio_dir, labels=label_file, batch_size=2, workers=0
+    )
     reports = run_extraction(config, *teachers)
     return config, teachers, reports
 
@@ -141,8 +143,9 @@ def test_outputs_load_with_the_feature_loader(extracted):
     out = config.out
     # the loader needs the R(2+1)D stream (from the HAN release, not a teacher) and a split list
     (out / "splits").mkdir(exist_ok=True)
-    (out / "splits/AVVP_train.csv").write_text(config.labels.read_text().splitlines(keepends=True)[0]
-                                               + "aaaaaaaaaaa_0_10\tDog,Speech\n")
+    (out / "splits/AVVP_train.csv").write_text(
+        config.labels.read_text().splitlines(keepends=True)[0] + "aaaaaaaaaaa_0_10\tDog,Speech\n"
+    )
     r21d = out / "feats/r2plus1d_18"
     r21d.mkdir(parents=True, exist_ok=True)
     for cid in ["aaaaaaaaaaa"]:
@@ -155,8 +158,9 @@ def test_outputs_load_with_the_feature_loader(extracted):
     assert tuple(split.audio.shape) == (1, 64, 768)
     assert np.array_equal(split.audio[0].numpy(), np.load(out / "CLAP/features/aaaaaaaaaaa.npy"))
     assert np.array_equal(split.pseudo_visual[0].numpy(), np.load(out / "CLIP/segment_pseudo_labels/aaaaaaaaaaa.npy"))
-    assert np.array_equal(split.pseudo_audio_ungated[0].numpy(),
-                          np.load(out / "CLAP/segment_pseudo_labels_ungated/aaaaaaaaaaa.npy"))
+    assert np.array_equal(
+        split.pseudo_audio_ungated[0].numpy(), np.load(out / "CLAP/segment_pseudo_labels_ungated/aaaaaaaaaaa.npy")
+    )
 
 
 def test_clap_map_matches_htsat_own_pooling(extracted):
@@ -197,8 +201,14 @@ def _run_cli(args, env_extra=None, pythonpath_first=None):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env_extra or {})}
     paths = [str(pythonpath_first)] if pythonpath_first else []
     env["PYTHONPATH"] = os.pathsep.join(paths + [str(ROOT), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "linkpaper", "extract", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "linkpaper", "extract", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_cli_without_weights_exits_2_and_says_how_to_get_them(tmp_path):
@@ -228,7 +238,10 @@ def test_shards_extract_every_clip_exactly_once_into_the_one_layout(extracted, t
     for i in range(3):
         (report,) = run_extraction(type(config)(**{**clip_only, "out": out, "shard": (i, 3)}), teachers[0], None)
         assert report.found == report.extracted == report.done and report.missing == 0 and not report.failed
-        assert report.summary((i, 3)) == f"CLIP: {report.found} clips in shard {i}/3: {report.found} done, 0 missing, 0 failed"
+        assert (
+            report.summary((i, 3))
+            == f"CLIP: {report.found} clips in shard {i}/3: {report.found} done, 0 missing, 0 failed"
+        )
         manifest = json.loads((out / f"extract_manifest.shard-{i}-of-3.json").read_text())
         assert manifest["shard"] == [i, 3] and manifest["reports"][0]["extracted"] == report.extracted
         for path in (out / "CLIP/features").glob("*.npy"):
@@ -249,8 +262,24 @@ def test_cli_submits_shards_through_submitit_and_reports_each_job(tmp_path):
     pytest.importorskip("open_clip")
     pytest.importorskip("submitit")
     frames_dir, _, label_file = _make_inputs(tmp_path)
-    result = _run_cli(["--frames", str(frames_dir), "--out", str(tmp_path / "out"), "--labels", str(label_file),
-                       "--executor", "slurm", "--submitit-cluster", "local", "--shards", "2", "--time", "5"])
+    result = _run_cli(
+        [
+            "--frames",
+            str(frames_dir),
+            "--out",
+            str(tmp_path / "out"),
+            "--labels",
+            str(label_file),
+            "--executor",
+            "slurm",
+            "--submitit-cluster",
+            "local",
+            "--shards",
+            "2",
+            "--time",
+            "5",
+        ]
+    )
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("submitted 2 extraction shards (job array ")

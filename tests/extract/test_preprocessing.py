@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import write_frames
 
 from linkpaper.classes import CLAP_THRESHOLDS, CLIP_THRESHOLDS
 from linkpaper.teachers import audio, frames, labels
-
-from conftest import write_frames
 
 
 def test_frame_indices_match_the_reference():
@@ -37,7 +36,7 @@ def test_load_clip_frames_picks_the_indexed_frames_and_squashes(tmp_path, count)
 def test_llp_demo_frames_when_present():
     """The LLP demo clip (82 frames at 8 fps, from $LINKPAPER_DATA; never committed)."""
     pytest.importorskip("PIL")
-    from linkpaper.data.download import resolve_data_dir
+    from linkpaper.data.files import resolve_data_dir
 
     folder = resolve_data_dir() / "llp" / "demo_frames" / "BjCEufrlXm4"
     if not folder.is_dir():
@@ -97,9 +96,20 @@ def test_clap_log_mel_matches_librosa_htk():
     wave = np.random.default_rng(0).standard_normal(48_000).astype(np.float32) * 0.1
     ours = audio.clap_log_mel(torch.from_numpy(wave)).numpy()
     power = librosa.feature.melspectrogram(
-        y=wave, sr=cfg["sample_rate"], n_fft=cfg["window_size"], hop_length=cfg["hop_size"],
-        win_length=cfg["window_size"], center=True, pad_mode="reflect", power=2.0, n_mels=cfg["mel_bins"],
-        fmin=cfg["fmin"], fmax=cfg["fmax"], htk=True, norm=None)
+        y=wave,
+        sr=cfg["sample_rate"],
+        n_fft=cfg["window_size"],
+        hop_length=cfg["hop_size"],
+        win_length=cfg["window_size"],
+        center=True,
+        pad_mode="reflect",
+        power=2.0,
+        n_mels=cfg["mel_bins"],
+        fmin=cfg["fmin"],
+        fmax=cfg["fmax"],
+        htk=True,
+        norm=None,
+    )
     reference = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None).T
     assert ours.shape == (101, 64) == reference.shape
     assert np.abs(ours - reference).max() < 1e-3  # dB

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_CLIP, CharTokenizer, patch_laion_clap
 
 pytestmark = pytest.mark.extract
@@ -44,8 +43,9 @@ def test_load_clip_teacher_from_a_local_checkpoint(tmp_path, tiny_clip_model, ti
     assert loaded.source == str(path)
     # force_quick_gelu=True (the OpenAI weights need it) changes the activation, not the weights
     assert loaded.model.state_dict().keys() == tiny_clip_model.state_dict().keys()
-    assert all(torch.equal(a, b) for a, b in zip(loaded.model.state_dict().values(),
-                                                  tiny_clip_model.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.model.state_dict().values(), tiny_clip_model.state_dict().values())
+    )
     assert loaded.encode_clips(images)[0].shape == (1, 10, 32)
 
 

@@ -1,24 +1,19 @@
-"""Provenance and safe file writes: the code version and hardware every run record carries,
-atomic writes, safe ``torch.load``, writable-folder checks.
-
-The run record itself (``results.json``, checkpoints) is :mod:`linkpaper.runs`, which builds
-on this module (never the other way round).
-Everything here is written atomically (a temporary file, then ``os.replace``) so an
-interrupted run never leaves a half-written file behind.
+"""Safe files: atomic writes (a temporary file, then ``os.replace``, so an interrupted run never
+leaves a half-written file behind), JSON read with size and depth limits, ``torch.load`` of
+tensors and plain values only, and writable-folder checks. Every module that writes or reads a
+run's files goes through these.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
-import functools
-import subprocess
 from pathlib import Path
 
 import torch
 
 from linkpaper.errors import UserError
+
 
 def _cannot_write(path: Path, err: OSError) -> UserError:
     return UserError(
@@ -87,8 +82,9 @@ def read_json(path: str | Path, what: str, remedy: str):
     path = Path(path)
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
-            raise JSONLimitError(f"{path.stat().st_size} bytes, more than the {MAX_JSON_BYTES} a linkpaper JSON "
-                                 "file may hold")
+            raise JSONLimitError(
+                f"{path.stat().st_size} bytes, more than the {MAX_JSON_BYTES} a linkpaper JSON file may hold"
+            )
         return parse_json(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0][:200]
@@ -120,8 +116,9 @@ def _discard(tmp: Path) -> None:
         pass
 
 
-def safe_torch_load(path: str | Path, map_location="cpu", what: str = "checkpoint",
-                    remedy: str = "Train the run again.") -> object:
+def safe_torch_load(
+    path: str | Path, map_location="cpu", what: str = "checkpoint", remedy: str = "Train the run again."
+) -> object:
     """``torch.load(path, weights_only=True)``: tensors and plain values only, never code.
 
     A missing, unsafe (pickled Python objects), truncated or corrupt file raises one UserError
@@ -154,8 +151,7 @@ def safe_torch_load(path: str | Path, map_location="cpu", what: str = "checkpoin
             ) from None
         first = detail or f"{type(err).__name__}: {err}".splitlines()[0][:200]
         raise UserError(
-            f"{path}: cannot read this {what} ({first}); it is truncated or corrupt (an interrupted "
-            f"write?). {remedy}"
+            f"{path}: cannot read this {what} ({first}); it is truncated or corrupt (an interrupted write?). {remedy}"
         ) from None
 
 
@@ -182,15 +178,19 @@ def check_writable_dir(path: str | Path, flag: str = "--out") -> list[Path]:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         remove_created_dirs(missing[::-1])
-        raise UserError(f"{flag} {path}: cannot create the folder ({err.strerror or err}); choose a writable place") from None
+        raise UserError(
+            f"{flag} {path}: cannot create the folder ({err.strerror or err}); choose a writable place"
+        ) from None
     probe = path / f".linkpaper-write-probe-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
         remove_created_dirs(missing[::-1])
-        raise UserError(f"{flag} {path}: the folder is not writable ({err.strerror or err}); "
-                        f"choose a writable {flag} or fix its permissions") from None
+        raise UserError(
+            f"{flag} {path}: the folder is not writable ({err.strerror or err}); "
+            f"choose a writable {flag} or fix its permissions"
+        ) from None
     return missing[::-1]
 
 
@@ -201,62 +201,3 @@ def remove_created_dirs(created: list[Path]) -> None:
             folder.rmdir()
         except OSError:  # not empty (the run wrote something worth keeping) or already gone
             break
-
-
-# Tracked files that running the project rewrites: they do not make the code "dirty".
-OUTPUT_PATHSPECS = (":(top,exclude,glob)**/*.ipynb", ":(top,exclude)results")
-
-
-def git_commit(repo_dir: str | Path | None = None) -> dict:
-    """``{"commit": sha or "unknown", "dirty": bool or None}`` of the code that ran.
-
-    ``dirty`` is True when a tracked file other than an output differs from the commit:
-    executed notebooks (``*.ipynb``, rewritten while they run) and ``results/`` are outputs,
-    not code. Read once per process and cached: a long grid keeps running the code it loaded
-    at start, so later commits to the working tree must not relabel its runs.
-    """
-    return dict(_git_commit_at_start(str(repo_dir) if repo_dir else None))
-
-
-@functools.lru_cache(maxsize=None)
-def _git_commit_at_start(repo_dir: str | None) -> dict:
-    cwd = Path(repo_dir) if repo_dir else Path(__file__).resolve().parent.parent
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", *OUTPUT_PATHSPECS],
-            cwd=cwd, capture_output=True, text=True, timeout=10, check=True,
-        ).stdout
-        return {"commit": sha, "dirty": bool(status.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": "unknown", "dirty": None}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def hardware(device: str | torch.device) -> dict:
-    """CPU model, torch device name, torch version and thread count of this process."""
-    device = torch.device(device)
-    record = {
-        "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "device": str(device),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-    }
-    if device.type == "cuda" and torch.cuda.is_available():
-        record["device_name"] = torch.cuda.get_device_name(device)
-    else:
-        record["device_name"] = record["cpu"]
-    return record

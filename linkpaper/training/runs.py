@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from linkpaper.errors import UserError
-from linkpaper.recipe import TrainConfig
-from linkpaper.records import atomic_torch_save, atomic_write_json, git_commit, hardware, parse_json, safe_torch_load
+from linkpaper.errors import ConfigError, UserError
+from linkpaper.models.plsim_labels import plsim_label_mode
+from linkpaper.safe_io import atomic_torch_save, atomic_write_json, parse_json, safe_torch_load
+from linkpaper.training.provenance import git_commit, hardware
+from linkpaper.training.recipe import TrainConfig
 
 RESULTS_FILE = "results.json"
 CHECKPOINT_LAST = "checkpoint_last.pt"
@@ -51,17 +53,54 @@ them was trained with (a record without ``precision`` is fp32)."""
 # --------------------------------------------------------------------------------------------
 
 # results.json's keys in the order they are written, and the field that holds each.
-_KEYS = ("config", "data", "seed", "plsim", "label_leakage", "caption", "code", "hardware", "parameters",
-         "epochs", "best_epoch", "best_val", "complete", "test", "test_row", "last_epoch_test",
-         "last_epoch_test_row", "predictions", "stopped")
+_KEYS = (
+    "config",
+    "data",
+    "seed",
+    "plsim",
+    "label_leakage",
+    "caption",
+    "code",
+    "hardware",
+    "parameters",
+    "epochs",
+    "best_epoch",
+    "best_val",
+    "complete",
+    "test",
+    "test_row",
+    "last_epoch_test",
+    "last_epoch_test_row",
+    "predictions",
+    "stopped",
+)
 _FIELD_OF = {"caption": "leakage_caption"}
-_OPTIONAL = frozenset({"caption", "test", "test_row", "last_epoch_test", "last_epoch_test_row", "predictions",
-                       "stopped"})
+_OPTIONAL = frozenset(
+    {"caption", "test", "test_row", "last_epoch_test", "last_epoch_test_row", "predictions", "stopped"}
+)
 """Keys written only when set (``caption`` only for a leaking run, ``test*`` once scored, ...)."""
-_NEW_ORDER = ("config", "data", "seed", "plsim", "label_leakage", "code", "hardware", "parameters",
-              "epochs", "best_epoch", "best_val", "complete", "caption", "test", "test_row", "last_epoch_test",
-              "last_epoch_test_row", "predictions", "stopped")
-"""The order a run writes them in (the leakage caption was always added after ``complete``)."""
+_NEW_ORDER = (
+    "config",
+    "data",
+    "seed",
+    "plsim",
+    "label_leakage",
+    "code",
+    "hardware",
+    "parameters",
+    "epochs",
+    "best_epoch",
+    "best_val",
+    "complete",
+    "caption",
+    "test",
+    "test_row",
+    "last_epoch_test",
+    "last_epoch_test_row",
+    "predictions",
+    "stopped",
+)
+"""The order a run writes them in (the leakage ``caption`` after ``complete``)."""
 
 
 @dataclass(eq=False)
@@ -71,7 +110,7 @@ class RunRecord(Mapping):
 
     config: the TrainConfig as a dict (``train_config()`` gives the TrainConfig); data:
     ``{"spec", "source", "description", "sizes", "audio_form", "text_source", "inputs"}`` (inputs:
-    annotation checksums and data fingerprint, ``linkpaper.inputs``); plsim:
+    annotation checksums and data fingerprint, ``linkpaper.training.inputs``); plsim:
     ``{"used", "labels", "text_source"}``; code: ``{"commit", "dirty"}``; epochs: one dict per
     finished epoch (``epoch``, ``lr``, ``train_loss``, ``val``, ``val_type_av``,
     ``diagnostics``, ``seconds``); best_val / test: ``{level: {score: F}}``; test_row: the ten
@@ -111,20 +150,25 @@ class RunRecord(Mapping):
     # ---- building, reading, writing ---------------------------------------------------------
 
     @classmethod
-    def start(cls, config, data, model, uses_plsim: bool, mode: str, text_source: str, device) -> "RunRecord":
+    def start(cls, config, data, model, uses_plsim: bool, mode: str, text_source: str, device) -> RunRecord:
         """The record of a run before its first epoch: configuration, data, PLSIM labels, provenance.
 
         config: a validated TrainConfig; data: the AVVPData it trains on; model: the built model
         (for its parameter count); mode: the PLSIM label mode (``"none"`` without PLSIM)."""
-        from linkpaper.inputs import run_inputs
+        from linkpaper.training.inputs import run_inputs
 
-        leakage = uses_plsim and mode == "gated"
+        leakage = uses_plsim and plsim_label_mode(mode).leaks
         return cls(
             config=config.to_dict(),
-            data={"spec": config.data, "source": data.source, "description": data.describe(),
-                  "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
-                  "audio_form": data.train.audio_form, "text_source": data.text_source,
-                  "inputs": run_inputs(data, config.data_dir)},
+            data={
+                "spec": config.data,
+                "source": data.source,
+                "description": data.describe(),
+                "sizes": {s.name: len(s) for s in (data.train, data.val, data.test)},
+                "audio_form": data.train.audio_form,
+                "text_source": data.text_source,
+                "inputs": run_inputs(data, config.data_dir),
+            },
             seed=config.seed,
             plsim={"used": uses_plsim, "labels": mode, "text_source": text_source},
             label_leakage=leakage,
@@ -135,7 +179,7 @@ class RunRecord(Mapping):
         )
 
     @classmethod
-    def from_dict(cls, record: Mapping, run_dir: str | Path | None = None) -> "RunRecord":
+    def from_dict(cls, record: Mapping, run_dir: str | Path | None = None) -> RunRecord:
         """The record of a results.json dict (as ``read_results`` returns it)."""
         if isinstance(record, RunRecord):
             return record
@@ -143,16 +187,21 @@ class RunRecord(Mapping):
         extra = {key: value for key, value in record.items() if key not in _KEYS}
         absent = frozenset(key for key in _KEYS if key not in record)
         order = tuple(key for key in record if key in _KEYS)
-        return cls(**values, extra=extra, run_dir=Path(run_dir) if run_dir is not None else None,
-                   _absent=absent, _order=order + tuple(k for k in _NEW_ORDER if k not in order))
+        return cls(
+            **values,
+            extra=extra,
+            run_dir=Path(run_dir) if run_dir is not None else None,
+            _absent=absent,
+            _order=order + tuple(k for k in _NEW_ORDER if k not in order),
+        )
 
     @classmethod
-    def read(cls, run_dir: str | Path, full: bool = True) -> "RunRecord":
+    def read(cls, run_dir: str | Path, full: bool = True) -> RunRecord:
         """The record in ``run_dir/results.json``, structure checked (``read_results``)."""
         return cls.from_dict(read_results(run_dir, full), run_dir=run_dir)
 
     @classmethod
-    def coerce(cls, record) -> "RunRecord":
+    def coerce(cls, record) -> RunRecord:
         """A RunRecord from a RunRecord or a results.json dict."""
         return record if isinstance(record, RunRecord) else cls.from_dict(record)
 
@@ -175,7 +224,7 @@ class RunRecord(Mapping):
         atomic_write_json(path, self.to_dict())
         return path
 
-    def with_stopped(self, stopped: dict) -> "RunRecord":
+    def with_stopped(self, stopped: dict) -> RunRecord:
         """A copy that records why the run stopped (a diverged run's last results.json)."""
         return replace(self, stopped=stopped, _absent=self._absent - {"stopped"})
 
@@ -232,7 +281,7 @@ class RunRecord(Mapping):
         return text
 
     def train_config(self):
-        """The run's ``engine.TrainConfig``."""
+        """The run's ``recipe.TrainConfig``."""
         return TrainConfig.from_dict(self.config)
 
     def config_differences(self, config) -> list[str]:
@@ -297,7 +346,9 @@ def read_results(run_dir: str | Path, full: bool = True) -> dict:
     """
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
-        raise UserError(f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?")
+        raise UserError(
+            f"{path}: no run record here; is {run_dir} a run folder written by 'python -m linkpaper train'?"
+        )
     try:
         record = parse_json(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
@@ -305,8 +356,10 @@ def read_results(run_dir: str | Path, full: bool = True) -> dict:
         raise UserError(f"{path}: not valid JSON ({detail}); the run record is damaged, train the run again") from None
     problem = record_problem(record, full)
     if problem:
-        raise UserError(f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
-                        "Restore it or train the run again")
+        raise UserError(
+            f"{path}: not a linkpaper run record ({problem}); was another file copied over it? "
+            "Restore it or train the run again"
+        )
     return record
 
 
@@ -332,11 +385,17 @@ def record_problem(record, full: bool = True) -> str | None:
         return "plsim lacks 'used' or 'labels'"
     if record["complete"]:
         row = record.get("test_row")
-        if not (isinstance(row, list) and len(row) == 10
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)):
+        if not (
+            isinstance(row, list)
+            and len(row) == 10
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)
+        ):
             return "complete, but 'test_row' is not ten numbers"
         if not all(math.isfinite(x) and 0 <= x <= 100 for x in row):
-            return "complete, but 'test_row' holds a value that is not an F-score in [0, 100] (NaN, infinite, or out of range)"
+            return (
+                "complete, but 'test_row' holds a value that is not an F-score in [0, 100] "
+                "(NaN, infinite, or out of range)"
+            )
     return None
 
 
@@ -351,16 +410,143 @@ def is_complete(run_dir: str | Path) -> bool:
         return False
 
 
+def check_run_dir(run_dir: Path, resume: bool) -> None:
+    """Refuse to train into a folder that already holds a run, finished or not, unless ``resume``."""
+    if resume or not run_dir.exists():
+        return
+    if is_complete(run_dir):
+        raise UserError(
+            f"--out {run_dir}: a finished run is already there; pass --resume to keep it, or choose a new --out name"
+        )
+    if (run_dir / CHECKPOINT_LAST).exists() or (run_dir / RESULTS_FILE).exists():
+        raise UserError(
+            f"--out {run_dir}: an unfinished run is already there; pass --resume to continue it, "
+            "or choose a new --out name"
+        )
+
+
+def refuse_config_change(old: dict, config, path: Path) -> None:
+    """Refuse to resume a run recorded (in ``path``) with configuration ``old`` under ``config``
+    (a TrainConfig) when they differ in a key that changes numbers (:func:`config_differences`)."""
+    diffs = config_differences(old, config.to_dict())
+    if diffs:
+        raise ConfigError(
+            f"--resume: {path} was written with a different configuration ({'; '.join(diffs)}); "
+            "resume with the original options or use a new --out"
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Checkpoints
 # --------------------------------------------------------------------------------------------
 
 CHECKPOINT_KEYS = {
-    CHECKPOINT_LAST: ("model", "optimizer", "epoch", "rng", "best_score", "best_epoch", "best_val", "history",
-                      "config"),
+    CHECKPOINT_LAST: (
+        "model",
+        "optimizer",
+        "epoch",
+        "rng",
+        "best_score",
+        "best_epoch",
+        "best_val",
+        "history",
+        "config",
+    ),
     CHECKPOINT_BEST: ("model", "epoch", "config"),
 }
-"""The entries each checkpoint file must hold (``engine.fit`` writes exactly these)."""
+"""The entries each checkpoint file must hold (:func:`save_epoch` writes exactly these)."""
+
+
+def save_epoch(
+    run_dir: Path, model, optimizer, generator, epoch: int, improved: bool, best_score: float, record, config
+) -> None:
+    """Write the end of ``epoch``: ``checkpoint_best.pt`` when it improved, ``checkpoint_last.pt``
+    (everything ``engine.fit`` needs to resume bit for bit: weights, optimiser, the random-number
+    states of :func:`rng_states`, the best score so far and the history) and ``results.json``."""
+    if improved:
+        save_checkpoint(
+            run_dir / CHECKPOINT_BEST, {"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()}
+        )
+    save_checkpoint(
+        run_dir / CHECKPOINT_LAST,
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch,
+            "rng": rng_states(generator),
+            "best_score": best_score,
+            "best_epoch": record.best_epoch,
+            "best_val": record.best_val,
+            "history": record.epochs,
+            "config": config.to_dict(),
+        },
+    )
+    record.write(run_dir)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA), and put cuDNN in deterministic mode (no
+    autotuned algorithm choice), as the reference's training script does with its seed."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+def rng_states(generator) -> dict:
+    """Every random-number state (torch, CUDA, numpy, python, and ``generator``, the loop's
+    shuffling order) as tensors and plain values, so checkpoints load with ``weights_only=True``."""
+    import random
+
+    import numpy as np
+    import torch
+
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    version, python_state, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "python": {"version": int(version), "state": list(python_state), "gauss_next": gauss_next},
+        "shuffle": generator.get_state(),
+    }
+
+
+def restore_rng_states(states: dict, generator) -> None:
+    """Put back what :func:`rng_states` saved (``generator``: the loop's shuffling generator)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(states["torch"])
+    if states.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    numpy_state = states["numpy"]
+    np.random.set_state(
+        (
+            numpy_state["name"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    python_state = states["python"]
+    random.setstate((python_state["version"], tuple(python_state["state"]), python_state["gauss_next"]))
+    generator.set_state(states["shuffle"])
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
@@ -377,8 +563,9 @@ def load_checkpoint(path: str | Path, map_location="cpu", required: tuple | None
     A missing, damaged, unsafe or wrongly structured file raises a UserError naming the file.
     """
     path = Path(path)
-    state = safe_torch_load(path, map_location=map_location, what="checkpoint",
-                            remedy="Delete it and train the run again.")
+    state = safe_torch_load(
+        path, map_location=map_location, what="checkpoint", remedy="Delete it and train the run again."
+    )
     required = CHECKPOINT_KEYS.get(path.name, ("model",)) if required is None else required
     missing = [key for key in required if not isinstance(state, dict) or key not in state]
     if missing:
@@ -411,11 +598,15 @@ def check_finite_weights(state: dict, path: str | Path) -> None:
     naming the file): training on from them only repeats the divergence."""
     import torch
 
-    bad = [name for name, tensor in state.get("model", {}).items()
-           if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    bad = [
+        name
+        for name, tensor in state.get("model", {}).items()
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()
+    ]
     if bad:
         raise UserError(
-            f"{path}: the weights of epoch {state.get('epoch', '?')} hold NaN or infinite values ({len(bad)} tensor(s), "
+            f"{path}: the weights of epoch {state.get('epoch', '?')} hold NaN or infinite values "
+            f"({len(bad)} tensor(s), "
             f"e.g. {bad[0]}), so the run cannot resume from it; train the run again into a new --out "
             "(a smaller learning rate or another seed)"
         )

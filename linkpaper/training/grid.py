@@ -1,14 +1,14 @@
 """The ablation grid: every variant x every seed, resumable, summarised as mean +- std.
 
-Layout: ``OUT/<variant slug>/seed<SEED>/`` is one run folder (``linkpaper.engine.train`` writes
-it, :class:`linkpaper.runs.RunRecord` reads it);
+Layout: ``OUT/<variant slug>/seed<SEED>/`` is one run folder (``linkpaper.training.engine.train`` writes
+it, :class:`linkpaper.training.runs.RunRecord` reads it);
 ``OUT/summary.json`` and ``OUT/summary.md`` hold the table of the ten test F-scores per variant.
 A run already complete is skipped and an unfinished one resumed, so an interrupted grid simply
 runs again. :func:`summarise_runs` builds the table from any run folders (the results notebook
 uses it too).
 
 The runs are independent, so they may run in parallel: :func:`run_grid` takes an executor
-(``linkpaper.cluster``: sequential in this process, ``local`` worker processes, or a SLURM job
+(``linkpaper.training.cluster``: sequential in this process, ``local`` worker processes, or a SLURM job
 array through submitit). Whatever runs them, every run is one :class:`GridRun` call: it locks
 its folder (two jobs never write the same run) and trains with ``resume=True``, so the numbers
 are those of the sequential grid. A grid folder never mixes configurations:
@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from linkpaper.errors import ConfigError, UserError
-from linkpaper.metrics import SCORE_LABELS
+from linkpaper.evaluation.metrics import SCORE_LABELS
 from linkpaper.models.registry import get_method, variant_slug
-from linkpaper.recipe import RECIPE_FIELDS, adopt_variant_plsim_labels, method_recipe
-from linkpaper.records import atomic_write_bytes, atomic_write_json, git_commit, read_json
-from linkpaper.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, config_differences, read_results
+from linkpaper.safe_io import atomic_write_bytes, atomic_write_json, read_json
+from linkpaper.training.provenance import git_commit
+from linkpaper.training.recipe import RECIPE_FIELDS, adopt_variant_plsim_labels, method_recipe
+from linkpaper.training.runs import LEAKAGE_CAPTION, RESULTS_FILE, RunRecord, config_differences, read_results
 
-COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.metrics.SCORE_LABELS
+COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.evaluation.metrics.SCORE_LABELS
 
 
 def resolve_variants(variants: str | list[str]) -> list[str]:
@@ -67,14 +68,15 @@ def run_dir_for(out_dir: str | Path, variant: str, seed: int) -> Path:
 def grid_config(base_config, variant: str, seed: int, recipe_given=()):
     """The TrainConfig of one grid run: ``base_config`` with its model and seed replaced (and the
     PLSIM labels of a variant that fixes them, ``+P/self``). A method of the field trains under
-    its own recipe (``linkpaper.recipe.method_recipe``) except for the recipe fields named in
+    its own recipe (``linkpaper.training.recipe.method_recipe``) except for the recipe fields named in
     ``recipe_given`` (those the command line set, e.g. ``{"epochs"}``), which keep
     ``base_config``'s value for every run."""
     config = dataclasses.replace(base_config, model=variant, seed=seed)
     if not get_method(variant).is_grid_variant:
         recipe = method_recipe(variant)
         config = dataclasses.replace(
-            config, **{name: recipe[name] for name in RECIPE_FIELDS if name not in set(recipe_given)})
+            config, **{name: recipe[name] for name in RECIPE_FIELDS if name not in set(recipe_given)}
+        )
     return adopt_variant_plsim_labels(config)
 
 
@@ -102,8 +104,9 @@ def grid_differences(reference: dict, config: dict) -> list[str]:
             continue
         if not ours and not theirs and plain(reference.get(name)) == plain(config.get(name)):
             continue
-        old, new = (repr(cfg.get(name)) + (" (recipe)" if on else "")
-                    for cfg, on in ((reference, ours), (config, theirs)))
+        old, new = (
+            repr(cfg.get(name)) + (" (recipe)" if on else "") for cfg, on in ((reference, ours), (config, theirs))
+        )
         diffs.append(f"{name}: {old} -> {new}")
     return diffs
 
@@ -114,11 +117,11 @@ def check_grid_configs(base_config, jobs, out_dir, recipe_given=()) -> None:
     jobs: (variant, seed) pairs. Every run folder with a ``results.json`` (finished or not) is
     compared with the configuration this grid would train it with; options that change no number
     (device, threads, evaluation batch size, data folder) may differ, but the annotation files
-    must be the ones the run recorded (their sha256, :mod:`linkpaper.inputs`). Raises one ConfigError that
+    must be the ones the run recorded (their sha256, :mod:`linkpaper.training.inputs`). Raises one ConfigError that
     names every run and every difference, before anything is trained or submitted, so a summary
     never mixes runs of different epochs, data, recipes or label modes.
     """
-    from linkpaper.inputs import annotation_changes, spec_annotation_checksums
+    from linkpaper.training.inputs import annotation_changes, spec_annotation_checksums
 
     out_dir = Path(out_dir)
     problems = []
@@ -159,13 +162,18 @@ class GridRun:
         import socket
         import time
 
-        from linkpaper.cluster import RunBusy, run_lock
-        from linkpaper.engine import train
-        from linkpaper.runs import is_complete
+        from linkpaper.training.cluster import RunBusy, run_lock
+        from linkpaper.training.engine import train
+        from linkpaper.training.runs import is_complete
 
         run_dir = Path(run_dir)
-        result = {"model": config.model, "seed": config.seed, "run_dir": str(run_dir),
-                  "host": socket.gethostname(), "epochs_before": 0}
+        result = {
+            "model": config.model,
+            "seed": config.seed,
+            "run_dir": str(run_dir),
+            "host": socket.gethostname(),
+            "epochs_before": 0,
+        }
         tic = time.perf_counter()
         try:
             with run_lock(run_dir):
@@ -175,8 +183,11 @@ class GridRun:
                     result["epochs_before"] = len(RunRecord.read(run_dir, full=False).epochs)
                 if self.verbose:
                     start = f"resuming after epoch {result['epochs_before']}" if result["epochs_before"] else "starting"
-                    print(f"{config.model} seed {config.seed}: {start} in {run_dir} "
-                          f"({config.num_threads or 'default'} threads)", flush=True)
+                    print(
+                        f"{config.model} seed {config.seed}: {start} in {run_dir} "
+                        f"({config.num_threads or 'default'} threads)",
+                        flush=True,
+                    )
                 record = train(config, run_dir, resume=True, progress=progress)
         except RunBusy as err:
             return {**result, "status": "busy", "message": str(err), "seconds": 0.0}
@@ -253,22 +264,25 @@ def _read_jobs(path: Path) -> dict:
     one UserError naming it."""
     if not path.exists():
         return {}
-    remedy = ("it only lists the SLURM jobs submitted earlier: delete it (the runs are kept), "
-              "after checking with squeue that none is still queued")
+    remedy = (
+        "it only lists the SLURM jobs submitted earlier: delete it (the runs are kept), "
+        "after checking with squeue that none is still queued"
+    )
     jobs = read_json(path, "list of submitted jobs", remedy)
     if not isinstance(jobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in jobs.items()):
         raise UserError(f"{path}: not a list of submitted jobs (expected an object of run folder -> job id); {remedy}")
     return jobs
 
 
-def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, executor=None,
-             train: bool = True, recipe_given=()) -> GridReport:
+def run_grid(
+    base_config, variants, seeds, out_dir, progress: bool = True, executor=None, train: bool = True, recipe_given=()
+) -> GridReport:
     """Train every (variant, seed) into ``out_dir`` (skipping complete runs), then summarise.
 
     base_config: a TrainConfig whose ``model`` and ``seed`` are replaced per run (a method of the
     field also takes its own recipe, but for the fields in ``recipe_given``: see
     :func:`grid_config`). executor: a
-    ``linkpaper.cluster.ExecutorOptions`` (None: sequential, in this process, as always).
+    ``linkpaper.training.cluster.ExecutorOptions`` (None: sequential, in this process, as always).
     Before anything runs, runs already in ``out_dir`` are checked against this configuration
     (:func:`check_grid_configs`). Complete runs are kept, interrupted ones resume, runs that a
     live job holds are left to it. Writes summary.json / summary.md over the complete runs unless
@@ -280,18 +294,20 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
     """
     from tqdm.auto import tqdm
 
-    from linkpaper.cluster import ExecutorOptions, available_cpus, lock_holder, slurm_queue
     from linkpaper.limits import check_seed
-    from linkpaper.records import check_writable_dir, remove_created_dirs
-    from linkpaper.runs import is_complete
+    from linkpaper.safe_io import check_writable_dir, remove_created_dirs
+    from linkpaper.training.cluster import ExecutorOptions, available_cpus, lock_holder, slurm_queue
+    from linkpaper.training.runs import is_complete
 
     options = (executor or ExecutorOptions()).validate()
     variants = resolve_variants(variants)
     seeds = [int(s) for s in seeds]
     out_dir = Path(out_dir)
     if not train and not out_dir.exists():  # a mistyped path: say so, do not create it and call it empty
-        raise UserError(f"--out {out_dir}: no such folder; --summarise-only summarises the runs of an existing "
-                        "grid folder: check the path, or drop --summarise-only to train the grid there")
+        raise UserError(
+            f"--out {out_dir}: no such folder; --summarise-only summarises the runs of an existing "
+            "grid folder: check the path, or drop --summarise-only to train the grid there"
+        )
     for seed in seeds:
         check_seed(seed, "--seeds")
     created = check_writable_dir(out_dir, "--out")  # a file, under a file, not writable: one line, before any run
@@ -329,7 +345,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         if has_record:
             read_results(run_dir)  # a damaged record: its one-line UserError, not "not trained"
         if (holder := lock_holder(run_dir)) is not None:
-            from linkpaper.cluster import holder_text
+            from linkpaper.training.cluster import holder_text
 
             run.update(status="busy", message=f"{key}: {holder_text(holder)} is training it")
         elif known_jobs.get(key) in queue:
@@ -361,23 +377,28 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        from linkpaper.cluster import die_with_parent, stop_workers
+        from linkpaper.training.cluster import die_with_parent, stop_workers
 
         job = GridRun(verbose=False)
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
         # Workers end with this process however it ends (die_with_parent); SIGTERM here is turned
         # into an exception so the pool is stopped instead of waited for.
-        pool = ProcessPoolExecutor(max_workers=min(options.jobs or 1, len(todo)), mp_context=context,
-                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(
+            max_workers=min(options.jobs or 1, len(todo)),
+            mp_context=context,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )
         try:
             with _sigterm_as_interrupt():
                 futures = {pool.submit(job, config, run["run_dir"]): run for run, config in todo}
-                with tqdm(total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run",
-                          disable=not progress) as bar:
+                with tqdm(
+                    total=len(futures), desc=f"grid ({options.jobs or 1} at a time)", unit="run", disable=not progress
+                ) as bar:
                     for future in as_completed(futures):
                         try:
                             finish(futures[future], future.result())
-                        except Exception as err:  # noqa: BLE001 - reported per run, the others go on
+                        except Exception as err:
                             finish(futures[future], error=f"{type(err).__name__}: {err}")
                         bar.update(1)
         except BaseException:  # Ctrl-C, SIGTERM: stop the workers now, never wait for their runs
@@ -385,7 +406,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             raise
         pool.shutdown(wait=True)
     elif todo:
-        from linkpaper.cluster import failure_text, job_result, make_submitit_executor, wait_for_jobs
+        from linkpaper.training.cluster import failure_text, job_result, make_submitit_executor, wait_for_jobs
 
         executor_ = make_submitit_executor(options, submitit_dir)
         jobs = executor_.map_array(GridRun(), [c for _, c in todo], [r["run_dir"] for r, _ in todo])
@@ -398,7 +419,7 @@ def run_grid(base_config, variants, seeds, out_dir, progress: bool = True, execu
             for job in wait_for_jobs(jobs, "grid jobs", progress=progress):
                 try:
                     finish(by_id[job.job_id], job_result(job))
-                except Exception as err:  # noqa: BLE001 - submitit raises for failed/killed jobs
+                except Exception as err:
                     finish(by_id[job.job_id], error=failure_text(err, job))
 
     report = GridReport(table=[], runs=runs, failures=failures, out_dir=out_dir)
@@ -421,9 +442,18 @@ def summarise_runs(run_dirs) -> list[dict]:
     groups: dict[str, dict] = {}
     for run_dir in run_dirs:
         record = RunRecord.read(run_dir)
-        group = groups.setdefault(record.model, {"model": record.model, "seeds": [], "rows": [], "runs": [],
-                                                 "label_leakage": False, "data": record.data["description"],
-                                                 "incomplete": 0})
+        group = groups.setdefault(
+            record.model,
+            {
+                "model": record.model,
+                "seeds": [],
+                "rows": [],
+                "runs": [],
+                "label_leakage": False,
+                "data": record.data["description"],
+                "incomplete": 0,
+            },
+        )
         if not record.complete:
             group["incomplete"] += 1
             continue
@@ -469,21 +499,33 @@ def format_summary(table: list[dict], caption: str = "") -> str:
 def write_summary(out_dir, table: list[dict], base_config, seeds, missing: int = 0) -> None:
     """``summary.json`` and ``summary.md`` in ``out_dir``; ``missing``: runs of the grid that are
     not complete (named in the caption, so a partial table never passes for the whole grid)."""
-    from linkpaper.precision import DEFAULT_PRECISION
+    from linkpaper.training.precision import DEFAULT_PRECISION
 
     out_dir = Path(out_dir)
     data = table[0]["data"] if table else base_config.data
     code = git_commit()
-    caption = (f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {markdown_text(data)}; "
-               f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
+    caption = (
+        f"Test F-scores (%), mean ± std over seeds {', '.join(map(str, seeds))}; data: {markdown_text(data)}; "
+        f"{base_config.epochs} epochs; commit {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}"
+    )
     precision = getattr(base_config, "precision", DEFAULT_PRECISION)
     if precision != DEFAULT_PRECISION:  # an fp32 summary reads as it always did
         caption += f"; trained in {precision} (autocast)"
     if missing:
         caption += f"; INCOMPLETE: {missing} run(s) of the grid are not finished and not in this table"
-    atomic_write_json(out_dir / "summary.json", {
-        "data": data, "data_spec": base_config.data, "seeds": list(seeds), "epochs": base_config.epochs,
-        "code": code, "missing_runs": missing, "columns": list(COLUMN_LABELS), "label_leakage": any(r["label_leakage"] for r in table),
-        "rows": table, **({"precision": precision} if precision != DEFAULT_PRECISION else {}),
-    })
+    atomic_write_json(
+        out_dir / "summary.json",
+        {
+            "data": data,
+            "data_spec": base_config.data,
+            "seeds": list(seeds),
+            "epochs": base_config.epochs,
+            "code": code,
+            "missing_runs": missing,
+            "columns": list(COLUMN_LABELS),
+            "label_leakage": any(r["label_leakage"] for r in table),
+            "rows": table,
+            **({"precision": precision} if precision != DEFAULT_PRECISION else {}),
+        },
+    )
     atomic_write_bytes(out_dir / "summary.md", format_summary(table, caption).encode())

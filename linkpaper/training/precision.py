@@ -40,10 +40,16 @@ def check_precision(precision: str, device: str | torch.device) -> None:
     if precision not in PRECISIONS:
         raise ConfigError(f"--precision: unknown {precision!r}; choose one of {', '.join(PRECISIONS)}")
     device = torch.device(device)
-    if precision == "bf16" and device.type == "cuda" and torch.cuda.is_available() \
-            and not torch.cuda.is_bf16_supported():
-        raise ConfigError(f"--precision bf16: {torch.cuda.get_device_name(device)} has no bf16 support "
-                          "(it needs an Ampere or newer GPU); use --precision fp32")
+    if (
+        precision == "bf16"
+        and device.type == "cuda"
+        and torch.cuda.is_available()
+        and not torch.cuda.is_bf16_supported()
+    ):
+        raise ConfigError(
+            f"--precision bf16: {torch.cuda.get_device_name(device)} has no bf16 support "
+            "(it needs an Ampere or newer GPU); use --precision fp32"
+        )
 
 
 def apply_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
@@ -69,13 +75,17 @@ def _autocast_forward(self, *args, **kwargs):
 def as_float32(output):
     """A copy of a dataclass output (AVVPOutput) whose floating-point tensors are fp32
     (differentiable casts; ``diagnostics`` included)."""
+
     def cast(value):
         if isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != torch.float32:
             return value.float()
         return value
 
-    changes = {f.name: cast(getattr(output, f.name)) for f in dataclasses.fields(output)
-               if isinstance(getattr(output, f.name), torch.Tensor)}
+    changes = {
+        f.name: cast(getattr(output, f.name))
+        for f in dataclasses.fields(output)
+        if isinstance(getattr(output, f.name), torch.Tensor)
+    }
     diagnostics = getattr(output, "diagnostics", None)
     if isinstance(diagnostics, dict):
         changes["diagnostics"] = {name: cast(value) for name, value in diagnostics.items()}
@@ -113,11 +123,13 @@ def bf16_support(device: str | torch.device = "cpu", cpuinfo: str | Path = "/pro
     if device.type == "cuda":
         native = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
         name = torch.cuda.get_device_name(device) if torch.cuda.is_available() else "CUDA"
-        return {"hardware": native, "flags": [],
-                "text": f"{name}: bf16 {'in hardware' if native else 'not supported'}"}
+        return {"hardware": native, "flags": [], "text": f"{name}: bf16 {'in hardware' if native else 'not supported'}"}
     flags = sorted(cpu_flags(cpuinfo) & set(CPU_BF16_FLAGS))
     if flags:
         text = f"bf16 flags: {', '.join(flags)} (bf16 in hardware)"
     else:
-        text = f"bf16 flags: none of {', '.join(CPU_BF16_FLAGS)}: bf16 is emulated on this CPU (expect it slower than fp32)"
+        text = (
+            f"bf16 flags: none of {', '.join(CPU_BF16_FLAGS)}: bf16 is emulated on this CPU "
+            "(expect it slower than fp32)"
+        )
     return {"hardware": bool(flags), "flags": flags, "text": text}

@@ -11,7 +11,7 @@ key             shape / dtype         meaning
 ==============  ====================  ==================================================
 
 The training engine writes one with ``save_predictions``; ``python -m linkpaper evaluate``
-reads it with ``load_predictions`` and scores it (``linkpaper.metrics``).
+reads it with ``load_predictions`` and scores it (``linkpaper.evaluation.metrics``).
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def aligned_to(self, filenames: list[str], split: str = "evaluated", allow_subset: bool = False,
-                   subset_hint: bool = True) -> "Predictions":
+    def aligned_to(
+        self, filenames: list[str], split: str = "evaluated", allow_subset: bool = False, subset_hint: bool = True
+    ) -> Predictions:
         """The rows reordered to ``filenames`` (a split's annotation order).
 
         Raises ``PredictionsError`` naming the file when a name is missing or extra. With
@@ -61,12 +62,17 @@ class Predictions:
         extra = [name for name in self.filenames if name not in wanted]
         problems = []
         if missing and not allow_subset:
-            problems.append(f"{len(missing)} video(s) of the {split} split have no prediction (e.g. {_examples(missing)})")
+            problems.append(
+                f"{len(missing)} video(s) of the {split} split have no prediction (e.g. {_examples(missing)})"
+            )
         if extra:
             problems.append(f"{len(extra)} filename(s) are not in the {split} split (e.g. {_examples(extra)})")
         if problems:
-            hint = (" To score a run on part of the split, pass --subset." if missing and not allow_subset
-                    and not extra and subset_hint else "")
+            hint = (
+                " To score a run on part of the split, pass --subset."
+                if missing and not allow_subset and not extra and subset_hint
+                else ""
+            )
             raise PredictionsError(
                 f"{source}: {'; '.join(problems)}. A predictions file must hold exactly one row per "
                 f"video of the {split} split ({len(filenames)} videos).{hint}"
@@ -104,7 +110,9 @@ def check_probabilities(frame_prob, video_prob, source: str = "predictions") -> 
             raise PredictionsError(f"{source}: {name} has shape {array.shape}; expected {shape}")
         if not np.isfinite(array).all():
             bad = int((~np.isfinite(array)).sum())
-            raise PredictionsError(f"{source}: {name} holds {bad} NaN or infinite value(s); expected probabilities in [0, 1]")
+            raise PredictionsError(
+                f"{source}: {name} holds {bad} NaN or infinite value(s); expected probabilities in [0, 1]"
+            )
         if array.size and (array.min() < 0 or array.max() > 1):
             raise PredictionsError(
                 f"{source}: {name} has values in [{array.min():.4g}, {array.max():.4g}]; expected probabilities "
@@ -167,8 +175,12 @@ def save_predictions(path: str | os.PathLike, filenames, frame_prob, video_prob)
     path = Path(path)
     frame_prob, video_prob = check_probabilities(frame_prob, video_prob, source=str(path))
     names = _check_filenames(filenames, frame_prob.shape[0], str(path))
-    write_npz_atomically(path, filename=np.array(names, dtype=str), frame_prob=frame_prob.astype(np.float32),
-                         video_prob=video_prob.astype(np.float32))
+    write_npz_atomically(
+        path,
+        filename=np.array(names, dtype=str),
+        frame_prob=frame_prob.astype(np.float32),
+        video_prob=video_prob.astype(np.float32),
+    )
     return path
 
 
@@ -190,8 +202,10 @@ def write_npz_atomically(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
             partial.unlink(missing_ok=True)
         except OSError:
             pass
-        raise UserError(f"{path}: cannot write ({err.strerror or err}); free disk space or make the folder "
-                        "writable, then run the same command again") from None
+        raise UserError(
+            f"{path}: cannot write ({err.strerror or err}); free disk space or make the folder "
+            "writable, then run the same command again"
+        ) from None
     except BaseException:
         try:
             partial.unlink(missing_ok=True)
@@ -205,18 +219,24 @@ def load_predictions(path: str | os.PathLike) -> Predictions:
     """Read and validate a predictions file; errors name the file and the problem."""
     path = Path(path)
     if not path.is_file():
-        raise PredictionsError(f"{path}: no such predictions file (expected a .npz with keys {', '.join(PREDICTION_KEYS)})")
+        raise PredictionsError(
+            f"{path}: no such predictions file (expected a .npz with keys {', '.join(PREDICTION_KEYS)})"
+        )
     try:
         arrays = _read_npz(path)
     except PredictionsError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as err:
-        raise PredictionsError(f"{path}: not a readable .npz predictions file ({type(err).__name__}: "
-                               f"{str(err).splitlines()[0][:160] if str(err) else 'no detail'})") from None
+        raise PredictionsError(
+            f"{path}: not a readable .npz predictions file ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:160] if str(err) else 'no detail'})"
+        ) from None
     frame_prob, video_prob = check_probabilities(arrays["frame_prob"], arrays["video_prob"], source=str(path))
     filename = arrays["filename"]
     if filename.ndim != 1 or filename.dtype.kind not in "US":
-        raise PredictionsError(f"{path}: filename has shape {filename.shape} and dtype {filename.dtype}; expected (N,) strings")
+        raise PredictionsError(
+            f"{path}: filename has shape {filename.shape} and dtype {filename.dtype}; expected (N,) strings"
+        )
     names = _check_filenames(filename, frame_prob.shape[0], str(path))
     return Predictions(names, frame_prob, video_prob, path)
 
@@ -224,11 +244,14 @@ def load_predictions(path: str | os.PathLike) -> Predictions:
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """The three arrays of a predictions ``.npz``; each member's header is checked against its
     size before it is read (a forged shape never allocates), and pickles are refused."""
-    from linkpaper.npyfile import NpyHeaderError, check_npy_size, read_npy_header
+    from linkpaper.evaluation.npyfile import NpyHeaderError, check_npy_size, read_npy_header
 
     if not zipfile.is_zipfile(path):
-        raise PredictionsError(f"{path}: not a readable .npz predictions file (not a zip archive); expected keys {', '.join(PREDICTION_KEYS)} "
-                               "as written by linkpaper.predictions.save_predictions or numpy.savez")
+        raise PredictionsError(
+            f"{path}: not a readable .npz predictions file (not a zip archive); "
+            f"expected keys {', '.join(PREDICTION_KEYS)} "
+            "as written by linkpaper.evaluation.predictions.save_predictions or numpy.savez"
+        )
     with zipfile.ZipFile(path) as archive:
         members = {name.removesuffix(".npy"): name for name in archive.namelist()}
         missing = [key for key in PREDICTION_KEYS if key not in members]
@@ -269,8 +292,10 @@ def _check_header_shapes(path: Path, headers: dict[str, tuple[tuple, np.dtype]])
     shape, dtype = headers["filename"]
     if len(shape) != 1 or dtype.kind not in "US":
         raise PredictionsError(f"{path}: filename has shape {tuple(shape)} and dtype {dtype}; expected (N,) strings")
-    for name, tail, text in (("frame_prob", (NUM_SEGMENTS, 2, NUM_CLASSES), f"(N, {NUM_SEGMENTS}, 2, {NUM_CLASSES})"),
-                             ("video_prob", (NUM_CLASSES,), f"(N, {NUM_CLASSES})")):
+    for name, tail, text in (
+        ("frame_prob", (NUM_SEGMENTS, 2, NUM_CLASSES), f"(N, {NUM_SEGMENTS}, 2, {NUM_CLASSES})"),
+        ("video_prob", (NUM_CLASSES,), f"(N, {NUM_CLASSES})"),
+    ):
         shape, dtype = headers[name]
         if dtype.fields is not None or dtype.kind != "f":
             raise PredictionsError(f"{path}: {name} has dtype {dtype}; expected floating-point probabilities")
@@ -278,10 +303,13 @@ def _check_header_shapes(path: Path, headers: dict[str, tuple[tuple, np.dtype]])
             raise PredictionsError(f"{path}: {name} has shape {tuple(shape)}; expected {text}")
     rows = {key: shape[0] for key, (shape, _) in headers.items()}
     if rows["frame_prob"] != rows["video_prob"]:
-        raise PredictionsError(f"{path}: frame_prob has {rows['frame_prob']} videos but video_prob has "
-                               f"{rows['video_prob']}")
+        raise PredictionsError(
+            f"{path}: frame_prob has {rows['frame_prob']} videos but video_prob has {rows['video_prob']}"
+        )
     if rows["filename"] != rows["frame_prob"]:
         raise PredictionsError(f"{path}: {rows['filename']} filenames for {rows['frame_prob']} rows of probabilities")
     if rows["frame_prob"] > MAX_ROWS:
-        raise PredictionsError(f"{path}: {rows['frame_prob']:,} videos (from its headers); a predictions file holds "
-                               f"one split of LLP, at most {MAX_ROWS:,} videos")
+        raise PredictionsError(
+            f"{path}: {rows['frame_prob']:,} videos (from its headers); a predictions file holds "
+            f"one split of LLP, at most {MAX_ROWS:,} videos"
+        )

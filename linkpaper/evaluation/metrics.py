@@ -34,13 +34,9 @@ import numpy as np
 
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
-from linkpaper.inference import THRESHOLD, gated_segments
-from linkpaper.predictions import (  # noqa: F401  (re-exported: the engine saves predictions from here)
-    Predictions,
-    PredictionsError,
+from linkpaper.evaluation.inference import THRESHOLD, SegmentDecisions, gated_segments
+from linkpaper.evaluation.predictions import (
     check_probabilities,
-    load_predictions,
-    save_predictions,
 )
 
 IOU_THRESHOLD = 0.5  # event matching, inclusive
@@ -50,12 +46,17 @@ COUNTED_MODALITIES = ("audio", "visual", "audio_visual", "event")  # scores comp
 SCORE_COLUMNS: tuple[tuple[str, str], ...] = tuple((level, m) for level in LEVELS for m in SCORE_MODALITIES)
 """The ten reported scores in table order: Seg a, v, av, Type@AV, Event@AV, then Event-level."""
 SCORE_LABELS: tuple[str, ...] = tuple(
-    f"{'Seg' if level == 'segment' else 'Event'} "
-    f"{ {'audio': 'a', 'visual': 'v', 'audio_visual': 'av'}.get(m, m)}" for level, m in SCORE_COLUMNS
+    f"{'Seg' if level == 'segment' else 'Event'} { {'audio': 'a', 'visual': 'v', 'audio_visual': 'av'}.get(m, m) }"
+    for level, m in SCORE_COLUMNS
 )
 """The ten scores' short labels, in ``SCORE_COLUMNS`` order: "Seg a", ..., "Event event"."""
-COLUMN_TITLES = {"audio": "Audio", "visual": "Visual", "audio_visual": "Audio-visual",
-                 "type": "Type@AV", "event": "Event@AV"}  # fmt: skip
+COLUMN_TITLES = {
+    "audio": "Audio",
+    "visual": "Visual",
+    "audio_visual": "Audio-visual",
+    "type": "Type@AV",
+    "event": "Event@AV",
+}
 
 
 class MetricInputError(UserError, ValueError):
@@ -143,7 +144,7 @@ def _as_binary(array, name: str, n_videos: int | None = None) -> np.ndarray:
     return binary
 
 
-def binarize_predictions(frame_prob, video_prob, threshold: float = THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+def binarize_predictions(frame_prob, video_prob, threshold: float = THRESHOLD) -> SegmentDecisions:
     """Segment predictions gated by the predicted video label (section 3.2).
 
     frame_prob: (N, 10, 2, 25) in [0, 1] (modality 0 audio, 1 visual); video_prob: (N, 25).
@@ -423,8 +424,9 @@ def evaluate_predictions_loop(pred_audio, pred_visual, gt_audio, gt_visual) -> A
     pred_a, pred_v, gt_a, gt_v = _check_inputs(pred_audio, pred_visual, gt_audio, gt_visual)
     n_videos = pred_a.shape[0]
     per_video = {level: {m: np.zeros(n_videos) for m in COUNTED_MODALITIES} for level in LEVELS}
-    counts = {level: {m: np.zeros((3, n_videos, NUM_CLASSES), dtype=np.int64) for m in COUNTED_MODALITIES}
-              for level in LEVELS}  # fmt: skip
+    counts = {
+        level: {m: np.zeros((3, n_videos, NUM_CLASSES), dtype=np.int64) for m in COUNTED_MODALITIES} for level in LEVELS
+    }
     for n in range(n_videos):
         # class x segment matrices, as the official code holds them
         predicted = {"audio": pred_a[n].T, "visual": pred_v[n].T, "audio_visual": (pred_a[n] & pred_v[n]).T}

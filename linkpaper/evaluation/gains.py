@@ -31,8 +31,7 @@ from statistics import NormalDist
 import numpy as np
 
 from linkpaper.errors import UserError
-from linkpaper.metrics import SCORE_COLUMNS
-
+from linkpaper.evaluation.metrics import SCORE_COLUMNS
 
 DECISIONS_FILE = "test_decisions.npz"
 """A run's gated test decisions, stored as a predictions file (``scripts/collect_results.py``)."""
@@ -52,9 +51,9 @@ def run_per_video(run_dir, test) -> np.ndarray:
     """
     from pathlib import Path
 
-    from linkpaper.metrics import evaluate_probs
-    from linkpaper.predictions import load_predictions
-    from linkpaper.runs import RESULTS_FILE, RunRecord
+    from linkpaper.evaluation.metrics import evaluate_probs
+    from linkpaper.evaluation.predictions import load_predictions
+    from linkpaper.training.runs import RESULTS_FILE, RunRecord
 
     path = Path(run_dir) / DECISIONS_FILE
     if not path.is_file():
@@ -65,9 +64,11 @@ def run_per_video(run_dir, test) -> np.ndarray:
         record = RunRecord.read(run_dir)
         row = scores.row()
         if record.complete and not np.allclose(row, record.test_row, atol=1e-6, rtol=0):
-            raise UserError(f"{path}: these decisions do not score the test row of its {RESULTS_FILE} (Seg type "
-                            f"{row[3]:.2f} against {record.test_row[3]:.2f}); they belong to another run or test "
-                            "set: write them again with scripts/collect_results.py")
+            raise UserError(
+                f"{path}: these decisions do not score the test row of its {RESULTS_FILE} (Seg type "
+                f"{row[3]:.2f} against {record.test_row[3]:.2f}); they belong to another run or test "
+                "set: write them again with scripts/collect_results.py"
+            )
     return per_video_matrix(scores)
 
 
@@ -77,8 +78,10 @@ def _as_runs(per_video) -> np.ndarray:
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3 or array.shape[-1] != len(SCORE_COLUMNS):
-        raise UserError(f"per-video scores must be (N, {len(SCORE_COLUMNS)}) or (seeds, N, {len(SCORE_COLUMNS)}), "
-                        f"got shape {array.shape}")
+        raise UserError(
+            f"per-video scores must be (N, {len(SCORE_COLUMNS)}) or (seeds, N, {len(SCORE_COLUMNS)}), "
+            f"got shape {array.shape}"
+        )
     return array
 
 
@@ -105,8 +108,9 @@ class BootstrapGain:
         return (self.low > 0) | (self.high < 0)
 
 
-def paired_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: float = 0.95,
-                     seed: int = 0) -> BootstrapGain:
+def paired_bootstrap(
+    per_video_a, per_video_b, resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> BootstrapGain:
     """Gain of A over B with a paired bootstrap over test videos.
 
     per_video_a, per_video_b: (N, 10) per-video scores of one run each, or (S, N, 10) for S seeds
@@ -118,7 +122,9 @@ def paired_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: flo
     a = _as_runs(per_video_a).mean(axis=0)
     b = _as_runs(per_video_b).mean(axis=0)
     if a.shape != b.shape:
-        raise UserError(f"paired bootstrap: the two models were scored on different videos ({a.shape[0]} vs {b.shape[0]})")
+        raise UserError(
+            f"paired bootstrap: the two models were scored on different videos ({a.shape[0]} vs {b.shape[0]})"
+        )
     if not 0 < level < 1:
         raise UserError(f"paired bootstrap: level must be in (0, 1), got {level}")
     difference = a - b  # (N, 10)
@@ -135,8 +141,9 @@ def paired_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: flo
     return BootstrapGain(difference.mean(axis=0), low, high, level, resamples, n)
 
 
-def two_level_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: float = 0.95,
-                        seed: int = 0) -> BootstrapGain:
+def two_level_bootstrap(
+    per_video_a, per_video_b, resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> BootstrapGain:
     """Gain of A over B resampling seeds, then test videos (a two-level bootstrap).
 
     per_video_a (S_a, N, 10), per_video_b (S_b, N, 10) (or (N, 10) for one seed). Each resample
@@ -149,7 +156,9 @@ def two_level_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: 
     """
     a, b = _as_runs(per_video_a), _as_runs(per_video_b)
     if a.shape[1:] != b.shape[1:]:
-        raise UserError(f"two-level bootstrap: the two models were scored on different videos ({a.shape[1]} vs {b.shape[1]})")
+        raise UserError(
+            f"two-level bootstrap: the two models were scored on different videos ({a.shape[1]} vs {b.shape[1]})"
+        )
     if not 0 < level < 1:
         raise UserError(f"two-level bootstrap: level must be in (0, 1), got {level}")
     n = a.shape[1]
@@ -169,8 +178,9 @@ def two_level_bootstrap(per_video_a, per_video_b, resamples: int = 2000, level: 
         means[start:stop] = gains[0] - gains[1]
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail], axis=0)
-    return BootstrapGain(a.mean(axis=(0, 1)) - b.mean(axis=(0, 1)), low, high, level, resamples, n,
-                         resampled="seeds and videos")
+    return BootstrapGain(
+        a.mean(axis=(0, 1)) - b.mean(axis=(0, 1)), low, high, level, resamples, n, resampled="seeds and videos"
+    )
 
 
 @dataclass
@@ -240,8 +250,16 @@ def chi2_quantile(q: float, df: int) -> float:
     return (low + high) / 2.0
 
 
-def seeds_needed_range(gain: float, std_a: float, std_b: float, n_a: int, n_b: int, alpha: float = 0.05,
-                       power: float = 0.8, level: float = 0.95) -> tuple[float, float, float]:
+def seeds_needed_range(
+    gain: float,
+    std_a: float,
+    std_b: float,
+    n_a: int,
+    n_b: int,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
     """(low, point, high) seeds per model needed to detect ``gain``, with the range that follows
     from the ``level`` interval of the seed standard deviation.
 
@@ -259,5 +277,16 @@ def seeds_needed_range(gain: float, std_a: float, std_b: float, n_a: int, n_b: i
     return tuple(seeds_needed(gain, math.sqrt(v), math.sqrt(v), alpha, power) for v in variances)
 
 
-__all__ = ["BootstrapGain", "DECISIONS_FILE", "run_per_video", "SeedGain", "chi2_quantile", "paired_bootstrap",
-           "per_video_matrix", "seed_gain", "seeds_needed", "seeds_needed_range", "two_level_bootstrap"]
+__all__ = [
+    "BootstrapGain",
+    "DECISIONS_FILE",
+    "run_per_video",
+    "SeedGain",
+    "chi2_quantile",
+    "paired_bootstrap",
+    "per_video_matrix",
+    "seed_gain",
+    "seeds_needed",
+    "seeds_needed_range",
+    "two_level_bootstrap",
+]

@@ -22,7 +22,9 @@ def read_npy_header(handle) -> tuple[tuple[int, ...], bool, np.dtype]:
         if major in (2, 3):
             return np.lib.format.read_array_header_2_0(handle)
     except Exception as err:  # ValueError for a bad magic or header, EOFError when truncated
-        raise NpyHeaderError(f"unreadable .npy header ({type(err).__name__}: {str(err).splitlines()[0][:120]})") from None
+        raise NpyHeaderError(
+            f"unreadable .npy header ({type(err).__name__}: {str(err).splitlines()[0][:120]})"
+        ) from None
     raise NpyHeaderError(f"unsupported .npy format version {major}")
 
 

@@ -3,8 +3,8 @@
 ``TrainConfig`` holds everything that defines a run; its defaults are VALOR++'s recipe, which
 LINK keeps for every variant: AdamW (lr 3e-4, betas (0.5, 0.999), eps 1e-8, weight decay 1e-3),
 batch 64, gradient clipping at 1.0, 60 epochs with a 10-epoch linear warm-up then a cosine decay
-to 3e-6 (:func:`lr_at_epoch`). The engine (``linkpaper.engine``) trains one; the run record
-(``linkpaper.runs``) stores it.
+to 3e-6 (:func:`lr_at_epoch`). The engine (``linkpaper.training.engine``) trains one; the run record
+(``linkpaper.training.runs``) stores it.
 
 The field's methods (HAN, MM-Pyramid, JoMoLD, LEAP) bring their own recipes
 (``linkpaper.models.registry.METHODS``, ``book/decisions.md#method-field``): Adam and a step
@@ -22,8 +22,9 @@ import torch
 
 from linkpaper import limits
 from linkpaper.errors import ConfigError
-from linkpaper.models import PLSIM_LABEL_MODES, canonical_name, variant_plsim_labels
-from linkpaper.precision import DEFAULT_PRECISION, check_precision
+from linkpaper.models import canonical_name, variant_plsim_labels
+from linkpaper.models.plsim_labels import plsim_label_mode
+from linkpaper.training.precision import DEFAULT_PRECISION, check_precision
 
 LOG_KINDS = (None, "tensorboard")
 """``TrainConfig.log``: no live log (the default) or TensorBoard (the ``[tracking]`` extra)."""
@@ -50,8 +51,8 @@ class TrainConfig:
     split's teacher labels over all classes), ``self`` (the model's own first pass) or
     ``gated`` (the released weak-label-gated files; needs ``allow_label_leakage``).
     ``eval_batch_size`` only changes speed, never a number. ``precision`` (``fp32`` or ``bf16``)
-    and ``compile`` set how the model's forward runs (``linkpaper.precision``); ``log``
-    (``None`` or ``"tensorboard"``) adds live curves beside the run record (``linkpaper.tracking``).
+    and ``compile`` set how the model's forward runs (``linkpaper.training.precision``); ``log``
+    (``None`` or ``"tensorboard"``) adds live curves beside the run record (``linkpaper.training.tracking``).
     """
 
     model: str = "valor++"
@@ -78,8 +79,9 @@ class TrainConfig:
     compile: bool = False
     log: str | None = None
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise ConfigError naming the option for any value the engine cannot run with."""
+
         def positive_int(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -92,12 +94,21 @@ class TrainConfig:
             raise ConfigError(f"warmup_epochs: expected an integer >= 0, got {self.warmup_epochs!r}")
         if self.num_threads is not None:
             positive_int("num_threads")
-        for name, high in (("epochs", limits.MAX_EPOCHS), ("batch_size", limits.MAX_BATCH_SIZE),
-                           ("eval_batch_size", limits.MAX_BATCH_SIZE), ("warmup_epochs", limits.MAX_EPOCHS),
-                           ("num_threads", limits.max_threads()), ("seed", limits.MAX_SEED)):
+        for name, high in (
+            ("epochs", limits.MAX_EPOCHS),
+            ("batch_size", limits.MAX_BATCH_SIZE),
+            ("eval_batch_size", limits.MAX_BATCH_SIZE),
+            ("warmup_epochs", limits.MAX_EPOCHS),
+            ("num_threads", limits.max_threads()),
+            ("seed", limits.MAX_SEED),
+        ):
             if getattr(self, name) is not None:
-                limits.check_int(getattr(self, name), 0 if name in ("seed", "warmup_epochs") else 1, high,
-                                 _FLAGS.get(name, f"--{name.replace('_', '-')}"))
+                limits.check_int(
+                    getattr(self, name),
+                    0 if name in ("seed", "warmup_epochs") else 1,
+                    high,
+                    _FLAGS.get(name, f"--{name.replace('_', '-')}"),
+                )
         for name in ("lr", "lr_min", "eps", "clip_norm"):
             value = getattr(self, name)
             if name == "clip_norm" and value is None:  # no gradient clipping (the field's recipes)
@@ -115,17 +126,15 @@ class TrainConfig:
         except ConfigError as err:
             raise ConfigError(f"--model: {err}") from None
         adopt_variant_plsim_labels(self)
-        if self.plsim_labels not in PLSIM_LABEL_MODES:
-            raise ConfigError(
-                f"--plsim-labels: unknown mode {self.plsim_labels!r}; choose one of {', '.join(PLSIM_LABEL_MODES)} "
-                "(see book/decisions.md#decision-plsim-labels)"
-            )
+        plsim_label_mode(self.plsim_labels)
         try:
             device = torch.device(self.device)
         except RuntimeError:
             raise ConfigError(f"--device: {self.device!r} is not a torch device (try 'cpu' or 'cuda')") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"--device {self.device}: CUDA is not available in this torch build/machine; use --device cpu")
+            raise ConfigError(
+                f"--device {self.device}: CUDA is not available in this torch build/machine; use --device cpu"
+            )
         if device.type not in ("cpu", "cuda"):
             raise ConfigError(f"--device: {self.device!r} is not supported; use 'cpu' or 'cuda'")
         check_precision(self.precision, device)
@@ -136,8 +145,10 @@ class TrainConfig:
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides: expected a dict, got {type(self.model_overrides).__name__}")
         if "plsim_labels" in self.model_overrides:  # the engine sets it from the run's mode
-            raise ConfigError("--model-override plsim_labels: the labels PLSIM reads are the run's --plsim-labels "
-                              f"option; pass --plsim-labels {self.model_overrides['plsim_labels']} instead")
+            raise ConfigError(
+                "--model-override plsim_labels: the labels PLSIM reads are the run's --plsim-labels "
+                f"option; pass --plsim-labels {self.model_overrides['plsim_labels']} instead"
+            )
         return self
 
     def to_dict(self) -> dict:
@@ -146,7 +157,7 @@ class TrainConfig:
         return record
 
     @classmethod
-    def from_dict(cls, record: dict) -> "TrainConfig":
+    def from_dict(cls, record: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(record) - known)
         if unknown:
@@ -157,7 +168,7 @@ class TrainConfig:
         return cls(**values)
 
 
-def adopt_variant_plsim_labels(config: "TrainConfig") -> "TrainConfig":
+def adopt_variant_plsim_labels(config: TrainConfig) -> TrainConfig:
     """A variant that fixes its PLSIM labels (``+P/self``) sets ``config.plsim_labels`` (in place)
     when the run left the default; any other explicit mode is refused (ConfigError)."""
     fixed = variant_plsim_labels(config.model)
@@ -173,6 +184,7 @@ def adopt_variant_plsim_labels(config: "TrainConfig") -> "TrainConfig":
 
 _FLAGS = {"num_threads": "--threads", "eval_batch_size": "eval_batch_size (TrainConfig)"}
 """Config fields whose command-line flag is not ``--`` + the field name."""
+
 
 def lr_at_epoch(epoch: int, epochs: int, lr: float = 3e-4, lr_min: float = 3e-6, warmup_epochs: int = 10) -> float:
     """The learning rate of epoch ``epoch`` (1-based), set before the epoch starts.
@@ -201,8 +213,11 @@ def method_recipe(model: str) -> dict:
     from linkpaper.models.registry import get_method
 
     defaults = TrainConfig()
-    recipe = {"optimizer": "adamw", "schedule": "warmup-cosine",
-              **{name: getattr(defaults, name) for name in RECIPE_FIELDS}}
+    recipe = {
+        "optimizer": "adamw",
+        "schedule": "warmup-cosine",
+        **{name: getattr(defaults, name) for name in RECIPE_FIELDS},
+    }
     recipe.update(get_method(model).recipe)
     return recipe
 
@@ -231,7 +246,7 @@ def epoch_lr(config: TrainConfig, epoch: int) -> float:
 
 COMMON_SELECTION = {"level": "segment", "score": "type", "ties": "earlier"}
 """The one rule every run's test scores use: best validation segment Type@AV, strictly greater
-(VALOR++'s; ``linkpaper.engine.SELECTION_SCORE``)."""
+(VALOR++'s; ``linkpaper.training.scoring.SELECTION_SCORE``)."""
 
 
 def describe_selection(rule: dict) -> str:
@@ -262,6 +277,12 @@ def method_record(model: str) -> dict:
     method = get_method(model)
     recipe = method_recipe(model)
     recipe["betas"] = list(recipe["betas"])
-    return {"name": method.name, "paper": method.paper, "recipe": recipe,
-            "selection": {"common": describe_selection(COMMON_SELECTION),
-                          "published": describe_selection(method.selection) if method.selection else None}}
+    return {
+        "name": method.name,
+        "paper": method.paper,
+        "recipe": recipe,
+        "selection": {
+            "common": describe_selection(COMMON_SELECTION),
+            "published": describe_selection(method.selection) if method.selection else None,
+        },
+    }

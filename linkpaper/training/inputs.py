@@ -32,7 +32,8 @@ def annotation_checksums(source: dict, data_dir=None) -> dict[str, str]:
     what ``load_llp`` recorded, else (SynthLLP generated in memory) the files under ``data_dir``."""
     if isinstance(source.get("checksums"), dict):
         return dict(source["checksums"])
-    from linkpaper.data.download import MissingDataError, annotation_path, sha256_of
+    from linkpaper.data.download import sha256_of
+    from linkpaper.data.files import MissingDataError, annotation_path
 
     checksums = {}
     for key in SYNTH_ANNOTATIONS:
@@ -80,8 +81,10 @@ def input_changes(recorded: dict | None, current: dict) -> list[str]:
             if a != b:
                 changes.append(f"{name}: sha256 {_short(a)} -> {_short(b)}")
     if recorded.get("fingerprint") and current.get("fingerprint") and recorded["fingerprint"] != current["fingerprint"]:
-        changes.append(f"data fingerprint {_short(recorded['fingerprint'])} -> {_short(current['fingerprint'])} "
-                       "(other features or labels)")
+        changes.append(
+            f"data fingerprint {_short(recorded['fingerprint'])} -> {_short(current['fingerprint'])} "
+            "(other features or labels)"
+        )
     return changes
 
 
@@ -110,7 +113,7 @@ def recorded_inputs(record) -> dict | None:
 
 def check_resume_inputs(run_dir, current: dict) -> None:
     """``train --resume``: refuse when the run's results.json records other inputs than ``current``."""
-    from linkpaper.runs import RESULTS_FILE, read_results
+    from linkpaper.training.runs import RESULTS_FILE, read_results
 
     path = Path(run_dir) / RESULTS_FILE
     if path.is_file():
@@ -120,7 +123,8 @@ def check_resume_inputs(run_dir, current: dict) -> None:
 def spec_annotation_checksums(spec: str, data_dir=None) -> dict[str, str] | None:
     """The ``annotations`` checksums a run on data ``spec`` would record, from the files alone
     (nothing generated or loaded); None when a file is missing (the run itself will say so)."""
-    from linkpaper.data.download import MissingDataError, annotation_path, sha256_of
+    from linkpaper.data.download import sha256_of
+    from linkpaper.data.files import MissingDataError, annotation_path
     from linkpaper.data.sources import parse_spec
 
     try:
@@ -132,8 +136,10 @@ def spec_annotation_checksums(spec: str, data_dir=None) -> dict[str, str] | None
         root = parsed["root"]
         used = [split_csv_path(root, name, data_dir) for name in SPLIT_CSV]
         used += [annotation_path("eval_audio", data_dir), annotation_path("eval_visual", data_dir)]
-        return {(f"{SPLITS_DIR}/{path.name}" if path.parent == root / SPLITS_DIR else path.name): sha256_of(path)
-                for path in used}
+        return {
+            (f"{SPLITS_DIR}/{path.name}" if path.parent == root / SPLITS_DIR else path.name): sha256_of(path)
+            for path in used
+        }
     except (MissingDataError, OSError, UserError):
         return None
 

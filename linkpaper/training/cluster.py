@@ -38,8 +38,16 @@ from linkpaper.errors import ConfigError, UserError
 EXECUTORS = ("sequential", "local", "slurm")
 SUBMITIT_CLUSTERS = ("slurm", "local")
 LOCK_FILE = ".lock"
-QUEUED_STATES = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "CONFIGURING", "COMPLETING", "RESIZING",
-                 "SUSPENDED"}  # squeue's states of a job that will still run or is running
+QUEUED_STATES = {
+    "PENDING",
+    "RUNNING",
+    "REQUEUED",
+    "REQUEUE_HOLD",
+    "CONFIGURING",
+    "COMPLETING",
+    "RESIZING",
+    "SUSPENDED",
+}  # squeue's states of a job that will still run or is running
 INSTALL_HINT = "pip install 'linkpaper[cluster]' (in a checkout: pip install -e '.[cluster]')"
 
 
@@ -67,7 +75,7 @@ class ExecutorOptions:
     wait: bool = True
     name: str = "linkpaper"
 
-    def validate(self) -> "ExecutorOptions":
+    def validate(self) -> ExecutorOptions:
         """Raise ConfigError naming the flag for any value that cannot work."""
         if self.kind not in EXECUTORS:
             raise ConfigError(f"--executor: unknown {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
@@ -81,8 +89,10 @@ class ExecutorOptions:
 
             check_int(self.jobs, 1, max_jobs(), "--jobs")
         if self.jobs is not None and self.kind != "local":
-            raise ConfigError(f"--jobs {self.jobs} needs --executor local (with --executor slurm, "
-                              "--array-parallelism limits how many jobs run at once)")
+            raise ConfigError(
+                f"--jobs {self.jobs} needs --executor local (with --executor slurm, "
+                "--array-parallelism limits how many jobs run at once)"
+            )
         for flag, value in (("--cpus-per-job", self.cpus_per_job), ("--time", self.time_min)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{flag}: expected a positive integer, got {value!r}")
@@ -98,34 +108,78 @@ class ExecutorOptions:
 def add_executor_arguments(parser, unit: str) -> None:
     """The ``--executor`` options shared by ``grid`` (unit "run") and ``extract`` (unit "shard")."""
     group = parser.add_argument_group("running in parallel / on a SLURM cluster (see README, 'Running on a cluster')")
-    group.add_argument("--executor", choices=EXECUTORS, default="sequential",
-                       help=f"sequential (default): every {unit} in this process; local: --jobs N processes "
-                            f"at a time on this machine; slurm: one SLURM job per {unit}, as a job array "
-                            "through submitit (pip install 'linkpaper[cluster]')")
+    group.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="sequential",
+        help=f"sequential (default): every {unit} in this process; local: --jobs N processes "
+        f"at a time on this machine; slurm: one SLURM job per {unit}, as a job array "
+        "through submitit (pip install 'linkpaper[cluster]')",
+    )
     if unit == "run":
-        group.add_argument("--jobs", type=int, default=None, metavar="N",
-                           help="--executor local: runs at a time (default 1); each gets --threads torch "
-                                "threads (default: the CPUs here divided by N)")
+        group.add_argument(
+            "--jobs",
+            type=int,
+            default=None,
+            metavar="N",
+            help="--executor local: runs at a time (default 1); each gets --threads torch "
+            "threads (default: the CPUs here divided by N)",
+        )
     group.add_argument("--partition", default=None, help="slurm: partition (default: the cluster's)")
-    group.add_argument("--gpus-per-job", type=int, default=None, metavar="N",
-                       help="slurm: GPUs per job (default 1 with --device cuda, else 0)")
-    group.add_argument("--cpus-per-job", type=int, default=4, metavar="N", help="slurm: CPUs per job (default %(default)s)")
-    group.add_argument("--mem-gb", type=float, default=16.0, metavar="GB", help="slurm: memory per job (default %(default)s)")
-    group.add_argument("--time", type=int, default=240, metavar="MIN",
-                       help="slurm: time limit per job in minutes (default %(default)s); a job that hits it "
-                            "is requeued and resumes")
-    group.add_argument("--array-parallelism", type=int, default=None, metavar="N",
-                       help="slurm: at most N jobs of the array at once (default: all)")
-    group.add_argument("--sbatch", action="append", default=[], metavar="KEY=VALUE",
-                       help="slurm: any other sbatch flag, e.g. account=abc, qos=high, constraint=a100 (repeatable)")
-    group.add_argument("--setup", action="append", default=[], metavar="LINE",
-                       help="slurm: a shell line run before each job, e.g. 'module load cuda' (repeatable)")
-    group.add_argument("--no-wait", action="store_true",
-                       help="slurm: submit and return at once; the same command later collects the results")
-    group.add_argument("--submitit-cluster", choices=SUBMITIT_CLUSTERS, default="slurm",
-                       help="slurm: where submitit sends the array; 'local' runs the same submission through "
-                            "submitit's LocalExecutor on this machine (every job a subprocess), to try the "
-                            "cluster path without a cluster")
+    group.add_argument(
+        "--gpus-per-job",
+        type=int,
+        default=None,
+        metavar="N",
+        help="slurm: GPUs per job (default 1 with --device cuda, else 0)",
+    )
+    group.add_argument(
+        "--cpus-per-job", type=int, default=4, metavar="N", help="slurm: CPUs per job (default %(default)s)"
+    )
+    group.add_argument(
+        "--mem-gb", type=float, default=16.0, metavar="GB", help="slurm: memory per job (default %(default)s)"
+    )
+    group.add_argument(
+        "--time",
+        type=int,
+        default=240,
+        metavar="MIN",
+        help="slurm: time limit per job in minutes (default %(default)s); a job that hits it is requeued and resumes",
+    )
+    group.add_argument(
+        "--array-parallelism",
+        type=int,
+        default=None,
+        metavar="N",
+        help="slurm: at most N jobs of the array at once (default: all)",
+    )
+    group.add_argument(
+        "--sbatch",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="slurm: any other sbatch flag, e.g. account=abc, qos=high, constraint=a100 (repeatable)",
+    )
+    group.add_argument(
+        "--setup",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="slurm: a shell line run before each job, e.g. 'module load cuda' (repeatable)",
+    )
+    group.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="slurm: submit and return at once; the same command later collects the results",
+    )
+    group.add_argument(
+        "--submitit-cluster",
+        choices=SUBMITIT_CLUSTERS,
+        default="slurm",
+        help="slurm: where submitit sends the array; 'local' runs the same submission through "
+        "submitit's LocalExecutor on this machine (every job a subprocess), to try the "
+        "cluster path without a cluster",
+    )
 
 
 def options_from_args(args, device: str = "cpu") -> ExecutorOptions:
@@ -140,9 +194,17 @@ def options_from_args(args, device: str = "cpu") -> ExecutorOptions:
     if gpus is None:
         gpus = 1 if str(device).startswith("cuda") else 0
     return ExecutorOptions(
-        kind=args.executor, jobs=getattr(args, "jobs", None), submitit_cluster=args.submitit_cluster,
-        partition=args.partition, gpus_per_job=gpus, cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb,
-        time_min=args.time, array_parallelism=args.array_parallelism, sbatch=sbatch, setup=list(args.setup),
+        kind=args.executor,
+        jobs=getattr(args, "jobs", None),
+        submitit_cluster=args.submitit_cluster,
+        partition=args.partition,
+        gpus_per_job=gpus,
+        cpus_per_job=args.cpus_per_job,
+        mem_gb=args.mem_gb,
+        time_min=args.time,
+        array_parallelism=args.array_parallelism,
+        sbatch=sbatch,
+        setup=list(args.setup),
         wait=not args.no_wait,
     ).validate()
 
@@ -232,11 +294,19 @@ def make_submitit_executor(options: ExecutorOptions, folder: str | Path):
     try:
         executor = submitit.AutoExecutor(folder=str(Path(folder) / "%j"), cluster=options.submitit_cluster)
     except RuntimeError as err:  # no srun here
-        raise UserError(f"--executor slurm: {err} Run this on a machine that can submit SLURM jobs (a login "
-                        "node), or try the same path here with --submitit-cluster local") from None
-    params = {"name": options.name, "timeout_min": options.time_min, "mem_gb": options.mem_gb,
-              "cpus_per_task": options.cpus_per_job, "gpus_per_node": options.gpus_per_job,
-              "tasks_per_node": 1, "nodes": 1}
+        raise UserError(
+            f"--executor slurm: {err} Run this on a machine that can submit SLURM jobs (a login "
+            "node), or try the same path here with --submitit-cluster local"
+        ) from None
+    params = {
+        "name": options.name,
+        "timeout_min": options.time_min,
+        "mem_gb": options.mem_gb,
+        "cpus_per_task": options.cpus_per_job,
+        "gpus_per_node": options.gpus_per_job,
+        "tasks_per_node": 1,
+        "nodes": 1,
+    }
     if options.submitit_cluster == "slurm":
         if options.partition:
             params["slurm_partition"] = options.partition
@@ -263,7 +333,7 @@ def job_log(job) -> str:
     """Where a submitit job's stdout/stderr are, for messages."""
     try:
         return str(job.paths.stderr)
-    except Exception:  # noqa: BLE001 - only used to decorate a message
+    except Exception:
         return "its submitit folder"
 
 
@@ -307,7 +377,9 @@ def job_result(job):
     if job.done():
         return job.result()
     try:
-        lines = [line.strip() for line in Path(job.paths.stderr).read_text(errors="replace").splitlines() if line.strip()]
+        lines = [
+            line.strip() for line in Path(job.paths.stderr).read_text(errors="replace").splitlines() if line.strip()
+        ]
     except OSError:
         lines = []
     lines = [line for line in lines if "***" in line] or lines
@@ -322,8 +394,12 @@ def slurm_queue() -> dict | None:
     says nothing without it.
     """
     try:
-        listed = subprocess.run(["squeue", "--noheader", "--array", "--format=%i %T", f"--user={os.getuid()}"],
-                                capture_output=True, text=True, timeout=60)
+        listed = subprocess.run(
+            ["squeue", "--noheader", "--array", "--format=%i %T", f"--user={os.getuid()}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if listed.returncode != 0:
@@ -373,7 +449,7 @@ def run_lock(run_dir: str | Path, flag: str = "--out"):
     """
     import fcntl
 
-    from linkpaper.records import check_writable_dir, remove_created_dirs
+    from linkpaper.safe_io import check_writable_dir, remove_created_dirs
 
     run_dir = Path(run_dir)
     created = check_writable_dir(run_dir, flag)
@@ -384,8 +460,10 @@ def run_lock(run_dir: str | Path, flag: str = "--out"):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise RunBusy(f"{run_dir}: {holder_text(_read_lock_info(path))} is training this run; "
-                          "wait for it to finish (or stop it) before starting it again") from None
+            raise RunBusy(
+                f"{run_dir}: {holder_text(_read_lock_info(path))} is training this run; "
+                "wait for it to finish (or stop it) before starting it again"
+            ) from None
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
         except FileNotFoundError:
@@ -398,8 +476,12 @@ def run_lock(run_dir: str | Path, flag: str = "--out"):
     try:
         job = os.environ.get("SLURM_ARRAY_JOB_ID")
         job = f"{job}_{os.environ.get('SLURM_ARRAY_TASK_ID')}" if job else os.environ.get("SLURM_JOB_ID")
-        info = {"host": socket.gethostname(), "pid": os.getpid(), "slurm_job": job,
-                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        info = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "slurm_job": job,
+            "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         yield info
@@ -447,8 +529,10 @@ def parse_shard(text: str, flag: str = "--shard") -> tuple[int, int]:
     except ValueError:
         index = count = None
     if not sep or index is None or count < 1 or not 0 <= index < count:
-        raise ConfigError(f"{flag} {text!r}: expected I/N with 0 <= I < N, e.g. 0/4 ... 3/4 "
-                          "(I is $SLURM_ARRAY_TASK_ID in a job array)")
+        raise ConfigError(
+            f"{flag} {text!r}: expected I/N with 0 <= I < N, e.g. 0/4 ... 3/4 "
+            "(I is $SLURM_ARRAY_TASK_ID in a job array)"
+        )
     return index, count
 
 
@@ -461,4 +545,3 @@ def shard_of(key: str, count: int) -> int:
 def in_shard(key: str, index: int, count: int) -> bool:
     """Whether ``key`` belongs to shard ``index`` of ``count`` (every key is in exactly one)."""
     return count == 1 or shard_of(key, count) == index
-

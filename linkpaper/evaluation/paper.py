@@ -92,8 +92,15 @@ def reported_rows(table: str = "I") -> list[dict]:
     """
     source = TABLE_SOURCES[str(table).upper()] if str(table).upper() in TABLE_SOURCES else None
     return [
-        {"method": row.method, "venue": row.venue, "variant": row.variant, "scores": list(row.scores),
-         "provenance": REPORTED, "data": PAPER_DATA, "source": source}
+        {
+            "method": row.method,
+            "venue": row.venue,
+            "variant": row.variant,
+            "scores": list(row.scores),
+            "provenance": REPORTED,
+            "data": PAPER_DATA,
+            "source": source,
+        }
         for row in _table(table)
     ]
 
