@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -49,8 +51,8 @@
 # through the lineage; the second puts the reported Table I beside the measured one.
 #
 # **Data.** The reported numbers are the paper's Table I (LLP test set, real features,
-# quoted in `linkpaper.paper`). The measured numbers are run records trained on
-# **SynthLLP small** (synthetic features; LLP's real test annotations, chapter 3). The
+# quoted in `linkpaper.evaluation.paper`). The measured numbers are run records trained
+# on **SynthLLP small** (synthetic features; LLP's real test annotations, chapter 3). The
 # demonstrations in the lineage run untrained miniature networks on random tensors
 # (illustrative).
 #
@@ -70,13 +72,13 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from linkpaper.book import analysis, field
+from linkpaper.book import field, run_records, seed_analysis
 from linkpaper.data.annotations import load_annotations
 from linkpaper.losses import valor_losses, weak_label_losses
 from linkpaper.methods.jomold import drop_noisy_labels
 from linkpaper.models import build_model
-from linkpaper.models.link import CMIM
 from linkpaper.models.leap import LEAP, DecoderLayer
+from linkpaper.models.link import CMIM
 from linkpaper.models.mm_pyramid import MASKED_SCORE, PyramidLevel, WindowedAttention
 from linkpaper.models.valor import attentive_mmil_pooling
 
@@ -354,9 +356,9 @@ display(Markdown(field.source_block(CMIM, start="def forward")))
 # ## Table I as reported, and what each row was trained on
 #
 # The paper's Table I, quoted (LLP test set, real features; F-scores in %), with the
-# features each row's method read in its released code (`linkpaper.paper.TABLE_I_FEATURES`)
-# and the registry name of the six rows this repository trains. Segment level first, then
-# event level:
+# features each row's method read in its released code
+# (`linkpaper.evaluation.paper.TABLE_I_FEATURES`) and the registry name of the six rows
+# this repository trains. Segment level first, then event level:
 
 # %%
 field.reported_frame("segment").rename_axis("Table I (reported), segment level")
@@ -400,9 +402,9 @@ field.measured_frame(rows, "event").rename_axis(
 #
 # As in chapter 9, a gain is a difference of seed means on the same test videos, with two
 # intervals: a paired bootstrap over test videos, and a two-level bootstrap over seeds and
-# test videos (`linkpaper.gains.two_level_bootstrap`). A gain is distinguishable from
-# noise when the second excludes zero. Where both models have a single seed, the seed
-# noise is not measured and only the interval over test videos is given. The last column
+# test videos (`linkpaper.evaluation.gains.two_level_bootstrap`). A gain is
+# distinguishable from noise when the second excludes zero. Where both models have a
+# single seed, the seed noise is not measured and only the interval over test videos is given. The last column
 # is the paper's gain between the same two rows of Table I, which also changes the
 # features. Under each table, its sentences and a figure in chapter 9's style: every
 # seed's gain (grey dots, the baseline's own seeds first), the measured gain with its
@@ -497,10 +499,10 @@ display(Markdown(
 
 # %%
 if rows:
-    provenance = analysis.provenance_frame(rows).drop(columns=["plsim_labels"])
+    provenance = run_records.provenance_frame(rows).drop(columns=["plsim_labels"])
     display(provenance.iloc[:, :5])
     display(provenance.iloc[:, 5:])
-    display(Markdown(analysis.commit_reading(rows)))
+    display(Markdown(seed_analysis.commit_reading(rows)))
 
 # %% [markdown]
 # ## Summary

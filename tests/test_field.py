@@ -1,4 +1,4 @@
-"""linkpaper.book.field (chapter 11) and the Table I constants of linkpaper.paper."""
+"""linkpaper.book.field (chapter 11) and the Table I constants of linkpaper.evaluation.paper."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from linkpaper import paper
 from linkpaper.book import field
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import SplitAnnotations
 from linkpaper.errors import UserError
-from linkpaper.gains import DECISIONS_FILE
-from linkpaper.metrics import evaluate_predictions
+from linkpaper.evaluation import paper
+from linkpaper.evaluation.gains import DECISIONS_FILE
+from linkpaper.evaluation.metrics import evaluate_predictions
+from linkpaper.evaluation.predictions import save_predictions
 from linkpaper.models import variant_slug
-from linkpaper.predictions import save_predictions
 
 SOURCE = {"kind": "synth", "preset": "small", "seed": 0}
 
@@ -69,7 +69,11 @@ def test_lineage_frame_reads_the_registry():
     assert list(frame.index) == ["HAN", "MM-Pyramid", "JoMoLD", "VALOR++", "LEAP", "LINK"]
     han = frame.loc["HAN"]
     assert (han["optimiser"], han["schedule"], han["epochs"], han["batch"]) == (
-        "Adam, lr 0.0003", "×0.1 every 10 epochs", 40, 16)
+        "Adam, lr 0.0003",
+        "×0.1 every 10 epochs",
+        40,
+        16,
+    )
     assert frame.loc["JoMoLD", "stages"] == "jomold/estimator first"
     assert frame.loc["JoMoLD", "published selection"] == "val event audio"
     valor = frame.loc["VALOR++"]
@@ -117,8 +121,13 @@ def _test_split(n=40):
     rng = np.random.default_rng(3)
     gt_a = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
     gt_v = rng.random((n, NUM_SEGMENTS, NUM_CLASSES)) > 0.85
-    return SplitAnnotations(split="test", filenames=[f"vid{i:08d}_0_10" for i in range(n)], gt_audio=gt_a,
-                            gt_visual=gt_v, weak=(gt_a.any(axis=1) | gt_v.any(axis=1)).astype(np.float32))
+    return SplitAnnotations(
+        split="test",
+        filenames=[f"vid{i:08d}_0_10" for i in range(n)],
+        gt_audio=gt_a,
+        gt_visual=gt_v,
+        weak=(gt_a.any(axis=1) | gt_v.any(axis=1)).astype(np.float32),
+    )
 
 
 def _run(root, model, seed, test, noise, source=SOURCE, device="cpu", videos=None):
@@ -135,10 +144,15 @@ def _run(root, model, seed, test, noise, source=SOURCE, device="cpu", videos=Non
     record = {
         "config": {"model": model, "epochs": 1, "warmup_epochs": 0, "device": device, "seed": seed},
         "data": {"spec": "synth:small", "source": source, "description": "SynthLLP (synthetic) preset=small seed=0"},
-        "seed": seed, "plsim": {"used": False, "labels": "none"}, "label_leakage": False,
+        "seed": seed,
+        "plsim": {"used": False, "labels": "none"},
+        "label_leakage": False,
         "code": {"commit": "abcdef1234567890", "dirty": False},
         "hardware": {"device": device, "device_name": "CPU", "threads": 1, "torch": "2"},
-        "epochs": [{"epoch": 1, "val_type_av": 50.0}], "best_epoch": 1, "complete": True, "test_row": list(row),
+        "epochs": [{"epoch": 1, "val_type_av": 50.0}],
+        "best_epoch": 1,
+        "complete": True,
+        "test_row": list(row),
     }
     (run / "results.json").write_text(json.dumps(record))
     names = test.filenames[keep]
@@ -167,8 +181,13 @@ def test_field_rows_in_lineage_order_from_both_folders(records):
     _, field_dir, grid_dir = records
     runs, notes = field.field_run_dirs(field_dir, grid_dir)
     assert [(p.parent.name, p.name) for p in runs] == [
-        ("han", "seed87"), ("han", "seed88"), ("jomold", "seed87"), ("valorpp", "seed87"), ("valorpp", "seed88"),
-        ("link", "seed87")]
+        ("han", "seed87"),
+        ("han", "seed88"),
+        ("jomold", "seed87"),
+        ("valorpp", "seed87"),
+        ("valorpp", "seed88"),
+        ("link", "seed87"),
+    ]
     assert notes == []
     rows = field.field_rows(field_dir, grid_dir)
     assert [row["model"] for row in rows] == ["han", "jomold", "valor++", "link"]
@@ -182,7 +201,8 @@ def test_missing_folders_are_notes_not_errors(records, tmp_path):
     assert notes == [f"`{tmp_path / 'absent'}` is not there yet: no run of HAN, MM-Pyramid, JoMoLD, LEAP is committed"]
     (tmp_path / "empty").mkdir()
     assert field.field_run_dirs(tmp_path / "empty", grid_dir)[1] == [
-        f"`{tmp_path / 'empty'}` holds no finished run of HAN, MM-Pyramid, JoMoLD, LEAP yet"]
+        f"`{tmp_path / 'empty'}` holds no finished run of HAN, MM-Pyramid, JoMoLD, LEAP yet"
+    ]
     assert field.field_rows(tmp_path / "absent", tmp_path / "gone") == []
     status = field.field_status([], notes=notes)
     assert "no finished run" in status and "Not trained yet" in status and "absent" in status
@@ -298,7 +318,8 @@ def test_field_verdicts_read_each_gain(records):
     assert "One seed each: the interval covers the test videos only" in one_each
     assert "over seeds and test videos" not in one_each
     assert field.field_verdicts(None, baseline="HAN") == (
-        "HAN has no finished run yet, so there is no gain over it to read.")
+        "HAN has no finished run yet, so there is no gain over it to read."
+    )
     assert "No method besides LINK" in field.field_verdicts(over_link.iloc[:0], baseline="LINK")
 
 
@@ -320,3 +341,15 @@ def test_gain_figure_names_the_methods_and_refuses_an_empty_comparison(records):
     with pytest.raises(UserError, match="no gain over HAN to draw"):
         field.gain_figure(rows, over_han.iloc[:0], "han", source="test data")
     plt.close("all")
+
+
+def test_counting_parameters_on_meta_leaves_training_on_the_cpu_unharmed():
+    import torch
+
+    from linkpaper.models.audio_pooling import audio_pooling_matrix, pool_audio_maps
+
+    field.lineage_frame(count_parameters=True)  # builds every network under torch.device("meta")
+    matrix = audio_pooling_matrix()
+    assert matrix.device.type == "cpu" and torch.allclose(matrix.sum(dim=1), torch.ones(10))
+    pooled = pool_audio_maps(torch.ones(2, 64, 3))  # what training on the maps form calls
+    assert pooled.device.type == "cpu" and torch.allclose(pooled, torch.ones(2, 10, 3))

@@ -8,17 +8,18 @@ one selection rule. Pure functions over run records (nothing here trains):
   :func:`lineage_frame` (each method's network, loss, recipe and selection rule, read from the
   registry) and :func:`source_block` (a function's source as a Markdown code block).
 * **Reported.** :func:`reported_frame`: Table I with the features each row was trained on
-  (``linkpaper.paper.TABLE_I_FEATURES``).
+  (``linkpaper.evaluation.paper.TABLE_I_FEATURES``).
 * **Measured.** :func:`field_run_dirs` / :func:`field_rows` read the two records folders
   (the field's methods; VALOR++ and LINK from the grid), tolerating missing runs;
   :func:`field_status` names what is there and what is not; :func:`measured_frame` is the
   measured table, a row per method of the lineage ("not trained yet" where none finished);
   :func:`decisions_test_split` the test annotations of the videos the runs' decisions cover.
-* **Gains.** :func:`field_gains` (``analysis.gain_data`` over a baseline, labelled with the
+* **Gains.** :func:`field_gains` (``gain_reading.gain_data`` over a baseline, labelled with the
   methods' names, the paper's Table I gain beside it), :func:`gain_frame` (its table, the
   interval over seeds left empty where both models have one seed), :func:`field_verdicts`
-  (each gain in words), :func:`gain_figure` (the gains with every seed) and :func:`ordering_reading` (the measured order against the reported
-  one, in words), so that no number in the chapter's prose is typed.
+  (each gain in words), :func:`gain_figure` (the gains with every seed) and
+  :func:`ordering_reading` (the measured order against the reported one, in words), so that no
+  number in the chapter's prose is typed.
 
 Shapes: N test videos, T = 10 segments, C = 25 classes. F-scores are percentages.
 """
@@ -36,8 +37,14 @@ from linkpaper.errors import UserError
 LINEAGE = ("han", "mm-pyramid", "jomold", "valor++", "leap", "link")
 """The methods of the chapter, registry names in the order of the lineage."""
 
-LABELS = {"han": "HAN", "mm-pyramid": "MM-Pyramid", "jomold": "JoMoLD", "valor++": "VALOR++",
-          "leap": "LEAP", "link": "LINK"}
+LABELS = {
+    "han": "HAN",
+    "mm-pyramid": "MM-Pyramid",
+    "jomold": "JoMoLD",
+    "valor++": "VALOR++",
+    "leap": "LEAP",
+    "link": "LINK",
+}
 """Registry name -> the name the chapter prints."""
 
 GRID_VARIANTS = ("valor++", "link")  # trained by the ablation grid, not by the field's folder
@@ -67,8 +74,14 @@ def source_block(obj, start: str | None = None) -> str:
         if first is None:
             raise UserError(f"source_block: {start!r} is not in the source of {obj.__qualname__}")
         indent = len(lines[first]) - len(lines[first].lstrip())
-        end = next((j for j in range(first + 1, len(lines))
-                    if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) <= indent), len(lines))
+        end = next(
+            (
+                j
+                for j in range(first + 1, len(lines))
+                if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) <= indent
+            ),
+            len(lines),
+        )
         lines = lines[first:end]
     width = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
     body = "\n".join(line[width:] for line in lines).rstrip()
@@ -77,7 +90,7 @@ def source_block(obj, start: str | None = None) -> str:
 
 def _recipe_text(recipe: dict) -> tuple[str, str]:
     """(optimiser, schedule) of a registry recipe; an empty recipe is VALOR++'s (TrainConfig)."""
-    from linkpaper.engine import TrainConfig
+    from linkpaper.training.recipe import TrainConfig
 
     defaults = TrainConfig()
     optimizer = recipe.get("optimizer", "adamw")
@@ -117,8 +130,8 @@ def lineage_frame(count_parameters: bool = True):
     """
     import pandas as pd
 
-    from linkpaper.engine import TrainConfig
     from linkpaper.models.registry import get_method
+    from linkpaper.training.recipe import TrainConfig
 
     defaults = TrainConfig()
     rows = {}
@@ -127,13 +140,15 @@ def lineage_frame(count_parameters: bool = True):
         model = _network_on_meta(name) if count_parameters else None
         optimiser, schedule = _recipe_text(method.recipe)
         selection = method.selection or {"level": "segment", "score": "type", "ties": "later"}
-        rule = (f"val {selection['level']} {'Type@AV' if selection['score'] == 'type' else selection['score']}"
-                + ("" if method.selection else " (the common rule)"))
+        rule = f"val {selection['level']} {'Type@AV' if selection['score'] == 'type' else selection['score']}" + (
+            "" if method.selection else " (the common rule)"
+        )
         row = {
             "paper": method.paper.split(";")[0].replace(" (VALOR++)", ""),
             "network": type(model).__name__ if model is not None else "",
             "loss": method.loss.replace(":", "."),
-            "optimiser": optimiser, "schedule": schedule,
+            "optimiser": optimiser,
+            "schedule": schedule,
             "epochs": method.recipe.get("epochs", defaults.epochs),
             "batch": method.recipe.get("batch_size", defaults.batch_size),
             "published selection": rule,
@@ -163,14 +178,17 @@ def reported_frame(level: str = "segment"):
     """
     import pandas as pd
 
-    from linkpaper import paper
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.evaluation import paper
+    from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
 
     columns = _level_columns(level)
     rows = []
     for row in paper.reported_rows("I"):
-        cells = {"venue": row["venue"] or "(this paper)", "features": paper.table_i_features(row["method"]),
-                 "trained here": paper.TABLE_I_METHODS.get(row["method"], "")}
+        cells = {
+            "venue": row["venue"] or "(this paper)",
+            "features": paper.table_i_features(row["method"]),
+            "trained here": paper.TABLE_I_METHODS.get(row["method"], ""),
+        }
         cells.update({COLUMN_TITLES[SCORE_COLUMNS[c][1]]: row["scores"][c] for c in columns})
         rows.append((row["method"], cells))
     frame = pd.DataFrame([cells for _, cells in rows], index=pd.Index([m for m, _ in rows], name="method"))
@@ -178,7 +196,7 @@ def reported_frame(level: str = "segment"):
 
 
 def _level_columns(level: str) -> list[int]:
-    from linkpaper.metrics import SCORE_COLUMNS
+    from linkpaper.evaluation.metrics import SCORE_COLUMNS
 
     if level not in ("segment", "event"):
         raise UserError(f"level {level!r}; choose segment or event")
@@ -188,7 +206,7 @@ def _level_columns(level: str) -> list[int]:
 def reported_with_methods() -> list[dict]:
     """``paper.reported_rows("I")`` with ``variant`` set to the registry name of every row this
     repository trains (``paper.TABLE_I_METHODS``), so a measured method finds its reported row."""
-    from linkpaper import paper
+    from linkpaper.evaluation import paper
 
     rows = paper.reported_rows("I")
     for row in rows:
@@ -208,7 +226,7 @@ def field_run_dirs(field_dir, grid_dir) -> tuple[list[Path], list[str]]:
     Returns (run folders in lineage order, notes): a folder that is missing or holds no run of
     its methods gives a note, never an error, so the chapter renders whatever exists.
     """
-    from linkpaper.book.analysis import find_run_dirs
+    from linkpaper.book.run_records import find_run_dirs
 
     found, notes = {}, []
     groups = ((field_dir, [m for m in LINEAGE if m not in GRID_VARIANTS]), (grid_dir, list(GRID_VARIANTS)))
@@ -231,9 +249,9 @@ def field_run_dirs(field_dir, grid_dir) -> tuple[list[Path], list[str]]:
 
 
 def field_rows(field_dir, grid_dir) -> list[dict]:
-    """``analysis.measured_rows`` of :func:`field_run_dirs`, in lineage order (methods with no
+    """``run_records.measured_rows`` of :func:`field_run_dirs`, in lineage order (methods with no
     finished run are absent; an empty list when nothing has finished)."""
-    from linkpaper.book.analysis import measured_rows
+    from linkpaper.book.run_records import measured_rows
 
     runs, _ = field_run_dirs(field_dir, grid_dir)
     if not runs:
@@ -245,7 +263,7 @@ def field_rows(field_dir, grid_dir) -> list[dict]:
 
 def _benchmarks(rows: list[dict]) -> dict[str, list[str]]:
     """Data source (as JSON) -> the methods whose runs read it."""
-    from linkpaper.runs import RunRecord
+    from linkpaper.training.runs import RunRecord
 
     found: dict[str, list[str]] = {}
     for row in rows:
@@ -285,8 +303,10 @@ def field_status(rows: list[dict], notes=(), seeds=PLANNED_SEEDS) -> str:
     benchmarks = _benchmarks(rows)
     if len(benchmarks) > 1:
         groups = "; ".join(", ".join(names) for names in benchmarks.values())
-        text += (f" **The runs read {len(benchmarks)} different benchmarks** (grouped: {groups}): rows of "
-                 "different groups are not comparable.")
+        text += (
+            f" **The runs read {len(benchmarks)} different benchmarks** (grouped: {groups}): rows of "
+            "different groups are not comparable."
+        )
     elif len(rows) > 1:
         text += " Every run read the same benchmark (the same data source in its record)."
     for note in notes:
@@ -305,7 +325,7 @@ def measured_frame(rows: list[dict], level: str = "segment", digits: int = 1):
 
     from linkpaper.book.probe import seed_text
     from linkpaper.book.tables import _cell
-    from linkpaper.metrics import COLUMN_TITLES, SCORE_COLUMNS
+    from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
 
     columns = _level_columns(level)
     titles = [COLUMN_TITLES[SCORE_COLUMNS[c][1]] for c in columns]
@@ -317,8 +337,10 @@ def measured_frame(rows: list[dict], level: str = "segment", digits: int = 1):
             cells[method_label(name)] = {"seeds": "not trained yet", "device": "", **dict.fromkeys(titles, "")}
             continue
         cells[method_label(name)] = {
-            "seeds": seed_text(row["seeds"]), "device": row["device"],
-            **{t: _cell(row["mean"][c], row["std"][c], row["n"], digits) for t, c in zip(titles, columns)}}
+            "seeds": seed_text(row["seeds"]),
+            "device": row["device"],
+            **{t: _cell(row["mean"][c], row["std"][c], row["n"], digits) for t, c in zip(titles, columns)},
+        }
     frame = pd.DataFrame.from_dict(cells, orient="index")
     frame.index.name = "method"
     return frame
@@ -331,8 +353,8 @@ def decisions_test_split(rows: list[dict], test):
     Raises UserError when the runs' decision files do not cover the same videos."""
     import dataclasses
 
-    from linkpaper.gains import DECISIONS_FILE
-    from linkpaper.predictions import load_predictions
+    from linkpaper.evaluation.gains import DECISIONS_FILE
+    from linkpaper.evaluation.predictions import load_predictions
 
     covered = None
     for row in rows:
@@ -348,12 +370,16 @@ def decisions_test_split(rows: list[dict], test):
         return test
     keep = np.array([name in covered for name in test.filenames])
     if keep.sum() != len(covered):
-        raise UserError(f"{len(covered) - int(keep.sum())} video(s) of the stored decisions are not in the "
-                        f"{test.split} split")
+        raise UserError(
+            f"{len(covered) - int(keep.sum())} video(s) of the stored decisions are not in the {test.split} split"
+        )
     return dataclasses.replace(
-        test, filenames=[n for n, k in zip(test.filenames, keep) if k], weak=test.weak[keep],
+        test,
+        filenames=[n for n, k in zip(test.filenames, keep) if k],
+        weak=test.weak[keep],
         gt_audio=None if test.gt_audio is None else test.gt_audio[keep],
-        gt_visual=None if test.gt_visual is None else test.gt_visual[keep])
+        gt_visual=None if test.gt_visual is None else test.gt_visual[keep],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,22 +387,22 @@ def decisions_test_split(rows: list[dict], test):
 # --------------------------------------------------------------------------------------------
 
 
-def field_gains(rows: list[dict], test, baseline: str, columns=(SEG_TYPE, EVENT_TYPE), resamples: int = 2000,
-                methods=None):
-    """``analysis.gain_data`` of the methods of ``rows`` over ``baseline`` (a registry name),
+def field_gains(
+    rows: list[dict], test, baseline: str, columns=(SEG_TYPE, EVENT_TYPE), resamples: int = 2000, methods=None
+):
+    """``gain_reading.gain_data`` of the methods of ``rows`` over ``baseline`` (a registry name),
     the index labelled with the methods' names (``"MM-Pyramid"``) and ``reported`` holding the
     paper's Table I gain (a gain across different features, see :func:`reported_frame`).
 
     ``methods``: the registry names to compare (default: every other method of ``rows``).
     Returns None when ``baseline`` has no finished run.
     """
-    from linkpaper.book.analysis import gain_data
+    from linkpaper.book.gain_reading import gain_data
 
     if baseline not in {row["model"] for row in rows}:
         return None
     chosen = [row for row in rows if row["model"] == baseline or methods is None or row["model"] in methods]
-    data = gain_data(chosen, reported_with_methods(), test, baseline=baseline, columns=columns,
-                     resamples=resamples)
+    data = gain_data(chosen, reported_with_methods(), test, baseline=baseline, columns=columns, resamples=resamples)
     labels = {variant: method_label(model) for (variant, _), model in data["model"].items()}
     return data.rename(index=labels, level="variant")
 
@@ -393,16 +419,21 @@ def gain_frame(data, digits: int = 2):
     def interval(low, high):
         return f"[{low:+.{digits}f}, {high:+.{digits}f}]"
 
-    both = [interval(lo, hi) if max(n, nb) > 1 else "one seed each: not measured"
-            for lo, hi, n, nb in zip(data["low_seeds"], data["high_seeds"], data["n"], data["n_baseline"])]
-    frame = pd.DataFrame({
-        "seeds": [f"{n} / {nb}" for n, nb in zip(data["n"], data["n_baseline"])],
-        "measured gain": data["measured"].round(digits),
-        f"{level:.0%} interval, test videos": [interval(lo, hi) for lo, hi in zip(data["low"], data["high"])],
-        f"{level:.0%} interval, seeds and videos": both,
-        "distinct": data["distinct"].astype(bool),
-        "reported (Table I, own features)": data["reported"].round(1),
-    }, index=data.index)
+    both = [
+        interval(lo, hi) if max(n, nb) > 1 else "one seed each: not measured"
+        for lo, hi, n, nb in zip(data["low_seeds"], data["high_seeds"], data["n"], data["n_baseline"])
+    ]
+    frame = pd.DataFrame(
+        {
+            "seeds": [f"{n} / {nb}" for n, nb in zip(data["n"], data["n_baseline"])],
+            "measured gain": data["measured"].round(digits),
+            f"{level:.0%} interval, test videos": [interval(lo, hi) for lo, hi in zip(data["low"], data["high"])],
+            f"{level:.0%} interval, seeds and videos": both,
+            "distinct": data["distinct"].astype(bool),
+            "reported (Table I, own features)": data["reported"].round(1),
+        },
+        index=data.index,
+    )
     frame.index = frame.index.set_names(["method", "score"])
     return frame
 
@@ -412,30 +443,37 @@ def ordering_reading(rows: list[dict], column: int = SEG_TYPE, over_han=None, ov
     the paper's Table I gives the same methods, how many pairs agree, and which adjacent
     measured differences the gain intervals separate from noise (``over_han`` / ``over_valor``:
     :func:`field_gains` frames, used to say which gains are distinguishable)."""
-    from linkpaper.book.analysis import SCORE_NAMES, _signed
-    from linkpaper.metrics import SCORE_LABELS
+    from linkpaper.book.gain_reading import SCORE_NAMES
+    from linkpaper.book.run_records import _signed
+    from linkpaper.evaluation.metrics import SCORE_LABELS
 
     if len(rows) < 2:
-        return ("Fewer than two methods have finished runs, so there is no measured order to read "
-                "yet.")
+        return "Fewer than two methods have finished runs, so there is no measured order to read yet."
     name = SCORE_NAMES.get(SCORE_LABELS[column], SCORE_LABELS[column])
     reported = {row["variant"]: row["scores"][column] for row in reported_with_methods() if row["variant"]}
     measured = {row["model"]: row["mean"][column] for row in rows}
     order = sorted(measured, key=lambda m: -measured[m])
     paper_order = sorted(order, key=lambda m: -reported[m])
-    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
     agree = sum((measured[a] - measured[b]) * (reported[a] - reported[b]) > 0 for a, b in pairs)
-    text = (f"**Measured order** by {name} (seed means): "
-            + " > ".join(f"{method_label(m)} {measured[m]:.1f}" for m in order)
-            + ". **The paper's order** of the same methods (Table I, each on its own features): "
-            + " > ".join(f"{method_label(m)} {reported[m]:.1f}" for m in paper_order)
-            + (f". The two orders agree on {agree} of the {len(pairs)} pairs." if len(pairs) > 1
-               else f". The two orders {'agree' if agree else 'disagree'} on this pair."))
+    text = (
+        f"**Measured order** by {name} (seed means): "
+        + " > ".join(f"{method_label(m)} {measured[m]:.1f}" for m in order)
+        + ". **The paper's order** of the same methods (Table I, each on its own features): "
+        + " > ".join(f"{method_label(m)} {reported[m]:.1f}" for m in paper_order)
+        + (
+            f". The two orders agree on {agree} of the {len(pairs)} pairs."
+            if len(pairs) > 1
+            else f". The two orders {'agree' if agree else 'disagree'} on this pair."
+        )
+    )
     single = [method_label(row["model"]) for row in rows if row["n"] < 2]
     if single:
-        text += (f" {', '.join(single)} {'has' if len(single) == 1 else 'have'} one seed, so "
-                 f"{'its place in the order carries' if len(single) == 1 else 'their places in the order carry'} "
-                 "unmeasured seed noise.")
+        text += (
+            f" {', '.join(single)} {'has' if len(single) == 1 else 'have'} one seed, so "
+            f"{'its place in the order carries' if len(single) == 1 else 'their places in the order carry'} "
+            "unmeasured seed noise."
+        )
     verdicts = []
     for data, base in ((over_han, "HAN"), (over_valor, "VALOR++")):
         if data is None or not len(data):
@@ -444,8 +482,11 @@ def ordering_reading(rows: list[dict], column: int = SEG_TYPE, over_han=None, ov
         distinct = [f"{m} ({_signed(r['measured'])})" for m, r in rows_of.iterrows() if r["distinct"]]
         unclear = [m for m, r in rows_of.iterrows() if not r["distinct"]]
         part = f"Over {base}, "
-        part += (f"distinguishable from noise: {', '.join(distinct)}" if distinct
-                 else "no gain is distinguishable from noise")
+        part += (
+            f"distinguishable from noise: {', '.join(distinct)}"
+            if distinct
+            else "no gain is distinguishable from noise"
+        )
         if unclear:
             part += f"; not distinguishable: {', '.join(unclear)}"
         verdicts.append(part + ".")
@@ -460,8 +501,9 @@ def field_verdicts(data, score: str = "Seg type", baseline: str = "HAN") -> str:
     the interval over seeds and test videos (or, with one seed each, that the seed noise is not
     measured), and whether the gain is distinguishable from noise. The paper's Table I gain is
     quoted as what it is, a gain across different features: no seed count is derived from it
-    (``analysis.gain_verdicts`` does that for Table II, where the features are the same)."""
-    from linkpaper.book.analysis import SCORE_NAMES, _signed
+    (``gain_reading.gain_verdicts`` does that for Table II, where the features are the same)."""
+    from linkpaper.book.gain_reading import SCORE_NAMES
+    from linkpaper.book.run_records import _signed
 
     if data is None:
         return f"{baseline} has no finished run yet, so there is no gain over it to read."
@@ -471,33 +513,39 @@ def field_verdicts(data, score: str = "Seg type", baseline: str = "HAN") -> str:
     name = SCORE_NAMES.get(score, score)
     lines = []
     for method, row in data.xs(score, level="score").iterrows():
-        seeds = (f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of {baseline}")
-        text = (f"* **{method}** ({seeds}): {name} gain **{_signed(row['measured'])}** points, "
-                f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}]")
+        seeds = f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of {baseline}"
+        text = (
+            f"* **{method}** ({seeds}): {name} gain **{_signed(row['measured'])}** points, "
+            f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}]"
+        )
         if max(row["n"], row["n_baseline"]) > 1:
-            text += (f", over seeds and test videos [{_signed(row['low_seeds'])}, {_signed(row['high_seeds'])}]"
-                     + (" (one of the two has a single seed, so only the other's seed noise is in it)"
-                        if min(row["n"], row["n_baseline"]) < 2 else ""))
-            text += (". **Distinguishable from noise**" if row["distinct"]
-                     else ". **Not distinguishable from noise**")
+            text += f", over seeds and test videos [{_signed(row['low_seeds'])}, {_signed(row['high_seeds'])}]" + (
+                " (one of the two has a single seed, so only the other's seed noise is in it)"
+                if min(row["n"], row["n_baseline"]) < 2
+                else ""
+            )
+            text += ". **Distinguishable from noise**" if row["distinct"] else ". **Not distinguishable from noise**"
         else:
-            text += (". One seed each: the interval covers the test videos only, the seed noise is not measured, "
-                     "so the gain is **not shown to be distinguishable from noise**")
+            text += (
+                ". One seed each: the interval covers the test videos only, the seed noise is not measured, "
+                "so the gain is **not shown to be distinguishable from noise**"
+            )
         if np.isfinite(row["reported"]):
-            text += (f". Table I's gain between the same rows is {_signed(row['reported'], 1)} on LLP, "
-                     "with other features")
+            text += (
+                f". Table I's gain between the same rows is {_signed(row['reported'], 1)} on LLP, with other features"
+            )
         lines.append(text + ".")
     return "\n".join(lines)
 
 
 def gain_figure(rows: list[dict], data, baseline: str, source: str):
-    """``analysis.gain_figure`` for the field: every seed's gain over ``baseline`` (a registry
+    """``gain_reading.gain_figure`` for the field: every seed's gain over ``baseline`` (a registry
     name), the measured gains of a :func:`field_gains` frame with their two intervals, and the
     paper's Table I gain (black diamonds; a gain across different features), the methods named
     as the chapter names them. Raises UserError when there is nothing to compare (``data`` None
     or empty)."""
-    from linkpaper.book.analysis import gain_figure as draw
-    from linkpaper.book.analysis import seed_gain_points
+    from linkpaper.book.gain_reading import gain_figure as draw
+    from linkpaper.book.gain_reading import seed_gain_points
 
     label = method_label(baseline)
     if data is None or not len(data):

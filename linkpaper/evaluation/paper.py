@@ -128,8 +128,14 @@ VARIANT_LABELS = {row.variant: row.method for row in TABLE_II}
 
 # Table I's method labels -> the registry names of the methods this repository trains
 # (``linkpaper.models``): the field's four and the two grid variants of Table I.
-TABLE_I_METHODS = {"HAN": "han", "MM-Pyr": "mm-pyramid", "JoMoLD": "jomold", "VALOR++": "valor++",
-                   "LEAP": "leap", "LINK": "link"}
+TABLE_I_METHODS = {
+    "HAN": "han",
+    "MM-Pyr": "mm-pyramid",
+    "JoMoLD": "jomold",
+    "VALOR++": "valor++",
+    "LEAP": "leap",
+    "LINK": "link",
+}
 
 # The input features each row of Table I was trained on, as the method's released code reads
 # them (for HAN, MM-Pyramid, JoMoLD and LEAP the repositories book/decisions.md#method-field

@@ -41,7 +41,9 @@ def _tokens_to_segments(maps: torch.Tensor, num_segments: int) -> torch.Tensor:
 @lru_cache(maxsize=8)
 def _pooling_matrix_float64(num_segments: int) -> torch.Tensor:
     tokens = FREQ_GROUPS * TIME_STEPS
-    basis = torch.eye(tokens, dtype=torch.float64).unsqueeze(-1)  # (64 inputs, 64 tokens, D=1)
+    # on the CPU whatever the ambient default device (a model built under ``torch.device("meta")``
+    # must not leave a meta matrix in the cache)
+    basis = torch.eye(tokens, dtype=torch.float64, device="cpu").unsqueeze(-1)  # (64 inputs, 64 tokens, D=1)
     return _tokens_to_segments(basis, num_segments)[..., 0].T.contiguous()  # (T, 64)
 
 
