@@ -296,3 +296,21 @@ def test_bit_identity_check_reads_an_added_key_at_its_default_as_absent(tmp_path
     )
     assert check_bit_identity.compare(old, bf16) == 1
     assert "DIFFERENT r.json" in capsys.readouterr().out
+
+
+def test_dropout_inside_a_compiled_forward_is_torchs_own(monkeypatch):
+    """The NumPy mask would break a compiled graph at every dropout: under torch.compile the
+    HAN layers' dropout is F.dropout (same expectation, torch's random stream); eager CPU
+    training keeps the NumPy masks."""
+    from linkpaper.models.dropout import drop
+
+    x = torch.ones(4, 10, 64)
+    torch.manual_seed(3)
+    eager = drop(x, 0.5, training=True)
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    torch.manual_seed(3)
+    compiled = drop(x, 0.5, training=True)
+    torch.manual_seed(3)
+    assert torch.equal(compiled, torch.nn.functional.dropout(x, 0.5, training=True))
+    assert not torch.equal(compiled, eager)  # another random stream, as the record's compile flag says
+    assert set(compiled.unique().tolist()) <= {0.0, 2.0}

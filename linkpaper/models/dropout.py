@@ -11,7 +11,8 @@ so the drop probability is round(p * 65536) / 65536 (0.1 -> 0.1000061) and kept 
 scaled by 1 / (1 - that), which keeps the expectation exact. Each mask's generator is seeded
 with one draw from torch's global CPU generator, so torch's RNG state stays the only source
 of randomness: a seed gives the same masks, and a checkpoint that saves torch's RNG state
-resumes them exactly. On other devices (CUDA) ``F.dropout`` is used unchanged.
+resumes them exactly. On other devices (CUDA), and inside a ``torch.compile``'d forward
+(``--compile``), ``F.dropout`` is used unchanged.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def drop(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Inverted dropout of ``x`` (any shape): identity unless training with p > 0."""
     if not training or p == 0.0:
         return x
-    if x.device.type != "cpu":
+    if x.device.type != "cpu" or torch.compiler.is_compiling():
+        # CUDA, and a compiled forward (the NumPy mask would break the graph at every call):
+        # torch's own dropout, whose masks differ from the eager CPU run's
         return F.dropout(x, p, training=True)
     return x * dropout_mask(x.shape, p, x.dtype)
