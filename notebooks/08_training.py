@@ -154,7 +154,7 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("learning rate")
 ax.legend(frameon=False)
 ax.set_title(
-    viz.titled("Learning rate per epoch", "linkpaper.engine.lr_at_epoch (no data)"),
+    viz.titled("Learning rate per epoch", "linkpaper.training.recipe.lr_at_epoch (no data)"),
     fontsize=10,
 )
 plt.show()
