@@ -1,4 +1,4 @@
-"""linkpaper.book.run_records, prediction_scores, gain_reading and seed_analysis: run records
+"""linkpaper.chapters.run_records, prediction_scores, gain_reading and seed_analysis: run records
 with provenance, scores from predictions, figures."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # tests only: no display
 import numpy as np
 import pytest
 
-from linkpaper.book import gain_reading, prediction_scores, run_records, seed_analysis, viz
+from linkpaper.chapters import gain_reading, prediction_scores, run_records, seed_analysis, viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
 from linkpaper.evaluation import paper
@@ -461,7 +461,7 @@ def test_modality_reading_compares_the_controls_with_plus_s(tmp_path):
 
 
 def _epoch_records(tmp_path):
-    from linkpaper.book.probe import grid_records
+    from linkpaper.chapters.probe import grid_records
 
     for seed, drift in ((87, 0.001), (88, 0.002)):
         run = write_record(tmp_path, "link", "link", seed, [60.0] * 10)
@@ -666,7 +666,7 @@ def test_teacher_label_frame_and_commit_reading(tmp_path):
 
 
 def test_replay_regression_recovers_a_known_slope_and_refuses_no_spread():
-    from linkpaper.book.seed_analysis import replay_regression
+    from linkpaper.chapters.seed_analysis import replay_regression
 
     rng = np.random.default_rng(0)
     advantage = rng.normal(0, 10, 500)
@@ -684,7 +684,7 @@ def test_replay_regression_recovers_a_known_slope_and_refuses_no_spread():
 
 
 def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_path):
-    from linkpaper.book.seed_analysis import StoredTeacherLabels, teacher_test_split
+    from linkpaper.chapters.seed_analysis import StoredTeacherLabels, teacher_test_split
     from linkpaper.training.runs import RunRecord
 
     source = {"kind": "synth", "preset": "tiny", "seed": 0, "config": {"class_noise": 0.37}}
@@ -715,7 +715,7 @@ def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_pa
 
 
 def test_trained_on_recognises_the_present_generation():
-    from linkpaper.book.seed_analysis import teacher_test_split, trained_on
+    from linkpaper.chapters.seed_analysis import teacher_test_split, trained_on
     from linkpaper.data.sources import load_data
     from linkpaper.training.runs import RunRecord
 

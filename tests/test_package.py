@@ -90,13 +90,13 @@ CORE_MODULES = (
 
 
 def test_the_core_package_imports_no_plotting_and_no_pandas():
-    """Training, scoring and the CLI need neither the [book] extra nor the book's helpers."""
+    """Training, scoring and the CLI need neither the [book] extra nor the chapters' helpers (linkpaper.chapters)."""
     code = (
         "import importlib, sys\n"
         f"for name in {CORE_MODULES!r}:\n"
         "    importlib.import_module(name)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'pandas', 'seaborn')"
-        " or m.startswith('linkpaper.book')))\n"
+        " or m.startswith('linkpaper.chapters')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stdout
