@@ -254,7 +254,7 @@ def test_variant_colors_are_fixed_per_variant():
 def _write_noisy_decisions(root, test, slug, model, seed, rng, audio_noise, visual_noise=0.05):
     """A run folder whose stored test decisions are ``test``'s ground truth with a share of
     cells flipped (audio and visual noise drawn from ``rng``), its record holding their scores."""
-    from linkpaper.evaluation.gains import DECISIONS_FILE
+    from linkpaper.training.runs import DECISIONS_FILE
 
     pred_a = test.gt_audio ^ (rng.random(test.gt_audio.shape) < audio_noise)
     pred_v = test.gt_visual ^ (rng.random(test.gt_visual.shape) < visual_noise)
@@ -270,7 +270,7 @@ def test_gain_report_from_test_decisions(tmp_path):
     recovers the gain, its interval excludes zero, and a variant equal to the baseline does not."""
     from types import SimpleNamespace
 
-    from linkpaper.evaluation.gains import DECISIONS_FILE
+    from linkpaper.training.runs import DECISIONS_FILE
 
     rng = np.random.default_rng(0)
     n = 60

@@ -102,6 +102,26 @@ def test_the_core_package_imports_no_plotting_and_no_pandas():
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def test_evaluation_imports_nothing_of_training():
+    """Data flows one way: training scores its runs with evaluation/, never the other way round
+    (reading a run folder's scores is the run record's job, training/runs.py)."""
+    import ast
+
+    def imported(node):  # the dotted names an import statement binds or reads
+        if isinstance(node, ast.ImportFrom):
+            return [f"{node.module}.{alias.name}" for alias in node.names]
+        return [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+
+    upward = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+        for path in sorted((ROOT / "linkpaper" / "evaluation").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for name in imported(node)
+        if f"{name}.".startswith("linkpaper.training.")
+    ]
+    assert upward == []
+
+
 def test_no_file_cites_documents_outside_the_repository():
     """Decisions are cited as book/decisions.md anchors or the paper's equations, never as files a
     reader of the repository or the book does not have."""

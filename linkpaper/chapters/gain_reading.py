@@ -45,7 +45,6 @@ def gain_data(
 
     from linkpaper.evaluation.gains import (
         paired_bootstrap,
-        run_per_video,
         seed_gain,
         seeds_needed,
         seeds_needed_range,
@@ -53,6 +52,7 @@ def gain_data(
     )
     from linkpaper.evaluation.metrics import SCORE_LABELS as COLUMN_LABELS
     from linkpaper.evaluation.paper import VARIANT_LABELS
+    from linkpaper.training.runs import run_per_video
 
     by_model = {row["model"]: row for row in measured}
     if baseline not in by_model:

@@ -153,9 +153,8 @@ def seed_runs(results_dir, variants, test) -> dict:
     AVVPScores, "record": RunRecord}}`` (label: the paper's name of the variant), in variant
     then seed order; test: the test annotations.
     """
-    from linkpaper.evaluation.gains import DECISIONS_FILE
     from linkpaper.evaluation.metrics import evaluate_predictions
-    from linkpaper.training.runs import PREDICTIONS_FILE, RunRecord
+    from linkpaper.training.runs import DECISIONS_FILE, PREDICTIONS_FILE, RunRecord
 
     runs = {}
     for run in find_run_dirs(results_dir, list(variants)):
