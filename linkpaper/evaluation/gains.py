@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import NamedTuple
 
 import numpy as np
 
@@ -217,6 +218,15 @@ def chi2_quantile(q: float, df: int) -> float:
     return (low + high) / 2.0
 
 
+class SeedsNeededRange(NamedTuple):
+    """What :func:`seeds_needed_range` returns: ``(low, point, high)``, the seeds per model at the low
+    end of the spread's interval, at the measured spread, and at its high end."""
+
+    low: float
+    point: float
+    high: float
+
+
 def seeds_needed_range(
     gain: float,
     std_a: float,
@@ -226,7 +236,7 @@ def seeds_needed_range(
     alpha: float = 0.05,
     power: float = 0.8,
     level: float = 0.95,
-) -> tuple[float, float, float]:
+) -> SeedsNeededRange:
     """(low, point, high) seeds per model needed to detect ``gain``, with the range that follows
     from the ``level`` interval of the seed standard deviation.
 
@@ -237,16 +247,17 @@ def seeds_needed_range(
     """
     df = n_a + n_b - 2
     if df < 1:
-        return (float("nan"),) * 3
+        return SeedsNeededRange(*(float("nan"),) * 3)
     pooled = ((n_a - 1) * std_a**2 + (n_b - 1) * std_b**2) / df
     tail = (1.0 - level) / 2.0
     variances = (df * pooled / chi2_quantile(1.0 - tail, df), pooled, df * pooled / chi2_quantile(tail, df))
-    return tuple(seeds_needed(gain, math.sqrt(v), math.sqrt(v), alpha, power) for v in variances)
+    return SeedsNeededRange(*(seeds_needed(gain, math.sqrt(v), math.sqrt(v), alpha, power) for v in variances))
 
 
 __all__ = [
     "BootstrapGain",
     "SeedGain",
+    "SeedsNeededRange",
     "chi2_quantile",
     "paired_bootstrap",
     "per_video_matrix",
