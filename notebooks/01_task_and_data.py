@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from linkpaper.book import viz
+from linkpaper.chapters import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.files import MissingDataError
@@ -91,7 +91,7 @@ pd.DataFrame(
 # ## A clip where sound and picture disagree
 #
 # The test set's dense annotations say, for every segment, which classes are audible and
-# which are visible. `linkpaper.book.viz.disagreement_example` picks the first test clip (in
+# which are visible. `linkpaper.chapters.viz.disagreement_example` picks the first test clip (in
 # the order of LLP's files) that has all three cases at once: a class heard but never seen,
 # a class seen but never heard, and a class both heard and seen.
 

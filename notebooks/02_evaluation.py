@@ -96,7 +96,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
 
-from linkpaper.book import viz
+from linkpaper.chapters import viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import load_annotations
 from linkpaper.evaluation import metrics

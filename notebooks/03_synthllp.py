@@ -112,7 +112,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import viz
+from linkpaper.chapters import viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.synth import (
     SynthConfig,
@@ -357,7 +357,7 @@ Markdown(
 # The table reads every one of these run records.
 
 # %% tags=["hide-input"]
-from linkpaper.book import run_records
+from linkpaper.chapters import run_records
 from linkpaper.errors import UserError
 from linkpaper.evaluation.paper import reported_scores
 from linkpaper.training.runs import RunRecord

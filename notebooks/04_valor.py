@@ -100,9 +100,9 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import viz
-from linkpaper.book.modelviz import curves_figure, heatmaps_figure
-from linkpaper.book.probe import parameter_counts, trace_forward
+from linkpaper.chapters import viz
+from linkpaper.chapters.modelviz import curves_figure, heatmaps_figure
+from linkpaper.chapters.probe import parameter_counts, trace_forward
 from linkpaper.classes import CLASSES
 from linkpaper.data.sources import load_data
 from linkpaper.evaluation.metrics import (
@@ -290,7 +290,7 @@ assert gated_a[:, speech_id].sum() < 10
 # ## The code: one forward pass
 #
 # Four validation videos of SynthLLP through the untrained model. `trace_forward`
-# (`linkpaper.book.probe`) records the intermediate tensors with forward hooks; the outputs are
+# (`linkpaper.chapters.probe`) records the intermediate tensors with forward hooks; the outputs are
 # what every model of the grid returns ({py:class}`~linkpaper.models.valor.AVVPOutput`). B = 4 videos, T = 10 segments,
 # H = 256, C = 25 classes; the modality axis of size 2 holds audio (0) and visual (1).
 

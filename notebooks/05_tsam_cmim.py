@@ -75,9 +75,9 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import viz
-from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
-from linkpaper.book.probe import (
+from linkpaper.chapters import viz
+from linkpaper.chapters.modelviz import Panel, curves_grid, panels_figure
+from linkpaper.chapters.probe import (
     epoch_series,
     grid_section,
     misaligned_example,

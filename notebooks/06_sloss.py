@@ -170,9 +170,9 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import prediction_scores, run_records, viz
-from linkpaper.book.modelviz import Panel, curves_figure, curves_grid, panels_figure
-from linkpaper.book.probe import (
+from linkpaper.chapters import prediction_scores, run_records, viz
+from linkpaper.chapters.modelviz import Panel, curves_figure, curves_grid, panels_figure
+from linkpaper.chapters.probe import (
     epoch_series,
     find_grid_records,
     grid_section,

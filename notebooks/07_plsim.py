@@ -127,9 +127,14 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.book import run_records, viz
-from linkpaper.book.modelviz import Panel, curves_grid, heatmaps_figure, panels_figure
-from linkpaper.book.probe import (
+from linkpaper.chapters import run_records, viz
+from linkpaper.chapters.modelviz import (
+    Panel,
+    curves_grid,
+    heatmaps_figure,
+    panels_figure,
+)
+from linkpaper.chapters.probe import (
     epoch_series,
     grid_section,
     misaligned_example,

@@ -99,7 +99,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 
-from linkpaper.book import run_records, viz
+from linkpaper.chapters import run_records, viz
 from linkpaper.training.engine import train
 from linkpaper.training.recipe import TrainConfig, lr_at_epoch
 
@@ -154,7 +154,10 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("learning rate")
 ax.legend(frameon=False)
 ax.set_title(
-    viz.titled("Learning rate per epoch", "linkpaper.engine.lr_at_epoch (no data)"),
+    viz.titled(
+        "Learning rate per epoch",
+        "linkpaper.training.recipe.lr_at_epoch (no data)",
+    ),
     fontsize=10,
 )
 plt.show()

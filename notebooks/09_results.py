@@ -78,7 +78,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from linkpaper.book import gain_reading, run_records, seed_analysis, tables
+from linkpaper.chapters import gain_reading, run_records, seed_analysis, tables
 from linkpaper.data.annotations import load_annotations
 from linkpaper.errors import UserError
 from linkpaper.evaluation import paper
@@ -289,7 +289,7 @@ display(Markdown(text))
 # What the records of this grid say about its schedule and its modules (computed):
 
 # %% tags=["hide-input"]
-from linkpaper.book.probe import grid_records
+from linkpaper.chapters.probe import grid_records
 
 grid = grid_records(results_dir, list_models() + list_controls(),
                     sorted({seed for row in rows for seed in row["seeds"]}))

@@ -63,8 +63,14 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from linkpaper.book import prediction_scores, run_records, seed_analysis, tables, viz
-from linkpaper.book.probe import epoch_series, grid_records
+from linkpaper.chapters import (
+    prediction_scores,
+    run_records,
+    seed_analysis,
+    tables,
+    viz,
+)
+from linkpaper.chapters.probe import epoch_series, grid_records
 from linkpaper.classes import CLASSES
 from linkpaper.data.annotations import load_annotations, video_id
 from linkpaper.data.sources import load_data

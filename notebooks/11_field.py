@@ -72,7 +72,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from linkpaper.book import field, run_records, seed_analysis
+from linkpaper.chapters import field, run_records, seed_analysis
 from linkpaper.data.annotations import load_annotations
 from linkpaper.losses import valor_losses, weak_label_losses
 from linkpaper.methods.jomold import drop_noisy_labels

@@ -35,12 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 from linkpaper.data.annotations import load_annotations
 from linkpaper.errors import UserError
-from linkpaper.evaluation.gains import DECISIONS_FILE
 from linkpaper.evaluation.metrics import binarize_predictions, evaluate_probs
 from linkpaper.evaluation.predictions import load_predictions, save_predictions, write_npz_atomically
 from linkpaper.safe_io import atomic_write_bytes, check_writable_dir, remove_created_dirs
 from linkpaper.training.grid import grid_differences
-from linkpaper.training.runs import read_results
+from linkpaper.training.runs import DECISIONS_FILE, read_results
 
 RECORDS = "*/seed*/results.json"
 

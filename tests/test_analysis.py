@@ -1,4 +1,4 @@
-"""linkpaper.book.run_records, prediction_scores, gain_reading and seed_analysis: run records
+"""linkpaper.chapters.run_records, prediction_scores, gain_reading and seed_analysis: run records
 with provenance, scores from predictions, figures."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # tests only: no display
 import numpy as np
 import pytest
 
-from linkpaper.book import gain_reading, prediction_scores, run_records, seed_analysis, viz
+from linkpaper.chapters import gain_reading, prediction_scores, run_records, seed_analysis, viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.errors import UserError
 from linkpaper.evaluation import paper
@@ -254,7 +254,7 @@ def test_variant_colors_are_fixed_per_variant():
 def _write_noisy_decisions(root, test, slug, model, seed, rng, audio_noise, visual_noise=0.05):
     """A run folder whose stored test decisions are ``test``'s ground truth with a share of
     cells flipped (audio and visual noise drawn from ``rng``), its record holding their scores."""
-    from linkpaper.evaluation.gains import DECISIONS_FILE
+    from linkpaper.training.runs import DECISIONS_FILE
 
     pred_a = test.gt_audio ^ (rng.random(test.gt_audio.shape) < audio_noise)
     pred_v = test.gt_visual ^ (rng.random(test.gt_visual.shape) < visual_noise)
@@ -270,7 +270,7 @@ def test_gain_report_from_test_decisions(tmp_path):
     recovers the gain, its interval excludes zero, and a variant equal to the baseline does not."""
     from types import SimpleNamespace
 
-    from linkpaper.evaluation.gains import DECISIONS_FILE
+    from linkpaper.training.runs import DECISIONS_FILE
 
     rng = np.random.default_rng(0)
     n = 60
@@ -461,7 +461,7 @@ def test_modality_reading_compares_the_controls_with_plus_s(tmp_path):
 
 
 def _epoch_records(tmp_path):
-    from linkpaper.book.probe import grid_records
+    from linkpaper.chapters.probe import grid_records
 
     for seed, drift in ((87, 0.001), (88, 0.002)):
         run = write_record(tmp_path, "link", "link", seed, [60.0] * 10)
@@ -666,7 +666,7 @@ def test_teacher_label_frame_and_commit_reading(tmp_path):
 
 
 def test_replay_regression_recovers_a_known_slope_and_refuses_no_spread():
-    from linkpaper.book.seed_analysis import replay_regression
+    from linkpaper.chapters.seed_analysis import replay_regression
 
     rng = np.random.default_rng(0)
     advantage = rng.normal(0, 10, 500)
@@ -684,7 +684,7 @@ def test_replay_regression_recovers_a_known_slope_and_refuses_no_spread():
 
 
 def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_path):
-    from linkpaper.book.seed_analysis import StoredTeacherLabels, teacher_test_split
+    from linkpaper.chapters.seed_analysis import StoredTeacherLabels, teacher_test_split
     from linkpaper.training.runs import RunRecord
 
     source = {"kind": "synth", "preset": "tiny", "seed": 0, "config": {"class_noise": 0.37}}
@@ -715,7 +715,7 @@ def test_stored_teacher_labels_are_refused_for_runs_of_another_generation(tmp_pa
 
 
 def test_trained_on_recognises_the_present_generation():
-    from linkpaper.book.seed_analysis import teacher_test_split, trained_on
+    from linkpaper.chapters.seed_analysis import teacher_test_split, trained_on
     from linkpaper.data.sources import load_data
     from linkpaper.training.runs import RunRecord
 

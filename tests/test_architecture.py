@@ -1,4 +1,4 @@
-"""linkpaper.book.architecture: the committed diagram is what the code draws, and names the modules."""
+"""linkpaper.chapters.architecture: the committed diagram is what the code draws, and names the modules."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 pytest.importorskip("seaborn")
 
-from linkpaper.book import architecture
+from linkpaper.chapters import architecture
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "book" / "figures" / "architecture.svg"
-REGENERATE = "python -m linkpaper.book.architecture book/figures/architecture.svg"
+REGENERATE = "python -m linkpaper.chapters.architecture book/figures/architecture.svg"
 
 
 def _creator(svg: str) -> str:

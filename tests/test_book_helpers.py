@@ -1,5 +1,5 @@
-"""The book's presentation helpers: the paper tables (linkpaper.book.tables), figure descriptions
-(alt text and caption, linkpaper.book.viz.describe) and the build-time extension (linkpaper.book.bookext)."""
+"""The book's presentation helpers: the paper tables (linkpaper.chapters.tables), figure descriptions
+(alt text and caption, linkpaper.chapters.viz.describe) and the build-time extension (linkpaper.chapters.bookext)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
-from linkpaper.book import bookext, tables, viz
+from linkpaper.chapters import bookext, tables, viz
 from linkpaper.evaluation import paper
 
 

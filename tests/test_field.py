@@ -1,4 +1,4 @@
-"""linkpaper.book.field (chapter 11) and the Table I constants of linkpaper.evaluation.paper."""
+"""linkpaper.chapters.field (chapter 11) and the Table I constants of linkpaper.evaluation.paper."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from linkpaper.book import field
+from linkpaper.chapters import field
 from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.annotations import SplitAnnotations
 from linkpaper.errors import UserError
 from linkpaper.evaluation import paper
-from linkpaper.evaluation.gains import DECISIONS_FILE
 from linkpaper.evaluation.metrics import evaluate_predictions
 from linkpaper.evaluation.predictions import save_predictions
 from linkpaper.models import variant_slug
+from linkpaper.training.runs import DECISIONS_FILE
 
 SOURCE = {"kind": "synth", "preset": "small", "seed": 0}
 

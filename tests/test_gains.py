@@ -76,8 +76,8 @@ def test_run_per_video_refuses_decisions_of_another_run(tmp_path):
     from types import SimpleNamespace
 
     from linkpaper.classes import NUM_CLASSES, NUM_SEGMENTS
-    from linkpaper.evaluation.gains import DECISIONS_FILE, run_per_video
     from linkpaper.evaluation.predictions import save_predictions
+    from linkpaper.training.runs import DECISIONS_FILE, run_per_video
 
     rng = np.random.default_rng(3)
     n = 30

@@ -1,4 +1,4 @@
-"""linkpaper.book.modelviz: figures name their data and draw every panel."""
+"""linkpaper.chapters.modelviz: figures name their data and draw every panel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkpaper.book.modelviz import curves_figure, heatmaps_figure
+from linkpaper.chapters.modelviz import curves_figure, heatmaps_figure
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +50,7 @@ def test_curves_figure_keeps_many_curves_apart():
 
 
 def test_panels_figure_keeps_each_fixed_range():
-    from linkpaper.book.modelviz import Panel, panels_figure
+    from linkpaper.chapters.modelviz import Panel, panels_figure
 
     flat = np.full((3, 3), 2.33)
     fig = panels_figure(
@@ -68,7 +68,7 @@ def test_panels_figure_keeps_each_fixed_range():
 def test_curves_grid_and_panels_in_rows_fit_the_text_column():
     import numpy as np
 
-    from linkpaper.book.modelviz import Panel, curves_grid, panels_figure
+    from linkpaper.chapters.modelviz import Panel, curves_grid, panels_figure
 
     curves = {"a": ([0, 1], [0, 1]), "b": ([0, 1], [1, 0])}
     fig = curves_grid({"one": curves, "two": curves, "three": curves}, source="toy " * 40, title="t", xlabel="epoch")

@@ -90,16 +90,36 @@ CORE_MODULES = (
 
 
 def test_the_core_package_imports_no_plotting_and_no_pandas():
-    """Training, scoring and the CLI need neither the [book] extra nor the book's helpers."""
+    """Training, scoring and the CLI need neither the [book] extra nor the chapters' helpers (linkpaper.chapters)."""
     code = (
         "import importlib, sys\n"
         f"for name in {CORE_MODULES!r}:\n"
         "    importlib.import_module(name)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'pandas', 'seaborn')"
-        " or m.startswith('linkpaper.book')))\n"
+        " or m.startswith('linkpaper.chapters')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_evaluation_imports_nothing_of_training():
+    """Data flows one way: training scores its runs with evaluation/, never the other way round
+    (reading a run folder's scores is the run record's job, training/runs.py)."""
+    import ast
+
+    def imported(node):  # the dotted names an import statement binds or reads
+        if isinstance(node, ast.ImportFrom):
+            return [f"{node.module}.{alias.name}" for alias in node.names]
+        return [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+
+    upward = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+        for path in sorted((ROOT / "linkpaper" / "evaluation").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for name in imported(node)
+        if f"{name}.".startswith("linkpaper.training.")
+    ]
+    assert upward == []
 
 
 def test_no_file_cites_documents_outside_the_repository():

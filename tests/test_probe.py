@@ -1,4 +1,4 @@
-"""linkpaper.book.probe: traced intermediate tensors agree with the model's outputs."""
+"""linkpaper.chapters.probe: traced intermediate tensors agree with the model's outputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from helpers_sizes import SMALL_MODEL as SMALL
 
-from linkpaper.book.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
+from linkpaper.chapters.probe import epoch_series, grid_records, parameter_counts, sloss_terms, trace_forward
 from linkpaper.errors import UserError
 from linkpaper.losses import similarity_loss
 from linkpaper.models import build_model
@@ -119,7 +119,7 @@ def test_grid_records_and_epoch_series(tmp_path):
 
 
 def test_video_label_prf_counts_pairs():
-    from linkpaper.book.probe import video_label_prf
+    from linkpaper.chapters.probe import video_label_prf
 
     labels = torch.zeros(2, 10, 25)
     labels[0, 3, 0] = 1  # class 0 flagged in video 0 (true)
@@ -133,7 +133,7 @@ def test_video_label_prf_counts_pairs():
 
 
 def test_a_missing_grid_gives_no_records_and_a_runnable_hint(tmp_path):
-    from linkpaper.book.probe import missing_grid_message
+    from linkpaper.chapters.probe import missing_grid_message
 
     assert grid_records(tmp_path / "absent", ["+S"], [87]) == {}
     message = missing_grid_message("../results/some_grid")
@@ -149,7 +149,7 @@ def _write(root, slug, model, seed, mus, **extra):
 
 
 def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
-    from linkpaper.book.probe import find_grid_records, records_runs, seed_text
+    from linkpaper.chapters.probe import find_grid_records, records_runs, seed_text
 
     for seed in (87, 88, 89):
         _write(tmp_path, "valorpp", "valor++", seed, [0.0])
@@ -160,7 +160,7 @@ def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
     assert records_runs(records) == "link seed 88; valor++ seeds 87-89"
     assert seed_text([89, 87]) == "87, 89" and seed_text([87, 88]) == "87, 88" and seed_text([3, 1, 2]) == "1-3"
     assert find_grid_records(tmp_path / "absent", ["link"]) == {}
-    from linkpaper.book.probe import grid_section
+    from linkpaper.chapters.probe import grid_section
 
     found, source, text = grid_section(str(tmp_path), ["link"])
     assert list(found) == [("link", 88)] and source.endswith(": link seed 88") and "1 run record" in text
@@ -169,7 +169,7 @@ def test_find_grid_records_takes_whatever_seeds_a_folder_holds(tmp_path):
 
 
 def test_records_say_their_schedule_and_data(tmp_path):
-    from linkpaper.book.probe import describe_records, records_schedule, records_source, source_difference_words
+    from linkpaper.chapters.probe import describe_records, records_schedule, records_source, source_difference_words
 
     source = {"kind": "synth", "preset": "small", "seed": 0, "config": {"class_noise": 0.25}}
     config = {"model": "+S", "epochs": 6, "warmup_epochs": 1, "batch_size": 64}
@@ -204,7 +204,7 @@ def test_records_say_their_schedule_and_data(tmp_path):
 
 
 def test_paired_differences_match_seeds_and_skip_missing_partners():
-    from linkpaper.book.probe import paired_differences
+    from linkpaper.chapters.probe import paired_differences
 
     records = {
         ("+P", 87): _record("+P", 87, [0.5, 0.7]),
@@ -220,7 +220,7 @@ def test_paired_differences_match_seeds_and_skip_missing_partners():
 
 
 def test_the_misaligned_example_disagrees_where_it_says():
-    from linkpaper.book.probe import misaligned_example
+    from linkpaper.chapters.probe import misaligned_example
     from linkpaper.classes import CLASS_INDEX
     from linkpaper.losses import iou_targets
 
@@ -235,7 +235,7 @@ def test_the_misaligned_example_disagrees_where_it_says():
 
 
 def test_lr_budget_of_a_schedule_and_of_a_record():
-    from linkpaper.book.probe import lr_budget, record_budget
+    from linkpaper.chapters.probe import lr_budget, record_budget
     from linkpaper.training.recipe import lr_at_epoch
 
     budget = lr_budget(60, 157, 10)

@@ -93,7 +93,7 @@ def test_book_extras_bring_the_renderers():
     assert "check-jsonschema" in " ".join(project["optional-dependencies"]["dev"])
     assert (
         project["entry-points"]["myst_nb.mime_renderers"]["linkpaper_figures"]
-        == "linkpaper.book.bookext:FigureRenderer"
+        == "linkpaper.chapters.bookext:FigureRenderer"
     )
 
 

@@ -190,7 +190,7 @@ def test_an_interrupted_overwrite_is_finished_without_trusting_old_files(tmp_pat
 
 
 def test_llp_spec_on_a_synth_folder_is_recorded_and_captioned_as_synthetic(tmp_path, tiny_seeds, llp_data_dir):
-    from linkpaper.book.run_records import data_label
+    from linkpaper.chapters.run_records import data_label
     from linkpaper.data.synth import write_valor_layout
     from linkpaper.training.runs import caption
 

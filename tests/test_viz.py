@@ -1,4 +1,4 @@
-"""linkpaper.book.viz: tables carry the right numbers and labels, figures name their data."""
+"""linkpaper.chapters.viz: tables carry the right numbers and labels, figures name their data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 pd = pytest.importorskip("pandas")
 
-from linkpaper.book import viz
+from linkpaper.chapters import viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
 from linkpaper.data.files import MissingDataError
 from linkpaper.data.stats import COMPARISON_ROWS, label_statistics
@@ -106,7 +106,7 @@ def test_palette_png_shrinks_a_plot_without_visible_change_and_keeps_transparenc
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from linkpaper.book.viz import palette_png
+    from linkpaper.chapters.viz import palette_png
 
     fig, (ax, heat) = plt.subplots(1, 2, figsize=(7, 3))
     for k in range(8):  # anti-aliased thin lines with alpha: many colours in the raw PNG

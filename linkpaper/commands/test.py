@@ -11,6 +11,8 @@ checkpoint instead (``valor++``, ``valor+``, ``valor``; fetched by ``download ch
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 HELP = "score a run's best checkpoint (compared with its record), or a released VALOR checkpoint, on the test split"
 
 
@@ -33,13 +35,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default=None, help="with --checkpoint: also write the scores to this JSON file")
 
 
-def comparison(scores, record) -> tuple[str, bool]:
+class Comparison(NamedTuple):
+    """What :func:`comparison` returns: ``(line, differs)``, the line to print and whether the scores
+    differ."""
+
+    line: str
+    differs: bool
+
+
+def comparison(scores, record) -> Comparison:
     """(a line comparing ``scores`` with the record's test scores, whether they differ)."""
     from linkpaper.evaluation.metrics import SCORE_LABELS
 
     epochs = f"{len(record.epochs)} of {record.config.get('epochs', '?')} epochs"
     if not record.complete or record.test_row is None:
-        return (
+        return Comparison(
             f"note: the run is unfinished ({epochs}); these are the scores of its best checkpoint so far "
             f"(epoch {record.best_epoch}), and its record holds no test scores to compare with",
             False,
@@ -47,9 +57,9 @@ def comparison(scores, record) -> tuple[str, bool]:
     now = scores.row()
     differing = [(label, old, new) for label, old, new in zip(SCORE_LABELS, record.test_row, now) if old != new]
     if not differing:
-        return f"the run is finished ({epochs}); these scores are the ones its record holds", False
+        return Comparison(f"the run is finished ({epochs}); these scores are the ones its record holds", False)
     shown = ", ".join(f"{label} {old:.2f} -> {new:.2f}" for label, old, new in differing[:4])
-    return (
+    return Comparison(
         f"WARNING: these scores differ from the ones the run record holds ({shown}"
         f"{', ...' if len(differing) > 4 else ''}): the checkpoint is not the one that produced the record "
         "(replaced or damaged?)",

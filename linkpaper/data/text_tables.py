@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,8 +46,17 @@ def _from_mapping(table: dict, path: Path) -> np.ndarray:
     return np.stack(rows)
 
 
-def load_text_table(path: str | os.PathLike) -> tuple[np.ndarray, str]:
-    """Read a class text table from ``.npy`` or ``.pt``; return ((C, D) float32, source string).
+class TextTable(NamedTuple):
+    """What :func:`load_text_table` and :func:`glove_table` return: ``(table, source)``, the class
+    table and the file (or table) name and shape it came from."""
+
+    table: np.ndarray  # (C, D) float32, one row per class
+    source: str  # the file (or table) name and shape, for captions
+
+
+def load_text_table(path: str | os.PathLike) -> TextTable:
+    """Read a class text table from ``.npy`` or ``.pt``; return a :class:`TextTable`
+    ``(table, source)``: (C, D) float32 and a source string.
 
     A ``.pt`` file may hold a (C, D) tensor or LEAP's OrderedDict of C (D,) tensors; it is read
     with ``torch.load(weights_only=True)``, so no pickled code runs. Raises ``TextTableError``
@@ -87,10 +97,10 @@ def load_text_table(path: str | os.PathLike) -> tuple[np.ndarray, str]:
     if not np.isfinite(table).all():
         bad = int((~np.isfinite(table)).sum())
         raise TextTableError(f"{path}: {bad} non-finite values (NaN or inf)")
-    return table, f"{path.name} {tuple(table.shape)}"
+    return TextTable(table, f"{path.name} {tuple(table.shape)}")
 
 
-def glove_table(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, str]:
+def glove_table(data_dir: str | os.PathLike | None = None) -> TextTable:
     """The LEAP GloVe class table (25, 300) float32 from the data directory, and its source string.
 
     Raises ``MissingDataError`` (naming the download command) when the file is not there.
@@ -98,4 +108,4 @@ def glove_table(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, 
     from linkpaper.data.annotations import annotation_path
 
     table, _ = load_text_table(annotation_path("glove", data_dir))
-    return table, f"LEAP GloVe {tuple(table.shape)}"
+    return TextTable(table, f"LEAP GloVe {tuple(table.shape)}")

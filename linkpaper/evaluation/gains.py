@@ -27,49 +27,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import NamedTuple
 
 import numpy as np
 
 from linkpaper.errors import UserError
 from linkpaper.evaluation.metrics import SCORE_COLUMNS
 
-DECISIONS_FILE = "test_decisions.npz"
-"""A run's gated test decisions, stored as a predictions file (``scripts/collect_results.py``)."""
-
 
 def per_video_matrix(scores) -> np.ndarray:
     """(N, 10) per-video scores in percent, columns in ``SCORE_COLUMNS`` order, of an AVVPScores."""
     return 100.0 * np.stack([scores.per_video[level][m] for level, m in SCORE_COLUMNS], axis=1)
-
-
-def run_per_video(run_dir, test) -> np.ndarray:
-    """(N, 10) per-video test scores (percent) of a run folder holding ``test_decisions.npz``.
-
-    test: the test split's annotations (``load_annotations("test")``); rows follow its order.
-    When the folder holds a finished run record, the decisions must score its ten test numbers:
-    decisions of another run (or another test set) raise a UserError naming the file.
-    """
-    from pathlib import Path
-
-    from linkpaper.evaluation.metrics import evaluate_probs
-    from linkpaper.evaluation.predictions import load_predictions
-    from linkpaper.training.runs import RESULTS_FILE, RunRecord
-
-    path = Path(run_dir) / DECISIONS_FILE
-    if not path.is_file():
-        raise UserError(f"{path}: no test decisions here; write them with scripts/collect_results.py")
-    predictions = load_predictions(path).aligned_to(test.filenames, "test")
-    scores = evaluate_probs(predictions.frame_prob, predictions.video_prob, test.gt_audio, test.gt_visual)
-    if (Path(run_dir) / RESULTS_FILE).is_file():
-        record = RunRecord.read(run_dir)
-        row = scores.row()
-        if record.complete and not np.allclose(row, record.test_row, atol=1e-6, rtol=0):
-            raise UserError(
-                f"{path}: these decisions do not score the test row of its {RESULTS_FILE} (Seg type "
-                f"{row[3]:.2f} against {record.test_row[3]:.2f}); they belong to another run or test "
-                "set: write them again with scripts/collect_results.py"
-            )
-    return per_video_matrix(scores)
 
 
 def _as_runs(per_video) -> np.ndarray:
@@ -250,6 +218,15 @@ def chi2_quantile(q: float, df: int) -> float:
     return (low + high) / 2.0
 
 
+class SeedsNeededRange(NamedTuple):
+    """What :func:`seeds_needed_range` returns: ``(low, point, high)``, the seeds per model at the low
+    end of the spread's interval, at the measured spread, and at its high end."""
+
+    low: float
+    point: float
+    high: float
+
+
 def seeds_needed_range(
     gain: float,
     std_a: float,
@@ -259,7 +236,7 @@ def seeds_needed_range(
     alpha: float = 0.05,
     power: float = 0.8,
     level: float = 0.95,
-) -> tuple[float, float, float]:
+) -> SeedsNeededRange:
     """(low, point, high) seeds per model needed to detect ``gain``, with the range that follows
     from the ``level`` interval of the seed standard deviation.
 
@@ -270,18 +247,17 @@ def seeds_needed_range(
     """
     df = n_a + n_b - 2
     if df < 1:
-        return (float("nan"),) * 3
+        return SeedsNeededRange(*(float("nan"),) * 3)
     pooled = ((n_a - 1) * std_a**2 + (n_b - 1) * std_b**2) / df
     tail = (1.0 - level) / 2.0
     variances = (df * pooled / chi2_quantile(1.0 - tail, df), pooled, df * pooled / chi2_quantile(tail, df))
-    return tuple(seeds_needed(gain, math.sqrt(v), math.sqrt(v), alpha, power) for v in variances)
+    return SeedsNeededRange(*(seeds_needed(gain, math.sqrt(v), math.sqrt(v), alpha, power) for v in variances))
 
 
 __all__ = [
     "BootstrapGain",
-    "DECISIONS_FILE",
-    "run_per_video",
     "SeedGain",
+    "SeedsNeededRange",
     "chi2_quantile",
     "paired_bootstrap",
     "per_video_matrix",

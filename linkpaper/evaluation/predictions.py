@@ -20,6 +20,7 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -89,7 +90,14 @@ def _examples(names: list[str], limit: int = 3) -> str:
     return shown + (", ..." if len(names) > limit else "")
 
 
-def check_probabilities(frame_prob, video_prob, source: str = "predictions") -> tuple[np.ndarray, np.ndarray]:
+class Probabilities(NamedTuple):
+    """What :func:`check_probabilities` returns: ``(frame_prob, video_prob)``, validated, numpy."""
+
+    frame_prob: np.ndarray  # (N, 10, 2, 25)
+    video_prob: np.ndarray  # (N, 25)
+
+
+def check_probabilities(frame_prob, video_prob, source: str = "predictions") -> Probabilities:
     """Validate ``frame_prob`` (N, 10, 2, 25) and ``video_prob`` (N, 25): finite floats in [0, 1].
 
     Accepts numpy arrays or torch tensors; returns numpy arrays. Raises ``PredictionsError``.
@@ -122,7 +130,7 @@ def check_probabilities(frame_prob, video_prob, source: str = "predictions") -> 
         raise PredictionsError(
             f"{source}: frame_prob has {frame_prob.shape[0]} videos but video_prob has {video_prob.shape[0]}"
         )
-    return frame_prob, video_prob
+    return Probabilities(frame_prob, video_prob)
 
 
 def _as_numpy(array) -> np.ndarray:

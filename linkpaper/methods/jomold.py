@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from linkpaper.errors import ConfigError
+from linkpaper.evaluation.inference import is_active
 from linkpaper.losses import PROB_EPS, han_visual_target
 from linkpaper.methods.han import bce
 from linkpaper.models.jomold import segment_similarities
@@ -91,7 +92,7 @@ def drop_noisy_labels(a_prob, v_prob, target_a, target_v, ratio_a, ratio_v) -> t
     """
     loss_a = F.binary_cross_entropy(a_prob.clamp(PROB_EPS, 1 - PROB_EPS), target_a, reduction="none")
     loss_v = F.binary_cross_entropy(v_prob.clamp(PROB_EPS, 1 - PROB_EPS), target_v, reduction="none")
-    positive_a, positive_v = target_a > 0.5, target_v > 0.5
+    positive_a, positive_v = is_active(target_a), is_active(target_v)
     new_a, new_v = target_a.clone(), target_v.clone()
     for c in range(target_a.shape[1]):
         n_v = math.floor(float(ratio_v[c]) * int(positive_v[:, c].sum()))
@@ -192,8 +193,8 @@ def denoising_losses(model, output, batch: dict) -> dict:
         "nce": contrastive_loss(output.audio_hidden, output.visual_hidden, model.config.temperature),
     }
     losses["total"] = sum(losses.values())
-    output.diagnostics["dropped_audio"] = ((target_a > 0.5) & (denoised_a <= 0.5)).sum().float()
-    output.diagnostics["dropped_visual"] = ((target_v > 0.5) & (denoised_v <= 0.5)).sum().float()
+    output.diagnostics["dropped_audio"] = (is_active(target_a) & ~is_active(denoised_a)).sum().float()
+    output.diagnostics["dropped_visual"] = (is_active(target_v) & ~is_active(denoised_v)).sum().float()
     return losses
 
 

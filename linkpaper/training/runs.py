@@ -3,7 +3,8 @@
 A run folder holds ``results.json`` (:class:`RunRecord`: configuration, data source, PLSIM
 labels, code version, hardware, per-epoch history, best epoch, test scores),
 ``checkpoint_last.pt`` (everything ``engine.fit`` needs to resume bit for bit),
-``checkpoint_best.pt`` (the best epoch's weights) and ``test_predictions.npz``.
+``checkpoint_best.pt`` (the best epoch's weights) and ``test_predictions.npz``; a collected run
+also ``test_decisions.npz`` (its gated test decisions, read by ``run_per_video``).
 
 The engine writes a :class:`RunRecord`; the grid, the cluster jobs and the book read one
 (:meth:`RunRecord.read`) through its fields instead of dictionary chains. On disk the format is
@@ -30,6 +31,8 @@ RESULTS_FILE = "results.json"
 CHECKPOINT_LAST = "checkpoint_last.pt"
 CHECKPOINT_BEST = "checkpoint_best.pt"
 PREDICTIONS_FILE = "test_predictions.npz"
+DECISIONS_FILE = "test_decisions.npz"
+"""A run's gated test decisions, stored as a predictions file (``scripts/collect_results.py``)."""
 
 LEAKAGE_CAPTION = (
     "WARNING: PLSIM read the released gated pseudo labels, which are AND-ed with the "
@@ -408,6 +411,36 @@ def is_complete(run_dir: str | Path) -> bool:
         return bool(read_results(run_dir).get("complete"))
     except UserError:
         return False
+
+
+def run_per_video(run_dir, test):
+    """(N, 10) per-video test scores (percent) of a run folder holding ``test_decisions.npz``.
+
+    test: the test split's annotations (``load_annotations("test")``); rows follow its order.
+    When the folder holds a finished run record, the decisions must score its ten test numbers:
+    decisions of another run (or another test set) raise a UserError naming the file.
+    """
+    import numpy as np
+
+    from linkpaper.evaluation.gains import per_video_matrix
+    from linkpaper.evaluation.metrics import evaluate_probs
+    from linkpaper.evaluation.predictions import load_predictions
+
+    path = Path(run_dir) / DECISIONS_FILE
+    if not path.is_file():
+        raise UserError(f"{path}: no test decisions here; write them with scripts/collect_results.py")
+    predictions = load_predictions(path).aligned_to(test.filenames, "test")
+    scores = evaluate_probs(predictions.frame_prob, predictions.video_prob, test.gt_audio, test.gt_visual)
+    if (Path(run_dir) / RESULTS_FILE).is_file():
+        record = RunRecord.read(run_dir)
+        row = scores.row()
+        if record.complete and not np.allclose(row, record.test_row, atol=1e-6, rtol=0):
+            raise UserError(
+                f"{path}: these decisions do not score the test row of its {RESULTS_FILE} (Seg type "
+                f"{row[3]:.2f} against {record.test_row[3]:.2f}); they belong to another run or test "
+                "set: write them again with scripts/collect_results.py"
+            )
+    return per_video_matrix(scores)
 
 
 def check_run_dir(run_dir: Path, resume: bool) -> None:

@@ -1,6 +1,6 @@
 """Figures for the model chapters (04-07): heatmap panels and curve panels.
 
-Presentation only, like ``linkpaper.book.viz``: every number comes from the package (``probe``,
+Presentation only, like ``linkpaper.chapters.viz``: every number comes from the package (``probe``,
 ``losses``, ``models``, run records). Every function takes ``source``, which ends up in the
 figure title, so no figure is shown without the data that produced it.
 """
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from linkpaper.book.viz import describe, pyplot, titled
+from linkpaper.chapters.viz import describe, pyplot, titled
 
 
 def _as_array(values) -> np.ndarray:

@@ -5,7 +5,7 @@
   ``|`` (as in ``|A_i ∩ V_j|``) would start a reStructuredText substitution, so it is escaped.
 * :class:`FigureRenderer`, a myst-nb mime renderer (entry point ``myst_nb.mime_renderers`` in
   ``pyproject.toml``): a notebook image output whose metadata holds ``alt`` and ``caption``
-  (every figure of ``linkpaper.book.viz`` / ``modelviz`` / the analyses, see ``viz.describe``) is
+  (every figure of ``linkpaper.chapters.viz`` / ``modelviz`` / the analyses, see ``viz.describe``) is
   rendered as a figure with that alt text and caption.
 """
 

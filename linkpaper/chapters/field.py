@@ -226,7 +226,7 @@ def field_run_dirs(field_dir, grid_dir) -> tuple[list[Path], list[str]]:
     Returns (run folders in lineage order, notes): a folder that is missing or holds no run of
     its methods gives a note, never an error, so the chapter renders whatever exists.
     """
-    from linkpaper.book.run_records import find_run_dirs
+    from linkpaper.chapters.run_records import find_run_dirs
 
     found, notes = {}, []
     groups = ((field_dir, [m for m in LINEAGE if m not in GRID_VARIANTS]), (grid_dir, list(GRID_VARIANTS)))
@@ -251,7 +251,7 @@ def field_run_dirs(field_dir, grid_dir) -> tuple[list[Path], list[str]]:
 def field_rows(field_dir, grid_dir) -> list[dict]:
     """``run_records.measured_rows`` of :func:`field_run_dirs`, in lineage order (methods with no
     finished run are absent; an empty list when nothing has finished)."""
-    from linkpaper.book.run_records import measured_rows
+    from linkpaper.chapters.run_records import measured_rows
 
     runs, _ = field_run_dirs(field_dir, grid_dir)
     if not runs:
@@ -279,7 +279,7 @@ def field_status(rows: list[dict], notes=(), seeds=PLANNED_SEEDS) -> str:
     """Markdown: for each method of the lineage, the seeds the records hold and the planned
     ``seeds`` they do not ("not trained yet"), the device they ran on, whether every run read
     the same benchmark, and the ``notes`` of :func:`field_run_dirs` (missing folders)."""
-    from linkpaper.book.probe import seed_text
+    from linkpaper.chapters.probe import seed_text
 
     by_model = {row["model"]: row for row in rows}
     held, missing = [], []
@@ -323,8 +323,8 @@ def measured_frame(rows: list[dict], level: str = "segment", digits: int = 1):
     """
     import pandas as pd
 
-    from linkpaper.book.probe import seed_text
-    from linkpaper.book.tables import _cell
+    from linkpaper.chapters.probe import seed_text
+    from linkpaper.chapters.tables import _cell
     from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_COLUMNS
 
     columns = _level_columns(level)
@@ -353,8 +353,8 @@ def decisions_test_split(rows: list[dict], test):
     Raises UserError when the runs' decision files do not cover the same videos."""
     import dataclasses
 
-    from linkpaper.evaluation.gains import DECISIONS_FILE
     from linkpaper.evaluation.predictions import load_predictions
+    from linkpaper.training.runs import DECISIONS_FILE
 
     covered = None
     for row in rows:
@@ -397,7 +397,7 @@ def field_gains(
     ``methods``: the registry names to compare (default: every other method of ``rows``).
     Returns None when ``baseline`` has no finished run.
     """
-    from linkpaper.book.gain_reading import gain_data
+    from linkpaper.chapters.gain_reading import gain_data
 
     if baseline not in {row["model"] for row in rows}:
         return None
@@ -443,8 +443,8 @@ def ordering_reading(rows: list[dict], column: int = SEG_TYPE, over_han=None, ov
     the paper's Table I gives the same methods, how many pairs agree, and which adjacent
     measured differences the gain intervals separate from noise (``over_han`` / ``over_valor``:
     :func:`field_gains` frames, used to say which gains are distinguishable)."""
-    from linkpaper.book.gain_reading import SCORE_NAMES
-    from linkpaper.book.run_records import _signed
+    from linkpaper.chapters.gain_reading import SCORE_NAMES
+    from linkpaper.chapters.run_records import _signed
     from linkpaper.evaluation.metrics import SCORE_LABELS
 
     if len(rows) < 2:
@@ -502,8 +502,8 @@ def field_verdicts(data, score: str = "Seg type", baseline: str = "HAN") -> str:
     measured), and whether the gain is distinguishable from noise. The paper's Table I gain is
     quoted as what it is, a gain across different features: no seed count is derived from it
     (``gain_reading.gain_verdicts`` does that for Table II, where the features are the same)."""
-    from linkpaper.book.gain_reading import SCORE_NAMES
-    from linkpaper.book.run_records import _signed
+    from linkpaper.chapters.gain_reading import SCORE_NAMES
+    from linkpaper.chapters.run_records import _signed
 
     if data is None:
         return f"{baseline} has no finished run yet, so there is no gain over it to read."
@@ -544,8 +544,8 @@ def gain_figure(rows: list[dict], data, baseline: str, source: str):
     paper's Table I gain (black diamonds; a gain across different features), the methods named
     as the chapter names them. Raises UserError when there is nothing to compare (``data`` None
     or empty)."""
-    from linkpaper.book.gain_reading import gain_figure as draw
-    from linkpaper.book.gain_reading import seed_gain_points
+    from linkpaper.chapters.gain_reading import gain_figure as draw
+    from linkpaper.chapters.gain_reading import seed_gain_points
 
     label = method_label(baseline)
     if data is None or not len(data):

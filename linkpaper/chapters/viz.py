@@ -84,7 +84,7 @@ def describe(fig, what: str, source: str, title: str = ""):
     ``what`` says what the figure shows (e.g. "Grouped bars of the share of clips carrying
     each class's weak label, per split"), ``source`` which data produced it. In a notebook the
     figure's PNG output then carries ``{"alt", "caption"}`` as output metadata, which the book
-    renders as the image's alt text and a caption (``linkpaper.book.bookext``).
+    renders as the image's alt text and a caption (``linkpaper.chapters.bookext``).
     """
     text = title or _suptitle(fig).split("\n[")[0]
     caption = f"{text}. Data: {source}." if text else f"Data: {source}."

@@ -262,7 +262,16 @@ def find_grid_records(root: str | Path, variants) -> dict[tuple[str, int], RunRe
     return found
 
 
-def grid_section(grid_dir: str, variants, data_source: dict | None = None) -> tuple[dict, str, str]:
+class GridSection(NamedTuple):
+    """What :func:`grid_section` returns: ``(records, source, text)``, the records, their label and
+    the paragraph on them."""
+
+    records: dict
+    source: str
+    text: str
+
+
+def grid_section(grid_dir: str, variants, data_source: dict | None = None) -> GridSection:
     """What a chapter's grid section starts from: ``(records, source, text)``.
 
     records: :func:`find_grid_records` of ``variants`` under ``grid_dir`` (relative to
@@ -272,8 +281,8 @@ def grid_section(grid_dir: str, variants, data_source: dict | None = None) -> tu
     """
     records = find_grid_records(grid_dir, variants)
     if not records:
-        return records, "no grid records", missing_grid_message(grid_dir)
-    return records, records_source(records), describe_records(records, data_source)
+        return GridSection(records, "no grid records", missing_grid_message(grid_dir))
+    return GridSection(records, records_source(records), describe_records(records, data_source))
 
 
 def seed_text(seeds) -> str:

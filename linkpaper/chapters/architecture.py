@@ -7,7 +7,7 @@ figure (``key_lines``; the intro writes it out) and on the book's decisions page
 (``book/decisions.md``). Every text is at least ``MIN_FONT`` points, readable at the book's
 672 px column width.
 
-    python -m linkpaper.book.architecture book/figures/architecture.svg
+    python -m linkpaper.chapters.architecture book/figures/architecture.svg
 
 writes the committed SVG deterministically (fixed ``svg.hashsalt``, no date); a test
 regenerates it and compares the bytes, so the committed file cannot go stale.
@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from linkpaper.book.viz import PALETTE_HEX, describe
+from linkpaper.chapters.viz import PALETTE_HEX, describe
 
 WIDTH, HEIGHT = 7.6, 16.6  # inches; the axes span the figure in these units
 AUDIO_X, VISUAL_X = 2.6, 5.0  # centres of the two streams (the flow runs top to bottom)
@@ -422,7 +422,7 @@ def architecture_figure():
     from the works it cites (L_label, the cosine-vs-IoU term); vermilion, dashed and
     numbered: this book's reading where the paper leaves a choice open (``DECISIONS``).
     """
-    from linkpaper.book.viz import pyplot
+    from linkpaper.chapters.viz import pyplot
 
     plt = pyplot()
     fig = plt.figure(figsize=(WIDTH, HEIGHT))
@@ -451,7 +451,7 @@ def write_svg(path) -> Path:
     """
     import matplotlib
 
-    from linkpaper.book.viz import pyplot
+    from linkpaper.chapters.viz import pyplot
 
     plt = pyplot()
     path = Path(path)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linkpaper.book.prediction_scores import (
+from linkpaper.chapters.prediction_scores import (
     ALIGNED,
     EMPTY,
     MASKED_MODALITIES,
@@ -27,7 +27,7 @@ from linkpaper.book.prediction_scores import (
     masked_segment_scores,
     segment_alignment,
 )
-from linkpaper.book.run_records import _label, _signed, find_run_dirs, variant_color
+from linkpaper.chapters.run_records import _label, _signed, find_run_dirs, variant_color
 from linkpaper.classes import CLASSES
 from linkpaper.errors import UserError
 from linkpaper.evaluation.inference import is_active
@@ -46,7 +46,7 @@ def epoch_endpoints(records: dict, keys, labels: dict | None = None, digits: int
     """
     import pandas as pd
 
-    from linkpaper.book.probe import epoch_series
+    from linkpaper.chapters.probe import epoch_series
 
     labels = labels or {}
     rows = {}
@@ -86,8 +86,8 @@ def epoch_panels_figure(records: dict, panels: list[dict], source: str, title: s
     are thin lines, their mean a thick line; every panel has its own y range. Panels whose key
     no record has are skipped.
     """
-    from linkpaper.book.probe import epoch_series
-    from linkpaper.book.viz import describe, pyplot, titled
+    from linkpaper.chapters.probe import epoch_series
+    from linkpaper.chapters.viz import describe, pyplot, titled
 
     plt = pyplot()
     found = []
@@ -153,9 +153,8 @@ def seed_runs(results_dir, variants, test) -> dict:
     AVVPScores, "record": RunRecord}}`` (label: the paper's name of the variant), in variant
     then seed order; test: the test annotations.
     """
-    from linkpaper.evaluation.gains import DECISIONS_FILE
     from linkpaper.evaluation.metrics import evaluate_predictions
-    from linkpaper.training.runs import PREDICTIONS_FILE, RunRecord
+    from linkpaper.training.runs import DECISIONS_FILE, PREDICTIONS_FILE, RunRecord
 
     runs = {}
     for run in find_run_dirs(results_dir, list(variants)):
@@ -230,7 +229,7 @@ def per_class_seed_frame(runs: dict, level: str = "segment", modalities=("audio"
 
 def _seed_palette(models) -> dict:
     """One colour per model, from the book's colour-blind palette (``viz.PALETTE_HEX``)."""
-    from linkpaper.book.viz import PALETTE_HEX
+    from linkpaper.chapters.viz import PALETTE_HEX
 
     return dict(zip(models, PALETTE_HEX))
 
@@ -297,7 +296,7 @@ def per_class_seed_figure(frame, support, source: str, title: str = ""):
     classes in one shared order, from the most to the least frequent over both modalities, so
     the rare ones sit at the bottom). Small dots: one seed; large marks: the mean over seeds.
     """
-    from linkpaper.book.viz import describe, pyplot, titled
+    from linkpaper.chapters.viz import describe, pyplot, titled
 
     plt = pyplot()
     modalities = list(dict.fromkeys(frame["modality"]))
@@ -491,7 +490,7 @@ def alignment_seed_table(frame, digits: int = 1):
 def alignment_seed_figure(frame, source: str, title: str = ""):
     """Per kind of segment (aligned, non-aligned), the pooled F of each model and modality:
     every seed (dots) and the mean over seeds (diamonds). frame: :func:`alignment_seed_frame`."""
-    from linkpaper.book.viz import describe, pyplot, titled
+    from linkpaper.chapters.viz import describe, pyplot, titled
 
     plt = pyplot()
     kinds = list(dict.fromkeys(frame["segments"]))

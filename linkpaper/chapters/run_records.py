@@ -2,7 +2,7 @@
 
 :func:`find_run_dirs` lists a grid's run folders, :func:`measured_rows` turns them into mean ± std
 rows (``linkpaper.training.grid.summarise_runs``) that also name their data, seeds, epochs, code
-commit and hardware (``book.tables`` sets them beside the paper's reported rows),
+commit and hardware (``chapters.tables`` sets them beside the paper's reported rows),
 :func:`provenance_frame` lists them, and :func:`history_frame` / :func:`history_figure` show one
 run's per-epoch history; :func:`variant_color` is each variant's colour in every figure.
 Nothing here trains or changes a model.
@@ -206,7 +206,7 @@ def history_frame(record):
 def history_figure(history, source: str):
     """Three panels of a :func:`history_frame`: learning rate, train-loss terms, validation
     Type@AV and Event@AV per epoch (the selected best epoch marked)."""
-    from linkpaper.book.viz import describe, pyplot, titled
+    from linkpaper.chapters.viz import describe, pyplot, titled
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -245,7 +245,7 @@ def history_figure(history, source: str):
 
 def variant_color(variant: str) -> str:
     """A fixed colour per registry variant (tab10 in registry order), the same in every figure."""
-    from linkpaper.book.viz import PALETTE_HEX
+    from linkpaper.chapters.viz import PALETTE_HEX
     from linkpaper.models import list_controls, list_models
 
     known = list(list_models()) + list(list_controls())

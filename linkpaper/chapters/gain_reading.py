@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from linkpaper.book.run_records import _label, _rows_of, _signed
+from linkpaper.chapters.run_records import _label, _rows_of, _signed
 from linkpaper.errors import UserError
 
 
@@ -45,7 +45,6 @@ def gain_data(
 
     from linkpaper.evaluation.gains import (
         paired_bootstrap,
-        run_per_video,
         seed_gain,
         seeds_needed,
         seeds_needed_range,
@@ -53,6 +52,7 @@ def gain_data(
     )
     from linkpaper.evaluation.metrics import SCORE_LABELS as COLUMN_LABELS
     from linkpaper.evaluation.paper import VARIANT_LABELS
+    from linkpaper.training.runs import run_per_video
 
     by_model = {row["model"]: row for row in measured}
     if baseline not in by_model:
@@ -245,7 +245,7 @@ def grid_status(measured: list[dict], expected=None) -> str:
     measured: :func:`measured_rows`; expected: the variants the grid is meant to hold
     (default: the eight of Table II, ``linkpaper.models.list_models()``).
     """
-    from linkpaper.book.probe import seed_text
+    from linkpaper.chapters.probe import seed_text
     from linkpaper.models import list_models
 
     expected = list(expected or list_models())
@@ -330,7 +330,7 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
     """
     import seaborn as sns
 
-    from linkpaper.book.viz import describe, pyplot, titled
+    from linkpaper.chapters.viz import describe, pyplot, titled
 
     plt = pyplot()
     scores = list(dict.fromkeys(data.index.get_level_values("score")))
@@ -624,7 +624,7 @@ def grid_limits(records: dict) -> str:
     spatial weights move. records: ``{(variant, seed): RunRecord}`` (``probe.grid_records``)."""
     import math
 
-    from linkpaper.book.probe import epoch_series
+    from linkpaper.chapters.probe import epoch_series
     from linkpaper.classes import SPLIT_SIZES
 
     if not records:

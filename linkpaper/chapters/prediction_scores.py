@@ -32,10 +32,9 @@ def load_run_predictions(run_dir: str | Path, filenames: list[str], split: str =
     ``filenames`` (the annotation order) and applies the official gating
     (``metrics.binarize_predictions``; a no-op on decisions).
     """
-    from linkpaper.evaluation.gains import DECISIONS_FILE
     from linkpaper.evaluation.metrics import binarize_predictions
     from linkpaper.evaluation.predictions import load_predictions
-    from linkpaper.training.runs import PREDICTIONS_FILE
+    from linkpaper.training.runs import DECISIONS_FILE, PREDICTIONS_FILE
 
     path = Path(run_dir) / PREDICTIONS_FILE
     if not path.is_file() and (Path(run_dir) / DECISIONS_FILE).is_file():
