@@ -313,6 +313,9 @@ def test_field_verdicts_read_each_gain(records):
     assert ("**Distinguishable from noise**" in lines[1]) == bool(valor["distinct"])
     assert "Table I's gain between the same rows is +12.2 on LLP, with other features" in lines[1]
     assert "only the other's seed noise" in lines[0]  # JoMoLD: one seed against two
+    jomold = over_han.loc[("JoMoLD", "Seg type")]
+    assert "**Distinguishable from noise**" not in lines[0]  # never the unqualified verdict with one seed
+    assert ("**Distinguishable from the noise measured**" in lines[0]) == bool(jomold["distinct"])
     over_link = field.field_gains(rows, test, "link", methods=["jomold"], resamples=300)
     one_each = field.field_verdicts(over_link, "Seg type", baseline="LINK")
     assert "One seed each: the interval covers the test videos only" in one_each

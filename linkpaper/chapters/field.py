@@ -479,7 +479,11 @@ def ordering_reading(rows: list[dict], column: int = SEG_TYPE, over_han=None, ov
         if data is None or not len(data):
             continue
         rows_of = data.xs(SCORE_LABELS[column], level="score")
-        distinct = [f"{m} ({_signed(r['measured'])})" for m, r in rows_of.iterrows() if r["distinct"]]
+        distinct = [
+            f"{m} ({_signed(r['measured'])}{', one side one seed' if min(r['n'], r['n_baseline']) < 2 else ''})"
+            for m, r in rows_of.iterrows()
+            if r["distinct"]
+        ]
         unclear = [m for m, r in rows_of.iterrows() if not r["distinct"]]
         part = f"Over {base}, "
         part += (
@@ -524,7 +528,12 @@ def field_verdicts(data, score: str = "Seg type", baseline: str = "HAN") -> str:
                 if min(row["n"], row["n_baseline"]) < 2
                 else ""
             )
-            text += ". **Distinguishable from noise**" if row["distinct"] else ". **Not distinguishable from noise**"
+            if not row["distinct"]:
+                text += ". **Not distinguishable from noise**"
+            elif min(row["n"], row["n_baseline"]) < 2:
+                text += ". **Distinguishable from the noise measured**; the single seed's own noise is not in it"
+            else:
+                text += ". **Distinguishable from noise**"
         else:
             text += (
                 ". One seed each: the interval covers the test videos only, the seed noise is not measured, "
