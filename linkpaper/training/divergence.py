@@ -72,8 +72,8 @@ class LossWatch:
     """The first non-finite loss of one epoch.
 
     order: the epoch's permutation of the training rows (N,); tensors: the split's {field: (N, ...)}
-    on ``device``; steps: the epoch's optimiser steps. Call :meth:`check` after every step and
-    :meth:`end_of_epoch` after the last; :meth:`probability_error` explains a BCE that met NaN
+    on ``device``; steps: the epoch's optimiser steps. Call ``check`` after every step and
+    ``end_of_epoch`` after the last; ``probability_error`` explains a BCE that met NaN
     probabilities. Off the CPU the good steps are counted on the device (``finite_prefix``).
     """
 

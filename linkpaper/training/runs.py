@@ -495,7 +495,7 @@ def save_epoch(
 ) -> None:
     """Write the end of ``epoch``: ``checkpoint_best.pt`` when it improved, ``checkpoint_last.pt``
     (everything ``engine.fit`` needs to resume bit for bit: weights, optimiser, the random-number
-    states of :func:`rng_states`, the best score so far and the history) and ``results.json``."""
+    states of ``rng_states``, the best score so far and the history) and ``results.json``."""
     if improved:
         save_checkpoint(
             run_dir / CHECKPOINT_BEST, {"model": model.state_dict(), "epoch": epoch, "config": config.to_dict()}
