@@ -785,3 +785,79 @@ def test_gains_before_after_aligns_variants_of_two_grids():
     assert table.loc["+ P", ("after", "interval (seeds and videos)")] == "[-2.00, -0.50]"
     assert np.isnan(table.loc["+ T", ("after", "gain")]) and np.isnan(table.loc["VALOR++ (weak)", ("before", "gain")])
     assert set(table.index) == {"+ P", "+ T", "VALOR++ (weak)"}  # Event type rows are not mixed in
+
+
+def _before_after_table():
+    import pandas as pd
+
+    def frame(rows):
+        index = pd.MultiIndex.from_tuples([(v, s) for v, s, *_ in rows], names=["variant", "score"])
+        return pd.DataFrame(
+            [{"measured": g, "low_seeds": lo, "high_seeds": hi, "n": n} for _, _, g, lo, hi, n in rows], index=index
+        )
+
+    before = frame([("+ P", "Seg type", 0.5, -0.5, 1.5, 3), ("+ T", "Seg type", -0.5, -1.0, 0.1, 3)])
+    after = frame([("+ P", "Seg type", -1.25, -2.0, -0.5, 1), ("+ T", "Seg type", -0.25, -1.0, 0.5, 1)])
+    after = pd.concat([after, frame([("VALOR++ (weak)", "Seg type", -8.0, -9.0, -7.0, 1)])])
+    return gain_reading.gains_before_after(before, after)
+
+
+def test_before_after_reading_flags_sign_changes_and_one_grid_variants():
+    text = gain_reading.before_after_reading(_before_after_table())
+    assert "* **+ P**: +0.50 → −1.25 (**sign changed**); after: 1 seed(s), interval [-2.00, -0.50]" in text
+    assert "* **+ T**: −0.50 → −0.25; after" in text  # same sign: no flag
+    assert "Largest moves: + P −1.75, + T +0.25 points" in text
+    assert "On one grid only: VALOR++ (weak)." in text
+
+
+def test_before_after_reading_with_no_common_variant():
+    table = _before_after_table().loc[["VALOR++ (weak)"]]
+    assert gain_reading.before_after_reading(table) == "No variant has runs on both the first grid and this grid yet."
+
+
+def _replay(rows):
+    import pandas as pd
+
+    frame = pd.DataFrame.from_dict(
+        {
+            m: {
+                ("audio", "r"): a,
+                ("audio", "slope"): 0.1,
+                ("visual", "r"): v,
+                ("visual", "slope"): 0.1,
+                ("", "seeds"): n,
+            }
+            for m, (a, v, n) in rows.items()
+        },
+        orient="index",
+    )
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+def test_replay_reading_compares_readers_with_the_controls_per_modality():
+    from linkpaper.chapters.seed_analysis import replay_reading
+
+    replay = _replay({"+ P": (0.55, 0.10, 3), "LINK": (0.40, 0.30, 3), "+ T": (0.20, 0.25, 3), "+ S": (0.1, 0.2, 3)})
+    text = replay_reading(replay, ["+ P", "LINK", "+ P (self)"], ["+ T", "+ S"])
+    assert "+ P: audio 0.55, visual 0.10; LINK: audio 0.40, visual 0.30; against + T: audio 0.20" in text
+    assert "In audio, every reader's r exceeds every control's (0.20 at most)." in text
+    assert "In visual, LINK exceed every control's r (0.25 at most); the others do not." in text
+    assert "one seed" not in text and "that part is not PLSIM's doing" in text
+    both = replay_reading(replay, ["LINK"], ["+ T"])
+    assert "In visual, every reader's r exceeds" in both and "PLSIM passing on the teachers'" in both
+    one_seed = _replay({"+ P": (0.1, 0.1, 1), "+ T": (0.3, 0.3, 1)})
+    text = replay_reading(one_seed, ["+ P"], ["+ T"])
+    assert "In audio, no reader's r exceeds the controls' (0.30 at most)." in text
+    assert text.endswith("These r come from one seed per model.")
+    assert "nothing is concluded" in replay_reading(one_seed, ["+ P"], ["+ T+S"])
+
+
+def test_replay_before_after_aligns_r_columns():
+    from linkpaper.chapters.seed_analysis import replay_before_after
+
+    before = _replay({"+ P": (0.55, 0.82, 3), "+ T": (0.13, 0.0, 3)})
+    after = _replay({"+ P": (0.29, 0.22, 1), "+ S": (0.2, 0.1, 1)})
+    table = replay_before_after(before, after, ["+ P", "+ T", "+ S"])
+    assert table.loc["+ P", ("before", "r visual")] == 0.82 and table.loc["+ P", ("after", "r audio")] == 0.29
+    assert np.isnan(table.loc["+ T", ("after", "r audio")]) and table.loc["+ S", ("after", "seeds")] == 1

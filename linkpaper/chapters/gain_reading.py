@@ -177,6 +177,34 @@ def gains_before_after(before, after, score: str = "Seg type", digits: int = 2):
     return frame.round({("before", "gain"): digits, ("after", "gain"): digits, ("", "change"): digits})
 
 
+def before_after_reading(frame, before: str = "the first grid", after: str = "this grid") -> str:
+    """Markdown from :func:`gains_before_after`: per variant measured on both grids, the gain
+    before and after and whether it changed sign; then the largest moves, and the variants on
+    one grid only. Computed, so it stays true as the grids fill."""
+    both = frame.dropna(subset=[("before", "gain"), ("after", "gain")])
+    if both.empty:
+        return f"No variant has runs on both {before} and {after} yet."
+    lines = []
+    for variant, row in both.iterrows():
+        b, a = row[("before", "gain")], row[("after", "gain")]
+        flip = " (**sign changed**)" if np.sign(a) != np.sign(b) and a != 0 and b != 0 else ""
+        lines.append(
+            f"* **{_label(variant)}**: {_signed(b)} → {_signed(a)}{flip}; after: "
+            f"{int(row[('after', 'seeds')])} seed(s), interval {row[('after', 'interval (seeds and videos)')]}"
+        )
+    change = both[("", "change")]
+    biggest = change.abs().sort_values(ascending=False).index[:3]
+    lines.append(
+        "* Largest moves: "
+        + ", ".join(f"{_label(v)} {_signed(change[v])}" for v in biggest)
+        + f" points (segment Type@AV gain, {after} minus {before})."
+    )
+    only = [v for v in frame.index if v not in both.index]
+    if only:
+        lines.append(f"* On one grid only: {', '.join(_label(v) for v in only)}.")
+    return "\n".join(lines)
+
+
 def gain_report(
     measured: list[dict],
     reported: list[dict],

@@ -800,6 +800,73 @@ def teacher_replay_frame(split, test, runs: dict, baseline: str = "VALOR++"):
     return frame
 
 
+def replay_reading(replay, readers, controls) -> str:
+    """Markdown from :func:`teacher_replay_frame`: the r of the models that read teacher labels
+    at test time (``readers``, display labels) against the largest r among ``controls`` (models
+    that read none at test time), per modality, and what that comparison says.
+
+    A reader "follows the teachers" in a modality when its r exceeds every control's there.
+    Rows absent from ``replay`` are skipped; with no control present, nothing is concluded."""
+    readers = [m for m in readers if m in replay.index]
+    controls = [m for m in controls if m in replay.index]
+    if not readers:
+        return "No model that reads teacher labels at test time has runs here."
+
+    def rs(name):
+        return f"audio {replay.loc[name, ('audio', 'r')]:.2f}, visual {replay.loc[name, ('visual', 'r')]:.2f}"
+
+    text = "**What to look at.** The r columns. " + "; ".join(f"{m}: {rs(m)}" for m in readers)
+    if not controls:
+        return text + ". No control without test-time teacher labels has runs here, so nothing is concluded."
+    text += "; against " + "; ".join(f"{m}: {rs(m)}" for m in controls) + " (no teacher label at test time)."
+    ceiling = {m: max(replay.loc[c, (m, "r")] for c in controls) for m in ("audio", "visual")}
+    above = {m: [r for r in readers if replay.loc[r, (m, "r")] > ceiling[m]] for m in ("audio", "visual")}
+    for modality in ("audio", "visual"):
+        n = len(above[modality])
+        if n == len(readers):
+            text += f" In {modality}, every reader's r exceeds every control's ({ceiling[modality]:.2f} at most)."
+        elif n:
+            text += (
+                f" In {modality}, {', '.join(above[modality])} exceed every control's r "
+                f"({ceiling[modality]:.2f} at most); the others do not."
+            )
+        else:
+            text += f" In {modality}, no reader's r exceeds the controls' ({ceiling[modality]:.2f} at most)."
+    seeds = int(replay[("", "seeds")].min()) if ("", "seeds") in replay.columns else 0
+    if all(len(above[m]) == len(readers) for m in above):
+        text += (
+            " This is what PLSIM passing on the teachers' test-time labels looks like: the readers gain "
+            "where the teachers are better than VALOR++ and lose where they are worse."
+        )
+    else:
+        text += (
+            " Where a reader does not exceed the controls, its gain follows the teachers no more than that "
+            "of a model that never reads them at test time (training on their labels, as S-LOSS's label "
+            "term does, already ties a model to them): that part is not PLSIM's doing."
+        )
+    if seeds < 2:
+        text += " These r come from one seed per model."
+    return text
+
+
+def replay_before_after(before, after, models=None):
+    """The r columns of two :func:`teacher_replay_frame` frames side by side (e.g. the first
+    SynthLLP's grid and the grid on VALOR-like teachers): rows ``models`` (default: every model
+    in either), columns (grid, modality) with the r, and each grid's seeds."""
+    import pandas as pd
+
+    models = list(models) if models is not None else list(dict.fromkeys([*before.index, *after.index]))
+    columns = {}
+    for name, frame in (("before", before), ("after", after)):
+        for modality in ("audio", "visual"):
+            columns[(name, f"r {modality}")] = frame[(modality, "r")].reindex(models)
+        columns[(name, "seeds")] = frame[("", "seeds")].reindex(models).astype("Int64")
+    table = pd.DataFrame(columns)
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    table.index.name = "per-video gain ~ teachers' advantage: r"
+    return table
+
+
 def commit_reading(measured: list[dict]) -> str:
     """Markdown: the commits the runs of ``measured`` (:func:`measured_rows`) started from, with
     how many runs each, and whether any had uncommitted changes."""
