@@ -154,6 +154,9 @@ def collect(args) -> int:
     created = check_writable_dir(args.dst, "DST")  # a file, under a file or read-only: one line
     try:
         return _copy(args, records)
+    except UserError:  # e.g. LLP's test annotations missing (a FileNotFoundError too): its own message
+        remove_created_dirs(created)
+        raise
     except OSError as err:  # a folder that cannot be created (disk full); the files are atomic
         remove_created_dirs(created)
         raise UserError(

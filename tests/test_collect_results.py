@@ -201,3 +201,14 @@ def test_a_full_disk_leaves_no_partial_file_and_no_traceback(tmp_path, llp_data_
     assert "test_predictions.npz: cannot write" in done.stderr
     assert not (dst2 / "link/seed87/test_predictions.npz").exists()
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+
+
+def test_missing_test_annotations_are_named_not_taken_for_a_full_disk(tmp_path, capsys, monkeypatch):
+    """Decisions are checked against LLP's test annotations; when those are not on disk the one
+    error line says which file is missing and how to fetch it, and DST is not left behind."""
+    monkeypatch.setenv("LINKPAPER_DATA", str(tmp_path / "no_data"))
+    src, dst = _grid(tmp_path, decisions=True), tmp_path / "dst"
+    status, err = _run(capsys, src, dst)
+    assert status == 2 and "AVVP_test_pd.csv is missing" in err and "python -m linkpaper download" in err
+    assert "cannot write" not in err and "free disk space" not in err
+    assert not dst.exists()

@@ -32,7 +32,7 @@ def find_run_dirs(root: str | Path, variants=None) -> list[Path]:
     if not root.is_dir():
         raise UserError(
             f"{root}: no such folder (relative paths start in notebooks/); point results_dir at a "
-            "grid folder, e.g. ../results/synth_small_recipe"
+            "grid folder, e.g. ../results/synth_small_valor_teachers"
         )
     found = []
     for variant in variants or list_models():
