@@ -560,7 +560,11 @@ def test_seed_runs_per_class_and_zero_scores(tmp_path):
     assert "Of these 6 largest differences" in seed_analysis.class_difference_reading(differences, support)
     single = seed_analysis.class_differences(frame[frame["seed"] == 87], support, ["VALOR++", "+ T"], count=3)
     reading = seed_analysis.class_difference_reading(single, support)  # one seed each: no ranges to overlap
-    assert "no seed ranges" in reading and "lie within the seed ranges" not in reading
+    assert "With one seed of each model there is no seed range" in reading and "within the seed" not in reading
+    mixed = seed_analysis.class_differences(
+        frame[(frame["seed"] == 87) | (frame["model"] == "VALOR++")], support, ["VALOR++", "+ T"], count=3
+    )
+    assert "With one seed of a model there is no seed range" in seed_analysis.class_difference_reading(mixed, support)
     fig = seed_analysis.per_class_seed_figure(frame, support, source="test data")
     assert len(fig.axes) == 2 and "(" in fig.axes[0].get_yticklabels()[0].get_text()
     rows = [[t.get_text().rsplit(" (", 1)[0] for t in ax.get_yticklabels()] for ax in fig.axes]

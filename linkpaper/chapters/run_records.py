@@ -260,4 +260,7 @@ def _label(model: str) -> str:
 
 def _signed(value: float, digits: int = 2) -> str:
     """``+1.23`` / ``−1.23`` (a true minus sign, as in the book's prose)."""
-    return f"{value:+.{digits}f}".replace("-", "−")
+    text = f"{value:+.{digits}f}"
+    if float(text) == 0:  # -0.004 at two digits: no sign to show
+        text = f"{0.0:+.{digits}f}"
+    return text.replace("-", "−")

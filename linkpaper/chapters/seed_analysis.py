@@ -567,16 +567,16 @@ def class_difference_reading(differences, support) -> str:
     rarest = support[["test audio segments", "test visual segments"]].min(axis=1).sort_values(kind="stable")
     names = ", ".join(f"{c} ({int(n)})" for c, n in rarest.head(3).items())
     seeds = [int(c.rsplit(", ", 1)[1].split()[0]) for c in differences.columns if str(c).endswith(" seed(s)")]
-    if seeds and max(seeds) < 2:  # a point against a point: 'no overlap' says nothing about seed noise
+    if seeds and min(seeds) < 2:  # a point against a point or a range: 'no overlap' says nothing
         text = (
-            f"* With one seed per model there are no seed ranges: these {total} largest differences "
-            "cannot be told apart from seed noise."
+            f"* With one seed of {'each model' if max(seeds) < 2 else 'a model'} there is no seed range to "
+            f"compare: these {total} largest differences cannot be told apart from seed noise."
         )
     else:
         text = (
-            f"* Of these {total} largest differences, **{overlap}** lie within the seed ranges (some "
-            "seed of one model scores as the other's seeds do): they are not evidence of a difference "
-            "between the models."
+            f"* Of these {total} largest differences, **{overlap}** {'lies' if overlap == 1 else 'lie'} within "
+            "the seed ranges (some seed of one model scores as the other's seeds do): "
+            f"{'it is' if overlap == 1 else 'they are'} not evidence of a difference between the models."
         )
     text += (
         f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
