@@ -83,6 +83,7 @@ def test_verdict_names_the_cells_outside_and_the_unjudged(folders):
     assert "valor++ Event Type@AV (bf16 mean 63.00, fp32 range [60.00, 62.00])" in text
     assert "Not judged (one seed in both precisions, so no fp32 range): link." in text
     assert "from +0.50 to +2.00 points" in text
+    assert "a bf16 training epoch was 1.00x to 1.91x as fast as the fp32 epoch of the same variant and seed" in text
 
 
 def test_speed_frame_is_the_ratio_of_median_epoch_seconds(folders):
@@ -91,6 +92,7 @@ def test_speed_frame_is_the_ratio_of_median_epoch_seconds(folders):
     assert speed.loc["valor++", "fp32 epoch s"] == 21.0 and speed.loc["valor++", "bf16 epoch s"] == 11.0
     assert speed.loc["valor++", "epoch speed-up"] == round(21 / 11, 2)
     assert speed.loc["valor++", "validation speed-up"] == 2.0
+    assert speed.loc["valor++", "epoch speed-up per seed"] == " / ".join([f"{21 / 11:.2f}"] * 3)
 
 
 def test_a_run_of_the_other_precision_is_refused_with_its_folder(folders):
