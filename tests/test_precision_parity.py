@@ -12,9 +12,10 @@ from linkpaper.errors import UserError
 from linkpaper.models import variant_slug
 
 
-def _run(root, model, seed, precision, seg_type, event_type, seconds=10.0, best=5, complete=True):
+def _run(root, model, seed, precision, seg_type, event_type, seconds=10.0, best=5, complete=True, last=None):
     """A run folder whose test_row holds ``seg_type`` and ``event_type`` at the two judged
-    columns (others 50.0); ``precision=None`` writes a record from before the option existed."""
+    columns (others 50.0) and whose last_epoch_test_row holds ``last`` (seg, event) there when
+    given; ``precision=None`` writes a record from before the option existed."""
     row = [50.0] * 10
     row[3], row[8] = seg_type, event_type
     config = {"model": model, "seed": seed, "epochs": 60}
@@ -33,6 +34,10 @@ def _run(root, model, seed, precision, seg_type, event_type, seconds=10.0, best=
         "complete": complete,
         "test_row": row,
     }
+    if last is not None:
+        last_row = [40.0] * 10
+        last_row[3], last_row[8] = last
+        record["last_epoch_test_row"] = last_row
     run = root / variant_slug(model) / f"seed{seed}"
     run.mkdir(parents=True)
     (run / "results.json").write_text(json.dumps(record))
@@ -117,3 +122,47 @@ def test_caption_names_data_epochs_and_seeds_from_the_records(folders):
     assert caption == (
         "SynthLLP (synthetic) preset=small seed=0, 60 epochs, VALOR++ seeds 87/88/89 and LINK (T, S, P) seeds 87"
     )
+
+
+def test_last_epoch_scores_leave_selection_out(tmp_path):
+    fp32, bf16 = tmp_path / "fp32", tmp_path / "bf16"
+    for seed, last in ((87, (64.0, 56.0)), (88, (64.5, 57.0))):
+        _run(fp32, "valor++", seed, "fp32", 67.0 + seed - 87, 61.0, last=last)
+        _run(bf16, "valor++", seed, "bf16", 60.0, 50.0, last=(last[0] + 0.1, last[1] - 0.1))
+    pairs = parity.parity_runs(fp32, bf16)
+    selected = parity.parity_frame(pairs)
+    assert selected.loc[("valor++", "Seg Type@AV"), "at parity"] == False  # noqa: E712 (numpy bool); 60 vs [67, 68]
+    last = parity.parity_frame(pairs, epoch="last")
+    row = last.loc[("valor++", "Seg Type@AV")]
+    assert row["fp32 range"] == "[64.00, 64.50]" and row["bf16 mean"] == 64.35 and row["at parity"] == True  # noqa: E712
+    assert last.loc[("valor++", "Event Type@AV"), "bf16 − fp32 (paired)"] == -0.1
+    with pytest.raises(UserError, match="epoch 'best': choose one of selected, last"):
+        parity.parity_frame(pairs, epoch="best")
+
+
+def test_last_epoch_parity_needs_the_scores_in_every_record(folders):
+    pairs = parity.parity_runs(*folders)  # the fixture's records keep no last-epoch scores
+    with pytest.raises(UserError, match=r"no last-epoch test scores in the records of valor\+\+ seed 87 \(fp32\)"):
+        parity.parity_frame(pairs, epoch="last")
+
+
+def test_summary_separates_rounding_from_model_selection(tmp_path):
+    fp32, bf16 = tmp_path / "fp32", tmp_path / "bf16"
+    for seed, last in ((87, (64.0, 56.0)), (88, (64.5, 57.0))):
+        _run(fp32, "valor++", seed, "fp32", 67.0 + seed - 87, 61.0 + seed - 87, last=last)
+        _run(bf16, "valor++", seed, "bf16", 67.5, 65.0, last=(last[0] + 0.1, last[1] - 0.1))
+    pairs = parity.parity_runs(fp32, bf16)
+    text = parity.parity_summary(parity.parity_frame(pairs), parity.parity_frame(pairs, epoch="last"))
+    assert "at the last epoch bf16 is at parity on every score judged" in text
+    assert "at the selected epoch valor++ Event Type@AV fall outside" in text
+    both = parity.parity_summary(parity.parity_frame(pairs, epoch="last"), parity.parity_frame(pairs, epoch="last"))
+    assert "at parity at the selected and at the last epoch" in both
+    selected = parity.parity_frame(pairs)
+    lost = parity.parity_summary(selected, selected)
+    assert lost.startswith("**Verdict:** bf16 is not at parity at the last epoch on valor++ Event Type@AV")
+
+
+def test_summary_waits_for_two_seeds(folders):
+    pairs = [pair for pair in parity.parity_runs(*folders) if pair[0].variant == "link"]
+    frame = parity.parity_frame(pairs)
+    assert parity.parity_summary(frame, frame) == "Too few seeds in both precisions for a verdict yet."

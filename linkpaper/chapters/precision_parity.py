@@ -31,7 +31,8 @@ SCORES = {"Seg Type@AV": 3, "Event Type@AV": 8}
 class ParityRun:
     """One finished run of a parity pair: its scores (``test_row``, ten values), the epoch the
     recipe selected, the median seconds of its training epochs and validation passes, its data
-    (``RunRecord.data_label``) and its schedule's epochs."""
+    (``RunRecord.data_label``), its schedule's epochs and the test scores of its last epoch
+    (``last_row``; None in records from before they were kept)."""
 
     variant: str
     seed: int
@@ -42,6 +43,7 @@ class ParityRun:
     val_seconds: float
     data: str = ""
     epochs: int | None = None
+    last_row: tuple | None = None
 
 
 def _precision(record) -> str:
@@ -69,6 +71,7 @@ def _read(run_dir: Path, variant: str) -> ParityRun | None:
         val_seconds=float(np.median(val)) if val else float("nan"),
         data=record.data_label(),
         epochs=record.config.get("epochs"),
+        last_row=tuple(float(x) for x in record.last_epoch_test_row) if record.last_epoch_test_row else None,
     )
 
 
@@ -117,14 +120,34 @@ def parity_runs(fp32_dir, bf16_dir, variants=("valor++", "link")) -> list[tuple[
     return pairs
 
 
-def parity_frame(pairs, digits: int = 2):
+EPOCHS = ("selected", "last")
+"""Which test scores :func:`parity_frame` compares: those of the epoch each run selected on
+validation (the recipe's, ``test_row``) or those of its last epoch (no selection)."""
+
+
+def parity_frame(pairs, digits: int = 2, epoch: str = "selected"):
     """One row per variant and score: the seeds, each precision's per-seed scores, the fp32
     seed range, the bf16 mean, the mean paired difference (bf16 − fp32, same seed), whether
     the bf16 mean lies in the fp32 range (``at parity``), and the selected epochs.
 
-    pairs: :func:`parity_runs`. Returns a pandas DataFrame indexed by (variant, score).
+    pairs: :func:`parity_runs`; epoch: ``"selected"`` (the recipe's test scores) or ``"last"``
+    (the last epoch's, which leaves model selection out). Returns a pandas DataFrame indexed by
+    (variant, score). Raises UserError for another ``epoch`` or, with ``"last"``, a run whose
+    record holds no last-epoch scores.
     """
     import pandas as pd
+
+    if epoch not in EPOCHS:
+        raise UserError(f"epoch {epoch!r}: choose one of {', '.join(EPOCHS)}")
+    if epoch == "last":
+        lacking = [
+            f"{run.variant} seed {run.seed} ({run.precision})" for pair in pairs for run in pair if run.last_row is None
+        ]
+        if lacking:
+            raise UserError(f"no last-epoch test scores in the records of {', '.join(lacking)}")
+
+    def row_of(run):
+        return run.test_row if epoch == "selected" else run.last_row
 
     rows = []
     variants = list(dict.fromkeys(fp.variant for fp, _ in pairs))
@@ -132,8 +155,8 @@ def parity_frame(pairs, digits: int = 2):
         mine = [(fp, bf) for fp, bf in pairs if fp.variant == variant]
         seeds = [fp.seed for fp, _ in mine]
         for score, column in SCORES.items():
-            fp32 = np.array([fp.test_row[column] for fp, _ in mine])
-            bf16 = np.array([bf.test_row[column] for _, bf in mine])
+            fp32 = np.array([row_of(fp)[column] for fp, _ in mine])
+            bf16 = np.array([row_of(bf)[column] for _, bf in mine])
             low, high = fp32.min(), fp32.max()
             rows.append(
                 {
@@ -201,6 +224,17 @@ def parity_caption(pairs) -> str:
     return f"{data}, {epochs} epochs, {' and '.join(seeds)}"
 
 
+def speed_reading(speed) -> str:
+    """One sentence from :func:`speed_frame`: the range of bf16's per-seed epoch speed-up."""
+    ups = [float(x) for text in speed["epoch speed-up per seed"] for x in text.split(" / ")]
+    if min(ups) == max(ups):
+        return f"In these runs a bf16 training epoch was {min(ups):.2f}x as fast as fp32."
+    return (
+        f"In these runs a bf16 training epoch was {min(ups):.2f}x to {max(ups):.2f}x as fast as the fp32 "
+        "epoch of the same variant and seed (median epoch seconds; the runs met different loads)."
+    )
+
+
 def parity_verdict(frame, speed=None) -> str:
     """The verdict in words, computed from :func:`parity_frame` (and :func:`speed_frame`)."""
     held = frame[frame["at parity"].eq(True)]
@@ -227,14 +261,41 @@ def parity_verdict(frame, speed=None) -> str:
     diffs = frame["bf16 − fp32 (paired)"]
     parts.append(f"Paired by seed, bf16 minus fp32 ranges from {diffs.min():+.2f} to {diffs.max():+.2f} points.")
     if speed is not None and len(speed):
-        ups = [float(x) for text in speed["epoch speed-up per seed"] for x in text.split(" / ")]
-        parts.append(
-            f"In these runs a bf16 training epoch was {min(ups):.2f}x to {max(ups):.2f}x as fast as the fp32 "
-            "epoch of the same variant and seed (median epoch seconds; the runs met different loads)."
-            if min(ups) != max(ups)
-            else f"In these runs a bf16 training epoch was {min(ups):.2f}x as fast as fp32."
-        )
+        parts.append(speed_reading(speed))
     if not unjudged.empty:
         names = ", ".join(dict.fromkeys(variant for variant, _ in unjudged.index))
         parts.append(f"Not judged (one seed in both precisions, so no fp32 range): {names}.")
     return " ".join(parts)
+
+
+def parity_summary(selected, last) -> str:
+    """The verdict over both readings (:func:`parity_frame` at the selected and at the last
+    epoch): whether bf16's rounding moves the trained model's scores, and whether model
+    selection explains the cells that miss at the selected epoch."""
+
+    def judged(frame):
+        return frame[frame["at parity"].notna()]
+
+    sel, fin = judged(selected), judged(last)
+    if sel.empty or fin.empty:
+        return "Too few seeds in both precisions for a verdict yet."
+    sel_ok, fin_ok = bool(sel["at parity"].astype(bool).all()), bool(fin["at parity"].astype(bool).all())
+    missed = ", ".join(f"{v} {s}" for (v, s), ok in sel["at parity"].items() if not ok)
+    if sel_ok and fin_ok:
+        return (
+            "**Verdict:** bf16 is at parity at the selected and at the last epoch on every score judged: "
+            "on these runs it gives the recipe's answer within fp32's seed noise."
+        )
+    if fin_ok:
+        return (
+            f"**Verdict:** at the last epoch bf16 is at parity on every score judged; at the selected epoch "
+            f"{missed} fall outside the fp32 seed range. The trained models agree; what differs is which epoch "
+            "validation selects, a noise that three seeds of fp32 do not span. bf16 gives the recipe's answer "
+            "within the noise of training and model selection, but a comparison of single runs across the two "
+            "precisions inherits that selection noise."
+        )
+    lost = ", ".join(f"{v} {s}" for (v, s), ok in fin["at parity"].items() if not ok)
+    return (
+        f"**Verdict:** bf16 is not at parity at the last epoch on {lost}: its rounding moves the trained "
+        "model's scores beyond fp32's seed range; compare runs of one precision only."
+    )
