@@ -60,7 +60,7 @@ data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_fea
 seed = 87  # model initialisation and training seed
 steps = 32  # optimiser steps of the demonstration (one epoch: 1,000 videos, batch 32)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
-grid_dir = "../results/synth_small_recipe"  # grid run records, relative to notebooks/
+grid_dir = "../results/synth_small_valor_teachers"  # recipe grid records (notebooks/)
 device = "cpu"  # cpu or cuda
 precision = "fp32"  # fp32, or bf16 (faster on CPUs with bf16 instructions, recent GPUs)
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache

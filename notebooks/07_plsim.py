@@ -26,7 +26,7 @@
 # {doc}`05_tsam_cmim` (the misaligned example clip, and what CMIM hands to PLSIM) and
 # {doc}`03_synthllp` (SynthLLP's simulated teachers and their text tables).
 #
-# **Run time**: about 1 min on two CPU cores with the default parameters, most of it
+# **Run time**: about 2 min on two CPU cores with the default parameters, most of it
 # spent training the two demonstration models.
 # :::
 #
@@ -34,8 +34,12 @@
 # (synthetic features and simulated teachers, LLP's real val ground truth and weak labels);
 # the LEAP GloVe class table (real, from the data folder); two "+P" models (PLSIM on
 # VALOR++) trained here for one epoch on 1,000 SynthLLP training videos (CPU, seed 87), a
-# **leakage demonstration**, not a result; and the run records of the ablation grid, whose
-# schedule and seeds the grid section reads from the records themselves.
+# **leakage demonstration**, not a result; and the run records of the recipe grid on
+# SynthLLP with VALOR-like teachers (`results/synth_small_valor_teachers`, synthetic),
+# whose variants, schedule and seeds the grid section reads from the records themselves.
+# The first grid (`results/synth_small_recipe`) is not read here: its simulated teachers
+# scored the clean signal, so PLSIM was handed information the features lacked
+# ({ref}`decision-synth-teachers`).
 
 # %% [markdown]
 # ## Why: the labels know what the classes are
@@ -111,7 +115,7 @@ data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_fea
 seed = 87  # model initialisation and training seed
 epochs = 1  # training epochs of the demonstration models (the paper: 60)
 train_videos = 1000  # training videos used (SynthLLP small has 2,000); None = all
-grid_dir = "../results/synth_small_recipe"  # grid run records, relative to notebooks/
+grid_dir = "../results/synth_small_valor_teachers"  # grid records (from notebooks/)
 device = "cpu"  # cpu or cuda
 precision = "fp32"  # fp32, or bf16 (faster on CPUs with bf16 instructions, recent GPUs)
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
@@ -127,7 +131,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.chapters import run_records, viz
+from linkpaper.chapters import plsim_reading, viz
 from linkpaper.chapters.modelviz import (
     Panel,
     curves_grid,
@@ -179,9 +183,10 @@ table = torch.as_tensor(glove)
 rows = {}
 for m in ("audio", "visual"):
     e = segment_label_embedding(torch.as_tensor(clip[m])[None], table)[0]  # (10, 300)
-    cos = torch.nn.functional.normalize(e, dim=1) @ torch.nn.functional.normalize(
-        table[clip["classes"]], dim=1
-    ).T
+    cos = (
+        torch.nn.functional.normalize(e, dim=1)
+        @ torch.nn.functional.normalize(table[clip["classes"]], dim=1).T
+    )
     rows[m] = cos.T  # (3 classes, 10 segments); 0 where e = 0
 
 # %% tags=["hide-input"]
@@ -281,12 +286,14 @@ cos_rows = (
     torch.nn.functional.normalize(e_a, dim=1)
     @ torch.nn.functional.normalize(avvp.text_audio, dim=1).T
 )
-print(textwrap.fill(
-    f"{val.filenames[index]}: weak labels {weak}; "
-    f"ungated audio labels flag {[CLASSES[c] for c in shown]}; "
-    f"segments without a label: {torch.nonzero(~active.any(1)).flatten().tolist()}",
-    80,
-))
+print(
+    textwrap.fill(
+        f"{val.filenames[index]}: weak labels {weak}; "
+        f"ungated audio labels flag {[CLASSES[c] for c in shown]}; "
+        f"segments without a label: {torch.nonzero(~active.any(1)).flatten().tolist()}",
+        80,
+    )
+)
 
 # %% tags=["hide-input"]
 fig = panels_figure(
@@ -306,11 +313,24 @@ fig = panels_figure(
 )
 plt.show()
 
+# %% tags=["remove-input"]
+active_val = val.pseudo_audio_ungated >= 0.5  # (N, 10, C)
+per_video = float(active_val.any(1).sum(1).float().mean())
+weak_per_video = float((val.weak >= 0.5).sum(1).float().mean())
+Markdown(
+    f"On this video the ungated audio labels flag {len(shown)} of the {NUM_CLASSES} "
+    f"classes, against {len(weak)} weak label{'s' if len(weak) != 1 else ''}. Over the "
+    f"{len(val)} validation videos they flag {per_video:.1f} classes per video on "
+    f"average, against {weak_per_video:.1f} weak labels (real), and "
+    f"{active_val.sum(2).float().mean():.1f} classes per segment ({SOURCE})."
+)
+
 # %% [markdown]
-# *What to look at:* the ungated labels flag far more classes than the video's weak labels
-# (printed above): a teacher that is not told the answer is imprecise. Each e_a[t] points at
-# the classes active in its segment, and the more classes are active, the paler (more mixed)
-# its column.
+# *What to look at:* how many classes the ungated labels flag, against the video's weak
+# labels (the sentence above gives the counts): a teacher that is not told the answer is
+# only as precise as its thresholds. Each e_a[t] is the mean of the rows of the classes
+# active in its segment: the more classes are active, the more mixed the mean, and the paler
+# its column tends to be.
 #
 # ### PLSIM starts as the identity
 #
@@ -395,7 +415,8 @@ pd.DataFrame.from_dict(rows, orient="index").rename_axis(
 # How good each set of labels is. At the video level (is the class flagged anywhere in the
 # video?) the gated labels can never flag a class outside the ground-truth video labels: their
 # precision is 1 by construction. At the segment level (against the dense ground truth, from
-# `linkpaper.data.synth.teacher_quality`) the gate removes most false positives too.
+# `linkpaper.data.synth.teacher_quality`) the gate can only remove labels: the sentence below
+# the tables says what it does to precision and recall.
 
 # %%
 video_rows = {}
@@ -416,6 +437,23 @@ pd.DataFrame(
     {(m, kind): prf for m, kinds in quality.items() for kind, prf in kinds.items()}
 ).T.round(3).rename_axis(
     ["teacher", f"labels vs dense GT, segment level [{SOURCE}, val+test GT (real)]"]
+)
+
+
+# %% tags=["remove-input"]
+def moves(m, stat):
+    before, after = quality[m]["ungated"][stat], quality[m]["gated"][stat]
+    return f"{stat} from {before:.2f} to {after:.2f}"
+
+
+Markdown(
+    "At the segment level (val and test of this page's data), the gate moves "
+    + "; ".join(
+        f"the {m} teacher's {moves(m, 'precision')} and its {moves(m, 'recall')}"
+        for m in ("audio", "visual")
+    )
+    + ". PLSIM reads the ungated labels by default; a model trained on the released "
+    "files reads the gated ones."
 )
 
 # %% [markdown]
@@ -520,18 +558,24 @@ Markdown(
     f"{leaker_empty:.2f} ({versus(leaker_empty)}). The gap between its gated and its "
     f"ungated rows, {leaker - leaker_honest:.2f} points, is what a leaking evaluation "
     "would add to its reported numbers in this run (one seed, "
-    f"{'one epoch' if epochs == 1 else f'{epochs} epochs'}, synthetic data)."
+    f"{'one epoch' if epochs == 1 else f'{epochs} epochs'}, synthetic data). "
+    + (
+        "Its gated row is the highest of the table."
+        if leaker == max(type_av.values())
+        else f"The highest row of the table is {max(type_av, key=type_av.get)!r}."
+    )
 )
 
 # %% [markdown]
 # Reading the table (the sentence above gives the numbers of this run):
 #
 # * The honest score is the first row: trained and scored with the ungated labels.
-# * Feeding the gated labels at evaluation time helps even the honestly trained model: the
-#   labels now say which classes the video contains.
-# * A model **trained** on gated labels learns to rely on them: scored with the gated labels
-#   it looks best of all. Given the honest ungated labels or none, it loses that advantage:
-#   whatever it reports with the gated labels is not a score it can reach at test time.
+# * The second row feeds the gated labels to the same model at evaluation time: the labels
+#   now say which classes the video contains, and the difference from the first row is what
+#   that tells a model that was not trained to rely on it.
+# * A model **trained** on gated labels can learn to rely on them. Its rows with the
+#   ungated labels or with none are what it can reach at test time; the difference between
+#   those and its gated row is a score it could never reach honestly.
 #
 # The released VALOR++ pseudo labels are of the gated kind. A PLSIM model evaluated on them
 # reads the test set's video labels; `linkpaper` therefore defaults to `ungated` (or `self`)
@@ -546,60 +590,124 @@ print(textwrap.fill(LEAKAGE_CAPTION, 80))
 # (ch7-grid-diagnostics)=
 # ## What the grid records show
 #
-# The grid's records hold, per epoch, the share of (segment, class) cells that PLSIM read as
-# active, and the validation Type@AV. Every variant with P has a partner without it (+P and
-# VALOR++, +T+P and +T, +S+P and +S, LINK and +T+S), trained with the same seeds, so the
-# difference of their validation scores, seed by seed, is what adding PLSIM did in that run.
-# Whatever variants and seeds the records folder holds:
+# The grid this page reads by default (`results/synth_small_valor_teachers`) was trained
+# on SynthLLP with VALOR-like teachers (synthetic; {doc}`03_synthllp`,
+# {ref}`decision-synth-teachers`). Its records hold, per epoch, the share of (segment,
+# class) cells that PLSIM read as active on the training batches and the validation
+# Type@AV; a finished run also holds its test scores, with the weights of the epoch it
+# selected on validation. Every variant with P has a partner without it (+P and VALOR++,
+# +T+P and +T, +S+P and +S, LINK and +T+S), trained with the same seeds, so the difference
+# of their scores, seed by seed, is what adding PLSIM did in that run. The control
+# `+P/self` has PLSIM too, but reads the model's own first pass instead of the teachers'
+# labels. Whatever variants and seeds the records folder holds:
 
 # %% tags=["remove-input"]
-PAIRS = [("+P", "valor++"), ("+T+P", "+T"), ("+S+P", "+S"), ("link", "+T+S")]
+PAIRS = plsim_reading.PLSIM_PAIRS
+SELF = plsim_reading.SELF_CONTROL
 records, GRID, text = grid_section(
-    grid_dir, [v for pair in PAIRS for v in pair], avvp.source
+    grid_dir, [v for pair in PAIRS for v in pair] + [SELF], avvp.source
 )
 Markdown(text)
 
 # %% tags=["hide-input"]
-with_p = {k: r for k, r in records.items() if k[0] in {a for a, _ in PAIRS}}
+with_p = {k: r for k, r in records.items() if k[0] in {a for a, _ in PAIRS} | {SELF}}
 WITH_P = records_source(with_p) if with_p else GRID  # the runs the table shows
+active_last = None
 if records:
     try:
-        active_a = epoch_series(records, "plsim_active_a").ffill().iloc[-1]
-        active_v = epoch_series(records, "plsim_active_v").ffill().iloc[-1]
+        active_last = pd.DataFrame(
+            {
+                m: epoch_series(records, f"plsim_active_{m[0]}").ffill().iloc[-1]
+                * NUM_CLASSES
+                for m in ("audio", "visual")
+            }
+        )
         display(
-            pd.DataFrame(
-                {"audio": active_a * NUM_CLASSES, "visual": active_v * NUM_CLASSES}
-            ).round(2).rename_axis(
+            active_last.round(2).rename_axis(
                 ["variant", f"seed [classes PLSIM reads per segment, {WITH_P}]"]
             )
         )
     except UserError as err:
         print(err)
-    gt = val.gt_audio.sum(-1).mean(), val.gt_visual.sum(-1).mean()
-    display(Markdown(
-        f"For comparison, the ground truth of the {len(val)} LLP val videos of this "
-        f"page's validation split (real): {gt[0]:.2f} audio and {gt[1]:.2f} visual "
-        "classes per segment."
-    ))
+
+# %% tags=["remove-input"]
+gt = {"audio": val.gt_audio, "visual": val.gt_visual}
+gt = {m: float(g.sum(-1).mean()) for m, g in gt.items()}
+teacher_train = {
+    m: float((getattr(avvp.train, f"pseudo_{m}_ungated") >= 0.5).sum(-1).float().mean())
+    for m in ("audio", "visual")
+}
+
+
+def span(values):
+    low, high = float(values.min()), float(values.max())
+    return (
+        f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f} to {high:.2f}"
+    )
+
+
+reading = (
+    f"For comparison, the ground truth of the {len(val)} LLP val videos of this page's "
+    f"validation split (real) holds {gt['audio']:.2f} audio and {gt['visual']:.2f} "
+    "visual classes per segment, and the ungated teacher labels of this page's "
+    f"{len(avvp.train):,} training videos flag {teacher_train['audio']:.2f} and "
+    f"{teacher_train['visual']:.2f} ({SOURCE})."
+)
+if active_last is not None:
+    own = active_last.index.get_level_values(0) == SELF
+    teachers, selfs = active_last[~own], active_last[own]
+    if len(teachers):
+        reading += (
+            " At the last epoch, PLSIM read the teachers' labels as "
+            f"{span(teachers['audio'])} audio classes per segment ("
+            f"{teachers['audio'].mean() / gt['audio']:.1f} times the ground truth) and "
+            f"{span(teachers['visual'])} visual ones ("
+            f"{teachers['visual'].mean() / gt['visual']:.1f} times)."
+        )
+    if len(selfs):
+        reading += (
+            f" The {SELF} runs, reading their own first pass, had it read "
+            f"{span(selfs['audio'])} audio and {span(selfs['visual'])} visual classes "
+            "per segment."
+        )
+Markdown(reading)
+
+# %% [markdown]
+# The teachers' thresholds are chosen to make the *gated* labels best, not the ungated
+# ones PLSIM reads ({ref}`decision-synth-teachers`); the count a `+P/self` row shows, when
+# the folder holds one, is the model's own labels instead.
 
 # %% tags=["remove-input"]
 held = {(v, sd) for v, sd in records}
 shared = {
-    pair: sorted({sd for v, sd in held if v == pair[0]}
-                 & {sd for v, sd in held if v == pair[1]})
+    pair: sorted(
+        {sd for v, sd in held if v == pair[0]} & {sd for v, sd in held if v == pair[1]}
+    )
     for pair in PAIRS
 }
-found = [f"{a} − {b} (seed{'s' if len(sd) > 1 else ''} {seed_text(sd)})"
-         for (a, b), sd in shared.items() if sd]
+found = [
+    f"{a} − {b} (seed{'s' if len(sd) > 1 else ''} {seed_text(sd)})"
+    for (a, b), sd in shared.items()
+    if sd
+]
 lacking = [f"{a} − {b}" for (a, b), sd in shared.items() if not sd]
 paired = {(v, sd) for (a, b), sds in shared.items() for sd in sds for v in (a, b)}
-PAIRED = (records_source({k: r for k, r in records.items() if k in paired})
-          if paired else GRID)  # in the records' order, not the set's
+PAIRED = (
+    records_source({k: r for k, r in records.items() if k in paired})
+    if paired
+    else GRID
+)  # in the records' order, not the set's
 Markdown(
-    ("Pairs with both partners in the folder: " + "; ".join(found) + "."
-     if found else "No pair has both partners in the folder yet.")
-    + (f" Left out until both partners share a seed: {'; '.join(lacking)}."
-       if lacking else "")
+    (
+        "Pairs with both partners in the folder: " + "; ".join(found) + "."
+        if found
+        else "No pair has both partners in the folder yet."
+    )
+    + (
+        f" Left out until both partners share a seed: {'; '.join(lacking)}."
+        if lacking
+        else ""
+    )
 )
 
 # %% tags=["hide-input"]
@@ -610,8 +718,11 @@ except UserError as err:
     print(err)
 if gains is not None:
     last_gain = gains.ffill().iloc[-1].unstack(0)
-    display(last_gain.round(2).rename_axis(
-        f"seed [val Type@AV at the last epoch, with P − without, {PAIRED}]"))
+    display(
+        last_gain.round(2).rename_axis(
+            f"seed [val Type@AV at the last epoch, with P − without, {PAIRED}]"
+        )
+    )
 
 # %% tags=["hide-input"]
 if gains is not None:
@@ -635,40 +746,60 @@ if gains is not None:
         ax.axhline(0, color="grey", lw=0.8)
     plt.show()
 
-# %% tags=["remove-input"]
-if gains is not None and shared[("+P", "valor++")]:
-    both = shared[("+P", "valor++")]
-    runs = [run for run in run_records.find_run_dirs(grid_dir, ["+P", "valor++"])
-            if run.name in {f"seed{sd}" for sd in both}]
-    test_rows = {row["model"]: row for row in run_records.measured_rows(runs)}
-    test_gain = test_rows["+P"]["mean"][3] - test_rows["valor++"]["mean"][3]
-    val_gain = float(last_gain["+P − valor++"].mean())
-    display(Markdown(
-        f"Over the seeds both hold ({seed_text(both)}), adding PLSIM to VALOR++ "
-        f"changes the validation Type@AV of the last epoch by {val_gain:+.2f} points "
-        "(the mean of the table above) and the segment-level test Type@AV, chapter 9's "
-        "measure (scored with the epoch each run selected on validation), by "
-        f"{test_gain:+.2f}. "
-        "The two differ by split (validation against test) and by epoch (the last "
-        "against the selected one); chapter 9 gives the test gain with its interval."
-    ))
-
 # %% [markdown]
 # *What to look at:* the panels share one scale, symmetric around 0 (no difference). Curves
-# above the line are runs in which adding PLSIM raised the validation score; look at whether
-# all seeds of a pair agree in sign, and whether the difference grows or shrinks as training
-# goes on.
+# above the line are runs in which adding PLSIM raised the validation score; with several
+# seeds, look at whether they agree in sign, and whether the difference grows or shrinks as
+# training goes on.
 #
-# **What this shows and what it cannot.** The records show how many classes PLSIM reads per
-# segment (with ungated labels, far more than the ground truth holds: the teachers are
-# imprecise without the gate) and, pair by pair and seed by seed, whether adding PLSIM moved
-# the validation score during training. They cannot show *why*: the scale and shift PLSIM
-# applies (γ, ρ) are not logged and no checkpoint is committed, so whether PLSIM passes on
-# the classes' meaning or acts as a plain per-class indicator is not visible in them. On
-# SynthLLP the text tables are the simulated teachers' own, not CLAP's and CLIP's text
-# embeddings, so the semantics PLSIM could pass on are synthetic too; and a validation
-# difference of one seed is not a gain. The test-set gains, with their intervals over seeds,
-# are in {doc}`09_results`.
+# ### On the test split
+#
+# The validation differences above are those of the last epoch. The test differences below
+# are those of the epoch each run selected on validation (chapter 9's measure), so the two
+# can differ in size and even in sign. Segment level, F points, with P − without:
+
+# %% tags=["hide-input"]
+test_diffs = plsim_reading.test_differences(records, PAIRS)
+if not test_diffs.empty:  # the sentence below says when it is
+    tested = {(v, sd) for label, sd in test_diffs.index for v in label.split(" − ")}
+    TESTED = records_source({k: r for k, r in records.items() if k in tested})
+    display(
+        test_diffs.round(2).rename_axis(
+            ["pair", f"seed [test, segment level, with P − without; {TESTED}]"]
+        )
+    )
+
+# %% tags=["remove-input"]
+Markdown(plsim_reading.test_difference_reading(test_diffs))
+
+# %% [markdown]
+# ### The `+P/self` control
+#
+# `+P` and `+P/self` have the same network and differ only in the labels PLSIM reads, in
+# training and at test time: the teachers' ungated labels, or the model's own first pass
+# without PLSIM, gated by its own video prediction ({ref}`decision-plsim-self-gate`). Both
+# learn from the teachers' labels as loss targets. `+P` − `+P/self` is therefore what the
+# teachers' labels add as PLSIM's input; `+P/self` − VALOR++ is what the module adds
+# without them ({ref}`decision-weak-control`).
+
+# %% tags=["remove-input"]
+Markdown(plsim_reading.self_control_reading(records))
+
+# %% [markdown]
+# **What this shows and what it cannot.** The records show how many classes PLSIM reads
+# per segment and, pair by pair and seed by seed, what adding PLSIM did to the validation
+# score during training and to the test score of the selected epoch. They cannot show
+# *why*: the scale and shift PLSIM applies (γ, ρ) are not logged and no checkpoint is
+# committed, so whether PLSIM passes on the classes' meaning or acts as a plain per-class
+# indicator is not visible in them. On the SynthLLP of this grid the visual teacher
+# thresholds the cosine of the very visual features the model reads (with per-class
+# thresholds set once, on the donor half of LLP val), so about a given video its labels say
+# nothing those features do not hold; the audio teacher reads a second simulated view of
+# the same sound, with its own noise, as VALOR's CLAP labels on LLP come from a second view
+# of the same audio. The text tables are the simulated teachers' own, not CLAP's and CLIP's
+# text embeddings, so the semantics PLSIM could pass on are synthetic too. A difference of one seed is not a gain:
+# chapter 9 ({ref}`ch9-teachers-changed`) sets this grid's test gains beside the first
+# grid's, with intervals over seeds and test videos.
 #
 # ## Implementation notes
 
@@ -695,7 +826,8 @@ pd.Series(
 # * With `plsim_labels="self"` (a `ModelConfig` field) the model makes its own labels in a
 #   first pass without PLSIM (eval mode, no gradient), thresholded by the inference rule.
 #   The grid trains it as the named control `+P/self`: the gap between `+P` and `+P/self`
-#   is what the teachers' test-time labels add, apart from the module itself (chapter 9).
+#   is what the teachers' labels add as PLSIM's input, apart from the module itself (read
+#   in {ref}`ch7-grid-diagnostics` when the grid holds it).
 # :::
 
 # %% [markdown]
@@ -705,10 +837,14 @@ pd.Series(
 #    and uses it to scale and shift that segment's features (eqs 13-17), each stream with its
 #    own teacher's labels; it starts as the identity.
 # 2. The labels it reads must not contain the answer: the released labels are gated by the
-#    ground-truth video labels, and a model that reads them at test time scores higher than
-#    it can honestly; `linkpaper` reads ungated (or its own) labels and marks any gated run.
-# 3. The grid's records show how many classes PLSIM reads and what adding it does to the
-#    validation score, seed by seed; they cannot show whether it uses the classes' meaning.
+#    ground-truth video labels, so a model that reads them at test time is told which
+#    classes the video contains; `linkpaper` reads ungated (or its own) labels and marks any
+#    gated run, and the demonstration measures what the gate adds in one short run.
+# 3. The grid on SynthLLP with VALOR-like teachers (synthetic) shows how many classes PLSIM
+#    reads and what adding it did to the validation and test scores, pair by pair and seed
+#    by seed, and `+P/self` separates the module from the teachers' labels once trained;
+#    with one seed the spread is unknown, and no record shows whether PLSIM uses the
+#    classes' meaning.
 
 # %% [markdown]
 # ## Exercises

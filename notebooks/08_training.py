@@ -75,7 +75,9 @@
 # `llp:/path/to/valor_features`), `epochs` and `warmup_epochs` the schedule, `seed` the
 # training seed, `device` and `num_threads` where it runs, `precision` the number format of
 # the forward pass (`fp32`, or `bf16` where the hardware has it), `out_dir` the run folder
-# (emptied first) and `data_dir` the folder with LLP's annotation files.
+# (emptied first) and `data_dir` the folder with LLP's annotation files. `fp32_dir` and
+# `bf16_dir` are the committed recipe runs in each precision that the section on bf16 reads
+# (relative to `notebooks/`).
 
 # %% tags=["parameters"]
 data = "synth:small"  # synth:PRESET[:SEED] or llp:/path/to/valor_features
@@ -88,6 +90,8 @@ num_threads = 1  # torch CPU threads; 1 keeps CPU results identical on every mac
 precision = "fp32"  # fp32, or bf16 (faster on CPUs with bf16 instructions, recent GPUs)
 out_dir = "../runs/book_training"  # run folder (ignored by git); emptied first
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
+fp32_dir = "../results/synth_small_valor_teachers"  # recipe runs in fp32 (the grid)
+bf16_dir = "../results/synth_small_bf16"  # the same runs in bf16 (the parity runs)
 
 # %%
 import shutil
@@ -97,7 +101,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from linkpaper.chapters import run_records, viz
 from linkpaper.training.engine import train
@@ -290,6 +294,72 @@ viz.scores_frame(
 # (section "Full runs with papermill") lists every command, and how long a run takes.
 
 # %% [markdown]
+# ## Precision: what bf16 costs and buys
+#
+# `--precision bf16` (this page's precision parameter takes the same value) runs the
+# forward pass under `torch.autocast` with **bfloat16**: matrix products compute with 8 bits
+# of mantissa instead of fp32's 24, while the weights, their gradients, AdamW's state, the losses and the
+# metric stay fp32 (`linkpaper.training.precision`). bf16 keeps fp32's exponent range, so
+# nothing overflows and no loss scaling is needed; what it costs is rounding, about three
+# significant digits per product. Where the hardware computes bf16 (x86 CPUs with
+# `avx512_bf16` or `amx_bf16`, Ampere or newer GPUs) each product is cheaper; elsewhere torch
+# emulates it and it is slower than fp32. fp32 stays the default and gives the same numbers,
+# bit for bit, as before the option existed; a run never resumes, and a grid folder never
+# takes runs, in another precision.
+#
+# Whether the rounding changes the answer is measured, not assumed: VALOR++ and LINK were
+# trained under the recipe in bf16 at the grid's seeds, beside the same runs in fp32. Our
+# rule: bf16 is **at parity** on a score when the mean of its seeds lies within the fp32
+# seeds' range. The table pairs runs of the same variant and seed; only seeds finished in
+# both precisions count.
+
+# %%
+from linkpaper.chapters import precision_parity
+from linkpaper.errors import UserError
+
+try:
+    pairs = precision_parity.parity_runs(fp32_dir, bf16_dir, ("valor++", "link"))
+except UserError as error:
+    pairs = []
+    display(Markdown(f"No parity runs to read: {error}"))
+if pairs:
+    parity = precision_parity.parity_frame(pairs)
+    speed = precision_parity.speed_frame(pairs)
+    caption = precision_parity.parity_caption(pairs)
+    display(Markdown(f"Test scores at the epoch each run selected: {caption}."))
+    display(parity)
+    display(Markdown(precision_parity.parity_verdict(parity)))
+
+# %% [markdown]
+# Each run keeps the epoch with the best validation score, and bf16's rounding changes the
+# path training takes, so the two precisions of one seed may select different epochs (last
+# column above). Every record also holds its last epoch's test scores, which leave model
+# selection out:
+
+# %%
+if pairs:
+    last = precision_parity.parity_frame(pairs, epoch="last")
+    display(last.drop(columns="selected epochs fp32 / bf16"))
+    display(Markdown(precision_parity.parity_verdict(last)))
+    display(Markdown(precision_parity.parity_summary(parity, last)))
+
+# %% [markdown]
+# What bf16 buys, in the same runs' own epoch times:
+
+# %%
+if pairs:
+    display(speed)
+    display(Markdown(precision_parity.speed_reading(speed)))
+
+# %% [markdown]
+# The speed table is measured inside the grid's runs, two of them sharing a two-core
+# machine, so it is what a grid meets rather than a clean benchmark;
+# `benchmarks/bench_train.py` times both precisions side by side in one process
+# (`benchmarks/README.md` has its figures: about 1.7x for a bf16 training epoch on a Xeon
+# with AMX, in two alternating runs on one machine). On a CPU without bf16 instructions, or
+# a GPU older than Ampere, keep fp32.
+
+# %% [markdown]
 # ## Summary
 #
 # 1. Every variant is trained with VALOR++'s recipe, unchanged: AdamW, a linear warm-up that
@@ -299,7 +369,9 @@ viz.scores_frame(
 #    test predictions and a run record with the schedule, every loss term and the ten
 #    validation scores per epoch, the hardware and the code's commit.
 # 3. This page's default run is three short epochs on synthetic data, to show the machinery;
-#    the paper's 60-epoch recipe runs from the same page or the command line on a GPU.
+#    the paper's 60-epoch recipe runs from the same page or the command line on a GPU, and
+#    in bf16 where the hardware computes it (the parity runs above say whether the answer
+#    moves).
 
 # %% [markdown]
 # ## Exercises

@@ -27,7 +27,7 @@
 # **Prerequisites**: {doc}`09_results` (the recipe grid and its noise), {doc}`02_evaluation`
 # (segment-level F), and the module chapters {doc}`05_tsam_cmim` and {doc}`06_sloss`.
 #
-# **Run time**: about 25 s on two CPU cores with the default parameters (it reads run
+# **Run time**: about 1 min on two busy CPU cores with the default parameters (it reads run
 # records and stored test decisions; it trains nothing).
 # :::
 
@@ -46,12 +46,21 @@
 # chapter 9), from models **trained on SynthLLP small: synthetic features**. They say how the
 # models behave on LLP's label structure, not how they behave on real LLP features.
 #
+# The grid read here, `results/synth_small_valor_teachers`, was trained on the SynthLLP whose
+# simulated teachers are made as VALOR's are: a thresholded cosine of the model's own visual
+# features, and an audio teacher from a separate CLAP-like embedding
+# ({ref}`decision-synth-teachers`). The first grid, `results/synth_small_recipe`, had teachers
+# that read the clean signal, and PLSIM, which reads the teachers' labels at test time, got
+# information the features did not carry; this page no longer reads it. The grid is trained
+# over several sessions, so a model may have one seed here or several: the first output
+# below lists each model's seeds.
+#
 # The parameters: `results_dir` (the grid's run records), `compare` (the two variants,
 # baseline first), `seed` (the training seed whose predictions the example videos show),
 # `examples` (how many example videos) and `data_dir` (where the LLP annotations are).
 
 # %% tags=["parameters"]
-results_dir = "../results/synth_small_recipe"  # <variant>/seed<N>/: records, decisions
+results_dir = "../results/synth_small_valor_teachers"  # grid with VALOR-like teachers
 compare = ["valor++", "link"]  # the two variants compared (baseline first)
 seed = 87  # the training seed whose predictions the example videos show
 examples = 3  # how many example videos to draw
@@ -64,6 +73,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from linkpaper.chapters import (
+    analysis_reading,
     prediction_scores,
     run_records,
     seed_analysis,
@@ -106,10 +116,10 @@ assert all(seeds_of[name] for name in names), seeds_of
 tables.measured_table(rows, "segment", title="Compared models", source=TRAINED_ON)
 
 # %% [markdown]
-# When LINK is compared, its largest shift over VALOR++ (audio up, visual down) follows the
-# simulated teachers' labels that PLSIM reads at test time, a likely artefact of SynthLLP
-# that need not carry over to LLP (chapter 9, {ref}`ch9-teacher-artefact`); keep it in mind
-# in the per-class and per-segment comparisons below.
+# What the table says, computed from the same runs:
+
+# %% tags=["remove-input"]
+display(Markdown(analysis_reading.score_difference_reading(runs, names)))
 
 # %% [markdown]
 # ## Per class
@@ -142,16 +152,22 @@ fig = seed_analysis.per_class_seed_figure(
 plt.show()
 
 # %% [markdown]
-# **What to look at.** How far apart the dots of one model are (its seed spread) against the
-# distance between the two models' diamonds; and the classes at the bottom, with few test
-# segments, where one video more or less moves F by several points.
+# **What to look at.** How far apart the dots of one model are (its seed spread; a model with
+# one seed has a single dot, on its diamond) against the distance between the two models'
+# diamonds; and the classes at the bottom, with few test segments, where one video more or
+# less moves F by several points.
 #
 # The class and modality pairs where the two models differ most (mean F of the second model
-# minus the first), each model's mean with the range over its seeds:
+# minus the first), each model's mean with the range over its seeds. Where a model has
+# one seed, the last column says the spread is unknown rather than True or False:
 
 # %%
 differences = seed_analysis.class_differences(per_class, support, names)
-differences.rename_axis(index=[f"class [{SOURCE}]", "modality"])
+one_seed = per_class.groupby("model")["seed"].nunique().min() < 2
+shown_differences = differences.astype({"seed ranges overlap": object})
+if one_seed:  # a point against a point: no seed spread to compare
+    shown_differences["seed ranges overlap"] = "unknown (one seed)"
+shown_differences.rename_axis(index=[f"class [{SOURCE}]", "modality"])
 
 # %% tags=["remove-input"]
 display(Markdown(seed_analysis.class_difference_reading(differences, support)))
@@ -172,7 +188,8 @@ zeros.rename_axis(index=[f"class [{SOURCE}]", "modality"]) if len(zeros) else ze
 display(Markdown(seed_analysis.zero_score_reading(zeros, support, per_class)))
 
 # %% [markdown]
-# The five classes with the fewest training videos, with their test and teacher counts:
+# The five classes with the fewest training videos, with their test counts (and the
+# teachers' counts when the runs were trained on the SynthLLP the present code makes):
 
 # %%
 support.sort_values("train videos", kind="stable").head(5).rename_axis(
@@ -212,9 +229,9 @@ fig = seed_analysis.alignment_seed_figure(alignment, source=SOURCE)
 plt.show()
 
 # %% [markdown]
-# **What to look at.** The drop from the left panel to the right one (every model), then,
-# within a panel, whether the two models' dots mix or stay apart. The table gives mean ±
-# standard deviation over seeds and, in parentheses, the number of seeds:
+# **What to look at.** How far each model falls or rises from the left panel to the right
+# one, then, within a panel, whether the two models' dots mix or stay apart. The table gives
+# mean ± standard deviation over seeds and, in parentheses, the number of seeds:
 
 # %%
 seed_analysis.alignment_seed_table(alignment).rename_axis(
@@ -226,10 +243,16 @@ display(Markdown(seed_analysis.alignment_reading(alignment, names, kind)))
 
 # %% [markdown]
 # A class heard but not seen (or seen but not heard) is exactly what the video-level labels
-# cannot tell and what the teachers' pseudo labels must supply, so every model scores lower
-# on non-aligned segments. LINK is designed to close that gap; chapter 9 and the bullets
-# above say whether it does so here, and chapter 6 shows why S-LOSS lowers the visual scores
-# on these features.
+# cannot tell and what the teachers' pseudo labels must supply, so non-aligned segments are
+# expected to be harder; the bullets above say by how much here. LINK is designed to close
+# that gap. Whether it does so on this grid is a comparison of the two models' gaps:
+
+# %% tags=["remove-input"]
+display(Markdown(analysis_reading.alignment_gap_reading(alignment, names)))
+
+# %% [markdown]
+# {doc}`06_sloss` looks at what S-LOSS, one of LINK's three modules, does to the visual
+# scores.
 
 # %% [markdown]
 # ## Example videos
@@ -280,7 +303,7 @@ for index, why in picks:
 # %% [markdown]
 # **What to look at.** Rows where the two models' predictions differ from each other while
 # the ground truth is the same; a video picked for the largest gain or loss of one seed is an
-# illustration, not evidence: another seed would pick other videos.
+# illustration, not evidence: another seed may pick other videos.
 
 # %% [markdown]
 # ## Module diagnostics
@@ -328,12 +351,16 @@ plt.show()
 # **What to look at.** The size of the change, on each panel's own axis: whether the scalars
 # leave 1 by more than a few thousandths, and how far μ gets towards 1 (the dashed line, where
 # the adaptive weight λ becomes a constant 1): μ's axis runs from 0 to 1, so a curve that
-# flattens well below the line has slowed down, not arrived. The thin lines show whether the
-# seeds agree.
-#
-# α₁ and β₁ (and α₂ and β₂) stay equal in every run: only their products α₁β₁ and α₂β₂
-# enter eqs 4-5, both factors start at 1, so their gradients and AdamW updates are
-# identical. The parameterisation has two free scalars, not four:
+# flattens well below the line has slowed down, not arrived. Where a variant has several
+# seeds, the thin lines show whether they agree. Where the runs end (computed):
+
+# %% tags=["remove-input"]
+display(Markdown(analysis_reading.module_reading(grid)))
+
+# %% [markdown]
+# α₁ and β₁ (and α₂ and β₂) should stay equal in every run: only their products α₁β₁ and
+# α₂β₂ enter eqs 4-5 and both factors start at 1, so their gradients and AdamW updates are
+# identical. The parameterisation then has two free scalars, not four. The records check it:
 
 # %% tags=["hide-input"]
 lines = []
@@ -348,7 +375,7 @@ display(Markdown("\n".join(lines)))
 
 # %% [markdown]
 # TSAM's weights: how much they vary over the ten segments (temporal) and over the hidden
-# channels (spatial). The spatial spread is tiny, so it is drawn in thousandths.
+# channels (spatial). The spatial spread is drawn in thousandths, on its own axis.
 
 # %% tags=["hide-input"]
 fig = seed_analysis.epoch_panels_figure(grid, [
@@ -365,11 +392,17 @@ plt.show()
 
 # %% [markdown]
 # **What to look at.** Whether the temporal spread grows (TSAM learning to single out
-# segments) or stays where it started, and how small the spatial spread is on its own axis:
-# weights near 0.5 for every channel rescale the features almost uniformly. Whether the
-# temporal weights follow content cannot be read from these per-epoch means (the grid keeps
-# no checkpoints); in chapter 5's short demonstration model (32 optimiser steps) they follow
-# segment position more than content.
+# segments), falls or stays where it started, and how the spatial spread compares with it:
+# spatial weights close to one value for every channel rescale the features almost
+# uniformly. What the records say (computed):
+
+# %% tags=["remove-input"]
+display(Markdown(analysis_reading.tsam_reading(grid)))
+
+# %% [markdown]
+# Whether the temporal weights follow content cannot be read from these per-epoch means (the
+# grid keeps no checkpoints); in the short demonstration run of {doc}`05_tsam_cmim` they
+# follow segment position more than content.
 #
 # Last, the training losses of S-LOSS's two terms (log scale) and the quantity that selects
 # the tested epoch, validation segment-level Type@AV:
@@ -396,13 +429,18 @@ plt.show()
 #
 # 1. A per-class or per-segment difference between two models means something only beyond
 #    the spread of their seeds: the figures show every seed, and the tables say when the
-#    seed ranges overlap.
-# 2. Rare classes rest on few test segments and few training videos, so their scores move
-#    most between seeds; a class scores 0 when a run never predicts it, and the data (its
-#    training videos, its test segments, the teacher's labels) says why.
-# 3. Non-aligned segments, LINK's motivation, are harder for every model; the module
-#    diagnostics show how little some of LINK's parameters move on SynthLLP small, which
-#    limits what this grid says about them.
+#    seed ranges overlap. With one seed per model the spread is unknown, and no difference
+#    is established.
+# 2. A class with few test segments moves by several points when one video is right or
+#    wrong, and a class with few training videos has little to learn from; a class scores 0
+#    when a run gets none of its test segments right, and the data (its training videos, its
+#    test segments, the teacher's labels) says which cause is likely.
+# 3. Non-aligned segments are LINK's motivation: whether every model finds them harder,
+#    whether LINK narrows the gap, and how far its modules' parameters move on SynthLLP
+#    small are read from the grid's records, synthetic features and all. On this grid:
+
+# %% tags=["remove-input"]
+display(Markdown(analysis_reading.summary_reading(runs, names, alignment, grid)))
 
 # %% [markdown]
 # ## Exercises
@@ -411,8 +449,10 @@ plt.show()
 #    (`-p compare '["valor++", "+P"]'`). Which of LINK's largest per-class differences does
 #    +P share (both have PLSIM)? For which classes do the two models' seed ranges overlap,
 #    so that the difference in their means is not yet a finding?
-# 2. **Another seed's examples.** Set `seed` to 88: do the videos picked as the largest gain
-#    and loss stay the same? What does that say about reading one example video?
+# 2. **Another seed's examples.** Set `seed` to another seed that both models have (the
+#    first output lists them; e.g. `-p seed 88`; a seed that either model lacks falls back
+#    to one both have): do the videos picked as the largest gain and loss stay the same?
+#    What does that say about reading one example video?
 # 3. **Is rarity the whole story?** From the class support table (`support`) and the
 #    per-class frame (`per_class`), plot each class's mean F against its number of training
 #    videos, per modality. Which classes score far below what their frequency suggests, and
