@@ -19,7 +19,7 @@
 # **You will learn** what S-LOSS asks of the audio and visual features of a video, and why;
 # which parts of it come from prior work and which part is LINK's (the adaptive weight
 # λ(s; μ)); where gradient descent takes μ and how far a training schedule lets it go; and
-# what the grid's records say about S-LOSS's cost in visual F-score.
+# what the recipe grid's records say about S-LOSS and the visual F-score.
 #
 # **Prerequisites**: {doc}`04_valor` (VALOR++'s loss terms and pseudo labels) and
 # {doc}`05_tsam_cmim` (the misaligned example clip); {doc}`03_synthllp` for the simulated
@@ -29,12 +29,16 @@
 # :::
 #
 # **Data.** The hand-made clip of chapter 5 (illustrative); SynthLLP small, seed 0
-# (synthetic) for a real pseudo-label pair and an untrained "+S" model (seed 87); the run
-# records of two grids on SynthLLP small (synthetic), both written by
-# `python -m linkpaper grid` ({doc}`08_training`): a short first-round grid, used only to contrast its
-# schedule with the recipe's, and the grid under the paper's recipe (each section names the
-# runs and schedule it reads, from the records); and LLP's real test annotations for the
-# error counts.
+# (synthetic), whose teachers are computed as VALOR computes the real ones ({doc}`03_synthllp`),
+# for a real pseudo-label pair and an untrained "+S" model (seed 87); the run records of two
+# grids on SynthLLP small (synthetic), both written by `python -m linkpaper grid`
+# ({doc}`08_training`): the **recipe grid** (`results/synth_small_valor_teachers`), trained
+# under the paper's recipe on the SynthLLP loaded here, and a **short first-round grid** on an
+# earlier SynthLLP (`results/synth_small_grid`), read only in the section "μ on the short
+# schedule" as a contrast of schedules. Each section names the runs, data and schedule it
+# reads, from the records, and says whether their data is this page's; the recipe grid is
+# trained across sessions, so a variant may have one seed or several. LLP's real test
+# annotations give the error counts.
 
 # %% [markdown]
 # ## Why: features should be as similar as their labels agree
@@ -153,14 +157,15 @@
 # ## The code
 #
 # The parameters: `data`, `seed` (the untrained model's initialisation), `grid_dir` (the
-# short first-round grid) and `recipe_dir` (the grid under the paper's recipe), both relative
-# to `notebooks/`, and `data_dir`.
+# short first-round grid, the contrast of schedules) and `recipe_dir` (the recipe grid on the
+# SynthLLP with VALOR-like teachers), both relative to `notebooks/`, and `data_dir`.
 
 # %% tags=["parameters"]
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
 seed = 87  # model initialisation seed
-grid_dir = "../results/synth_small_grid"  # the short first-round grid (contrast)
-recipe_dir = "../results/synth_small_recipe"  # the grid under the paper's recipe
+grid_dir = "../results/synth_small_grid"  # short first-round grid (schedule contrast)
+# the paper's recipe on the SynthLLP with VALOR-like teachers (the data loaded here)
+recipe_dir = "../results/synth_small_valor_teachers"
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
 # %% tags=["hide-input"]
@@ -170,7 +175,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.chapters import prediction_scores, run_records, viz
+from linkpaper.chapters import prediction_scores, run_records, sloss_reading, viz
 from linkpaper.chapters.modelviz import Panel, curves_figure, curves_grid, panels_figure
 from linkpaper.chapters.probe import (
     epoch_series,
@@ -180,7 +185,6 @@ from linkpaper.chapters.probe import (
     misaligned_example,
     record_budget,
     records_source,
-    seed_text,
     sloss_terms,
     trace_forward,
     video_label_prf,
@@ -206,23 +210,22 @@ SOURCE = avvp.describe()
 # everywhere: the similarity term becomes a plain mean squared error.
 
 # %%
+cosines = [-0.5, -0.1, 0.0, 0.5, 1.0]
+weights = {}
+for mu_value in (0.0, 0.5, 1.0, 2.0):
+    lam = sloss_lambda(torch.tensor(cosines), torch.tensor(mu_value))
+    weights[f"μ = {mu_value:g}"] = lam.numpy()
 lambda_table = pd.DataFrame(
-    {
-        f"μ = {mu:g}": sloss_lambda(
-            torch.tensor([-0.5, -0.1, 0.0, 0.5, 1.0]), torch.tensor(mu)
-        ).numpy()
-        for mu in (0.0, 0.5, 1.0, 2.0)
-    },
-    index=pd.Index([-0.5, -0.1, 0.0, 0.5, 1.0], name="s (the formula, no data)"),
+    weights,
+    index=pd.Index(cosines, name="s (the formula, no data)"),
 )
 lambda_table.round(4)
 
 # %% tags=["hide-input"]
 s = torch.linspace(-1, 1, 801)
-curves = {
-    f"μ = {mu:g}": (s, sloss_lambda(s, torch.tensor(mu)))
-    for mu in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
-}
+curves = {}
+for mu_value in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
+    curves[f"μ = {mu_value:g}"] = (s, sloss_lambda(s, torch.tensor(mu_value)))
 fig = curves_figure(
     {"λ(s; μ), eq 11": curves},
     source="the formula, no data",
@@ -245,9 +248,9 @@ plt.show()
 
 # %%
 clip = misaligned_example()
-r_clip = iou_targets(
-    torch.as_tensor(clip["audio"])[None], torch.as_tensor(clip["visual"])[None]
-)[0]
+clip_audio = torch.as_tensor(clip["audio"])[None]
+clip_visual = torch.as_tensor(clip["visual"])[None]
+r_clip = iou_targets(clip_audio, clip_visual)[0]
 
 # %% tags=["hide-input"]
 fig = panels_figure(
@@ -419,11 +422,12 @@ schedules = {
     "recipe, 157 steps each (LLP)": lr_budget(60, 157, 10),
 }
 shown = [1, 2, 3, 6, 10, 20, 40, 60]
+budget_columns = {}
+for label, b in schedules.items():
+    values = [round(float(b[e - 1]), 4) if e <= len(b) else "" for e in shown]
+    budget_columns[label] = values
 pd.DataFrame(
-    {
-        name: [round(float(b[e - 1]), 4) if e <= len(b) else "" for e in shown]
-        for name, b in schedules.items()
-    },
+    budget_columns,
     index=pd.Index(shown, name="epoch (Σ lr × steps, no data)"),
 )
 
@@ -449,29 +453,41 @@ Markdown(
 #
 # ### μ on the short schedule
 #
-# The runs with S of the short first-round grid; the dashed line is the budget of their own
-# schedule, drawn at each epoch's midpoint, where the logged mean sits.
+# A contrast of schedules, not a result of this page's data: the runs with S of the short
+# first-round grid, by default trained on an earlier SynthLLP (the paragraph below says what
+# they are and whether their data is this page's). The dashed line is the budget of their
+# own schedule, drawn at each epoch's midpoint, where the logged mean sits.
 
 # %% tags=["remove-input"]
 S_VARIANTS = ["+S", "+T+S", "+S+P", "link"]
 records, GRID, text = grid_section(grid_dir, S_VARIANTS, avvp.source)
 Markdown(text)
 
+
 # %% tags=["hide-input"]
+def mu_panels(frame, budget_name, budget_curve):
+    """One panel per variant: the μ of each of its seeds, and the schedule's budget."""
+    panels = {}
+    for variant in dict.fromkeys(v for v, _ in frame.columns):
+        runs = [(v, s) for v, s in frame.columns if v == variant]
+        seeds = {f"seed {s}": (frame.index, frame[(v, s)]) for v, s in runs}
+        panels[f"μ of {variant}"] = {**seeds, budget_name: budget_curve}
+    return panels
+
+
+def midpoint_budget(record):
+    """Σ lr × steps at each epoch's midpoint, where μ's logged epoch mean sits."""
+    budget = np.concatenate([[0.0], record_budget(record)])
+    return (budget[:-1] + budget[1:]) / 2
+
+
 if records:
     mu = epoch_series(records, "mu")
-    budget = np.concatenate([[0.0], record_budget(next(iter(records.values())))])
-    midpoints = (budget[:-1] + budget[1:]) / 2
+    midpoints = midpoint_budget(next(iter(records.values())))
     BUDGET = "Σ lr × steps (midpoint)"
+    budget_curve = (np.arange(len(midpoints)) + 1, midpoints)
     fig = curves_grid(
-        {
-            f"μ of {variant}": {
-                **{f"seed {s}": (mu.index, mu[(v, s)]) for v, s in mu.columns
-                   if v == variant},
-                BUDGET: (np.arange(len(midpoints)) + 1, midpoints),
-            }
-            for variant in dict.fromkeys(v for v, _ in mu.columns)
-        },
+        mu_panels(mu, BUDGET, budget_curve),
         source=GRID,
         title="μ (epoch mean) on the short schedule",
         xlabel="epoch",
@@ -485,27 +501,35 @@ if records:
 
 # %% [markdown]
 # *What to look at:* one panel per variant, each spanning μ's whole way, from 0 (its start)
-# to 1 (where λ = 1): on this schedule every run barely leaves the bottom, along the dashed
-# budget.
+# to 1 (where λ = 1); how far the runs get on this schedule, and how close they stay to the
+# dashed budget.
 
 # %% tags=["hide-input"]
 if records:
     display(mu.T.round(4).rename_axis(["variant", f"seed [μ per epoch, {GRID}]"]))
 
+# %% tags=["remove-input"]
+if records:
+    done = [c for c in mu.columns if records[c].complete]
+    if done:
+        text = sloss_reading.mu_reading(mu[done], midpoints[-1], 4, kind="finished")
+        display(Markdown(text))
+
 # %% [markdown]
-# μ rises from 0 in every run and every seed, at the rate the optimiser allows: about the
-# constant-size budget, which AdamW exceeds only when the gradient on μ grows (as s leaves the
-# region near 1, where ∂λ/∂μ = −e^(1−μ)(1 − s) vanishes). The curves hardly depend on the
-# variant or the seed: the rate is set by the optimiser and the schedule, not by the data.
-# S-LOSS's adaptive weight is therefore a schedule in disguise, from e at the start towards 1
-# (reached only with a schedule whose budget passes 1). `ModelConfig(freeze_mu=True)`
-# (`--model-override freeze_mu=true`) keeps μ at its initial value, the alternative reading
-# in which λ is a fixed weighting.
+# How to read these numbers. The optimiser moves μ by about the learning rate per step while
+# the gradient on μ keeps its sign and its size: the budget. AdamW moves it further when that
+# gradient grows (as s leaves the region near 1, where ∂λ/∂μ = −e^(1−μ)(1 − s) vanishes) and
+# less when it shrinks or is noisy; weight decay pulls μ slightly back towards 0. Where the
+# runs end close to each other and to the budget, whatever the variant and the seed, the rate
+# is set by the optimiser and the schedule, not by the data: S-LOSS's adaptive weight is then
+# a schedule in disguise, from e at the start towards 1 (reached only with a schedule whose
+# budget passes 1). `ModelConfig(freeze_mu=True)` (`--model-override freeze_mu=true`) keeps μ
+# at its initial value, the alternative reading in which λ is a fixed weighting.
 #
 # ### μ under the paper's recipe
 #
-# The same quantity in the runs with S of the recipe grid, next to the budget of their
-# schedule.
+# The same quantity in the runs with S of the recipe grid (the SynthLLP loaded on this page),
+# next to the budget of their schedule.
 
 # %% tags=["remove-input"]
 recipe_records, RECIPE, text = grid_section(
@@ -516,17 +540,11 @@ Markdown(text)
 # %% tags=["hide-input"]
 if recipe_records:
     recipe_mu = epoch_series(recipe_records, "mu")
-    recipe_budget = record_budget(next(iter(recipe_records.values())))
-    BUDGET = "Σ lr × steps"
+    recipe_budget = midpoint_budget(next(iter(recipe_records.values())))
+    BUDGET = "Σ lr × steps (midpoint)"
+    budget_curve = (np.arange(len(recipe_budget)) + 1, recipe_budget)
     fig = curves_grid(
-        {
-            f"μ of {variant}": {
-                **{f"seed {s}": (recipe_mu.index, recipe_mu[(v, s)])
-                   for v, s in recipe_mu.columns if v == variant},
-                BUDGET: (np.arange(1, len(recipe_budget) + 1), recipe_budget),
-            }
-            for variant in dict.fromkeys(v for v, _ in recipe_mu.columns)
-        },
+        mu_panels(recipe_mu, BUDGET, budget_curve),
         source=RECIPE,
         title="μ (epoch mean) under the paper's recipe",
         xlabel="epoch",
@@ -543,51 +561,72 @@ if recipe_records:
 
 # %% tags=["remove-input"]
 if recipe_records:
-    last_mu = recipe_mu.ffill().iloc[-1]
-    display(Markdown(
-        f"At the last epoch μ lies between {last_mu.min():.3f} and {last_mu.max():.3f} "
-        f"over these runs, against a budget of {recipe_budget[-1]:.3f} for their "
-        "schedule. The band weight e^|1−μ| therefore ends between "
-        f"{np.exp(1 - last_mu.max()):.2f} and {np.exp(1 - last_mu.min()):.2f} "
-        "(it starts at e ≈ 2.72): on SynthLLP small, whose 2,000 training videos give "
-        "32 steps per epoch, λ stays close to its initial shape through the whole "
-        "recipe."
-    ))
+    done = [c for c in recipe_mu.columns if recipe_records[c].complete]
+    if done:
+        end = recipe_budget[-1]
+        text = sloss_reading.mu_reading(recipe_mu[done], end, kind="finished")
+        display(Markdown(text))
 
 # %% [markdown]
-# The `+S/paper-mu1` control (λ = 1 throughout) shows what the weight changes.
+# What λ's distance from 1 changes is measured by the control `+S/paper-mu1` (eq 12 with
+# λ = 1 throughout), read below where the recipe grid holds it.
 #
-# ### Why the visual scores fall with S-LOSS
+# ### S-LOSS and the visual scores
 #
-# Under the recipe, the variants with S lose visual F-score against VALOR++
-# ({doc}`09_results`). The controls of the recipe grid take S-LOSS apart
-# ({ref}`decision-sloss-form`): `+S/label` keeps L_label and drops the similarity term;
-# `+S/paper-mu1` keeps eq 12 with λ = 1; `+S/leap-mu1` is the prior work's gentler form with
-# λ = 1; `+S/leap` that form with the adaptive λ. Segment-level test scores, mean over the
-# seeds each variant has in the folder (column n):
+# Does adding S lower the visual F-score under the recipe? Each variant with S is set against
+# its partner without S, the same network with the same other modules (`+S` against VALOR++,
+# `+T+S` against `+T`, `+S+P` against `+P`, LINK against `+T+P`), on the seeds both have
+# finished in the recipe grid: segment-level test visual F, the mean over those seeds.
 
 # %% tags=["hide-input"]
-SLOSS_VARIANTS = [
-    "valor++", "+S/label", "+S/paper-mu1", "+S", "+S/leap-mu1", "+S/leap", "link/leap"
-]
+SLOSS_VARIANTS = ["valor++", "+S", *sloss_reading.SLOSS_CONTROLS]
+PAIR_VARIANTS = [v for pair in sloss_reading.S_PAIRS for v in pair]
+wanted = list(dict.fromkeys(PAIR_VARIANTS + SLOSS_VARIANTS))
+recipe_runs = find_grid_records(recipe_dir, wanted)
+finished = {key: r for key, r in recipe_runs.items() if r.complete}
+# each finished run's segment-level test scores: index (variant, seed)
+seg = sloss_reading.segment_scores(finished)
+pair_table = sloss_reading.s_pair_frame(seg)
+PAIRED = {k: r for k, r in finished.items() if k[0] in PAIR_VARIANTS}
+if len(pair_table):
+    caption = f"segment visual F, test [{records_source(PAIRED)}]"
+    display(pair_table.round(2).rename_axis(caption))
+
+# %% tags=["remove-input"]
+text = sloss_reading.s_effect_reading(seg)
+if len(sloss_reading.seeds_of(seg, "valor++")) > 1:
+    text += " For scale, " + sloss_reading.spread_words(seg)
+display(Markdown(text))
+
+# %% [markdown]
+# The controls of {ref}`decision-sloss-form` take S apart: `+S/label` keeps L_label and drops
+# the similarity term; `+S/paper-mu1` keeps eq 12 with λ = 1; `+S/leap-mu1` is the prior
+# work's gentler form with λ = 1; `+S/leap` that form with the adaptive λ. Segment-level test
+# scores of VALOR++, `+S` and whichever of the controls the recipe grid holds, the mean over
+# the seeds each has (column n); the sentences below the table say which are there.
+
+# %% tags=["hide-input"]
 try:
-    sloss_rows = run_records.measured_rows(
-        run_records.find_run_dirs(recipe_dir, SLOSS_VARIANTS)
-    )
+    run_dirs = run_records.find_run_dirs(recipe_dir, SLOSS_VARIANTS)
+    sloss_rows = run_records.measured_rows(run_dirs)
 except UserError as err:
     sloss_rows = []
     print(err)
-by_model = {row["model"]: row for row in sloss_rows}
-sloss_records = find_grid_records(recipe_dir, SLOSS_VARIANTS)
+# in the order of SLOSS_VARIANTS, as the tables and curves show them
+sloss_records = {k: finished[k] for v in SLOSS_VARIANTS for k in finished if k[0] == v}
 # the caption names the runs the table shows, read from their records
 SHOWN = records_source(sloss_records) if sloss_records else "no recipe records"
 scores = pd.DataFrame(
-    {row["model"]: dict(zip(["A", "V", "AV", "Type@AV"], row["mean"][:4]), n=row["n"])
-     for row in sloss_rows}
+    {row["model"]: [*row["mean"][:4], row["n"]] for row in sloss_rows},
+    index=["A", "V", "AV", "Type@AV", "n"],
 ).T
 if sloss_rows:
-    display(scores.round(2).astype({"n": int}).rename_axis(
-        f"segment level, test [{SHOWN}]"))
+    shown_scores = scores.round(2).astype({"n": int})
+    display(shown_scores.rename_axis(f"segment level, test [{SHOWN}]"))
+
+# %% tags=["remove-input"]
+controls_text = sloss_reading.controls_reading(seg)
+display(Markdown(controls_text + " " + sloss_reading.label_share_reading(seg)))
 
 # %% [markdown]
 # **Where the visual errors come from.** Counts over LLP's test cells (video, segment,
@@ -597,47 +636,34 @@ if sloss_rows:
 
 # %% tags=["hide-input"]
 test = load_annotations("test", data_dir)
-errors = (
-    prediction_scores.cross_modal_error_rows(sloss_rows, test) if sloss_rows else None
-)
-if errors is not None:
+errors = None
+if sloss_rows:
+    errors = prediction_scores.cross_modal_error_rows(sloss_rows, test)
     counts = errors.drop(columns="n").round(1)
     if (counts == counts.round()).all().all():
         counts = counts.astype(int)  # one seed each: whole cells
-    display(counts.assign(n=errors["n"].astype(int)).rename_axis(
-        f"cells of LLP test (real GT), seed means [{SHOWN}]"))
+    counts = counts.assign(n=errors["n"].astype(int))
+    display(counts.rename_axis(f"cells of LLP test (real GT), seed means [{SHOWN}]"))
 
 # %% tags=["remove-input"]
-if errors is not None and {"valor++", "+S", "+S/label"} <= set(errors.index):
-    drop = {m: scores.loc[m, "V"] - scores.loc["valor++", "V"]
-            for m in ("+S/label", "+S")}
-    fp = errors["visual FP, heard"] + errors["visual FP, neither"]
-    tp = errors["visual TP"] - errors.loc["valor++", "visual TP"]
-    fp = fp - fp["valor++"]
-    n = {m: by_model[m]["n"] for m in ("valor++", "+S/label", "+S")}
-    display(Markdown(
-        f"Against VALOR++ ({n['valor++']} seed(s)), the segment-level visual F changes "
-        f"by {drop['+S/label']:+.2f} points with L_label alone (`+S/label`, "
-        f"{n['+S/label']} seed(s)) and by {drop['+S']:+.2f} with the whole of S (`+S`, "
-        f"{n['+S']} seed(s)). The visual true positives change by "
-        f"{tp['+S/label']:+.0f} and {tp['+S']:+.0f} cells, the visual false positives "
-        "by "
-        f"{fp['+S/label']:+.0f} and {fp['+S']:+.0f}."
-    ))
+if errors is not None:
+    held = [m for m in ("+S", "+S/label") if m in errors.index]
+    texts = [sloss_reading.visual_error_reading(errors, m) for m in held]
+    if texts:
+        display(Markdown(" ".join(texts)))
 
 # %% [markdown]
-# Read the sentence above against the table: where the true positives hold and the false
-# positives rise, S costs visual **precision**, not recall, on heard-only cells and on empty
-# ones alike; and where `+S/label` already loses most of what `+S` loses, the cost arrives
-# with **L_label, before any similarity term**. Why L_label can do this on SynthLLP: it
-# trains VALOR's per-modality *video* probabilities against Y_m[c] = max_t pl_m[t, c]. A
-# class switched on in a single segment by the visual teacher makes it "visible" for the
-# whole clip, and the visual teacher, like CLIP with the narrator of the example clip,
-# switches on classes that are heard but not seen. Its video-level labels are far less
-# precise than the audio teacher's:
+# **How L_label could cost visual precision** (a possible mechanism; the sentences around it
+# say whether the records show it). L_label trains VALOR's per-modality *video*
+# probabilities against Y_m[c] = max_t pl_m[t, c]. A class switched on in a single segment
+# by the visual teacher makes it "visible" for the whole clip; where the visual teacher
+# switches on a class that is heard but not seen (as CLIP might with the narrator of the
+# example clip), L_label teaches the visual stream to call it visible. How often that happens
+# depends on the precision of the visual teacher's video-level labels. Both teachers' on the
+# data loaded on this page:
 
 # %%
-pd.DataFrame(
+teacher_prf = pd.DataFrame(
     {
         (split, modality): video_label_prf(
             getattr(getattr(avvp, split), f"pseudo_{modality}"),
@@ -646,16 +672,20 @@ pd.DataFrame(
         for split in ("val", "test")
         for modality in ("audio", "visual")
     }
-).T[["precision", "recall", "f"]].round(3).rename_axis(
-    ["split", f"Y_m = max_t gated pseudo label [{SOURCE}] vs the modality's GT (real)"])
+).T[["precision", "recall", "f"]]
+PRF_AXIS = f"Y_m = max_t gated pseudo label [{SOURCE}] vs the modality's GT (real)"
+teacher_prf.round(3).rename_axis(["split", PRF_AXIS])
+
+# %% tags=["remove-input"]
+Markdown(sloss_reading.teacher_precision_reading(teacher_prf))
 
 # %% [markdown]
-# Pushing the visual video probability towards 1 for those classes raises the visual frame
-# probabilities across the clip (VALOR's video probability is an attention-weighted mean over
-# segments). The training records show it in the last panel of the figure below: the mean
-# visual frame probability on cells whose class only the *audio* pseudo labels hold. Whether
-# L_label costs as much on LLP depends on how precise the real CLIP labels are at the video
-# level, which could not be measured where this book was built.
+# Pushing the visual video probability towards 1 for such classes would raise the visual
+# frame probabilities across the clip (VALOR's video probability is an attention-weighted
+# mean over segments). The training records measure it: the last panel of the figure below
+# is the mean visual frame probability on cells whose class only the *audio* pseudo labels
+# hold. Whether L_label costs visual F on LLP depends on how precise the real CLIP labels are
+# at the video level, which could not be measured where this book was built.
 #
 # **What the similarity term does to the features.** Every run records, per epoch, the mean
 # cosine of the encoder outputs over the training pairs of each target group (same label
@@ -663,11 +693,13 @@ pd.DataFrame(
 # training targets:
 
 # %% tags=["hide-input"]
+TRAIN_TARGETS = "SynthLLP small train, gated pseudo labels (synthetic)"
+shares = prediction_scores.target_group_shares
 pd.DataFrame(
-    {"SynthLLP small train, gated pseudo labels (synthetic)":
-         prediction_scores.target_group_shares(train.pseudo_audio, train.pseudo_visual),
-     "LLP test ground truth (real)":
-         prediction_scores.target_group_shares(test.gt_audio, test.gt_visual)}
+    {
+        TRAIN_TARGETS: shares(train.pseudo_audio, train.pseudo_visual),
+        "LLP test ground truth (real)": shares(test.gt_audio, test.gt_visual),
+    }
 ).T.round(3).rename_axis("share of (i, j) segment pairs")
 
 # %% tags=["hide-input"]
@@ -681,12 +713,13 @@ READABLE = {
     "audio_prob_on_visual_only": "audio prob. on visual-only cells",
 }
 if sloss_records:
-    last = pd.DataFrame({
-        READABLE[key]: epoch_series(sloss_records, key).ffill().iloc[-1]
-        .groupby(level=0, sort=False).mean()
-        for key in READABLE
-    })
-    display(last.round(3).rename_axis(f"variant [last epoch, seed means, {ALIGN}]"))
+    last = {}
+    for key in READABLE:
+        final = epoch_series(sloss_records, key).ffill().iloc[-1]
+        last[key] = final.groupby(level=0, sort=False).mean()
+    last = pd.DataFrame(last)
+    caption = f"variant [last epoch, seed means, {ALIGN}]"
+    display(last.rename(columns=READABLE).round(3).rename_axis(caption))
 
 # %% tags=["hide-input"]
 if sloss_records:
@@ -701,13 +734,12 @@ if sloss_records:
         "+S/leap": {"color": "C1"},
         "link/leap": {"color": "C2"},
     }
+    alignment_panels = {}
+    for key in ("cos_same", "cos_disjoint", "cos_empty", "visual_prob_on_audio_only"):
+        series = epoch_series(sloss_records, key).T
+        alignment_panels[READABLE[key]] = series.groupby(level=0, sort=False).mean().T
     fig = curves_grid(
-        {
-            READABLE[key]: epoch_series(sloss_records, key).T
-            .groupby(level=0, sort=False).mean().T
-            for key in ("cos_same", "cos_disjoint", "cos_empty",
-                        "visual_prob_on_audio_only")
-        },
+        alignment_panels,
         source=ALIGN,
         title="Encoder alignment during training (seed means)",
         xlabel="epoch",
@@ -722,64 +754,43 @@ if sloss_records:
 
 # %% [markdown]
 # *What to look at:* black is VALOR++, grey L_label alone, blue the paper's form of the
-# similarity term, orange the prior work's; dashed lines have λ fixed at 1. The cosine panels
-# span a cosine's whole range, [−1, 1]. Without the
-# similarity term (VALOR++, `+S/label`) the audio and visual outputs stay nearly parallel for
-# every pair, whatever the labels (the shared encoder layers and the cross-modal attention
-# mix the streams); with it, the pairs with disjoint sets are pulled towards 0, as the targets
-# ask, and the same-set pairs end less aligned than VALOR++'s. In the last panel, a visual
-# probability above VALOR++'s on heard-only cells is the label term's leak at work.
+# similarity term, orange the prior work's, green LINK with the prior work's form; dashed
+# lines have λ fixed at 1 (each only where the recipe grid holds it). The cosine panels span a
+# cosine's whole range, [−1, 1]. The paper's form asks for cosine 1 on same-label pairs and 0
+# on disjoint and both-empty ones (the prior work's asks less; see "The equations"). Without
+# the similarity term nothing asks the outputs of pairs with different labels to differ, and
+# the shared encoder layers and the cross-modal attention mix the two streams. In the last
+# panel, a visual probability above VALOR++'s on heard-only cells is what a leak of the label
+# term would show.
 
 # %% tags=["remove-input"]
-if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
-    spread = by_model["valor++"]["std"][3]
-    type_av = scores["Type@AV"]
-    text = (
-        f"In segment Type@AV, `+S` (adaptive λ) ends "
-        f"{type_av['+S'] - type_av['+S/paper-mu1']:+.2f} points from `+S/paper-mu1` "
-        f"(λ = 1); VALOR++'s seed standard deviation is {spread:.2f} over "
-        f"{by_model['valor++']['n']} seeds."
-    )
-    if "+S/leap" in by_model:
-        text += (
-            " The prior work's form with the adaptive weight (`+S/leap`) ends "
-            f"{type_av['+S/leap'] - type_av['+S']:+.2f} points from the paper's form "
-            "(`+S`)."
-        )
-    missing = [m for m in SLOSS_VARIANTS if m not in by_model]
-    if "+S/leap" in by_model and "link/leap" in missing:
-        # LINK with the prior work's form is trained only if that form beats the paper's
-        beats = type_av["+S/leap"] > type_av["+S"]
-        seeds = by_model["+S/leap"]["n"]
-        text += (
-            " LINK with the prior work's form (`link/leap`) belongs in the grid only "
-            "if `+S/leap` beats the paper's form; on "
-            f"{seeds} seed{'s' if seeds > 1 else ''} it "
-            + ("does, so `link/leap` is still to be trained." if beats else
-               "does not, so `link/leap` is not trained.")
-        )
-        missing.remove("link/leap")
-    if missing:
-        text += f" Not in the folder yet: {', '.join(missing)}."
-    display(Markdown(text))
+if sloss_records:
+    n_seeds = pd.Series([v for v, _ in sloss_records]).value_counts().to_dict()
+    display(Markdown(sloss_reading.alignment_reading(last, seeds=n_seeds)))
 
 # %% [markdown]
-# **The weight and the form.** The numbers above compare the adaptive weight with λ = 1 and
-# the two forms of the term, each against VALOR++'s seed spread. With μ still far from 1 at
-# the end of this schedule, λ differs from 1 all along; a difference smaller than the seed
-# spread says the weight changes little here. Chapter 9's control table gives each
-# control's interval.
+# **The weight and the form.** The controls that compare the adaptive weight with λ = 1 and
+# the two forms of the term, where the recipe grid holds them:
+
+# %% tags=["remove-input"]
+Markdown(sloss_reading.weight_form_reading(seg))
+
+# %% [markdown]
+# While μ stays below 1, λ differs from 1 all along (the recipe section above says how far μ
+# gets); a difference smaller than the seed spread says the weight changes little here, and
+# with one seed that spread is unknown. {doc}`09_results` gives an interval for each control
+# its folder holds.
 #
-# **What this shows and what it cannot.** The records show three things the equations
-# predict: μ only rises, at the pace of the optimiser's budget, not of the data (so on
-# SynthLLP small, even under the paper's 60 epochs, the weight λ never gets near its end
-# state λ = 1); the similarity term reshapes the encoder's space as its targets ask; and the
-# controls separate what L_label does from what the similarity term and its weight do. They
-# cannot show what happens on LLP, where the recipe's budget carries μ to 1 and the real
-# visual teacher's video-level labels may be more precise than SynthLLP's simulated ones (the
-# released labels are gated, so this could not be measured offline); and a control's
-# difference smaller than the seed spread (chapter 9 gives each its interval) is not a
-# finding. The first is a check for a run on the released features.
+# **What this shows and what it cannot.** The records can show three things the equations
+# predict, and the computed sentences above say how far they do: whether μ only rises, at the
+# pace of the optimiser's budget rather than of the data (on SynthLLP small the recipe's
+# budget ends below 1, so λ cannot be expected to reach λ = 1 there); whether the similarity
+# term reshapes the encoder's space as its targets ask; and, once `+S/label` is in the folder,
+# what L_label does apart from the similarity term. They cannot show what happens on LLP,
+# where the recipe's budget passes 1 and the real visual teacher's video-level labels may be
+# more or less precise than SynthLLP's (the released labels are gated, so this could not be
+# measured offline); and a difference smaller than the seed spread is not a finding. What μ
+# does on LLP is a check for a run on the released features.
 #
 # ## Implementation notes
 #
@@ -795,20 +806,6 @@ if {"valor++", "+S", "+S/paper-mu1"} <= set(by_model):
 #   over all T × T = 100 pairs of a video, and averaged over the batch.
 # :::
 
-# %% tags=["remove-input"]
-controls = [m for m in SLOSS_VARIANTS if m not in ("valor++", "+S") and m in by_model]
-if controls:
-    display(Markdown(
-        "Seeds behind the controls read on this page: "
-        + "; ".join(f"`{m}` {seed_text(by_model[m]['seeds'])} "
-                    f"({by_model[m]['n']} seed{'s' if by_model[m]['n'] > 1 else ''})"
-                    for m in controls)
-        + f"; VALOR++ has {by_model['valor++']['n']} and `+S` {by_model['+S']['n']}."
-        + (" With one seed, a control's difference from `+S` or VALOR++ is one draw, "
-           "to be read against VALOR++'s seed spread."
-           if min(by_model[m]["n"] for m in controls) == 1 else "")
-    ))
-
 # %% [markdown]
 # ## Summary
 #
@@ -817,12 +814,13 @@ if controls:
 #    from the silent car and the dog's sound and picture are pulled together.
 # 2. L_label and the cosine-against-IoU term come from the works the paper cites; LINK's own
 #    addition is the adaptive weight λ(s; μ). In this book "+S" is all three, and the
-#    controls of chapter 9 separate them.
-# 3. Gradient descent can only raise μ towards 1 (λ → 1), at the pace of the optimiser's
-#    budget: the adaptive weight is a schedule in disguise, and on SynthLLP small it never
-#    reaches its end state. The grid's controls tell L_label's share of S's visual cost from
-#    the similarity term's, each from the few seeds counted above the summary: a difference
-#    below VALOR++'s seed spread is not a finding.
+#    controls of {ref}`decision-sloss-form` separate them.
+# 3. Gradient descent can only raise μ towards 1 (λ → 1), at a pace set by the optimiser's
+#    budget: the adaptive weight is a schedule in disguise, and on SynthLLP small, where the
+#    recipe's budget ends below 1, it cannot be expected to reach its end state. What S does
+#    to the visual F-score, and how much of it L_label alone brings (`+S/label`), is read
+#    from the recipe grid's records, with the seeds each sentence names: a difference below
+#    VALOR++'s seed spread is not a finding, and with one seed that spread is unknown.
 
 # %% [markdown]
 # ## Exercises
@@ -840,6 +838,9 @@ if controls:
 #    cosine map stay flat and pale? What does that say about which pairs the loss pulls first?
 # 3. The prior work's form of the term (the dropdown in "The equations") pulls ReLU(s) towards
 #    x/(1 + x) + 0.01, not towards the IoU. Work out from that formula the largest cosine it
-#    asks of a pair whose segments share their labels, and compare with the "cos, same labels"
-#    column of the last-epoch table for `+S/leap-mu1` and `+S/leap`. Is the lower alignment of
-#    those runs what the target asks for, or a failure to reach it?
+#    asks of a pair whose segments share their labels. Then compare with the "cos, same
+#    labels" column of the last-epoch table for `+S/leap-mu1` and `+S/leap`: the page shows
+#    them when the recipe grid holds them; otherwise train them under the recipe
+#    (`python -m linkpaper grid --variants +S/leap-mu1,+S/leap --seeds 1 --out runs/leap`)
+#    and re-run the page with `-p recipe_dir ../runs/leap`. Is their alignment what the
+#    target asks for, or a failure to reach it?

@@ -58,16 +58,18 @@
 # is the bridge of this page.
 #
 # The notebook's parameters: `results_dir`, the folder of run records (by default the recipe
-# grid, `results/synth_small_recipe`: every table below shows the runs that folder holds and
-# names any that are missing), and `bootstrap_resamples`, the number of test-video
-# resamplings behind each interval.
+# grid on SynthLLP with VALOR-like teachers, `results/synth_small_valor_teachers`: every
+# table below shows the runs that folder holds and names any that are missing; the grid is
+# trained across sessions, so some variants may still have fewer seeds than others),
+# `first_teachers` and `first_grid_dir`, the first SynthLLP's stored test teacher labels and
+# its grid (read only by the section on what changed), and `bootstrap_resamples`, the number
+# of test-video resamplings behind each interval.
 
 # %% tags=["parameters"]
-results_dir = "../results/synth_small_recipe"  # <variant>/seed<N>/results.json, summary
-# the first SynthLLP's test teacher labels and grid; the grid on VALOR-like teachers
+results_dir = "../results/synth_small_valor_teachers"  # <variant>/seed<N>/, summary
+# the first SynthLLP's test teacher labels and grid (the section "What changed")
 first_teachers = "../results/synth_teachers/first_teachers_test_ungated.npz"
 first_grid_dir = "../results/synth_small_recipe"
-valor_teachers_dir = "../results/synth_small_valor_teachers"
 bootstrap_resamples = 2000  # test-video resamplings for the gain intervals
 
 # %%
@@ -92,7 +94,6 @@ measured = [row for row in rows if row["model"] in list_models()]  # Table II va
 if not any(row["model"] == "valor++" for row in measured):
     raise UserError(f"{results_dir}: no finished VALOR++ run; every gain on this page "
                     "is measured against it")
-controls = [row for row in rows if row["model"] in ["valor++", "+S"] + list_controls()]
 test_annotations = load_annotations("test")  # LLP's real test annotations
 MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in rows))
 GRID = f"recipe grid on {MEASURED_SOURCE}, {measured[0]['epochs']} epochs"
@@ -282,8 +283,10 @@ display(Markdown(text))
 # * **S-LOSS's μ moves only part of the way** from 0 towards 1 on SynthLLP small's few
 #   optimiser steps per epoch, so the adaptive weight is tested at one stage of its path
 #   ({ref}`ch6-grid-diagnostics`).
-# * **PLSIM reads simulated teachers**: SynthLLP's pseudo labels imitate the teachers' error
-#   rates, not their errors on real videos ({ref}`ch7-grid-diagnostics`).
+# * **PLSIM reads simulated teachers**: SynthLLP's pseudo labels are computed from its
+#   features as VALOR's are from CLIP's and CLAP's, so their errors follow what the synthetic
+#   features confuse, not what real frames and sounds confuse; how close they come to the real
+#   teachers' quality could not be checked ({ref}`ch7-grid-diagnostics`).
 # :::
 #
 # What the records of this grid say about its schedule and its modules (computed):
@@ -311,22 +314,21 @@ display(Markdown(gain_reading.modality_reading(by_modality)))
 
 # %% [markdown]
 # (ch9-teacher-artefact)=
-# ### Why PLSIM raises audio and lowers visual here
+# ### PLSIM and the teachers' test-time labels
 #
-# The largest measured effect is +P's: audio up by several points, visual down by about as
-# much, and LINK, which also has PLSIM, shows the same shift on every seed. A likely cause is
-# SynthLLP itself. The generation this grid was trained on scored its simulated **teachers**
-# on the *clean* per-class signal, before the noise that confuses classes in the
-# **features** was added (chapter 3 describes it and the VALOR-like teachers that replaced
-# it). PLSIM reads the teachers' ungated segment labels at test time, so it may receive
-# cleaner class information than the features carry. To measure this, the test split's
-# ungated teacher labels of that generation (stored, since the present code makes the new
-# teachers) are scored as predictions, as they are and kept to the classes VALOR++ predicts
-# for each video (what a model's video-level gate lets through), beside the models
-# (segment-level F, %, on LLP's real test annotations):
+# PLSIM is the only module that reads something at test time besides the features: the
+# teachers' ungated segment labels (chapter 7). On SynthLLP these labels are computed as
+# VALOR computes them on LLP (chapter 3): the visual teacher thresholds the cosine between
+# the model's own visual features and a text table, the audio teacher that of a second,
+# separately simulated view of the same sound. A gain of a PLSIM variant can therefore come
+# from the module, or from the teachers' labels being better than the model's decisions on
+# some videos. To tell them apart, the test split's ungated teacher labels are scored as
+# predictions, as they are and kept to the classes VALOR++ predicts for each video (what a
+# model's video-level gate lets through), beside the models (segment-level F, %, on LLP's
+# real test annotations):
 
 # %%
-compared = ["valor++", "+T", "+P", "+S+P", "+T+P", "link"]
+compared = ["valor++", "+T", "+S", "+P", "+S+P", "+T+P", "link", "+P/self"]
 teacher_runs = seed_analysis.seed_runs(results_dir, compared, test_annotations)
 teacher_split, teacher_origin = seed_analysis.teacher_test_split(
     next(iter(teacher_runs.values()))["record"], first_teachers
@@ -343,17 +345,13 @@ teachers.round(1).rename_axis(f"segment-level F (%) [{MEASURED_SOURCE}, LLP test
 display(Markdown(seed_analysis.teacher_label_reading(teachers)))
 
 # %% [markdown]
-# The ungated labels alone are poor predictions: they mark many classes a video does not
-# have. But within the classes VALOR++ already predicts, the audio teacher places them in
-# time better than VALOR++ does, and the visual teacher worse (it also marks classes that are
-# only heard), and +P's and LINK's shifts over VALOR++ have the same signs and similar
-# sizes. This is consistent with PLSIM passing on the simulated teachers' segment labels.
-#
 # **Per video.** If PLSIM replays the teachers, a model's gain over VALOR++ on a test video
 # should follow how much better the teachers' labels are than VALOR++'s decisions on that
 # video (the teachers' *advantage*, within VALOR++'s predicted classes). The correlation r and
-# the least-squares slope of the per-video gain on the advantage, per modality, with +T (which
-# reads no teacher label at test time) as the control:
+# the least-squares slope of the per-video gain on the advantage, per modality. The controls
+# read no teacher label at test time: +T, +S (which trains with the teachers' labels but does
+# not read them at test time) and, when the grid holds it, +P/self (PLSIM reading its own
+# first pass instead of the teachers' labels):
 
 # %%
 replay = seed_analysis.teacher_replay_frame(
@@ -362,90 +360,96 @@ replay = seed_analysis.teacher_replay_frame(
 replay.round(2)
 
 # %% tags=["remove-input"]
-plsim_rows = [VARIANT_LABELS[v] for v in ("+P", "+S+P", "+T+P", "link")
-              if VARIANT_LABELS[v] in replay.index]
-control = VARIANT_LABELS["+T"]
-display(Markdown(
-    "**What to look at.** The r columns. "
-    + ", ".join(f"{name}: audio {replay.loc[name, ('audio', 'r')]:.2f}, visual "
-                f"{replay.loc[name, ('visual', 'r')]:.2f}" for name in plsim_rows)
-    + (f"; against {replay.loc[control, ('audio', 'r')]:.2f} and "
-       f"{replay.loc[control, ('visual', 'r')]:.2f} "
-       "for +T." if control in replay.index else ".")
-    + " The models with PLSIM gain where the teachers are better and lose where they "
-      "are worse: "
-      ""
-    "PLSIM largely replays the simulated teachers' test-time labels. It is an artefact "
-    "of how "
-    ""
-    "the first SynthLLP built its teachers, not evidence about PLSIM's similarity. The "
-    "grid on "
-    ""
-    "the VALOR-like teachers (chapter 3) repeats this measurement; on LLP the teachers "
-    "(CLAP "
-    ""
-    "and CLIP) and the features come from the same audio and frames."
-))
+readers = [VARIANT_LABELS[v] for v in ("+P", "+S+P", "+T+P", "link")]
+replay_controls = [VARIANT_LABELS.get(v, v) for v in ("+T", "+S", "+P/self")]
+display(Markdown(seed_analysis.replay_reading(replay, readers, replay_controls)))
 
 # %% [markdown]
 # (ch9-teachers-changed)=
 # ## What changed when the teachers were made like VALOR's
 #
-# SynthLLP's teachers now work as VALOR's do (chapter 3): the visual teacher thresholds the
-# cosine of the model's own visual features, the audio teacher that of a second view of the
-# same sound. Nothing else about the recipe changed, and SynthLLP's difficulty was
-# recalibrated with VALOR++ alone. The same variants, trained again on that benchmark, give
-# the gains below beside the first grid's (segment Type@AV, with the interval over seeds and
-# test videos). A gain that moves a lot was a property of how the benchmark simulated its
+# The first SynthLLP scored its simulated teachers on the *clean* per-class signal, before
+# the noise that confuses classes in the features was added, so PLSIM could be handed class
+# information the features did not carry. The teachers now work as VALOR's do (chapter 3).
+# Nothing else about the recipe changed, and SynthLLP's difficulty was recalibrated with
+# VALOR++ alone. The first grid (`results/synth_small_recipe`, three seeds per variant) and
+# this page's grid give the gains below side by side (segment Type@AV, with the interval over
+# seeds and test videos). A gain that moves a lot was a property of how the benchmark simulated its
 # teachers, not of the module; this is the lesson about evaluating on simulated data.
 
 # %%
 changed_variants = list_models() + ["+S/label", "valor++/weak", "+P/self"]
 first_rows = run_records.measured_rows(
     run_records.find_run_dirs(first_grid_dir, changed_variants))
-try:
-    valor_rows = run_records.measured_rows(
-        run_records.find_run_dirs(valor_teachers_dir, changed_variants))
-except UserError as err:
-    valor_rows = []
-    print(err)
-valor_models = {row["model"] for row in valor_rows}
-if "valor++" in valor_models and len(valor_models) > 1:
-    before_after = gain_reading.gains_before_after(
-        gain_reading.gain_data(first_rows, reported_ii, test_annotations,
+now_rows = [row for row in rows if row["model"] in changed_variants]
+before_after = gain_reading.gains_before_after(
+    gain_reading.gain_data(first_rows, reported_ii, test_annotations,
                            resamples=bootstrap_resamples),
-        gain_reading.gain_data(valor_rows, reported_ii, test_annotations,
+    gain_reading.gain_data(now_rows, reported_ii, test_annotations,
                            resamples=bootstrap_resamples),
-    )
-    display(before_after.rename_axis(
-        "variant [segment Type@AV gain over VALOR++; SynthLLP small (synthetic)]"))
-else:
-    display(Markdown(
-        f"The grid on the VALOR-like teachers (`{valor_teachers_dir}`) is being "
-        "trained across sessions "
-        ""
-        f"and holds {sum(row['n'] for row in valor_rows)} finished runs so far, "
-        f"{'without' if 'valor++' not in valor_models else 'with'} VALOR++: the "
-        "comparison appears "
-        ""
-        "here once VALOR++ and a variant have finished runs."
-    ))
+)
+before_after.rename_axis(
+    "variant [segment Type@AV gain over VALOR++; SynthLLP small (synthetic)]")
+
+# %% tags=["remove-input"]
+display(Markdown(gain_reading.before_after_reading(
+    before_after, before="the first grid", after="this grid")))
 
 # %% [markdown]
-# ## Controls: LINK's S-LOSS against the prior work's
-#
-# The paper takes the label term L_label and the similarity term from the works it cites and
-# adds the adaptive weight λ(s; μ) ({ref}`decision-sloss-form`). Four controls, trained with
-# the same recipe, separate the parts: **+S/label** (L_label alone, no similarity term),
-# **+S/leap-mu1** (LEAP's form of the similarity term with λ = 1: exactly the prior work's
-# loss), **+S/leap** (LEAP's form with the paper's adaptive weight) and **+S/paper-mu1** (the
-# paper's form with λ = 1). A fifth, **link/leap** (LINK with LEAP's form), belongs in the
-# grid only if +S/leap beats the paper's form; chapter 6 says whether it does. The paper
-# reports none of them: the rows are measured only, beside VALOR++ and +S from the same grid.
+# The per-video test of the previous section, on both grids: the first grid's models read
+# against the first SynthLLP's stored teacher labels, this grid's against its own.
 
 # %%
+first_runs = seed_analysis.seed_runs(first_grid_dir, compared, test_annotations)
+first_split, first_origin = seed_analysis.teacher_test_split(
+    next(iter(first_runs.values()))["record"], first_teachers
+)
+print("first grid's teacher labels:", first_origin)
+first_replay = seed_analysis.teacher_replay_frame(
+    first_split, test_annotations, first_runs
+)
+seed_analysis.replay_before_after(first_replay, replay).round(2)
+
+# %% tags=["remove-input"]
+display(Markdown(
+    "On the first grid: "
+    + seed_analysis.replay_reading(first_replay, readers, replay_controls)
+    .removeprefix("**What to look at.** The r columns. ")
+))
+
+# %% [markdown]
+# ## Controls: what the pseudo labels, L_label and PLSIM's inputs contribute
+#
+# Three controls, trained with the same recipe, decide where the gains and losses above come
+# from. The paper reports none of them: the rows are measured only, beside VALOR++, +S and +P
+# from the same grid.
+#
+# * **valor++/weak**: VALOR++'s network trained on the weak video labels only, with HAN's
+#   video-level losses and no pseudo-label term. Its distance below VALOR++ is what the
+#   teachers' pseudo labels add (VALOR reports about 8 points of Type@AV for them on LLP).
+# * **+S/label**: S-LOSS's label term L_label alone, without the similarity term. Where it
+#   loses as much as +S, the loss comes before the similarity term and its adaptive weight
+#   ({ref}`decision-sloss-form`).
+# * **+P/self**: PLSIM reading its own first pass at test time instead of the teachers'
+#   labels. Where it keeps +P's gain, the gain is the module's; where it loses it, the gain
+#   came from the teachers' test-time information.
+#
+# A folder may also hold the other S-LOSS controls (the prior work's form of the similarity
+# term, λ fixed at 1); they appear here when it does.
+
+# %%
+held_controls = [m for m in list_controls() if m in {row["model"] for row in rows}]
+missing_controls = [m for m in ("valor++/weak", "+S/label", "+P/self")
+                    if m not in held_controls]
+controls = [row for row in rows
+            if row["model"] in ["valor++", "+S", "+P"] + held_controls]
+if missing_controls:
+    display(Markdown(
+        f"Not in `{results_dir}` yet: {', '.join(missing_controls)} (the grid is "
+        "trained "
+        "across sessions); the table shows the controls it holds."))
 tables.measured_table(
-    controls, "segment", title="S-LOSS controls, measured", source=GRID
+    controls, "segment", title="Controls, measured", source=GRID
 )
 
 # %%
@@ -458,14 +462,14 @@ gain_reading.modality_gain_table(control_modalities, source=MEASURED_SOURCE)
 # %% tags=["hide-input"]
 fig = gain_reading.gain_figure(
     control_gains, gain_reading.seed_gain_points(controls),
-    source=f"measured: {GRID}", title="S-LOSS controls: gains over VALOR++",
+    source=f"measured: {GRID}", title="Controls: gains over VALOR++",
 )
 plt.show()
 
 # %% [markdown]
-# **What to look at.** Where each control sits against +S and against zero: a control that
-# loses as much as +S without the paper's adaptive weight (or without any similarity term)
-# places the loss before that weight. Chapter 6 shows why the visual scores fall.
+# **What to look at.** valor++/weak against zero (what pseudo labels add), +S/label against
+# +S (where S's loss arises), +P/self against +P (whose information PLSIM's gain is). Chapter
+# 6 shows why the visual scores fall with S-LOSS.
 
 # %% tags=["remove-input"]
 display(Markdown(
@@ -496,14 +500,12 @@ provenance.iloc[:, 7:]
 display(Markdown(seed_analysis.commit_reading(rows)))
 
 # %% [markdown]
-# The training code did not change between these commits. Between 64e2673 and d6c9582 it
-# was reorganised: `scripts/check_bit_identity.py`, which trains a fixed set of small runs
-# and compares every recorded number as written, found the two bit-identical (commit
-# 0b03065 says so). Between d6c9582 and ea0fe69, besides the book's own helpers, only a
-# docstring of the model, a flag of the grid command that trains nothing and the teacher
-# extraction changed, and the same check
-# found ea0fe69 bit-identical to the later clean-up 8a448d9 (the commit that added this
-# sentence says so). Runs of any of these commits are runs of the same training code.
+# A grid whose runs started from more than one commit is one grid only if the training code
+# gives the same numbers at each of them. The rule here is to train every run of a grid from
+# one clean commit, in a worktree that stays put while the repository moves on; when that
+# cannot hold, `scripts/check_bit_identity.py` trains a fixed set of small runs at both
+# commits and compares every recorded number as written, and the commit that adds the later
+# runs says what it found.
 
 # %% [markdown]
 # ## What the LLP rows need
@@ -544,7 +546,9 @@ display(Markdown(seed_analysis.commit_reading(rows)))
 #    needs at the measured spread.
 # 3. The grid compares the variants under the paper's recipe, but on synthetic features and
 #    SynthLLP small's short schedule: it cannot show what CMIM, TSAM, S-LOSS's adaptive weight
-#    or PLSIM do on real videos.
+#    or PLSIM do on real videos. Changing only how SynthLLP simulates its teachers moved the
+#    gains (the section on what changed): on simulated data, a module's verdict is only as
+#    good as the simulation of what that module reads.
 
 # %% [markdown]
 # ## Exercises

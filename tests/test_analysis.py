@@ -847,13 +847,13 @@ def test_replay_reading_compares_readers_with_the_controls_per_modality():
     assert "+ P: audio 0.55, visual 0.10; LINK: audio 0.40, visual 0.30; against + T: audio 0.20" in text
     assert "In audio, every reader's r exceeds every control's (0.20 at most)." in text
     assert "In visual, LINK exceed every control's r (0.25 at most); the others do not." in text
-    assert "one seed" not in text and "that part is not PLSIM's doing" in text
+    assert "One training run" not in text and "that part is not PLSIM's doing" in text
     both = replay_reading(replay, ["LINK"], ["+ T"])
     assert "In visual, every reader's r exceeds" in both and "PLSIM passing on the teachers'" in both
     one_seed = _replay({"+ P": (0.1, 0.1, 1), "+ T": (0.3, 0.3, 1)})
     text = replay_reading(one_seed, ["+ P"], ["+ T"])
     assert "In audio, no reader's r exceeds the controls' (0.30 at most)." in text
-    assert text.endswith("These r come from one seed per model.")
+    assert text.endswith("One training run each behind + P, + T: their r may move with more seeds.")
     assert "nothing is concluded" in replay_reading(one_seed, ["+ P"], ["+ T+S"])
 
 

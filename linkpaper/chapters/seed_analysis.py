@@ -845,7 +845,8 @@ def replay_reading(replay, readers, controls) -> str:
             "term does, already ties a model to them): that part is not PLSIM's doing."
         )
     if seeds < 2:
-        text += " These r come from one seed per model."
+        single = [m for m in replay.index if replay.loc[m, ("", "seeds")] < 2]
+        text += f" One training run each behind {', '.join(single)}: their r may move with more seeds."
     return text
 
 
