@@ -227,3 +227,17 @@ def test_grid_differences_allow_each_method_its_own_recipe_and_nothing_else():
     assert grid_differences(valor, short) == ["epochs: 60 (recipe) -> 60"]
     assert grid_differences(short, han) == ["epochs: 60 -> 40 (recipe)"]
     assert grid_differences(short, dict(short, seed=89)) == []  # both off the recipe, alike
+
+
+def test_grid_differences_take_a_variants_own_plsim_labels_as_the_same_grid():
+    from linkpaper.training.grid import grid_config, grid_differences
+
+    base = TrainConfig(data="synth:small")
+    link, self_run = grid_config(base, "link", 87).to_dict(), grid_config(base, "+P/self", 87).to_dict()
+    assert (link["plsim_labels"], self_run["plsim_labels"]) == ("ungated", "self")
+    assert grid_differences(link, self_run) == [] and grid_differences(self_run, link) == []
+    # a run of a variant without fixed labels that reads other labels is another grid
+    gated = dict(link, plsim_labels="gated")
+    assert grid_differences(link, gated) == ["plsim_labels: 'ungated' -> 'gated'"]
+    # +P/self holding labels other than its own is refused too
+    assert grid_differences(link, dict(self_run, plsim_labels="gated")) == ["plsim_labels: 'ungated' -> 'gated'"]

@@ -26,7 +26,7 @@ import numpy as np
 
 from linkpaper.errors import ConfigError, UserError
 from linkpaper.evaluation.metrics import SCORE_LABELS
-from linkpaper.models.registry import get_method, variant_slug
+from linkpaper.models.registry import get_method, variant_plsim_labels, variant_slug
 from linkpaper.safe_io import atomic_write_bytes, atomic_write_json, read_json
 from linkpaper.training.provenance import git_commit
 from linkpaper.training.recipe import RECIPE_FIELDS, adopt_variant_plsim_labels, method_recipe
@@ -85,7 +85,8 @@ def grid_differences(reference: dict, config: dict) -> list[str]:
     dicts) of one grid: model and seed may differ, and a recipe field (``RECIPE_FIELDS``) counts
     as the same where both runs follow their own model's recipe (HAN's 40 epochs beside
     VALOR++'s 60) or both set the same value; one run on its recipe and the other off it differ
-    (``"epochs: 60 (recipe) -> 60"`` for VALOR++ beside a HAN trained 60 epochs)."""
+    (``"epochs: 60 (recipe) -> 60"`` for VALOR++ beside a HAN trained 60 epochs). A variant that
+    fixes its PLSIM labels (``+P/self``) holding them is not a difference either."""
 
     def plain(value):
         return list(value) if isinstance(value, (list, tuple)) else value
@@ -93,9 +94,15 @@ def grid_differences(reference: dict, config: dict) -> list[str]:
     def on_recipe(cfg: dict, name: str) -> bool:
         return plain(cfg.get(name)) == plain(method_recipe(cfg["model"])[name])
 
+    def own_labels(cfg: dict) -> bool:  # a variant that fixes its PLSIM labels (+P/self) and holds them
+        fixed = variant_plsim_labels(cfg["model"])
+        return fixed is not None and cfg.get("plsim_labels") == fixed
+
     diffs = []
     for diff in config_differences(reference, config):
         name = diff.partition(":")[0]
+        if name == "plsim_labels" and (own_labels(reference) or own_labels(config)):
+            continue  # the variant's own labels, not a setting of the grid
         if name not in ("model", "seed", *RECIPE_FIELDS):
             diffs.append(diff)
     for name in RECIPE_FIELDS:
