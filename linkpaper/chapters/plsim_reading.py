@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from linkpaper.chapters.run_records import _signed
 from linkpaper.evaluation.metrics import COLUMN_TITLES
 from linkpaper.training.runs import RunRecord
 
@@ -22,11 +23,6 @@ PLSIM_PAIRS = [("+P", "valor++"), ("+T+P", "+T"), ("+S+P", "+S"), ("link", "+T+S
 
 SELF_CONTROL = "+P/self"
 """The control that reads the model's own first pass instead of the teachers' labels."""
-
-
-def _signed(value: float, digits: int = 2) -> str:
-    """``+1.23`` / ``−1.23`` (a true minus sign, as in the book's prose)."""
-    return f"{value:+.{digits}f}".replace("-", "−")
 
 
 def _seeds_text(seeds) -> str:

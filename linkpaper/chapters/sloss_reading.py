@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from linkpaper.chapters.probe import seed_text
+from linkpaper.chapters.run_records import _signed as signed
 
 SEGMENT = {"A": "audio", "V": "visual", "AV": "audio_visual", "Type@AV": "type"}
 """Columns of :func:`segment_scores` and the segment-level test score each reads."""
@@ -35,12 +36,6 @@ WEIGHT_FORM_PAIRS = (
 )
 COSINES = ("cos_same", "cos_overlap", "cos_disjoint", "cos_empty")
 """The per-epoch diagnostics of the encoder's mean cosine per target group."""
-MINUS = "−"
-
-
-def signed(value: float, digits: int = 2) -> str:
-    """``+1.23`` / ``−1.23`` (a typographic minus), as the book prints differences."""
-    return f"{value:+.{digits}f}".replace("-", MINUS)
 
 
 def seed_words(seeds) -> str:
