@@ -163,6 +163,31 @@ def test_summarise_only_refuses_a_missing_folder_and_names_damaged_or_unfinished
     assert "not finished: valor++ seed 3" in capsys.readouterr().out
 
 
+def test_the_book_group_is_table_ii_and_the_controls_the_chapters_read():
+    names = resolve_variants("book")
+    assert names == list_models() + ["+S/label", "valor++/weak", "+P/self"]
+    assert resolve_variants("book,link,+P/self") == names  # no duplicates, registry order
+    assert resolve_variants("all,+S/label,valor++/weak,+P/self") == names
+
+
+def test_make_llp_refuses_a_misspelt_variant_before_any_step(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "llp.py"
+    spec = importlib.util.spec_from_file_location("llp_script", path)
+    llp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(llp)
+    runs = tmp_path / "runs"
+    argv = ["--variants", "book,+S/lable", "--steps", "grid,collect", "--runs", str(runs)]
+    with pytest.raises(SystemExit) as exit_info:
+        llp.main([*argv, "--results", str(tmp_path / "results"), "--data-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--variants: unknown ['+S/lable']" in err and "'book'" in err
+    assert not runs.exists() and not (tmp_path / "results").exists()  # nothing ran
+
+
 def test_methods_join_the_grid_under_their_own_recipes():
     from linkpaper.models import list_methods
     from linkpaper.training.grid import grid_config

@@ -137,7 +137,7 @@ def test_a_missing_grid_gives_no_records_and_a_runnable_hint(tmp_path):
 
     assert grid_records(tmp_path / "absent", ["+S"], [87]) == {}
     message = missing_grid_message("../results/some_grid")
-    assert "python -m linkpaper grid --variants all --seeds 3 --data synth:small" in message
+    assert "python -m linkpaper grid --variants book --seeds 3 --data synth:small" in message
     assert "--out results/some_grid)" in message
 
 

@@ -186,7 +186,7 @@ def missing_grid_message(grid_dir: str) -> str:
     """What a notebook prints when ``grid_dir`` (relative to notebooks/) holds no run records."""
     return (
         f"No grid run records under {grid_dir} (relative to notebooks/): run the grid "
-        "(python -m linkpaper grid --variants all --seeds 3 --data synth:small --threads 1 "
+        "(python -m linkpaper grid --variants book --seeds 3 --data synth:small --threads 1 "
         f"--executor local --jobs 2 --out {grid_dir.removeprefix('../')}) and re-execute this notebook."
     )
 

@@ -18,7 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--variants",
         default="all",
-        help="'all' (Table II's eight), 'controls', 'methods' (HAN, MM-Pyramid, JoMoLD, LEAP, "
+        help="'all' (Table II's eight), 'controls', 'book' (the eight and the controls the book "
+        "reads: +S/label, valor++/weak, +P/self), 'methods' (HAN, MM-Pyramid, JoMoLD, LEAP, "
         "each under its own recipe) or a comma list, e.g. valor++,link,han",
     )
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default %(default)s)")

@@ -91,6 +91,10 @@ CONTROL_CONFIGS: dict[str, dict] = {
   separates the module from the teachers' test-time information.
 """
 
+BOOK_CONTROLS = ("+S/label", "valor++/weak", "+P/self")
+"""The controls the book's recipe grid trains beside Table II's eight (chapters 6, 7 and 9 read
+them): ``--variants book`` is the eight and these three."""
+
 
 def variant_plsim_labels(name: str) -> str | None:
     """The PLSIM label mode a named variant fixes (``+P/self`` -> ``"self"``), or None when the

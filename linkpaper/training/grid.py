@@ -36,13 +36,20 @@ COLUMN_LABELS = SCORE_LABELS  # the one definition is linkpaper.evaluation.metri
 
 
 def resolve_variants(variants: str | list[str]) -> list[str]:
-    """``"all"`` (the eight of Table II), ``"controls"``, ``"methods"`` (the field's: HAN,
-    MM-Pyramid, JoMoLD, LEAP), or a comma list of names and those words -> model names in
-    registry order (Table II, the controls, then the field's methods), validated."""
+    """``"all"`` (the eight of Table II), ``"controls"``, ``"book"`` (the eight and the three
+    controls the book reads, ``BOOK_CONTROLS``), ``"methods"`` (the field's: HAN, MM-Pyramid,
+    JoMoLD, LEAP), or a comma list of names and those words -> model names in registry order
+    (Table II, the controls, then the field's methods), validated."""
     from linkpaper.models import canonical_name, list_controls, list_methods, list_models
+    from linkpaper.models.registry import BOOK_CONTROLS
 
     known = list(list_models()) + list(list_controls()) + list(list_methods())
-    groups = {"all": list(list_models()), "controls": list(list_controls()), "methods": list(list_methods())}
+    groups = {
+        "all": list(list_models()),
+        "controls": list(list_controls()),
+        "book": list(list_models()) + list(BOOK_CONTROLS),
+        "methods": list(list_methods()),
+    }
     items = [v.strip() for v in variants.split(",") if v.strip()] if isinstance(variants, str) else list(variants)
     wanted, unknown = set(), []
     for item in items:
@@ -55,7 +62,7 @@ def resolve_variants(variants: str | list[str]) -> list[str]:
             unknown.append(item)
     if unknown or not wanted:
         raise ConfigError(
-            f"--variants: unknown {unknown or variants!r}; use 'all', 'controls', 'methods' or a comma list of "
+            f"--variants: unknown {unknown or variants!r}; use 'all', 'controls', 'book', 'methods' or a comma list of "
             f"{', '.join(known)}"
         )
     return [v for v in known if v in wanted]
