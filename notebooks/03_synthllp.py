@@ -69,7 +69,8 @@
 # modality.
 #
 # * **Ungated** labels: the thresholded scores over all 25 classes. They find most events,
-#   but also many classes that are not in the video.
+#   but also many classes that are not in the video (how many on SynthLLP is counted in
+#   {ref}`ch3-teacher-quality`).
 # * **Gated** labels: the ungated ones AND-ed with the video's weak label, so only classes the
 #   weak label names survive. This removes most false positives, and it is what VALOR++
 #   trains its segment heads on.
@@ -85,21 +86,40 @@
 # conditions. They are **synthetic**, never LLP results.
 
 # %% [markdown]
+# SynthLLP's generator has changed twice, and this chapter compares the versions, so it
+# names them once here (the {doc}`../book/glossary` has them too):
+#
+# * the **{term}`first teachers`** scored the *clean* per-class signal, before the feature
+#   noise was added ({ref}`ch3-teacher-quality`); the SynthLLP they belong to is the
+#   **first SynthLLP**;
+# * the **first round** is the first SynthLLP as first generated: donors from all of LLP
+#   val (the *first-round rule*, next section) and an easier difficulty; its grid of the eight
+#   variants, trained for 6 epochs, is the **{term}`short-schedule grid`**,
+#   `results/synth_small_grid`;
+# * the first SynthLLP was then recalibrated for the paper's 60-epoch recipe, with donors
+#   from the donor half only; its grid under that recipe is the **{term}`first grid`**,
+#   `results/synth_small_recipe`;
+# * today's SynthLLP keeps the donor half and replaces the first teachers by the
+#   **{term}`VALOR-like teachers`** of this chapter, recalibrated once more;
+#   its grid under the recipe, the one chapters 5-11 read, is the **{term}`recipe grid`**,
+#   `results/synth_small_valor_teachers`.
+#
 # The parameters: `preset` and `seed` choose the SynthLLP generation (`tiny`, `small` or
 # `full`; the seed makes it bit-identical), `calibration_dir`, `valor_calibration_dir`,
 # `recipe_dir`, `valor_recipe_dir` and `first_round_dir` are the stored VALOR++ run records
-# the calibration section reads, `teachers_dir` holds the first teachers' report, and
+# the calibration section reads (the first grid's, the recipe grid's and the short-schedule
+# grid's VALOR++ runs among them), `teachers_dir` holds the first teachers' report, and
 # `data_dir` is the folder with LLP's annotation files and LEAP's class table.
 
 # %% tags=["parameters"]
 preset = "small"  # SynthLLP preset: tiny, small (2,000 train videos) or full (10,000)
 seed = 0  # SynthLLP generation seed
 calibration_dir = "../results/synth_calibration"  # VALOR++ calibration runs
-recipe_dir = "../results/synth_small_recipe"  # the first recipe grid (its VALOR++ runs)
+recipe_dir = "../results/synth_small_recipe"  # the first grid (its VALOR++ runs)
 # VALOR++ calibration with the VALOR-like teachers, and their recipe grid
 valor_calibration_dir = "../results/synth_calibration_valor_teachers"
 valor_recipe_dir = "../results/synth_small_valor_teachers"
-first_round_dir = "../results/synth_small_grid"  # 6-epoch grid, first-round SynthLLP
+first_round_dir = "../results/synth_small_grid"  # short-schedule grid: first round
 teachers_dir = "../results/synth_teachers"  # the first teachers' report
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
 
@@ -112,7 +132,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.chapters import viz
+from linkpaper.chapters import synth_reading, viz
 from linkpaper.classes import CLASSES
 from linkpaper.data.synth import (
     SynthConfig,
@@ -149,9 +169,9 @@ pd.DataFrame(
 # A timeline is a short pattern (ten segments, two modalities), and many are common: "all ten
 # segments, heard and seen" is the most frequent one in LLP. So even an honest split shares
 # patterns between training and evaluation videos. What must not happen is that *selection*
-# shares more of them than *test* does, which is what the first-round rule did: with donors
-# drawn from all of val, every training (video, class) row was copied from a video that then
-# picked the best epoch. `timeline_overlap` counts, for every training row, whether some
+# shares more of them than *test* does, which is what the first-round rule did (the first
+# round's donors, defined above): with donors drawn from all of val, every training
+# (video, class) row was copied from a video that then picked the best epoch. `timeline_overlap` counts, for every training row, whether some
 # selection video (some test video) carrying the class has exactly the same audio and visual
 # rows.
 
@@ -259,6 +279,7 @@ pd.Series(thresholds["visual"], index=CLASSES).round(1).to_frame(
     f"visual threshold (100 x cosine) [{SYNTH}]").T
 
 # %% [markdown]
+# (ch3-teacher-quality)=
 # ## Teacher quality, before and after
 #
 # The first SynthLLP scored the *clean* per-class signal, before the feature noise was added,
@@ -335,6 +356,9 @@ Markdown(
     "what training on them gives), so nothing here could be fitted to them."
 )
 
+# %% tags=["remove-input"]
+Markdown(synth_reading.ungated_reading(data.val, SYNTH))
+
 # %% [markdown]
 # ## Difficulty under the paper's recipe, calibrated with VALOR++ alone
 #
@@ -344,8 +368,11 @@ Markdown(
 # average it away; noise *inside* the class-prototype subspace confuses one class with
 # another at any schedule length. The knob was calibrated twice, each time with **VALOR++
 # alone** (no LINK variant was trained before the value was fixed), towards VALOR++'s
-# reported LLP score, within 1.5 points of segment Type@AV, with 60-epoch runs of seed 87
-# (`scripts/calibrate_synth.py`); the VALOR++ seeds of the recipe grid then check it:
+# reported LLP score, within 1.5 points of segment Type@AV, with runs of seed 87 planned for
+# the recipe's 60 epochs (`scripts/calibrate_synth.py`); a probe clearly off target was
+# stopped early and is scored at its best checkpoint so far (the table's "epochs run"
+# column, and the text under it, say which). The VALOR++ seeds of the first grid and of the
+# recipe grid then check the chosen value:
 #
 # * **first teachers** (they scored the clean signal, so the knob left every pseudo label
 #   unchanged): the features of the 6-epoch first round became too easy under the recipe;
@@ -405,46 +432,9 @@ calibration.round(2).set_index(index).rename_axis(
 
 # %% tags=["hide-input"]
 reported = dict(zip(["A", "V", "AV", "Type@AV"], reported_scores("valor++", "II")[:4]))
-ceiling = now["as_predictions"][3]
-
-
-def mean_of(rows, column):
-    return f"{rows[column].mean():.2f}"
-
-
-recipe = calibration[calibration["epochs"] == 60]
-lines = [
-    f"**What to look at.** The last column. Reported VALOR++ on the real LLP test set: "
-    f"{' / '.join(f'{v:.1f}' for v in reported.values())} (A / V / AV / Type@AV); the "
-    f"present teachers' gated labels of {SYNTH}, used directly as test predictions, "
-    "score "
-    ""
-    f"{ceiling:.2f} segment Type@AV (they read the test weak labels: a ceiling of "
-    "sorts, not a legal model)."
-]
 chosen_values = {"first (clean signal)": 0.37, "VALOR-like": SynthConfig().class_noise}
-for teachers, value in chosen_values.items():
-    rows = recipe[recipe["teachers"] == teachers]
-    probes = rows[rows["class_noise"] != value]
-    chosen = rows[rows["class_noise"] == value]
-    text = f"**{teachers[0].upper() + teachers[1:]} teachers**: "
-    if len(probes):
-        text += "probes " + ", ".join(
-            f"class_noise {row['class_noise']:.2f} gives {row['test Type@AV']:.2f}"
-                                      for _, row in probes.iterrows()) + "; "
-    if len(chosen):
-        text += (f"the chosen class_noise {value:.2f} gives "
-                 f"{mean_of(chosen, 'test Type@AV')} over seeds "
-                 f"{', '.join(map(str, sorted(set(chosen['seed']))))} (val "
-                 f"{mean_of(chosen, 'val Type@AV')} on "
-                 ""
-                 "the selection half).")
-    else:
-        text += f"the chosen class_noise {value:.2f} has no finished recipe run yet."
-    lines.append(text)
-lines.append("The balance between the columns was not tuned (compare test A and V with "
-             "the reported ones).")
-Markdown("\n\n".join(lines))
+Markdown(synth_reading.calibration_reading(
+    calibration, chosen_values, reported, now["as_predictions"][3], SYNTH))
 
 # %% [markdown]
 # ## Example timelines
@@ -491,9 +481,17 @@ plt.show()
 # %% [markdown]
 # **What to look at.** In the panels of the weak-label classes, compare each teacher line
 # with the GT line of its modality. The gated labels find the right classes but not always
-# in the right modality: a teacher perceives part of the other modality's signal, so it may
-# flag a class that is only heard in the picture, or one that is only seen in the sound.
-# These are the errors a model trained on them must learn around. The last two panels are
+# at the right seconds or in the right modality. Each teacher thresholds 100 × the cosine
+# between an embedding and its class's text row: the visual teacher reads the very visual
+# features the model reads, the audio teacher a separate one-second CLAP-like embedding of
+# the sounds. Neither sees the other modality's signal; their errors come from what their
+# own embedding holds besides the labelled events: per-segment feature noise, faint
+# distractor classes present through a whole clip, class prototypes correlated through the
+# GloVe table (and text rows that sit apart from the prototypes), and the per-class
+# thresholds, set for the best gated F on the donor half: a class whose threshold sits low
+# is let through in many segments of the videos whose weak label names it, whether it is
+# seen (heard) there or not. These are the errors a model trained on them must learn
+# around. The last two panels are
 # classes outside the weak labels: only the ungated lines have anything there, because
 # gating removes every class the weak label does not name.
 #

@@ -160,9 +160,13 @@ Markdown(
 # %% [markdown]
 # ### What the teachers say about it
 #
-# SynthLLP simulates the two teachers from the ground truth with LLP-like errors (chapter 3),
-# so the labels below show the *kind* of supervision CLAP and CLIP give, not their real
-# mistakes. The ungated labels (the threshold alone) fire on many classes the video does not
+# SynthLLP computes its two teachers as VALOR computes CLIP's and CLAP's labels (chapter 3):
+# the visual teacher thresholds 100 × the cosine between the model's own visual features and
+# a CLIP-like text table, the audio teacher the same cosine of a separate one-second
+# CLAP-like embedding of the sounds. Their mistakes come from the simulated features (noise,
+# faint distractor classes, correlated classes) and from the per-class thresholds, so the
+# labels below show the *kind* of supervision CLAP and CLIP give, not their real mistakes.
+# The ungated labels (the threshold alone) fire on many classes the video does not
 # contain; AND-ed with the weak label, only the video's own classes remain, now with a time
 # and a modality.
 

@@ -75,7 +75,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from linkpaper.chapters import viz
+from linkpaper.chapters import tsam_cmim_reading, viz
 from linkpaper.chapters.modelviz import Panel, curves_grid, panels_figure
 from linkpaper.chapters.probe import (
     epoch_series,
@@ -489,10 +489,13 @@ if records:
     plt.show()
 
 # %% [markdown]
-# *What to look at:* the y-axis spans every spread weights in [0, 1] can have (0 to 0.5).
-# The temporal weights W spread by about a tenth, the channel weights S hardly at all (their
-# curves lie on the axis: S rescales every channel alike). Look also at whether the curves
-# move during training, and which runs lie together: the same seed, or the same variant.
+# *What to look at:* the y-axis spans every spread weights in [0, 1] can have (0 to 0.5):
+# how far W's curves lie from the axis, against S's. Look also at whether the curves move
+# during training, and which runs lie together: the same seed, or the same variant.
+
+# %% tags=["remove-input"]
+if records:
+    display(Markdown(tsam_cmim_reading.spread_reading(tsam)))
 
 # %% tags=["hide-input"]
 if records:
@@ -597,9 +600,10 @@ pd.Series(
 #    from what CMIM keeps, `model.cmim.attention_weights`. At which k do the maps leave uniform, and does their structure then follow
 #    the video's ground truth or only the segment position? What does that say about CMIM on
 #    features of LLP's scale, and about the scaling this book chose ({ref}`decision-cmim`)?
-# 3. Point `grid_dir` at the first-round grid (`-p grid_dir ../results/synth_small_grid`: 6
-#    epochs instead of the recipe's 60, on an earlier SynthLLP whose differences the records
-#    note names) and compare with this page how far α₂·β₂ and the spread of W move in each
+# 3. Point `grid_dir` at the short-schedule grid (`-p grid_dir ../results/synth_small_grid`:
+#    6 epochs instead of the recipe's 60, on the first-round SynthLLP, whose settings differ
+#    from the data this page loads; the paragraph that opens the grid section names each
+#    difference) and compare with this page how far α₂·β₂ and the spread of W move in each
 #    schedule.
 #    Which module would you switch off (`ModelConfig(use_cmim=False)` or `use_tsam=False`) to
 #    test whether CMIM matters on SynthLLP?

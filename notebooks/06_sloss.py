@@ -33,9 +33,9 @@
 # for a real pseudo-label pair and an untrained "+S" model (seed 87); the run records of two
 # grids on SynthLLP small (synthetic), both written by `python -m linkpaper grid`
 # ({doc}`08_training`): the **recipe grid** (`results/synth_small_valor_teachers`), trained
-# under the paper's recipe on the SynthLLP loaded here, and a **short first-round grid** on an
-# earlier SynthLLP (`results/synth_small_grid`), read only in the section "μ on the short
-# schedule" as a contrast of schedules. Each section names the runs, data and schedule it
+# under the paper's recipe on the SynthLLP loaded here, and a **short-schedule grid**
+# (`results/synth_small_grid`, six epochs, on a SynthLLP generated with other settings), read
+# only in the section "μ on the short schedule" as a contrast of schedules. Each section names the runs, data and schedule it
 # reads, from the records, and says whether their data is this page's; the recipe grid is
 # trained across sessions, so a variant may have one seed or several. LLP's real test
 # annotations give the error counts.
@@ -157,13 +157,13 @@
 # ## The code
 #
 # The parameters: `data`, `seed` (the untrained model's initialisation), `grid_dir` (the
-# short first-round grid, the contrast of schedules) and `recipe_dir` (the recipe grid on the
+# short-schedule grid, the contrast of schedules) and `recipe_dir` (the recipe grid on the
 # SynthLLP with VALOR-like teachers), both relative to `notebooks/`, and `data_dir`.
 
 # %% tags=["parameters"]
 data = "synth:small"  # data spec: synth:PRESET[:SEED] or llp:/path/to/valor_features
 seed = 87  # model initialisation seed
-grid_dir = "../results/synth_small_grid"  # short first-round grid (schedule contrast)
+grid_dir = "../results/synth_small_grid"  # short-schedule grid (schedule contrast)
 # the paper's recipe on the SynthLLP with VALOR-like teachers (the data loaded here)
 recipe_dir = "../results/synth_small_valor_teachers"
 data_dir = None  # folder with llp/ and leap/; None = $LINKPAPER_DATA or the cache
@@ -453,14 +453,17 @@ Markdown(
 #
 # ### μ on the short schedule
 #
-# A contrast of schedules, not a result of this page's data: the runs with S of the short
-# first-round grid, by default trained on an earlier SynthLLP (the paragraph below says what
-# they are and whether their data is this page's). The dashed line is the budget of their
+# A contrast of schedules, not a result of this page's data: the runs with S of the
+# short-schedule grid, by default trained on a SynthLLP generated with other settings (the
+# paragraph below says what they are and in which settings their data differs from this
+# page's). The dashed line is the budget of their
 # own schedule, drawn at each epoch's midpoint, where the logged mean sits.
 
 # %% tags=["remove-input"]
 S_VARIANTS = ["+S", "+T+S", "+S+P", "link"]
-records, GRID, text = grid_section(grid_dir, S_VARIANTS, avvp.source)
+records, GRID, text = grid_section(grid_dir, S_VARIANTS)
+if records:  # every setting in which their data differs, or how many are left out
+    text += " " + sloss_reading.data_difference_reading(records, avvp.source)
 Markdown(text)
 
 
@@ -513,6 +516,7 @@ if records:
     done = [c for c in mu.columns if records[c].complete]
     if done:
         text = sloss_reading.mu_reading(mu[done], midpoints[-1], 4, kind="finished")
+        text += " " + sloss_reading.mu_variant_reading(mu[done], 4)
         display(Markdown(text))
 
 # %% [markdown]
@@ -565,6 +569,7 @@ if recipe_records:
     if done:
         end = recipe_budget[-1]
         text = sloss_reading.mu_reading(recipe_mu[done], end, kind="finished")
+        text += " " + sloss_reading.mu_variant_reading(recipe_mu[done])
         display(Markdown(text))
 
 # %% [markdown]
@@ -576,7 +581,9 @@ if recipe_records:
 # Does adding S lower the visual F-score under the recipe? Each variant with S is set against
 # its partner without S, the same network with the same other modules (`+S` against VALOR++,
 # `+T+S` against `+T`, `+S+P` against `+P`, LINK against `+T+P`), on the seeds both have
-# finished in the recipe grid: segment-level test visual F, the mean over those seeds.
+# finished in the recipe grid: segment-level test visual F, the mean over those seeds, with
+# each run's weights of the epoch it selected on validation (its result) and, in the last
+# column, of its last epoch.
 
 # %% tags=["hide-input"]
 SLOSS_VARIANTS = ["valor++", "+S", *sloss_reading.SLOSS_CONTROLS]
@@ -586,17 +593,20 @@ recipe_runs = find_grid_records(recipe_dir, wanted)
 finished = {key: r for key, r in recipe_runs.items() if r.complete}
 # each finished run's segment-level test scores: index (variant, seed)
 seg = sloss_reading.segment_scores(finished)
-pair_table = sloss_reading.s_pair_frame(seg)
+seg_last = sloss_reading.segment_scores(finished, epoch="last")  # last epoch's weights
+pair_table = sloss_reading.s_pair_frame(seg, last=seg_last)
 PAIRED = {k: r for k, r in finished.items() if k[0] in PAIR_VARIANTS}
 if len(pair_table):
     caption = f"segment visual F, test [{records_source(PAIRED)}]"
     display(pair_table.round(2).rename_axis(caption))
 
 # %% tags=["remove-input"]
-text = sloss_reading.s_effect_reading(seg)
+text = sloss_reading.s_effect_reading(seg, last=seg_last)
 if len(sloss_reading.seeds_of(seg, "valor++")) > 1:
     text += " For scale, " + sloss_reading.spread_words(seg)
-display(Markdown(text))
+epochs = sloss_reading.selected_epochs(finished)
+selection = sloss_reading.selection_reading(seg, seg_last, epochs=epochs)
+display(Markdown(text + "\n\n" + selection))
 
 # %% [markdown]
 # The controls of {ref}`decision-sloss-form` take S apart: `+S/label` keeps L_label and drops
@@ -659,8 +669,9 @@ if errors is not None:
 # by the visual teacher makes it "visible" for the whole clip; where the visual teacher
 # switches on a class that is heard but not seen (as CLIP might with the narrator of the
 # example clip), L_label teaches the visual stream to call it visible. How often that happens
-# depends on the precision of the visual teacher's video-level labels. Both teachers' on the
-# data loaded on this page:
+# depends on the precision of the visual teacher's video-level labels. The video-level
+# precision and recall of both teachers' gated labels on the data loaded on this page (on
+# SynthLLP, its simulated teachers, not CLIP and CLAP):
 
 # %%
 teacher_prf = pd.DataFrame(
@@ -677,7 +688,7 @@ PRF_AXIS = f"Y_m = max_t gated pseudo label [{SOURCE}] vs the modality's GT (rea
 teacher_prf.round(3).rename_axis(["split", PRF_AXIS])
 
 # %% tags=["remove-input"]
-Markdown(sloss_reading.teacher_precision_reading(teacher_prf))
+Markdown(sloss_reading.teacher_precision_reading(teacher_prf, source=avvp.source))
 
 # %% [markdown]
 # Pushing the visual video probability towards 1 for such classes would raise the visual
@@ -785,8 +796,10 @@ Markdown(sloss_reading.weight_form_reading(seg))
 # predict, and the computed sentences above say how far they do: whether μ only rises, at the
 # pace of the optimiser's budget rather than of the data (on SynthLLP small the recipe's
 # budget ends below 1, so λ cannot be expected to reach λ = 1 there); whether the similarity
-# term reshapes the encoder's space as its targets ask; and, once `+S/label` is in the folder,
-# what L_label does apart from the similarity term. They cannot show what happens on LLP,
+# term reshapes the encoder's space as its targets ask; and, where the folder holds `+S/label`
+# (the sentences below the scores table say whether it does), what L_label does apart from
+# the similarity term. They also show how much of what S does to the visual F-score depends
+# on the epoch that validation selects. They cannot show what happens on LLP,
 # where the recipe's budget passes 1 and the real visual teacher's video-level labels may be
 # more or less precise than SynthLLP's (the released labels are gated, so this could not be
 # measured offline); and a difference smaller than the seed spread is not a finding. What μ
@@ -815,12 +828,15 @@ Markdown(sloss_reading.weight_form_reading(seg))
 # 2. L_label and the cosine-against-IoU term come from the works the paper cites; LINK's own
 #    addition is the adaptive weight λ(s; μ). In this book "+S" is all three, and the
 #    controls of {ref}`decision-sloss-form` separate them.
-# 3. Gradient descent can only raise μ towards 1 (λ → 1), at a pace set by the optimiser's
-#    budget: the adaptive weight is a schedule in disguise, and on SynthLLP small, where the
-#    recipe's budget ends below 1, it cannot be expected to reach its end state. What S does
-#    to the visual F-score, and how much of it L_label alone brings (`+S/label`), is read
-#    from the recipe grid's records, with the seeds each sentence names: a difference below
-#    VALOR++'s seed spread is not a finding, and with one seed that spread is unknown.
+# 3. Gradient descent can only raise μ towards 1 (λ → 1), and the optimiser's budget
+#    (Σ lr × steps) sets the scale of how far it gets: on SynthLLP small the recipe's budget
+#    ends below 1, so λ cannot be expected to reach 1 there. Whether the adaptive weight is
+#    then a schedule in disguise (every variant ending where its seeds do) or depends on the
+#    model is computed for each grid in "What the grid records show". What S does to the
+#    visual F-score, at the selected and at the last epoch, and how much of it L_label alone
+#    brings (`+S/label`), is read from the recipe grid's records, with the seeds each
+#    sentence names: a difference below VALOR++'s seed spread is not a finding, and with one
+#    seed that spread is unknown.
 
 # %% [markdown]
 # ## Exercises

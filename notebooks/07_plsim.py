@@ -37,9 +37,10 @@
 # **leakage demonstration**, not a result; and the run records of the recipe grid on
 # SynthLLP with VALOR-like teachers (`results/synth_small_valor_teachers`, synthetic),
 # whose variants, schedule and seeds the grid section reads from the records themselves.
-# The first grid (`results/synth_small_recipe`) is not read here: its simulated teachers
-# scored the clean signal, so PLSIM was handed information the features lacked
-# ({ref}`decision-synth-teachers`).
+# That folder is the only grid this page reads. The first recipe grid, on a SynthLLP whose
+# simulated teachers scored the clean signal ({ref}`decision-synth-teachers`), is read only
+# in chapter 9's section "What changed when the teachers were made like VALOR's"
+# ({ref}`ch9-teachers-changed`).
 
 # %% [markdown]
 # ## Why: the labels know what the classes are
@@ -167,6 +168,7 @@ warnings.filterwarnings(
 )  # tqdm without ipywidgets
 avvp = load_data(data, data_dir=data_dir)
 SOURCE = avvp.describe()
+TEACHERS = plsim_reading.teachers_name(avvp.source)  # "SynthLLP's simulated teachers"
 glove, glove_source = glove_table(data_dir)
 print(SOURCE, "| text tables:", avvp.text_source)
 
@@ -317,9 +319,11 @@ plt.show()
 active_val = val.pseudo_audio_ungated >= 0.5  # (N, 10, C)
 per_video = float(active_val.any(1).sum(1).float().mean())
 weak_per_video = float((val.weak >= 0.5).sum(1).float().mean())
+AUDIO_TEACHER = plsim_reading.teachers_name(avvp.source, "audio")
 Markdown(
-    f"On this video the ungated audio labels flag {len(shown)} of the {NUM_CLASSES} "
-    f"classes, against {len(weak)} weak label{'s' if len(weak) != 1 else ''}. Over the "
+    f"On this video the ungated labels of {AUDIO_TEACHER} flag {len(shown)} of the "
+    f"{NUM_CLASSES} classes, against {len(weak)} weak "
+    f"label{'s' if len(weak) != 1 else ''}. Over the "
     f"{len(val)} validation videos they flag {per_video:.1f} classes per video on "
     f"average, against {weak_per_video:.1f} weak labels (real), and "
     f"{active_val.sum(2).float().mean():.1f} classes per segment ({SOURCE})."
@@ -449,7 +453,8 @@ def moves(m, stat):
 Markdown(
     "At the segment level (val and test of this page's data), the gate moves "
     + "; ".join(
-        f"the {m} teacher's {moves(m, 'precision')} and its {moves(m, 'recall')}"
+        f"{plsim_reading.teachers_name(avvp.source, m)}'s {moves(m, 'precision')} and "
+        f"its {moves(m, 'recall')}"
         for m in ("audio", "visual")
     )
     + ". PLSIM reads the ungated labels by default; a model trained on the released "
@@ -649,7 +654,7 @@ def span(values):
 reading = (
     f"For comparison, the ground truth of the {len(val)} LLP val videos of this page's "
     f"validation split (real) holds {gt['audio']:.2f} audio and {gt['visual']:.2f} "
-    "visual classes per segment, and the ungated teacher labels of this page's "
+    f"visual classes per segment, and the ungated labels of {TEACHERS} on this page's "
     f"{len(avvp.train):,} training videos flag {teacher_train['audio']:.2f} and "
     f"{teacher_train['visual']:.2f} ({SOURCE})."
 )
@@ -673,8 +678,8 @@ if active_last is not None:
 Markdown(reading)
 
 # %% [markdown]
-# The teachers' thresholds are chosen to make the *gated* labels best, not the ungated
-# ones PLSIM reads ({ref}`decision-synth-teachers`); the count a `+P/self` row shows, when
+# SynthLLP's simulated teachers have thresholds chosen to make the *gated* labels best, not
+# the ungated ones PLSIM reads ({ref}`decision-synth-teachers`); the count a `+P/self` row shows, when
 # the folder holds one, is the model's own labels instead.
 
 # %% tags=["remove-input"]
@@ -755,8 +760,9 @@ if gains is not None:
 # ### On the test split
 #
 # The validation differences above are those of the last epoch. The test differences below
-# are those of the epoch each run selected on validation (chapter 9's measure), so the two
-# can differ in size and even in sign. Segment level, F points, with P − without:
+# are those of the epoch each run selected on validation (the epoch chapter 9 reads too), so
+# the two can differ in size and even in sign. Segment level, F points, with P − without,
+# each run against its partner of the same seed:
 
 # %% tags=["hide-input"]
 test_diffs = plsim_reading.test_differences(records, PAIRS)
@@ -770,7 +776,7 @@ if not test_diffs.empty:  # the sentence below says when it is
     )
 
 # %% tags=["remove-input"]
-Markdown(plsim_reading.test_difference_reading(test_diffs))
+Markdown(plsim_reading.test_difference_reading(test_diffs, records=records))
 
 # %% [markdown]
 # ### The `+P/self` control
@@ -842,9 +848,10 @@ pd.Series(
 #    gated run, and the demonstration measures what the gate adds in one short run.
 # 3. The grid on SynthLLP with VALOR-like teachers (synthetic) shows how many classes PLSIM
 #    reads and what adding it did to the validation and test scores, pair by pair and seed
-#    by seed, and `+P/self` separates the module from the teachers' labels once trained;
-#    with one seed the spread is unknown, and no record shows whether PLSIM uses the
-#    classes' meaning.
+#    by seed (each run against its partner of the same seed); where the folder holds the
+#    control `+P/self` (its section says whether it does), it separates the module from the
+#    teachers' labels. With one seed the spread is unknown, and no record shows whether
+#    PLSIM uses the classes' meaning.
 
 # %% [markdown]
 # ## Exercises

@@ -48,21 +48,24 @@
 # * **reported**: the paper's Tables I and II, LLP test set (real features), quoted from the
 #   paper, never computed here;
 # * **measured**: the same variants trained here with {term}`the paper's recipe <paper's recipe>` (60 epochs, 10
-#   warm-up epochs, batch 64) on **SynthLLP small**: synthetic features, a training set a
-#   fifth of LLP's, scored against LLP's real test annotations (chapter 3).
+#   warm-up epochs, batch 64) on the data their run records name, which every measured table
+#   states; by default **SynthLLP small**: synthetic features, a training set a fifth of
+#   LLP's, scored against LLP's real test annotations (chapter 3).
 #
-# The measured models never saw an LLP feature, so their absolute scores say nothing about
-# the paper's: SynthLLP's difficulty was set once so that VALOR++ lands near its LLP score,
-# and every other number follows from that choice. What *can* be compared is the **gain over
-# VALOR++**: does a module move the score, in which direction, by more than the noise? That
-# is the bridge of this page.
+# Models trained on SynthLLP never saw an LLP feature, so their absolute scores say nothing
+# about the paper's: SynthLLP's difficulty (its class noise) was set with VALOR++ alone so
+# that VALOR++ lands near its LLP score, and set again when the simulated teachers changed
+# (chapter 3); every other number follows from those choices. What *can* be compared is the
+# **gain over VALOR++**: does a module move the score, in which direction, by more than the
+# noise? That is the bridge of this page.
 #
 # The notebook's parameters: `results_dir`, the folder of run records (by default the recipe
 # grid on SynthLLP with VALOR-like teachers, `results/synth_small_valor_teachers`: every
 # table below shows the runs that folder holds and names any that are missing; the grid is
 # trained across sessions, so some variants may still have fewer seeds than others),
 # `first_teachers` and `first_grid_dir`, the first SynthLLP's stored test teacher labels and
-# its grid (read only by the section on what changed), and `bootstrap_resamples`, the number
+# its grid (read only by the section on what changed, and only when `results_dir` holds
+# SynthLLP runs), and `bootstrap_resamples`, the number
 # of test-video resamplings behind each interval.
 
 # %% tags=["parameters"]
@@ -99,7 +102,9 @@ MEASURED_SOURCE = " / ".join(dict.fromkeys(row["data"] for row in rows))
 GRID = f"recipe grid on {MEASURED_SOURCE}, {measured[0]['epochs']} epochs"
 
 # %% tags=["remove-input"]
-display(Markdown(gain_reading.grid_status(measured)))
+display(Markdown(
+    gain_reading.data_sentence(rows) + "\n\n" + gain_reading.grid_status(measured)
+))
 
 # %% tags=["remove-cell"]
 # The grid writes summary.json when it finishes: its mean ± std must equal the rows
@@ -136,10 +141,11 @@ tables.paper_table(reported_ii, [], "segment", title="Table II (reported)")
 tables.paper_table(reported_ii, [], "event", title="Table II (reported)")
 
 # %% [markdown]
-# ## The same columns, measured here (SynthLLP small, synthetic)
+# ## The same columns, measured here
 #
-# Every variant of Table II the records hold, in a table of its own: mean ± standard deviation
-# over the seeds named in each row. VALOR++ and LINK are also the two rows of Table I this
+# Every variant of Table II the records hold, in a table of its own whose caption names the
+# data the run records were trained on: mean ± standard deviation over the seeds named in
+# each row. VALOR++ and LINK are also the two rows of Table I this
 # repository can train; the other methods of Table I are not reimplemented. Read these rows
 # against each other, not against the tables above.
 
@@ -167,20 +173,28 @@ tables.measured_table(measured, "event", title="Table II, measured", source=GRID
 #
 # Both at once: a **two-level bootstrap** resamples each model's seeds with replacement, then
 # the test videos (`linkpaper.evaluation.gains.two_level_bootstrap`). Its interval (light blue in the
-# figure, beside the video-only one in dark blue) is never narrower, and with three seeds
-# per model it is much wider. A gain is **distinguishable from noise** when this interval
-# excludes zero. The number of seeds a gain of the paper's size would need comes from a
-# two-sided 5 % test with 80 % power at the measured seed spread
-# (`linkpaper.evaluation.gains.seeds_needed`); since a spread measured on three seeds is itself very
-# uncertain, it is given with its range over the 95 % interval of the spread
-# (`linkpaper.evaluation.gains.seeds_needed_range`). The figure shows segment-level and event-level
-# Type@AV, the paper's headline scores.
+# figure, beside the video-only one in dark blue) is never narrower; how much wider it is
+# depends on how far the seeds of each model stray. A model with a single seed adds no seed
+# noise of its own: its one seed is drawn every time, so the interval then holds only the
+# other model's seed noise, and the verdicts below mark such a comparison as provisional.
+# A gain is **distinguishable from noise** when this interval excludes zero. The number of
+# seeds a gain of the paper's size would need comes from a two-sided 5 % test with 80 %
+# power at the measured seed spread (`linkpaper.evaluation.gains.seeds_needed`; a one-seed
+# model is assumed to stray as much as the other model's seeds); since a spread measured on
+# a few seeds is itself very uncertain, it is given with its range over the 95 % interval
+# of the spread (`linkpaper.evaluation.gains.seeds_needed_range`). The figure shows
+# segment-level and event-level Type@AV, the paper's headline scores.
 
 # %%
 gains = gain_reading.gain_data(
     measured, reported_ii, test_annotations, resamples=bootstrap_resamples
 )
 points = gain_reading.seed_gain_points(measured)
+# each run's test scores at its selected and at its last epoch (model selection)
+selection = {score: run_records.selection_frame(measured, column=column)
+             for score, column in (("Seg type", 3), ("Event type", 8))}
+caveats = {score: gain_reading.selection_caveats(frame)
+           for score, frame in selection.items()}
 
 # %% tags=["hide-input"]
 fig = gain_reading.gain_figure(
@@ -215,9 +229,10 @@ display(Markdown(gain_reading.seeds_needed_notes(gains)))
 
 # %% tags=["remove-input"]
 display(Markdown(
-    "**Segment-level Type@AV**\n\n" + gain_reading.gain_verdicts(gains, "Seg type")
+    "**Segment-level Type@AV**\n\n"
+    + gain_reading.gain_verdicts(gains, "Seg type", notes=caveats["Seg type"])
     + "\n\n**Event-level Type@AV**\n\n"
-    + gain_reading.gain_verdicts(gains, "Event type")
+    + gain_reading.gain_verdicts(gains, "Event type", notes=caveats["Event type"])
 ))
 
 # %% [markdown]
@@ -226,43 +241,31 @@ display(Markdown(
 #
 # Every run keeps the epoch with the best validation Type@AV on the 321 videos of the
 # selection half, and scores that epoch on test. Which epoch wins is itself noisy: a run that
-# peaks early on validation may be one of its worst on test. The table gives each variant's
-# selected epochs (one per seed), its mean test segment Type@AV at the selected and at the
-# last epoch, and its gain over VALOR++ under each rule (runs keep their last epoch's test
-# scores since the grid on the VALOR-like teachers; older records leave those columns empty).
+# peaks early on validation may be one of its worst on test. The tables give each variant's
+# selected epochs (one per seed), its mean test score at the selected and at the last epoch,
+# and its gain over VALOR++ under each rule, for segment-level and then event-level Type@AV
+# (runs keep their last epoch's test scores since the grid on the VALOR-like teachers; older
+# records leave those columns empty). The reading below each table names the variants whose
+# gain changes sign between the two rules, or moves by more than a point.
 
 # %%
-selection = run_records.selection_frame(measured)
-selection.round(2).rename_axis(f"segment Type@AV [{MEASURED_SOURCE}]")
+selection["Seg type"].round(2).rename_axis(f"segment Type@AV [{MEASURED_SOURCE}]")
 
 # %% tags=["remove-input"]
-recorded = selection[selection["last epoch recorded"] > 0]
-if len(recorded):
-    moved = recorded["selection moved"]
-    text = (f"**What to look at.** The last two columns. Choosing the epoch on "
-            "validation changes a "
-            f"variant's mean test score by {moved.min():+.2f} to {moved.max():+.2f} "
-            "points, and the gains "
-            ""
-            "over VALOR++ move with it: a gain that changes sign between the two rules "
-            "is within the "
-            ""
-            "noise of model selection alone.")
-else:
-    epochs = [int(e) for text in selection["selected epochs"] for e in text.split(", ")]
-    text = (f"**What to look at.** The selected epochs: from {min(epochs)} to "
-            f"{max(epochs)} of a "
-            "60-epoch schedule. This folder's runs were recorded before the last "
-            "epoch's test scores "
-            ""
-            "were kept, so how much the selection moves each gain is measured on the "
-            "grid with the "
-            ""
-            "VALOR-like teachers.")
-display(Markdown(text))
+display(Markdown(
+    gain_reading.selection_reading(selection["Seg type"], score="Seg type")
+))
+
+# %%
+selection["Event type"].round(2).rename_axis(f"event Type@AV [{MEASURED_SOURCE}]")
+
+# %% tags=["remove-input"]
+display(Markdown(
+    gain_reading.selection_reading(selection["Event type"], score="Event type")
+))
 
 # %% [markdown]
-# :::{admonition} What this grid can and cannot test
+# :::{admonition} What a grid on SynthLLP can and cannot test
 # :class: important
 # **It can** compare the variants with one another under the paper's recipe, scored on
 # LLP's real test annotations, with a difficulty set by VALOR++ alone (no knob was tuned on a
@@ -274,9 +277,10 @@ display(Markdown(text))
 # * **The features are synthetic** ({doc}`03_synthllp`): built from the labels plus noise.
 #   There is no sound or picture in them, so a module that exploits what real features carry
 #   (a sound's source visible on screen, a scene that changes) has nothing to find.
-# * **CMIM and TSAM barely move** in the grid's records: CMIM's scalars stay close to 1 and
-#   TSAM's spatial weights barely differ between channels (computed below). What their
-#   attention attends to is known only from chapter 5's short demonstration model (32
+# * **CMIM's and TSAM's parameters move little** in the grid's records: how far CMIM's
+#   scalars and the products α·β that scale what it adds end from 1, and how much TSAM's
+#   spatial weights differ between channels, are computed below. What their attention
+#   attends to is known only from chapter 5's short demonstration model (32
 #   optimiser steps; the grid keeps no checkpoints, only per-epoch means): there, CMIM's
 #   attention is near uniform and TSAM's temporal weights follow segment position rather
 #   than content ({ref}`ch5-grid-diagnostics`).
@@ -342,7 +346,8 @@ teachers = seed_analysis.teacher_label_frame(
 teachers.round(1).rename_axis(f"segment-level F (%) [{MEASURED_SOURCE}, LLP test GT]")
 
 # %% tags=["remove-input"]
-display(Markdown(seed_analysis.teacher_label_reading(teachers)))
+display(Markdown(seed_analysis.teacher_label_reading(
+    teachers, teachers=gain_reading.teachers_name(rows))))
 
 # %% [markdown]
 # **Per video.** If PLSIM replays the teachers, a model's gain over VALOR++ on a test video
@@ -357,7 +362,7 @@ display(Markdown(seed_analysis.teacher_label_reading(teachers)))
 replay = seed_analysis.teacher_replay_frame(
     teacher_split, test_annotations, teacher_runs
 )
-replay.round(2)
+replay.round(2).rename_axis(f"{replay.index.name} [{MEASURED_SOURCE}]")
 
 # %% tags=["remove-input"]
 readers = [VARIANT_LABELS[v] for v in ("+P", "+S+P", "+T+P", "link")]
@@ -371,51 +376,67 @@ display(Markdown(seed_analysis.replay_reading(replay, readers, replay_controls))
 # The first SynthLLP scored its simulated teachers on the *clean* per-class signal, before
 # the noise that confuses classes in the features was added, so PLSIM could be handed class
 # information the features did not carry. The teachers now work as VALOR's do (chapter 3).
-# Nothing else about the recipe changed, and SynthLLP's difficulty was recalibrated with
-# VALOR++ alone. The first grid (`results/synth_small_recipe`, three seeds per variant) and
-# this page's grid give the gains below side by side (segment Type@AV, with the interval over
-# seeds and test videos). A gain that moves a lot was a property of how the benchmark simulated its
-# teachers, not of the module; this is the lesson about evaluating on simulated data.
+# The training recipe stayed the same, but the data changed in two ways at once: with the
+# new teachers, SynthLLP's difficulty knob, its class noise, was recalibrated with VALOR++
+# alone (chapter 3). Below: the gains of the first grid and of this page's grid side by side
+# (segment Type@AV, with the interval over seeds and test videos, and the seeds of each
+# grid); then what the run records say changed in the data, and which gains moved by more
+# than the seed noise of both grids (a move within either grid's noise is no evidence that
+# the change of the simulation moved them). This section compares two SynthLLP grids; when
+# the records hold other data it is skipped.
 
 # %%
 changed_variants = list_models() + ["+S/label", "valor++/weak", "+P/self"]
-first_rows = run_records.measured_rows(
-    run_records.find_run_dirs(first_grid_dir, changed_variants))
-now_rows = [row for row in rows if row["model"] in changed_variants]
-before_after = gain_reading.gains_before_after(
-    gain_reading.gain_data(first_rows, reported_ii, test_annotations,
-                           resamples=bootstrap_resamples),
-    gain_reading.gain_data(now_rows, reported_ii, test_annotations,
-                           resamples=bootstrap_resamples),
-)
-before_after.rename_axis(
-    "variant [segment Type@AV gain over VALOR++; SynthLLP small (synthetic)]")
+synth_grid = gain_reading.data_kinds(rows) == {"synth"}  # else: nothing to compare
+if synth_grid:
+    first_rows = run_records.measured_rows(
+        run_records.find_run_dirs(first_grid_dir, changed_variants))
+    now_rows = [row for row in rows if row["model"] in changed_variants]
+    first_gains, now_gains = (
+        gain_reading.gain_data(grid_rows, reported_ii, test_annotations,
+                               resamples=bootstrap_resamples)
+        for grid_rows in (first_rows, now_rows))
+    before_after = gain_reading.gains_before_after(first_gains, now_gains)
+    both_sources = " / ".join(dict.fromkeys(r["data"] for r in first_rows + now_rows))
+    display(before_after.rename_axis(
+        f"variant [segment Type@AV gain over VALOR++; {both_sources}]"))
+else:
+    display(Markdown(f"The records name {MEASURED_SOURCE}, not SynthLLP: this section "
+                     "compares two SynthLLP grids, so it is skipped."))
 
 # %% tags=["remove-input"]
-display(Markdown(gain_reading.before_after_reading(
-    before_after, before="the first grid", after="this grid")))
+if synth_grid:
+    display(Markdown(
+        gain_reading.data_changes(first_rows, now_rows) + "\n\n"
+        + gain_reading.before_after_reading(
+            before_after, before="the first grid", after="this grid") + "\n\n"
+        + gain_reading.before_after_lesson(first_gains, now_gains)
+    ))
 
 # %% [markdown]
 # The per-video test of the previous section, on both grids: the first grid's models read
 # against the first SynthLLP's stored teacher labels, this grid's against its own.
 
 # %%
-first_runs = seed_analysis.seed_runs(first_grid_dir, compared, test_annotations)
-first_split, first_origin = seed_analysis.teacher_test_split(
-    next(iter(first_runs.values()))["record"], first_teachers
-)
-print("first grid's teacher labels:", first_origin)
-first_replay = seed_analysis.teacher_replay_frame(
-    first_split, test_annotations, first_runs
-)
-seed_analysis.replay_before_after(first_replay, replay).round(2)
+if synth_grid:
+    first_runs = seed_analysis.seed_runs(first_grid_dir, compared, test_annotations)
+    first_split, first_origin = seed_analysis.teacher_test_split(
+        next(iter(first_runs.values()))["record"], first_teachers
+    )
+    print("first grid's teacher labels:", first_origin)
+    first_replay = seed_analysis.teacher_replay_frame(
+        first_split, test_annotations, first_runs
+    )
+    table = seed_analysis.replay_before_after(first_replay, replay).round(2)
+    display(table.rename_axis(f"{table.index.name} [{both_sources}]"))
 
 # %% tags=["remove-input"]
-display(Markdown(
-    "On the first grid: "
-    + seed_analysis.replay_reading(first_replay, readers, replay_controls)
-    .removeprefix("**What to look at.** The r columns. ")
-))
+if synth_grid:
+    display(Markdown(
+        "On the first grid: "
+        + seed_analysis.replay_reading(first_replay, readers, replay_controls)
+        .removeprefix("**What to look at.** The r columns. ")
+    ))
 
 # %% [markdown]
 # ## Controls: what the pseudo labels, L_label and PLSIM's inputs contribute
@@ -469,13 +490,15 @@ plt.show()
 # %% [markdown]
 # **What to look at.** valor++/weak against zero (what pseudo labels add), +S/label against
 # +S (where S's loss arises), +P/self against +P (whose information PLSIM's gain is). Chapter
-# 6 shows why the visual scores fall with S-LOSS.
+# 6 looks at what S-LOSS does to the visual scores.
 
 # %% tags=["remove-input"]
 display(Markdown(
     gain_reading.modality_reading(control_modalities)
     + "\n\n**Segment-level Type@AV**\n\n"
-    + gain_reading.gain_verdicts(control_gains, "Seg type")
+    + gain_reading.gain_verdicts(
+        control_gains, "Seg type",
+        notes=gain_reading.selection_caveats(run_records.selection_frame(controls)))
 ))
 
 # %% [markdown]
@@ -546,9 +569,10 @@ display(Markdown(seed_analysis.commit_reading(rows)))
 #    needs at the measured spread.
 # 3. The grid compares the variants under the paper's recipe, but on synthetic features and
 #    SynthLLP small's short schedule: it cannot show what CMIM, TSAM, S-LOSS's adaptive weight
-#    or PLSIM do on real videos. Changing only how SynthLLP simulates its teachers moved the
-#    gains (the section on what changed): on simulated data, a module's verdict is only as
-#    good as the simulation of what that module reads.
+#    or PLSIM do on real videos. Changing how SynthLLP simulates its teachers, together with
+#    the recalibrated class noise, can move a gain; the section on what changed says which
+#    gains moved by more than the seed noise of both grids. On simulated data, a module's
+#    verdict is only as good as the simulation of what that module reads.
 
 # %% [markdown]
 # ## Exercises

@@ -42,18 +42,23 @@
 # seed, and says how many test segments it rests on.
 #
 # **Data.** The ground truth is LLP's *real* test annotations (1,200 videos). The predictions
-# are the gated test decisions stored with every run of the recipe grid (`test_decisions.npz`,
-# chapter 9), from models **trained on SynthLLP small: synthetic features**. They say how the
-# models behave on LLP's label structure, not how they behave on real LLP features.
+# are the test decisions stored with every run of the recipe grid (`test_decisions.npz`,
+# chapter 9): each segment's 0/1 decision per class and modality, already gated, that is
+# AND-ed with the model's own predicted video label, as the inference rule requires
+# ({doc}`02_evaluation`). This is not the gating of the pseudo labels, which AND-s a
+# teacher's labels with the weak label ({term}`gated decision` and {term}`gated label` in the
+# glossary). The models were **trained on SynthLLP small: synthetic features**, so the
+# decisions say how they behave on LLP's label structure, not how they behave on real LLP
+# features.
 #
-# The grid read here, `results/synth_small_valor_teachers`, was trained on the SynthLLP whose
-# simulated teachers are made as VALOR's are: a thresholded cosine of the model's own visual
-# features, and an audio teacher from a separate CLAP-like embedding
-# ({ref}`decision-synth-teachers`). The first grid, `results/synth_small_recipe`, had teachers
-# that read the clean signal, and PLSIM, which reads the teachers' labels at test time, got
-# information the features did not carry; this page no longer reads it. The grid is trained
-# over several sessions, so a model may have one seed here or several: the first output
-# below lists each model's seeds.
+# This page reads the {term}`recipe grid`, `results/synth_small_valor_teachers`, trained on
+# the SynthLLP whose simulated teachers are made as VALOR's are: a thresholded cosine of the
+# model's own visual features, and an audio teacher from a separate CLAP-like embedding
+# ({ref}`decision-synth-teachers`). It does not read the {term}`first grid`,
+# `results/synth_small_recipe`, whose teachers read the clean signal, so that PLSIM, which
+# reads the teachers' labels at test time, got information the features did not carry
+# (chapter 9 compares the two). The grid is trained over several sessions, so a model may
+# have one seed here or several: the first output below lists each model's seeds.
 #
 # The parameters: `results_dir` (the grid's run records), `compare` (the two variants,
 # baseline first), `seed` (the training seed whose predictions the example videos show),
@@ -430,7 +435,8 @@ plt.show()
 # 1. A per-class or per-segment difference between two models means something only beyond
 #    the spread of their seeds: the figures show every seed, and the tables say when the
 #    seed ranges overlap. With one seed per model the spread is unknown, and no difference
-#    is established.
+#    is established; seed ranges that are apart still leave out the draw of test videos,
+#    which chapter 9's intervals add.
 # 2. A class with few test segments moves by several points when one video is right or
 #    wrong, and a class with few training videos has little to learn from; a class scores 0
 #    when a run gets none of its test segments right, and the data (its training videos, its

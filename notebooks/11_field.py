@@ -488,10 +488,15 @@ display(Markdown(
 # * **The recipes differ by design**: each method keeps its own epochs, batch and
 #   optimiser, so a method is measured as published, not at its best on SynthLLP.
 # * **Seeds differ between rows** (the status above names them): a method with one seed
-#   has an unmeasured seed spread, and chapter 9 shows that one seed of VALOR++ alone can
-#   stray by as much as the paper's ablation gains.
+#   has an unmeasured seed spread. How far one seed of VALOR++ strays from its seed mean,
+#   against the paper's ablation gains (chapter 9 reads the same noise), is computed from
+#   the records just below this box.
 # :::
-#
+
+# %% tags=["remove-input"]
+display(Markdown(field.seed_stray_reading(rows)))
+
+# %% [markdown]
 # ## Provenance of the measured rows
 #
 # Read from the run records: data, seeds, epochs, device, the commit each run started

@@ -434,7 +434,7 @@ def test_prose_helpers_read_the_numbers(tmp_path):
     plus_t = data.loc[("+ T", "Seg type")]
     assert f"**{plus_t['measured']:+.2f}**".replace("-", "−") in text
     assert "**+ T** (2 seeds against 2 of VALOR++)" in text and "paper reports +0.2" in text
-    assert "one seed: its spread is taken from the other model" in text  # +S
+    assert "(provisional: + S has one seed, so the interval over seeds and test videos holds VALOR++'s" in text
     assert "no size to detect" in text  # +S: the paper's gain is 0.0
     assert "No variant besides" in gain_reading.gain_verdicts(data.iloc[:0])
     gains = gain_reading.modality_gains(measured)
@@ -810,7 +810,7 @@ def test_before_after_reading_flags_sign_changes_and_one_grid_variants():
     text = gain_reading.before_after_reading(_before_after_table())
     assert "* **+ P**: +0.50 → −1.25 (**sign changed**); after: 1 seed(s), interval [-2.00, -0.50]" in text
     assert "* **+ T**: −0.50 → −0.25; after" in text  # same sign: no flag
-    assert "Largest moves: + P −1.75, + T +0.25 points" in text
+    assert "Largest moves: + P −1.75; + T +0.25 points" in text
     assert "On one grid only: VALOR++ (weak)." in text
 
 
@@ -853,7 +853,7 @@ def test_replay_reading_compares_readers_with_the_controls_per_modality():
     one_seed = _replay({"+ P": (0.1, 0.1, 1), "+ T": (0.3, 0.3, 1)})
     text = replay_reading(one_seed, ["+ P"], ["+ T"])
     assert "In audio, no reader's r exceeds the controls' (0.30 at most)." in text
-    assert text.endswith("One training run each behind + P, + T: their r may move with more seeds.")
+    assert text.endswith("One training run each behind + P; + T: their r may move with more seeds.")
     assert "nothing is concluded" in replay_reading(one_seed, ["+ P"], ["+ T+S"])
 
 

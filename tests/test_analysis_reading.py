@@ -47,6 +47,8 @@ def test_score_difference_reading_with_one_seed():
     assert "largest difference is in **Visual** (−5.0 points)" in text
     assert "cannot be told apart from seed noise" in text
     assert "opposite directions (+2.0 and −5.0)" in text
+    assert "segment-level Event@AV 0.0 (one seed: spread unknown)" in text
+    assert reading.TEST_VIDEO_NOISE not in text  # no seed ranges to be apart
 
 
 def test_score_difference_reading_with_three_seeds_apart_and_overlapping():
@@ -63,6 +65,35 @@ def test_score_difference_reading_with_three_seeds_apart_and_overlapping():
     assert "Visual +1.0 (seed ranges overlap)" in text
     assert "largest difference is in **Audio** (+10.0 points); the seed ranges are apart (3 and 3 seeds)" in text
     assert "opposite directions" not in text
+    assert text.endswith("\n" + reading.TEST_VIDEO_NOISE)  # ranges apart: the test videos' noise is named
+
+
+def test_score_difference_reading_names_event_at_av_level_and_the_test_video_noise():
+    base = {87: 60.0, 88: 61.0, 89: 62.0}
+    runs = _runs(
+        {
+            **{("VALOR++", s): {"audio": v, "visual": v, "event": v} for s, v in base.items()},
+            **{("LINK", s): {"audio": v + 2, "visual": v - 3, "event": v + 5} for s, v in base.items()},
+        }
+    )
+    assert reading.score_difference_reading(runs, MODELS) == "\n".join(
+        [
+            "* Segment-level F, LINK (3 seed(s)) minus VALOR++ (3 seed(s)), seed means, in points: "
+            "Audio +2.0 (seed ranges overlap); Visual −3.0 (seed ranges apart); Audio-visual 0.0 "
+            "(seed ranges overlap); Type@AV 0.0 (seed ranges overlap); segment-level Event@AV +5.0 "
+            "(seed ranges apart).",
+            "* The largest difference is in **segment-level Event@AV** (+5.0 points); the seed ranges "
+            "are apart (3 and 3 seeds).",
+            "* Audio and visual move in opposite directions (+2.0 and −3.0): the per-modality panels "
+            "below say more than the averages that mix them.",
+            "* Seed ranges compare training seeds only: every seed is scored on the same test videos, "
+            "so ranges that are apart leave out how much a difference depends on which test videos "
+            "were drawn. Chapter 9's intervals (paired bootstrap over the test videos, and two-level "
+            "over seeds and test videos, for segment- and event-level Type@AV) add that noise: a "
+            "difference whose seed ranges are apart can still be one they do not distinguish from "
+            "noise.",
+        ]
+    )
 
 
 def test_score_difference_reading_names_a_missing_model():

@@ -356,3 +356,57 @@ def test_counting_parameters_on_meta_leaves_training_on_the_cpu_unharmed():
     assert matrix.device.type == "cpu" and torch.allclose(matrix.sum(dim=1), torch.ones(10))
     pooled = pool_audio_maps(torch.ones(2, 64, 3))  # what training on the maps form calls
     assert pooled.device.type == "cpu" and torch.allclose(pooled, torch.ones(2, 10, 3))
+
+
+# ------------------------------------------------------------------------- one seed's stray
+
+
+def _seg_type_runs(tmp_path, values: dict) -> list[dict]:
+    """Field rows of VALOR++ (from the grid folder) whose segment-level Type@AV per seed is
+    ``values[seed]``."""
+    test = _test_split()
+    for seed, value in values.items():
+        run = _run(tmp_path / "grid", "valor++", seed, test, 0.02)
+        record = json.loads((run / "results.json").read_text())
+        record["test_row"][field.SEG_TYPE] = value
+        (run / "results.json").write_text(json.dumps(record))
+    return field.field_rows(tmp_path / "field", tmp_path / "grid")
+
+
+def test_seed_stray_reading_against_the_papers_gains(tmp_path):
+    rows = _seg_type_runs(tmp_path, {87: 66.0, 88: 66.9})
+    assert field.seed_stray_reading(rows) == (
+        f"**How far one seed strays.** On {rows[0]['data']}, one seed of VALOR++ lies up to 0.45 "
+        "points of segment-level Type@AV from the mean of its 2 seeds (87, 88). The paper's Table II "
+        "gains over VALOR++ in that score (LLP, reported): 3 of 7 are no larger (+0.2 for + T, 0.0 "
+        "for + S, 0.0 for + P), 4 are larger (+0.6 for + T, S, +0.5 for + S, P, +0.5 for + T, P, "
+        "+0.7 for LINK (T, S, P)). One seed alone can thus stray by as much as the paper's smaller "
+        "ablation gains, not by its larger ones."
+    )
+    assert "SynthLLP" in rows[0]["data"]
+
+
+def test_seed_stray_reading_when_every_gain_or_none_is_within(tmp_path, monkeypatch):
+    rows = _seg_type_runs(tmp_path, {87: 66.0, 88: 68.0, 89: 67.0})
+    text = field.seed_stray_reading(rows)
+    assert "lies up to 1.00 points of segment-level Type@AV from the mean of its 3 seeds (87, 88, 89)" in text
+    assert text.endswith(
+        "every one of them is no larger (+0.2 for + T, 0.0 for + S, 0.0 for + P, +0.6 for + T, S, "
+        "+0.5 for + S, P, +0.5 for + T, P, +0.7 for LINK (T, S, P)), so one seed alone can stray by "
+        "as much as any of the paper's ablation gains."
+    )
+    table_ii = {v: paper.reported_scores(v, "II") for v in paper.VARIANT_LABELS}
+    shifted = {v: [x + (2.0 if v != "valor++" else 0.0) for x in row] for v, row in table_ii.items()}
+    monkeypatch.setattr(paper, "reported_scores", lambda v, table="II": shifted[v])
+    assert "every one of them is larger (+2.2 for + T, +2.0 for + S" in field.seed_stray_reading(rows)
+
+
+def test_seed_stray_reading_with_one_seed_or_none(tmp_path):
+    rows = _seg_type_runs(tmp_path, {87: 66.0})
+    assert field.seed_stray_reading(rows) == (
+        "VALOR++ has one seed in these records (seed 87): how far one of its seeds strays from its "
+        "seed mean is unknown, and so is whether a row measured with one seed is within seed noise."
+    )
+    assert field.seed_stray_reading([]) == (
+        "No run of VALOR++ is in these records yet, so how far one of its seeds strays is unknown."
+    )

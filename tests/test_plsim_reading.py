@@ -135,3 +135,30 @@ def test_reads_records_from_a_grid_folder(tmp_path):
     diffs = reading.test_differences(records, [("+P", "valor++"), ("+P", "+P/self")])
     assert diffs["Type@AV"].tolist() == pytest.approx([1.0, 2.0])
     assert "`+P/self` − `valor++`" in reading.self_control_reading(records)
+
+
+def test_reading_names_the_pairing_and_chapter_9s_measure():
+    records = _grid(
+        [("+P", 87, 61.0, 52.0), ("+P", 88, 60.0, 50.0)]
+        + [("valor++", s, t) for s, t in ((87, 60.0), (88, 60.0), (89, 57.0))]
+        + [("+T+P", 87, 62.0), ("+T", 87, 61.0), ("+T", 88, 63.0)]
+    )
+    diffs = reading.test_differences(records)
+    text = reading.test_difference_reading(diffs, records=records)
+    assert text.startswith(
+        "Each difference is paired: a run with PLSIM minus its partner without it trained with the same "
+        "seed, over the seeds both have finished (in brackets). Left out because the partner lacks them: "
+        "`valor++` seed 89 (in +P − valor++); `+T` seed 88 (in +T+P − +T). Chapter 9 measures each gain as "
+        "a variant's mean over all its seeds minus VALOR++'s mean over all of VALOR++'s, unpaired: for "
+        "+P − valor++ it gives Type@AV +1.50; audio +1.0, visual +0.0, audio-visual +0.0 (`+P` seeds 87, 88, "
+        "`valor++` seeds 87-89), against the paired +0.50 here.\n\n* **+P − valor++** (seeds 87, 88)"
+    )
+    same = _grid([("+P", 87, 61.0), ("valor++", 87, 60.0)])
+    text = reading.test_difference_reading(reading.test_differences(same), records=same)
+    assert "Each pair's partners hold the same seeds, so these means equal the differences of the variants' " in text
+    assert "Chapter 9 measures" not in text
+    assert reading.test_difference_reading(reading.test_differences(same)).startswith("* **+P − valor++**")
+
+
+def test_teachers_name_is_read_from_the_source():
+    assert reading.teachers_name({"kind": "synth"}, "audio") == "SynthLLP's simulated audio teacher"

@@ -15,17 +15,23 @@ from linkpaper.chapters.probe import find_grid_records
 from linkpaper.models import variant_slug
 
 
-def _record(model, seed, visual, type_av=60.0, complete=True):
+def _record(model, seed, visual, type_av=60.0, complete=True, last_visual=None, best_epoch=None):
     """A results.json dict whose segment test scores are 50 (audio), ``visual``, 40
-    (audio-visual), ``type_av`` (Type@AV) and 30 (Event@AV)."""
+    (audio-visual), ``type_av`` (Type@AV) and 30 (Event@AV); with ``last_visual``, the last
+    epoch's test scores are the same but for the visual F (``last_visual``)."""
     segment = {"audio": 50.0, "visual": visual, "audio_visual": 40.0, "type": type_av, "event": 30.0}
-    return {
+    record = {
         "config": {"model": model, "seed": seed, "epochs": 3},
         "seed": seed,
-        "epochs": [{"epoch": 1, "val_type_av": 10.0}],
+        "epochs": [{"epoch": e, "val_type_av": 10.0} for e in (1, 2, 3)],
+        "best_epoch": best_epoch,
         "complete": complete,
         "test": {"segment": segment, "event": segment} if complete else None,
     }
+    if complete and last_visual is not None:
+        last = {**segment, "visual": last_visual}
+        record["last_epoch_test"] = {"segment": last, "event": last}
+    return record
 
 
 def _scores(entries):
@@ -243,3 +249,196 @@ def test_reads_records_from_a_grid_folder(tmp_path):
     assert reading.seeds_of(scores, "+S") == [87, 88]
     assert np.allclose(reading.seed_differences(scores, "+S", "valor++").to_numpy(), [-4.14])
     assert reading.has_similarity_term("+S") and not reading.has_similarity_term("+S/label")
+
+
+# --------------------------------------------------------------------------------------------
+# The last epoch against the selected one
+# --------------------------------------------------------------------------------------------
+
+
+def _both(entries):
+    """(selected, last) segment_scores of (variant, seed, selected visual, last visual) tuples."""
+    records = {(v, s): _record(v, s, sel, last_visual=end) for v, s, sel, end in entries}
+    return reading.segment_scores(records), reading.segment_scores(records, epoch="last")
+
+
+def test_segment_scores_of_the_last_epoch():
+    records = {
+        ("+S", 87): _record("+S", 87, 65.5, last_visual=66.3),
+        ("+S", 88): _record("+S", 88, 65.0),  # recorded before last-epoch scores were kept
+    }
+    last = reading.segment_scores(records, epoch="last")
+    assert list(last.index) == [("+S", 87)]
+    assert last.loc[("+S", 87), "V"] == pytest.approx(66.3)
+    assert reading.segment_scores(records).loc[("+S", 88), "V"] == pytest.approx(65.0)
+    with pytest.raises(ValueError):
+        reading.segment_scores(records, epoch="best")
+
+
+def test_selected_epochs():
+    records = {
+        ("+S", 87): _record("+S", 87, 65.5, best_epoch=2),
+        ("+S", 88): _record("+S", 88, 65.0, complete=False, best_epoch=1),
+    }
+    epochs = reading.selected_epochs(records)
+    assert list(epochs.index) == [("+S", 87)]
+    assert epochs.loc[("+S", 87)].tolist() == [2, 3]
+
+
+def test_s_effect_with_the_last_epoch_one_seed():
+    seg, last = _both([("valor++", 87, 69.69, 66.56), ("+S", 87, 65.55, 66.34)])
+    text = reading.s_effect_reading(seg, last=last)
+    assert text == (
+        "Adding S (L_label and the similarity term) changes the segment visual F, at the epoch each run "
+        "selected on validation, by: `+S` − `valor++` (seed 87): −4.14. Read at each run's last epoch "
+        "instead, on the same seed, `+S` − `valor++` is −0.22. The pair shares one seed, so the seed "
+        "spread is unknown: the difference is one draw. Not paired yet (no finished seed shared): "
+        "+T+S − +T, +S+P − +P, link − +T+P."
+    )
+    frame = reading.s_pair_frame(seg, last=last)
+    assert frame.loc["+S − valor++", "difference, last epoch"] == pytest.approx(-0.22)
+
+
+def test_s_effect_with_the_last_epoch_counts_the_pairs():
+    seg, last = _both(
+        [("valor++", s, 70.0, 66.0) for s in (87, 88)]
+        + [("+S", s, 66.0, v) for s, v in ((87, 66.5), (88, 65.5))]
+        + [("+T", 87, 71.0, 66.0), ("+T+S", 87, 66.0, 67.0)]
+    )
+    text = reading.s_effect_reading(seg, last=last)
+    assert "S lowered it in 2 of the 2 pairs and raised it in 0 (seed means)." in text
+    assert (
+        "Read at each run's last epoch instead, on the same seeds, S lowered it in 0 of the 2 pairs and "
+        "raised it in 1 (seed means)." in text
+    )
+    assert "+T+S − +T shares one seed, so its seed spread is unknown." in text
+    # a run without last-epoch scores: the pair is named, not counted, and NaN in the table
+    records = {
+        ("valor++", 87): _record("valor++", 87, 70.0),
+        ("+S", 87): _record("+S", 87, 66.0, last_visual=66.0),
+    }
+    seg, last = reading.segment_scores(records), reading.segment_scores(records, epoch="last")
+    text = reading.s_effect_reading(seg, last=last)
+    assert "Without last-epoch test scores for both partners: +S − valor++." in text
+    assert "Read at each run's last epoch" not in text
+    assert math.isnan(reading.s_pair_frame(seg, last=last).loc["+S − valor++", "difference, last epoch"])
+    assert reading.selection_reading(seg, last).startswith("No pair has test scores of the last epoch")
+
+
+def test_selection_reading_splits_the_drop():
+    entries = [
+        ("valor++", 87, 69.69, 66.56),
+        ("+S", 87, 65.55, 66.34),
+        ("+T", 87, 71.12, 65.63),
+        ("+T+S", 87, 66.15, 65.38),
+    ]
+    records = {
+        (v, s): _record(v, s, sel, last_visual=end, best_epoch=b) for (v, s, sel, end), b in zip(entries, (1, 2, 1, 3))
+    }
+    seg, last = reading.segment_scores(records), reading.segment_scores(records, epoch="last")
+    text = reading.selection_reading(seg, last, epochs=reading.selected_epochs(records))
+    assert text == (
+        "The same differences of the segment visual F read at the epoch validation selected and at each "
+        "run's last epoch: `+S` − `valor++` (seed 87): −4.14 at the selected epoch, −0.22 at the last; "
+        "`+T+S` − `+T` (seed 87): −4.97 at the selected epoch, −0.25 at the last. Validation selected "
+        "epochs 2 to 3 for the runs with S and 1 for their partners (the last epoch: 3). Averaged over "
+        "the 2 pairs, the drop is −4.55 at the selected epoch and −0.23 at the last: 95% of it depends "
+        "on which epoch is selected, and 5% remains when every run is read at its last epoch. Each pair "
+        "rests on one seed, so the seed spread is unknown and this split is one draw per pair."
+    )
+
+
+def test_selection_reading_other_cases():
+    gone, last = _both([("valor++", s, 70.0, 66.0) for s in (87, 88)] + [("+S", s, 66.0, 66.5) for s in (87, 88)])
+    text = reading.selection_reading(gone, last)
+    assert "(seed means): `+S` − `valor++` (seeds 87, 88): −4.00 at the selected epoch, +0.50 at the last." in text
+    assert "For this pair, the drop of −4.00 at the selected epoch is gone at the last epoch (+0.50): all of it" in text
+    assert "unknown" not in text
+    kept, last = _both([("valor++", 87, 70.0, 70.0), ("+S", 87, 66.0, 65.0)])
+    text = reading.selection_reading(kept, last)
+    assert "the drop is −4.00 at the selected epoch and −5.00 at the last: none of it depends" in text
+    assert text.endswith("The pair rests on one seed, so the seed spread is unknown and this split is one draw.")
+    rising, last = _both([("valor++", 87, 66.0, 66.0), ("+S", 87, 67.0, 65.0)])
+    assert "S does not lower the segment visual F at the selected epoch (+1.00), so there is no drop" in (
+        reading.selection_reading(rising, last)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# μ by variant, the teachers' names and the data a grid was trained on
+# --------------------------------------------------------------------------------------------
+
+
+def test_mu_variant_reading():
+    mu = pd.DataFrame(
+        {
+            ("+S", 87): [0.1, 0.233],
+            ("+T+S", 87): [0.1, 0.260],
+            ("+T+S", 88): [0.1, 0.2605],
+            ("link", 87): [0.1, 0.232],
+            ("link", 88): [0.1, 0.2315],
+            ("link", 89): [0.1, 0.2264],
+            ("+S+P", 87): [0.1, 0.199],
+        }
+    )
+    assert reading.mu_variant_reading(mu) == (
+        "By variant, μ's last value goes from 0.199 (`+S+P`) to 0.260 (`+T+S`) (seed means). The seeds of "
+        "one variant end within 0.006 of each other (the widest: `link`, 3 seeds); `+S` and `+S+P` have one "
+        "seed each here. The variants differ by more (0.061): where μ ends depends on the model it trains in, "
+        "so in these runs the adaptive weight is not set by the schedule alone."
+    )
+    alike = pd.DataFrame({("+S", 87): [0.0, 0.0336], ("+S", 88): [0.0, 0.0326], ("link", 87): [0.0, 0.0333]})
+    text = reading.mu_variant_reading(alike, 4)
+    assert text.endswith(
+        "The variants differ by no more (0.0002): where μ ends is set by the schedule and the optimiser, not by "
+        "the model, and the adaptive weight is a schedule in disguise here."
+    )
+    singles = pd.DataFrame({("+S", 87): [0.0, 0.2], ("link", 87): [0.0, 0.25]})
+    assert reading.mu_variant_reading(singles) == (
+        "By variant, μ's last value goes from 0.200 (`+S`) to 0.250 (`link`). Every variant has one seed here, "
+        "so whether the variants differ by more than the seeds of one variant is unknown."
+    )
+    one = pd.DataFrame({("+S", 87): [0.0, 0.2]})
+    assert "Only `+S` is here, with one seed" in reading.mu_variant_reading(one)
+    both = pd.DataFrame({("+S", 87): [0.0, 0.2], ("+S", 88): [0.0, 0.21]})
+    assert reading.mu_variant_reading(both).startswith("Only `+S` is here: its 2 seeds end within 0.010")
+
+
+def test_teachers_name():
+    assert reading.teachers_name({"kind": "synth"}) == "SynthLLP's simulated teachers"
+    assert reading.teachers_name({"kind": "synth"}, "visual") == "SynthLLP's simulated visual teacher"
+    assert reading.teachers_name({"kind": "llp"}) == "the CLAP and CLIP teachers"
+    assert reading.teachers_name({"kind": "llp"}, "audio") == "the CLAP audio teacher"
+
+
+def test_teacher_precision_names_the_simulated_teachers():
+    prf = pd.DataFrame(
+        {"precision": [0.948, 0.801], "recall": [0.98, 0.97]},
+        index=pd.MultiIndex.from_tuples([("test", "audio"), ("test", "visual")]),
+    )
+    text = reading.teacher_precision_reading(prf, source={"kind": "synth"})
+    assert text.startswith(
+        "On test, 20% of the gated visual video labels of SynthLLP's simulated teachers (not CLIP's and "
+        "CLAP's) name a class never seen in the clip (precision 0.801)"
+    )
+    real = reading.teacher_precision_reading(prf, source={"kind": "llp"})
+    assert "video labels of the CLAP and CLIP teachers name a class" in real
+
+
+def test_data_difference_reading():
+    def runs(source):
+        return {("+S", 87): {"config": {"model": "+S"}, "data": {"source": source}, "complete": True}}
+
+    page = {"kind": "synth", "sizes": {"val": 321}, "config": {"class_noise": 0.4}}
+    assert reading.data_difference_reading(runs(page), page) == "They were trained on the data loaded on this page."
+    other = {"kind": "synth", "sizes": {"val": 649}, "config": {"class_noise": 0.25}}
+    assert reading.data_difference_reading(runs(other), page) == (
+        "Their data was generated with other settings than the data loaded on this page: 649 validation "
+        "videos for model selection (this page: 321); feature noise 0.25 (this page: 0.4). They therefore "
+        "describe the modules' behaviour, not this page's models."
+    )
+    assert reading.data_difference_reading(runs(other), page, shown=1) == (
+        "Their data was generated with other settings than the data loaded on this page: 2 settings differ, "
+        "among them 649 validation videos for model selection (this page: 321) (the other 1 is left out "
+        "here). They therefore describe the modules' behaviour, not this page's models."
+    )

@@ -22,6 +22,14 @@ from linkpaper.evaluation.metrics import COLUMN_TITLES, SCORE_MODALITIES
 ONE_SEED = "one seed: spread unknown"
 OVERLAP = "seed ranges overlap"
 APART = "seed ranges apart"
+TEST_VIDEO_NOISE = (
+    "* Seed ranges compare training seeds only: every seed is scored on the same test videos, so "
+    "ranges that are apart leave out how much a difference depends on which test videos were "
+    "drawn. Chapter 9's intervals (paired bootstrap over the test videos, and two-level over "
+    "seeds and test videos, for segment- and event-level Type@AV) add that noise: a difference "
+    "whose seed ranges are apart can still be one they do not distinguish from noise."
+)
+"""The methodological note :func:`score_difference_reading` adds where some seed ranges are apart."""
 
 
 def signed(value: float, digits: int = 1) -> str:
@@ -53,16 +61,24 @@ def _per_seed_scores(runs: dict, model: str, level: str) -> dict[str, np.ndarray
     return {m: np.array([runs[(model, s)]["scores"].table[level][m] for s in keys]) for m in SCORE_MODALITIES}
 
 
+def _title(modality: str, level: str) -> str:
+    """A score's name in these sentences; Event@AV names its level (``segment-level Event@AV``),
+    as the book also reports event-level scores."""
+    title = COLUMN_TITLES[modality]
+    return f"{level}-level {title}" if modality == "event" else title
+
+
 def score_difference_reading(runs: dict, models: list[str], level: str = "segment") -> str:
-    """Markdown bullets: per score (Audio, Visual, Audio-visual, Type@AV, Event@AV) the
-    difference of the seed means, ``models[1]`` minus ``models[0]``, with its :func:`seed_note`;
-    the largest difference in absolute value; and whether audio and visual move apart."""
+    """Markdown bullets: per score (Audio, Visual, Audio-visual, Type@AV, Event@AV at ``level``)
+    the difference of the seed means, ``models[1]`` minus ``models[0]``, with its
+    :func:`seed_note`; the largest difference in absolute value; whether audio and visual move
+    apart; and, where some seed ranges are apart, :data:`TEST_VIDEO_NOISE`."""
     a, b = models
     first, second = _per_seed_scores(runs, a, level), _per_seed_scores(runs, b, level)
     diff = {m: float(second[m].mean() - first[m].mean()) for m in SCORE_MODALITIES}
     notes = {m: seed_note(first[m], second[m]) for m in SCORE_MODALITIES}
     n_a, n_b = len(first["audio"]), len(second["audio"])
-    pieces = "; ".join(f"{COLUMN_TITLES[m]} {signed(diff[m])} ({notes[m]})" for m in SCORE_MODALITIES)
+    pieces = "; ".join(f"{_title(m, level)} {signed(diff[m])} ({notes[m]})" for m in SCORE_MODALITIES)
     lines = [
         f"* {level.capitalize()}-level F, {b} ({n_b} seed(s)) minus {a} ({n_a} seed(s)), seed means, "
         f"in points: {pieces}."
@@ -74,7 +90,7 @@ def score_difference_reading(runs: dict, models: list[str], level: str = "segmen
         APART: f"the seed ranges are apart ({n_b} and {n_a} seeds)",
     }[notes[largest]]
     lines.append(
-        f"* The largest difference is in **{COLUMN_TITLES[largest]}** ({signed(diff[largest])} points); {verdict}."
+        f"* The largest difference is in **{_title(largest, level)}** ({signed(diff[largest])} points); {verdict}."
     )
     up, down = diff["audio"], diff["visual"]
     if round(up, 1) * round(down, 1) < 0:
@@ -82,6 +98,8 @@ def score_difference_reading(runs: dict, models: list[str], level: str = "segmen
             f"* Audio and visual move in opposite directions ({signed(up)} and {signed(down)}): "
             "the per-modality panels below say more than the averages that mix them."
         )
+    if APART in notes.values():
+        lines.append(TEST_VIDEO_NOISE)
     return "\n".join(lines)
 
 

@@ -499,6 +499,63 @@ def ordering_reading(rows: list[dict], column: int = SEG_TYPE, over_han=None, ov
     return text
 
 
+def seed_stray_reading(rows: list[dict], baseline: str = "valor++", column: int = SEG_TYPE) -> str:
+    """Markdown: how far one seed of ``baseline`` strays from the mean of its seeds in these
+    records (the largest absolute difference, ``column`` of ``metrics.SCORE_COLUMNS``), against
+    the paper's Table II gains over VALOR++ in the same score: which of them are no larger than
+    that stray, which are larger. With fewer than two seeds the stray is said to be unknown.
+
+    rows: :func:`field_rows` (``run_records.measured_rows``)."""
+    from linkpaper.chapters.analysis_reading import signed
+    from linkpaper.chapters.gain_reading import SCORE_NAMES
+    from linkpaper.evaluation.metrics import SCORE_LABELS
+    from linkpaper.evaluation.paper import VARIANT_LABELS, reported_scores
+    from linkpaper.models import list_models
+    from linkpaper.training.runs import RunRecord
+
+    name = SCORE_NAMES.get(SCORE_LABELS[column], SCORE_LABELS[column])
+    label = method_label(baseline)
+    row = next((r for r in rows if r["model"] == baseline), None)
+    if row is None:
+        return f"No run of {label} is in these records yet, so how far one of its seeds strays is unknown."
+    values = np.array([float(RunRecord.read(run).test_row[column]) for run in row["runs"]])
+    seeds = ", ".join(map(str, row["seeds"]))
+    if values.size < 2:
+        return (
+            f"{label} has one seed in these records (seed {seeds}): how far one of its seeds strays from "
+            "its seed mean is unknown, and so is whether a row measured with one seed is within seed noise."
+        )
+    stray = float(np.max(np.abs(values - values.mean())))
+    base = reported_scores("valor++", "II")[column]
+    gains = {
+        VARIANT_LABELS.get(v, v): round(reported_scores(v, "II")[column] - base, 1)
+        for v in list_models()
+        if v != "valor++"
+    }
+    within = [f"{signed(g)} for {v}" for v, g in gains.items() if abs(g) <= stray]
+    beyond = [f"{signed(g)} for {v}" for v, g in gains.items() if abs(g) > stray]
+    text = (
+        f"**How far one seed strays.** On {row['data']}, one seed of {label} lies up to "
+        f"{stray:.2f} points of {name} from the mean of its {values.size} seeds ({seeds}). The "
+        f"paper's Table II gains over VALOR++ in that score (LLP, reported): "
+    )
+    if not beyond:
+        return text + (
+            f"every one of them is no larger ({', '.join(within)}), so one seed alone can stray by as "
+            "much as any of the paper's ablation gains."
+        )
+    if not within:
+        return text + (
+            f"every one of them is larger ({', '.join(beyond)}); a spread measured on {values.size} seeds "
+            "is itself uncertain, and chapter 9 gives the seeds a gain of the paper's size would need."
+        )
+    return text + (
+        f"{len(within)} of {len(gains)} are no larger ({', '.join(within)}), {len(beyond)} are larger "
+        f"({', '.join(beyond)}). One seed alone can thus stray by as much as the paper's smaller "
+        "ablation gains, not by its larger ones."
+    )
+
+
 def field_verdicts(data, score: str = "Seg type", baseline: str = "HAN") -> str:
     """Markdown, one bullet per method of a :func:`field_gains` frame: its gain over
     ``baseline`` (a label) on ``score`` with the seeds behind it, the interval over test videos,

@@ -4,7 +4,11 @@
 ``linkpaper.evaluation.gains``), :func:`seed_gain_points` and :func:`gain_figure` (gains, never
 absolute numbers, beside the paper's reported gains), :func:`modality_gains`, and the Markdown
 sentences that read them (:func:`grid_status`, :func:`gain_verdicts`, :func:`modality_reading`,
-:func:`grid_limits`), so that no number in the prose is typed. Scores are percentages.
+:func:`grid_limits`), so that no number in the prose is typed. Also: which data the run records
+name (:func:`data_kinds`, :func:`data_sentence`, :func:`teachers_name`), what changed between two
+grids and which gains moved beyond both grids' noise (:func:`data_changes`,
+:func:`before_after_lesson`), and what the model-selection rule does to each gain
+(:func:`selection_reading`, :func:`selection_caveats`). Scores are percentages.
 """
 
 from __future__ import annotations
@@ -39,7 +43,13 @@ def gain_data(
     size at the measured spreads, NaN without a reported gain or when neither model has two
     seeds) with ``seeds_needed_low`` / ``seeds_needed_high`` (its range over the 95 %
     interval of the seed spread, ``linkpaper.evaluation.gains.seeds_needed_range``), ``borrowed`` (True
-    when a spread was borrowed).
+    when a model has one seed).
+
+    A model with one seed has no spread of its own, and the two uses of the spread treat it
+    differently: the two-level interval redraws its one seed every time, so it holds the other
+    model's seed noise only (the one-seed model's own is not in it, and ``distinct`` is then
+    provisional); ``stderr`` and ``seeds_needed`` assume it strays as much as the other
+    model's seeds do (the pooled spread of ``seeds_needed_range`` is then the other model's).
     """
     import pandas as pd
 
@@ -180,7 +190,8 @@ def gains_before_after(before, after, score: str = "Seg type", digits: int = 2):
 def before_after_reading(frame, before: str = "the first grid", after: str = "this grid") -> str:
     """Markdown from :func:`gains_before_after`: per variant measured on both grids, the gain
     before and after and whether it changed sign; then the largest moves, and the variants on
-    one grid only. Computed, so it stays true as the grids fill."""
+    one grid only (labels joined by semicolons: they hold commas). Computed, so it stays true
+    as the grids fill. Returns the bullets, one per line."""
     both = frame.dropna(subset=[("before", "gain"), ("after", "gain")])
     if both.empty:
         return f"No variant has runs on both {before} and {after} yet."
@@ -196,12 +207,12 @@ def before_after_reading(frame, before: str = "the first grid", after: str = "th
     biggest = change.abs().sort_values(ascending=False).index[:3]
     lines.append(
         "* Largest moves: "
-        + ", ".join(f"{_label(v)} {_signed(change[v])}" for v in biggest)
+        + "; ".join(f"{_label(v)} {_signed(change[v])}" for v in biggest)
         + f" points (segment Type@AV gain, {after} minus {before})."
     )
     only = [v for v in frame.index if v not in both.index]
     if only:
-        lines.append(f"* On one grid only: {', '.join(_label(v) for v in only)}.")
+        lines.append(f"* On one grid only: {'; '.join(_label(v) for v in only)}.")
     return "\n".join(lines)
 
 
@@ -476,18 +487,27 @@ def gain_figure(data, points, source: str, baseline: str = "valor++", title: str
     )
 
 
-def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> str:
+def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++", notes: dict | None = None) -> str:
     """Markdown, one bullet per variant: the measured gain on ``score`` with its interval and
     seed counts, the paper's gain, whether it is distinguishable from noise, and how many seeds
-    a gain of the paper's size would need. data: :func:`gain_data`."""
+    a gain of the paper's size would need. data: :func:`gain_data`.
+
+    When the variant or the baseline has one seed, the verdict is marked **provisional** and
+    says why: the interval over seeds and test videos then holds the other model's seed noise
+    only (with one seed each, none), and the seeds needed assume the one-seed model strays as
+    much as the other's seeds do. notes: ``{variant label: sentence}`` appended to that
+    variant's bullet (e.g. :func:`selection_caveats`). Returns the bullets, one per line.
+    """
     if data.empty:
         return f"No variant besides {_label(baseline)} has a finished run yet, so there is no gain to read."
     level = data.attrs.get("level", 0.95)
     name = SCORE_NAMES.get(score, score)
+    base = _label(baseline)
+    notes = notes or {}
     lines = []
     explained = False  # the rule is spelled out at its first use only
     for variant, row in data.xs(score, level="score").iterrows():
-        seeds = f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of {_label(baseline)}"
+        seeds = f"{row['n']} seed{'s' if row['n'] > 1 else ''} against {row['n_baseline']} of {base}"
         text = (
             f"* **{variant}** ({seeds}): {name} gain **{_signed(row['measured'])}** points, "
             f"{level:.0%} interval over test videos [{_signed(row['low'])}, {_signed(row['high'])}], "
@@ -498,41 +518,52 @@ def gain_verdicts(data, score: str = "Seg type", baseline: str = "valor++") -> s
         else:
             text += "; the paper reports no such variant"
         unmeasured = row["n"] < 2 and row["n_baseline"] < 2  # one seed each: no spread at all
-        borrowed = " (one seed: its spread is taken from the other model)" if row["borrowed"] else ""
+        single, other = (variant, base) if row["n"] < 2 else (base, variant)
+        provisional, spread = "", "the measured seed spread"
         if unmeasured:
-            borrowed = " (one seed per model: the seed spread is not measured)"
+            provisional = (
+                " (provisional: one seed per model, so the seed spread is not measured and neither "
+                "interval holds any seed noise)"
+            )
+        elif row["borrowed"]:
+            provisional = (
+                f" (provisional: {single} has one seed, so the interval over seeds and test videos holds "
+                f"{other}'s seed noise but not {single}'s own)"
+            )
+            spread = f"{other}'s seed spread, assumed for {single} too"
         if row["distinct"]:
             text += ". **Distinguishable from noise**"
             if not explained:
                 text += ": its interval over seeds and test videos excludes zero"
                 explained = True
-            text += borrowed
+            text += provisional
         elif row["excludes_zero"]:
             but = "the seed noise is unknown" if unmeasured else "but the seed spread does not"
             text += (
-                f". The test videos alone separate it from zero, {but}: **not distinguishable from noise**{borrowed}"
+                f". The test videos alone separate it from zero, {but}: **not distinguishable from noise**{provisional}"
             )
-        elif row["low_seeds"] > 0 or row["high_seeds"] < 0:  # one seed each: the two intervals coincide
-            text += f". **Not distinguishable from noise**{borrowed}"
         else:
-            text += f". **Not distinguishable from noise**{borrowed}"
+            text += f". **Not distinguishable from noise**{provisional}"
         if np.isfinite(row["seeds_needed"]):
             text += (
                 f"; a gain of the paper's size would need about **{row['seeds_needed']:,.0f} seeds per model** "
-                f"at the measured seed spread ({row['seeds_needed_low']:,.0f} to {row['seeds_needed_high']:,.0f} "
+                f"at {spread} ({row['seeds_needed_low']:,.0f} to {row['seeds_needed_high']:,.0f} "
                 "over the 95 % interval of that spread, measured on so few seeds)"
             )
             in_hand = min(row["n"], row["n_baseline"])
             outside = not row["low"] <= row["reported"] <= row["high"]
-            if not row["distinct"] and row["seeds_needed"] <= in_hand and outside:
+            if not row["distinct"] and not row["borrowed"] and row["seeds_needed"] <= in_hand and outside:
                 text += (
                     f", no more than the {in_hand} in hand, and the interval over test videos excludes the "
-                    "paper's gain: on SynthLLP this is **evidence against a gain of the paper's size**, not "
-                    "merely a gain too small to see"
+                    "paper's gain: on the data measured here this is **evidence against a gain of the paper's "
+                    "size**, not merely a gain too small to see"
                 )
         elif np.isfinite(row["reported"]) and row["reported"] == 0:
             text += "; the paper reports no gain here, so there is no size to detect"
-        lines.append(text + ".")
+        text += "."
+        if notes.get(variant):
+            text += f" {notes[variant]}"
+        lines.append(text)
     return "\n".join(lines)
 
 
@@ -627,7 +658,7 @@ def modality_reading(gains, baseline: str = "valor++") -> str:
         reference = gains.loc[plus_s, ("Visual", "gain")]
         controls = [v for v in labels if v.startswith("+S/")]
         if controls and abs(reference) > 0:
-            shares = ", ".join(f"{v} {_signed(gains.loc[v, ('Visual', 'gain')], 1)}" for v in controls)
+            shares = "; ".join(f"{v} {_signed(gains.loc[v, ('Visual', 'gain')], 1)}" for v in controls)
             label_only = "+S/label" in controls and np.sign(gains.loc["+S/label", ("Visual", "gain")]) == np.sign(
                 reference
             )
@@ -648,8 +679,10 @@ def modality_reading(gains, baseline: str = "valor++") -> str:
 def grid_limits(records: dict) -> str:
     """Markdown bullets of what a grid's records say about its schedule and its modules: the
     optimiser steps per epoch and in all (against LLP's training set with the same batch),
-    where the trainable μ ends (it starts at 0), and how far CMIM's scalars and TSAM's
-    spatial weights move. records: ``{(variant, seed): RunRecord}`` (``probe.grid_records``)."""
+    where the trainable μ ends (it starts at 0; the variants that train it joined by
+    semicolons), how far CMIM's scalars and, when the records hold β too, their products α·β
+    move, and how far TSAM's spatial weights do. records: ``{(variant, seed): RunRecord}``
+    (``probe.grid_records``). Returns the bullets, one per line ("No run records." for none)."""
     import math
 
     from linkpaper.chapters.probe import epoch_series
@@ -682,7 +715,7 @@ def grid_limits(records: dict) -> str:
         trained = mu.loc[:, (mu.iloc[-1] - mu.iloc[0]).abs() > 1e-6]
         if trained.shape[1]:
             last = trained.iloc[-1]
-            variants = ", ".join(_label(v) for v in dict.fromkeys(trained.columns.get_level_values("variant")))
+            variants = "; ".join(_label(v) for v in dict.fromkeys(trained.columns.get_level_values("variant")))
             lines.append(
                 f"* **S-LOSS's μ** starts at 0; after the last epoch it is between {last.min():.2f} and "
                 f"{last.max():.2f} in the {trained.shape[1]} runs that train it ({variants}). The weight "
@@ -695,9 +728,24 @@ def grid_limits(records: dict) -> str:
         change = max(float((s.iloc[-1] - 1.0).abs().max()) for s in alphas)
         runs = alphas[0].shape[1]
         which = "the one run" if runs == 1 else "both runs" if runs == 2 else f"all {runs} runs"
-        lines.append(
-            f"* **CMIM's scalars** α₁ and α₂ start at 1 and end within {change:.3f} of it in {which} with CMIM."
-        )
+        text = f"* **CMIM's scalars** α₁ and α₂ start at 1 and end within {change:.3f} of it in {which} with CMIM."
+        pairs = {name: (series(f"alpha{i}"), series(f"beta{i}")) for i, name in ((1, "α₁·β₁"), (2, "α₂·β₂"))}
+        ends = {
+            name: (a.iloc[-1] * b.iloc[-1]).dropna()
+            for name, (a, b) in pairs.items()
+            if a is not None and b is not None
+        }
+        ends = {name: e for name, e in ends.items() if len(e)}
+        if ends:  # CMIM scales what it takes from the other stream by the product α·β
+            low, high = min(float(e.min()) for e in ends.values()), max(float(e.max()) for e in ends.values())
+            products = "the product " if len(ends) == 1 else "the products "
+            text += (
+                f" What CMIM adds from the other stream is scaled by {products}{' and '.join(ends)} "
+                f"(chapter 5), which end{'s' if len(ends) == 1 else ''} between {low:.3f} and {high:.3f}: "
+                "a change of up to "
+                f"{100 * max(abs(low - 1), abs(high - 1)):.0f} % from 1."
+            )
+        lines.append(text)
     spatial = [s for s in (series("tsam_a_spatial_std"), series("tsam_v_spatial_std")) if s is not None]
     if spatial:
         largest = max(float(s.iloc[-1].max()) for s in spatial)
@@ -708,9 +756,12 @@ def grid_limits(records: dict) -> str:
     return "\n".join(lines)
 
 
-def seeds_needed_notes(data) -> str:
+def seeds_needed_notes(data, baseline: str = "valor++") -> str:
     """Markdown: why a row of :func:`gain_report` reads ``inf`` seeds needed (the paper reports no
-    gain of that sign to detect, or the measured seed spread is zero) and what "n/a (1 seed)" means."""
+    gain of that sign to detect, or the measured seed spread is zero) and what "n/a (1 seed)"
+    means: what the code does with a one-seed model (:func:`gain_data`), and, where the
+    records hold two or more measured spreads of a score, how far apart they are (how wrong
+    assuming one model's spread for another can be). Returns "" when there is nothing to note."""
     notes = []
     infinite = data[np.isinf(data["seeds_needed"]) & np.isfinite(data["reported"])]  # NaN: one seed each
     zero_gain = [f"{v} ({s})" for (v, s), row in infinite.iterrows() if row["reported"] == 0]
@@ -724,7 +775,284 @@ def seeds_needed_notes(data) -> str:
         notes.append(f"**inf** seeds needed ({'; '.join(no_spread)}): the measured seed spread is zero.")
     if (data["n"] < 2).any() or (data["n_baseline"] < 2).any():
         notes.append(
-            "**n/a (1 seed)**: a model with one seed has no measured spread; its seeds needed "
-            "and its verdict borrow the other model's spread."
+            "**n/a (1 seed)**: a model with one seed has no measured spread. Its interval over seeds and "
+            "test videos redraws that one seed every time, so it holds the other model's seed noise only, "
+            "not the one-seed model's own, and its verdict below is **provisional**; its seeds needed "
+            "assume it strays as much as the other model's seeds do."
         )
+        score = data.index.get_level_values("score")[0]
+        rows = data.xs(score, level="score")
+        spreads = {v: row["std"] for v, row in rows.iterrows() if row["n"] > 1}
+        if (rows["n_baseline"] > 1).any():
+            spreads[_label(baseline)] = float(rows["std_baseline"].iloc[0])
+        if len(spreads) > 1:
+            low, high = min(spreads, key=spreads.get), max(spreads, key=spreads.get)
+            notes.append(
+                f"How far off that can be: the seed standard deviations of "
+                f"{SCORE_NAMES.get(score, score)} measured here run from {spreads[low]:.2f} ({low}) to "
+                f"{spreads[high]:.2f} ({high})."
+            )
     return " ".join(notes)
+
+
+# ----------------------------------------------------- which data, and what changed between grids
+
+
+def _sources(rows: list[dict]) -> list[dict]:
+    """The ``data["source"]`` of every run record behind ``rows`` (:func:`measured_rows`)."""
+    from linkpaper.training.runs import RunRecord
+
+    return [RunRecord.read(run).data.get("source", {}) for row in rows for run in row["runs"]]
+
+
+def data_kinds(rows: list[dict]) -> set[str]:
+    """The kinds of data the run records behind ``rows`` name (``data["source"]["kind"]``):
+    ``{"synth"}`` for SynthLLP, ``{"llp"}`` for the real LLP features; ``"unknown"`` for a
+    record that names none. Returns a set (empty for no rows)."""
+    return {source.get("kind", "unknown") for source in _sources(rows)}
+
+
+def data_sentence(rows: list[dict], baseline: str = "valor++") -> str:
+    """Markdown: which data the measured rows come from, read from their run records (the
+    ``data`` of :func:`measured_rows`), and what that allows: on SynthLLP only gains can be set
+    beside the paper's; on LLP the absolute numbers too; a mixture is named and flagged."""
+    names = list(dict.fromkeys(row["data"] for row in rows))
+    kinds = data_kinds(rows)
+    base = _label(baseline)
+    if len(names) > 1 or len(kinds) > 1:
+        return (
+            f"The run records name more than one kind of data: **{'; '.join(names)}**. Rows trained on "
+            "different data are not comparable; point the results folder at one grid."
+        )
+    if kinds == {"synth"}:
+        return (
+            f"The measured rows below come from **{names[0]}** (read from the run records): synthetic "
+            f"features scored against LLP's real test annotations, so only their gains over {base} are "
+            "set beside the paper's."
+        )
+    if kinds == {"llp"}:
+        return (
+            f"The measured rows below come from **{names[0]}** (read from the run records): their "
+            "absolute numbers answer the paper's."
+        )
+    return f"The measured rows below come from **{names[0]}** (read from the run records)."
+
+
+def teachers_name(rows: list[dict]) -> str:
+    """Whose ungated teacher labels the runs of ``rows`` read, as the subject of a sentence:
+    ``"SynthLLP's simulated teachers'"`` (synthetic data), ``"The CLAP and CLIP teachers'"``
+    (LLP) or ``"The teachers'"``."""
+    kinds = data_kinds(rows)
+    if kinds == {"synth"}:
+        return "SynthLLP's simulated teachers'"
+    if kinds == {"llp"}:
+        return "The CLAP and CLIP teachers'"
+    return "The teachers'"
+
+
+def _value_text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def data_changes(before: list[dict], after: list[dict], names=("the first grid", "this grid")) -> str:
+    """Markdown: how the data of two grids differ, read from their run records (``data["source"]``
+    of :func:`measured_rows` rows ``before`` and ``after``): the kind and preset, every
+    SynthLLP knob whose value differs (``class_noise 0.37 → 0.4``), the knobs only one grid's
+    data has, and the rule that set the teachers. Returns one sentence, or says the data are
+    the same; a grid whose runs disagree among themselves is named."""
+    import json
+
+    parts = []
+    sources = {}
+    for name, rows in zip(names, (before, after)):
+        found = {json.dumps(s, sort_keys=True) for s in _sources(rows)}
+        if len(found) != 1:
+            return (
+                f"The runs of {name} were trained on {len(found)} different versions of the data; their gains "
+                "are not one grid's."
+            )
+        sources[name] = json.loads(found.pop())
+    a, b = (sources[n] for n in names)
+    for key in ("kind", "preset", "seed"):
+        if a.get(key) != b.get(key):
+            parts.append(f"the data's {key}, {a.get(key)} → {b.get(key)}")
+    knobs_a, knobs_b = a.get("config", {}), b.get("config", {})
+    changed = [k for k in knobs_a if k in knobs_b and knobs_a[k] != knobs_b[k]]
+    parts += [f"**{k}** {_value_text(knobs_a[k])} → {_value_text(knobs_b[k])}" for k in changed]
+    for name, own, other in ((names[0], knobs_a, knobs_b), (names[1], knobs_b, knobs_a)):
+        only = [k for k in own if k not in other]
+        if only:
+            parts.append(f"the knob{'s' if len(only) > 1 else ''} {', '.join(only)} ({name}'s data only)")
+    rules = [s.get("teachers", {}).get("rule") for s in (a, b)]
+    if rules[0] != rules[1]:
+        how = [f'by the rule "{r}"' if r else "by fixed knobs" for r in rules]
+        parts.append(f"the teachers, set {how[0]} in {names[0]}'s data and {how[1]} in {names[1]}'s")
+    if not parts:
+        return f"Read from their run records, the data of {names[0]} and {names[1]} are the same."
+    many = "in these ways at once" if len(parts) > 1 else "in one way"
+    return (
+        f"Read from their run records, the data of {names[0]} and {names[1]} differ {many}: " + "; ".join(parts) + "."
+    )
+
+
+def before_after_lesson(before, after, score: str = "Seg type", names=("the first grid", "this grid")) -> str:
+    """Markdown: which gains moved between two grids by more than the noise of each, from two
+    :func:`gain_data` frames.
+
+    A variant's move counts only when neither grid's interval over seeds and test videos holds
+    the other grid's gain (a move within either grid's seed noise is not evidence). A variant
+    or baseline with one seed on a grid is marked provisional: that grid's interval lacks its
+    own seed noise. Returns the moves beyond both grids' noise, those within it, and what the
+    first say (a property of the data, not of the module)."""
+    if before.empty or after.empty:
+        return f"No variant has runs on both {names[0]} and {names[1]} yet."
+    b_rows, a_rows = before.xs(score, level="score"), after.xs(score, level="score")
+    common = [v for v in b_rows.index if v in a_rows.index]
+    if not common:
+        return f"No variant has runs on both {names[0]} and {names[1]} yet."
+    beyond, within = [], []
+    for v in common:
+        b, a = b_rows.loc[v], a_rows.loc[v]
+        outside = not b["low_seeds"] <= a["measured"] <= b["high_seeds"]
+        outside &= not a["low_seeds"] <= b["measured"] <= a["high_seeds"]
+        single = any(min(r["n"], r["n_baseline"]) < 2 for r in (b, a))
+        text = f"{v} ({_signed(b['measured'])} → {_signed(a['measured'])}{', provisional' if single else ''})"
+        (beyond if outside else within).append(text)
+    lines = []
+    if beyond:
+        lines.append(
+            f"Beyond the noise of both grids (neither grid's interval over seeds and test videos holds the "
+            f"other grid's gain): {'; '.join(beyond)}. A gain that moves this far with the simulation is a "
+            "property of how the benchmark was simulated (what changed is listed above), not of the module "
+            "alone: on simulated data, a module's verdict is only as good as the simulation of what that "
+            "module reads."
+        )
+    else:
+        lines.append(
+            "No gain moved beyond the noise of both grids (for each variant, one grid's interval over seeds and "
+            "test videos holds the other grid's gain): with these seeds the records show no effect of the "
+            "change of data on any gain."
+        )
+    if within:
+        lines.append(
+            f"Within the noise of at least one grid, so no evidence that the change of data moved them: "
+            f"{'; '.join(within)}."
+        )
+    if any("provisional" in t for t in beyond + within):
+        lines.append(
+            "Provisional: a grid holds one seed of the variant or of the baseline, so its interval lacks "
+            "that model's own seed noise and may hold too little."
+        )
+    return " ".join(lines)
+
+
+# ------------------------------------------------------------------- the model-selection rule
+
+
+def _selection_rows(frame, baseline: str):
+    """(base row, variant rows with every seed's last epoch recorded, variants without) of a
+    ``run_records.selection_frame``; base row None when the baseline lacks some last epoch."""
+    base = _label(baseline)
+    if frame.empty or base not in frame.index:
+        return None, frame.iloc[:0], []
+    complete = frame["last epoch recorded"] == frame["seeds"]
+    others = frame.drop(index=base)
+    missing = [v for v in others.index if not complete[v]]
+    return (frame.loc[base] if complete[base] else None), others[complete.drop(index=base)], missing
+
+
+def _flips(selected: float, last: float) -> bool:
+    """Whether a gain has opposite signs under the two rules (both non-zero at two digits)."""
+    return round(selected, 2) * round(last, 2) < 0
+
+
+def _seeds_epochs(row) -> str:
+    n = int(row["seeds"])
+    epochs = str(row["selected epochs"])
+    return f"{n} seed{'s' if n > 1 else ''}, selected epoch{'s' if n > 1 else ''} {epochs}"
+
+
+def selection_reading(frame, threshold: float = 1.0, baseline: str = "valor++", score: str = "Seg type") -> str:
+    """Markdown reading ``run_records.selection_frame`` (``score``'s column): how much choosing
+    the epoch on validation instead of keeping the last epoch moves the baseline and each
+    variant's gain over it.
+
+    Names, with their seeds and selected epochs, the variants whose gain changes sign between
+    the two rules (both signs non-zero at two digits), those whose gain moves by more than
+    ``threshold`` points without changing sign, and the rest; variants with a seed whose last
+    epoch was not recorded are listed apart. Records kept before the last epoch's test scores
+    were give the range of the selected epochs instead. Returns the paragraph."""
+    name = SCORE_NAMES.get(score, score)
+    base_label = _label(baseline)
+    if frame.empty or base_label not in frame.index:
+        return f"No run of {base_label}, so there is no gain to compare between the two rules."
+    base, rows, missing = _selection_rows(frame, baseline)
+    if base is None:
+        epochs = [int(e) for text in frame["selected epochs"] for e in str(text).split(", ")]
+        return (
+            f"**What to look at.** The selected epochs: from {min(epochs)} to {max(epochs)}. The runs of "
+            f"{base_label} here were recorded before the last epoch's test scores were kept, so how much the "
+            "selection rule moves each gain cannot be read from this folder."
+        )
+    unit = f"point{'s' if threshold != 1 else ''}"
+    moved = base["selection moved"]
+    text = (
+        f"**What to look at.** The last two columns. {base_label} ({_seeds_epochs(base)}) scores "
+        f"{abs(moved):.2f} points {'lower' if moved > 0 else 'higher'} in {name} at the last epoch than at "
+        "its selected epochs, so every gain over it shifts with the rule."
+    )
+    if len(rows):
+        shifts = frame.loc[[base_label, *rows.index], "selection moved"]
+        text += (
+            f" Over all the variants, the selection changes the mean test score by {_signed(shifts.min())} to "
+            f"{_signed(shifts.max())} points (selected minus last)."
+        )
+    flips, large, small = [], [], []
+    for variant, row in rows.iterrows():
+        selected, last = row["gain, selected"], row["gain, last"]
+        item = (
+            f"**{variant}** ({_seeds_epochs(row)}): {_signed(selected)} at the selected, "
+            f"{_signed(last)} at the last epoch"
+        )
+        if _flips(selected, last):
+            flips.append(item)
+        elif abs(last - selected) > threshold:
+            large.append(item)
+        else:
+            small.append(variant)
+    if flips:
+        text += f" The gain over {base_label} **changes sign** between the two rules for " + "; ".join(flips) + "."
+    if large:
+        text += f" It moves by more than {threshold:g} {unit} without changing sign for " + "; ".join(large) + "."
+    if small:
+        text += f" For {'; '.join(small)} it moves by {threshold:g} {unit} or less."
+    if flips:
+        text += (
+            " A gain whose sign depends on the selection rule is within the noise of model selection alone; "
+            "its verdict above says so."
+        )
+    elif not large and len(rows):
+        text += f" No gain changes sign or moves by more than {threshold:g} {unit} between the two rules."
+    if missing:
+        text += f" Not compared (a seed's last epoch was not recorded): {'; '.join(missing)}."
+    return text
+
+
+def selection_caveats(frame, baseline: str = "valor++", where: str = "see the section on model selection") -> dict:
+    """``{variant label: sentence}`` for :func:`gain_verdicts` ``notes``: the variants of a
+    ``run_records.selection_frame`` whose gain over ``baseline`` changes sign when the last
+    epoch is scored instead of the best validation epoch (every seed of both recorded), with
+    the gain under that rule; ``where`` (in parentheses) points to the section that explains it.
+    Returns {} when no sign depends on the rule."""
+    base, rows, _ = _selection_rows(frame, baseline)
+    if base is None:
+        return {}
+    return {
+        variant: (
+            f"**Its sign depends on the selection rule**: scored at the last epoch instead of the best "
+            f"validation epoch, the gain is {_signed(row['gain, last'])}, so this verdict holds for the "
+            f"best-validation rule only ({where})."
+        )
+        for variant, row in rows.iterrows()
+        if _flips(row["gain, selected"], row["gain, last"])
+    }

@@ -3,7 +3,9 @@
 :func:`test_differences` lists, pair by pair and seed by seed, the test F-scores of a variant
 with PLSIM minus its partner without it (trained with the same seed); :func:`difference_words`
 says one set of such differences in words that are true for one seed as for several;
-:func:`test_difference_reading` reads the table, and :func:`self_control_reading` reads the
+:func:`test_difference_reading` reads the table (and, given the records, says which seeds the
+pairing leaves out and what chapter 9's unpaired measure gives for the pair with VALOR++), and
+:func:`self_control_reading` reads the
 ``+P/self`` control (PLSIM reading the model's own first pass instead of the teachers'
 labels), or says that the folder does not hold it yet. Nothing here trains a model; every
 number comes from the records passed in.
@@ -15,11 +17,15 @@ import numpy as np
 import pandas as pd
 
 from linkpaper.chapters.run_records import _signed
+from linkpaper.chapters.sloss_reading import teachers_name  # noqa: F401  (chapter 7 names the teachers)
 from linkpaper.evaluation.metrics import COLUMN_TITLES
 from linkpaper.training.runs import RunRecord
 
 PLSIM_PAIRS = [("+P", "valor++"), ("+T+P", "+T"), ("+S+P", "+S"), ("link", "+T+S")]
 """Every grid variant with PLSIM and its partner without it (they differ by PLSIM alone)."""
+
+BASELINE = "valor++"
+"""The variant chapter 9 measures every gain against (its seed mean over all its seeds)."""
 
 SELF_CONTROL = "+P/self"
 """The control that reads the model's own first pass instead of the teachers' labels."""
@@ -91,10 +97,60 @@ def difference_words(values, digits: int = 2) -> str:
     return f"{_signed(values.mean(), digits)} on average over {values.size} seeds, {spread}"
 
 
-def test_difference_reading(differences: pd.DataFrame, score: str = "Type@AV") -> str:
+def _modality_words(diffs: pd.Series) -> str:
+    return ", ".join(f"{m.lower()} {_signed(diffs[m], 1)}" for m in ("Audio", "Visual", "Audio-visual") if m in diffs)
+
+
+def baseline_reading(records: dict, differences: pd.DataFrame, score: str = "Type@AV") -> str:
+    """What the pairing of :func:`test_differences` leaves out, in Markdown: the seeds a partner
+    holds that the other lacks, and, for the pair measured against :data:`BASELINE`, what
+    chapter 9's unpaired measure (each variant's mean over all its seeds minus VALOR++'s mean
+    over all of its own) gives instead. Empty when ``differences`` is."""
+    if differences.empty:
+        return ""
+    tests = finished_tests(records)
+    held = {}
+    for variant, seed in tests:
+        held.setdefault(variant, set()).add(int(seed))
+    left, unpaired = [], []
+    for pair in dict.fromkeys(differences.index.get_level_values(0)):
+        variant, reference = pair.split(" − ")
+        shared = set(int(s) for s in differences.loc[pair].index)
+        for v in (variant, reference):
+            extra = held.get(v, set()) - shared
+            if extra:
+                left.append(f"`{v}` {_seeds_text(extra)} (in {pair})")
+        if reference == BASELINE and (held.get(variant, set()) | held.get(reference, set())) != shared:
+            means = {v: pd.DataFrame([tests[(v, s)] for s in sorted(held[v])]).mean() for v in (variant, reference)}
+            gain = means[variant] - means[reference]
+            unpaired.append(
+                f"for {pair} it gives {score} {_signed(gain[score])}; {_modality_words(gain)} "
+                f"(`{variant}` {_seeds_text(held[variant])}, `{reference}` {_seeds_text(held[reference])}), "
+                f"against the paired {_signed(differences.loc[pair][score].mean())} here"
+            )
+    text = (
+        "Each difference is paired: a run with PLSIM minus its partner without it trained with the same "
+        "seed, over the seeds both have finished (in brackets)."
+    )
+    if not left:
+        return text + (
+            " Each pair's partners hold the same seeds, so these means equal the differences of the "
+            "variants' seed means, the measure chapter 9 uses against VALOR++."
+        )
+    text += " Left out because the partner lacks them: " + "; ".join(left) + "."
+    text += (
+        " Chapter 9 measures each gain as a variant's mean over all its seeds minus VALOR++'s mean over all "
+        "of VALOR++'s, unpaired"
+    )
+    return text + (": " + "; ".join(unpaired) + "." if unpaired else ".")
+
+
+def test_difference_reading(differences: pd.DataFrame, score: str = "Type@AV", records: dict | None = None) -> str:
     """Markdown reading :func:`test_differences`: one bullet per pair (its seeds, the audio,
     visual and audio-visual differences, and ``score`` in words, :func:`difference_words`),
-    then how many pairs moved ``score`` up or down, and what the number of seeds allows."""
+    then how many pairs moved ``score`` up or down, and what the number of seeds allows.
+    Given the ``records`` the differences were computed from, it opens with
+    :func:`baseline_reading` (what the pairing by seed leaves out, and chapter 9's measure)."""
     if differences.empty:
         return "No pair has finished test scores for both partners with a common seed yet."
     lines = []
@@ -104,10 +160,7 @@ def test_difference_reading(differences: pd.DataFrame, score: str = "Type@AV") -
         part = differences.loc[pair]
         seeds[pair] = list(part.index)
         means[pair] = float(part[score].mean())
-        mean = part.mean()
-        modalities = ", ".join(
-            f"{m.lower()} {_signed(mean[m], 1)}" for m in ("Audio", "Visual", "Audio-visual") if m in mean
-        )
+        modalities = _modality_words(part.mean())
         lines.append(
             f"* **{pair}** ({_seeds_text(seeds[pair])}): {score} {difference_words(part[score])}; "
             f"{'mean ' if len(part) > 1 else ''}{modalities}."
@@ -116,7 +169,8 @@ def test_difference_reading(differences: pd.DataFrame, score: str = "Type@AV") -
     down = [p for p, v in means.items() if v < 0]
     single = [p for p, s in seeds.items() if len(s) == 1]
     n = len(means)
-    text = "\n".join(lines) + "\n\n"
+    text = (baseline_reading(records, differences, score) + "\n\n" if records is not None else "") + "\n".join(lines)
+    text += "\n\n"
     text += (
         f"Adding PLSIM raised the test {score} in {len(up)} of the {n} pair{'s' if n > 1 else ''} "
         f"and lowered it in {len(down)}" + (" (seed means)" if len(single) < n else "") + ". "

@@ -710,15 +710,19 @@ def teacher_label_frame(split, test, runs: dict, baseline: str = "VALOR++"):
     return frame
 
 
-def teacher_label_reading(frame, baseline: str = "VALOR++") -> str:
+def teacher_label_reading(frame, baseline: str = "VALOR++", teachers: str = "The teachers'") -> str:
     """Markdown: how the teachers' labels within the baseline's classes compare with the baseline
-    and with each other model, in audio and visual segment-level F (:func:`teacher_label_frame`)."""
+    and with each other model, in audio and visual segment-level F (:func:`teacher_label_frame`).
+
+    teachers: whose labels they are, as the subject of the first sentence (e.g.
+    ``"SynthLLP's simulated teachers'"``, ``gain_reading.teachers_name``). Returns two bullets
+    (one when no other model is in ``frame``)."""
     kept = TEACHER_ROWS[1].format(baseline=baseline)
     if kept not in frame.index or baseline not in frame.index:
         return "No run of the baseline with stored decisions, so there is nothing to compare."
     raw, teacher, base = frame.loc[TEACHER_ROWS[0]], frame.loc[kept], frame.loc[baseline]
     text = (
-        f"* The ungated teacher labels as they are score audio {raw['Audio']:.1f} and visual "
+        f"* {teachers} ungated labels, as they are, score audio {raw['Audio']:.1f} and visual "
         f"{raw['Visual']:.1f}: they mark many classes a video does not have. Kept to the classes "
         f"{baseline} predicts for the video, they score audio **{teacher['Audio']:.1f}** and visual "
         f"**{teacher['Visual']:.1f}**, against {base['Audio']:.1f} and {base['Visual']:.1f} for "
@@ -806,7 +810,9 @@ def replay_reading(replay, readers, controls) -> str:
     that read none at test time), per modality, and what that comparison says.
 
     A reader "follows the teachers" in a modality when its r exceeds every control's there.
-    Rows absent from ``replay`` are skipped; with no control present, nothing is concluded."""
+    Rows absent from ``replay`` are skipped; with no control present, nothing is concluded.
+    Lists of display labels (which hold commas, "+ T, P") are joined by semicolons. Returns the
+    paragraph."""
     readers = [m for m in readers if m in replay.index]
     controls = [m for m in controls if m in replay.index]
     if not readers:
@@ -827,7 +833,7 @@ def replay_reading(replay, readers, controls) -> str:
             text += f" In {modality}, every reader's r exceeds every control's ({ceiling[modality]:.2f} at most)."
         elif n:
             text += (
-                f" In {modality}, {', '.join(above[modality])} exceed every control's r "
+                f" In {modality}, {'; '.join(above[modality])} exceed every control's r "
                 f"({ceiling[modality]:.2f} at most); the others do not."
             )
         else:
@@ -846,7 +852,7 @@ def replay_reading(replay, readers, controls) -> str:
         )
     if seeds < 2:
         single = [m for m in replay.index if replay.loc[m, ("", "seeds")] < 2]
-        text += f" One training run each behind {', '.join(single)}: their r may move with more seeds."
+        text += f" One training run each behind {'; '.join(single)}: their r may move with more seeds."
     return text
 
 

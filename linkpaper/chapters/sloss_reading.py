@@ -1,14 +1,18 @@
 """Chapter 6's reading of a recipe grid (S-LOSS): sentences computed from the run records.
 
-:func:`segment_scores` (each finished run's segment-level test scores), :func:`s_pair_frame` and
-:func:`s_effect_reading` (what adding S does to a score: each variant with S against its partner
-without it, paired by seed), :func:`label_share_reading` (how much of ``+S``'s change L_label alone
+:func:`segment_scores` (each finished run's segment-level test scores, at the epoch selected on
+validation or at the last epoch), :func:`s_pair_frame` and :func:`s_effect_reading` (what adding S
+does to a score: each variant with S against its partner without it, paired by seed),
+:func:`selection_reading` (how much of that depends on which epoch is read, with
+:func:`selected_epochs`), :func:`label_share_reading` (how much of ``+S``'s change L_label alone
 brings, from the control ``+S/label``), :func:`weight_form_reading` (the controls that separate the
 adaptive weight and the form of the term), :func:`controls_reading` (which S-LOSS controls a folder
 holds), :func:`visual_error_reading` (visual precision and recall from error counts),
 :func:`mu_reading` (where μ ends against the optimiser's budget), :func:`alignment_reading` (the
-encoder's last-epoch cosines) and :func:`teacher_precision_reading` (video-level precision of the
-pseudo labels). No number in the prose is typed: every sentence reads the records it is given, and
+encoder's last-epoch cosines), :func:`mu_variant_reading` (whether μ's end depends on the variant or
+only on the seed), :func:`teacher_precision_reading` (video-level precision of the pseudo labels,
+named by :func:`teachers_name`) and :func:`data_difference_reading` (every setting in which a
+grid's data differs from the page's). No number in the prose is typed: every sentence reads the records it is given, and
 reads correctly with one seed per variant (it then says that the seed spread is unknown) and with
 several. Scores are percentages.
 """
@@ -20,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from linkpaper.chapters.probe import seed_text
+from linkpaper.chapters.probe import seed_text, source_difference_words
 from linkpaper.chapters.run_records import _signed as signed
 
 SEGMENT = {"A": "audio", "V": "visual", "AV": "audio_visual", "Type@AV": "type"}
@@ -57,6 +61,18 @@ def _one_seed(variants) -> str:
     )
 
 
+def teachers_name(source: dict | None, modality: str | None = None) -> str:
+    """Who made a data source's pseudo labels, in words that keep synthetic teachers from passing
+    as CLAP and CLIP: ``"SynthLLP's simulated teachers"`` (``modality="audio"``: ``"SynthLLP's
+    simulated audio teacher"``) for SynthLLP, ``"the CLAP and CLIP teachers"`` (``"the CLAP audio
+    teacher"``) otherwise. source: ``AVVPData.source``."""
+    if (source or {}).get("kind") == "synth":
+        return f"SynthLLP's simulated {modality} teacher" if modality else "SynthLLP's simulated teachers"
+    if modality:
+        return f"the {'CLAP' if modality == 'audio' else 'CLIP'} {modality} teacher"
+    return "the CLAP and CLIP teachers"
+
+
 def has_similarity_term(variant: str) -> bool:
     """Whether a registered variant trains S-LOSS's similarity term (``+S/label`` does not)."""
     from linkpaper.models import model_config
@@ -70,21 +86,41 @@ def has_similarity_term(variant: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def segment_scores(records: dict) -> pd.DataFrame:
+def segment_scores(records: dict, epoch: str = "selected") -> pd.DataFrame:
     """Segment-level test scores of every finished run: index (``variant``, ``seed``), columns
     ``A``, ``V``, ``AV``, ``Type@AV`` (:data:`SEGMENT`). records: ``{(variant, seed): RunRecord
-    or results.json dict}`` (``probe.find_grid_records``); unfinished runs are left out."""
+    or results.json dict}`` (``probe.find_grid_records``); unfinished runs are left out. epoch:
+    ``"selected"`` (the epoch each run selected on validation: the run's result) or ``"last"``
+    (its last epoch's weights; runs recorded before those scores were kept are left out)."""
+    from linkpaper.training.runs import RunRecord
+
+    if epoch not in ("selected", "last"):
+        raise ValueError(f"segment_scores: epoch must be 'selected' or 'last', not {epoch!r}")
+    rows = {}
+    for (variant, seed), record in records.items():
+        record = RunRecord.coerce(record)
+        test = record.test if epoch == "selected" else record.last_epoch_test
+        if not record.complete or not test:
+            continue
+        segment = test["segment"]
+        rows[(variant, int(seed))] = [float(segment[key]) for key in SEGMENT.values()]
+    index = pd.MultiIndex.from_tuples(list(rows), names=["variant", "seed"])
+    return pd.DataFrame(list(rows.values()), index=index, columns=list(SEGMENT), dtype=float)
+
+
+def selected_epochs(records: dict) -> pd.DataFrame:
+    """The epoch each finished run selected on validation and its last epoch: index
+    (``variant``, ``seed``), columns ``selected`` and ``last``."""
     from linkpaper.training.runs import RunRecord
 
     rows = {}
     for (variant, seed), record in records.items():
         record = RunRecord.coerce(record)
-        if not record.complete or not record.test:
-            continue
-        segment = record.test["segment"]
-        rows[(variant, int(seed))] = [float(segment[key]) for key in SEGMENT.values()]
+        if record.complete and record.best_epoch is not None and record.epochs:
+            last = max(int(e.get("epoch", i + 1)) for i, e in enumerate(record.epochs))
+            rows[(variant, int(seed))] = [int(record.best_epoch), last]
     index = pd.MultiIndex.from_tuples(list(rows), names=["variant", "seed"])
-    return pd.DataFrame(list(rows.values()), index=index, columns=list(SEGMENT), dtype=float)
+    return pd.DataFrame(list(rows.values()), index=index, columns=["selected", "last"], dtype=int)
 
 
 def seeds_of(scores: pd.DataFrame, variant: str) -> list[int]:
@@ -109,6 +145,15 @@ def seed_differences(scores: pd.DataFrame, variant: str, partner: str, column: s
     return pd.Series(values, index=pd.Index(seeds, name="seed"), dtype=float)
 
 
+def _paired_on(scores: pd.DataFrame, variant: str, partner: str, seeds, column: str):
+    """``variant − partner`` of one score on exactly ``seeds`` (index: seed), or None when
+    ``scores`` lacks either on any of them (e.g. a run recorded before last-epoch scores)."""
+    seeds = list(seeds)
+    if not seeds or not set(seeds) <= set(shared_seeds(scores, variant, partner)):
+        return None
+    return seed_differences(scores, variant, partner, column).loc[seeds]
+
+
 def difference_words(diffs, spread_note: bool = True) -> str:
     """A difference over seeds in words: ``"−4.14 (one seed: the seed spread is unknown)"``, or
     ``"−4.00 on average over 3 seeds, every seed below 0 (−5.00 to −3.00)"``, or ``"..., seeds from
@@ -127,9 +172,13 @@ def difference_words(diffs, spread_note: bool = True) -> str:
     return text + f"seeds from {signed(low)} to {signed(high)}" + (", signs differ" if low < 0 < high else "")
 
 
-def s_pair_frame(scores: pd.DataFrame, pairs=S_PAIRS, column: str = "V") -> pd.DataFrame:
+def s_pair_frame(
+    scores: pd.DataFrame, pairs=S_PAIRS, column: str = "V", last: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per pair (with S, without S) that shares a finished seed: ``seeds``, the two
-    variants' means of ``column`` over those seeds, and their ``difference``."""
+    variants' means of ``column`` over those seeds, and their ``difference``. With ``last``
+    (:func:`segment_scores` at ``epoch="last"``), a column ``difference, last epoch``: the same
+    difference on the same seeds at the last epoch (NaN where a run lacks last-epoch scores)."""
     rows = {}
     for with_s, without in pairs:
         seeds = shared_seeds(scores, with_s, without)
@@ -143,11 +192,30 @@ def s_pair_frame(scores: pd.DataFrame, pairs=S_PAIRS, column: str = "V") -> pd.D
             "without S": mean_without,
             "difference": mean_with - mean_without,
         }
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["seeds", "with S", "without S", "difference"])
+        if last is not None:
+            diffs = _paired_on(last, with_s, without, seeds, column)
+            rows[f"{with_s} − {without}"]["difference, last epoch"] = math.nan if diffs is None else diffs.mean()
+    columns = ["seeds", "with S", "without S", "difference"]
+    columns += ["difference, last epoch"] if last is not None else []
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
-def s_effect_reading(scores: pd.DataFrame, pairs=S_PAIRS, column: str = "V", name: str = "segment visual F") -> str:
-    """What adding S does to one score, pair by pair (paired by seed), in Markdown."""
+def _sign_counts(means) -> tuple[int, int]:
+    """How many of ``means`` are below 0 and how many above."""
+    means = [float(m) for m in means]
+    return sum(m < 0 for m in means), sum(m > 0 for m in means)
+
+
+def s_effect_reading(
+    scores: pd.DataFrame,
+    pairs=S_PAIRS,
+    column: str = "V",
+    name: str = "segment visual F",
+    last: pd.DataFrame | None = None,
+) -> str:
+    """What adding S does to one score, pair by pair (paired by seed), in Markdown: at the epoch
+    each run selected on validation (``scores``), and, given ``last`` (:func:`segment_scores` at
+    ``epoch="last"``), the same count at the last epoch, on the same seeds."""
     found, unpaired = [], []
     for with_s, without in pairs:
         diffs = seed_differences(scores, with_s, without, column)
@@ -159,15 +227,35 @@ def s_effect_reading(scores: pd.DataFrame, pairs=S_PAIRS, column: str = "V", nam
         )
     several = any(len(d) > 1 for _, _, d in found)
     parts = [f"`{a}` − `{b}` ({seed_words(d.index)}): {difference_words(d, spread_note=False)}" for a, b, d in found]
-    text = f"Adding S (L_label and the similarity term) changes the {name} by: " + "; ".join(parts) + "."
+    text = (
+        f"Adding S (L_label and the similarity term) changes the {name}, at the epoch each run "
+        "selected on validation, by: " + "; ".join(parts) + "."
+    )
     if len(found) > 1:
-        lower = sum(d.mean() < 0 for _, _, d in found)
-        higher = sum(d.mean() > 0 for _, _, d in found)
+        lower, higher = _sign_counts(d.mean() for _, _, d in found)
         text += (
             f" S lowered it in {lower} of the {len(found)} pairs and raised it in {higher}"
             + (" (seed means)" if several else "")
             + "."
         )
+    if last is not None:
+        at_last = [(a, b, _paired_on(last, a, b, d.index, column)) for a, b, d in found]
+        lacking = [f"{a} − {b}" for a, b, d in at_last if d is None]
+        at_last = [(a, b, d) for a, b, d in at_last if d is not None]
+        if len(at_last) > 1:
+            lower, higher = _sign_counts(d.mean() for _, _, d in at_last)
+            text += (
+                f" Read at each run's last epoch instead, on the same seeds, S lowered it in {lower} of the "
+                f"{len(at_last)} pairs and raised it in {higher}" + (" (seed means)" if several else "") + "."
+            )
+        elif at_last:
+            a, b, d = at_last[0]
+            text += (
+                f" Read at each run's last epoch instead, on the same {'seeds' if len(d) > 1 else 'seed'}, "
+                f"`{a}` − `{b}` is {signed(float(d.mean()))}" + (" (seed mean)" if len(d) > 1 else "") + "."
+            )
+        if lacking:
+            text += f" Without last-epoch test scores for both partners: {', '.join(lacking)}."
     single = [f"{a} − {b}" for a, b, d in found if len(d) == 1]
     if len(single) == len(found):
         text += (
@@ -178,7 +266,8 @@ def s_effect_reading(scores: pd.DataFrame, pairs=S_PAIRS, column: str = "V", nam
         )
     elif single:
         verb = "shares" if len(single) == 1 else "share"
-        text += f" {', '.join(single)} {verb} one seed, so its seed spread is unknown."
+        whose = "its" if len(single) == 1 else "their"
+        text += f" {', '.join(single)} {verb} one seed, so {whose} seed spread is unknown."
     if unpaired:
         text += " Not paired yet (no finished seed shared): " + ", ".join(f"{a} − {b}" for a, b, _ in unpaired) + "."
     return text
@@ -196,6 +285,95 @@ def spread_words(
         return f"`{variant}` has one seed here ({seeds[0]}), so its seed spread of the {name} is unknown."
     std = float(np.std(scores.loc[variant, column], ddof=1))
     return f"`{variant}`'s seed standard deviation of the {name} is {std:.2f} over {len(seeds)} seeds."
+
+
+def _epoch_span(values) -> str:
+    values = sorted({int(v) for v in values})
+    return str(values[0]) if len(values) == 1 else f"{values[0]} to {values[-1]}"
+
+
+def selection_reading(
+    scores: pd.DataFrame,
+    last: pd.DataFrame,
+    pairs=S_PAIRS,
+    column: str = "V",
+    name: str = "segment visual F",
+    epochs: pd.DataFrame | None = None,
+) -> str:
+    """How much of what adding S does to one score depends on which epoch is read, in Markdown:
+    each pair's difference (with S − without, on the seeds both have) at the epoch selected on
+    validation (``scores``) and at the last epoch (``last``, :func:`segment_scores` at
+    ``epoch="last"``), then the share of the mean drop over the pairs that is gone at the last
+    epoch. epochs: :func:`selected_epochs` (adds which epochs validation selected)."""
+    rows, lacking = [], []
+    for with_s, without in pairs:
+        seeds = shared_seeds(scores, with_s, without)
+        if not seeds:
+            continue
+        at_last = _paired_on(last, with_s, without, seeds, column)
+        if at_last is None:
+            lacking.append(f"{with_s} − {without}")
+            continue
+        selected = seed_differences(scores, with_s, without, column)
+        rows.append((with_s, without, seeds, float(selected.mean()), float(at_last.mean())))
+    if not rows:
+        return (
+            "No pair has test scores of the last epoch for both partners on its seeds, so these records "
+            f"cannot say how much of what S does to the {name} depends on which epoch is read."
+        )
+    several = any(len(seeds) > 1 for _, _, seeds, _, _ in rows)
+    parts = [
+        f"`{a}` − `{b}` ({seed_words(seeds)}): {signed(sel)} at the selected epoch, {signed(end)} at the last"
+        for a, b, seeds, sel, end in rows
+    ]
+    text = (
+        f"The same differences of the {name} read at the epoch validation selected and at each run's last "
+        "epoch" + (" (seed means)" if several else "") + ": " + "; ".join(parts) + "."
+    )
+    if epochs is not None:
+        runs_with = [(a, s) for a, _, seeds, _, _ in rows for s in seeds]
+        runs_without = [(b, s) for _, b, seeds, _, _ in rows for s in seeds]
+        if all(k in epochs.index for k in runs_with + runs_without):
+            ends = _epoch_span(epochs.loc[runs_with + runs_without, "last"])
+            text += (
+                f" Validation selected epoch{'s' if len(set(runs_with)) > 1 else ''} "
+                f"{_epoch_span(epochs.loc[runs_with, 'selected'])} for the runs with S and "
+                f"{_epoch_span(epochs.loc[runs_without, 'selected'])} for their partners (the last epoch: {ends})."
+            )
+    sel = float(np.mean([r[3] for r in rows]))
+    end = float(np.mean([r[4] for r in rows]))
+    over = f"Averaged over the {len(rows)} pairs" if len(rows) > 1 else "For this pair"
+    if sel >= 0:
+        text += (
+            f" {over}, S does not lower the {name} at the selected epoch ({signed(sel)}), so there is no "
+            f"drop whose dependence on the epoch could be measured; at the last epoch it is {signed(end)}."
+        )
+    elif end >= 0:
+        text += (
+            f" {over}, the drop of {signed(sel)} at the selected epoch is gone at the last epoch ({signed(end)}): "
+            "all of it depends on which epoch is selected."
+        )
+    elif end <= sel:
+        text += (
+            f" {over}, the drop is {signed(sel)} at the selected epoch and {signed(end)} at the last: none of "
+            "it depends on which epoch is selected."
+        )
+    else:
+        share = 1 - end / sel
+        text += (
+            f" {over}, the drop is {signed(sel)} at the selected epoch and {signed(end)} at the last: "
+            f"{share:.0%} of it depends on which epoch is selected, and {1 - share:.0%} remains when every run "
+            "is read at its last epoch."
+        )
+    if lacking:
+        text += f" Without last-epoch test scores for both partners: {', '.join(lacking)}."
+    if not several:
+        text += (
+            " Each pair rests on one seed, so the seed spread is unknown and this split is one draw per pair."
+            if len(rows) > 1
+            else " The pair rests on one seed, so the seed spread is unknown and this split is one draw."
+        )
+    return text
 
 
 def label_share_reading(scores: pd.DataFrame, column: str = "V", name: str = "segment visual F") -> str:
@@ -388,6 +566,58 @@ def _span(values, spec: str, word: str = "and") -> str:
     return f"between {low} and {high}" if word == "and" else f"{low} {word} {high}"
 
 
+def mu_variant_reading(mu: pd.DataFrame, digits: int = 3) -> str:
+    """Whether where μ ends depends on the variant or only on the seed, in Markdown: the range of
+    the variants' last μ (seed means) against the widest spread of the seeds of one variant.
+
+    mu: ``probe.epoch_series(records, "mu")`` (index epoch, columns (variant, seed))."""
+    last = mu.ffill().iloc[-1].astype(float)
+    variants = list(dict.fromkeys(v for v, _ in last.index))
+    values = {v: np.array([last[k] for k in last.index if k[0] == v], dtype=float) for v in variants}
+    spreads = {v: float(x.max() - x.min()) for v, x in values.items() if len(x) > 1}
+    single = [v for v, x in values.items() if len(x) == 1]
+    if len(variants) == 1:
+        (variant,) = variants
+        if not spreads:
+            return (
+                f"Only `{variant}` is here, with one seed: whether the seed or the variant sets where μ "
+                "ends is unknown."
+            )
+        return (
+            f"Only `{variant}` is here: its {len(values[variant])} seeds end within "
+            f"{spreads[variant]:.{digits}f} of each other; with one variant, whether the variant changes "
+            "where μ ends is unknown."
+        )
+    means = {v: float(x.mean()) for v, x in values.items()}
+    low, high = min(means, key=means.get), max(means, key=means.get)
+    between = means[high] - means[low]
+    text = (
+        f"By variant, μ's last value goes from {means[low]:.{digits}f} (`{low}`) to "
+        f"{means[high]:.{digits}f} (`{high}`)" + (" (seed means)" if spreads else "") + "."
+    )
+    if not spreads:
+        return text + (
+            " Every variant has one seed here, so whether the variants differ by more than the seeds of "
+            "one variant is unknown."
+        )
+    widest = max(spreads, key=spreads.get)
+    text += (
+        f" The seeds of one variant end within {spreads[widest]:.{digits}f} of each other (the widest: "
+        f"`{widest}`, {len(values[widest])} seeds)" + (f"; {_one_seed(single)}" if single else "") + "."
+    )
+    if between > spreads[widest]:
+        text += (
+            f" The variants differ by more ({between:.{digits}f}): where μ ends depends on the model it "
+            "trains in, so in these runs the adaptive weight is not set by the schedule alone."
+        )
+    else:
+        text += (
+            f" The variants differ by no more ({between:.{digits}f}): where μ ends is set by the schedule "
+            "and the optimiser, not by the model, and the adaptive weight is a schedule in disguise here."
+        )
+    return text
+
+
 def alignment_reading(last: pd.DataFrame, baseline: str = "valor++", seeds: dict | None = None) -> str:
     """The encoder's last-epoch mean cosines per target group and the visual probability on
     audio-only cells, variant by variant, in Markdown.
@@ -429,15 +659,21 @@ def alignment_reading(last: pd.DataFrame, baseline: str = "valor++", seeds: dict
     return text
 
 
-def teacher_precision_reading(prf: pd.DataFrame, split: str = "test") -> str:
+def teacher_precision_reading(prf: pd.DataFrame, split: str = "test", source: dict | None = None) -> str:
     """The video-level precision of the gated pseudo labels, visual against audio, in Markdown.
 
-    prf: index (split, modality), columns ``precision``, ``recall`` (``probe.video_label_prf``)."""
+    prf: index (split, modality), columns ``precision``, ``recall`` (``probe.video_label_prf``);
+    source: the page's ``AVVPData.source``, which names the teachers (:func:`teachers_name`): on
+    SynthLLP the sentence says they are simulated, not CLIP and CLAP."""
     visual = float(prf.loc[(split, "visual"), "precision"])
     audio = float(prf.loc[(split, "audio"), "precision"])
+    of = ""
+    if source is not None:
+        of = f" of {teachers_name(source)}"
+        of += " (not CLIP's and CLAP's)" if source.get("kind") == "synth" else ""
     text = (
-        f"On {split}, {1 - visual:.0%} of the gated visual video labels name a class never seen in the clip "
-        f"(precision {visual:.3f}), and {1 - audio:.0%} of the audio ones a class never heard in it "
+        f"On {split}, {1 - visual:.0%} of the gated visual video labels{of} name a class never seen in the "
+        f"clip (precision {visual:.3f}), and {1 - audio:.0%} of the audio ones a class never heard in it "
         f"(precision {audio:.3f})."
     )
     if visual < audio:
@@ -447,3 +683,34 @@ def teacher_precision_reading(prf: pd.DataFrame, split: str = "test") -> str:
     else:
         text += " The two are equally precise."
     return text
+
+
+def data_difference_reading(records: dict, data_source: dict, shown: int = 4) -> str:
+    """Whether a grid's runs were trained on the page's data, in Markdown; where they were not,
+    how many settings differ, the first ``shown`` of them in words
+    (``probe.source_difference_words``) and how many are left out.
+
+    records: ``{(variant, seed): RunRecord or results.json dict}``; data_source: the page's
+    ``AVVPData.source``."""
+    from linkpaper.training.runs import RunRecord
+
+    differing = list(
+        dict.fromkeys(
+            d
+            for r in records.values()
+            for d in source_difference_words(RunRecord.coerce(r).data.get("source", {}), data_source)
+        )
+    )
+    if not differing:
+        return "They were trained on the data loaded on this page."
+    n = len(differing)
+    text = "Their data was generated with other settings than the data loaded on this page"
+    if n <= shown:
+        text += f": {'; '.join(differing)}."
+    else:
+        left = n - shown
+        text += (
+            f": {n} settings differ, among them {'; '.join(differing[:shown])} (the other {left} "
+            f"{'is' if left == 1 else 'are'} left out here)."
+        )
+    return text + " They therefore describe the modules' behaviour, not this page's models."
