@@ -549,9 +549,9 @@ display(Markdown(seed_analysis.commit_reading(rows)))
 # ```bash
 # python -m linkpaper grid --variants all,controls --seeds 3 \
 #     --data llp:/path/to/valor_features --device cuda --out runs/grid_llp
-# python scripts/collect_results.py runs/grid_llp results/llp_grid
+# python scripts/collect_results.py runs/grid_llp results/llp/grid
 # .venv/bin/python scripts/run_notebooks.py 09 10 --output-dir runs/executed \
-#     -p results_dir ../results/llp_grid
+#     -p results_dir ../results/llp/grid
 # ```
 #
 # The measured tables then read "LLP (real features)", and only then do their absolute

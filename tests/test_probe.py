@@ -196,6 +196,12 @@ def test_records_say_their_schedule_and_data(tmp_path):
     text = describe_records(records, here)
     assert "1 run record (1 finished)" in text and "6 epochs (1 warm-up)" in text
     assert "feature noise 0.25 (this page: 0.37); donors: all of LLP val (this page: the donor half)" in text
+    many = {**here, "config": {f"knob{i}": i for i in range(6)}}  # more differences than shown
+    words = source_difference_words(source, many)
+    assert len(words) > 5
+    text = describe_records(records, many)
+    assert "; ".join(words[:4]) + f"; and {len(words) - 4} other settings. They therefore" in text
+    assert words[4] not in text
     assert source_difference_words({"sizes": {"val": 649}}, {"sizes": {"val": 321}}) == [
         "649 validation videos for model selection (this page: 321)"
     ]

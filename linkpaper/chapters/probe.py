@@ -406,7 +406,10 @@ def describe_records(records: dict, data_source: dict | None = None) -> str:
             dict.fromkeys(d for r in coerced for d in source_difference_words(r.data.get("source", {}), data_source))
         )
         if differing:
-            shown = "; ".join(differing[:4]) + ("; ..." if len(differing) > 4 else "")
+            left = len(differing) - 4
+            shown = "; ".join(differing[:4]) + (
+                f"; and {left} other setting{'s' if left > 1 else ''}" if left > 0 else ""
+            )
             text += (
                 " Their data was generated with other settings than the data loaded on this page: "
                 f"{shown}. They therefore describe the modules' behaviour, not this page's models."
