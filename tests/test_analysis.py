@@ -557,7 +557,14 @@ def test_seed_runs_per_class_and_zero_scores(tmp_path):
     differences = seed_analysis.class_differences(frame, support, ["VALOR++", "+ T"], count=3)
     assert len(differences) == 6 and differences["difference"].iloc[0] >= differences["difference"].iloc[-1]
     assert "VALOR++: F, 2 seed(s)" in differences.columns
-    assert "Of these 6 largest differences" in seed_analysis.class_difference_reading(differences, support)
+    reading = seed_analysis.class_difference_reading(differences, support)
+    assert "Of these 6 largest differences" in reading
+    apart = int((~differences["seed ranges overlap"]).sum())
+    assert (seed_analysis.RANGES_APART in reading) == (apart > 0)
+    overlapping = differences.assign(**{"seed ranges overlap": True})
+    assert seed_analysis.RANGES_APART not in seed_analysis.class_difference_reading(overlapping, support)
+    apart_all = differences.assign(**{"seed ranges overlap": False})
+    assert seed_analysis.RANGES_APART in seed_analysis.class_difference_reading(apart_all, support)
     single = seed_analysis.class_differences(frame[frame["seed"] == 87], support, ["VALOR++", "+ T"], count=3)
     reading = seed_analysis.class_difference_reading(single, support)  # one seed each: no ranges to overlap
     assert "With one seed of each model there is no seed range" in reading and "within the seed" not in reading
@@ -590,6 +597,11 @@ def test_alignment_over_seeds(tmp_path):
     reading = seed_analysis.alignment_reading(frame, ["VALOR++", "+ T"], kind)
     assert "annotated test segments are non-aligned" in reading and "+ T minus VALOR++" in reading
     assert f"% of all {kind.size:,} test segments" in reading
+    assert (seed_analysis.RANGES_APART in reading) == ("(seed ranges apart)" in reading)
+    far = frame.assign(F=frame["F"] + np.where(frame["model"] == "+ T", 50.0, 0.0))  # every range apart
+    assert seed_analysis.RANGES_APART in seed_analysis.alignment_reading(far, ["VALOR++", "+ T"], kind)
+    near = frame.assign(F=np.where(frame["model"] == "+ T", 1.0, 1.0))  # identical: every range overlaps
+    assert seed_analysis.RANGES_APART not in seed_analysis.alignment_reading(near, ["VALOR++", "+ T"], kind)
     fig = seed_analysis.alignment_seed_figure(frame, source="test data")
     assert [ax.get_title() for ax in fig.axes] == ["aligned segments", "non-aligned segments"]
     plt.close("all")

@@ -517,6 +517,13 @@ def alignment_seed_figure(frame, source: str, title: str = ""):
     )
 
 
+RANGES_APART = (
+    "Seed ranges that are apart leave out the other source of noise, the draw of test videos: "
+    "chapter 9's intervals resample both before calling a gain distinguishable from noise."
+)
+"""The caveat a reading adds when it reports seed ranges that do not overlap."""
+
+
 def alignment_reading(frame, models: list[str], kind=None) -> str:
     """Markdown bullets: how much of the test set is non-aligned (with ``kind``, the
     :func:`segment_alignment` of the test set), whether every model scores lower on
@@ -556,6 +563,8 @@ def alignment_reading(frame, models: list[str], kind=None) -> str:
             note = "one seed: spread unknown" if single else "seed ranges overlap" if overlap else "seed ranges apart"
             pieces.append(f"{m} {_signed(sb['mean'] - sa['mean'], 1)} ({note})")
         lines.append(f"* **{kind} segments**, {b} minus {a}: " + "; ".join(pieces) + ".")
+    if any("(seed ranges apart)" in line for line in lines):
+        lines.append(f"* {RANGES_APART}")
     return "\n".join(lines)
 
 
@@ -578,6 +587,8 @@ def class_difference_reading(differences, support) -> str:
             "the seed ranges (some seed of one model scores as the other's seeds do): "
             f"{'it is' if overlap == 1 else 'they are'} not evidence of a difference between the models."
         )
+        if overlap < total:
+            text += f" {RANGES_APART}"
     text += (
         f"\n* The rarest classes have few test segments in their rarer modality: {names}. One video more "
         "or less moves their F by several points; read their rows with that in mind."
