@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from linkpaper.chapters.run_records import _label, _rows_of, _signed
+from linkpaper.chapters.run_records import teachers_name as run_records_teachers_name
 from linkpaper.errors import UserError
 
 
@@ -843,11 +844,10 @@ def teachers_name(rows: list[dict]) -> str:
     ``"SynthLLP's simulated teachers'"`` (synthetic data), ``"The CLAP and CLIP teachers'"``
     (LLP) or ``"The teachers'"``."""
     kinds = data_kinds(rows)
-    if kinds == {"synth"}:
-        return "SynthLLP's simulated teachers'"
-    if kinds == {"llp"}:
-        return "The CLAP and CLIP teachers'"
-    return "The teachers'"
+    if len(kinds) != 1:
+        return "The teachers'"
+    name = run_records_teachers_name({"kind": next(iter(kinds))})
+    return name[0].upper() + name[1:] + "'"
 
 
 def _value_text(value) -> str:

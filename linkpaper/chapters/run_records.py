@@ -264,3 +264,15 @@ def _signed(value: float, digits: int = 2) -> str:
     if float(text) == 0:  # -0.004 at two digits: no sign to show
         text = f"{0.0:+.{digits}f}"
     return text.replace("-", "−")
+
+
+def teachers_name(source: dict | None, modality: str | None = None) -> str:
+    """Who made a data source's pseudo labels, in words that keep synthetic teachers from passing
+    as CLAP and CLIP: ``"SynthLLP's simulated teachers"`` (``modality="audio"``: ``"SynthLLP's
+    simulated audio teacher"``) for SynthLLP, ``"the CLAP and CLIP teachers"`` (``"the CLAP audio
+    teacher"``) otherwise. source: ``AVVPData.source``."""
+    if (source or {}).get("kind") == "synth":
+        return f"SynthLLP's simulated {modality} teacher" if modality else "SynthLLP's simulated teachers"
+    if modality:
+        return f"the {'CLAP' if modality == 'audio' else 'CLIP'} {modality} teacher"
+    return "the CLAP and CLIP teachers"

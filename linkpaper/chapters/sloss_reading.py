@@ -26,6 +26,7 @@ import pandas as pd
 
 from linkpaper.chapters.probe import seed_text, source_difference_words
 from linkpaper.chapters.run_records import _signed as signed
+from linkpaper.chapters.run_records import teachers_name
 
 SEGMENT = {"A": "audio", "V": "visual", "AV": "audio_visual", "Type@AV": "type"}
 """Columns of :func:`segment_scores` and the segment-level test score each reads."""
@@ -59,18 +60,6 @@ def _one_seed(variants) -> str:
     return (
         f"{_join(variants)} has one seed here" if len(variants) == 1 else f"{_join(variants)} have one seed each here"
     )
-
-
-def teachers_name(source: dict | None, modality: str | None = None) -> str:
-    """Who made a data source's pseudo labels, in words that keep synthetic teachers from passing
-    as CLAP and CLIP: ``"SynthLLP's simulated teachers"`` (``modality="audio"``: ``"SynthLLP's
-    simulated audio teacher"``) for SynthLLP, ``"the CLAP and CLIP teachers"`` (``"the CLAP audio
-    teacher"``) otherwise. source: ``AVVPData.source``."""
-    if (source or {}).get("kind") == "synth":
-        return f"SynthLLP's simulated {modality} teacher" if modality else "SynthLLP's simulated teachers"
-    if modality:
-        return f"the {'CLAP' if modality == 'audio' else 'CLIP'} {modality} teacher"
-    return "the CLAP and CLIP teachers"
 
 
 def has_similarity_term(variant: str) -> bool:
