@@ -798,7 +798,7 @@ def test_gains_before_after_aligns_variants_of_two_grids():
     after = frame([("+ P", "Seg type", -1.25, -2.0, -0.5, 3), ("VALOR++ (weak)", "Seg type", -8.0, -9.0, -7.0, 1)])
     table = gain_reading.gains_before_after(before, after)
     assert table.loc["+ P", ("", "change")] == -1.75
-    assert table.loc["+ P", ("after", "interval (seeds and videos)")] == "[-2.00, -0.50]"
+    assert table.loc["+ P", ("after", "interval (seeds and videos)")] == "[−2.00, −0.50]"
     assert np.isnan(table.loc["+ T", ("after", "gain")]) and np.isnan(table.loc["VALOR++ (weak)", ("before", "gain")])
     assert set(table.index) == {"+ P", "+ T", "VALOR++ (weak)"}  # Event type rows are not mixed in
 
@@ -820,7 +820,7 @@ def _before_after_table():
 
 def test_before_after_reading_flags_sign_changes_and_one_grid_variants():
     text = gain_reading.before_after_reading(_before_after_table())
-    assert "* **+ P**: +0.50 → −1.25 (**sign changed**); after: 1 seed(s), interval [-2.00, -0.50]" in text
+    assert "* **+ P**: +0.50 → −1.25 (**sign changed**); after: 1 seed(s), interval [−2.00, −0.50]" in text
     assert "* **+ T**: −0.50 → −0.25; after" in text  # same sign: no flag
     assert "Largest moves: + P −1.75; + T +0.25 points" in text
     assert "On one grid only: VALOR++ (weak)." in text

@@ -173,7 +173,7 @@ def gains_before_after(before, after, score: str = "Seg type", digits: int = 2):
         columns[(name, "gain")] = rows["measured"] if len(rows) else pd.Series(dtype=float)
         columns[(name, "interval (seeds and videos)")] = pd.Series(
             {
-                v: f"[{lo:+.{digits}f}, {hi:+.{digits}f}]"
+                v: f"[{_signed(lo, digits)}, {_signed(hi, digits)}]"
                 for v, lo, hi in zip(rows.index, rows["low_seeds"], rows["high_seeds"])
             }
             if len(rows)
