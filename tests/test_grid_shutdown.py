@@ -41,6 +41,8 @@ def _alive(pid: int) -> bool:
 
 
 def _start_grid(out: Path) -> subprocess.Popen:
+    """The grid in the background; its stderr goes to ``out.parent / "grid.err"`` (a file, not a
+    pipe: the workers inherit it, and a pipe nobody reads could fill and block them all)."""
     argv = [
         sys.executable,
         "-m",
@@ -69,14 +71,29 @@ def _start_grid(out: Path) -> subprocess.Popen:
     for key, value in SMALL_RUN.items():
         argv += ["--model-override", f"{key}={value}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with open(out.parent / "grid.err", "wb") as err:
+        return subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_sigint_as_at_a_terminal
+        )
+
+
+def _sigint_as_at_a_terminal() -> None:
+    """In the grid's process before it starts: SIGINT back to its default action. A shell that
+    starts the test suite in the background (``pytest ... &`` in a script) ignores SIGINT there,
+    every child inherits that, and Python then installs no KeyboardInterrupt handler, so the
+    SIGINT case would test nothing but the ignored signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _stderr(out: Path) -> str:
+    return (out.parent / "grid.err").read_text(errors="replace")
 
 
 def _workers_training(grid: subprocess.Popen, out: Path, timeout: float = 240) -> list[int]:
     """The worker pids once two runs have started writing (their first epoch's results.json)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert grid.poll() is None, grid.stderr.read().decode()
+        assert grid.poll() is None, _stderr(out)
         if len(list(out.glob("*/seed*/results.json"))) >= 2:
             children = _children(grid.pid)  # read again until /proc shows both (a loaded machine lags)
             if len(children) >= 2:
@@ -103,7 +120,7 @@ def test_killing_the_grid_parent_stops_its_workers_within_seconds(tmp_path, sign
             time.sleep(0.2)
         assert not [pid for pid in workers if _alive(pid)], f"workers still alive after {signum!r}"
         if signum != signal.SIGKILL:
-            err = grid.stderr.read().decode()
+            err = _stderr(out)
             assert "Traceback" not in err and grid.returncode == 130, err
     finally:
         if grid.poll() is None:
