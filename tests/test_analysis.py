@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # tests only: no display
 
 import numpy as np
 import pytest
+from helpers_records import selection_record
 
 from linkpaper.chapters import gain_reading, prediction_scores, run_records, seed_analysis, viz
 from linkpaper.classes import CLASSES, NUM_CLASSES, NUM_SEGMENTS
@@ -744,27 +745,8 @@ def test_trained_on_recognises_the_present_generation():
 
 
 def test_selection_frame_compares_the_selected_and_the_last_epoch(tmp_path):
-    from linkpaper.training.runs import RunRecord
-
     def record(slug, model, seed, selected, last, best_epoch):
-        folder = tmp_path / slug / f"seed{seed}"
-        folder.mkdir(parents=True)
-        row = [0.0] * 10
-        row[3] = selected
-        last_row = None if last is None else [0.0] * 3 + [last] + [0.0] * 6
-        RunRecord(
-            config={"model": model, "epochs": 60, "data": "synth:small", "warmup_epochs": 10, "device": "cpu"},
-            data={"description": "SynthLLP small", "source": {"kind": "synth", "preset": "small", "seed": 0}},
-            seed=seed,
-            plsim={"used": False, "labels": "none"},
-            epochs=[{"epoch": 1}],
-            best_epoch=best_epoch,
-            complete=True,
-            test_row=row,
-            last_epoch_test_row=last_row,
-            code={"commit": "x"},
-            hardware={},
-        ).write(folder)
+        selection_record(tmp_path, slug, model, seed, selected, last, best_epoch)
 
     record("valorpp", "valor++", 87, 66.0, 65.0, 12)
     record("valorpp", "valor++", 88, 68.0, 67.0, 30)
